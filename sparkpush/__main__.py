@@ -1,0 +1,3 @@
+from sparkpush.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Artifacts: kinds, names, packing, hashing, manifest and uploads."""

@@ -1,0 +1,115 @@
+"""An artifact on this machine: the server-side name it gets and where its bytes are."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
+from sparkpush.errors import UsageError
+
+
+@dataclass(frozen=True)
+class LocalArtifact:
+    """`name` is the server-side artifact name (`jars/x.jar`); bytes come from `path` or `data`."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def kind(self) -> ArtifactKind:
+        return ArtifactKind.of_name(self.name)
+
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+
+def readable_file(raw: str, flag: str) -> Path:
+    """`raw` as a readable regular file, or a one-line UsageError naming the flag."""
+    path = Path(raw).expanduser()
+    try:
+        if not path.exists():
+            raise UsageError(f"{flag}: {raw} does not exist")
+        if not path.is_file():
+            raise UsageError(f"{flag}: {raw} is not a file")
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot read {raw}: {exc.strerror or exc}") from None
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"{flag}: cannot read {raw}: permission denied")
+    return path
+
+
+def split_flag_values(values: tuple[str, ...]) -> list[str]:
+    """spark-submit style: each flag may repeat and hold a comma-separated list."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def pyfile_artifact(raw: str) -> LocalArtifact:
+    path = readable_file(raw, "--py-files")
+    if not path.name.endswith(PYFILE_SUFFIXES):
+        hint = (
+            " (a wheel goes in [tool.sparkpush.artifacts] wheels)" if raw.endswith(".whl") else ""
+        )
+        raise UsageError(f"--py-files: {raw} is not a .py, .zip or .egg file{hint}")
+    return LocalArtifact(name=f"{ArtifactKind.PYFILE.prefix}/{path.name}", path=path)
+
+
+def jar_artifact(raw: str) -> LocalArtifact:
+    path = readable_file(raw, "--jars")
+    if not path.name.endswith(".jar"):
+        raise UsageError(f"--jars: {raw} is not a .jar file")
+    return LocalArtifact(name=f"{ArtifactKind.JAR.prefix}/{path.name}", path=path)
+
+
+def file_artifact(raw: str) -> LocalArtifact:
+    path = readable_file(raw, "--files")
+    return LocalArtifact(name=f"{ArtifactKind.FILE.prefix}/{path.name}", path=path)
+
+
+def archive_artifact(raw: str) -> LocalArtifact:
+    """`file#alias` (alias defaults to the file name); the alias is a plain folder name."""
+    location, _, alias = raw.partition("#")
+    path = readable_file(location, "--archives")
+    if not path.name.endswith(ARCHIVE_SUFFIXES):
+        raise UsageError(f"--archives: {location} is not a .zip, .jar, .tar.gz, .tgz or .tar file")
+    if alias:
+        if "/" in alias or "\\" in alias or alias in (".", "..") or ".." in alias:
+            raise UsageError(
+                f"--archives: alias {alias!r} must be a plain folder name (no '/' or '..')"
+            )
+        name = f"{ArtifactKind.ARCHIVE.prefix}/{path.name}#{alias}"
+    else:
+        name = f"{ArtifactKind.ARCHIVE.prefix}/{path.name}"
+    return LocalArtifact(name=name, path=path)
+
+
+def artifacts_from_flags(
+    py_files: tuple[str, ...] = (),
+    jars: tuple[str, ...] = (),
+    archives: tuple[str, ...] = (),
+    files: tuple[str, ...] = (),
+) -> list[LocalArtifact]:
+    """The artifacts named by spark-submit style flags, validated; duplicates are an error."""
+    found = [
+        *(pyfile_artifact(v) for v in split_flag_values(py_files)),
+        *(jar_artifact(v) for v in split_flag_values(jars)),
+        *(archive_artifact(v) for v in split_flag_values(archives)),
+        *(file_artifact(v) for v in split_flag_values(files)),
+    ]
+    seen: dict[str, LocalArtifact] = {}
+    for artifact in found:
+        earlier = seen.get(artifact.name)
+        if earlier is not None and earlier.path != artifact.path:
+            raise UsageError(
+                f"two different files would both be sent as {artifact.name}: "
+                f"{earlier.path} and {artifact.path}"
+            )
+        seen[artifact.name] = artifact
+    return list(seen.values())

@@ -1,0 +1,236 @@
+"""Streaming artifacts to a session through AddArtifacts: batches, chunks, CRC checks, resends."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import grpc
+from pyspark.sql.connect.proto import base_pb2 as pb
+
+from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.connect.rpc_errors import error_class_of, translate_rpc_error
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import ArtifactUploadError, ServerUnreachableError
+
+log = logging.getLogger(__name__)
+
+# 1 MiB chunks halve a large jar's upload time against PySpark's 32 KiB (measured, see the
+# notes) and stay far below the server's 128 MiB message limit.
+CHUNK_BYTES = 1024 * 1024
+# Artifacts up to this size travel together in one batch message.
+BATCH_BYTES = 1024 * 1024
+MAX_CRC_ATTEMPTS = 3
+UNAVAILABLE_DEADLINE_S = 30.0
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (bytes sent so far, total bytes)."""
+
+
+class ArtifactConflictError(ArtifactUploadError):
+    """The server already holds this name with other bytes (ARTIFACT_ALREADY_EXISTS)."""
+
+
+@dataclass(frozen=True)
+class UploadedArtifact:
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class UploadReport:
+    artifacts: list[UploadedArtifact] = field(default_factory=list)
+    seconds: float = 0.0
+    crc_resends: int = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(a.size for a in self.artifacts)
+
+
+def upload_artifacts(
+    client: SessionClient,
+    artifacts: Sequence[LocalArtifact],
+    on_progress: ProgressCallback | None = None,
+) -> UploadReport:
+    """Upload every artifact; success is reported only for what the server confirmed."""
+    report = UploadReport()
+    if not artifacts:
+        return report
+    started = time.monotonic()
+    total = sum(a.size() for a in artifacts)
+    stream = _RequestStream(total, on_progress)
+    pending = list(artifacts)
+    for attempt in range(1, MAX_CRC_ATTEMPTS + 1):
+        summaries = _send_with_retry(client, stream, pending)
+        stored = {s.name for s in summaries if s.is_crc_successful}
+        for artifact in pending:
+            if artifact.name in stored:
+                report.artifacts.append(stream.uploaded[artifact.name])
+        pending = [a for a in pending if a.name not in stored]
+        if not pending:
+            break
+        report.crc_resends += len(pending)
+        log.warning(
+            "server dropped %d artifact(s) on CRC mismatch (attempt %d): %s",
+            len(pending),
+            attempt,
+            ", ".join(a.name for a in pending),
+        )
+    if pending:
+        raise ArtifactUploadError(
+            f"the server rejected {pending[0].name} after {MAX_CRC_ATTEMPTS} attempts: "
+            "its data arrived corrupted (CRC mismatch)"
+        )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _send_with_retry(
+    client: SessionClient, stream: _RequestStream, artifacts: Sequence[LocalArtifact]
+) -> list[pb.AddArtifactsResponse.ArtifactSummary]:
+    """One AddArtifacts call for `artifacts`; UNAVAILABLE is retried with backoff."""
+    deadline = time.monotonic() + UNAVAILABLE_DEADLINE_S
+    delay = 0.2
+    while True:
+        try:
+            response = client.add_artifacts(stream.requests(artifacts))
+            stream.raise_read_error()
+            return list(response.artifacts)
+        except grpc.RpcError as exc:
+            stream.raise_read_error()
+            error = translate_rpc_error(exc, client.spec.endpoint, "uploading artifacts")
+            if error_class_of(exc) == "ARTIFACT_ALREADY_EXISTS":
+                raise ArtifactConflictError(error.message) from None
+            retryable = exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+            if isinstance(error, ServerUnreachableError) and not retryable:
+                raise error from None
+            if not retryable or time.monotonic() + delay > deadline:
+                if isinstance(error, ServerUnreachableError):
+                    raise error from None
+                raise ArtifactUploadError(error.message) from None
+            log.info("upload interrupted (%s); retrying in %.1f s", exc.code(), delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+class _RequestStream:
+    """Turns artifacts into AddArtifactsRequests, hashing exactly the bytes it sends."""
+
+    def __init__(self, total: int, on_progress: ProgressCallback | None) -> None:
+        self.total = total
+        self.sent = 0
+        self.on_progress = on_progress
+        self.uploaded: dict[str, UploadedArtifact] = {}
+        self._read_error: OSError | None = None
+        self._read_error_name = ""
+
+    def raise_read_error(self) -> None:
+        if self._read_error is not None:
+            error, self._read_error = self._read_error, None
+            raise ArtifactUploadError(
+                f"cannot read {self._read_error_name} while uploading: {error.strerror or error}"
+            )
+
+    def requests(self, artifacts: Sequence[LocalArtifact]) -> Iterator[pb.AddArtifactsRequest]:
+        # grpc swallows exceptions raised inside a request iterator (it just cancels the
+        # call), so a read error is kept and raised by the caller afterwards.
+        try:
+            yield from self._requests(artifacts)
+        except OSError as exc:
+            self._read_error = exc
+            raise
+
+    def _requests(self, artifacts: Sequence[LocalArtifact]) -> Iterator[pb.AddArtifactsRequest]:
+        batch: list[pb.AddArtifactsRequest.SingleChunkArtifact] = []
+        batch_size = 0
+        for artifact in artifacts:
+            self._read_error_name = str(artifact.path or artifact.name)
+            size = artifact.size()
+            if size > BATCH_BYTES:
+                if batch:
+                    yield pb.AddArtifactsRequest(
+                        batch=pb.AddArtifactsRequest.Batch(artifacts=batch)
+                    )
+                    batch, batch_size = [], 0
+                yield from self._chunked(artifact)
+                continue
+            if batch and batch_size + size > BATCH_BYTES:
+                yield pb.AddArtifactsRequest(batch=pb.AddArtifactsRequest.Batch(artifacts=batch))
+                batch, batch_size = [], 0
+            data = _read_all(artifact)
+            self._record(artifact.name, data, hashlib.sha256(data))
+            batch.append(
+                pb.AddArtifactsRequest.SingleChunkArtifact(
+                    name=artifact.name,
+                    data=pb.AddArtifactsRequest.ArtifactChunk(data=data, crc=zlib.crc32(data)),
+                )
+            )
+            batch_size += len(data)
+        if batch:
+            yield pb.AddArtifactsRequest(batch=pb.AddArtifactsRequest.Batch(artifacts=batch))
+
+    def _chunked(self, artifact: LocalArtifact) -> Iterator[pb.AddArtifactsRequest]:
+        digest = hashlib.sha256()
+        size = 0
+        with _open(artifact) as source:
+            first = source.read(CHUNK_BYTES)
+            total = artifact.size()
+            chunks = max(1, -(-total // CHUNK_BYTES))
+            digest.update(first)
+            size += len(first)
+            self._advance(len(first))
+            yield pb.AddArtifactsRequest(
+                begin_chunk=pb.AddArtifactsRequest.BeginChunkedArtifact(
+                    name=artifact.name,
+                    total_bytes=total,
+                    num_chunks=chunks,
+                    initial_chunk=pb.AddArtifactsRequest.ArtifactChunk(
+                        data=first, crc=zlib.crc32(first)
+                    ),
+                )
+            )
+            for _ in range(chunks - 1):
+                data = source.read(CHUNK_BYTES)
+                digest.update(data)
+                size += len(data)
+                self._advance(len(data))
+                yield pb.AddArtifactsRequest(
+                    chunk=pb.AddArtifactsRequest.ArtifactChunk(data=data, crc=zlib.crc32(data))
+                )
+        if size != total:
+            raise OSError(f"{artifact.path} changed size while being uploaded")
+        self.uploaded[artifact.name] = UploadedArtifact(artifact.name, size, digest.hexdigest())
+
+    def _record(self, name: str, data: bytes, digest: hashlib._Hash) -> None:
+        self.uploaded[name] = UploadedArtifact(name, len(data), digest.hexdigest())
+        self._advance(len(data))
+
+    def _advance(self, count: int) -> None:
+        self.sent += count
+        if self.on_progress is not None:
+            self.on_progress(min(self.sent, self.total), self.total)
+
+
+@contextmanager
+def _open(artifact: LocalArtifact) -> Iterator[BinaryIO]:
+    if artifact.data is not None:
+        import io
+
+        yield io.BytesIO(artifact.data)
+        return
+    assert artifact.path is not None
+    with artifact.path.open("rb") as stream:
+        yield stream
+
+
+def _read_all(artifact: LocalArtifact) -> bytes:
+    with _open(artifact) as stream:
+        return stream.read()

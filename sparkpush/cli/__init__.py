@@ -1,0 +1,1 @@
+"""The `connect` command line: thin click commands over sparkpush's services."""

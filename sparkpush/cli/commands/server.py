@@ -1,0 +1,125 @@
+"""`connect server start|stop|status|logs`: the embedded Spark Connect server."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import click
+
+from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.cli.progress import ProgressLine
+from sparkpush.remote import probe_embedded
+from sparkpush.server.process import server_status, start_server, stop_server
+from sparkpush.server.state import StateFiles
+
+
+@click.group()
+def server() -> None:
+    """The embedded Spark Connect server (one per user, on 127.0.0.1)."""
+
+
+@server.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default 15002 or config).")
+@click.option("--master", help="Spark master (default local[*]).")
+@click.option("--ui/--no-ui", default=None, help="Run the Spark UI (default off).")
+@pass_app
+def start(app_ctx: AppContext, port: int | None, master: str | None, ui: bool | None) -> int:
+    """Start the server unless it is running; prints its URL."""
+    settings = app_ctx.config.server
+    settings = replace(
+        settings,
+        port=port if port is not None else settings.port,
+        master=master if master is not None else settings.master,
+        ui=ui if ui is not None else settings.ui,
+    )
+    spinner = ProgressLine("starting Spark Connect server") if app_ctx.stderr_is_tty() else None
+    try:
+        state, started = start_server(
+            settings, StateFiles(), probe_embedded, spinner.spin if spinner else None
+        )
+    finally:
+        if spinner is not None:
+            spinner.finish()
+    if started:
+        took = time.time() - state.started_at
+        click.echo(f"Spark Connect server started at {state.url} in {took:.1f} s")
+    else:
+        click.echo(f"Spark Connect server is already running at {state.url} (pid {state.pid})")
+    return 0
+
+
+@server.command()
+def stop() -> int:
+    """Stop the server started by `connect server start`."""
+    if stop_server(StateFiles()):
+        click.echo("Spark Connect server stopped")
+    else:
+        click.echo("Spark Connect server is not running")
+    return 0
+
+
+@server.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def status(as_json: bool) -> int:
+    """Whether the server runs, where, and where its token and log are."""
+    files = StateFiles()
+    current = server_status(files)
+    if as_json:
+        fields: dict[str, object] = {
+            "running": current.running,
+            "pid": None,
+            "url": None,
+            "token_file": None,
+            "master": None,
+            "log_file": str(files.log),
+        }
+        if current.state is not None:
+            fields.update(asdict(current.state))
+            fields["cluster_pids"] = list(current.state.cluster_pids)
+        click.echo(json.dumps(fields, sort_keys=True))
+        return 0
+    if current.state is None:
+        click.echo("Spark Connect server: not running")
+    else:
+        state = current.state
+        click.echo(f"Spark Connect server: running (pid {state.pid})")
+        click.echo(f"  url:        {state.url}")
+        click.echo(f"  master:     {state.master}")
+        click.echo(f"  token file: {state.token_file}")
+        click.echo(f"  log file:   {state.log_file}")
+    return 0
+
+
+@server.command()
+@click.option("-n", "--lines", default=50, show_default=True, help="How many lines to show.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+def logs(lines: int, follow: bool) -> int:
+    """Show the server's log."""
+    log = StateFiles().log
+    if not log.exists():
+        click.echo(f"no log yet at {log}", err=True)
+        return 0
+    _print_tail(log, lines)
+    if follow:
+        _follow(log)
+    return 0
+
+
+def _print_tail(log: Path, lines: int) -> None:
+    text = log.read_text(errors="replace").splitlines()
+    for line in text[-lines:] if lines > 0 else []:
+        click.echo(line)
+
+
+def _follow(log: Path) -> None:
+    with log.open(errors="replace") as stream:
+        stream.seek(0, 2)
+        while True:
+            line = stream.readline()
+            if line:
+                click.echo(line, nl=False)
+            else:
+                time.sleep(0.3)

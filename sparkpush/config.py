@@ -1,0 +1,211 @@
+"""`[tool.sparkpush]` configuration: found upward from the working directory, validated."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sparkpush.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_SERVER_PORT = 15002
+DEFAULT_MASTER = "local[*]"
+
+_STR = "a string"
+_INT = "an integer"
+_BOOL = "true or false"
+_STR_LIST = "a list of strings"
+_STR_TABLE = "a table of strings"
+_TABLE = "a table"
+
+# Every key the `[tool.sparkpush]` table may hold, with the type it must have.
+_SCHEMA: dict[str, Any] = {
+    "remote": _STR,
+    "token_file": _STR,
+    "ca_file": _STR,
+    "user_id": _STR,
+    "server": {"port": _INT, "master": _STR, "ui": _BOOL, "workers": _INT},
+    "conf": _STR_TABLE,
+    "artifacts": {
+        "python": _STR_LIST,
+        "pyfiles": _STR_LIST,
+        "wheels": _STR_LIST,
+        "jars": _STR_LIST,
+        "classes": _STR_LIST,
+        "archives": _STR_LIST,
+        "files": _STR_LIST,
+        "exclude": _STR_LIST,
+    },
+    "udf": {"modules": _STR_LIST, "names": _STR_TABLE},
+    "java_udfs": _TABLE,
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    port: int = DEFAULT_SERVER_PORT
+    master: str = DEFAULT_MASTER
+    ui: bool = False
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class ArtifactSettings:
+    python: tuple[str, ...] = ()
+    pyfiles: tuple[str, ...] = ()
+    wheels: tuple[str, ...] = ()
+    jars: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    archives: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JavaUdf:
+    class_name: str
+    returns: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """The project's settings; paths are relative to `project_root`."""
+
+    project_root: Path
+    source: Path | None = None
+    remote: str | None = None
+    token_file: Path | None = None
+    ca_file: Path | None = None
+    user_id: str | None = None
+    server: ServerSettings = field(default_factory=ServerSettings)
+    conf: Mapping[str, str] = field(default_factory=dict)
+    artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
+    udf_modules: tuple[str, ...] = ()
+    udf_names: Mapping[str, str] = field(default_factory=dict)
+    java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest `pyproject.toml` at or above `start`."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(config_file: Path | None = None, cwd: Path | None = None) -> Config:
+    """Load `--config FILE` if given, else the nearest pyproject.toml's `[tool.sparkpush]`."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if config_file is not None:
+        path = config_file.resolve()
+        if not path.is_file():
+            raise ConfigError(f"config file {config_file} does not exist")
+        document = _read_toml(path)
+        table = _sparkpush_table(document, path, explicit=True)
+        return _build(table, path)
+    found = find_pyproject(cwd)
+    if found is None:
+        return Config(project_root=cwd)
+    table = _sparkpush_table(_read_toml(found), found, explicit=False)
+    return _build(table, found)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _sparkpush_table(document: dict[str, Any], path: Path, *, explicit: bool) -> dict[str, Any]:
+    """`[tool.sparkpush]`; a `--config` file may also hold the keys at its top level."""
+    tool = document.get("tool", {})
+    if isinstance(tool, dict) and "sparkpush" in tool:
+        table = tool["sparkpush"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: tool.sparkpush must be a table")
+        return table
+    if explicit and path.name != "pyproject.toml":
+        return {k: v for k, v in document.items() if k != "tool"}
+    return {}
+
+
+def _validate(table: Mapping[str, Any], schema: Mapping[str, Any], path: Path, prefix: str) -> None:
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            raise ConfigError(f"{path}: unknown key '{dotted}'")
+        expected = schema[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: '{dotted}' must be a table")
+            _validate(value, expected, path, f"{dotted}.")
+        elif not _has_type(value, expected):
+            raise ConfigError(f"{path}: '{dotted}' must be {expected}")
+
+
+def _has_type(value: Any, expected: str) -> bool:
+    if expected == _STR:
+        return isinstance(value, str)
+    if expected == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == _BOOL:
+        return isinstance(value, bool)
+    if expected == _STR_LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if expected == _STR_TABLE:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    return isinstance(value, dict)
+
+
+def _build(table: dict[str, Any], path: Path) -> Config:
+    _validate(table, _SCHEMA, path, "")
+    root = path.parent
+
+    def as_path(key: str) -> Path | None:
+        value = table.get(key)
+        return (root / value) if value else None
+
+    server = table.get("server", {})
+    udf = table.get("udf", {})
+    return Config(
+        project_root=root,
+        source=path,
+        remote=table.get("remote"),
+        token_file=as_path("token_file"),
+        ca_file=as_path("ca_file"),
+        user_id=table.get("user_id"),
+        server=ServerSettings(**server),
+        conf=dict(table.get("conf", {})),
+        artifacts=ArtifactSettings(**{k: tuple(v) for k, v in table.get("artifacts", {}).items()}),
+        udf_modules=tuple(udf.get("modules", ())),
+        udf_names=dict(udf.get("names", {})),
+        java_udfs=_java_udfs(table.get("java_udfs", {}), path),
+    )
+
+
+def _java_udfs(table: Mapping[str, Any], path: Path) -> dict[str, JavaUdf]:
+    udfs: dict[str, JavaUdf] = {}
+    for name, spec in table.items():
+        where = f"{path}: 'java_udfs.{name}'"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where} must be a table with 'class' and 'returns'")
+        unknown = set(spec) - {"class", "returns"}
+        if unknown:
+            raise ConfigError(f"{path}: unknown key 'java_udfs.{name}.{sorted(unknown)[0]}'")
+        class_name, returns = spec.get("class"), spec.get("returns")
+        if not isinstance(class_name, str) or not isinstance(returns, str):
+            raise ConfigError(f"{where} needs string keys 'class' and 'returns'")
+        udfs[name] = JavaUdf(class_name=class_name, returns=returns)
+    return udfs

@@ -1,0 +1,1 @@
+"""The Spark Connect protocol: connection strings, channels, sessions and RPCs."""

@@ -1,0 +1,174 @@
+"""Parsing and rendering Spark's `sc://host[:port]/;key=value;...` connection strings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote, unquote
+
+from sparkpush.connect.secret import Secret
+from sparkpush.errors import ConnectionStringError
+
+DEFAULT_PORT = 15002
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """Where and how to reach a Spark Connect server; extra keys travel as gRPC metadata."""
+
+    host: str
+    port: int = DEFAULT_PORT
+    token: Secret | None = None
+    use_ssl: bool = False
+    user_id: str | None = None
+    user_agent: str | None = None
+    session_id: str | None = None
+    metadata: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def with_session(self, session_id: str) -> ConnectionSpec:
+        return replace(self, session_id=session_id)
+
+    def with_token(self, token: Secret | None) -> ConnectionSpec:
+        return replace(self, token=token)
+
+    def url(self, *, include_token: bool = False) -> str:
+        """The `sc://` form; the token only when explicitly asked for."""
+        params: list[tuple[str, str]] = []
+        if include_token and self.token is not None:
+            params.append(("token", self.token.reveal()))
+        if self.use_ssl:
+            params.append(("use_ssl", "true"))
+        for key in ("user_id", "user_agent", "session_id"):
+            value = getattr(self, key)
+            if value is not None:
+                params.append((key, value))
+        params.extend(self.metadata)
+        suffix = "".join(f";{k}={quote(v, safe='')}" for k, v in params)
+        return f"sc://{self.endpoint}/{suffix}" if suffix else f"sc://{self.endpoint}"
+
+    def display(self) -> str:
+        """The URL for people and reports: never the token."""
+        return self.url(include_token=False)
+
+    def __repr__(self) -> str:
+        return f"ConnectionSpec({self.display()!r})"
+
+
+def parse_connection_string(text: str) -> ConnectionSpec:
+    """Parse `sc://host[:port]/;k=v;...` the way Spark's clients do, with one-line errors."""
+    shown = _redact(text)
+    if not text.startswith("sc://"):
+        raise ConnectionStringError(
+            f"invalid connection string {shown!r}: it must start with 'sc://'"
+        )
+    rest = text[len("sc://") :]
+    netloc, _, tail = rest.partition("/")
+    if ";" in netloc:
+        raise ConnectionStringError(
+            f"invalid connection string {shown!r}: parameters go after a '/', as in "
+            "sc://host:port/;key=value"
+        )
+    host, port = _parse_netloc(netloc, shown)
+    parts = tail.split(";") if tail else []
+    if parts and parts[0] != "":
+        raise ConnectionStringError(
+            f"invalid connection string {shown!r}: a path is not allowed; "
+            "write parameters as sc://host:port/;key=value"
+        )
+    params = _parse_params(parts[1:], shown)
+    token = params.pop("token", None)
+    use_ssl_text = params.pop("use_ssl", "false").lower()
+    if use_ssl_text not in ("true", "false"):
+        raise ConnectionStringError(
+            f"invalid connection string {shown!r}: use_ssl must be true or false"
+        )
+    session_id = params.pop("session_id", None)
+    if session_id is not None:
+        _check_uuid(session_id, shown)
+    return ConnectionSpec(
+        host=host,
+        port=port,
+        token=Secret(token) if token else None,
+        use_ssl=use_ssl_text == "true",
+        user_id=params.pop("user_id", None),
+        user_agent=params.pop("user_agent", None),
+        session_id=session_id,
+        metadata=tuple(params.items()),
+    )
+
+
+def _parse_netloc(netloc: str, shown: str) -> tuple[str, int]:
+    if not netloc:
+        raise ConnectionStringError(f"invalid connection string {shown!r}: the host is missing")
+    if netloc.startswith("["):
+        host, bracket, after = netloc[1:].partition("]")
+        if not bracket or not host:
+            raise ConnectionStringError(
+                f"invalid connection string {shown!r}: unclosed '[' in the host"
+            )
+        if after and not after.startswith(":"):
+            raise ConnectionStringError(f"invalid connection string {shown!r}: bad host")
+        port_text = after[1:] if after else ""
+    else:
+        host, colon, port_text = netloc.partition(":")
+        if not host:
+            raise ConnectionStringError(f"invalid connection string {shown!r}: the host is missing")
+        if colon and not port_text:
+            raise ConnectionStringError(f"invalid connection string {shown!r}: the port is empty")
+        if any(c in host for c in " @?#"):
+            raise ConnectionStringError(f"invalid connection string {shown!r}: bad host {host!r}")
+    if not port_text:
+        return host, DEFAULT_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConnectionStringError(
+            f"invalid connection string {shown!r}: port {port_text!r} is not a number "
+            "from 1 to 65535"
+        )
+    return host, int(port_text)
+
+
+def _parse_params(parts: list[str], shown: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for part in parts:
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise ConnectionStringError(
+                f"invalid connection string {shown!r}: parameter {_redact(part)!r} is not key=value"
+            )
+        if key in params:
+            raise ConnectionStringError(
+                f"invalid connection string {shown!r}: parameter {key!r} is given twice"
+            )
+        params[key] = unquote(value)
+    return params
+
+
+def _check_uuid(value: str, shown: str) -> None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ConnectionStringError(
+            f"invalid connection string {shown!r}: session_id must be a UUID"
+        ) from None
+
+
+def _redact(text: str) -> str:
+    """The string with any token value replaced, safe for error messages."""
+    pieces = text.split(";")
+    return ";".join(
+        "token=***" if piece.lower().startswith("token=") else piece for piece in pieces
+    )
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+__all__ = ["DEFAULT_PORT", "ConnectionSpec", "new_session_id", "parse_connection_string"]

@@ -1,0 +1,50 @@
+"""Turning gRPC failures into SparkpushErrors with one-line messages."""
+
+from __future__ import annotations
+
+import re
+
+import grpc
+
+from sparkpush.errors import (
+    AuthenticationError,
+    ServerError,
+    ServerUnreachableError,
+    SparkpushError,
+)
+
+_ERROR_CLASS = re.compile(r"^\[([A-Z0-9_.]+)\]")
+_UNREACHABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+
+def error_class_of(exc: grpc.RpcError) -> str | None:
+    """Spark's error class (e.g. `INVALID_HANDLE.SESSION_CHANGED`) if the server sent one."""
+    match = _ERROR_CLASS.match(_details(exc))
+    return match.group(1) if match else None
+
+
+def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> SparkpushError:
+    """The SparkpushError that says what went wrong with `action` in one line."""
+    code = exc.code() if hasattr(exc, "code") else None
+    details = _first_line(_details(exc))
+    if code == grpc.StatusCode.UNAUTHENTICATED or code == grpc.StatusCode.PERMISSION_DENIED:
+        return AuthenticationError(
+            f"authentication failed at {endpoint}: {details or 'token refused'}"
+        )
+    if code in _UNREACHABLE:
+        why = "no answer in time" if code == grpc.StatusCode.DEADLINE_EXCEEDED else details
+        return ServerUnreachableError(f"cannot reach Spark Connect server at {endpoint}: {why}")
+    return ServerError(f"{action} failed: {details}", error_class=error_class_of(exc))
+
+
+def _details(exc: grpc.RpcError) -> str:
+    details = exc.details() if hasattr(exc, "details") else None
+    return details or str(exc)
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:500]

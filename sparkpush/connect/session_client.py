@@ -1,0 +1,172 @@
+"""One Spark Connect session seen from the client: the RPCs sparkpush needs, with deadlines."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+from pyspark.sql.connect.proto import base_pb2 as pb
+from pyspark.sql.connect.proto import base_pb2_grpc as pb_grpc
+
+from sparkpush.connect.channel import open_channel
+from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
+from sparkpush.connect.rpc_errors import translate_rpc_error
+from sparkpush.errors import SparkpushError
+
+log = logging.getLogger(__name__)
+
+CLIENT_TYPE = "sparkpush"
+PROBE_TIMEOUT_S = 10.0
+CONTROL_TIMEOUT_S = 10.0
+
+_Request = TypeVar("_Request")
+
+
+class SessionClient:
+    """RPCs on one (user_id, session_id); tracks the server-side session id it first saw."""
+
+    def __init__(
+        self,
+        spec: ConnectionSpec,
+        session_id: str | None = None,
+        *,
+        ca_file: Path | None = None,
+    ) -> None:
+        self.spec = spec
+        self.session_id = session_id or spec.session_id or new_session_id()
+        self.server_side_session_id: str | None = None
+        self._channel = open_channel(spec, ca_file)
+        self._stub = pb_grpc.SparkConnectServiceStub(self._channel)
+        self._metadata = tuple(spec.metadata)
+        self.user_id = spec.user_id or _default_user()
+        self._user_context = pb.UserContext(user_id=self.user_id)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _fill(self, request: _Request) -> _Request:
+        request.session_id = self.session_id  # type: ignore[attr-defined]
+        request.user_context.CopyFrom(self._user_context)  # type: ignore[attr-defined]
+        request.client_type = CLIENT_TYPE  # type: ignore[attr-defined]
+        if self.server_side_session_id and hasattr(
+            request, "client_observed_server_side_session_id"
+        ):
+            request.client_observed_server_side_session_id = self.server_side_session_id
+        return request
+
+    def _observe(self, response: object) -> None:
+        seen = getattr(response, "server_side_session_id", "")
+        if seen and self.server_side_session_id is None:
+            self.server_side_session_id = seen
+
+    def _fail(self, exc: grpc.RpcError, action: str) -> SparkpushError:
+        return translate_rpc_error(exc, self.spec.endpoint, action)
+
+    # -- RPCs -------------------------------------------------------------------------------
+
+    def spark_version(self, timeout: float = PROBE_TIMEOUT_S) -> str:
+        """The server's Spark version; doubles as the reachability and authentication probe."""
+        request = self._fill(
+            pb.AnalyzePlanRequest(spark_version=pb.AnalyzePlanRequest.SparkVersion())
+        )
+        try:
+            response = self._stub.AnalyzePlan(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "asking the server's version") from None
+        self._observe(response)
+        return str(response.spark_version.version)
+
+    def set_conf(self, pairs: Mapping[str, str], timeout: float = CONTROL_TIMEOUT_S) -> None:
+        if not pairs:
+            return
+        operation = pb.ConfigRequest.Operation(
+            set=pb.ConfigRequest.Set(pairs=[pb.KeyValue(key=k, value=v) for k, v in pairs.items()])
+        )
+        request = self._fill(pb.ConfigRequest(operation=operation))
+        try:
+            response = self._stub.Config(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "setting Spark confs") from None
+        self._observe(response)
+
+    def add_artifacts(
+        self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
+    ) -> pb.AddArtifactsResponse:
+        """One client-streaming AddArtifacts call; raw gRPC errors propagate for retry logic."""
+        filled = (self._fill(r) for r in requests)
+        response = self._stub.AddArtifacts(filled, metadata=self._metadata, timeout=timeout)
+        self._observe(response)
+        return response
+
+    def execute_plan(
+        self, plan: pb.Plan, *, tags: Iterable[str] = (), timeout: float | None = None
+    ) -> Iterator[pb.ExecutePlanResponse]:
+        request = self._fill(pb.ExecutePlanRequest(plan=plan, tags=list(tags)))
+        try:
+            for response in self._stub.ExecutePlan(
+                request, metadata=self._metadata, timeout=timeout
+            ):
+                self._observe(response)
+                yield response
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "running the query") from None
+
+    def interrupt_all(self, timeout: float = CONTROL_TIMEOUT_S) -> list[str]:
+        """Interrupt every running operation of the session; returns their ids."""
+        request = self._fill(
+            pb.InterruptRequest(interrupt_type=pb.InterruptRequest.INTERRUPT_TYPE_ALL)
+        )
+        try:
+            response = self._stub.Interrupt(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "interrupting the session") from None
+        return list(response.interrupted_ids)
+
+    def interrupt_tag(self, tag: str, timeout: float = CONTROL_TIMEOUT_S) -> list[str]:
+        request = self._fill(
+            pb.InterruptRequest(
+                interrupt_type=pb.InterruptRequest.INTERRUPT_TYPE_TAG, operation_tag=tag
+            )
+        )
+        try:
+            response = self._stub.Interrupt(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "interrupting the session") from None
+        return list(response.interrupted_ids)
+
+    def release_session(self, timeout: float = CONTROL_TIMEOUT_S) -> None:
+        """Release the session on the server (its artifacts are deleted)."""
+        request = pb.ReleaseSessionRequest(
+            session_id=self.session_id,
+            user_context=self._user_context,
+            client_type=CLIENT_TYPE,
+        )
+        try:
+            self._stub.ReleaseSession(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "releasing the session") from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> SessionClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _default_user() -> str:
+    """The user id PySpark's own client would pick, so both land in the same session."""
+    import getpass
+
+    found = os.getenv("SPARK_USER", os.getenv("USER"))
+    if found:
+        return found
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "sparkpush"

@@ -1,0 +1,76 @@
+"""The one exception hierarchy: each error carries its exit code and a one-line message."""
+
+from __future__ import annotations
+
+
+class ExitCode:
+    """Documented process exit codes (see the README)."""
+
+    OK = 0
+    SCRIPT_FAILED = 1
+    USAGE = 2
+    UNREACHABLE = 3
+    UPLOAD_FAILED = 4
+    TIMEOUT = 124
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+class SparkpushError(Exception):
+    """Root of every error the CLI reports as `error: <message>`."""
+
+    exit_code: int = ExitCode.USAGE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(SparkpushError):
+    """Bad flags, bad paths, bad artifacts given by the user."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """A configuration file or value that cannot be used."""
+
+
+class ConnectionStringError(UsageError):
+    """A malformed `sc://` connection string."""
+
+
+class ServerUnreachableError(SparkpushError):
+    """The Spark Connect server did not answer in time or refused the connection."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class AuthenticationError(ServerUnreachableError):
+    """The server refused our credentials."""
+
+
+class ServerError(SparkpushError):
+    """The server answered an RPC with an error."""
+
+    exit_code = ExitCode.SCRIPT_FAILED
+
+    def __init__(self, message: str, error_class: str | None = None) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+
+
+class ArtifactUploadError(SparkpushError):
+    """An artifact could not be stored on the server."""
+
+    exit_code = ExitCode.UPLOAD_FAILED
+
+
+class EmbeddedServerError(SparkpushError):
+    """The embedded server could not be started, found or stopped."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class JavaNotFoundError(EmbeddedServerError):
+    """No usable Java (>= 17) for the embedded server."""

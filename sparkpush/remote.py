@@ -1,0 +1,105 @@
+"""Which server a command talks to: --remote, SPARK_REMOTE, config, or the embedded server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sparkpush.config import Config
+from sparkpush.connect.connection_string import ConnectionSpec, parse_connection_string
+from sparkpush.connect.secret import Secret
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import ConfigError, ServerUnreachableError
+from sparkpush.server.process import server_status, start_server
+from sparkpush.server.state import ServerState, StateFiles
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server to talk to, with credentials; `source` says where it came from."""
+
+    spec: ConnectionSpec
+    source: str
+    ca_file: Path | None = None
+
+    def client(self, session_id: str | None = None) -> SessionClient:
+        return SessionClient(self.spec, session_id, ca_file=self.ca_file)
+
+
+def resolve_target(
+    config: Config,
+    remote_flag: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    start_embedded: bool = True,
+    notify: Notify | None = None,
+) -> Target:
+    """The server a command should use; starts the embedded server if nothing else is set."""
+    env = os.environ if env is None else env
+    for source, value in (
+        ("--remote", remote_flag),
+        ("SPARK_REMOTE", env.get("SPARK_REMOTE")),
+        ("config", config.remote),
+    ):
+        if value:
+            spec = parse_connection_string(value)
+            if spec.token is None and config.token_file is not None:
+                spec = spec.with_token(read_token_file(config.token_file))
+            if spec.user_id is None and config.user_id is not None:
+                spec = replace(spec, user_id=config.user_id)
+            return Target(spec=spec, source=source, ca_file=config.ca_file)
+    return embedded_target(config, start=start_embedded, notify=notify)
+
+
+def embedded_target(config: Config, *, start: bool = True, notify: Notify | None = None) -> Target:
+    """The user's embedded server, started first if it is not running and `start` is set."""
+    files = StateFiles()
+    status = server_status(files)
+    state = status.state
+    if state is None:
+        if not start:
+            raise ServerUnreachableError(
+                "no remote is configured and the embedded server is not running; "
+                "start it with 'connect server start'"
+            )
+        if notify is not None:
+            notify(f"starting the embedded Spark Connect server on port {config.server.port}")
+        state, _ = start_server(config.server, files, probe_embedded)
+    return Target(spec=embedded_spec(state), source="embedded")
+
+
+def embedded_spec(state: ServerState) -> ConnectionSpec:
+    spec = parse_connection_string(state.url)
+    return spec.with_token(read_token_file(Path(state.token_file)))
+
+
+def probe_embedded(state: ServerState) -> None:
+    """Raises ServerUnreachableError until the embedded server answers a real RPC."""
+    probe(Target(spec=embedded_spec(state), source="embedded"), timeout=2.0)
+
+
+def probe(target: Target, timeout: float = 10.0) -> str:
+    """Check reachability and authentication with a short deadline; returns the Spark version."""
+    with target.client() as client:
+        version = client.spark_version(timeout=timeout)
+        try:
+            client.release_session(timeout=timeout)
+        except ServerUnreachableError:
+            raise
+        except Exception:  # the probe's own throwaway session; nothing to lose
+            pass
+        return version
+
+
+def read_token_file(path: Path) -> Secret:
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read token file {path}: {exc.strerror}") from None
+    if not token:
+        raise ConfigError(f"token file {path} is empty")
+    return Secret(token)

@@ -1,0 +1,232 @@
+"""Starting, finding and stopping the embedded Spark Connect server process."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparkpush.config import ServerSettings
+from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
+from sparkpush.private_files import write_private_file
+from sparkpush.server.java import find_java
+from sparkpush.server.state import ServerState, StateFiles
+
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+START_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 30.0
+LOOPBACK = "127.0.0.1"
+
+ReadyProbe = Callable[[ServerState], None]
+"""Raises ServerUnreachableError until the server answers a real RPC."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    state: ServerState | None
+
+
+def spark_home() -> Path:
+    """The installed pyspark package folder, which holds the jars and bin/spark-submit."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServerError("pyspark is not installed; pip install 'pyspark[connect]'")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def server_status(files: StateFiles) -> ServerStatus:
+    """What the state dir says, checked against the live process; stale state is cleaned."""
+    state = files.load()
+    if state is None:
+        return ServerStatus(running=False, state=None)
+    if _is_our_server(state.pid, state.port):
+        return ServerStatus(running=True, state=state)
+    files.clear()
+    return ServerStatus(running=False, state=None)
+
+
+def start_server(
+    settings: ServerSettings,
+    files: StateFiles,
+    ready: ReadyProbe,
+    on_wait: Callable[[float], None] | None = None,
+) -> tuple[ServerState, bool]:
+    """Start the server unless ours is running; returns (state, started_now)."""
+    status = server_status(files)
+    if status.running and status.state is not None:
+        return status.state, False
+    java = find_java()
+    _check_port_free(settings.port)
+    token = secrets.token_urlsafe(32)
+    write_private_file(files.token, token.encode())
+    log_fd = os.open(files.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(log_fd, 0o600)
+    env = _server_env(java.home, token)
+    try:
+        process = subprocess.Popen(
+            _server_command(settings),
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            cwd=files.root,
+        )
+    finally:
+        os.close(log_fd)
+    state = ServerState(
+        pid=process.pid,
+        port=settings.port,
+        url=f"sc://localhost:{settings.port}",
+        token_file=str(files.token),
+        master=settings.master,
+        log_file=str(files.log),
+        started_at=time.time(),
+    )
+    files.save(state)
+    try:
+        _wait_until_ready(process, state, ready, on_wait)
+    except BaseException:
+        _terminate_group(process.pid)
+        process.wait()
+        files.clear()
+        raise
+    return state, True
+
+
+def stop_server(files: StateFiles) -> bool:
+    """Stop the server this user started; False when none was running."""
+    status = server_status(files)
+    if not status.running or status.state is None:
+        return False
+    _terminate_group(status.state.pid)
+    files.clear()
+    return True
+
+
+def _server_command(settings: ServerSettings) -> list[str]:
+    home = spark_home()
+    return [
+        str(home / "bin" / "spark-submit"),
+        "--class",
+        CONNECT_SERVER_CLASS,
+        "--name",
+        "Spark Connect server (sparkpush)",
+        "--master",
+        settings.master,
+        "--conf",
+        f"spark.connect.grpc.binding.address={LOOPBACK}",
+        "--conf",
+        f"spark.connect.grpc.binding.port={settings.port}",
+        "--conf",
+        f"spark.ui.enabled={'true' if settings.ui else 'false'}",
+        "spark-internal",
+    ]
+
+
+def _server_env(java_home: Path, token: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for leaked in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE"):
+        env.pop(leaked, None)
+    env["SPARK_HOME"] = str(spark_home())
+    env["JAVA_HOME"] = str(java_home)
+    # Python workers must run our interpreter: UDF pickles need the same minor version and
+    # the same pyspark, pandas and pyarrow.
+    env["PYSPARK_PYTHON"] = sys.executable
+    env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = token  # the environment, never argv
+    return env
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            raise EmbeddedServerError(
+                f"port {port} on {LOOPBACK} is already in use; pick another with --port"
+            ) from None
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[bytes],
+    state: ServerState,
+    ready: ReadyProbe,
+    on_wait: Callable[[float], None] | None,
+) -> None:
+    started = time.monotonic()
+    while True:
+        code = process.poll()
+        if code is not None:
+            raise EmbeddedServerError(
+                f"the Spark Connect server exited with code {code} while starting: "
+                f"{_last_log_line(Path(state.log_file))} (log: {state.log_file})"
+            )
+        try:
+            ready(state)
+            return
+        except ServerUnreachableError:
+            pass
+        elapsed = time.monotonic() - started
+        if elapsed > START_TIMEOUT_S:
+            raise EmbeddedServerError(
+                f"the Spark Connect server did not answer within {START_TIMEOUT_S:.0f} s "
+                f"(log: {state.log_file})"
+            )
+        if on_wait is not None:
+            on_wait(elapsed)
+        time.sleep(0.5)
+
+
+def _last_log_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    errors = [line for line in lines if "Exception" in line or "ERROR" in line]
+    return (errors or lines or ["empty log"])[-1].strip()[:300]
+
+
+def _is_our_server(pid: int, port: int) -> bool:
+    """True when `pid` is alive and is a Connect server on `port` (not a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat.rpartition(")")[2].split()[0] == "Z":
+        return False
+    args = [part.decode(errors="replace") for part in cmdline]
+    return CONNECT_SERVER_CLASS in args and (f"spark.connect.grpc.binding.port={port}" in args)
+
+
+def _terminate_group(pid: int) -> None:
+    """SIGTERM the server's process group, then SIGKILL if it does not go in time."""
+    for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"

@@ -1,0 +1,64 @@
+"""Where the embedded server's pid, port, token and log live: one per user, user-only."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sparkpush.private_files import ensure_private_dir, read_json, write_private_json
+
+
+def user_state_dir() -> Path:
+    """`$XDG_STATE_HOME/sparkpush` (default `~/.local/state/sparkpush`), 0700."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return ensure_private_dir(Path(base) / "sparkpush")
+
+
+@dataclass(frozen=True)
+class ServerState:
+    pid: int
+    port: int
+    url: str
+    token_file: str
+    master: str
+    log_file: str
+    started_at: float
+    master_url: str | None = None
+    cluster_pids: tuple[int, ...] = ()
+
+
+class StateFiles:
+    """The files of the embedded server inside the user's state dir."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = ensure_private_dir(root) if root else user_state_dir()
+
+    @property
+    def state(self) -> Path:
+        return self.root / "server.json"
+
+    @property
+    def token(self) -> Path:
+        return self.root / "server.token"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "server.log"
+
+    def load(self) -> ServerState | None:
+        raw = read_json(self.state)
+        if not isinstance(raw, dict):
+            return None
+        try:
+            raw["cluster_pids"] = tuple(raw.get("cluster_pids", ()))
+            return ServerState(**raw)
+        except TypeError:
+            return None
+
+    def save(self, state: ServerState) -> None:
+        write_private_json(self.state, asdict(state))
+
+    def clear(self) -> None:
+        for path in (self.state, self.token):
+            path.unlink(missing_ok=True)

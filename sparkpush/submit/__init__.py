@@ -1,0 +1,1 @@
+"""Running a user's PySpark script over a prepared Spark Connect session."""
