@@ -1,0 +1,95 @@
+"""Shared fixtures: one real embedded Spark Connect server per test session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a `connect` child: no stray remote, no token, our extras."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SPARKPUSH_", "SPARK_REMOTE", "SPARK_CONNECT_"))
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """The test session's server; `env` makes `connect` find it as the embedded default."""
+
+    state_home: Path
+    port: int
+    url: str
+    token: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return clean_env(XDG_STATE_HOME=str(self.state_home))
+
+    @property
+    def remote_with_token(self) -> str:
+        return f"sc://localhost:{self.port}/;token={self.token}"
+
+
+def run_connect(
+    args: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    timeout: float = 300,
+    stdin: int | None = subprocess.DEVNULL,
+) -> subprocess.CompletedProcess[str]:
+    """Run `connect ARGS` as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "sparkpush", *args],
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=stdin,
+    )
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """A real Spark Connect server from the pyspark wheel: loopback, free port, random token."""
+    from sparkpush.config import ServerSettings
+    from sparkpush.remote import probe_embedded
+    from sparkpush.server.process import start_server, stop_server
+    from sparkpush.server.state import StateFiles
+
+    state_home = tmp_path_factory.mktemp("state")
+    files = StateFiles(state_home / "sparkpush")
+    port = free_port()
+    settings = ServerSettings(port=port, master="local[2]")
+    state, _ = start_server(settings, files, probe_embedded)
+    try:
+        yield EmbeddedServer(
+            state_home=state_home,
+            port=port,
+            url=state.url,
+            token=Path(state.token_file).read_text().strip(),
+        )
+    finally:
+        stop_server(files)

@@ -1,0 +1,168 @@
+"""`connect server ...`: the embedded server's process, state files and security."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+
+pytestmark = pytest.mark.integration
+
+
+def status_json(env: dict[str, str]) -> dict[str, object]:
+    result = run_connect(["server", "status", "--json"], env=env)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_status_json_describes_the_running_server(embedded_server: EmbeddedServer) -> None:
+    status = status_json(embedded_server.env)
+    assert status["running"] is True
+    assert status["url"] == f"sc://localhost:{embedded_server.port}"
+    assert status["master"] == "local[2]"
+    assert isinstance(status["pid"], int)
+    for key in ("token_file", "log_file"):
+        assert Path(str(status[key])).is_file()
+    assert embedded_server.token not in json.dumps(status)
+
+
+def test_state_is_user_only(embedded_server: EmbeddedServer) -> None:
+    folder = embedded_server.state_home / "sparkpush"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("server.json", "server.token", "server.log"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+
+def test_token_is_in_no_command_line_and_no_log(embedded_server: EmbeddedServer) -> None:
+    token = embedded_server.token.encode()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            assert token not in cmdline.read_bytes(), cmdline
+        except OSError:
+            continue
+    log = embedded_server.state_home / "sparkpush" / "server.log"
+    assert token not in log.read_bytes()
+
+
+def test_server_listens_on_loopback_only(embedded_server: EmbeddedServer) -> None:
+    port_hex = f"{embedded_server.port:04X}"
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and local.endswith(f":{port_hex}"):
+                listening.append(local.split(":")[0])
+    assert listening
+    loopback = {"0100007F", "0000000000000000FFFF00000100007F"}
+    assert set(listening) <= loopback, listening
+
+
+def test_start_on_a_running_server_says_so(embedded_server: EmbeddedServer) -> None:
+    result = run_connect(["server", "start"], env=embedded_server.env)
+    assert result.returncode == 0
+    assert "already running" in result.stdout
+
+
+def test_port_in_use_is_a_clear_error(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
+    env = clean_env(XDG_STATE_HOME=str(tmp_path))
+    result = run_connect(["server", "start", "--port", str(embedded_server.port)], env=env)
+    assert result.returncode == 3
+    assert f"port {embedded_server.port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_stale_pid_file_is_detected_and_cleaned(tmp_path: Path) -> None:
+    folder = tmp_path / "sparkpush"
+    folder.mkdir(mode=0o700)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    state = {
+        "pid": dead.pid,
+        "port": free_port(),
+        "url": "sc://localhost:1",
+        "token_file": str(folder / "server.token"),
+        "master": "local[*]",
+        "log_file": str(folder / "server.log"),
+        "started_at": 0.0,
+    }
+    (folder / "server.json").write_text(json.dumps(state))
+    env = clean_env(XDG_STATE_HOME=str(tmp_path))
+    assert status_json(env)["running"] is False
+    assert not (folder / "server.json").exists()
+
+
+def test_stop_never_kills_a_process_it_did_not_start(tmp_path: Path) -> None:
+    folder = tmp_path / "sparkpush"
+    folder.mkdir(mode=0o700)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        state = {
+            "pid": bystander.pid,
+            "port": 15002,
+            "url": "sc://localhost:15002",
+            "token_file": str(folder / "server.token"),
+            "master": "local[*]",
+            "log_file": str(folder / "server.log"),
+            "started_at": 0.0,
+        }
+        (folder / "server.json").write_text(json.dumps(state))
+        result = run_connect(["server", "stop"], env=clean_env(XDG_STATE_HOME=str(tmp_path)))
+        assert result.returncode == 0
+        assert "not running" in result.stdout
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_missing_java_is_explained(tmp_path: Path) -> None:
+    env = clean_env(XDG_STATE_HOME=str(tmp_path), PATH=str(Path(sys.executable).parent))
+    env.pop("JAVA_HOME", None)
+    result = run_connect(["server", "start", "--port", str(free_port())], env=env)
+    assert result.returncode == 3
+    assert "no Java found" in result.stderr
+    assert "Java 17+" in result.stderr
+
+
+def test_too_old_java_is_explained(tmp_path: Path) -> None:
+    fake_home = tmp_path / "jdk11"
+    (fake_home / "bin").mkdir(parents=True)
+    java = fake_home / "bin" / "java"
+    java.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
+    java.chmod(0o755)
+    env = clean_env(XDG_STATE_HOME=str(tmp_path), JAVA_HOME=str(fake_home))
+    result = run_connect(["server", "start", "--port", str(free_port())], env=env)
+    assert result.returncode == 3
+    assert "Java 11 found via JAVA_HOME" in result.stderr
+
+
+def test_submit_with_nothing_configured_starts_the_embedded_server(tmp_path: Path) -> None:
+    """The embedded default, from nothing: submit starts it, says so, runs, and stop stops it."""
+    project = tmp_path / "project"
+    project.mkdir()
+    port = free_port()
+    (project / "pyproject.toml").write_text(f"[tool.sparkpush.server]\nport = {port}\n")
+    (project / "app.py").write_text(
+        "from pyspark.sql import SparkSession\n"
+        "print('rows', SparkSession.builder.getOrCreate().range(4).count())\n"
+    )
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+    try:
+        result = run_connect(["submit", "app.py"], env=env, cwd=project)
+        assert result.returncode == 0, result.stderr
+        assert "starting the embedded Spark Connect server" in result.stderr
+        assert "rows 4" in result.stdout
+        status = status_json(env)
+        assert status["running"] is True
+        pid = int(str(status["pid"]))
+    finally:
+        stopped = run_connect(["server", "stop"], env=env)
+    assert "stopped" in stopped.stdout
+    assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text()

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sparkpush.config import DEFAULT_SERVER_PORT, load_config
+from sparkpush.errors import ConfigError, ExitCode
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:
+    config = load_config(cwd=tmp_path)
+    assert config.remote is None
+    assert config.server.port == DEFAULT_SERVER_PORT
+    assert config.project_root == tmp_path.resolve()
+
+
+def test_nearest_pyproject_is_found_upward(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        """
+[tool.sparkpush]
+remote = "sc://example:1"
+token_file = "secrets/token"
+[tool.sparkpush.server]
+port = 16000
+[tool.sparkpush.conf]
+"spark.sql.shuffle.partitions" = "3"
+[tool.sparkpush.artifacts]
+python = ["src/pkg"]
+jars = ["lib/*.jar"]
+[tool.sparkpush.java_udfs]
+add_one = { class = "com.example.AddOne", returns = "bigint" }
+""",
+    )
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    config = load_config(cwd=nested)
+    assert config.project_root == tmp_path.resolve()
+    assert config.remote == "sc://example:1"
+    assert config.token_file == tmp_path.resolve() / "secrets" / "token"
+    assert config.server.port == 16000
+    assert config.conf == {"spark.sql.shuffle.partitions": "3"}
+    assert config.artifacts.python == ("src/pkg",)
+    assert config.java_udfs["add_one"].class_name == "com.example.AddOne"
+
+
+def test_pyproject_without_our_table_gives_defaults(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
+    assert load_config(cwd=tmp_path).remote is None
+
+
+def test_explicit_config_file_may_hold_keys_at_top_level(tmp_path: Path) -> None:
+    config_file = write(tmp_path / "sparkpush.toml", 'remote = "sc://other:2"\n')
+    assert load_config(config_file, cwd=tmp_path).remote == "sc://other:2"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[tool.sparkpush]\nremot = 'x'\n", "unknown key 'remot'"),
+        ("[tool.sparkpush.server]\nprot = 1\n", "unknown key 'server.prot'"),
+        ("[tool.sparkpush.artifacts]\nwheel = []\n", "unknown key 'artifacts.wheel'"),
+        ("[tool.sparkpush]\nremote = 5\n", "'remote' must be a string"),
+        ("[tool.sparkpush.server]\nport = '15002'\n", "'server.port' must be an integer"),
+        ("[tool.sparkpush.server]\nport = true\n", "'server.port' must be an integer"),
+        ("[tool.sparkpush.server]\nui = 'yes'\n", "'server.ui' must be true or false"),
+        ("[tool.sparkpush.artifacts]\njars = 'a.jar'\n", "'artifacts.jars' must be a list"),
+        ("[tool.sparkpush.conf]\nx = 1\n", "'conf' must be a table of strings"),
+        ("[tool.sparkpush]\nserver = 1\n", "'server' must be a table"),
+        ("[tool.sparkpush\n", "invalid TOML"),
+        ("[tool]\nsparkpush = 3\n", "tool.sparkpush must be a table"),
+        ("[tool.sparkpush.java_udfs]\nf = 'x'\n", "'java_udfs.f' must be a table"),
+        ("[tool.sparkpush.java_udfs.f]\nclass = 'A'\n", "needs string keys"),
+        (
+            "[tool.sparkpush.java_udfs.f]\nclass = 'A'\nreturns = 'int'\nx = 1\n",
+            "unknown key 'java_udfs.f.x'",
+        ),
+    ],
+)
+def test_bad_config_names_the_key_and_file(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path / "pyproject.toml", body)
+    with pytest.raises(ConfigError) as caught:
+        load_config(cwd=tmp_path)
+    assert message in caught.value.message
+    assert str(path) in caught.value.message
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert "\n" not in caught.value.message
+
+
+def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", cwd=tmp_path)
