@@ -175,7 +175,7 @@ def _build(table: dict[str, Any], path: Path) -> Config:
 
     def as_path(key: str) -> Path | None:
         value = table.get(key)
-        return (root / value) if value else None
+        return (root / Path(value).expanduser()) if value else None
 
     server = table.get("server", {})
     udf = table.get("udf", {})

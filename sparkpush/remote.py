@@ -26,8 +26,15 @@ class Target:
     source: str
     ca_file: Path | None = None
 
-    def client(self, session_id: str | None = None) -> SessionClient:
-        return SessionClient(self.spec, session_id, ca_file=self.ca_file)
+    def client(
+        self, session_id: str | None = None, server_side_session_id: str | None = None
+    ) -> SessionClient:
+        return SessionClient(
+            self.spec,
+            session_id,
+            ca_file=self.ca_file,
+            server_side_session_id=server_side_session_id,
+        )
 
 
 def resolve_target(

@@ -9,8 +9,11 @@ from pathlib import Path
 import click
 
 from sparkpush import __version__
+from sparkpush.cli.commands.artifacts import artifacts
+from sparkpush.cli.commands.doctor import doctor
 from sparkpush.cli.commands.server import server
 from sparkpush.cli.commands.submit import submit
+from sparkpush.cli.commands.sync import sync
 from sparkpush.cli.context import AppContext
 from sparkpush.errors import ExitCode, SparkpushError
 
@@ -36,6 +39,9 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: int) -> None:
 
 cli.add_command(submit)
 cli.add_command(server)
+cli.add_command(doctor)
+cli.add_command(sync)
+cli.add_command(artifacts)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,14 +35,17 @@ class SessionClient:
         session_id: str | None = None,
         *,
         ca_file: Path | None = None,
+        server_side_session_id: str | None = None,
     ) -> None:
         self.spec = spec
         self.session_id = session_id or spec.session_id or new_session_id()
-        self.server_side_session_id: str | None = None
+        # Echoing the server-side id we saw before makes a restarted server answer
+        # INVALID_HANDLE.SESSION_CHANGED instead of silently creating an empty session.
+        self.server_side_session_id = server_side_session_id
         self._channel = open_channel(spec, ca_file)
         self._stub = pb_grpc.SparkConnectServiceStub(self._channel)
         self._metadata = tuple(spec.metadata)
-        self.user_id = spec.user_id or _default_user()
+        self.user_id = spec.user_id or default_user_id()
         self._user_context = pb.UserContext(user_id=self.user_id)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -159,7 +162,7 @@ class SessionClient:
         self.close()
 
 
-def _default_user() -> str:
+def default_user_id() -> str:
     """The user id PySpark's own client would pick, so both land in the same session."""
     import getpass
 

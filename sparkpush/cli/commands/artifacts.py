@@ -1,0 +1,54 @@
+"""`connect artifacts`: what the project's current generation holds."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.manifest import load_manifest
+from sparkpush.cli.context import AppContext, pass_app
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@pass_app
+def artifacts(app_ctx: AppContext, as_json: bool) -> int:
+    """List the current generation's artifacts (name, kind, size, hash, source)."""
+    manifest = load_manifest(app_ctx.config.project_root)
+    rows = [
+        {
+            "name": entry.name,
+            "kind": ArtifactKind.of_name(entry.name).name.lower(),
+            "size": entry.size,
+            "sha256": entry.sha256,
+            "source": entry.source,
+            "generation": entry.generation,
+        }
+        for entry in (manifest.entries.values() if manifest else ())
+    ]
+    rows.sort(key=lambda row: str(row["name"]))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "session_id": manifest.session_id if manifest else None,
+                    "generation": manifest.generation if manifest else None,
+                    "artifacts": rows,
+                },
+                sort_keys=True,
+            )
+        )
+        return 0
+    if manifest is None:
+        click.echo("no generation yet: run 'connect sync'")
+        return 0
+    click.echo(f"generation {manifest.generation} (session {manifest.session_id})")
+    widths = {key: max([len(key), *(len(str(r[key])) for r in rows)]) for key in ("name", "kind")}
+    for row in rows:
+        click.echo(
+            f"{str(row['name']).ljust(widths['name'])}  {str(row['kind']).ljust(widths['kind'])}  "
+            f"{row['size']:>12,}  {str(row['sha256'])[:12]}  {row['source']}"
+        )
+    return 0

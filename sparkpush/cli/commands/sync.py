@@ -1,0 +1,71 @@
+"""`connect sync`: bring the project's current session up to date."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.cli.progress import ProgressLine
+from sparkpush.remote import resolve_target
+from sparkpush.sync.engine import SyncResult, sync_project
+
+
+@click.command()
+@click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line instead of a table.")
+@click.option("--keep-old", is_flag=True, help="Do not release the previous generation.")
+@pass_app
+def sync(app_ctx: AppContext, remote: str | None, as_json: bool, keep_old: bool) -> int:
+    """Upload what changed; a changed or removed artifact builds a new session generation."""
+    config = app_ctx.config
+    target = resolve_target(config, remote, notify=app_ctx.notify)
+    progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() and not as_json else None
+    try:
+        result = sync_project(
+            config, target, keep_old=keep_old, on_progress=progress.update if progress else None
+        )
+    finally:
+        if progress is not None:
+            progress.finish()
+    for warning in result.warnings:
+        app_ctx.notify(f"warning: {warning}")
+    if as_json:
+        click.echo(json.dumps(sync_summary(result), sort_keys=True))
+    else:
+        _print_table(result)
+    return 0
+
+
+def sync_summary(result: SyncResult) -> dict[str, object]:
+    return {
+        "session_id": result.session_id,
+        "generation": result.generation,
+        "action": result.action.value,
+        "uploaded": len(result.uploaded),
+        "skipped": result.skipped,
+        "bytes": result.bytes,
+        "seconds": round(result.seconds, 4),
+        "reasons": list(result.reasons),
+        "released": list(result.released),
+        "warnings": list(result.warnings),
+    }
+
+
+def _print_table(result: SyncResult) -> None:
+    rows = [
+        ("action", result.action.value.replace("_", " ")),
+        ("generation", f"{result.generation} (session {result.session_id})"),
+        ("uploaded", str(len(result.uploaded))),
+        ("skipped", str(result.skipped)),
+        ("bytes", f"{result.bytes:,}"),
+        ("time", f"{result.seconds * 1000:.0f} ms"),
+    ]
+    if result.reasons:
+        rows.append(("why", "; ".join(result.reasons)))
+    if result.released:
+        rows.append(("released", ", ".join(result.released)))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label.ljust(width)}  {value}")

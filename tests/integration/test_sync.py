@@ -1,0 +1,330 @@
+"""`connect sync` and the generation engine against the real server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EmbeddedServer, run_connect
+from tests.jvm import add_constant_udf, build_jar, compile_java
+from tests.session_query import query_session
+
+pytestmark = pytest.mark.integration
+
+
+def make_pure_wheel(path: Path, module: str, body: str) -> Path:
+    dist = f"{module}-1.0.dist-info"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{module}.py", body)
+        wheel.writestr(
+            f"{dist}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        wheel.writestr(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+        wheel.writestr(f"{dist}/RECORD", "")
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project using every artifact kind."""
+    root = tmp_path / "project"
+    pkg = root / "src" / "mypkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text("def tag():\n    return 'helpers-v1'\n")
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "junk.pyc").write_bytes(b"junk")
+    (root / "dist").mkdir()
+    make_pure_wheel(
+        root / "dist" / "wheelmod-1.0-py3-none-any.whl",
+        "wheelmod",
+        "def g():\n    return 'wheel'\n",
+    )
+    compile_java(add_constant_udf("com.ex", "AddTen", 10), "com.ex.AddTen", root / "classes")
+    jar_classes = tmp_path / "jar-classes"
+    compile_java(add_constant_udf("com.jar", "AddOne", 1), "com.jar.AddOne", jar_classes)
+    build_jar(jar_classes, root / "lib" / "udfs.jar")
+    with zipfile.ZipFile(root / "env.zip", "w") as archive:
+        archive.writestr("greeting.txt", "from-archive")
+    (root / "lookup.txt").write_text("from-file")
+    (root / "pyproject.toml").write_text(
+        """
+[tool.sparkpush.artifacts]
+python = ["src/mypkg"]
+wheels = ["dist/*.whl"]
+classes = ["classes"]
+jars = ["lib/*.jar"]
+archives = ["env.zip#env"]
+files = ["lookup.txt"]
+"""
+    )
+    return root
+
+
+def sync(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, object]:
+    result = run_connect(["sync", "--json", *extra], env=server.env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+EVERY_KIND = """
+import os
+from pyspark.sql.functions import udf
+from pyspark.sql.types import LongType
+
+@udf("string")
+def shipped(_):
+    from pyspark import SparkFiles
+    import mypkg.helpers, wheelmod
+    with open(os.path.join("env", "greeting.txt")) as a, open(SparkFiles.get("lookup.txt")) as f:
+        return "|".join([mypkg.helpers.tag(), wheelmod.g(), a.read(), f.read()])
+
+print("python:", spark.range(1).select(shipped("id")).first()[0])
+spark.udf.registerJavaFunction("add_ten", "com.ex.AddTen", LongType())
+spark.udf.registerJavaFunction("add_one", "com.jar.AddOne", LongType())
+one = "CAST(1 AS BIGINT)"
+print("java:", spark.sql(f"SELECT add_ten({one}) + add_one({one})").first()[0])
+"""
+
+
+def test_every_kind_works_end_to_end(embedded_server: EmbeddedServer, project: Path) -> None:
+    summary = sync(embedded_server, project)
+    assert summary["action"] == "new_generation"
+    assert summary["uploaded"] == 6
+    result = query_session(embedded_server, str(summary["session_id"]), EVERY_KIND)
+    assert result.returncode == 0, result.stderr
+    assert "python: helpers-v1|wheel|from-archive|from-file" in result.stdout
+    assert "java: 13" in result.stdout
+
+    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=project)
+    names = sorted(a["name"] for a in json.loads(listed.stdout)["artifacts"])
+    assert names[0] == "archives/env.zip#env"
+    assert "classes/com/ex/AddTen.class" in names
+    assert "jars/udfs.jar" in names
+    assert "pyfiles/wheelmod-1.0-py3-none-any.zip" in names
+    assert any(n.startswith("pyfiles/mypkg-") and n.endswith(".zip") for n in names)
+
+
+def test_noop_sync_uploads_nothing_and_keeps_the_session(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    first = sync(embedded_server, project)
+    again = sync(embedded_server, project)
+    assert again["action"] == "nothing"
+    assert again["uploaded"] == 0
+    assert again["bytes"] == 0
+    assert again["session_id"] == first["session_id"]
+    assert again["generation"] == first["generation"]
+
+
+def test_changed_module_builds_a_new_generation_with_the_new_code(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    first = sync(embedded_server, project)
+    (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'helpers-v2'\n")
+    second = sync(embedded_server, project)
+    assert second["action"] == "new_generation"
+    assert second["generation"] == int(str(first["generation"])) + 1
+    assert second["session_id"] != first["session_id"]
+    assert first["session_id"] in second["released"]  # type: ignore[operator]
+    result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
+    assert result.returncode == 0, result.stderr
+    assert "python: helpers-v2|" in result.stdout
+
+
+def test_recompiled_class_builds_a_new_generation_that_answers_anew(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    sync(embedded_server, project)
+    compile_java(add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", project / "classes")
+    second = sync(embedded_server, project)
+    assert second["action"] == "new_generation"
+    assert "changed: classes/com/ex/AddTen.class" in second["reasons"]  # type: ignore[operator]
+    result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
+    assert "java: 103" in result.stdout, result.stderr
+
+
+def test_removed_file_builds_a_new_generation(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    first = sync(embedded_server, project)
+    (project / "lookup.txt").unlink()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('files = ["lookup.txt"]', "files = []"))
+    second = sync(embedded_server, project)
+    assert second["action"] == "new_generation"
+    assert second["session_id"] != first["session_id"]
+    assert "removed: files/lookup.txt" in second["reasons"]  # type: ignore[operator]
+
+
+def test_new_file_is_added_in_place(embedded_server: EmbeddedServer, project: Path) -> None:
+    first = sync(embedded_server, project)
+    (project / "more.txt").write_text("more")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('files = ["lookup.txt"]', 'files = ["*.txt"]')
+    )
+    second = sync(embedded_server, project)
+    assert second["action"] == "add_in_place"
+    assert second["uploaded"] == 1
+    assert second["session_id"] == first["session_id"]
+
+
+def test_released_session_is_replaced_by_a_new_generation(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    from sparkpush.connect.connection_string import parse_connection_string
+    from sparkpush.connect.session_client import SessionClient
+
+    first = sync(embedded_server, project)
+    spec = parse_connection_string(embedded_server.remote_with_token)
+    with SessionClient(spec, str(first["session_id"])) as client:
+        client.release_session()
+    second = sync(embedded_server, project)
+    assert second["action"] == "new_generation"
+    assert second["session_id"] != first["session_id"]
+
+
+def test_state_files_are_user_only(embedded_server: EmbeddedServer, project: Path) -> None:
+    sync(embedded_server, project)
+    state = project / ".sparkpush"
+    assert state.stat().st_mode & 0o777 == 0o700
+    for path in state.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_crc_failure_is_detected_and_resent(
+    embedded_server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flip one byte in one chunk after its CRC was computed: the server drops it, we resend."""
+    from sparkpush.artifacts.local_artifact import LocalArtifact
+    from sparkpush.artifacts.upload import upload_artifacts
+    from sparkpush.connect.connection_string import parse_connection_string
+    from sparkpush.connect.session_client import SessionClient
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 12_000)  # ~3 MB: several chunks
+    small = tmp_path / "small.txt"
+    small.write_text("small and intact")
+    spec = parse_connection_string(embedded_server.remote_with_token)
+    client = SessionClient(spec)
+    real_add = client.add_artifacts
+    corrupted: list[str] = []
+
+    def corrupt_once(requests, timeout=None):  # type: ignore[no-untyped-def]
+        def tamper():  # type: ignore[no-untyped-def]
+            for index, request in enumerate(requests):
+                if not corrupted and index == 1 and request.HasField("chunk"):
+                    data = bytearray(request.chunk.data)
+                    data[100] ^= 0xFF
+                    request.chunk.data = bytes(data)
+                    corrupted.append("chunk")
+                yield request
+
+        return real_add(tamper(), timeout)
+
+    monkeypatch.setattr(client, "add_artifacts", corrupt_once)
+    artifacts = [
+        LocalArtifact(name="files/big.bin", path=big),
+        LocalArtifact(name="files/small.txt", path=small),
+    ]
+    report = upload_artifacts(client, artifacts)
+    assert corrupted == ["chunk"]
+    assert report.crc_resends == 1
+    assert {a.name for a in report.artifacts} == {"files/big.bin", "files/small.txt"}
+    expected = hashlib.sha256(big.read_bytes()).hexdigest()
+    result = query_session(
+        embedded_server,
+        client.session_id,
+        """
+import hashlib
+from pyspark.sql.functions import udf
+@udf("string")
+def digest(_):
+    from pyspark import SparkFiles
+    with open(SparkFiles.get("big.bin"), "rb") as stored:
+        return hashlib.sha256(stored.read()).hexdigest()
+print("digest", spark.range(1).select(digest("id")).first()[0])
+""",
+    )
+    client.release_session()
+    client.close()
+    assert f"digest {expected}" in result.stdout, result.stderr
+
+
+def test_persistent_corruption_fails_with_upload_error(
+    embedded_server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sparkpush.artifacts.local_artifact import LocalArtifact
+    from sparkpush.artifacts.upload import upload_artifacts
+    from sparkpush.connect.connection_string import parse_connection_string
+    from sparkpush.connect.session_client import SessionClient
+    from sparkpush.errors import ArtifactUploadError, ExitCode
+
+    small = tmp_path / "small.txt"
+    small.write_text("always corrupted")
+    client = SessionClient(parse_connection_string(embedded_server.remote_with_token))
+    real_add = client.add_artifacts
+
+    def corrupt_always(requests, timeout=None):  # type: ignore[no-untyped-def]
+        def tamper():  # type: ignore[no-untyped-def]
+            for request in requests:
+                for single in request.batch.artifacts:
+                    single.data.data = base64.b64encode(single.data.data)
+                yield request
+
+        return real_add(tamper(), timeout)
+
+    monkeypatch.setattr(client, "add_artifacts", corrupt_always)
+    with pytest.raises(ArtifactUploadError, match="CRC mismatch") as caught:
+        upload_artifacts(client, [LocalArtifact(name="files/small.txt", path=small)])
+    assert caught.value.exit_code == ExitCode.UPLOAD_FAILED
+    client.release_session()
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("artifacts_toml", "setup", "code", "message"),
+    [
+        ('jars = ["lib/missing.jar"]', None, 2, "missing.jar"),
+        ('python = ["empty"]', "empty_dir", 2, "empty"),
+        ('wheels = ["dist/*.whl"]', "platform_wheel", 2, "platform wheel"),
+        ('archives = ["env.zip#../up"]', "archive", 2, "alias"),
+        ('jars = ["lib/*.jar"]', None, 0, "matches no file"),
+    ],
+)
+def test_bad_artifact_config_gives_one_line(
+    embedded_server: EmbeddedServer,
+    tmp_path: Path,
+    artifacts_toml: str,
+    setup: str | None,
+    code: int,
+    message: str,
+) -> None:
+    root = tmp_path / "bad"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(f"[tool.sparkpush.artifacts]\n{artifacts_toml}\n")
+    if setup == "empty_dir":
+        (root / "empty").mkdir()
+    elif setup == "platform_wheel":
+        (root / "dist").mkdir()
+        with zipfile.ZipFile(root / "dist" / "fast-1.0-cp311-cp311-linux_x86_64.whl", "w") as w:
+            w.writestr(
+                "fast-1.0.dist-info/WHEEL",
+                "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n",
+            )
+    elif setup == "archive":
+        with zipfile.ZipFile(root / "env.zip", "w") as archive:
+            archive.writestr("a.txt", "a")
+    result = run_connect(["sync"], env=embedded_server.env, cwd=root)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    if code != 0:
+        assert len(result.stderr.strip().splitlines()) == 1
