@@ -17,7 +17,9 @@ from text_predicates import contains
 def main(path: str) -> None:
     spark = SparkSession.builder.remote("sc://localhost").appName("SimpleApp").getOrCreate()
     with open(path, encoding="utf-8") as text:
-        lines = spark.createDataFrame([(line,) for line in text.read().splitlines()], "value string")
+        lines = spark.createDataFrame(
+            [(line,) for line in text.read().splitlines()], "value string"
+        )
     has_letter = udf(contains, "boolean")
     num_as = lines.filter(has_letter(col("value"), lit("a"))).count()
     num_bs = lines.filter(has_letter(col("value"), lit("b"))).count()

@@ -1,0 +1,257 @@
+"""The artifacts `[tool.sparkpush.artifacts]` asks for: globs expanded, checked, named, hashed."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+from sparkpush.artifacts.ignore import DefaultFilter
+from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
+from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.packing import (
+    describe_os_error,
+    pack_python_source,
+    printable_path,
+    require_utf8_name,
+    stat_or_refuse,
+    walk_kept_files,
+)
+from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.artifacts.wheels import wheel_artifact
+from sparkpush.config import ArtifactSettings
+from sparkpush.errors import UsageError
+
+
+@dataclass(frozen=True)
+class DesiredArtifact:
+    """An artifact the session should hold, with the hash and size of its bytes."""
+
+    artifact: LocalArtifact
+    sha256: str
+    size: int
+    source: Path
+
+    @property
+    def name(self) -> str:
+        return self.artifact.name
+
+
+@dataclass(frozen=True)
+class CollectedArtifacts:
+    artifacts: tuple[DesiredArtifact, ...]
+    warnings: tuple[str, ...]
+
+    @cached_property
+    def by_name(self) -> Mapping[str, DesiredArtifact]:
+        """Artifact name -> desired artifact."""
+        return MappingProxyType({a.name: a for a in self.artifacts})
+
+    @cached_property
+    def hashes(self) -> Mapping[str, str]:
+        """Artifact name -> sha256, the `desired` side of `plan_sync`."""
+        return MappingProxyType({a.name: a.sha256 for a in self.artifacts})
+
+
+def collect_artifacts(
+    settings: ArtifactSettings, root: Path, cache: StatCache
+) -> CollectedArtifacts:
+    """Expand every configured glob under `root` into named, hashed artifacts.
+
+    A glob matching nothing is a warning; a missing literal path, an unusable file or two
+    sources claiming one artifact name is a UsageError.
+    """
+    collector = _Collector(root, cache, DefaultFilter(settings.exclude))
+    for pattern in settings.python:
+        collector.python(pattern)
+    for pattern in settings.pyfiles:
+        collector.pyfiles(pattern)
+    for pattern in settings.wheels:
+        collector.wheels(pattern)
+    for pattern in settings.jars:
+        collector.jars(pattern)
+    for pattern in settings.classes:
+        collector.classes(pattern)
+    for pattern in settings.archives:
+        collector.archives(pattern)
+    for pattern in settings.files:
+        collector.files(pattern)
+    return CollectedArtifacts(tuple(collector.found.values()), tuple(collector.warnings))
+
+
+class _Collector:
+    """Accumulates artifacts by name, refusing two different sources for one name."""
+
+    def __init__(self, root: Path, cache: StatCache, keep: DefaultFilter) -> None:
+        self.root = root
+        self.cache = cache
+        self.keep = keep
+        self.found: dict[str, DesiredArtifact] = {}
+        self.warnings: list[str] = []
+
+    def python(self, pattern: str) -> None:
+        with _setting("python"):
+            for folder in self._matches("python", pattern, want_dir=True):
+                if any(d.source == folder for d in self.found.values()):
+                    continue
+                packed = pack_python_source(folder, self.keep, root=self.root)
+                artifact = LocalArtifact(name=packed.name, data=packed.data)
+                self._add(DesiredArtifact(artifact, packed.sha256, len(packed.data), folder))
+
+    def pyfiles(self, pattern: str) -> None:
+        with _setting("pyfiles"):
+            for path in self._matches("pyfiles", pattern, want_dir=False):
+                if not path.name.endswith(PYFILE_SUFFIXES):
+                    hint = " (wheels go in 'wheels')" if path.name.endswith(".whl") else ""
+                    raise UsageError(f"{self._shown(path)} is not a .py, .zip or .egg file{hint}")
+                self._add_file(f"{ArtifactKind.PYFILE.prefix}/{path.name}", path)
+
+    def wheels(self, pattern: str) -> None:
+        with _setting("wheels"):
+            for path in self._matches("wheels", pattern, want_dir=False):
+                artifact = wheel_artifact(path)
+                self._add_file(artifact.name, path)
+
+    def jars(self, pattern: str) -> None:
+        with _setting("jars"):
+            for path in self._matches("jars", pattern, want_dir=False):
+                if not path.name.endswith(".jar"):
+                    raise UsageError(f"{self._shown(path)} is not a .jar file")
+                self._add_file(f"{ArtifactKind.JAR.prefix}/{path.name}", path)
+
+    def classes(self, pattern: str) -> None:
+        with _setting("classes"):
+            for folder in self._matches("classes", pattern, want_dir=True):
+                class_files = [
+                    f
+                    for f in walk_kept_files(folder, self.keep, root=self.root)
+                    if f.relative.suffix == ".class"
+                ]
+                if not class_files:
+                    self.warnings.append(
+                        f"artifacts.classes: {self._shown(folder)} has no .class files"
+                    )
+                for found in class_files:
+                    name = f"{ArtifactKind.CLASS.prefix}/{found.relative.as_posix()}"
+                    self._add_file(name, found.path, checked=True)
+
+    def archives(self, pattern: str) -> None:
+        location, _, alias = pattern.partition("#")
+        with _setting("archives"):
+            if alias and ("/" in alias or "\\" in alias or ".." in alias or alias == "."):
+                raise UsageError(f"alias {alias!r} must be a plain folder name (no '/' or '..')")
+            paths = self._matches("archives", location, want_dir=False, shown_pattern=pattern)
+            if alias and len(paths) > 1:
+                raise UsageError(
+                    f"{pattern!r} matches {len(paths)} files but gives one alias {alias!r}"
+                )
+            for path in paths:
+                if not path.name.endswith(ARCHIVE_SUFFIXES):
+                    raise UsageError(
+                        f"{self._shown(path)} is not a .zip, .jar, .tar.gz, .tgz or .tar file"
+                    )
+                suffix = f"#{alias}" if alias else ""
+                self._add_file(f"{ArtifactKind.ARCHIVE.prefix}/{path.name}{suffix}", path)
+
+    def files(self, pattern: str) -> None:
+        with _setting("files"):
+            for path in self._matches("files", pattern, want_dir=False):
+                self._add_file(f"{ArtifactKind.FILE.prefix}/{path.name}", path)
+
+    def _matches(
+        self, kind: str, pattern: str, *, want_dir: bool, shown_pattern: str | None = None
+    ) -> list[Path]:
+        """The paths `pattern` names: a literal must exist; a glob may match nothing (warning)."""
+        if not pattern.strip():
+            raise UsageError("empty path")
+        if not _has_magic(pattern):
+            path = self.root / Path(pattern).expanduser()
+            info = stat_or_refuse(path, self._shown(path))
+            if want_dir and not stat.S_ISDIR(info.st_mode):
+                raise UsageError(f"{self._shown(path)} is not a folder")
+            if not want_dir and stat.S_ISDIR(info.st_mode):
+                raise UsageError(f"{self._shown(path)} is a folder, not a file")
+            return [path]
+        matches = [
+            path
+            for path in self._glob(pattern)
+            if path.is_dir() == want_dir and self._kept(path, want_dir)
+        ]
+        if not matches:
+            self.warnings.append(
+                f"artifacts.{kind}: {shown_pattern or pattern!r} matches no "
+                f"{'folder' if want_dir else 'file'}"
+            )
+        return matches
+
+    def _glob(self, pattern: str) -> list[Path]:
+        expanded = Path(pattern).expanduser()
+        if expanded.is_absolute():
+            base = Path(expanded.anchor)
+            relative = str(expanded.relative_to(expanded.anchor))
+        else:
+            base, relative = self.root, pattern
+        return sorted(base.glob(relative))
+
+    def _kept(self, path: Path, is_dir: bool) -> bool:
+        """Glob matches obey the ignore rules (literal paths are taken as asked for)."""
+        try:
+            relative = path.relative_to(self.root)
+        except ValueError:
+            return True
+        return self.keep(PurePosixPath(relative.as_posix()), is_dir)
+
+    def _add_file(self, name: str, path: Path, *, checked: bool = False) -> None:
+        if not checked:
+            require_utf8_name(path)
+            if not stat.S_ISREG(stat_or_refuse(path, self._shown(path)).st_mode):
+                raise UsageError(f"{self._shown(path)} is not a regular file")
+        if name in self.found and self.found[name].source == path:
+            return
+        try:
+            digest, size = self.cache.sha256(path)
+        except OSError as exc:
+            raise UsageError(describe_os_error(path, exc, self._shown(path))) from None
+        self._add(DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path))
+
+    def _add(self, desired: DesiredArtifact) -> None:
+        earlier = self.found.get(desired.name)
+        if earlier is not None and not _same_source(earlier, desired):
+            raise UsageError(
+                f"two different sources would both be sent as {desired.name}: "
+                f"{self._shown(earlier.source)} and {self._shown(desired.source)}"
+            )
+        self.found.setdefault(desired.name, desired)
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return printable_path(path.relative_to(self.root))
+        except ValueError:
+            return printable_path(path)
+
+
+def _same_source(a: DesiredArtifact, b: DesiredArtifact) -> bool:
+    # Packed zips are named by content, so one name means the same bytes whatever the folder.
+    if a.artifact.data is not None and b.artifact.data is not None:
+        return a.sha256 == b.sha256
+    return a.source == b.source or os.path.realpath(a.source) == os.path.realpath(b.source)
+
+
+@contextmanager
+def _setting(kind: str) -> Iterator[None]:
+    """Prefix errors with the setting they come from: `artifacts.jars: ...`."""
+    try:
+        yield
+    except UsageError as exc:
+        if exc.message.startswith("artifacts."):
+            raise
+        raise UsageError(f"artifacts.{kind}: {exc.message}") from None
+
+
+def _has_magic(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")

@@ -1,0 +1,150 @@
+"""What the current session generation holds, kept in `<project>/.sparkpush/manifest.json`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sparkpush.private_files import ensure_private_dir, write_private_file
+
+log = logging.getLogger(__name__)
+
+STATE_DIR_NAME = ".sparkpush"
+MANIFEST_FILE = "manifest.json"
+STAT_CACHE_FILE = "stat-cache.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One artifact stored in the session; `generation` is the one that uploaded it."""
+
+    name: str
+    sha256: str
+    size: int
+    source: str
+    generation: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The session generation in use and what it holds.
+
+    `pending_release` lists older generations' session ids not yet released on the server,
+    so a run that crashed can release them later.
+    """
+
+    session_id: str
+    generation: int
+    remote: str
+    server_side_session_id: str | None
+    entries: Mapping[str, ManifestEntry]
+    udfs: Mapping[str, Any] = field(default_factory=dict)
+    updated_at: float = field(default_factory=time.time)
+    pending_release: tuple[str, ...] = ()
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        """Artifact name -> sha256, the `current` side of `plan_sync`."""
+        return {name: entry.sha256 for name, entry in self.entries.items()}
+
+
+def state_dir(project_root: Path) -> Path:
+    """`<project_root>/.sparkpush`, created user-only (0700)."""
+    return ensure_private_dir(project_root / STATE_DIR_NAME)
+
+
+def manifest_path(project_root: Path) -> Path:
+    return project_root / STATE_DIR_NAME / MANIFEST_FILE
+
+
+def stat_cache_path(project_root: Path) -> Path:
+    return project_root / STATE_DIR_NAME / STAT_CACHE_FILE
+
+
+def load_manifest(project_root: Path) -> Manifest | None:
+    """The saved manifest, or None when it is missing or unusable (never raises)."""
+    path = manifest_path(project_root)
+    try:
+        document = json.loads(path.read_bytes())
+        return _from_json(document)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("ignoring unusable manifest %s: %s", path, exc)
+        return None
+
+
+def save_manifest(project_root: Path, manifest: Manifest) -> None:
+    """Write the manifest atomically as a 0600 file in the 0700 state folder."""
+    folder = state_dir(project_root)
+    text = json.dumps(_to_json(manifest), indent=2, sort_keys=True) + "\n"
+    write_private_file(folder / MANIFEST_FILE, text.encode())
+
+
+def _to_json(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "version": MANIFEST_VERSION,
+        "session_id": manifest.session_id,
+        "generation": manifest.generation,
+        "remote": manifest.remote,
+        "server_side_session_id": manifest.server_side_session_id,
+        "updated_at": manifest.updated_at,
+        "pending_release": list(manifest.pending_release),
+        "udfs": dict(manifest.udfs),
+        "entries": [
+            {
+                "name": e.name,
+                "sha256": e.sha256,
+                "size": e.size,
+                "source": e.source,
+                "generation": e.generation,
+            }
+            for _, e in sorted(manifest.entries.items())
+        ],
+    }
+
+
+def _from_json(document: Any) -> Manifest:
+    """Raises ValueError, TypeError or KeyError on anything not written by `_to_json`."""
+    if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
+        raise ValueError("unknown manifest version")
+    entries: dict[str, ManifestEntry] = {}
+    for raw in _typed(document["entries"], list):
+        entry = ManifestEntry(
+            name=_typed(raw["name"], str),
+            sha256=_typed(raw["sha256"], str),
+            size=_typed(raw["size"], int),
+            source=_typed(raw["source"], str),
+            generation=_typed(raw["generation"], int),
+        )
+        entries[entry.name] = entry
+    server_side = document["server_side_session_id"]
+    updated_at = document["updated_at"]
+    if isinstance(updated_at, bool) or not isinstance(updated_at, (int, float)):
+        raise TypeError("updated_at must be a number")
+    return Manifest(
+        session_id=_typed(document["session_id"], str),
+        generation=_typed(document["generation"], int),
+        remote=_typed(document["remote"], str),
+        server_side_session_id=None if server_side is None else _typed(server_side, str),
+        entries=entries,
+        udfs=_typed(document["udfs"], dict),
+        updated_at=float(updated_at),
+        pending_release=tuple(
+            _typed(item, str) for item in _typed(document["pending_release"], list)
+        ),
+    )
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) and kind is not bool:
+        raise TypeError(f"expected {kind.__name__}, got a boolean")
+    if not isinstance(value, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,221 @@
+"""Python source folders packed into one deterministic zip: same sources, same bytes, same name."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from sparkpush.artifacts.ignore import DefaultFilter
+from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.errors import UsageError
+
+# Every entry gets the same timestamp and mode so the bytes depend on content alone.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+ZIP_COMPRESS_LEVEL = 6
+FILE_MODE = 0o100644
+DIR_MODE = 0o040755
+_MSDOS_DIR_FLAG = 0x10
+_UNIX = 3
+NAME_HASH_CHARS = 12
+
+
+@dataclass(frozen=True)
+class PackedZip:
+    """`name` is content-addressed; `files` are the sources packed, in zip order."""
+
+    name: str
+    data: bytes
+    sha256: str
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A kept regular file found under a walked folder."""
+
+    relative: PurePosixPath
+    path: Path
+
+
+def pack_python_source(source: Path, keep: DefaultFilter, *, root: Path | None = None) -> PackedZip:
+    """Zip a package folder (as `<name>/...`) or a source root without `__init__.py` (flat).
+
+    `keep` sees paths relative to `root` (the project root) when `source` is under it,
+    else relative to `source`.
+    """
+    require_directory(source)
+    require_utf8_name(source)
+    files = walk_kept_files(source, keep, root=root)
+    if not files:
+        raise UsageError(f"{source}: nothing to pack (no files left after ignore rules)")
+    dirname = _folder_name(source)
+    is_package = any(f.relative == PurePosixPath("__init__.py") for f in files)
+    prefix = PurePosixPath(dirname) if is_package else PurePosixPath()
+    members = sorted(((prefix / f.relative).as_posix(), f.path) for f in files)
+    data = _deterministic_zip(members)
+    digest = hashlib.sha256(data).hexdigest()
+    return PackedZip(
+        name=f"{ArtifactKind.PYFILE.prefix}/{dirname}-{digest[:NAME_HASH_CHARS]}.zip",
+        data=data,
+        sha256=digest,
+        files=tuple(path for _, path in members),
+    )
+
+
+def walk_kept_files(
+    directory: Path, keep: DefaultFilter, *, root: Path | None = None
+) -> list[SourceFile]:
+    """Every kept regular file under `directory`, sorted; symlinks followed, loops refused."""
+    base = _filter_base(directory, root)
+    found: list[SourceFile] = []
+    visited: set[tuple[int, int]] = set()
+    # Each stack item carries the folder identities above it, to tell a loop from a duplicate.
+    top = stat_or_refuse(directory)
+    stack: list[tuple[Path, PurePosixPath, tuple[tuple[int, int], ...]]] = [
+        (directory, PurePosixPath(), ((top.st_dev, top.st_ino),))
+    ]
+    visited.add((top.st_dev, top.st_ino))
+    while stack:
+        folder, relative, ancestors = stack.pop()
+        for name in _list_folder(folder):
+            path = folder / name
+            child = relative / name
+            try:
+                info = os.stat(path)
+            except OSError as exc:
+                if not keep.keeps_entry(base / child, is_dir=False):
+                    continue
+                raise UsageError(describe_os_error(path, exc)) from None
+            is_dir = stat.S_ISDIR(info.st_mode)
+            if not keep.keeps_entry(base / child, is_dir):
+                continue
+            require_utf8_name(path)
+            if is_dir:
+                identity = (info.st_dev, info.st_ino)
+                if identity in ancestors:
+                    raise UsageError(f"{path}: symlink loop (it leads back to a folder above it)")
+                if identity in visited:
+                    raise UsageError(f"{path}: folder reached twice through symlinks")
+                visited.add(identity)
+                stack.append((path, child, (*ancestors, identity)))
+            elif stat.S_ISREG(info.st_mode):
+                found.append(SourceFile(child, path))
+            else:
+                raise UsageError(f"{path} is not a regular file or folder")
+    found.sort(key=lambda f: f.relative.as_posix())
+    return found
+
+
+def require_directory(path: Path) -> None:
+    """A one-line UsageError unless `path` is an existing folder (symlinks followed)."""
+    info = stat_or_refuse(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{path} is not a folder")
+
+
+def stat_or_refuse(path: Path, shown: str | None = None) -> os.stat_result:
+    """`os.stat(path)`, or a one-line UsageError saying why it cannot be used."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        raise UsageError(describe_os_error(path, exc, shown)) from None
+
+
+def require_utf8_name(path: Path) -> None:
+    """Artifact names travel as UTF-8: refuse a path the file system gave us as other bytes."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{printable_path(path)}: file name is not valid UTF-8; rename it"
+        ) from None
+
+
+def printable_path(path: Path) -> str:
+    """`path` with undecodable bytes shown as `\\xNN` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def describe_os_error(path: Path, exc: OSError, shown: str | None = None) -> str:
+    """A one-line reason why `path` (shown as `shown`) could not be stat'ed or read."""
+    shown = shown or printable_path(path)
+    if exc.errno == errno.ELOOP:
+        return f"{shown}: symlink loop"
+    if exc.errno == errno.ENOENT:
+        if os.path.islink(path):
+            return f"{shown}: broken symlink"
+        return f"{shown} does not exist"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot read {shown}: permission denied"
+    if exc.errno == errno.ENOTDIR:
+        return f"{shown} does not exist (a parent is not a folder)"
+    return f"cannot read {shown}: {exc.strerror or exc}"
+
+
+def read_source(path: Path) -> bytes:
+    """The file's bytes, or a one-line UsageError."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(describe_os_error(path, exc)) from None
+
+
+def _list_folder(folder: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError as exc:
+        raise UsageError(describe_os_error(folder, exc)) from None
+
+
+def _folder_name(folder: Path) -> str:
+    """The name a user sees (a symlinked package keeps its link name); `..` is resolved."""
+    name = folder.absolute().name
+    if name in ("", ".", ".."):
+        name = folder.resolve().name
+    return name or "root"
+
+
+def _filter_base(directory: Path, root: Path | None) -> PurePosixPath:
+    """Where `directory` sits for the filter: relative to `root` when inside it, else itself."""
+    if root is None:
+        return PurePosixPath()
+    try:
+        relative = directory.absolute().relative_to(root.absolute())
+    except ValueError:
+        return PurePosixPath()
+    return PurePosixPath(relative.as_posix())
+
+
+def _deterministic_zip(members: list[tuple[str, Path]]) -> bytes:
+    """A zip of `members` (arcname, path) with folder entries, fixed times, modes and level."""
+    folders = sorted(
+        {parent.as_posix() + "/" for arcname, _ in members for parent in _parents(arcname)}
+    )
+    entries: list[tuple[str, Path | None]] = [(folder, None) for folder in folders]
+    entries += members
+    entries.sort(key=lambda entry: entry[0])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for arcname, path in entries:
+            info = zipfile.ZipInfo(arcname, date_time=ZIP_EPOCH)
+            info.create_system = _UNIX
+            if path is None:
+                info.external_attr = (DIR_MODE << 16) | _MSDOS_DIR_FLAG
+                info.compress_type = zipfile.ZIP_STORED
+                archive.writestr(info, b"")
+            else:
+                info.external_attr = FILE_MODE << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, read_source(path), compresslevel=ZIP_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
+def _parents(arcname: str) -> list[PurePosixPath]:
+    # Folder entries let zipimport find namespace packages on older Pythons.
+    return [p for p in PurePosixPath(arcname).parents if p != PurePosixPath(".")]

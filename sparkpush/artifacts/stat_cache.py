@@ -1,0 +1,118 @@
+"""SHA-256 of files, re-hashed only when their (size, mtime, inode) changed since last time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparkpush.private_files import write_private_file
+
+CACHE_VERSION = 1
+READ_BYTES = 1024 * 1024
+# A file modified this close to when it was hashed may change again within the same mtime
+# tick (coarse file system clocks); such an entry is re-hashed until it has settled.
+RACY_WINDOW_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class _Entry:
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+    hashed_at_ns: int
+
+    def matches(self, info: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.inode) == (
+            info.st_size,
+            info.st_mtime_ns,
+            info.st_ino,
+        )
+
+    def settled(self, racy_window_ns: int) -> bool:
+        return self.mtime_ns + racy_window_ns <= self.hashed_at_ns
+
+
+class StatCache:
+    """Maps absolute paths to their last known hash; `hits` and `misses` count lookups."""
+
+    def __init__(self, racy_window_ns: int = RACY_WINDOW_NS) -> None:
+        self.racy_window_ns = racy_window_ns
+        self.hits = 0
+        self.misses = 0
+        self._entries: dict[str, _Entry] = {}
+        self._used: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @classmethod
+    def load(cls, path: Path) -> StatCache:
+        """The cache saved at `path`; empty when the file is missing or unusable."""
+        cache = cls()
+        try:
+            document = json.loads(path.read_bytes())
+            if document.get("version") != CACHE_VERSION:
+                return cache
+            entries = {
+                str(key): _Entry(int(size), int(mtime), int(inode), str(digest), int(at))
+                for key, (size, mtime, inode, digest, at) in document["entries"].items()
+            }
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return cache
+        cache._entries = entries
+        return cache
+
+    def save(self, path: Path) -> None:
+        """Write the entries looked up since loading (others are gone), atomically, 0600."""
+        kept = {key: entry for key, entry in self._entries.items() if key in self._used}
+        document = {
+            "version": CACHE_VERSION,
+            "entries": {
+                key: [e.size, e.mtime_ns, e.inode, e.sha256, e.hashed_at_ns]
+                for key, e in sorted(kept.items())
+            },
+        }
+        write_private_file(path, json.dumps(document, separators=(",", ":")).encode())
+
+    def sha256(self, path: Path) -> tuple[str, int]:
+        """(hex sha256, size) of the file at `path`; raises OSError if it cannot be read."""
+        key = os.path.abspath(path)
+        info = os.stat(key)
+        self._used.add(key)
+        entry = self._entries.get(key)
+        if entry is not None and entry.matches(info) and entry.settled(self.racy_window_ns):
+            self.hits += 1
+            return entry.sha256, entry.size
+        self.misses += 1
+        hashed_at = time.time_ns()
+        digest, size = _hash_file(key)
+        after = os.stat(key)
+        self._entries.pop(key, None)
+        if _same_file_state(info, after) and size == after.st_size:
+            self._entries[key] = _Entry(
+                after.st_size, after.st_mtime_ns, after.st_ino, digest, hashed_at
+            )
+        return digest, size
+
+
+def _same_file_state(before: os.stat_result, after: os.stat_result) -> bool:
+    return (before.st_size, before.st_mtime_ns, before.st_ino) == (
+        after.st_size,
+        after.st_mtime_ns,
+        after.st_ino,
+    )
+
+
+def _hash_file(path: str) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(READ_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -1,0 +1,325 @@
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
+from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.config import ArtifactSettings
+from sparkpush.errors import UsageError
+
+PURE_WHEEL = "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+
+
+def write(path: Path, data: bytes | str = b"x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    path.write_bytes(data)
+    return path
+
+
+def wheel(path: Path, metadata: str = PURE_WHEEL) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name, version = path.name.split("-")[:2]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{name}/__init__.py", "")
+        archive.writestr(f"{name}-{version}.dist-info/WHEEL", metadata)
+    return path
+
+
+def collect(root: Path, **settings: tuple[str, ...]) -> CollectedArtifacts:
+    return collect_artifacts(ArtifactSettings(**settings), root, StatCache())
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_nothing_configured_is_nothing(tmp_path: Path) -> None:
+    assert collect(tmp_path) == CollectedArtifacts((), ())
+
+
+def test_python_folders_are_packed_in_memory(tmp_path: Path) -> None:
+    write(tmp_path / "src" / "pkg" / "__init__.py", "")
+    write(tmp_path / "src" / "pkg" / "tests" / "test_x.py", "")
+    collected = collect(tmp_path, python=("src",), exclude=("tests/",))
+    [desired] = collected.artifacts
+    assert desired.name.startswith("pyfiles/src-")
+    assert desired.artifact.data is not None and desired.artifact.path is None
+    assert desired.sha256 == sha(desired.artifact.data)
+    assert desired.size == len(desired.artifact.data)
+    assert desired.source == tmp_path / "src"
+    with zipfile.ZipFile(io.BytesIO(desired.artifact.data)) as packed:
+        assert packed.namelist() == ["pkg/", "pkg/__init__.py"]
+
+
+def test_each_file_kind_gets_its_prefix(tmp_path: Path) -> None:
+    write(tmp_path / "jobs" / "helper.py", "H = 1\n")
+    wheel(tmp_path / "dist" / "tiny-1.0-py3-none-any.whl")
+    write(tmp_path / "libs" / "udf.jar", b"PK jar")
+    write(tmp_path / "data" / "lookup.zip", b"PK zip")
+    write(tmp_path / "conf" / "app.conf", b"a=1")
+    collected = collect(
+        tmp_path,
+        pyfiles=("jobs/helper.py",),
+        wheels=("dist/*.whl",),
+        jars=("libs/udf.jar",),
+        archives=("data/lookup.zip#lookup",),
+        files=("conf/app.conf",),
+    )
+    assert [a.name for a in collected.artifacts] == [
+        "pyfiles/helper.py",
+        "pyfiles/tiny-1.0-py3-none-any.zip",
+        "jars/udf.jar",
+        "archives/lookup.zip#lookup",
+        "files/app.conf",
+    ]
+    jar = collected.by_name["jars/udf.jar"]
+    assert jar.artifact.path == tmp_path / "libs" / "udf.jar"
+    assert (jar.sha256, jar.size) == (sha(b"PK jar"), 6)
+    assert collected.hashes["files/app.conf"] == sha(b"a=1")
+    assert collected.warnings == ()
+
+
+def test_archive_without_alias_keeps_its_file_name(tmp_path: Path) -> None:
+    write(tmp_path / "env.tar.gz")
+    assert [a.name for a in collect(tmp_path, archives=("env.tar.gz",)).artifacts] == [
+        "archives/env.tar.gz"
+    ]
+
+
+def test_class_folders_send_every_class_file(tmp_path: Path) -> None:
+    classes = tmp_path / "target" / "classes"
+    write(classes / "com" / "example" / "AddOne.class", b"\xca\xfe\xba\xbe1")
+    write(classes / "com" / "example" / "AddOne$1.class", b"\xca\xfe\xba\xbe2")
+    write(classes / "com" / "example" / "notes.txt")
+    write(classes / "com" / "example" / "Skip.class")
+    collected = collect(tmp_path, classes=("target/classes",), exclude=("Skip.class",))
+    assert [a.name for a in collected.artifacts] == [
+        "classes/com/example/AddOne$1.class",
+        "classes/com/example/AddOne.class",
+    ]
+    assert collected.by_name["classes/com/example/AddOne.class"].source == (
+        classes / "com" / "example" / "AddOne.class"
+    )
+
+
+def test_same_class_from_two_folders_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "p" / "X.class", b"1")
+    write(tmp_path / "b" / "p" / "X.class", b"2")
+    with pytest.raises(UsageError, match=r"artifacts.classes: two different sources .*X.class"):
+        collect(tmp_path, classes=("a", "b"))
+
+
+def test_class_folder_without_classes_warns(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    collected = collect(tmp_path, classes=("out",))
+    assert collected.artifacts == ()
+    assert collected.warnings == ("artifacts.classes: out has no .class files",)
+
+
+def test_globs_are_sorted_and_recursive(tmp_path: Path) -> None:
+    write(tmp_path / "libs" / "b.jar")
+    write(tmp_path / "libs" / "a.jar")
+    write(tmp_path / "libs" / "deep" / "c.jar")
+    write(tmp_path / "libs" / "readme.txt")
+    collected = collect(tmp_path, jars=("libs/**/*.jar",))
+    assert [a.name for a in collected.artifacts] == ["jars/a.jar", "jars/b.jar", "jars/c.jar"]
+
+
+def test_globs_skip_ignored_paths(tmp_path: Path) -> None:
+    write(tmp_path / "jobs" / "a.py")
+    write(tmp_path / ".venv" / "lib" / "b.py")
+    write(tmp_path / "jobs" / "__pycache__" / "c.py")
+    write(tmp_path / "jobs" / "skip_me.py")
+    collected = collect(tmp_path, pyfiles=("**/*.py",), exclude=("skip_*",))
+    assert [a.name for a in collected.artifacts] == ["pyfiles/a.py"]
+
+
+def test_python_glob_picks_folders(tmp_path: Path) -> None:
+    write(tmp_path / "pkgs" / "one" / "__init__.py")
+    write(tmp_path / "pkgs" / "two" / "__init__.py")
+    write(tmp_path / "pkgs" / "stray.py")
+    collected = collect(tmp_path, python=("pkgs/*",))
+    names = [a.name for a in collected.artifacts]
+    assert [n.split("-")[0] for n in names] == ["pyfiles/one", "pyfiles/two"]
+
+
+def test_absolute_paths_and_globs_work(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere / "x.jar")
+    project = tmp_path / "project"
+    project.mkdir()
+    collected = collect(
+        project, jars=(str(elsewhere / "*.jar"),), files=(str(elsewhere / "x.jar"),)
+    )
+    assert [a.name for a in collected.artifacts] == ["jars/x.jar", "files/x.jar"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "pattern", "warning"),
+    [
+        ("jars", "libs/*.jar", "artifacts.jars: 'libs/*.jar' matches no file"),
+        ("python", "src/*", "artifacts.python: 'src/*' matches no folder"),
+        ("archives", "*.zip#a", "artifacts.archives: '*.zip#a' matches no file"),
+        ("files", "conf/**/*.conf", "artifacts.files: 'conf/**/*.conf' matches no file"),
+    ],
+)
+def test_glob_matching_nothing_is_a_warning(
+    tmp_path: Path, kind: str, pattern: str, warning: str
+) -> None:
+    collected = collect(tmp_path, **{kind: (pattern,)})
+    assert collected.artifacts == ()
+    assert collected.warnings == (warning,)
+
+
+def test_same_file_named_twice_is_sent_once(tmp_path: Path) -> None:
+    write(tmp_path / "libs" / "a.jar")
+    collected = collect(tmp_path, jars=("libs/a.jar", "libs/*.jar"))
+    assert [a.name for a in collected.artifacts] == ["jars/a.jar"]
+
+
+def test_hashes_go_through_the_stat_cache(tmp_path: Path) -> None:
+    jar = write(tmp_path / "a.jar")
+    os.utime(jar, (1_600_000_000, 1_600_000_000))
+    cache = StatCache()
+    settings = ArtifactSettings(jars=("a.jar",))
+    collect_artifacts(settings, tmp_path, cache)
+    collect_artifacts(settings, tmp_path, cache)
+    assert (cache.hits, cache.misses) == (1, 1)
+
+
+def make_bad(tmp_path: Path, case: str) -> dict[str, tuple[str, ...]]:
+    """Lay out one bad input; return the settings that name it."""
+    if case == "missing literal":
+        return {"jars": ("libs/missing.jar",)}
+    if case == "folder where a file is expected":
+        (tmp_path / "libs" / "a.jar").mkdir(parents=True)
+        return {"jars": ("libs/a.jar",)}
+    if case == "file where a folder is expected":
+        write(tmp_path / "src")
+        return {"python": ("src",)}
+    if case == "empty python folder":
+        (tmp_path / "src").mkdir()
+        return {"python": ("src",)}
+    if case == "symlink loop in python folder":
+        write(tmp_path / "src" / "pkg" / "__init__.py")
+        (tmp_path / "src" / "pkg" / "loop").symlink_to(tmp_path / "src")
+        return {"python": ("src",)}
+    if case == "self-referencing symlink":
+        (tmp_path / "a.jar").symlink_to(tmp_path / "a.jar")
+        return {"jars": ("a.jar",)}
+    if case == "symlink loop matched by a glob":
+        (tmp_path / "a.jar").symlink_to(tmp_path / "a.jar")
+        return {"jars": ("*.jar",)}
+    if case == "non-UTF-8 name":
+        (tmp_path / "conf").mkdir()
+        write(Path(os.fsdecode(os.path.join(os.fsencode(tmp_path / "conf"), b"caf\xe9.conf"))))
+        return {"files": ("conf/*",)}
+    if case == "non-UTF-8 name in python folder":
+        write(tmp_path / "src" / "ok.py")
+        with open(os.path.join(os.fsencode(tmp_path / "src"), b"caf\xe9.py"), "wb"):
+            pass
+        return {"python": ("src",)}
+    if case == "platform wheel":
+        wheel(tmp_path / "dist" / "x-1.0-cp311-cp311-linux_x86_64.whl")
+        return {"wheels": ("dist/*.whl",)}
+    if case == "wrong jar suffix":
+        write(tmp_path / "lib.zip")
+        return {"jars": ("lib.zip",)}
+    if case == "wheel in pyfiles":
+        wheel(tmp_path / "tiny-1.0-py3-none-any.whl")
+        return {"pyfiles": ("tiny-1.0-py3-none-any.whl",)}
+    if case == "wrong archive suffix":
+        write(tmp_path / "data.csv")
+        return {"archives": ("data.csv#d",)}
+    if case == "archive alias with slash":
+        write(tmp_path / "d.zip")
+        return {"archives": ("d.zip#a/b",)}
+    if case == "archive alias with dots":
+        write(tmp_path / "d.zip")
+        return {"archives": ("d.zip#..",)}
+    if case == "one alias for many archives":
+        write(tmp_path / "a.zip")
+        write(tmp_path / "b.zip")
+        return {"archives": ("*.zip#data",)}
+    if case == "two sources, one name":
+        write(tmp_path / "a" / "x.jar", b"1")
+        write(tmp_path / "b" / "x.jar", b"2")
+        return {"jars": ("a/x.jar", "b/x.jar")}
+    if case == "a literal and a glob, one name":
+        write(tmp_path / "x.conf", b"1")
+        write(tmp_path / "sub" / "x.conf", b"2")
+        return {"files": ("x.conf", "sub/*.conf")}
+    if case == "fifo":
+        os.mkfifo(tmp_path / "pipe.jar")
+        return {"jars": ("pipe.jar",)}
+    if case == "empty path":
+        return {"files": ("",)}
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing literal", "artifacts.jars: libs/missing.jar does not exist"),
+        ("folder where a file is expected", "artifacts.jars: libs/a.jar is a folder, not a file"),
+        ("file where a folder is expected", "artifacts.python: src is not a folder"),
+        ("empty python folder", "nothing to pack"),
+        ("symlink loop in python folder", "symlink loop"),
+        ("self-referencing symlink", "artifacts.jars: a.jar: symlink loop"),
+        ("symlink loop matched by a glob", "artifacts.jars: a.jar: symlink loop"),
+        ("non-UTF-8 name", "caf\\xe9.conf: file name is not valid UTF-8"),
+        ("non-UTF-8 name in python folder", "caf\\xe9.py: file name is not valid UTF-8"),
+        ("platform wheel", "is a platform wheel: Spark Connect can only import pure-Python"),
+        ("wrong jar suffix", "lib.zip is not a .jar file"),
+        ("wheel in pyfiles", "not a .py, .zip or .egg file (wheels go in 'wheels')"),
+        ("wrong archive suffix", "data.csv is not a .zip, .jar, .tar.gz, .tgz or .tar file"),
+        ("archive alias with slash", "alias 'a/b' must be a plain folder name"),
+        ("archive alias with dots", "alias '..' must be a plain folder name"),
+        ("one alias for many archives", "'*.zip#data' matches 2 files but gives one alias"),
+        ("two sources, one name", "two different sources would both be sent as jars/x.jar"),
+        (
+            "a literal and a glob, one name",
+            "two different sources would both be sent as files/x.conf",
+        ),
+        ("fifo", "pipe.jar is not a regular file"),
+        ("empty path", "artifacts.files: empty path"),
+    ],
+)
+def test_bad_inputs_are_one_line_usage_errors(tmp_path: Path, case: str, message: str) -> None:
+    settings = make_bad(tmp_path, case)
+    with pytest.raises(UsageError) as caught:
+        collect(tmp_path, **settings)
+    assert message in caught.value.message
+    assert caught.value.message.startswith("artifacts.")
+    assert "\n" not in caught.value.message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
+    jar = write(tmp_path / "a.jar")
+    jar.chmod(0)
+    with pytest.raises(UsageError, match=r"artifacts\.jars: cannot read a\.jar: permission denied"):
+        collect(tmp_path, jars=("a.jar",))
+
+
+def test_read_failure_while_hashing_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Works as root too, where chmod cannot make a file unreadable.
+    write(tmp_path / "a.jar")
+
+    def refuse(self: StatCache, path: Path) -> tuple[str, int]:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(StatCache, "sha256", refuse)
+    with pytest.raises(UsageError, match=r"artifacts\.jars: cannot read a\.jar: permission denied"):
+        collect(tmp_path, jars=("a.jar",))

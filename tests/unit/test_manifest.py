@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from sparkpush.artifacts.manifest import (
+    Manifest,
+    ManifestEntry,
+    load_manifest,
+    manifest_path,
+    save_manifest,
+    state_dir,
+)
+
+
+def sample(generation: int = 3) -> Manifest:
+    return Manifest(
+        session_id="6f1c1c3e-8e0a-4a34-9d6c-1b0b8f3a2d11",
+        generation=generation,
+        remote="sc://localhost:15002",
+        server_side_session_id="d2a4f7a0-0000-4000-8000-000000000000",
+        entries={
+            "jars/a.jar": ManifestEntry("jars/a.jar", "ab" * 32, 1234, "libs/a.jar", 1),
+            "pyfiles/src-0123456789ab.zip": ManifestEntry(
+                "pyfiles/src-0123456789ab.zip", "cd" * 32, 99, "src", generation
+            ),
+        },
+        udfs={"plus_one": {"module": "udfs", "fingerprint": "ff"}},
+        updated_at=1_700_000_000.5,
+        pending_release=("0b0b0b0b-0000-4000-8000-000000000001",),
+    )
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    save_manifest(tmp_path, sample())
+    assert load_manifest(tmp_path) == sample()
+
+
+def test_round_trip_without_server_side_id_or_udfs(tmp_path: Path) -> None:
+    manifest = Manifest(
+        session_id="s", generation=1, remote="sc://h", server_side_session_id=None, entries={}
+    )
+    save_manifest(tmp_path, manifest)
+    loaded = load_manifest(tmp_path)
+    assert loaded == manifest
+    assert loaded is not None and loaded.udfs == {} and loaded.pending_release == ()
+
+
+def test_hashes_feed_the_planner(tmp_path: Path) -> None:
+    assert sample().hashes == {"jars/a.jar": "ab" * 32, "pyfiles/src-0123456789ab.zip": "cd" * 32}
+
+
+def test_missing_manifest_is_none(tmp_path: Path) -> None:
+    assert load_manifest(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{",
+        b"\xff\xfe",
+        b"[]",
+        b"null",
+        b'{"version": 2}',
+        b'{"version": 1}',
+    ],
+)
+def test_corrupt_manifest_is_none(tmp_path: Path, content: bytes) -> None:
+    path = manifest_path(tmp_path)
+    path.parent.mkdir()
+    path.write_bytes(content)
+    assert load_manifest(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("generation", "3"),
+        ("generation", True),
+        ("session_id", None),
+        ("server_side_session_id", 5),
+        ("entries", {}),
+        ("entries", [{"name": "jars/a.jar"}]),
+        ("entries", ["jars/a.jar"]),
+        ("udfs", []),
+        ("updated_at", "yesterday"),
+        ("pending_release", [1]),
+    ],
+)
+def test_manifest_with_a_wrong_field_is_none(tmp_path: Path, key: str, value: object) -> None:
+    save_manifest(tmp_path, sample())
+    path = manifest_path(tmp_path)
+    document = json.loads(path.read_text())
+    document[key] = value
+    path.write_text(json.dumps(document))
+    assert load_manifest(tmp_path) is None
+
+
+def test_manifest_that_is_a_folder_is_none(tmp_path: Path) -> None:
+    manifest_path(tmp_path).mkdir(parents=True)
+    assert load_manifest(tmp_path) is None
+
+
+def test_state_dir_and_manifest_are_private(tmp_path: Path) -> None:
+    folder = state_dir(tmp_path)
+    assert folder == tmp_path / ".sparkpush"
+    folder.chmod(0o755)
+    save_manifest(tmp_path, sample())
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(manifest_path(tmp_path).stat().st_mode) == 0o600
+
+
+def test_saving_twice_replaces_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    save_manifest(tmp_path, sample(generation=1))
+    save_manifest(tmp_path, sample(generation=2))
+    assert [p.name for p in state_dir(tmp_path).iterdir()] == ["manifest.json"]
+    loaded = load_manifest(tmp_path)
+    assert loaded is not None and loaded.generation == 2
+
+
+def test_failed_save_keeps_the_old_manifest(tmp_path: Path) -> None:
+    save_manifest(tmp_path, sample(generation=1))
+    broken = Manifest(
+        session_id="s",
+        generation=2,
+        remote="r",
+        server_side_session_id=None,
+        entries={},
+        udfs={"f": object()},
+    )
+    with pytest.raises(TypeError):
+        save_manifest(tmp_path, broken)
+    loaded = load_manifest(tmp_path)
+    assert loaded is not None and loaded.generation == 1
+    assert [p.name for p in state_dir(tmp_path).iterdir()] == ["manifest.json"]
