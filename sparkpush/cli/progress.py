@@ -1,9 +1,12 @@
-"""A one-line progress bar on a TTY's stderr for work that takes more than a second."""
+"""What the CLI draws on stderr: a one-line progress bar on a TTY, status and log lines."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
+from collections.abc import Callable
+from datetime import datetime, timezone
 
 SHOW_AFTER_S = 1.0
 
@@ -40,3 +43,34 @@ class ProgressLine:
         if self.drawn:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+LOG_FORMATS = ("plain", "timestamped")
+
+
+def status_notifier(log_format: str) -> Callable[[str], None]:
+    """`connect: message` lines on stderr, prefixed with a UTC timestamp if asked for."""
+    timestamped = log_format == "timestamped"
+
+    def notify(message: str) -> None:
+        stamp = f"{_utc_now()} " if timestamped else ""
+        sys.stderr.write(f"{stamp}connect: {message}\n")
+        sys.stderr.flush()
+
+    return notify
+
+
+def timestamp_logs() -> None:
+    """Prefix the CLI's log lines with a UTC timestamp too."""
+    formatter = logging.Formatter(
+        "%(asctime)s.%(msecs)03dZ connect: %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+
+
+def _utc_now() -> str:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"

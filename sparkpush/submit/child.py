@@ -2,6 +2,9 @@
 
 Run as `python -m sparkpush.submit.child (--path APP | --module NAME) [ARGS...]`, with the
 session's URL in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
+Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
+the parent can interrupt exactly this run's work; SPARKPUSH_QUERY_PROGRESS=1 draws query
+progress on stderr.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ def main(argv: list[str]) -> int:
     session = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
     # The parent owns the session's life: a script's own spark.stop() must not release it.
     session.release_session_on_close = False  # type: ignore[attr-defined]
+    run_tag = os.environ.get("SPARKPUSH_RUN_TAG")
+    if run_tag:
+        session.addTag(run_tag)
+    if os.environ.get("SPARKPUSH_QUERY_PROGRESS") == "1":
+        from sparkpush.submit.query_progress import QueryProgressLine
+
+        session.registerProgressHandler(QueryProgressLine(sys.stderr))
     try:
         return _run(mode, target, args)
     finally:

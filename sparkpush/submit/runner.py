@@ -1,30 +1,58 @@
-"""The parent side of `connect submit`: prepare a session, run the child, clean up."""
+"""The parent side of `connect submit`: lease a session, run the child, stop it, clean up.
+
+Whatever happens (script success or failure, --timeout, SIGINT, SIGTERM, server errors) the
+run ends with a SubmitOutcome, the run's operations interrupted and an owned session released.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.artifacts.upload import UploadReport, upload_artifacts
-from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import ExitCode, SparkpushError, UsageError
+from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.remote import Target
+from sparkpush.submit.bounded import BoundedCall, CallTimedOut
+from sparkpush.submit.child_process import (
+    CHILD_STOP_GRACE_S,
+    child_command,
+    child_environment,
+    exit_status,
+    start_child,
+    stop_child,
+)
+from sparkpush.submit.control import RunControl, StopReason
+from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.session import (
+    SessionLease,
+    end_session,
+    fresh_session,
+    interrupt_run,
+    prepare_session,
+)
+
+__all__ = [
+    "RunStatus",
+    "SubmitOutcome",
+    "SubmitRequest",
+    "check_app",
+    "child_environment",
+    "run_on_lease",
+    "run_submit",
+]
 
 log = logging.getLogger(__name__)
 
-CHILD_STOP_GRACE_S = 5.0
-PROBE_TIMEOUT_S = 10.0
+POLL_S = 0.1
+"""How often the parent looks at the child, the deadline and signals."""
 
 Notify = Callable[[str], None]
+ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -36,14 +64,10 @@ class SubmitRequest:
     args: tuple[str, ...] = ()
     artifacts: Sequence[LocalArtifact] = ()
     conf: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class SubmitOutcome:
-    exit_code: int
-    session_id: str
-    upload: UploadReport
-    signal_name: str | None = None
+    timeout_s: float | None = None
+    """Deadline of the whole run, session preparation included."""
+    query_progress: bool = False
+    """Draw query progress (stages, tasks) from the child on stderr."""
 
 
 def check_app(request: SubmitRequest) -> None:
@@ -65,111 +89,119 @@ def run_submit(
     target: Target,
     request: SubmitRequest,
     notify: Notify,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> SubmitOutcome:
     """Run the request on a fresh session, which is released at the end whatever happens."""
     check_app(request)
-    client = target.client()
-    try:
-        client.spark_version(timeout=PROBE_TIMEOUT_S)
-        upload = upload_artifacts(client, request.artifacts, on_progress)
-        if upload.artifacts:
-            notify(
-                f"uploaded {len(upload.artifacts)} artifact(s), {upload.bytes} bytes, "
-                f"in {upload.seconds:.2f} s"
-            )
-        client.set_conf(request.conf)
-        code, signal_name = _run_child(target, client, request)
-        return SubmitOutcome(code, client.session_id, upload, signal_name)
-    finally:
-        _release_quietly(client)
-        client.close()
+    control = RunControl(request.timeout_s)
+    return run_on_lease(target, fresh_session(target), request, notify, on_progress, control)
 
 
-def child_environment(target: Target, client: SessionClient) -> dict[str, str]:
-    """The child's environment: the session URL without the token, the token on its own."""
-    env = dict(os.environ)
-    spec = target.spec.with_session(client.session_id)
-    from dataclasses import replace
+def run_on_lease(
+    target: Target,
+    lease: SessionLease,
+    request: SubmitRequest,
+    notify: Notify,
+    on_progress: ProgressCallback | None = None,
+    control: RunControl | None = None,
+) -> SubmitOutcome:
+    """Prepare `lease`, run the child on it, and end it (released only if owned)."""
+    control = control or RunControl(request.timeout_s)
+    started = time.monotonic()
+    outcome = SubmitOutcome(
+        exit_code=0, session_id=lease.session_id, run_tag=lease.run_tag, started_at=time.time()
+    )
+    with control.handling_signals():
+        try:
+            if _prepare(lease, request, control, on_progress, outcome):
+                if lease.upload.artifacts:
+                    notify(
+                        f"uploaded {len(lease.upload.artifacts)} artifact(s), "
+                        f"{lease.upload.bytes} bytes, in {lease.upload.seconds:.2f} s"
+                    )
+                _supervise(target, lease, request, control, outcome)
+        except SparkpushError as exc:
+            outcome.fail(exc)
+        finally:
+            if control.urgent.is_set():
+                lease.client.close()
+            else:
+                end_session(lease)
+    outcome.duration_s = time.monotonic() - started
+    return outcome
 
-    spec = replace(spec, user_id=client.user_id)
-    env["SPARK_REMOTE"] = spec.url(include_token=False)
-    env["SPARK_CONNECT_MODE_ENABLED"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
-    if target.spec.token is not None:
-        env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = target.spec.token.reveal()
-    if target.ca_file is not None:
-        env["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(target.ca_file)
-    return env
+
+def _prepare(
+    lease: SessionLease,
+    request: SubmitRequest,
+    control: RunControl,
+    on_progress: ProgressCallback | None,
+    outcome: SubmitOutcome,
+) -> bool:
+    """Prepare the session in the background so that a deadline or signal can cut it short."""
+    call = BoundedCall(
+        lambda: prepare_session(lease, request.artifacts, request.conf, on_progress),
+        name="sparkpush-prepare",
+    )
+    while True:
+        try:
+            call.wait(POLL_S)
+        except CallTimedOut:
+            reason = control.stop_reason
+            if reason is not None:
+                _record_stop(outcome, reason, request)
+                return False
+            continue
+        outcome.upload = lease.upload
+        outcome.spark_version = lease.spark_version
+        return True
 
 
-def _child_command(request: SubmitRequest) -> list[str]:
-    runner = [sys.executable, "-u", "-m", "sparkpush.submit.child"]
-    if request.module is not None:
-        return [*runner, "--module", request.module, *request.args]
-    assert request.app is not None
-    return [*runner, "--path", request.app, *request.args]
-
-
-def _run_child(
-    target: Target, client: SessionClient, request: SubmitRequest
-) -> tuple[int, str | None]:
-    """Run the child; on SIGINT/SIGTERM interrupt the session's work and stop the child."""
-    child = subprocess.Popen(_child_command(request), env=child_environment(target, client))
-    received: list[int] = []
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if received and signum == signal.SIGINT:
-            # a second Ctrl-C: stop at once
-            child.kill()
-        received.append(signum)
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while True:
-            try:
-                code = child.wait(timeout=0.2)
+def _supervise(
+    target: Target,
+    lease: SessionLease,
+    request: SubmitRequest,
+    control: RunControl,
+    outcome: SubmitOutcome,
+) -> None:
+    command = child_command(request.app, request.module, request.args)
+    env = child_environment(target, lease, query_progress=request.query_progress)
+    child = start_child(command, env)
+    control.on_urgent(child.kill)
+    reason: StopReason | None = None
+    while True:
+        try:
+            child.wait(timeout=POLL_S)
+            break
+        except subprocess.TimeoutExpired:
+            reason = control.stop_reason
+            if reason is not None:
                 break
-            except subprocess.TimeoutExpired:
-                if received:
-                    _interrupt_quietly(client)
-                    _stop_child(child)
-                    code = child.wait()
-                    break
-        if received:
-            first = received[0]
-            exit_code = ExitCode.INTERRUPTED if first == signal.SIGINT else ExitCode.TERMINATED
-            _interrupt_quietly(client)
-            return exit_code, signal.Signals(first).name
-        return (code if code >= 0 else 128 - code), None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _stop_child(child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is not None:
+    if reason is None:
+        outcome.exit_code = exit_status(child.returncode)
+        if outcome.exit_code != 0:
+            outcome.status = RunStatus.FAILED
+            outcome.error = f"the script exited with code {outcome.exit_code}"
         return
-    child.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + CHILD_STOP_GRACE_S
-    while time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
-    if child.poll() is None:
+    _record_stop(outcome, reason, request)
+    if control.urgent.is_set():
         child.kill()
+        return
+    # Interrupt first: the script's pending query then fails at once and the child can exit.
+    outcome.interrupted_operations += interrupt_run(lease)
+    stop_child(child, CHILD_STOP_GRACE_S)
+    if not control.urgent.is_set():
+        # whatever the script started between the interrupt and its end
+        outcome.interrupted_operations += interrupt_run(lease)
 
 
-def _interrupt_quietly(client: SessionClient) -> None:
-    try:
-        interrupted = client.interrupt_all(timeout=5.0)
-        if interrupted:
-            log.info("interrupted %d operation(s) on the server", len(interrupted))
-    except SparkpushError as exc:
-        log.warning("could not interrupt the session's operations: %s", exc.message)
-
-
-def _release_quietly(client: SessionClient) -> None:
-    try:
-        client.release_session(timeout=5.0)
-    except SparkpushError as exc:
-        log.debug("could not release session: %s", exc.message)
+def _record_stop(outcome: SubmitOutcome, reason: StopReason, request: SubmitRequest) -> None:
+    outcome.exit_code = reason.exit_code
+    if reason is StopReason.TIMEOUT:
+        outcome.status = RunStatus.TIMEOUT
+        outcome.error = f"timed out after {request.timeout_s:g} s"
+    else:
+        outcome.status = RunStatus.INTERRUPTED
+        outcome.signal_name = reason.value
+        outcome.error = f"stopped by {reason.value}"
+    log.info("%s: interrupting the run's operations", outcome.error)

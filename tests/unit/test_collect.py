@@ -303,14 +303,6 @@ def test_bad_inputs_are_one_line_usage_errors(tmp_path: Path, case: str, message
     assert "\n" not in caught.value.message
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
-    jar = write(tmp_path / "a.jar")
-    jar.chmod(0)
-    with pytest.raises(UsageError, match=r"artifacts\.jars: cannot read a\.jar: permission denied"):
-        collect(tmp_path, jars=("a.jar",))
-
-
 def test_read_failure_while_hashing_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

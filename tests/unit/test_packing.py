@@ -236,14 +236,6 @@ def test_bad_sources_are_one_line_usage_errors(tmp_path: Path, case: str, messag
     assert "\n" not in caught.value.message
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
-    package = make_package(tmp_path)
-    (package / "core.py").chmod(0)
-    with pytest.raises(UsageError, match=r"cannot read .*core\.py: permission denied"):
-        pack_python_source(package, DefaultFilter())
-
-
 def test_ignored_non_utf8_name_is_not_an_error(tmp_path: Path) -> None:
     package = make_package(tmp_path)
     with open(os.path.join(os.fsencode(package), b"caf\xe9.pyc"), "wb"):

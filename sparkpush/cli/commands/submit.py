@@ -1,14 +1,20 @@
-"""`connect submit`: run a PySpark script over a session that already has its artifacts."""
+"""`connect submit`: run a PySpark script on a fresh session; CI-safe (timeout, report)."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import click
 
 from sparkpush.artifacts.local_artifact import artifacts_from_flags
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.cli.progress import ProgressLine
-from sparkpush.errors import UsageError
+from sparkpush.cli.progress import LOG_FORMATS, ProgressLine, status_notifier, timestamp_logs
+from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.remote import resolve_target
+from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.report import build_report, remote_for_report, summary_line, write_report
 from sparkpush.submit.runner import SubmitRequest, check_app, run_submit
 
 
@@ -22,6 +28,18 @@ def parse_conf(values: tuple[str, ...]) -> dict[str, str]:
     return conf
 
 
+def parse_timeout(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise UsageError(f"--timeout must be a positive number of seconds, not {raw!r}")
+    return seconds
+
+
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--remote", help="Spark Connect URL, sc://host:port/;key=value (default: embedded).")
 @click.option("--py-files", multiple=True, help="Comma-separated .py/.zip/.egg files.")
@@ -30,6 +48,25 @@ def parse_conf(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--files", multiple=True, help="Comma-separated plain files (see SparkFiles).")
 @click.option("--conf", "confs", multiple=True, help="Spark SQL conf KEY=VALUE for the session.")
 @click.option("-m", "module", help="Run a module like `python -m` instead of a script.")
+@click.option(
+    "--timeout",
+    "timeout_raw",
+    metavar="SECONDS",
+    help="Stop the run after SECONDS: interrupt its queries, release the session, exit 124.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write a JSON report of the run to FILE (also on failure and timeout).",
+)
+@click.option("--json", "as_json", is_flag=True, help="End stdout with a one-line JSON summary.")
+@click.option(
+    "--log-format",
+    default="plain",
+    metavar="|".join(LOG_FORMATS),
+    help="Status and log lines on stderr: plain (default) or timestamped (UTC).",
+)
 @click.argument("app", required=False)
 @click.argument("app_args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
@@ -42,28 +79,73 @@ def submit(
     files: tuple[str, ...],
     confs: tuple[str, ...],
     module: str | None,
+    timeout_raw: str | None,
+    report_path: Path | None,
+    as_json: bool,
+    log_format: str,
     app: str | None,
     app_args: tuple[str, ...],
 ) -> int:
     """Run APP.py [APP_ARGS...] on a fresh Spark Connect session."""
+    if log_format not in LOG_FORMATS:
+        raise UsageError(
+            f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}"
+        )
+    timeout_s = parse_timeout(timeout_raw)
+    if log_format == "timestamped":
+        timestamp_logs()
+    notify = status_notifier(log_format)
     if module is not None and app is not None:
         app_args = (app, *app_args)
         app = None
-    request = SubmitRequest(
-        app=app,
-        module=module,
-        args=app_args,
-        artifacts=artifacts_from_flags(py_files, jars, archives, files),
-        conf={**app_ctx.config.conf, **parse_conf(confs)},
-    )
-    check_app(request)
-    target = resolve_target(app_ctx.config, remote, notify=app_ctx.notify)
-    progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() else None
+    started_at = time.time()
+    remote_shown: str | None = None
+    tty = app_ctx.stderr_is_tty()
+    progress = ProgressLine("uploading") if tty else None
     try:
-        outcome = run_submit(target, request, app_ctx.notify, progress.update if progress else None)
+        request = SubmitRequest(
+            app=app,
+            module=module,
+            args=app_args,
+            artifacts=artifacts_from_flags(py_files, jars, archives, files),
+            conf={**app_ctx.config.conf, **parse_conf(confs)},
+            timeout_s=timeout_s,
+            query_progress=tty,
+        )
+        check_app(request)
+        target = resolve_target(app_ctx.config, remote, notify=notify)
+        remote_shown = remote_for_report(target.spec)
+        outcome = run_submit(target, request, notify, progress.update if progress else None)
+    except SparkpushError as exc:
+        if report_path is None and not as_json:
+            raise
+        outcome = SubmitOutcome(exit_code=exc.exit_code, session_id=None, started_at=started_at)
+        outcome.fail(exc)
+        outcome.duration_s = time.time() - started_at
     finally:
         if progress is not None:
             progress.finish()
-    if outcome.signal_name is not None:
-        app_ctx.notify(f"{outcome.signal_name}: interrupted the session's work and released it")
-    return outcome.exit_code
+    report = build_report(outcome, app=app, module=module, args=app_args, remote=remote_shown)
+    exit_code = outcome.exit_code
+    if report_path is not None:
+        try:
+            write_report(report_path, report)
+        except OSError as exc:
+            notify(f"cannot write the report {report_path}: {exc.strerror or exc}")
+            exit_code = exit_code or UsageError.exit_code
+    if as_json:
+        click.echo(summary_line(report))
+    if outcome.failure is not None:
+        raise outcome.failure
+    _tell_how_it_ended(notify, outcome)
+    return exit_code
+
+
+def _tell_how_it_ended(notify: Callable[[str], None], outcome: SubmitOutcome) -> None:
+    if outcome.status not in (RunStatus.TIMEOUT, RunStatus.INTERRUPTED):
+        return
+    stopped = len(set(outcome.interrupted_operations))
+    notify(
+        f"{outcome.error}: interrupted {stopped} operation(s) on the server "
+        f"and released the session"
+    )
