@@ -14,6 +14,7 @@ from types import MappingProxyType
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.packing import (
     describe_os_error,
     pack_python_source,
@@ -59,14 +60,14 @@ class CollectedArtifacts:
 
 
 def collect_artifacts(
-    settings: ArtifactSettings, root: Path, cache: StatCache
+    settings: ArtifactSettings, root: Path, cache: StatCache, packs: PackCache | None = None
 ) -> CollectedArtifacts:
     """Expand every configured glob under `root` into named, hashed artifacts.
 
     A glob matching nothing is a warning; a missing literal path, an unusable file or two
     sources claiming one artifact name is a UsageError.
     """
-    collector = _Collector(root, cache, DefaultFilter(settings.exclude))
+    collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs)
     for pattern in settings.python:
         collector.python(pattern)
     for pattern in settings.pyfiles:
@@ -87,9 +88,12 @@ def collect_artifacts(
 class _Collector:
     """Accumulates artifacts by name, refusing two different sources for one name."""
 
-    def __init__(self, root: Path, cache: StatCache, keep: DefaultFilter) -> None:
+    def __init__(
+        self, root: Path, cache: StatCache, keep: DefaultFilter, packs: PackCache | None
+    ) -> None:
         self.root = root
         self.cache = cache
+        self.packs = packs
         self.keep = keep
         self.found: dict[str, DesiredArtifact] = {}
         self.warnings: list[str] = []
@@ -98,6 +102,11 @@ class _Collector:
         with _setting("python"):
             for folder in self._matches("python", pattern, want_dir=True):
                 if any(d.source == folder for d in self.found.values()):
+                    continue
+                if self.packs is not None:
+                    cached = self.packs.pack(folder, self.keep, self.root)
+                    artifact = LocalArtifact(name=cached.name, path=cached.path)
+                    self._add(DesiredArtifact(artifact, cached.sha256, cached.size, folder))
                     continue
                 packed = pack_python_source(folder, self.keep, root=self.root)
                 artifact = LocalArtifact(name=packed.name, data=packed.data)

@@ -41,17 +41,24 @@ class SourceFile:
 
     relative: PurePosixPath
     path: Path
+    stat_key: tuple[int, int, int] = (0, 0, 0)
+    """(size, mtime_ns, inode) when walked: what a pack cache compares."""
 
 
-def pack_python_source(source: Path, keep: DefaultFilter, *, root: Path | None = None) -> PackedZip:
+def pack_python_source(
+    source: Path,
+    keep: DefaultFilter,
+    *,
+    root: Path | None = None,
+    files: list[SourceFile] | None = None,
+) -> PackedZip:
     """Zip a package folder (as `<name>/...`) or a source root without `__init__.py` (flat).
 
     `keep` sees paths relative to `root` (the project root) when `source` is under it,
     else relative to `source`.
     """
-    require_directory(source)
-    require_utf8_name(source)
-    files = walk_kept_files(source, keep, root=root)
+    if files is None:
+        files = walk_python_source(source, keep, root=root)
     if not files:
         raise UsageError(f"{source}: nothing to pack (no files left after ignore rules)")
     dirname = _folder_name(source)
@@ -66,6 +73,15 @@ def pack_python_source(source: Path, keep: DefaultFilter, *, root: Path | None =
         sha256=digest,
         files=tuple(path for _, path in members),
     )
+
+
+def walk_python_source(
+    source: Path, keep: DefaultFilter, *, root: Path | None = None
+) -> list[SourceFile]:
+    """The files `pack_python_source` would pack, after checking the folder itself."""
+    require_directory(source)
+    require_utf8_name(source)
+    return walk_kept_files(source, keep, root=root)
 
 
 def walk_kept_files(
@@ -105,7 +121,7 @@ def walk_kept_files(
                 visited.add(identity)
                 stack.append((path, child, (*ancestors, identity)))
             elif stat.S_ISREG(info.st_mode):
-                found.append(SourceFile(child, path))
+                found.append(SourceFile(child, path, (info.st_size, info.st_mtime_ns, info.st_ino)))
             else:
                 raise UsageError(f"{path} is not a regular file or folder")
     found.sort(key=lambda f: f.relative.as_posix())

@@ -21,7 +21,9 @@ from sparkpush.artifacts.manifest import (
     load_manifest,
     save_manifest,
     stat_cache_path,
+    state_dir,
 )
+from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.upload import (
@@ -76,9 +78,11 @@ def sync_project(
     root = config.project_root
     with project_lock(root):
         cache = StatCache.load(stat_cache_path(root))
-        collected = collect_artifacts(config.artifacts, root, cache)
+        packs = PackCache(state_dir(root) / "packs")
+        collected = collect_artifacts(config.artifacts, root, cache, packs)
         desired = _with_extra(collected, extra, cache)
         cache.save(stat_cache_path(root))
+        packs.save()
         manifest = load_manifest(root)
         current = _usable_current(manifest, target)
         plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)

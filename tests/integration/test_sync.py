@@ -195,8 +195,9 @@ def test_state_files_are_user_only(embedded_server: EmbeddedServer, project: Pat
     sync(embedded_server, project)
     state = project / ".sparkpush"
     assert state.stat().st_mode & 0o777 == 0o700
-    for path in state.iterdir():
-        assert path.stat().st_mode & 0o777 == 0o600, path
+    for path in state.rglob("*"):
+        expected = 0o700 if path.is_dir() else 0o600
+        assert path.stat().st_mode & 0o777 == expected, path
 
 
 def test_crc_failure_is_detected_and_resent(
