@@ -8,8 +8,9 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
+from sparkpush.project_session import ready_session
 from sparkpush.remote import resolve_target
-from sparkpush.sync.engine import SyncResult, sync_project
+from sparkpush.sync.engine import SyncResult
 
 
 @click.command()
@@ -23,7 +24,7 @@ def sync(app_ctx: AppContext, remote: str | None, as_json: bool, keep_old: bool)
     target = resolve_target(config, remote, notify=app_ctx.notify)
     progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() and not as_json else None
     try:
-        result = sync_project(
+        result = ready_session(
             config, target, keep_old=keep_old, on_progress=progress.update if progress else None
         )
     finally:
