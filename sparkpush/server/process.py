@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -17,12 +16,13 @@ from pathlib import Path
 from sparkpush.config import ServerSettings
 from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
 from sparkpush.private_files import write_private_file
+from sparkpush.server.cluster import start_cluster, stop_cluster
 from sparkpush.server.java import find_java
+from sparkpush.server.process_group import terminate_group
 from sparkpush.server.state import ServerState, StateFiles
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 START_TIMEOUT_S = 180.0
-STOP_TIMEOUT_S = 30.0
 LOOPBACK = "127.0.0.1"
 
 ReadyProbe = Callable[[ServerState], None]
@@ -68,19 +68,31 @@ def start_server(
     _check_port_free(settings.port)
     token = secrets.token_urlsafe(32)
     write_private_file(files.token, token.encode())
+    env = _server_env(java.home)
+    cluster = (
+        start_cluster(spark_home(), settings.workers, env, files.root / "cluster")
+        if settings.workers > 0
+        else None
+    )
+    master = cluster.master_url if cluster is not None else settings.master
     log_fd = os.open(files.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(log_fd, 0o600)
-    env = _server_env(java.home, token)
+    # The token goes to the server through its environment only, never argv.
+    server_env = {**env, "SPARK_CONNECT_AUTHENTICATE_TOKEN": token}
     try:
         process = subprocess.Popen(
-            _server_command(settings),
+            _server_command(settings, master),
             stdin=subprocess.DEVNULL,
             stdout=log_fd,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=server_env,
             start_new_session=True,
             cwd=files.root,
         )
+    except BaseException:
+        if cluster is not None:
+            stop_cluster(cluster.pids)
+        raise
     finally:
         os.close(log_fd)
     state = ServerState(
@@ -88,16 +100,20 @@ def start_server(
         port=settings.port,
         url=f"sc://localhost:{settings.port}",
         token_file=str(files.token),
-        master=settings.master,
+        master=master,
         log_file=str(files.log),
         started_at=time.time(),
+        master_url=cluster.master_url if cluster is not None else None,
+        cluster_pids=cluster.pids if cluster is not None else (),
     )
     files.save(state)
     try:
         _wait_until_ready(process, state, ready, on_wait)
     except BaseException:
-        _terminate_group(process.pid)
+        terminate_group(process.pid)
         process.wait()
+        if cluster is not None:
+            stop_cluster(cluster.pids)
         files.clear()
         raise
     return state, True
@@ -108,12 +124,13 @@ def stop_server(files: StateFiles) -> bool:
     status = server_status(files)
     if not status.running or status.state is None:
         return False
-    _terminate_group(status.state.pid)
+    terminate_group(status.state.pid)
+    stop_cluster(status.state.cluster_pids)
     files.clear()
     return True
 
 
-def _server_command(settings: ServerSettings) -> list[str]:
+def _server_command(settings: ServerSettings, master: str) -> list[str]:
     home = spark_home()
     return [
         str(home / "bin" / "spark-submit"),
@@ -122,18 +139,23 @@ def _server_command(settings: ServerSettings) -> list[str]:
         "--name",
         "Spark Connect server (sparkpush)",
         "--master",
-        settings.master,
+        master,
         "--conf",
         f"spark.connect.grpc.binding.address={LOOPBACK}",
         "--conf",
         f"spark.connect.grpc.binding.port={settings.port}",
+        # The driver's own RPC and block manager ports carry no token: keep them on loopback.
+        "--conf",
+        f"spark.driver.host={LOOPBACK}",
+        "--conf",
+        f"spark.driver.bindAddress={LOOPBACK}",
         "--conf",
         f"spark.ui.enabled={'true' if settings.ui else 'false'}",
         "spark-internal",
     ]
 
 
-def _server_env(java_home: Path, token: str) -> dict[str, str]:
+def _server_env(java_home: Path) -> dict[str, str]:
     env = dict(os.environ)
     for leaked in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE"):
         env.pop(leaked, None)
@@ -142,7 +164,8 @@ def _server_env(java_home: Path, token: str) -> dict[str, str]:
     # Python workers must run our interpreter: UDF pickles need the same minor version and
     # the same pyspark, pandas and pyarrow.
     env["PYSPARK_PYTHON"] = sys.executable
-    env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = token  # the environment, never argv
+    env["SPARK_LOCAL_IP"] = LOOPBACK
+    env.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
     return env
 
 
@@ -206,27 +229,3 @@ def _is_our_server(pid: int, port: int) -> bool:
         return False
     args = [part.decode(errors="replace") for part in cmdline]
     return CONNECT_SERVER_CLASS in args and (f"spark.connect.grpc.binding.port={port}" in args)
-
-
-def _terminate_group(pid: int) -> None:
-    """SIGTERM the server's process group, then SIGKILL if it does not go in time."""
-    for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
-            time.sleep(0.1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"

@@ -51,17 +51,35 @@ def test_token_is_in_no_command_line_and_no_log(embedded_server: EmbeddedServer)
     assert token not in log.read_bytes()
 
 
-def test_server_listens_on_loopback_only(embedded_server: EmbeddedServer) -> None:
-    port_hex = f"{embedded_server.port:04X}"
-    listening = []
+def listening_addresses(pid: int) -> dict[int, str]:
+    """Port -> hex local address of every TCP socket `pid` listens on (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    found: dict[int, str] = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            if state == "0A" and local.endswith(f":{port_hex}"):
-                listening.append(local.split(":")[0])
-    assert listening
-    loopback = {"0100007F", "0000000000000000FFFF00000100007F"}
-    assert set(listening) <= loopback, listening
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:
+                address, port = local.rsplit(":", 1)
+                found[int(port, 16)] = address
+    return found
+
+
+def test_every_port_of_the_server_is_on_loopback(embedded_server: EmbeddedServer) -> None:
+    """The Connect port and the driver's untokened RPC and block manager ports alike."""
+    pid = int(str(status_json(embedded_server.env)["pid"]))
+    listening = listening_addresses(pid)
+    assert embedded_server.port in listening
+    assert len(listening) >= 2
+    loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+    assert set(listening.values()) <= loopback, listening
 
 
 def test_start_on_a_running_server_says_so(embedded_server: EmbeddedServer) -> None:

@@ -11,6 +11,7 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
+from sparkpush.errors import UsageError
 from sparkpush.remote import probe_embedded
 from sparkpush.server.process import server_status, start_server, stop_server
 from sparkpush.server.state import StateFiles
@@ -25,8 +26,19 @@ def server() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default 15002 or config).")
 @click.option("--master", help="Spark master (default local[*]).")
 @click.option("--ui/--no-ui", default=None, help="Run the Spark UI (default off).")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 16),
+    help="Start a local standalone cluster with N workers (separate executor JVMs).",
+)
 @pass_app
-def start(app_ctx: AppContext, port: int | None, master: str | None, ui: bool | None) -> int:
+def start(
+    app_ctx: AppContext,
+    port: int | None,
+    master: str | None,
+    ui: bool | None,
+    workers: int | None,
+) -> int:
     """Start the server unless it is running; prints its URL."""
     settings = app_ctx.config.server
     settings = replace(
@@ -34,7 +46,10 @@ def start(app_ctx: AppContext, port: int | None, master: str | None, ui: bool | 
         port=port if port is not None else settings.port,
         master=master if master is not None else settings.master,
         ui=ui if ui is not None else settings.ui,
+        workers=workers if workers is not None else settings.workers,
     )
+    if settings.workers and master is not None:
+        raise UsageError("--workers starts its own master; do not combine it with --master")
     spinner = ProgressLine("starting Spark Connect server") if app_ctx.stderr_is_tty() else None
     try:
         state, started = start_server(
@@ -88,6 +103,8 @@ def status(as_json: bool) -> int:
         click.echo(f"Spark Connect server: running (pid {state.pid})")
         click.echo(f"  url:        {state.url}")
         click.echo(f"  master:     {state.master}")
+        if state.cluster_pids:
+            click.echo(f"  cluster:    {len(state.cluster_pids)} processes (master and workers)")
         click.echo(f"  token file: {state.token_file}")
         click.echo(f"  log file:   {state.log_file}")
     return 0
