@@ -12,8 +12,10 @@ from sparkpush import __version__
 from sparkpush.cli.commands.artifacts import artifacts
 from sparkpush.cli.commands.doctor import doctor
 from sparkpush.cli.commands.server import server
+from sparkpush.cli.commands.sql import sql
 from sparkpush.cli.commands.submit import submit
 from sparkpush.cli.commands.sync import sync
+from sparkpush.cli.commands.udfs import udfs
 from sparkpush.cli.context import AppContext
 from sparkpush.errors import ExitCode, SparkpushError
 
@@ -42,6 +44,8 @@ cli.add_command(server)
 cli.add_command(doctor)
 cli.add_command(sync)
 cli.add_command(artifacts)
+cli.add_command(sql)
+cli.add_command(udfs)
 
 
 def main(argv: list[str] | None = None) -> None:

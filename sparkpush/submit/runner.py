@@ -20,13 +20,14 @@ from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.child_process import (
     CHILD_STOP_GRACE_S,
-    child_command,
+    child_args,
     child_environment,
     exit_status,
     start_child,
     stop_child,
 )
 from sparkpush.submit.control import RunControl, StopReason
+from sparkpush.submit.forked_child import ForkedChild
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.session import (
     SessionLease,
@@ -90,11 +91,22 @@ def run_submit(
     request: SubmitRequest,
     notify: Notify,
     on_progress: ProgressCallback | None = None,
+    *,
+    forked: ForkedChild | None = None,
 ) -> SubmitOutcome:
-    """Run the request on a fresh session, which is released at the end whatever happens."""
-    check_app(request)
-    control = RunControl(request.timeout_s)
-    return run_on_lease(target, fresh_session(target), request, notify, on_progress, control)
+    """Run the request on a fresh session, which is released at the end whatever happens.
+
+    `forked` is a child from `forked_child.prefork()` (made before any gRPC channel) to run
+    the script in; without it a new Python process is spawned.
+    """
+    try:
+        check_app(request)
+        control = RunControl(request.timeout_s)
+        lease = fresh_session(target)
+        return run_on_lease(target, lease, request, notify, on_progress, control, forked=forked)
+    finally:
+        if forked is not None:
+            forked.abandon()
 
 
 def run_on_lease(
@@ -104,6 +116,8 @@ def run_on_lease(
     notify: Notify,
     on_progress: ProgressCallback | None = None,
     control: RunControl | None = None,
+    *,
+    forked: ForkedChild | None = None,
 ) -> SubmitOutcome:
     """Prepare `lease`, run the child on it, and end it (released only if owned)."""
     control = control or RunControl(request.timeout_s)
@@ -119,14 +133,14 @@ def run_on_lease(
                         f"uploaded {len(lease.upload.artifacts)} artifact(s), "
                         f"{lease.upload.bytes} bytes, in {lease.upload.seconds:.2f} s"
                     )
-                _supervise(target, lease, request, control, outcome)
+                _supervise(target, lease, request, control, outcome, forked)
         except SparkpushError as exc:
             outcome.fail(exc)
         finally:
             if control.urgent.is_set():
                 lease.client.close()
             else:
-                end_session(lease)
+                outcome.session_released = end_session(lease)
     outcome.duration_s = time.monotonic() - started
     return outcome
 
@@ -163,22 +177,24 @@ def _supervise(
     request: SubmitRequest,
     control: RunControl,
     outcome: SubmitOutcome,
+    forked: ForkedChild | None,
 ) -> None:
-    command = child_command(request.app, request.module, request.args)
+    argv = child_args(request.app, request.module, request.args)
     env = child_environment(target, lease, query_progress=request.query_progress)
-    child = start_child(command, env)
+    child = start_child(argv, env, forked)
     control.on_urgent(child.kill)
     reason: StopReason | None = None
+    returncode = 0
     while True:
         try:
-            child.wait(timeout=POLL_S)
+            returncode = child.wait(timeout=POLL_S)
             break
         except subprocess.TimeoutExpired:
             reason = control.stop_reason
             if reason is not None:
                 break
     if reason is None:
-        outcome.exit_code = exit_status(child.returncode)
+        outcome.exit_code = exit_status(returncode)
         if outcome.exit_code != 0:
             outcome.status = RunStatus.FAILED
             outcome.error = f"the script exited with code {outcome.exit_code}"

@@ -13,6 +13,7 @@ from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import LOG_FORMATS, ProgressLine, status_notifier, timestamp_logs
 from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.remote import resolve_target
+from sparkpush.submit.forked_child import prefork
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.report import build_report, remote_for_report, summary_line, write_report
 from sparkpush.submit.runner import SubmitRequest, check_app, run_submit
@@ -98,6 +99,8 @@ def submit(
     if module is not None and app is not None:
         app_args = (app, *app_args)
         app = None
+    # Before anything opens a gRPC channel: forking is only safe until then.
+    forked = prefork()
     started_at = time.time()
     remote_shown: str | None = None
     tty = app_ctx.stderr_is_tty()
@@ -115,7 +118,9 @@ def submit(
         check_app(request)
         target = resolve_target(app_ctx.config, remote, notify=notify)
         remote_shown = remote_for_report(target.spec)
-        outcome = run_submit(target, request, notify, progress.update if progress else None)
+        outcome = run_submit(
+            target, request, notify, progress.update if progress else None, forked=forked
+        )
     except SparkpushError as exc:
         if report_path is None and not as_json:
             raise
@@ -123,6 +128,8 @@ def submit(
         outcome.fail(exc)
         outcome.duration_s = time.time() - started_at
     finally:
+        if forked is not None:
+            forked.abandon()
         if progress is not None:
             progress.finish()
     report = build_report(outcome, app=app, module=module, args=app_args, remote=remote_shown)
@@ -145,7 +152,7 @@ def _tell_how_it_ended(notify: Callable[[str], None], outcome: SubmitOutcome) ->
     if outcome.status not in (RunStatus.TIMEOUT, RunStatus.INTERRUPTED):
         return
     stopped = len(set(outcome.interrupted_operations))
+    released = "released" if outcome.session_released else "could not release"
     notify(
-        f"{outcome.error}: interrupted {stopped} operation(s) on the server "
-        f"and released the session"
+        f"{outcome.error}: interrupted {stopped} operation(s) on the server, {released} the session"
     )

@@ -1,0 +1,139 @@
+"""Wall time of `connect submit small.py` vs `python small.py` on the same server.
+
+The baseline runs the script with SPARK_REMOTE pointing at one prepared session (token in
+SPARK_CONNECT_AUTHENTICATE_TOKEN); `connect submit` creates, uses and releases a fresh
+session per run, as it does in CI. The project is already synced: nothing to upload.
+Goal: connect submit <= 1.15x the baseline. Prints human lines, then one JSON line.
+
+    .venv/bin/python benchmarks/submit.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+GOAL_RATIO = 1.15
+
+SMALL_APP = """\
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("count", spark.range(1000).selectExpr("sum(id)").collect()[0][0])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def connect(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sparkpush", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    took = time.perf_counter() - started
+    if result.returncode != 0 or "count 499500" not in result.stdout:
+        raise SystemExit(f"{command[-1]} failed ({result.returncode}): {result.stderr[-2000:]}")
+    return took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    runs = parser.parse_args().runs
+    with tempfile.TemporaryDirectory(prefix="sparkpush-bench-") as temp:
+        root = Path(temp)
+        project = root / "project"
+        project.mkdir()
+        (project / "pyproject.toml").write_text('[project]\nname = "bench"\n[tool.sparkpush]\n')
+        (project / "small.py").write_text(SMALL_APP)
+        base_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SPARKPUSH_", "SPARK_REMOTE", "SPARK_CONNECT_"))
+        }
+        base_env["XDG_STATE_HOME"] = str(root / "state")
+        port = free_port()
+        started = connect(
+            ["server", "start", "--port", str(port), "--master", "local[2]"], base_env, project
+        )
+        if started.returncode != 0:
+            print(started.stderr, file=sys.stderr)
+            return 1
+        print(started.stdout.strip())
+        try:
+            return measure(project, base_env, root, port, runs)
+        finally:
+            connect(["server", "stop"], base_env, project)
+            print("server stopped")
+
+
+def measure(project: Path, base_env: dict[str, str], root: Path, port: int, runs: int) -> int:
+    token = (root / "state" / "sparkpush" / "server.token").read_text().strip()
+    session_env = dict(base_env)
+    session_env["SPARK_REMOTE"] = f"sc://localhost:{port}/;session_id={uuid.uuid4()}"
+    session_env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = token
+    ours_cmd = [sys.executable, "-m", "sparkpush", "submit", "small.py"]
+    base_cmd = [sys.executable, "small.py"]
+    # warm-up: the first run of each pays for cold JVM paths and page cache
+    timed(ours_cmd, base_env, project)
+    timed(base_cmd, session_env, project)
+    ours: list[float] = []
+    baseline: list[float] = []
+    for run in range(runs):
+        ours.append(timed(ours_cmd, base_env, project))
+        baseline.append(timed(base_cmd, session_env, project))
+        print(f"run {run + 1}: connect submit {ours[-1]:.3f} s, python {baseline[-1]:.3f} s")
+    ours_s = statistics.median(ours)
+    base_s = statistics.median(baseline)
+    ratio = ours_s / base_s
+    print(f"median: connect submit {ours_s:.3f} s, python small.py {base_s:.3f} s")
+    print(f"ratio {ratio:.3f} (goal <= {GOAL_RATIO})")
+    import pyspark
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "submit",
+                "runs": runs,
+                "connect_submit_median_s": round(ours_s, 3),
+                "python_script_median_s": round(base_s, 3),
+                "ratio": round(ratio, 3),
+                "goal_ratio": GOAL_RATIO,
+                "goal_met": ratio <= GOAL_RATIO,
+                "connect_submit_s": [round(t, 3) for t in ours],
+                "python_script_s": [round(t, 3) for t in baseline],
+                "pyspark": pyspark.__version__,
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "machine": platform.machine(),
+            },
+            sort_keys=True,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

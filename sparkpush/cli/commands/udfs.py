@@ -1,0 +1,34 @@
+"""`connect udfs`: the UDFs registered in the project's current session."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from sparkpush.artifacts.manifest import load_manifest
+from sparkpush.cli.commands.sql import format_table
+from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.udf.registration import registered_udfs
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON line instead of a table.")
+@pass_app
+def udfs(app_ctx: AppContext, as_json: bool) -> int:
+    """List registered UDFs: name, kind, return type, source, fingerprint, generation."""
+    manifest = load_manifest(app_ctx.config.project_root)
+    found = registered_udfs(manifest)
+    if as_json:
+        click.echo(json.dumps({"udfs": [{"name": u.name, **u.to_json()} for u in found]}))
+        return 0
+    if not found:
+        click.echo("no UDFs registered (configure [tool.sparkpush.udf] and run 'connect sync')")
+        return 0
+    header = ["name", "kind", "returns", "source", "fingerprint", "generation"]
+    rows = [
+        [u.name, u.kind, u.return_type, u.source, u.fingerprint[:12], str(u.generation)]
+        for u in found
+    ]
+    click.echo(format_table(header, rows))
+    return 0

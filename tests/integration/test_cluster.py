@@ -1,0 +1,92 @@
+"""Every artifact kind on a local standalone cluster: executors in their own JVMs and workers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.integration.test_sync import EVERY_KIND, project, sync
+from tests.session_query import query_session
+
+pytestmark = pytest.mark.integration
+
+__all__ = ["project"]
+
+
+@pytest.fixture(scope="module")
+def cluster_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    state_home = tmp_path_factory.mktemp("cluster-state")
+    env = clean_env(XDG_STATE_HOME=str(state_home))
+    port = free_port()
+    started = run_connect(
+        ["server", "start", "--port", str(port), "--workers", "2"], env=env, timeout=300
+    )
+    assert started.returncode == 0, started.stderr
+    token = (state_home / "sparkpush" / "server.token").read_text().strip()
+    try:
+        yield EmbeddedServer(
+            state_home=state_home, port=port, url=f"sc://localhost:{port}", token=token
+        )
+    finally:
+        status = json.loads(run_connect(["server", "status", "--json"], env=env).stdout)
+        stopped = run_connect(["server", "stop"], env=env)
+        assert stopped.returncode == 0
+        for pid in [status["pid"], *status["cluster_pids"]]:
+            stat = Path(f"/proc/{pid}/stat")
+            assert not stat.exists() or ") Z" in stat.read_text(), f"pid {pid} still runs"
+
+
+def test_status_shows_the_standalone_master(cluster_server: EmbeddedServer) -> None:
+    status = json.loads(run_connect(["server", "status", "--json"], env=cluster_server.env).stdout)
+    assert str(status["master"]).startswith("spark://127.0.0.1:")
+    assert len(status["cluster_pids"]) == 3
+
+
+def test_every_kind_reaches_separate_executors(
+    cluster_server: EmbeddedServer, project: Path
+) -> None:
+    summary = sync(cluster_server, project)
+    result = query_session(
+        cluster_server,
+        str(summary["session_id"]),
+        EVERY_KIND
+        + """
+from pyspark.sql.functions import udf
+@udf("string")
+def where(_):
+    import os
+    # python worker -> pyspark daemon -> the JVM that runs the task
+    daemon = os.getppid()
+    with open(f"/proc/{daemon}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[1]
+jvms = sorted({r[0] for r in spark.range(0, 8, 1, 8).select(where("id")).collect()})
+print("task-jvms:", ",".join(jvms))
+""",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "python: helpers-v1|wheel|from-archive|from-file" in result.stdout
+    assert "java: 13" in result.stdout
+    status = json.loads(run_connect(["server", "status", "--json"], env=cluster_server.env).stdout)
+    task_jvms = result.stdout.split("task-jvms: ")[1].split()[0].split(",")
+    assert str(status["pid"]) not in task_jvms  # not the driver: separate executor JVMs
+
+
+def test_submit_runs_simple_app_on_the_cluster(cluster_server: EmbeddedServer) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    result = run_connect(
+        [
+            "submit",
+            "--py-files",
+            "examples/text_predicates.py",
+            "examples/simple_app.py",
+            "examples/data/README.md",
+        ],
+        env=cluster_server.env,
+        cwd=repo,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Lines with a: 9, lines with b: 2" in result.stdout

@@ -1,0 +1,343 @@
+"""`connect submit` as a CI job runner: timeouts, signals, reports, isolation, doctor."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EmbeddedServer, free_port, run_connect
+
+pytestmark = pytest.mark.integration
+
+# Runs until interrupted: a max over 10^12 rows in as many partitions as the server has
+# cores (local[2]), so while it lives no other job's task can be scheduled. It ignores
+# SIGINT, so the child is killed and PySpark's own clean-up (ReleaseExecute) never runs:
+# only sparkpush's interrupt can stop the query.
+LONG_QUERY_APP = """
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("query started", flush=True)
+spark.range(0, 10**12, 1, 2).selectExpr("max(id)").collect()
+print("query finished")
+"""
+
+# Needs both cores of the server: it cannot finish while the long query still holds them.
+PROBE_APP = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("probe", spark.range(0, 1000, 1, 2).selectExpr("max(id)").collect()[0][0])
+"""
+
+OK_APP = """
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("rows", spark.range(3).count(), "args", sys.argv[1:])
+"""
+
+CLEANUP_BOUND_S = 30.0
+"""Generous: the run must end within seconds of its deadline, not minutes."""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def assert_query_gone(server: EmbeddedServer, folder: Path) -> None:
+    """A job needing every core of the server completes: no interrupted task still holds one."""
+    probe = write(folder, "probe.py", PROBE_APP)
+    result = run_connect(["submit", "--timeout", "60", str(probe)], env=server.env, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "probe 999" in result.stdout
+
+
+def test_timeout_interrupts_the_query_and_exits_124(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = write(tmp_path, "long.py", LONG_QUERY_APP)
+    report = tmp_path / "out" / "report.json"
+    started = time.monotonic()
+    result = run_connect(
+        ["submit", "--timeout", "8", "--report", str(report), "--json", str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 124, result.stderr
+    assert took < 8 + CLEANUP_BOUND_S
+    assert "query finished" not in result.stdout
+    data = read_report(report)
+    assert data["status"] == "timeout"
+    assert data["exit_code"] == 124
+    assert "timed out after 8 s" in str(data["error"])
+    # The server confirmed that it interrupted the run's operation...
+    assert data["interrupted_operations"], data
+    assert data["session_released"] is True
+    # ...and the --json summary says the same, as the last line of stdout.
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "timeout"
+    assert summary["session_id"] == data["session_id"]
+    # ...and its tasks no longer hold the server's cores.
+    assert_query_gone(embedded_server, tmp_path)
+
+
+def test_sigterm_interrupts_releases_and_exits_143_with_a_report(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = write(tmp_path, "long.py", LONG_QUERY_APP)
+    report = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "query started" in process.stdout.readline()
+        time.sleep(2)  # let the query reach the server
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr
+    data = read_report(report)
+    assert data["status"] == "interrupted"
+    assert data["signal"] == "SIGTERM"
+    assert data["exit_code"] == 143
+    assert data["interrupted_operations"]
+    assert_query_gone(embedded_server, tmp_path)
+
+
+def test_report_of_a_successful_run(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
+    app = write(tmp_path, "app.py", OK_APP)
+    helper = write(tmp_path, "helper.py", "VALUE = 1\n")
+    report = tmp_path / "report.json"
+    result = run_connect(
+        ["submit", "--report", str(report), "--py-files", str(helper), str(app), "a", "b"],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rows 3 args ['a', 'b']" in result.stdout
+    data = read_report(report)
+    assert data["status"] == "succeeded"
+    assert data["exit_code"] == 0
+    assert data["error"] is None
+    assert data["app"] == str(app)
+    assert data["args"] == ["a", "b"]
+    assert data["remote"] == f"sc://localhost:{embedded_server.port}"
+    assert isinstance(data["duration_s"], float)
+    assert str(data["started_at"]).endswith("+00:00")
+    assert data["udfs"] == []
+    assert data["session_released"] is True
+    [artifact] = data["artifacts"]
+    assert artifact["name"] == "pyfiles/helper.py"
+    assert artifact["bytes"] == len("VALUE = 1\n")
+    assert len(artifact["sha256"]) == 64
+    assert embedded_server.token not in report.read_text()
+
+
+def test_report_of_a_failing_script_keeps_its_exit_code(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = write(tmp_path, "fail.py", "import sys\nprint('before')\nsys.exit(7)\n")
+    report = tmp_path / "report.json"
+    result = run_connect(
+        ["submit", "--report", str(report), "--json", str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 7
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "before"
+    summary = json.loads(lines[-1])
+    data = read_report(report)
+    assert summary == data
+    assert data["status"] == "failed"
+    assert data["exit_code"] == 7
+    assert "code 7" in str(data["error"])
+
+
+def test_unreachable_server_exits_3_with_an_error_report(tmp_path: Path) -> None:
+    from tests.conftest import clean_env
+
+    app = write(tmp_path, "app.py", OK_APP)
+    report = tmp_path / "report.json"
+    remote = f"sc://localhost:{free_port()}/;token=not-shown-anywhere"
+    result = run_connect(
+        ["submit", "--remote", remote, "--report", str(report), str(app)],
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: cannot reach")
+    data = read_report(report)
+    assert data["status"] == "error"
+    assert data["exit_code"] == 3
+    assert "cannot reach" in str(data["error"])
+    assert "not-shown-anywhere" not in report.read_text() + result.stderr
+
+
+def test_parallel_submits_do_not_see_each_others_views_confs_or_artifacts(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = """
+import sys, time
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+me = sys.argv[1]
+spark = SparkSession.builder.getOrCreate()
+spark.range(int(me)).createOrReplaceTempView("mine")
+spark.conf.set("spark.sql.shuffle.partitions", str(10 + int(me)))
+
+@udf("int")
+def helper_on_worker(_):
+    import helper  # from this run's --py-files, on the server's Python worker
+    return helper.WHO
+
+time.sleep(3)  # both runs hold their view, confs and artifacts at the same time
+rows = spark.table("mine").count()
+parts = spark.conf.get("spark.sql.shuffle.partitions")
+conf = spark.conf.get("spark.sparkpush.test")
+helper = spark.range(1).select(helper_on_worker("id")).first()[0]
+print(f"me={me} rows={rows} parts={parts} helper={helper} conf={conf}")
+"""
+    processes = []
+    for who in ("1", "2"):
+        folder = tmp_path / who
+        script = write(folder, "app.py", app)
+        helper = write(folder, "helper.py", f"WHO = {who}\n")
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sparkpush",
+                    "submit",
+                    "--py-files",
+                    str(helper),
+                    "--conf",
+                    f"spark.sparkpush.test=c{who}",
+                    str(script),
+                    who,
+                ],
+                env=embedded_server.env,
+                cwd=folder,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    outputs = [p.communicate(timeout=180) for p in processes]
+    for who, process, (stdout, stderr) in zip(("1", "2"), processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+        assert f"me={who} rows={who} parts={10 + int(who)} helper={who} conf=c{who}" in stdout
+
+
+def test_module_runs_like_python_dash_m(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
+    write(tmp_path, "jobs/__init__.py", "")
+    write(tmp_path, "jobs/count.py", OK_APP)
+    report = tmp_path / "report.json"
+    result = run_connect(
+        ["submit", "--report", str(report), "-m", "jobs.count", "x"],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rows 3 args ['x']" in result.stdout
+    data = read_report(report)
+    assert data["module"] == "jobs.count"
+    assert data["args"] == ["x"]
+
+
+def test_static_conf_is_a_clear_error(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
+    app = write(tmp_path, "app.py", OK_APP)
+    result = run_connect(
+        ["submit", "--conf", "spark.sql.warehouse.dir=/tmp/elsewhere", str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        result.stderr.strip().splitlines()[-1]
+    ]  # one line
+    assert "spark.sql.warehouse.dir cannot be changed by a session" in result.stderr
+    assert "rows" not in result.stdout
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "soon", "inf"])
+def test_bad_timeout_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    from tests.conftest import clean_env
+
+    app = write(tmp_path, "app.py", OK_APP)
+    result = run_connect(["submit", "--timeout", value, str(app)], env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "--timeout" in result.stderr
+
+
+def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
+    result = run_connect(["doctor"], env=embedded_server.env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert all(line.startswith("OK") for line in lines), lines
+    names = [line.split(":")[0].split(maxsplit=1)[1] for line in lines]
+    assert names == [
+        "python",
+        "pyspark",
+        "config",
+        "java",
+        "remote",
+        "authentication",
+        "server spark",
+        "worker python",
+    ]
+    py = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert f"server workers run Python {py}, here {py}" in result.stdout
+
+
+def test_doctor_on_a_broken_setup(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.sparkpush]\nbogus = 1\n")
+    wrong_token = f"sc://localhost:{embedded_server.port}/;token=wrong-token-value"
+    result = run_connect(["doctor", "--remote", wrong_token], env=embedded_server.env, cwd=tmp_path)
+    assert result.returncode == 1
+    verdicts = {
+        line.split(":")[0].split(maxsplit=1)[1]: line.split()[0]
+        for line in result.stdout.strip().splitlines()
+    }
+    assert verdicts["config"] == "FAIL"
+    assert verdicts["remote"] == "OK"
+    assert verdicts["authentication"] == "FAIL"
+    assert "fix:" in result.stdout
+    assert "wrong-token-value" not in result.stdout + result.stderr
+
+
+def test_doctor_with_an_unreachable_server(tmp_path: Path) -> None:
+    from tests.conftest import clean_env
+
+    result = run_connect(
+        ["doctor", "--remote", f"sc://localhost:{free_port()}"], env=clean_env(), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "FAIL remote: cannot reach" in result.stdout
