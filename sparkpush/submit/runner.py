@@ -93,8 +93,9 @@ def run_submit(
     on_progress: ProgressCallback | None = None,
     *,
     forked: ForkedChild | None = None,
+    lease: SessionLease | None = None,
 ) -> SubmitOutcome:
-    """Run the request on a fresh session, which is released at the end whatever happens.
+    """Run the request on a fresh session, released at the end whatever happens, or on `lease`.
 
     `forked` is a child from `forked_child.prefork()` (made before any gRPC channel) to run
     the script in; without it a new Python process is spawned.
@@ -102,7 +103,7 @@ def run_submit(
     try:
         check_app(request)
         control = RunControl(request.timeout_s)
-        lease = fresh_session(target)
+        lease = lease if lease is not None else fresh_session(target)
         return run_on_lease(target, lease, request, notify, on_progress, control, forked=forked)
     finally:
         if forked is not None:

@@ -58,6 +58,14 @@ def fresh_session(target: Target) -> SessionLease:
     return SessionLease(client=target.client(), owned=True, run_tag=new_run_tag())
 
 
+def attached_session(
+    target: Target, session_id: str, server_side_session_id: str | None
+) -> SessionLease:
+    """A lease on a session someone else owns (the project's generation): never released."""
+    client = target.client(session_id, server_side_session_id)
+    return SessionLease(client=client, owned=False, run_tag=new_run_tag())
+
+
 def prepare_session(
     lease: SessionLease,
     artifacts: Sequence[LocalArtifact],

@@ -34,7 +34,7 @@ from sparkpush.artifacts.upload import (
 )
 from sparkpush.config import Config
 from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import ServerError, ServerUnreachableError, SparkpushError
+from sparkpush.errors import ServerError, ServerUnreachableError, SparkpushError, UsageError
 from sparkpush.remote import Target
 from sparkpush.sync.project_lock import project_lock
 
@@ -77,12 +77,7 @@ def sync_project(
     started = time.monotonic()
     root = config.project_root
     with project_lock(root):
-        cache = StatCache.load(stat_cache_path(root))
-        packs = PackCache(state_dir(root) / "packs")
-        collected = collect_artifacts(config.artifacts, root, cache, packs)
-        desired = _with_extra(collected, extra, cache)
-        cache.save(stat_cache_path(root))
-        packs.save()
+        collected, desired = _collect(config, extra)
         manifest = load_manifest(root)
         current = _usable_current(manifest, target)
         plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)
@@ -108,6 +103,29 @@ def sync_project(
         return _result(manifest, plan, uploaded, desired, collected, started, released)
 
 
+def collect_project_artifacts(
+    config: Config, extra: Sequence[LocalArtifact] = ()
+) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
+    """The project's configured artifacts plus `extra` (e.g. submit's flags), and warnings."""
+    with project_lock(config.project_root):
+        collected, desired = _collect(config, extra)
+    return desired, collected.warnings
+
+
+def _collect(
+    config: Config, extra: Sequence[LocalArtifact]
+) -> tuple[CollectedArtifacts, list[DesiredArtifact]]:
+    """Collect with the project's stat and pack caches (the caller holds the project lock)."""
+    root = config.project_root
+    cache = StatCache.load(stat_cache_path(root))
+    packs = PackCache(state_dir(root) / "packs")
+    collected = collect_artifacts(config.artifacts, root, cache, packs)
+    desired = _with_extra(collected, extra, cache)
+    cache.save(stat_cache_path(root))
+    packs.save()
+    return collected, desired
+
+
 def _with_extra(
     collected: CollectedArtifacts, extra: Sequence[LocalArtifact], cache: StatCache
 ) -> list[DesiredArtifact]:
@@ -115,6 +133,12 @@ def _with_extra(
     names = {d.name for d in desired}
     for artifact in extra:
         if artifact.name in names:
+            same = next(d for d in desired if d.name == artifact.name)
+            if artifact.path is not None and same.source.resolve() != artifact.path.resolve():
+                raise UsageError(
+                    f"{artifact.path} would be sent as {artifact.name}, which the project "
+                    f"config already sends from {same.source}"
+                )
             continue
         assert artifact.path is not None
         sha256, size = cache.sha256(artifact.path)

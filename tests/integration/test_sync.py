@@ -329,3 +329,79 @@ def test_bad_artifact_config_gives_one_line(
     assert "Traceback" not in result.stderr
     if code != 0:
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+USE_PACKAGE = """
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+spark = SparkSession.builder.getOrCreate()
+
+@udf("string")
+def tag(_):
+    import mypkg.helpers
+    return mypkg.helpers.tag()
+
+print("session", spark.client._session_id)
+print("tag", spark.range(1).select(tag("id")).first()[0])
+spark.stop()
+"""
+
+
+def test_submit_attach_runs_on_the_current_generation_and_keeps_it(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    (project / "app.py").write_text(USE_PACKAGE)
+    result = run_connect(["submit", "--attach", "app.py"], env=embedded_server.env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "attached to generation" in result.stderr
+    after = sync(embedded_server, project)
+    assert after["action"] == "nothing"
+    assert f"session {after['session_id']}" in result.stdout
+    assert "tag helpers-v1" in result.stdout
+
+
+def test_submit_attach_sees_a_save_made_just_before(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    (project / "app.py").write_text(USE_PACKAGE)
+    sync(embedded_server, project)
+    (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'saved'\n")
+    result = run_connect(["submit", "--attach", "app.py"], env=embedded_server.env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "tag saved" in result.stdout
+
+
+def test_fresh_submit_uploads_the_configured_artifacts_to_its_own_session(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    generation = sync(embedded_server, project)
+    (project / "app.py").write_text(USE_PACKAGE)
+    result = run_connect(["submit", "app.py"], env=embedded_server.env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "tag helpers-v1" in result.stdout
+    assert f"session {generation['session_id']}" not in result.stdout
+
+
+def test_submit_attach_adds_flag_artifacts_to_the_generation(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    first = sync(embedded_server, project)
+    (project / "extra_mod.py").write_text("VALUE = 'extra'\n")
+    (project / "app.py").write_text(
+        "from pyspark.sql import SparkSession\n"
+        "from pyspark.sql.functions import udf\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "@udf('string')\n"
+        "def v(_):\n"
+        "    import extra_mod\n"
+        "    return extra_mod.VALUE\n"
+        "print('value', spark.range(1).select(v('id')).first()[0])\n"
+    )
+    result = run_connect(
+        ["submit", "--attach", "--py-files", "extra_mod.py", "app.py"],
+        env=embedded_server.env,
+        cwd=project,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "value extra" in result.stdout
+    assert f"session {first['session_id']})" in result.stderr

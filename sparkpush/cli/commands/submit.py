@@ -15,6 +15,7 @@ from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.remote import resolve_target
 from sparkpush.submit.forked_child import prefork
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.project import attach_to_project, with_project_artifacts
 from sparkpush.submit.report import build_report, remote_for_report, summary_line, write_report
 from sparkpush.submit.runner import SubmitRequest, check_app, run_submit
 
@@ -68,6 +69,11 @@ def parse_timeout(raw: str | None) -> float | None:
     metavar="|".join(LOG_FORMATS),
     help="Status and log lines on stderr: plain (default) or timestamped (UTC).",
 )
+@click.option(
+    "--attach",
+    is_flag=True,
+    help="Run on the project's current generation (synced first) instead of a fresh session.",
+)
 @click.argument("app", required=False)
 @click.argument("app_args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
@@ -84,10 +90,11 @@ def submit(
     report_path: Path | None,
     as_json: bool,
     log_format: str,
+    attach: bool,
     app: str | None,
     app_args: tuple[str, ...],
 ) -> int:
-    """Run APP.py [APP_ARGS...] on a fresh Spark Connect session."""
+    """Run APP.py [APP_ARGS...] on a fresh Spark Connect session (or --attach)."""
     if log_format not in LOG_FORMATS:
         raise UsageError(
             f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}"
@@ -106,21 +113,27 @@ def submit(
     tty = app_ctx.stderr_is_tty()
     progress = ProgressLine("uploading") if tty else None
     try:
+        config = app_ctx.config
+        flagged = artifacts_from_flags(py_files, jars, archives, files)
         request = SubmitRequest(
             app=app,
             module=module,
             args=app_args,
-            artifacts=artifacts_from_flags(py_files, jars, archives, files),
-            conf={**app_ctx.config.conf, **parse_conf(confs)},
+            artifacts=flagged,
+            conf={**config.conf, **parse_conf(confs)},
             timeout_s=timeout_s,
             query_progress=tty,
         )
         check_app(request)
-        target = resolve_target(app_ctx.config, remote, notify=notify)
+        target = resolve_target(config, remote, notify=notify)
         remote_shown = remote_for_report(target.spec)
-        outcome = run_submit(
-            target, request, notify, progress.update if progress else None, forked=forked
-        )
+        on_progress = progress.update if progress else None
+        lease = None
+        if attach:
+            lease, request = attach_to_project(config, target, request, notify, on_progress)
+        else:
+            request = with_project_artifacts(config, request, notify)
+        outcome = run_submit(target, request, notify, on_progress, forked=forked, lease=lease)
     except SparkpushError as exc:
         if report_path is None and not as_json:
             raise
