@@ -7,6 +7,8 @@ from dataclasses import replace
 
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
+from sparkpush.daemon.attach import daemon_generation, daemon_running
+from sparkpush.errors import UsageError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
 from sparkpush.submit.runner import SubmitRequest
@@ -30,8 +32,24 @@ def attach_to_project(
     request: SubmitRequest,
     notify: Notify,
     on_progress: ProgressCallback | None,
-) -> tuple[SessionLease, SubmitRequest]:
-    """Sync the project (flag artifacts included) and lease its current generation."""
+) -> tuple[SessionLease, SubmitRequest, Callable[[], None]]:
+    """Lease the project's current generation, synced first; returns a lease closer.
+
+    With the project's daemon running, the daemon syncs and holds the generation for the run
+    (released when the run ends or this process dies); otherwise this process syncs.
+    """
+    if request.artifacts and daemon_running(config.project_root):
+        raise UsageError(
+            "the project's daemon serves its generation: put extra artifacts in "
+            "[tool.sparkpush.artifacts], or use --fresh for an isolated session"
+        )
+    held = daemon_generation(config.project_root, lease=True)
+    if held is not None:
+        if held.error:
+            notify(f"warning: {held.error} (running on the last good generation)")
+        notify(f"attached to the daemon's generation {held.generation} (session {held.session_id})")
+        lease = attached_session(target, held.session_id, held.server_side_session_id)
+        return lease, replace(request, artifacts=()), held.close
     result = ready_session(config, target, extra=request.artifacts, on_progress=on_progress)
     for warning in result.warnings:
         notify(f"warning: {warning}")
@@ -40,4 +58,4 @@ def attach_to_project(
     notify(f"attached to generation {manifest.generation} (session {manifest.session_id})")
     lease = attached_session(target, manifest.session_id, manifest.server_side_session_id)
     # the generation already holds every artifact: nothing more to upload
-    return lease, replace(request, artifacts=())
+    return lease, replace(request, artifacts=()), lambda: None

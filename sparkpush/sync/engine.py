@@ -294,3 +294,27 @@ def _result(
         released=released,
         manifest=manifest,
     )
+
+
+def release_generations(config: Config, target: Target, session_ids: Sequence[str]) -> None:
+    """Release older generations now free of leases, and forget them in the manifest."""
+    root = config.project_root
+    with project_lock(root):
+        manifest = load_manifest(root)
+        for session_id in session_ids:
+            client = target.client(session_id)
+            try:
+                client.release_session()
+            except SparkpushError as exc:
+                log.info("release of %s: %s", session_id, exc.message)
+                if isinstance(exc, ServerUnreachableError):
+                    continue  # stays pending; released by a later sync
+            finally:
+                client.close()
+            if manifest is not None and session_id in manifest.pending_release:
+                manifest = replace(
+                    manifest,
+                    pending_release=tuple(s for s in manifest.pending_release if s != session_id),
+                )
+        if manifest is not None:
+            save_manifest(root, manifest)

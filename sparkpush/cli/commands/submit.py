@@ -11,6 +11,7 @@ import click
 from sparkpush.artifacts.local_artifact import artifacts_from_flags
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import LOG_FORMATS, ProgressLine, status_notifier, timestamp_logs
+from sparkpush.daemon.attach import daemon_running
 from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.remote import resolve_target
 from sparkpush.submit.forked_child import prefork
@@ -74,6 +75,11 @@ def parse_timeout(raw: str | None) -> float | None:
     is_flag=True,
     help="Run on the project's current generation (synced first) instead of a fresh session.",
 )
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="An isolated session even when the project's daemon is running.",
+)
 @click.argument("app", required=False)
 @click.argument("app_args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
@@ -91,6 +97,7 @@ def submit(
     as_json: bool,
     log_format: str,
     attach: bool,
+    fresh: bool,
     app: str | None,
     app_args: tuple[str, ...],
 ) -> int:
@@ -114,6 +121,7 @@ def submit(
     progress = ProgressLine("uploading") if tty else None
     try:
         config = app_ctx.config
+        end_lease: Callable[[], None] = _no_lease
         flagged = artifacts_from_flags(py_files, jars, archives, files)
         request = SubmitRequest(
             app=app,
@@ -129,11 +137,21 @@ def submit(
         remote_shown = remote_for_report(target.spec)
         on_progress = progress.update if progress else None
         lease = None
+        if attach and fresh:
+            raise UsageError("--attach and --fresh exclude each other")
+        if not attach and not fresh and not flagged and daemon_running(config.project_root):
+            notify("the project's daemon is running: attaching to its generation (--fresh: own)")
+            attach = True
         if attach:
-            lease, request = attach_to_project(config, target, request, notify, on_progress)
+            lease, request, end_lease = attach_to_project(
+                config, target, request, notify, on_progress
+            )
         else:
             request = with_project_artifacts(config, request, notify)
-        outcome = run_submit(target, request, notify, on_progress, forked=forked, lease=lease)
+        try:
+            outcome = run_submit(target, request, notify, on_progress, forked=forked, lease=lease)
+        finally:
+            end_lease()
     except SparkpushError as exc:
         if report_path is None and not as_json:
             raise
@@ -159,6 +177,10 @@ def submit(
         raise outcome.failure
     _tell_how_it_ended(notify, outcome)
     return exit_code
+
+
+def _no_lease() -> None:
+    """Nothing to hand back: the run owns its session, or none was leased."""
 
 
 def _tell_how_it_ended(notify: Callable[[str], None], outcome: SubmitOutcome) -> None:

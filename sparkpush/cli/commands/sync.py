@@ -8,6 +8,7 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
+from sparkpush.daemon.attach import daemon_generation
 from sparkpush.project_session import ready_session
 from sparkpush.remote import resolve_target
 from sparkpush.sync.engine import SyncResult
@@ -21,6 +22,13 @@ from sparkpush.sync.engine import SyncResult
 def sync(app_ctx: AppContext, remote: str | None, as_json: bool, keep_old: bool) -> int:
     """Upload what changed; a changed or removed artifact builds a new session generation."""
     config = app_ctx.config
+    if remote is None and not keep_old:
+        held = daemon_generation(config.project_root, lease=False)
+        if held is not None:
+            app_ctx.notify("synced by the project's daemon")
+            held.raise_error()
+            _print_daemon_sync(held.reply, as_json)
+            return 0
     target = resolve_target(config, remote, notify=app_ctx.notify)
     progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() and not as_json else None
     try:
@@ -52,6 +60,26 @@ def sync_summary(result: SyncResult) -> dict[str, object]:
         "released": list(result.released),
         "warnings": list(result.warnings),
     }
+
+
+def _print_daemon_sync(reply: dict[str, object], as_json: bool) -> None:
+    last = reply.get("last_sync") or {}
+    assert isinstance(last, dict)
+    summary = {
+        "session_id": reply.get("session_id"),
+        "generation": reply.get("generation"),
+        "action": last.get("action"),
+        "uploaded": last.get("uploaded", 0),
+        "bytes": last.get("bytes", 0),
+        "seconds": round(float(last.get("ms", 0.0)) / 1000, 4),
+        "reasons": last.get("reasons", []),
+        "by_daemon": True,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, sort_keys=True))
+        return
+    for key in ("action", "generation", "session_id", "uploaded", "bytes"):
+        click.echo(f"{key.ljust(10)}  {summary[key]}")
 
 
 def _print_table(result: SyncResult) -> None:

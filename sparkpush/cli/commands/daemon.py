@@ -1,0 +1,95 @@
+"""`connect daemon start|stop|status|logs`: the project's watch daemon in the background."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.daemon.launcher import daemon_status, start_daemon, stop_daemon
+from sparkpush.daemon.paths import daemon_paths
+
+
+@click.group()
+def daemon() -> None:
+    """The project's watch daemon (one per project)."""
+
+
+@daemon.command()
+@click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
+@pass_app
+def start(app_ctx: AppContext, remote: str | None) -> int:
+    """Start the daemon unless it is running."""
+    root = app_ctx.config.project_root
+    status, started = start_daemon(root, app_ctx.config_file, remote)
+    verb = "started" if started else "is already running"
+    click.echo(f"daemon {verb} for {root} (pid {status.get('pid')})")
+    return 0
+
+
+@daemon.command()
+@pass_app
+def stop(app_ctx: AppContext) -> int:
+    """Stop the project's daemon."""
+    if stop_daemon(app_ctx.config.project_root):
+        click.echo("daemon stopped")
+    else:
+        click.echo("daemon is not running")
+    return 0
+
+
+@daemon.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@pass_app
+def status(app_ctx: AppContext, as_json: bool) -> int:
+    """Generation, last sync, last error."""
+    current = daemon_status(app_ctx.config.project_root)
+    if as_json:
+        click.echo(json.dumps(current, sort_keys=True))
+        return 0
+    if not current["running"]:
+        click.echo("daemon: not running")
+        return 0
+    click.echo(f"daemon: running (pid {current['pid']})")
+    click.echo(f"  remote:     {current['remote']}")
+    click.echo(f"  generation: {current['generation']} (session {current['session_id']})")
+    click.echo(f"  artifacts:  {current['artifacts']}, udfs: {current['udfs']}")
+    last = current.get("last_sync")
+    if last:
+        when = time.strftime("%H:%M:%S", time.localtime(last["at"]))
+        click.echo(f"  last sync:  {when} {last['action']} in {last['ms']} ms")
+    if current.get("last_error"):
+        click.echo(f"  last error: {current['last_error']}")
+    return 0
+
+
+@daemon.command()
+@click.option("-n", "--lines", default=50, show_default=True)
+@click.option("-f", "--follow", is_flag=True)
+@pass_app
+def logs(app_ctx: AppContext, lines: int, follow: bool) -> int:
+    """Show the daemon's log."""
+    log = daemon_paths(app_ctx.config.project_root).log
+    if not log.exists():
+        click.echo(f"no log yet at {log}", err=True)
+        return 0
+    _tail(log, lines, follow)
+    return 0
+
+
+def _tail(log: Path, lines: int, follow: bool) -> None:
+    for line in log.read_text(errors="replace").splitlines()[-lines:] if lines > 0 else []:
+        click.echo(line)
+    if not follow:
+        return
+    with log.open(errors="replace") as stream:
+        stream.seek(0, 2)
+        while True:
+            line = stream.readline()
+            if line:
+                click.echo(line, nl=False)
+            else:
+                time.sleep(0.3)

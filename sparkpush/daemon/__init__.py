@@ -1,0 +1,1 @@
+"""The watch daemon: watches build output, syncs it, and serves the current generation."""

@@ -1,0 +1,54 @@
+"""Entry point of the background daemon: `python -m sparkpush.daemon.main --project ROOT`.
+
+The remote, which may hold a token, comes through SPARKPUSH_DAEMON_REMOTE, never argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+
+from sparkpush.daemon.paths import daemon_paths
+from sparkpush.daemon.runner import DaemonAlreadyRunning, run_daemon
+from sparkpush.errors import SparkpushError
+
+REMOTE_ENV = "SPARKPUSH_DAEMON_REMOTE"
+LOG_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sparkpush-daemon")
+    parser.add_argument("--project", type=Path, required=True)
+    parser.add_argument("--config", type=Path)
+    args = parser.parse_args(argv)
+    root = args.project.resolve()
+    _log_to_file(daemon_paths(root).log)
+    log = logging.getLogger("sparkpush.daemon")
+    remote = os.environ.pop(REMOTE_ENV, None) or None
+    try:
+        run_daemon(root, args.config, remote, on_message=lambda m: log.info("%s", m))
+    except DaemonAlreadyRunning as exc:
+        log.info("%s", exc.message)
+        return 0
+    except SparkpushError as exc:
+        log.error("%s", exc.message)
+        return exc.exit_code
+    return 0
+
+
+def _log_to_file(path: Path) -> None:
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    os.chmod(path, 0o600)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""The daemon itself: watch, sync, serve the current generation, release retired ones."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sparkpush.artifacts.ignore import DefaultFilter
+from sparkpush.artifacts.manifest import Manifest, load_manifest
+from sparkpush.config import Config, load_config
+from sparkpush.daemon.leases import LeaseTable
+from sparkpush.daemon.watch_roots import watch_roots
+from sparkpush.daemon.watcher import ProjectWatcher
+from sparkpush.daemon.worker import SyncWorker
+from sparkpush.errors import ServerUnreachableError, SparkpushError
+from sparkpush.project_session import ready_session
+from sparkpush.remote import Target, resolve_target
+from sparkpush.sync.engine import SyncResult, release_generations
+
+log = logging.getLogger(__name__)
+
+FLUSH_TIMEOUT_S = 600.0
+
+OnSynced = Callable[[SyncResult], None]
+
+
+@dataclass
+class DaemonState:
+    """What `status` reports; updated after every sync."""
+
+    last_sync: dict[str, Any] | None = None
+    last_error: str | None = None
+    last_error_exit_code: int | None = None
+    server_reachable: bool = True
+    started_at: float = field(default_factory=time.time)
+
+
+class Daemon:
+    """One per project; thread-safe entry points for the control server."""
+
+    def __init__(
+        self,
+        project_root: Path,
+        config_file: Path | None = None,
+        remote: str | None = None,
+        on_synced: OnSynced | None = None,
+        on_message: Callable[[str], None] | None = None,
+    ) -> None:
+        self.project_root = project_root.resolve()
+        self.config_file = config_file
+        self.remote = remote
+        self.on_synced = on_synced
+        self.on_message = on_message or (lambda message: log.info("%s", message))
+        self.leases = LeaseTable()
+        self.state = DaemonState()
+        self._lock = threading.Lock()
+        self._target: Target | None = None
+        self._config: Config | None = None
+        self._first_sync = True
+        self._watched_config: tuple[Path, ...] = ()
+        self.worker = SyncWorker(self._sync_once)
+        self.watcher: ProjectWatcher | None = None
+
+    # -- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        config = self._load_config()
+        self._restart_watcher(config)
+        self.worker.start()
+        self.worker.flush(FLUSH_TIMEOUT_S)
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.worker.stop()
+
+    # -- control entry points ----------------------------------------------------------------
+
+    def flush(self) -> dict[str, Any]:
+        """Sync everything saved so far; the generation to use (and the last error, if any)."""
+        if not self.worker.flush(FLUSH_TIMEOUT_S):
+            return {"ok": False, "error": "the daemon is stopping", "exit_code": 3}
+        return self.answer()
+
+    def answer(self) -> dict[str, Any]:
+        manifest = load_manifest(self.project_root)
+        reply: dict[str, Any] = {"ok": manifest is not None and self._target is not None}
+        if manifest is not None and self._target is not None:
+            reply.update(_generation_fields(manifest))
+            reply["remote"] = self._target.spec.display()
+        if self.state.last_error is not None:
+            reply["error"] = self.state.last_error
+            reply["exit_code"] = self.state.last_error_exit_code
+        reply["last_sync"] = self.state.last_sync
+        return reply
+
+    def status(self) -> dict[str, Any]:
+        manifest = load_manifest(self.project_root)
+        udfs = manifest.udfs.get("functions", {}) if manifest is not None else {}
+        return {
+            "pid": os.getpid(),
+            "project": str(self.project_root),
+            "session_id": manifest.session_id if manifest else None,
+            "generation": manifest.generation if manifest else None,
+            "remote": self._target.spec.display() if self._target else None,
+            "last_sync": self.state.last_sync,
+            "last_error": self.state.last_error,
+            "server_reachable": self.state.server_reachable,
+            "artifacts": len(manifest.entries) if manifest else 0,
+            "udfs": len(udfs) if isinstance(udfs, dict) else 0,
+            "leases": {s: self.leases.held(s) for s in self.leases.retired_and_held()},
+            "syncs": self.worker.syncs,
+            "started_at": self.state.started_at,
+        }
+
+    def lease_current(self) -> tuple[str, int] | None:
+        # Reading the current generation and taking the lease happen under the same lock
+        # as retiring a generation, so a lease can never land on a released session.
+        with self._lock:
+            manifest = load_manifest(self.project_root)
+            if manifest is None:
+                return None
+            return manifest.session_id, self.leases.acquire(manifest.session_id)
+
+    def end_lease(self, session_id: str, lease: int) -> None:
+        free = self.leases.release(session_id, lease)
+        if free:
+            self._release(free)
+
+    def changed(self, path: Path) -> None:
+        log.debug("changed: %s", path)
+        if path.resolve() in self._watched_config:
+            self.on_message(f"config changed: {path.name}")
+        self.worker.mark_dirty()
+
+    # -- the sync ----------------------------------------------------------------------------
+
+    def _sync_once(self) -> bool:
+        """One sync; False asks the worker to retry later (server unreachable)."""
+        try:
+            config = self._load_config()
+            target = self._resolve_target(config)
+            before = load_manifest(self.project_root)
+            # Old generations are released by lease accounting, except after a restart,
+            # when no lease can exist on what a previous daemon left behind.
+            result = ready_session(config, target, keep_old=not self._first_sync)
+        except ServerUnreachableError as exc:
+            self._target = None  # the embedded server may come back with a new token
+            self._record_error(exc)
+            self.state.server_reachable = False
+            return False
+        except SparkpushError as exc:
+            self._record_error(exc)
+            return True
+        self._first_sync = False
+        self.state.server_reachable = True
+        self.state.last_error = None
+        self.state.last_error_exit_code = None
+        self.state.last_sync = {
+            "at": time.time(),
+            "action": result.action.value,
+            "generation": result.generation,
+            "uploaded": len(result.uploaded),
+            "bytes": result.bytes,
+            "ms": round(result.seconds * 1000, 1),
+            "reasons": list(result.reasons),
+        }
+        if before is not None and before.session_id != result.session_id:
+            self._retire(before, target)
+        if self.on_synced is not None:
+            self.on_synced(result)
+        return True
+
+    def _retire(self, before: Manifest, target: Target) -> None:
+        """The previous generation stops being current; release it once no lease holds it."""
+        if before.remote != target.spec.display():
+            return
+        with self._lock:
+            free = self.leases.retire(before.session_id)
+        if free:
+            self._release(free)
+
+    def _release(self, session_ids: list[str]) -> None:
+        config = self._config
+        target = self._target
+        if config is None or target is None:
+            return
+        release_generations(config, target, session_ids)
+        for session_id in session_ids:
+            self.on_message(f"released generation session {session_id}")
+
+    def _record_error(self, exc: SparkpushError) -> None:
+        self.state.last_error = exc.message
+        self.state.last_error_exit_code = exc.exit_code
+        self.on_message(f"error: {exc.message}")
+
+    def _load_config(self) -> Config:
+        config = load_config(self.config_file, cwd=self.project_root)
+        previous = self._config
+        self._config = config
+        if previous is not None and previous != config and self.watcher is not None:
+            self._restart_watcher(config)
+        return config
+
+    def _resolve_target(self, config: Config) -> Target:
+        if self._target is None:
+            self._target = resolve_target(config, self.remote, notify=self.on_message)
+        return self._target
+
+    def _restart_watcher(self, config: Config) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self._watched_config = (config.source.resolve(),) if config.source else ()
+        self.watcher = ProjectWatcher(
+            self.project_root,
+            watch_roots(config),
+            DefaultFilter(config.artifacts.exclude),
+            self.changed,
+        )
+        self.watcher.start()
+
+
+def _generation_fields(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "session_id": manifest.session_id,
+        "generation": manifest.generation,
+        "server_side_session_id": manifest.server_side_session_id,
+    }

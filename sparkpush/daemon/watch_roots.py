@@ -1,0 +1,42 @@
+"""Which folders to watch: the non-glob base of every configured source, and the config file."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from sparkpush.config import Config
+
+
+def watch_roots(config: Config) -> list[Path]:
+    """Folders whose changes can change what a sync would do, without nested duplicates."""
+    root = config.project_root
+    settings = config.artifacts
+    patterns = [
+        *settings.python,
+        *settings.pyfiles,
+        *settings.wheels,
+        *settings.jars,
+        *settings.classes,
+        *(p.partition("#")[0] for p in settings.archives),
+        *settings.files,
+    ]
+    folders = {_base_folder(root, pattern) for pattern in patterns}
+    folders |= {(root / module).parent for module in config.udf_modules}
+    if config.source is not None:
+        folders.add(config.source.parent)
+    folders.add(root)
+    existing = sorted(f.resolve() for f in folders if f.is_dir())
+    return [f for f in existing if not any(f != o and f.is_relative_to(o) for o in existing)]
+
+
+def _base_folder(root: Path, pattern: str) -> Path:
+    """The longest leading part of `pattern` without glob magic, as a folder."""
+    parts = Path(pattern).parts
+    fixed: list[str] = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    base = root.joinpath(*fixed) if fixed else root
+    return base if base.is_dir() else base.parent

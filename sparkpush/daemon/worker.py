@@ -1,0 +1,123 @@
+"""The sync loop: coalesces bursts of changes into one sync, and answers flushes.
+
+Watch events mark the project dirty; the worker waits until the burst has been quiet for
+`quiet_s` (or `max_wait_s` passed) and syncs once. A flush asks for a sync that starts after
+the request and waits for it: that is what gives read-your-writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+QUIET_S = 0.05
+"""How long a burst of changes must be quiet before syncing (a build writes in bursts)."""
+MAX_WAIT_S = 2.0
+"""Sync anyway once changes have kept coming this long."""
+RETRY_MIN_S = 1.0
+RETRY_MAX_S = 30.0
+"""Backoff bounds when the server cannot be reached."""
+
+RunSync = Callable[[], bool]
+"""Runs one sync; returns False when it should be retried later (server unreachable)."""
+
+
+class SyncWorker:
+    def __init__(
+        self,
+        run_sync: RunSync,
+        quiet_s: float = QUIET_S,
+        max_wait_s: float = MAX_WAIT_S,
+    ) -> None:
+        self.run_sync = run_sync
+        self.quiet_s = quiet_s
+        self.max_wait_s = max_wait_s
+        self._cond = threading.Condition()
+        self._dirty_since: float | None = None
+        self._last_event = 0.0
+        self._requested = 0
+        self._done_for = 0
+        self._stopping = False
+        self._retry_at: float | None = None
+        self._retry_delay = RETRY_MIN_S
+        self.syncs = 0
+        self._thread = threading.Thread(target=self._loop, name="sparkpush-sync", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout=60)
+
+    def mark_dirty(self) -> None:
+        """A watched file changed."""
+        with self._cond:
+            now = time.monotonic()
+            if self._dirty_since is None:
+                self._dirty_since = now
+            self._last_event = now
+            self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait for a sync that starts after this call; False on timeout or shutdown."""
+        with self._cond:
+            self._requested += 1
+            ticket = self._requested
+            self._cond.notify_all()
+            return self._cond.wait_for(
+                lambda: self._done_for >= ticket or self._stopping, timeout
+            ) and not (self._stopping and self._done_for < ticket)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                ticket = self._wait_for_work()
+                if ticket is None:
+                    return
+                self._dirty_since = None
+            ok = self._sync_safely()
+            with self._cond:
+                self.syncs += 1
+                self._done_for = max(self._done_for, ticket)
+                if ok:
+                    self._retry_at = None
+                    self._retry_delay = RETRY_MIN_S
+                else:
+                    self._retry_at = time.monotonic() + self._retry_delay
+                    self._retry_delay = min(self._retry_delay * 2, RETRY_MAX_S)
+                self._cond.notify_all()
+
+    def _wait_for_work(self) -> int | None:
+        """Under the lock: block until a sync is due; the flush ticket it satisfies."""
+        while not self._stopping:
+            now = time.monotonic()
+            if self._requested > self._done_for:
+                return self._requested
+            if self._dirty_since is not None:
+                quiet = now - self._last_event >= self.quiet_s
+                overdue = now - self._dirty_since >= self.max_wait_s
+                if quiet or overdue:
+                    return self._requested
+                self._cond.wait(self.quiet_s - (now - self._last_event))
+                continue
+            if self._retry_at is not None:
+                if now >= self._retry_at:
+                    return self._requested
+                self._cond.wait(self._retry_at - now)
+                continue
+            self._cond.wait()
+        return None
+
+    def _sync_safely(self) -> bool:
+        try:
+            return self.run_sync()
+        except Exception:  # the daemon must outlive any bug in one sync
+            log.exception("sync failed unexpectedly")
+            return True

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import threading
+import time
+
+from sparkpush.daemon.worker import SyncWorker
+
+
+def test_a_burst_of_changes_gives_one_sync() -> None:
+    calls: list[float] = []
+    worker = SyncWorker(lambda: calls.append(time.monotonic()) or True, quiet_s=0.2)
+    worker.start()
+    try:
+        for _ in range(500):
+            worker.mark_dirty()
+        deadline = time.monotonic() + 5
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        assert len(calls) == 1
+    finally:
+        worker.stop()
+
+
+def test_flush_waits_for_a_sync_that_started_after_it() -> None:
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[int] = []
+
+    def slow_sync() -> bool:
+        runs.append(len(runs))
+        started.set()
+        release.wait(5)
+        return True
+
+    worker = SyncWorker(slow_sync, quiet_s=0.01)
+    worker.start()
+    try:
+        worker.mark_dirty()
+        assert started.wait(5)
+        done = []
+        flusher = threading.Thread(target=lambda: done.append(worker.flush(10)))
+        flusher.start()
+        time.sleep(0.1)
+        release.set()
+        flusher.join(10)
+        # the sync running when flush was asked cannot have seen the save: a second one ran
+        assert done == [True]
+        assert len(runs) == 2
+    finally:
+        release.set()
+        worker.stop()
+
+
+def test_a_failing_sync_is_retried_and_the_worker_survives_bugs() -> None:
+    results = iter([False, True])
+    calls: list[int] = []
+
+    def flaky() -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("bug in one sync")
+        return next(results)
+
+    worker = SyncWorker(flaky, quiet_s=0.01)
+    worker.start()
+    try:
+        assert worker.flush(5)
+        assert worker.flush(5)
+        assert len(calls) == 2
+    finally:
+        worker.stop()
+
+
+def test_flush_after_stop_returns_false() -> None:
+    worker = SyncWorker(lambda: True)
+    worker.start()
+    worker.stop()
+    assert worker.flush(1) is False
