@@ -94,7 +94,7 @@ def sync_project(
             else:
                 return _result(manifest, plan, uploaded, desired, collected, started)
         if plan.action is PlanAction.NOTHING and current is not None:
-            released = _release_pending(target, current, root)
+            released = () if keep_old else _release_pending(target, current, root)
             return _result(current, plan, (), desired, collected, started, released)
         manifest, uploaded = _new_generation(
             config, target, manifest, desired, plan, on_progress, prepare_generation

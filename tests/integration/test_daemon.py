@@ -1,0 +1,301 @@
+"""The watch daemon against the real server: edits go live, stale code is never served."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sparkpush.connect.connection_string import parse_connection_string
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import ServerError
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.jvm import add_constant_udf, compile_java
+from tests.session_query import query_session
+
+pytestmark = pytest.mark.integration
+
+UDF_CALL = """
+from pyspark.sql.functions import udf
+from pyspark.sql.types import LongType
+
+@udf("string")
+def tag(_):
+    import mypkg.helpers
+    return mypkg.helpers.tag()
+
+spark.udf.registerJavaFunction("add_ten", "com.ex.AddTen", LongType())
+print("tag", spark.range(1).select(tag("id")).first()[0])
+print("java", spark.sql("SELECT add_ten(CAST(1 AS BIGINT))").first()[0])
+"""
+
+
+def status(root: Path, env: dict[str, str]) -> dict[str, Any]:
+    result = run_connect(["daemon", "status", "--json"], env=env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def wait_until(
+    check: Callable[[], bool], what: str, seconds: float = 90, step: float = 0.3
+) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def session_alive(server: EmbeddedServer, session_id: str) -> bool:
+    with SessionClient(parse_connection_string(server.remote_with_token), session_id) as client:
+        try:
+            client.spark_version()
+        except ServerError as exc:
+            if exc.error_class == "INVALID_HANDLE.SESSION_CLOSED":
+                return False
+            raise
+    return True
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    pkg = root / "src" / "mypkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text("def tag():\n    return 'v1'\n")
+    compile_java(add_constant_udf("com.ex", "AddTen", 10), "com.ex.AddTen", root / "classes")
+    (root / "data").mkdir()
+    (root / "data" / "a.txt").write_text("a")
+    (root / "pyproject.toml").write_text(
+        """
+[tool.sparkpush.artifacts]
+python = ["src/mypkg"]
+classes = ["classes"]
+files = ["data/*.txt"]
+"""
+    )
+    return root
+
+
+@pytest.fixture
+def daemon(embedded_server: EmbeddedServer, project: Path) -> Iterator[Path]:
+    started = run_connect(["daemon", "start"], env=embedded_server.env, cwd=project)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield project
+    finally:
+        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=project)
+
+
+def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+
+    def advanced() -> bool:
+        found.update(status(root, env))
+        return int(found.get("generation") or 0) > previous
+
+    wait_until(advanced, f"a generation after {previous}")
+    return found
+
+
+def test_status_json_has_the_documented_fields(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    current = status(daemon, embedded_server.env)
+    for key in (
+        "pid",
+        "session_id",
+        "generation",
+        "remote",
+        "last_sync",
+        "last_error",
+        "artifacts",
+        "udfs",
+    ):
+        assert key in current
+    assert current["running"] is True
+    assert current["artifacts"] == 3
+    assert embedded_server.token not in json.dumps(current)
+
+
+def test_second_start_says_it_runs(embedded_server: EmbeddedServer, daemon: Path) -> None:
+    again = run_connect(["daemon", "start"], env=embedded_server.env, cwd=daemon)
+    assert again.returncode == 0
+    assert "already running" in again.stdout
+
+
+def test_edited_module_goes_live_in_a_new_generation(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    env = embedded_server.env
+    first = status(daemon, env)
+    (daemon / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v2'\n")
+    second = generation_after(daemon, env, int(first["generation"]))
+    assert second["session_id"] != first["session_id"]
+    result = query_session(embedded_server, second["session_id"], UDF_CALL)
+    assert "tag v2" in result.stdout, result.stderr
+    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), "old release")
+
+
+def test_recompiled_class_gives_the_new_result_never_the_stale_one(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    env = embedded_server.env
+    first = status(daemon, env)
+    before = query_session(embedded_server, first["session_id"], UDF_CALL)
+    assert "java 11" in before.stdout, before.stderr
+    compile_java(add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", daemon / "classes")
+    second = generation_after(daemon, env, int(first["generation"]))
+    after = query_session(embedded_server, second["session_id"], UDF_CALL)
+    assert "java 101" in after.stdout, after.stderr
+
+
+def test_deleted_file_builds_a_new_generation(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    env = embedded_server.env
+    first = status(daemon, env)
+    (daemon / "data" / "a.txt").unlink()
+    second = generation_after(daemon, env, int(first["generation"]))
+    assert second["artifacts"] == 2
+
+
+def test_a_burst_of_500_class_files_is_one_generation(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    env = embedded_server.env
+    first = status(daemon, env)
+    burst = daemon / "classes" / "com" / "burst"
+    burst.mkdir(parents=True)
+
+    def write_all(version: int) -> None:
+        for index in range(500):
+            (burst / f"C{index}.class").write_bytes(b"\xca\xfe\xba\xbe" + bytes([version]) * 8)
+
+    write_all(1)
+    flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    assert flushed.returncode == 0, flushed.stderr
+    added = status(daemon, env)
+    assert added["artifacts"] == 503
+    assert added["generation"] == first["generation"]  # new names: added in place
+
+    write_all(2)  # a rebuild: every class changes at once
+    rebuilt = generation_after(daemon, env, int(added["generation"]))
+    time.sleep(1.5)  # any straggling event must not build yet another generation
+    settled = status(daemon, env)
+    assert rebuilt["generation"] == added["generation"] + 1
+    assert settled["generation"] == rebuilt["generation"]
+
+
+def test_read_your_writes_submit_right_after_a_save(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    for version in ("rw1", "rw2", "rw3"):
+        (daemon / "src" / "mypkg" / "helpers.py").write_text(
+            f"def tag():\n    return '{version}'\n"
+        )
+        (daemon / "app.py").write_text(
+            "from pyspark.sql import SparkSession\n"
+            "from pyspark.sql.functions import udf\n"
+            "spark = SparkSession.builder.getOrCreate()\n"
+            "@udf('string')\n"
+            "def tag(_):\n"
+            "    import mypkg.helpers\n"
+            "    return mypkg.helpers.tag()\n"
+            "print('tag', spark.range(1).select(tag('id')).first()[0])\n"
+        )
+        result = run_connect(["submit", "app.py"], env=embedded_server.env, cwd=daemon)
+        assert result.returncode == 0, result.stderr
+        assert "attached to the daemon's generation" in result.stderr
+        assert f"tag {version}" in result.stdout
+
+
+def test_a_lease_keeps_the_old_generation_until_the_run_ends(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    env = embedded_server.env
+    first = status(daemon, env)
+    (daemon / "app.py").write_text(
+        "import time, sys\n"
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "print('started', flush=True)\n"
+        "deadline = time.time() + 60\n"
+        "import os\n"
+        "while not os.path.exists('done') and time.time() < deadline:\n"
+        "    time.sleep(0.2)\n"
+        "print('count', spark.range(3).count())\n"
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "app.py"],
+        env=env,
+        cwd=daemon,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        assert "started" in run.stdout.readline()
+        (daemon / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v9'\n")
+        generation_after(daemon, env, int(first["generation"]))
+        time.sleep(1.0)
+        assert session_alive(embedded_server, first["session_id"])  # leased: kept
+        (daemon / "done").write_text("")
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert "count 3" in out
+    finally:
+        if run.poll() is None:
+            run.kill()
+    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), "release")
+
+
+def test_kill_9_then_restart_converges_without_reuploading(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    env = embedded_server.env
+    before = status(daemon, env)
+    os.kill(int(before["pid"]), signal.SIGKILL)
+    wait_until(lambda: not status(daemon, env)["running"], "the daemon to be gone")
+    restarted = run_connect(["daemon", "start"], env=env, cwd=daemon)
+    assert restarted.returncode == 0, restarted.stderr
+    assert "started" in restarted.stdout
+    after = status(daemon, env)
+    assert after["session_id"] == before["session_id"]
+    assert after["last_sync"]["action"] == "nothing"
+    assert after["last_sync"]["uploaded"] == 0
+
+
+def test_server_restart_under_a_running_daemon(tmp_path: Path, project: Path) -> None:
+    port = free_port()
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / "own-state"))
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text() + f"\n[tool.sparkpush.server]\nport = {port}\n"
+    )
+    assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+    try:
+        assert run_connect(["daemon", "start"], env=env, cwd=project).returncode == 0
+        first = status(project, env)
+        assert run_connect(["server", "stop"], env=env, cwd=project).returncode == 0
+        (project / "data" / "b.txt").write_text("b")
+        wait_until(lambda: status(project, env)["server_reachable"] is False, "unreachable")
+        assert status(project, env)["last_error"]
+        assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+        second = generation_after(project, env, int(first["generation"]))
+        assert second["session_id"] != first["session_id"]
+        assert second["last_error"] is None
+        assert second["artifacts"] == 4
+    finally:
+        run_connect(["daemon", "stop"], env=env, cwd=project)
+        run_connect(["server", "stop"], env=env, cwd=project)
