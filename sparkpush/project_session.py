@@ -1,11 +1,20 @@
-"""The project's current session, ready to use: artifacts synced (and UDFs registered)."""
+"""The project's current session, ready to use: artifacts synced and UDFs registered."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.manifest import Manifest, load_manifest, save_manifest
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
+from sparkpush.connect.session_client import SessionClient
 from sparkpush.remote import Target
 from sparkpush.sync.engine import SyncResult, sync_project
+from sparkpush.sync.project_lock import project_lock
+from sparkpush.udf.loading import Loader
+from sparkpush.udf.registration import has_udfs, register_project_udfs
 
 
 def ready_session(
@@ -14,6 +23,47 @@ def ready_session(
     *,
     keep_old: bool = False,
     on_progress: ProgressCallback | None = None,
+    loader: Loader | None = None,
+    extra: Sequence[LocalArtifact] = (),
 ) -> SyncResult:
-    """Bring the project's current generation up to date; `result.manifest` describes it."""
-    return sync_project(config, target, keep_old=keep_old, on_progress=on_progress)
+    """Bring the project's current generation up to date; `result.manifest` describes it.
+
+    A new generation gets every UDF registered before it becomes current; an existing one
+    gets its new and changed UDFs registered in place. A UDF module that fails to load
+    raises UdfLoadError and the last good registration keeps serving.
+    """
+    prepared: list[Manifest] = []
+
+    def prepare(_: SessionClient, manifest: Manifest) -> Manifest:
+        manifest = register_project_udfs(config, target, manifest, force=True, loader=loader)
+        prepared.append(manifest)
+        return manifest
+
+    result = sync_project(
+        config,
+        target,
+        extra=extra,
+        keep_old=keep_old,
+        on_progress=on_progress,
+        prepare_generation=prepare,
+    )
+    if prepared or result.manifest is None:
+        return result
+    manifest = _register_in_place(config, target, result.manifest, loader)
+    return replace(result, manifest=manifest)
+
+
+def _register_in_place(
+    config: Config, target: Target, synced: Manifest, loader: Loader | None
+) -> Manifest:
+    if not has_udfs(config) and not synced.udfs.get("functions"):
+        return synced
+    with project_lock(config.project_root):
+        # another sync may have switched generations since ours returned
+        current = load_manifest(config.project_root) or synced
+        if current.session_id != synced.session_id:
+            return current
+        updated = register_project_udfs(config, target, current, force=False, loader=loader)
+        if updated is not current:
+            save_manifest(config.project_root, updated)
+        return updated

@@ -16,6 +16,7 @@ from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, Artifac
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.packing import (
+    SourceFile,
     describe_os_error,
     pack_python_source,
     printable_path,
@@ -139,15 +140,15 @@ class _Collector:
                 class_files = [
                     f
                     for f in walk_kept_files(folder, self.keep, root=self.root)
-                    if f.relative.suffix == ".class"
+                    if f.relative.endswith(".class")
                 ]
                 if not class_files:
                     self.warnings.append(
                         f"artifacts.classes: {self._shown(folder)} has no .class files"
                     )
                 for found in class_files:
-                    name = f"{ArtifactKind.CLASS.prefix}/{found.relative.as_posix()}"
-                    self._add_file(name, found.path, checked=True)
+                    name = f"{ArtifactKind.CLASS.prefix}/{found.relative}"
+                    self._add_walked(name, found)
 
     def archives(self, pattern: str) -> None:
         location, _, alias = pattern.partition("#")
@@ -226,6 +227,16 @@ class _Collector:
             digest, size = self.cache.sha256(path)
         except OSError as exc:
             raise UsageError(describe_os_error(path, exc, self._shown(path))) from None
+        self._add(DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path))
+
+    def _add_walked(self, name: str, found: SourceFile) -> None:
+        """A file found by a walk: its stat is already known, so the cache need not stat it."""
+        try:
+            key = found.path if found.path.startswith("/") else os.path.abspath(found.path)
+            digest, size = self.cache.sha256_with(key, found.info)
+        except OSError as exc:
+            raise UsageError(describe_os_error(Path(found.path), exc)) from None
+        path = Path(found.path)
         self._add(DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path))
 
     def _add(self, desired: DesiredArtifact) -> None:

@@ -92,6 +92,15 @@ class DefaultFilter:
             return False
         return self._passes_excludes(relative_path.as_posix(), is_dir)
 
+    def keeps_posix(self, relative_posix: str, is_dir: bool) -> bool:
+        """`keeps_entry` for a plain POSIX string (the walkers' hot path)."""
+        name = relative_posix.rpartition("/")[2]
+        if is_dir and self._ignored_dir_name(name):
+            return False
+        if self._entity.search(name):
+            return False
+        return self._passes_excludes(relative_posix, is_dir)
+
     def accepts_change(self, path: Path, root: Path) -> bool:
         """Whether a change reported at `path` (under `root`) concerns a kept file or folder."""
         try:

@@ -83,7 +83,8 @@ def load_manifest(project_root: Path) -> Manifest | None:
 def save_manifest(project_root: Path, manifest: Manifest) -> None:
     """Write the manifest atomically as a 0600 file in the 0700 state folder."""
     folder = state_dir(project_root)
-    text = json.dumps(_to_json(manifest), indent=2, sort_keys=True) + "\n"
+    # compact: a class-file tree gives manifests of tens of thousands of entries
+    text = json.dumps(_to_json(manifest), sort_keys=True, separators=(",", ":")) + "\n"
     write_private_file(folder / MANIFEST_FILE, text.encode())
 
 

@@ -109,5 +109,5 @@ def _signature(files: list[SourceFile]) -> str:
     digest = hashlib.sha256()
     for f in files:
         size, mtime_ns, inode = f.stat_key
-        digest.update(f"{f.relative.as_posix()}\0{size}\0{mtime_ns}\0{inode}\n".encode())
+        digest.update(f"{f.relative}\0{size}\0{mtime_ns}\0{inode}\n".encode())
     return digest.hexdigest()

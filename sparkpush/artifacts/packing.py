@@ -39,10 +39,16 @@ class PackedZip:
 class SourceFile:
     """A kept regular file found under a walked folder."""
 
-    relative: PurePosixPath
-    path: Path
-    stat_key: tuple[int, int, int] = (0, 0, 0)
-    """(size, mtime_ns, inode) when walked: what a pack cache compares."""
+    relative: str
+    """POSIX path below the walked folder."""
+    path: str
+    info: os.stat_result
+    """The stat taken while walking: caches compare it instead of stat-ing again."""
+
+    @property
+    def stat_key(self) -> tuple[int, int, int]:
+        """(size, mtime_ns, inode): what the pack and stat caches compare."""
+        return (self.info.st_size, self.info.st_mtime_ns, self.info.st_ino)
 
 
 def pack_python_source(
@@ -62,9 +68,9 @@ def pack_python_source(
     if not files:
         raise UsageError(f"{source}: nothing to pack (no files left after ignore rules)")
     dirname = _folder_name(source)
-    is_package = any(f.relative == PurePosixPath("__init__.py") for f in files)
-    prefix = PurePosixPath(dirname) if is_package else PurePosixPath()
-    members = sorted(((prefix / f.relative).as_posix(), f.path) for f in files)
+    is_package = any(f.relative == "__init__.py" for f in files)
+    prefix = f"{dirname}/" if is_package else ""
+    members = sorted((f"{prefix}{f.relative}", Path(f.path)) for f in files)
     data = _deterministic_zip(members)
     digest = hashlib.sha256(data).hexdigest()
     return PackedZip(
@@ -87,31 +93,34 @@ def walk_python_source(
 def walk_kept_files(
     directory: Path, keep: DefaultFilter, *, root: Path | None = None
 ) -> list[SourceFile]:
-    """Every kept regular file under `directory`, sorted; symlinks followed, loops refused."""
-    base = _filter_base(directory, root)
+    """Every kept regular file under `directory`, sorted; symlinks followed, loops refused.
+
+    Plain strings, not Path objects, on this path: a no-op sync walks it for every file.
+    """
+    base = _filter_base(directory, root).as_posix()
+    base_prefix = "" if base == "." else f"{base}/"
     found: list[SourceFile] = []
-    visited: set[tuple[int, int]] = set()
-    # Each stack item carries the folder identities above it, to tell a loop from a duplicate.
     top = stat_or_refuse(directory)
-    stack: list[tuple[Path, PurePosixPath, tuple[tuple[int, int], ...]]] = [
-        (directory, PurePosixPath(), ((top.st_dev, top.st_ino),))
+    visited: set[tuple[int, int]] = {(top.st_dev, top.st_ino)}
+    # Each stack item carries the folder identities above it, to tell a loop from a duplicate.
+    stack: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [
+        (os.fspath(directory), "", ((top.st_dev, top.st_ino),))
     ]
-    visited.add((top.st_dev, top.st_ino))
     while stack:
         folder, relative, ancestors = stack.pop()
-        for name in _list_folder(folder):
-            path = folder / name
-            child = relative / name
+        for name in _list_folder(Path(folder)):
+            path = f"{folder}/{name}"
+            child = f"{relative}{name}"
             try:
                 info = os.stat(path)
             except OSError as exc:
-                if not keep.keeps_entry(base / child, is_dir=False):
+                if not keep.keeps_posix(base_prefix + child, is_dir=False):
                     continue
-                raise UsageError(describe_os_error(path, exc)) from None
+                raise UsageError(describe_os_error(Path(path), exc)) from None
             is_dir = stat.S_ISDIR(info.st_mode)
-            if not keep.keeps_entry(base / child, is_dir):
+            if not keep.keeps_posix(base_prefix + child, is_dir):
                 continue
-            require_utf8_name(path)
+            _require_utf8(name, path)
             if is_dir:
                 identity = (info.st_dev, info.st_ino)
                 if identity in ancestors:
@@ -119,13 +128,20 @@ def walk_kept_files(
                 if identity in visited:
                     raise UsageError(f"{path}: folder reached twice through symlinks")
                 visited.add(identity)
-                stack.append((path, child, (*ancestors, identity)))
+                stack.append((path, f"{child}/", (*ancestors, identity)))
             elif stat.S_ISREG(info.st_mode):
-                found.append(SourceFile(child, path, (info.st_size, info.st_mtime_ns, info.st_ino)))
+                found.append(SourceFile(child, path, info))
             else:
                 raise UsageError(f"{path} is not a regular file or folder")
-    found.sort(key=lambda f: f.relative.as_posix())
+    found.sort(key=lambda f: f.relative)
     return found
+
+
+def _require_utf8(name: str, path: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        require_utf8_name(Path(path))
 
 
 def require_directory(path: Path) -> None:

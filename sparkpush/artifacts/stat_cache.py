@@ -68,7 +68,12 @@ class StatCache:
         return cache
 
     def save(self, path: Path) -> None:
-        """Write the entries looked up since loading (others are gone), atomically, 0600."""
+        """Write the entries looked up since loading (others are gone), atomically, 0600.
+
+        Skipped when every lookup hit and every entry was looked up: nothing would change.
+        """
+        if self.misses == 0 and len(self._used) == len(self._entries) and path.exists():
+            return
         kept = {key: entry for key, entry in self._entries.items() if key in self._used}
         document = {
             "version": CACHE_VERSION,
@@ -82,7 +87,11 @@ class StatCache:
     def sha256(self, path: Path) -> tuple[str, int]:
         """(hex sha256, size) of the file at `path`; raises OSError if it cannot be read."""
         key = os.path.abspath(path)
-        info = os.stat(key)
+        return self.sha256_with(key, os.stat(key))
+
+    def sha256_with(self, path: str, info: os.stat_result) -> tuple[str, int]:
+        """`sha256` for a file whose stat the caller just took (an absolute path)."""
+        key = path
         self._used.add(key)
         entry = self._entries.get(key)
         if entry is not None and entry.matches(info) and entry.settled(self.racy_window_ns):

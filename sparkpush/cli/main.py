@@ -10,12 +10,14 @@ import click
 
 from sparkpush import __version__
 from sparkpush.cli.commands.artifacts import artifacts
+from sparkpush.cli.commands.daemon import daemon
 from sparkpush.cli.commands.doctor import doctor
 from sparkpush.cli.commands.server import server
 from sparkpush.cli.commands.sql import sql
 from sparkpush.cli.commands.submit import submit
 from sparkpush.cli.commands.sync import sync
 from sparkpush.cli.commands.udfs import udfs
+from sparkpush.cli.commands.watch import watch
 from sparkpush.cli.context import AppContext
 from sparkpush.errors import ExitCode, SparkpushError
 
@@ -43,6 +45,8 @@ cli.add_command(submit)
 cli.add_command(server)
 cli.add_command(doctor)
 cli.add_command(sync)
+cli.add_command(watch)
+cli.add_command(daemon)
 cli.add_command(artifacts)
 cli.add_command(sql)
 cli.add_command(udfs)

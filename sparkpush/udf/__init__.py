@@ -1,0 +1,1 @@
+"""UDF management: load the project's UDF modules in isolation, fingerprint, register."""

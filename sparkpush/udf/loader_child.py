@@ -1,0 +1,470 @@
+"""The isolated UDF loader: attach to the session, import the modules, register what changed.
+
+Run as `python -m sparkpush.udf.loader_child` with a `LoadRequest` (JSON) on stdin, the
+session's URL in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN
+(never in argv). Events go to the original stdout, one JSON object a line; the user's modules
+print to stderr. The warm loader calls `run` in a freshly forked child instead.
+
+Nothing is registered before every module imported and every UDF pickled: a broken module
+leaves the session as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.machinery
+import importlib.util
+import inspect
+import json
+import os
+import sys
+import sysconfig
+import traceback
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import CodeType, ModuleType
+from typing import IO, Any
+
+from sparkpush.udf.fingerprint import java_udf_fingerprint, python_udf_fingerprint
+from sparkpush.udf.kinds import UdfKind, kind_of_eval_type
+from sparkpush.udf.protocol import LoadedUdf, LoadProblem, LoadRequest
+from sparkpush.udf.python_version import local_python, version_mismatch, worker_version_from_error
+
+Emit = Callable[[dict[str, Any]], None]
+
+_ARROW_UDF_CONF = "spark.sql.execution.pythonUDF.arrow.enabled"
+REGISTER_THREADS = 8
+EXIT_PROBLEM = 3
+"""The child reported a problem event and stopped."""
+
+
+class _Stop(Exception):
+    """A problem was reported; unwind to `run` and exit."""
+
+
+@dataclass
+class _Found:
+    name: str
+    obj: Any
+    kind: UdfKind
+    return_type: str
+    source: str
+    line: int | None
+    fingerprint: str = ""
+
+
+def main() -> int:
+    result = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever the user's modules print goes to stderr, not into the protocol
+    request = LoadRequest.from_json(json.loads(sys.stdin.read()))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    return run(request, result)
+
+
+def run(request: LoadRequest, out: IO[str]) -> int:
+    """Load and register; returns the process exit code (0 done, EXIT_PROBLEM reported)."""
+
+    def emit(event: dict[str, Any]) -> None:
+        out.write(json.dumps(event) + "\n")
+        out.flush()
+
+    emit({"event": "started", "pid": os.getpid()})
+    os.environ.setdefault("SPARK_CONNECT_MODE_ENABLED", "1")
+    root = Path(request.project_root)
+    os.chdir(root)
+    try:
+        spark = _attach()
+        worker = _check_python(spark, emit) if request.check_python and request.modules else None
+        _compile_project_modules_from_source(root)
+        modules = [_import(root, relative, emit) for relative in request.modules]
+        _pickle_project_modules_by_value(root)
+        found = _find_udfs(root, modules, request.names, emit)
+        for udf in found:
+            udf.fingerprint = _fingerprint(udf, emit)
+        loaded = _register(spark, found, request, emit)
+        dropped = _drop_removed(spark, request, {u.name for u in loaded})
+    except _Stop:
+        return EXIT_PROBLEM
+    except Exception as exc:  # our bug or the server's: one line for the user, details below
+        traceback.print_exc()
+        emit(
+            {
+                "event": "problem",
+                **asdict(
+                    LoadProblem(
+                        kind="loader", message=f"UDF loader failed: {type(exc).__name__}: {exc}"
+                    )
+                ),
+            }
+        )
+        return EXIT_PROBLEM
+    emit(
+        {
+            "event": "done",
+            "worker_python": worker,
+            "udfs": [asdict(u) for u in loaded],
+            "dropped": dropped,
+        }
+    )
+    return 0
+
+
+def _problem(emit: Emit, problem: LoadProblem) -> _Stop:
+    emit({"event": "problem", **asdict(problem)})
+    return _Stop()
+
+
+def _attach() -> Any:
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
+    # The session belongs to the project: closing the loader must never release it.
+    spark.release_session_on_close = False  # type: ignore[attr-defined]
+    _answer_repeated_lookups_once(spark)
+    return spark
+
+
+def _answer_repeated_lookups_once(spark: Any) -> None:
+    """Each `@udf("bigint")` costs two server round trips (the DDL string is parsed by the
+    server, and the Arrow default is read from the session's conf); within one load the
+    answers cannot change, so a module of 50 UDFs asks each question once."""
+    from pyspark.sql.connect.conf import RuntimeConf
+
+    spark._parse_ddl = functools.lru_cache(maxsize=None)(spark._parse_ddl)
+    original = RuntimeConf.get
+    answers: dict[str, Any] = {}
+
+    def get(self: Any, key: str, *args: Any, **kwargs: Any) -> Any:
+        if key != _ARROW_UDF_CONF or args or kwargs:
+            return original(self, key, *args, **kwargs)
+        if key not in answers:
+            answers[key] = original(self, key)
+        return answers[key]
+
+    RuntimeConf.get = get  # type: ignore[method-assign]
+
+
+def _check_python(spark: Any, emit: Emit) -> str:
+    """The workers' Python version; a mismatch stops the load with both versions named."""
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import StringType
+
+    # A lambda: pickled by value, so the probe needs nothing of ours on the workers.
+    probe = udf(lambda _: ".".join(map(str, __import__("sys").version_info[:2])), StringType())
+    try:
+        worker = str(spark.range(1).select(probe("id")).first()[0])
+    except Exception as exc:
+        found = worker_version_from_error(str(exc))
+        if found is None:
+            raise _problem(
+                emit,
+                LoadProblem(
+                    kind="python_version",
+                    message=f"cannot find the server workers' Python version: {exc}",
+                ),
+            ) from None
+        worker = found
+    mismatch = version_mismatch(local_python(), worker)
+    if mismatch is not None:
+        raise _problem(emit, LoadProblem(kind="python_version", message=mismatch))
+    emit({"event": "python", "worker": worker})
+    return worker
+
+
+def _import(root: Path, relative: str, emit: Emit) -> ModuleType:
+    """Import one module the way `python path/to/mod.py` finds its neighbours."""
+    path = (root / relative).resolve()
+    emit({"event": "importing", "file": relative})
+    if not path.is_file():
+        raise _problem(emit, LoadProblem(kind="missing", file=relative))
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(
+        name, path, loader=_FreshSourceLoader(name, str(path))
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise _problem(
+            emit,
+            LoadProblem(
+                kind="syntax",
+                file=_relative(root, exc.filename) if exc.filename else relative,
+                line=exc.lineno,
+                error_type=type(exc).__name__,
+                message=str(exc.msg),
+            ),
+        ) from None
+    except SystemExit as exc:
+        code = "" if exc.code is None else repr(exc.code)
+        raise _problem(emit, LoadProblem(kind="exit", file=relative, message=code)) from None
+    except BaseException as exc:
+        file, line = _innermost_project_frame(root, exc, relative)
+        raise _problem(
+            emit,
+            LoadProblem(
+                kind="import",
+                file=file,
+                line=line,
+                error_type=type(exc).__name__,
+                message=str(exc),
+            ),
+        ) from None
+    emit({"event": "imported", "file": relative})
+    return module
+
+
+class _FreshSourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles from source every time, never from a .pyc.
+
+    A .pyc is trusted when the source's mtime (in whole seconds) and size match, so an edit
+    that keeps the size within the same second would load the old code.
+    """
+
+    def get_code(self, fullname: str) -> CodeType:
+        return compile(self.get_data(self.path), self.path, "exec", dont_inherit=True)
+
+
+def _compile_project_modules_from_source(root: Path) -> None:
+    """Imports from folders of the project use `_FreshSourceLoader`; the rest as usual."""
+    from importlib.machinery import (
+        BYTECODE_SUFFIXES,
+        EXTENSION_SUFFIXES,
+        SOURCE_SUFFIXES,
+        ExtensionFileLoader,
+        FileFinder,
+        SourcelessFileLoader,
+    )
+
+    fresh = FileFinder.path_hook(
+        (ExtensionFileLoader, EXTENSION_SUFFIXES),
+        (_FreshSourceLoader, SOURCE_SUFFIXES),
+        (SourcelessFileLoader, BYTECODE_SUFFIXES),
+    )
+
+    def hook(entry: str) -> Any:
+        folder = os.path.join(entry or os.getcwd(), "__init__.py")
+        if not os.path.isdir(entry or os.getcwd()) or not _is_project_file(root, folder):
+            raise ImportError("not a project folder")
+        return fresh(entry)
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
+
+
+def _module_name(path: Path) -> str:
+    """The file's stem, as `python path` would import its neighbours; unique if taken."""
+    name = path.stem
+    taken = sys.modules.get(name)
+    if taken is None or getattr(taken, "__file__", None) == str(path):
+        return name
+    return f"{name}_{abs(hash(str(path))):x}"
+
+
+def _innermost_project_frame(
+    root: Path, exc: BaseException, fallback: str
+) -> tuple[str, int | None]:
+    """Where in the project's own code the exception was raised (helpers included)."""
+    found: tuple[str, int | None] = (fallback, None)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if _is_project_file(root, frame.filename):
+            found = (_relative(root, frame.filename), frame.lineno)
+    return found
+
+
+def _relative(root: Path, filename: str) -> str:
+    try:
+        return Path(filename).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return filename
+
+
+def _installed_dirs() -> tuple[Path, ...]:
+    paths = sysconfig.get_paths()
+    return tuple(Path(paths[key]).resolve() for key in ("purelib", "platlib", "stdlib"))
+
+
+@functools.lru_cache(maxsize=8)
+def _root_forms(root: Path) -> tuple[str, ...]:
+    return tuple({os.path.abspath(root), os.path.realpath(root)})
+
+
+def _is_project_file(root: Path, filename: str | None, installed: tuple[Path, ...] = ()) -> bool:
+    """Under the project root and not an installed package (a venv inside the project)."""
+    if not filename:
+        return False
+    absolute = os.path.abspath(filename)
+    # a string test first: this runs for every module in sys.modules
+    if not any(absolute.startswith(form + os.sep) for form in _root_forms(root)):
+        return False
+    path = Path(filename).resolve()
+    if any(part in ("site-packages", "dist-packages") for part in path.parts):
+        return False
+    return not any(path.is_relative_to(folder) for folder in installed or _installed_dirs())
+
+
+def _pickle_project_modules_by_value(root: Path) -> None:
+    """The project's own modules travel inside the pickles; installed packages by reference."""
+    from pyspark import cloudpickle
+
+    installed = _installed_dirs()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if _is_project_file(root, file, installed):
+            cloudpickle.register_pickle_by_value(module)
+
+
+def _is_udf_object(obj: object) -> bool:
+    if isinstance(obj, (type, ModuleType)):
+        return False
+    try:
+        return isinstance(getattr(obj, "evalType", None), int) and hasattr(obj, "func")
+    except Exception:  # an object whose attributes raise is not one of PySpark's
+        return False
+
+
+def _find_udfs(
+    root: Path, modules: list[ModuleType], names: Mapping[str, str], emit: Emit
+) -> list[_Found]:
+    by_name: dict[str, _Found] = {}
+    for module in modules:
+        for attr, obj in vars(module).items():
+            if not _is_udf_object(obj):
+                continue
+            name = names.get(attr, attr)
+            earlier = by_name.get(name)
+            if earlier is not None:
+                if earlier.obj is obj:
+                    continue
+                raise _problem(
+                    emit,
+                    LoadProblem(
+                        kind="duplicate",
+                        name=name,
+                        message=(
+                            f"UDF name '{name}' is defined twice: {earlier.source} and "
+                            f"{_source(root, obj.func)[0]}"
+                        ),
+                    ),
+                )
+            source, line = _source(root, obj.func)
+            by_name[name] = _Found(
+                name=name,
+                obj=obj,
+                kind=kind_of_eval_type(obj.evalType),
+                return_type=_return_type_text(obj),
+                source=source,
+                line=line,
+            )
+    return list(by_name.values())
+
+
+def _source(root: Path, func: Any) -> tuple[str, int | None]:
+    """`file.py:line` of the UDF's function or UDTF class, relative to the project."""
+    try:
+        file = inspect.getsourcefile(func) or "?"
+        line = inspect.getsourcelines(func)[1] if isinstance(func, type) else None
+        if line is None:
+            line = func.__code__.co_firstlineno
+    except (TypeError, OSError, AttributeError):
+        return "?", None
+    relative = _relative(root, file)
+    return f"{relative}:{line}", line
+
+
+def _return_type_text(obj: Any) -> str:
+    return_type = obj.returnType
+    if return_type is None:
+        return "(from analyze)"
+    if hasattr(return_type, "data_type_string"):  # a UDTF's not yet parsed DDL string
+        return str(return_type.data_type_string)
+    return str(return_type.simpleString())
+
+
+def _fingerprint(udf: _Found, emit: Emit) -> str:
+    from pyspark import cloudpickle
+    from pyspark.cloudpickle import cloudpickle as internals
+
+    try:
+        pickled = cloudpickle.dumps(udf.obj.func)
+    except Exception as exc:
+        file = udf.source.rsplit(":", 1)[0]
+        raise _problem(
+            emit,
+            LoadProblem(kind="pickle", file=file, line=udf.line, name=udf.name, message=str(exc)),
+        ) from None
+    volatile = list(getattr(internals, "_DYNAMIC_CLASS_TRACKER_BY_ID", {}).keys())
+    return python_udf_fingerprint(pickled, udf.return_type, int(udf.obj.evalType), volatile)
+
+
+def _register(spark: Any, found: list[_Found], request: LoadRequest, emit: Emit) -> list[LoadedUdf]:
+    """Register what changed, a few at a time (each is one round trip), Python then Java."""
+    emit({"event": "registering"})
+    changed = {u.name for u in found if request.known.get(u.name) != u.fingerprint}
+    with ThreadPoolExecutor(max_workers=REGISTER_THREADS) as pool:
+        failures = list(
+            pool.map(lambda u: _register_one(spark, u), [u for u in found if u.name in changed])
+        )
+    for udf, failure in zip([u for u in found if u.name in changed], failures, strict=True):
+        if failure is not None:
+            file = udf.source.rsplit(":", 1)[0]
+            raise _problem(
+                emit,
+                LoadProblem("register", file, udf.line, udf.name, message=failure),
+            )
+    loaded = [
+        LoadedUdf(u.name, u.kind.value, u.return_type, u.source, u.fingerprint, u.name in changed)
+        for u in found
+    ]
+    for name, (class_name, returns) in request.java_udfs.items():
+        fingerprint = java_udf_fingerprint(class_name, returns)
+        is_new = request.known.get(name) != fingerprint
+        if is_new:
+            try:
+                spark.udf.registerJavaFunction(name, class_name, returns)
+            except Exception as exc:
+                raise _problem(
+                    emit, LoadProblem(kind="java", name=name, message=str(exc))
+                ) from None
+        loaded.append(LoadedUdf(name, UdfKind.JAVA.value, returns, class_name, fingerprint, is_new))
+    return loaded
+
+
+def _register_one(spark: Any, udf: _Found) -> str | None:
+    """None when registered, else the error's text."""
+    try:
+        if udf.kind is UdfKind.UDTF:
+            spark.udtf.register(udf.name, udf.obj)
+        else:
+            spark.udf.register(udf.name, udf.obj)
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+def _drop_removed(spark: Any, request: LoadRequest, current: set[str]) -> list[str]:
+    """Functions registered before whose definition is gone are dropped from the session."""
+    dropped: list[str] = []
+    for name in sorted(set(request.known) - current):
+        try:
+            spark.sql(f"DROP TEMPORARY FUNCTION IF EXISTS `{name}`").collect()
+            dropped.append(name)
+        except Exception as exc:  # a leftover function is harmless; say so and go on
+            print(f"could not drop UDF {name}: {exc}", file=sys.stderr)
+    return dropped
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: open gRPC channels can hang it (see the notes).
+    os._exit(code)

@@ -1,0 +1,47 @@
+"""The server workers' Python version: found once per session, compared with ours.
+
+Pickles only load in the same Python minor version, and the worker checks that itself: a
+probe UDF either answers its version or fails with PYTHON_VERSION_MISMATCH naming both.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from sparkpush.udf.problems import UdfLoadError
+
+_MISMATCH = re.compile(r"Python in worker has different version:?\s*\(?\s*(\d+)[.,]\s*(\d+)")
+
+
+def local_python() -> str:
+    """The minor version our pickles are made by, as PySpark writes it (`3.11`)."""
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def worker_version_from_error(message: str) -> str | None:
+    """The worker's version in a PYTHON_VERSION_MISMATCH error, if that is what it is."""
+    found = _MISMATCH.search(message)
+    return f"{found.group(1)}.{found.group(2)}" if found else None
+
+
+def version_mismatch(local: str, worker: str) -> str | None:
+    """The message refusing to register pickles made by `local` on `worker`, or None."""
+    if _minor(local) == _minor(worker):
+        return None
+    return (
+        f"the server's Python workers run Python {worker} but UDFs here are pickled by "
+        f"Python {local}; pickles only load in the same minor version: run connect with "
+        f"Python {worker} (or the server's workers with Python {local})"
+    )
+
+
+def check_worker_python(local: str, worker: str) -> None:
+    """Raises UdfLoadError when the two minor versions differ."""
+    message = version_mismatch(local, worker)
+    if message is not None:
+        raise UdfLoadError(message)
+
+
+def _minor(version: str) -> tuple[str, ...]:
+    return tuple(version.strip().split(".")[:2])

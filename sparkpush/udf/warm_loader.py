@@ -1,0 +1,178 @@
+"""A long-lived loader that has imported PySpark once and forks a fresh child per load.
+
+A cold loader pays for Python's start-up and PySpark's imports (about 1 s) on every load;
+this one pays once. Each load still runs in a new forked process, so the user's modules are
+always imported fresh and a crash or endless loop only costs that fork. The warm process
+never opens a gRPC channel itself: forking is only safe before one exists.
+
+Protocol on its stdin: one JSON line per load, `{"env": {...}, "request": {...}}`; on its
+stdout the child's events, then `{"event": "exit", "status": N}` once the fork is reaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from sparkpush.udf.loading import Event, read_events
+from sparkpush.udf.protocol import LoadRequest
+
+_WARM_IMPORTS = (
+    "pandas",
+    "pyarrow",
+    "grpc",
+    "pyspark.cloudpickle",
+    "pyspark.sql.connect.session",
+    "pyspark.sql.connect.udf",
+    "pyspark.sql.connect.udtf",
+    "pyspark.sql.functions",
+    "pyspark.sql.pandas.functions",
+    "pyspark.sql.types",
+    "sparkpush.udf.loader_child",
+)
+
+
+class WarmLoader:
+    """The parent's handle; one load at a time; restarts the warm process if it died."""
+
+    def __init__(self, log_path: Path | None = None) -> None:
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._events: queue.Queue[Event] = queue.Queue()
+        self._lock = threading.Lock()
+
+    def start(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> _WarmRun:
+        with self._lock:
+            process = self._ensure_running(env, self._log_path or log_path)
+            assert process.stdin is not None
+            message = {"env": dict(env), "request": request.to_json()}
+            process.stdin.write((json.dumps(message) + "\n").encode())
+            process.stdin.flush()
+            return _WarmRun(self, self._events)
+
+    def warm_up(self, env: Mapping[str, str], log_path: Path) -> None:
+        """Start the warm process now rather than on the first load."""
+        with self._lock:
+            self._ensure_running(env, self._log_path or log_path)
+
+    def _ensure_running(self, env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        base = {k: v for k, v in env.items() if k != "SPARK_CONNECT_AUTHENTICATE_TOKEN"}
+        with log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "sparkpush.udf.warm_loader"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=base,
+                start_new_session=True,
+            )
+        self._events = queue.Queue()
+        threading.Thread(target=self._follow, args=(self._process,), daemon=True).start()
+        return self._process
+
+    def _follow(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        events = self._events
+        read_events(process.stdout, events)
+        # the warm process itself died: end any load in progress
+        events.put({"event": "exit", "status": process.wait()})
+
+    def kill_process(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+
+    def close(self) -> None:
+        """Stop the warm process (EOF on its stdin, then a kill if it lingers)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            assert process.stdin is not None
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> WarmLoader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class _WarmRun:
+    """One load on the warm process; `kill` ends only the forked child."""
+
+    def __init__(self, owner: WarmLoader, events: queue.Queue[Event]) -> None:
+        self._owner = owner
+        self._events = events
+        self._pid: int | None = None
+
+    def next_event(self, timeout: float) -> Event:
+        event = self._events.get(timeout=timeout)
+        if event.get("event") == "started":
+            self._pid = int(event["pid"])
+        return event
+
+    def kill(self) -> None:
+        if self._pid is None:
+            self._owner.kill_process()  # the fork never said hello: start over
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+
+
+def serve(stdin: IO[str], stdout: IO[str]) -> None:
+    """The warm process: fork one loader child per request line, report its exit."""
+    from sparkpush.udf import loader_child
+
+    for line in stdin:
+        message: dict[str, Any] = json.loads(line)
+        stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.environ.clear()
+                os.environ.update(message["env"])
+                result = os.fdopen(os.dup(1), "w", buffering=1)
+                os.dup2(2, 1)
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                request = LoadRequest.from_json(message["request"])
+                code = loader_child.run(request, result)
+                result.flush()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        stdout.write(json.dumps({"event": "exit", "status": os.waitstatus_to_exitcode(status)}))
+        stdout.write("\n")
+        stdout.flush()
+
+
+def main() -> int:
+    import importlib
+
+    for name in _WARM_IMPORTS:
+        importlib.import_module(name)
+    serve(sys.stdin, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

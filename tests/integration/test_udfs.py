@@ -1,0 +1,267 @@
+"""UDF modules and Java UDFs registered on the project's session, against the real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sparkpush.connect.connection_string import new_session_id, parse_connection_string
+from sparkpush.remote import Target
+from tests.conftest import EmbeddedServer, run_connect
+from tests.jvm import add_constant_udf, compile_java
+from tests.session_query import query_session
+
+pytestmark = pytest.mark.integration
+
+UDFS = """
+import pandas as pd
+from pyspark.sql.functions import pandas_udf, udf, udtf
+
+import helpers
+
+
+@udf("string")
+def tagged(s):
+    return f"{s}-{helpers.tag()}"
+
+
+@pandas_udf("long")
+def plus_one(x: pd.Series) -> pd.Series:
+    return x + 1
+
+
+@udtf(returnType="n: int, square: int")
+class Squares:
+    def eval(self, k: int):
+        for i in range(k):
+            yield i, i * i
+"""
+
+GOOD = """
+from pyspark.sql.functions import udf
+
+
+@udf("string")
+def answer():
+    return "VERSION"
+"""
+
+BROKEN = {
+    "syntax error": ("x = (\n", "udfs.py:9: SyntaxError: '(' was never closed"),
+    "exception at import": (
+        "raise ValueError('boom')\n",
+        "udfs.py:9: ValueError: boom (while importing)",
+    ),
+    "unpicklable global": (
+        "import threading\nlock = threading.Lock()\n\n@udf('int')\n"
+        "def locked(x):\n    with lock:\n        return x\n",
+        "udfs.py:12: cannot pickle UDF 'locked': cannot pickle '_thread.lock' object",
+    ),
+    "infinite loop": (
+        "while True:\n    pass\n",
+        "udfs.py: still loading after 3 s (an infinite loop at import?)",
+    ),
+    "sys.exit": ("import sys\nsys.exit(3)\n", "udfs.py called sys.exit(3) while being imported"),
+    "crash": (
+        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
+        "udfs.py crashed the interpreter (signal SIGSEGV)",
+    ),
+}
+
+
+def write_project(root: Path, extra_config: str = "") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "helpers.py").write_text("def tag():\n    return 'v1'\n")
+    (root / "udfs.py").write_text(UDFS)
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n' + extra_config
+    )
+    return root
+
+
+def connect(server: EmbeddedServer, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_connect(
+        list(args), env={**server.env, "SPARKPUSH_UDF_IMPORT_TIMEOUT": "3"}, cwd=root
+    )
+
+
+def sync(server: EmbeddedServer, root: Path) -> dict[str, object]:
+    result = connect(server, root, "sync", "--json")
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def sql_rows(server: EmbeddedServer, root: Path, query: str) -> list[dict[str, object]]:
+    result = connect(server, root, "sql", "--json", query)
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def listed_udfs(server: EmbeddedServer, root: Path) -> dict[str, dict[str, object]]:
+    result = connect(server, root, "udfs", "--json")
+    assert result.returncode == 0, result.stderr
+    return {u["name"]: u for u in json.loads(result.stdout)["udfs"]}
+
+
+def test_udfs_from_a_module_are_callable_by_a_second_client_and_follow_helper_edits(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "project")
+    first = sync(embedded_server, root)
+    assert first["action"] == "new_generation"
+    query = """
+    print("rows:", [tuple(r) for r in spark.sql(
+        "SELECT tagged('a'), plus_one(41), (SELECT sum(square) FROM Squares(4))").collect()])
+    """
+    seen = query_session(embedded_server, str(first["session_id"]), query)
+    assert seen.returncode == 0, seen.stderr
+    assert "rows: [('a-v1', 42, 14)]" in seen.stdout
+
+    before = listed_udfs(embedded_server, root)
+    assert {n: u["kind"] for n, u in before.items()} == {
+        "tagged": "scalar",
+        "plus_one": "pandas",
+        "Squares": "udtf",
+    }
+    assert before["tagged"]["source"] == "udfs.py:8"
+    assert before["plus_one"]["return_type"] == "bigint"
+
+    (root / "helpers.py").write_text("def tag():\n    return 'v2'\n")
+    again = sync(embedded_server, root)
+    assert again["action"] == "nothing"
+    assert again["session_id"] == first["session_id"]  # re-registered in place
+    seen = query_session(embedded_server, str(first["session_id"]), query)
+    assert "rows: [('a-v2', 42, 14)]" in seen.stdout, seen.stderr
+
+    after = listed_udfs(embedded_server, root)
+    assert after["tagged"]["fingerprint"] != before["tagged"]["fingerprint"]
+    assert after["plus_one"]["fingerprint"] == before["plus_one"]["fingerprint"]
+    assert after["Squares"]["fingerprint"] == before["Squares"]["fingerprint"]
+
+
+@pytest.fixture(scope="module")
+def good_project(embedded_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synced project whose one UDF answers the version of the module last loaded."""
+    root = tmp_path_factory.mktemp("broken") / "project"
+    root.mkdir()
+    (root / "udfs.py").write_text(GOOD.replace("VERSION", "good"))
+    (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    sync(embedded_server, root)
+    return root
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_module_gives_one_clear_line_and_the_next_sync_recovers(
+    embedded_server: EmbeddedServer, good_project: Path, case: str
+) -> None:
+    addition, message = BROKEN[case]
+    udfs = good_project / "udfs.py"
+    udfs.write_text(GOOD.replace("VERSION", "broken") + "\n" + addition)
+    failed = connect(embedded_server, good_project, "sync")
+    assert failed.returncode == 2
+    assert failed.stderr.strip().splitlines()[-1] == f"error: {message}"
+
+    udfs.write_text(GOOD.replace("VERSION", f"fixed {case}"))
+    assert sql_rows(embedded_server, good_project, "SELECT answer() AS v") == [
+        {"v": f"fixed {case}"}
+    ]
+
+
+def test_failed_new_generation_is_abandoned_and_the_old_one_keeps_serving(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "data.txt").write_text("one")
+    (root / "udfs.py").write_text(GOOD.replace("VERSION", "last good"))
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n'
+        '[tool.sparkpush.artifacts]\nfiles = ["data.txt"]\n'
+    )
+    session_id = sync(embedded_server, root)["session_id"]
+    # a changed artifact needs a new generation; its UDFs fail to load, so it is abandoned
+    (root / "data.txt").write_text("two")
+    (root / "udfs.py").write_text(GOOD.replace("VERSION", "never") + "\nraise RuntimeError('no')\n")
+    failed = connect(embedded_server, root, "sync")
+    assert failed.returncode == 2
+    assert "RuntimeError: no (while importing)" in failed.stderr
+    seen = query_session(
+        embedded_server, str(session_id), 'print("v:", spark.sql("SELECT answer()").first()[0])'
+    )
+    assert "v: last good" in seen.stdout, seen.stderr
+    listed = listed_udfs(embedded_server, root)["answer"]
+    assert listed["generation"] == 1
+
+
+def test_java_udf_compiled_from_a_class_dir_is_registered(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    compile_java(add_constant_udf("com.ex", "AddTen", 10), "com.ex.AddTen", root / "classes")
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.artifacts]\nclasses = ["classes"]\n'
+        '[tool.sparkpush.java_udfs]\nadd_ten = { class = "com.ex.AddTen", returns = "bigint" }\n'
+    )
+    assert sql_rows(embedded_server, root, "SELECT add_ten(CAST(1 AS BIGINT)) AS x") == [{"x": 11}]
+    assert listed_udfs(embedded_server, root)["add_ten"]["kind"] == "java"
+
+
+def test_sql_shows_the_servers_one_line_error(
+    embedded_server: EmbeddedServer, good_project: Path
+) -> None:
+    failed = connect(embedded_server, good_project, "sql", "SELECT no_such_function(1)")
+    assert failed.returncode == 1
+    line = failed.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: [UNRESOLVED_ROUTINE]")
+    table = connect(embedded_server, good_project, "sql", "SELECT 1 AS one, 'x' AS letter")
+    assert table.stdout.splitlines()[:3] == ["one  letter", "---  ------", "1    x"]
+
+
+def test_udfs_registered_on_a_fresh_submit_session(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    from sparkpush.config import load_config
+    from sparkpush.udf.registration import register_udfs_on_session
+
+    root = write_project(tmp_path / "project")
+    target = Target(spec=parse_connection_string(embedded_server.remote_with_token), source="test")
+    session_id = new_session_id()
+    registered = register_udfs_on_session(load_config(cwd=root), target, session_id)
+    assert sorted(u.name for u in registered) == ["Squares", "plus_one", "tagged"]
+    seen = query_session(
+        embedded_server, session_id, 'print("v:", spark.sql("SELECT tagged(\'s\')").first()[0])'
+    )
+    assert "v: s-v1" in seen.stdout, seen.stderr
+
+
+def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    from sparkpush.config import load_config
+    from sparkpush.project_session import ready_session
+    from sparkpush.udf.problems import UdfLoadError
+    from sparkpush.udf.warm_loader import WarmLoader
+
+    root = tmp_path / "project"
+    root.mkdir()
+    udfs = root / "udfs.py"
+    udfs.write_text(GOOD.replace("VERSION", "warm 1"))
+    (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    config = load_config(cwd=root)
+    target = Target(spec=parse_connection_string(embedded_server.remote_with_token), source="test")
+    with WarmLoader() as warm:
+        first = ready_session(config, target, loader=warm).manifest
+        assert first is not None
+        udfs.write_text(BROKEN["crash"][0])
+        with pytest.raises(UdfLoadError, match="crashed the interpreter"):
+            ready_session(config, target, loader=warm)
+        udfs.write_text(GOOD.replace("VERSION", "warm 2"))
+        second = ready_session(config, target, loader=warm).manifest
+    assert second is not None and second.session_id == first.session_id
+    seen = query_session(
+        embedded_server, first.session_id, 'print("v:", spark.sql("SELECT answer()").first()[0])'
+    )
+    assert "v: warm 2" in seen.stdout, seen.stderr
