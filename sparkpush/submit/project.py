@@ -14,16 +14,30 @@ from sparkpush.remote import Target
 from sparkpush.submit.runner import SubmitRequest
 from sparkpush.submit.session import SessionLease, attached_session
 from sparkpush.sync.engine import collect_project_artifacts
+from sparkpush.udf.registration import has_udfs, register_udfs_on_session
 
 Notify = Callable[[str], None]
 
 
-def with_project_artifacts(config: Config, request: SubmitRequest, notify: Notify) -> SubmitRequest:
-    """The request with `[tool.sparkpush.artifacts]` added to the flags' artifacts."""
+def with_project_artifacts(
+    config: Config, target: Target, request: SubmitRequest, notify: Notify
+) -> SubmitRequest:
+    """The request with the project's configured artifacts and UDFs for its fresh session."""
     desired, warnings = collect_project_artifacts(config, request.artifacts)
     for warning in warnings:
         notify(f"warning: {warning}")
-    return replace(request, artifacts=[d.artifact for d in desired])
+
+    def register(session_id: str) -> list[str]:
+        registered = register_udfs_on_session(config, target, session_id)
+        if registered:
+            notify(f"registered {len(registered)} UDF(s): {', '.join(u.name for u in registered)}")
+        return [u.name for u in registered]
+
+    return replace(
+        request,
+        artifacts=[d.artifact for d in desired],
+        register_udfs=register if has_udfs(config) else None,
+    )
 
 
 def attach_to_project(

@@ -69,6 +69,8 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
+    register_udfs: Callable[[str], list[str]] | None = None
+    """Registers the project's UDFs on a fresh session (by id) before the script runs."""
 
 
 def check_app(request: SubmitRequest) -> None:
@@ -154,10 +156,13 @@ def _prepare(
     outcome: SubmitOutcome,
 ) -> bool:
     """Prepare the session in the background so that a deadline or signal can cut it short."""
-    call = BoundedCall(
-        lambda: prepare_session(lease, request.artifacts, request.conf, on_progress),
-        name="sparkpush-prepare",
-    )
+
+    def prepare() -> None:
+        prepare_session(lease, request.artifacts, request.conf, on_progress)
+        if request.register_udfs is not None and lease.owned:
+            outcome.udfs = request.register_udfs(lease.session_id)
+
+    call = BoundedCall(prepare, name="sparkpush-prepare")
     while True:
         try:
             call.wait(POLL_S)

@@ -265,3 +265,22 @@ def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
         embedded_server, first.session_id, 'print("v:", spark.sql("SELECT answer()").first()[0])'
     )
     assert "v: warm 2" in seen.stdout, seen.stderr
+
+
+@pytest.mark.parametrize("mode", [[], ["--attach"]])
+def test_submitted_script_calls_the_configured_udfs_by_name(
+    embedded_server: EmbeddedServer, tmp_path: Path, mode: list[str]
+) -> None:
+    root = write_project(tmp_path / "submit-udfs")
+    (root / "app.py").write_text(
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "print('row', spark.sql(\"SELECT tagged('x') AS t, plus_one(CAST(1 AS BIGINT)) AS p\")"
+        ".first())\n"
+    )
+    result = connect(embedded_server, root, "submit", "--report", "report.json", *mode, "app.py")
+    assert result.returncode == 0, result.stderr
+    assert "row Row(t='x-v1', p=2)" in result.stdout
+    if not mode:
+        report = json.loads((root / "report.json").read_text())
+        assert {"tagged", "plus_one", "Squares"} <= set(report["udfs"])
