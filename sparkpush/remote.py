@@ -44,9 +44,14 @@ def resolve_target(
     *,
     start_embedded: bool = True,
     notify: Notify | None = None,
+    ca_file: Path | None = None,
 ) -> Target:
-    """The server a command should use; starts the embedded server if nothing else is set."""
+    """The server a command should use; starts the embedded server if nothing else is set.
+
+    `ca_file` (the --ca-file flag) overrides the config's `ca_file`.
+    """
     env = os.environ if env is None else env
+    ca_file = ca_file.absolute() if ca_file is not None else config.ca_file
     for source, value in (
         ("--remote", remote_flag),
         ("SPARK_REMOTE", env.get("SPARK_REMOTE")),
@@ -58,7 +63,7 @@ def resolve_target(
                 spec = spec.with_token(read_token_file(config.token_file))
             if spec.user_id is None and config.user_id is not None:
                 spec = replace(spec, user_id=config.user_id)
-            return Target(spec=spec, source=source, ca_file=config.ca_file)
+            return Target(spec=spec, source=source, ca_file=ca_file)
     return embedded_target(config, start=start_embedded, notify=notify)
 
 

@@ -45,6 +45,11 @@ def parse_timeout(raw: str | None) -> float | None:
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--remote", help="Spark Connect URL, sc://host:port/;key=value (default: embedded).")
+@click.option(
+    "--ca-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CA bundle for use_ssl=true (overrides ca_file in the config).",
+)
 @click.option("--py-files", multiple=True, help="Comma-separated .py/.zip/.egg files.")
 @click.option("--jars", multiple=True, help="Comma-separated jars for the session class path.")
 @click.option("--archives", multiple=True, help="Comma-separated archives, each FILE[#ALIAS].")
@@ -86,6 +91,7 @@ def parse_timeout(raw: str | None) -> float | None:
 def submit(
     app_ctx: AppContext,
     remote: str | None,
+    ca_file: Path | None,
     py_files: tuple[str, ...],
     jars: tuple[str, ...],
     archives: tuple[str, ...],
@@ -133,7 +139,7 @@ def submit(
             query_progress=tty,
         )
         check_app(request)
-        target = resolve_target(config, remote, notify=notify)
+        target = resolve_target(config, remote, notify=notify, ca_file=ca_file)
         remote_shown = remote_for_report(target.spec)
         on_progress = progress.update if progress else None
         lease = None
@@ -147,7 +153,7 @@ def submit(
                 config, target, request, notify, on_progress
             )
         else:
-            request = with_project_artifacts(config, request, notify)
+            request = with_project_artifacts(config, target, request, notify)
         try:
             outcome = run_submit(target, request, notify, on_progress, forked=forked, lease=lease)
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -16,10 +17,17 @@ from sparkpush.sync.engine import SyncResult
 
 @click.command()
 @click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
+@click.option(
+    "--ca-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CA bundle for use_ssl=true (overrides ca_file in the config).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line instead of a table.")
 @click.option("--keep-old", is_flag=True, help="Do not release the previous generation.")
 @pass_app
-def sync(app_ctx: AppContext, remote: str | None, as_json: bool, keep_old: bool) -> int:
+def sync(
+    app_ctx: AppContext, remote: str | None, ca_file: Path | None, as_json: bool, keep_old: bool
+) -> int:
     """Upload what changed; a changed or removed artifact builds a new session generation."""
     config = app_ctx.config
     if remote is None and not keep_old:
@@ -29,7 +37,7 @@ def sync(app_ctx: AppContext, remote: str | None, as_json: bool, keep_old: bool)
             held.raise_error()
             _print_daemon_sync(held.reply, as_json)
             return 0
-    target = resolve_target(config, remote, notify=app_ctx.notify)
+    target = resolve_target(config, remote, notify=app_ctx.notify, ca_file=ca_file)
     progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() and not as_json else None
     try:
         result = ready_session(
