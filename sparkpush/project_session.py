@@ -25,6 +25,7 @@ def ready_session(
     on_progress: ProgressCallback | None = None,
     loader: Loader | None = None,
     extra: Sequence[LocalArtifact] = (),
+    warm_up: bool = False,
 ) -> SyncResult:
     """Bring the project's current generation up to date; `result.manifest` describes it.
 
@@ -35,7 +36,9 @@ def ready_session(
     prepared: list[Manifest] = []
 
     def prepare(_: SessionClient, manifest: Manifest) -> Manifest:
-        manifest = register_project_udfs(config, target, manifest, force=True, loader=loader)
+        manifest = register_project_udfs(
+            config, target, manifest, force=True, loader=loader, warm_up=warm_up
+        )
         prepared.append(manifest)
         return manifest
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sparkpush.config import Config
 from sparkpush.daemon.client import DaemonConnection, DaemonUnavailable, connect_to_daemon
 from sparkpush.errors import ServerUnreachableError, SparkpushError
+from sparkpush.project_session import ready_session
+from sparkpush.remote import Target
+
+Notify = Callable[[str], None]
 
 
 class DaemonSyncError(SparkpushError):
@@ -77,4 +83,26 @@ def daemon_generation(project_root: Path, *, lease: bool) -> DaemonGeneration | 
         server_side_session_id=reply.get("server_side_session_id"),
         reply=reply,
         connection=connection if lease else None,
+    )
+
+
+@dataclass(frozen=True)
+class CurrentGeneration:
+    session_id: str
+    server_side_session_id: str | None
+    generation: int
+
+
+def current_generation(config: Config, target: Target, notify: Notify) -> CurrentGeneration:
+    """The project's generation with every save so far synced: by its daemon if one runs
+    (read-your-writes through a flush), else by this process."""
+    held = daemon_generation(config.project_root, lease=False)
+    if held is not None:
+        if held.error:
+            notify(f"warning: {held.error} (the last good generation keeps serving)")
+        return CurrentGeneration(held.session_id, held.server_side_session_id, held.generation)
+    manifest = ready_session(config, target).manifest
+    assert manifest is not None
+    return CurrentGeneration(
+        manifest.session_id, manifest.server_side_session_id, manifest.generation
     )

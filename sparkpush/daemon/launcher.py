@@ -16,7 +16,7 @@ from sparkpush.daemon.paths import daemon_paths
 from sparkpush.errors import SparkpushError
 from sparkpush.server.process_group import terminate_group
 
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 300.0
 STOP_TIMEOUT_S = 60.0
 
 
@@ -69,7 +69,8 @@ def start_daemon(
                 f"the daemon exited with code {code} while starting (log: {paths.log})"
             )
         status = daemon_status(project_root)
-        if status["running"]:
+        # ready once the first sync is done: its generation (or its error) is then known
+        if status["running"] and int(status.get("syncs") or 0) >= 1:
             return status, True
         time.sleep(0.1)
     raise DaemonStartError(f"the daemon did not answer within {START_TIMEOUT_S:.0f} s")

@@ -22,6 +22,7 @@ from sparkpush.errors import ServerUnreachableError, SparkpushError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target
 from sparkpush.sync.engine import SyncResult, release_generations
+from sparkpush.udf.warm_loader import WarmLoader
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Daemon:
         self._first_sync = True
         self._watched_config: tuple[Path, ...] = ()
         self.worker = SyncWorker(self._sync_once)
+        # PySpark imported once: a UDF edit then costs a fork, not an interpreter start.
+        self.loader = WarmLoader()
         self.watcher: ProjectWatcher | None = None
 
     # -- life ------------------------------------------------------------------------------
@@ -79,6 +82,7 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.stop()
         self.worker.stop()
+        self.loader.close()
 
     # -- control entry points ----------------------------------------------------------------
 
@@ -149,7 +153,13 @@ class Daemon:
             before = load_manifest(self.project_root)
             # Old generations are released by lease accounting, except after a restart,
             # when no lease can exist on what a previous daemon left behind.
-            result = ready_session(config, target, keep_old=not self._first_sync)
+            result = ready_session(
+                config,
+                target,
+                keep_old=not self._first_sync,
+                loader=self.loader,
+                warm_up=True,
+            )
         except ServerUnreachableError as exc:
             self._target = None  # the embedded server may come back with a new token
             self._record_error(exc)
@@ -171,6 +181,15 @@ class Daemon:
             "ms": round(result.seconds * 1000, 1),
             "reasons": list(result.reasons),
         }
+        if result.action.value != "nothing":
+            log.info(
+                "sync: %s, generation %d, %d artifact(s), %d bytes, %.0f ms",
+                result.action.value,
+                result.generation,
+                len(result.uploaded),
+                result.bytes,
+                result.seconds * 1000,
+            )
         if before is not None and before.session_id != result.session_id:
             self._retire(before, target)
         if self.on_synced is not None:

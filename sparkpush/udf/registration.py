@@ -72,14 +72,17 @@ def register_project_udfs(
     *,
     force: bool,
     loader: Loader | None = None,
+    warm_up: bool = False,
 ) -> Manifest:
     """Register new and changed UDFs on the manifest's session; returns the updated manifest.
 
-    `force` registers everything (a brand-new generation). On failure UdfLoadError is raised
-    and nothing about the manifest changes: the last good registration keeps serving.
+    `force` registers everything (a brand-new generation). `warm_up` checks the workers'
+    Python even with no UDFs configured, which starts the session's Python workers. On
+    failure UdfLoadError is raised and nothing about the manifest changes: the last good
+    registration keeps serving.
     """
     area = manifest.udfs if manifest.udfs.get("session_id") == manifest.session_id else {}
-    if not has_udfs(config) and not area.get("functions"):
+    if not has_udfs(config) and not area.get("functions") and not warm_up:
         return manifest
     known = {} if force else {u.name: u.fingerprint for u in registered_udfs(manifest)}
     worker_python = area.get("worker_python")

@@ -299,3 +299,69 @@ def test_server_restart_under_a_running_daemon(tmp_path: Path, project: Path) ->
     finally:
         run_connect(["daemon", "stop"], env=env, cwd=project)
         run_connect(["server", "stop"], env=env, cwd=project)
+
+
+UDF_MODULE = """
+from pyspark.sql.functions import udf
+
+import helpers
+
+
+@udf("string")
+def answer():
+    return helpers.word()
+"""
+
+
+@pytest.fixture
+def udf_daemon(embedded_server: EmbeddedServer, tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "udf-proj"
+    root.mkdir()
+    (root / "udfs.py").write_text(UDF_MODULE)
+    (root / "helpers.py").write_text("def word():\n    return 'first'\n")
+    (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    env = {**embedded_server.env, "SPARKPUSH_UDF_IMPORT_TIMEOUT": "5"}
+    started = run_connect(["daemon", "start"], env=env, cwd=root)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield root
+    finally:
+        run_connect(["daemon", "stop"], env=env, cwd=root)
+
+
+def sql_answer(server: EmbeddedServer, root: Path) -> subprocess.CompletedProcess[str]:
+    return run_connect(["sql", "--json", "SELECT answer() AS a"], env=server.env, cwd=root)
+
+
+def test_udf_edit_is_live_on_the_next_sql_in_the_same_session(
+    embedded_server: EmbeddedServer, udf_daemon: Path
+) -> None:
+    env = embedded_server.env
+    first = status(udf_daemon, env)
+    assert json.loads(sql_answer(embedded_server, udf_daemon).stdout) == [{"a": "first"}]
+    for word in ("second", "third"):
+        (udf_daemon / "helpers.py").write_text(f"def word():\n    return '{word}'\n")
+        answer = sql_answer(embedded_server, udf_daemon)  # right after the save
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout) == [{"a": word}]
+    assert status(udf_daemon, env)["session_id"] == first["session_id"]
+
+
+def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
+    embedded_server: EmbeddedServer, udf_daemon: Path
+) -> None:
+    env = embedded_server.env
+    (udf_daemon / "udfs.py").write_text(UDF_MODULE + "\nraise ValueError('half-saved')\n")
+    synced = run_connect(["sync"], env=env, cwd=udf_daemon)
+    assert synced.returncode == 2
+    assert "udfs.py:11: ValueError: half-saved" in synced.stderr
+    assert "Traceback" not in synced.stderr
+    answer = sql_answer(embedded_server, udf_daemon)
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout) == [{"a": "first"}]
+    assert "half-saved" in status(udf_daemon, env)["last_error"]
+    (udf_daemon / "udfs.py").write_text(UDF_MODULE)
+    (udf_daemon / "helpers.py").write_text("def word():\n    return 'fixed'\n")
+    answer = sql_answer(embedded_server, udf_daemon)
+    assert json.loads(answer.stdout) == [{"a": "fixed"}]
+    assert status(udf_daemon, env)["last_error"] is None

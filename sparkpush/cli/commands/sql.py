@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.connect.sql_query import run_sql
-from sparkpush.project_session import ready_session
+from sparkpush.daemon.attach import current_generation
 from sparkpush.remote import resolve_target
 
 
@@ -24,9 +24,8 @@ def sql(app_ctx: AppContext, query: str, remote: str | None, as_json: bool) -> i
     """Run QUERY on the project's session (synced first, UDFs registered)."""
     config = app_ctx.config
     target = resolve_target(config, remote, notify=app_ctx.notify)
-    manifest = ready_session(config, target).manifest
-    assert manifest is not None
-    with target.client(manifest.session_id, manifest.server_side_session_id) as client:
+    current = current_generation(config, target, app_ctx.notify)
+    with target.client(current.session_id, current.server_side_session_id) as client:
         table = run_sql(client, query)
     if as_json:
         rows = table.to_pylist() if table is not None else []
