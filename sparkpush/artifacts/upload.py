@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import grpc
-from pyspark.sql.connect.proto import base_pb2 as pb
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.connect.proto import pb
 from sparkpush.connect.rpc_errors import error_class_of, translate_rpc_error
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ArtifactUploadError, ServerUnreachableError
@@ -28,6 +28,13 @@ CHUNK_BYTES = 1024 * 1024
 BATCH_BYTES = 1024 * 1024
 MAX_CRC_ATTEMPTS = 3
 UNAVAILABLE_DEADLINE_S = 30.0
+# Each AddArtifacts call gets a deadline, so a stalled link (a proxy that stops forwarding,
+# a half-open connection) ends in an error instead of hanging: a fixed allowance, plus the
+# server's cost per artifact (about 10 ms, see the notes), plus the time the bytes need at a
+# very slow but still working link.
+CALL_BASE_S = 60.0
+CALL_PER_ARTIFACT_S = 0.05
+CALL_MIN_BYTES_PER_S = 128 * 1024
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes sent so far, total bytes)."""
@@ -98,10 +105,11 @@ def _send_with_retry(
 ) -> list[pb.AddArtifactsResponse.ArtifactSummary]:
     """One AddArtifacts call for `artifacts`; UNAVAILABLE is retried with backoff."""
     deadline = time.monotonic() + UNAVAILABLE_DEADLINE_S
+    call_timeout = call_deadline_s(artifacts)
     delay = 0.2
     while True:
         try:
-            response = client.add_artifacts(stream.requests(artifacts))
+            response = client.add_artifacts(stream.requests(artifacts), timeout=call_timeout)
             stream.raise_read_error()
             return list(response.artifacts)
         except grpc.RpcError as exc:
@@ -109,6 +117,11 @@ def _send_with_retry(
             error = translate_rpc_error(exc, client.spec.endpoint, "uploading artifacts")
             if error_class_of(exc) == "ARTIFACT_ALREADY_EXISTS":
                 raise ArtifactConflictError(error.message) from None
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise ArtifactUploadError(
+                    f"uploading {_names(artifacts)} did not finish within {call_timeout:.0f} s "
+                    f"(the connection to {client.spec.endpoint} stalled)"
+                ) from None
             retryable = exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
             if isinstance(error, ServerUnreachableError) and not retryable:
                 raise error from None
@@ -119,6 +132,17 @@ def _send_with_retry(
             log.info("upload interrupted (%s); retrying in %.1f s", exc.code(), delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def call_deadline_s(artifacts: Sequence[LocalArtifact]) -> float:
+    """How long one AddArtifacts call for `artifacts` may take before it counts as stalled."""
+    size = sum(a.size() for a in artifacts)
+    return CALL_BASE_S + CALL_PER_ARTIFACT_S * len(artifacts) + size / CALL_MIN_BYTES_PER_S
+
+
+def _names(artifacts: Sequence[LocalArtifact]) -> str:
+    first = artifacts[0].name if artifacts else "nothing"
+    return first if len(artifacts) <= 1 else f"{first} and {len(artifacts) - 1} more artifact(s)"
 
 
 class _RequestStream:

@@ -34,6 +34,12 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
         return AuthenticationError(
             f"authentication failed at {endpoint}: {details or 'token refused'}"
         )
+    if code in _UNREACHABLE and "CERTIFICATE_VERIFY_FAILED" in details:
+        reason = details.rsplit("CERTIFICATE_VERIFY_FAILED", 1)[1].strip(": ").removesuffix(": OK")
+        return ServerUnreachableError(
+            f"TLS handshake with {endpoint} failed: its certificate is not trusted "
+            f"({reason or 'verification failed'}); check the CA file (--ca-file, ca_file)"
+        )
     if code in _UNREACHABLE:
         why = "no answer in time" if code == grpc.StatusCode.DEADLINE_EXCEEDED else details
         return ServerUnreachableError(f"cannot reach Spark Connect server at {endpoint}: {why}")

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import grpc
-from pyspark.sql.connect.proto import base_pb2 as pb
-from pyspark.sql.connect.proto import base_pb2_grpc as pb_grpc
 
 from sparkpush.connect.channel import open_channel
 from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
+from sparkpush.connect.proto import pb, pb_grpc
 from sparkpush.connect.rpc_errors import translate_rpc_error
 from sparkpush.errors import SparkpushError
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
-from pyspark.sql.connect.proto import base_pb2 as pb
-from pyspark.sql.connect.proto import relations_pb2 as relations
 
+from sparkpush.connect.proto import pb, relations
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError
 

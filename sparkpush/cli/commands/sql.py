@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pyarrow as pa
 
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.connect.sql_query import run_sql
 from sparkpush.daemon.attach import current_generation
 from sparkpush.remote import resolve_target
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @click.command()
@@ -24,6 +25,9 @@ def sql(app_ctx: AppContext, query: str, remote: str | None, as_json: bool) -> i
     """Run QUERY on the project's session (synced first, UDFs registered)."""
     config = app_ctx.config
     target = resolve_target(config, remote, notify=app_ctx.notify)
+    # pyarrow costs half a second to import: only this command needs it
+    from sparkpush.connect.sql_query import run_sql
+
     current = current_generation(config, target, app_ctx.notify)
     with target.client(current.session_id, current.server_side_session_id) as client:
         table = run_sql(client, query)
