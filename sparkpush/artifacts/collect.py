@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterator, Mapping
@@ -146,9 +147,18 @@ class _Collector:
                     self.warnings.append(
                         f"artifacts.classes: {self._shown(folder)} has no .class files"
                     )
+                reused = _unchanged_tree(folder, class_files)
+                if reused is not None:
+                    for desired in reused:
+                        self._add(desired)
+                    continue
+                misses_before = self.cache.misses
+                added = []
                 for found in class_files:
                     name = f"{ArtifactKind.CLASS.prefix}/{found.relative}"
-                    self._add_walked(name, found)
+                    added.append(self._add_walked(name, found))
+                if self.cache.misses == misses_before:
+                    _remember_tree(folder, class_files, added)
 
     def archives(self, pattern: str) -> None:
         location, _, alias = pattern.partition("#")
@@ -229,7 +239,7 @@ class _Collector:
             raise UsageError(describe_os_error(path, exc, self._shown(path))) from None
         self._add(DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path))
 
-    def _add_walked(self, name: str, found: SourceFile) -> None:
+    def _add_walked(self, name: str, found: SourceFile) -> DesiredArtifact:
         """A file found by a walk: its stat is already known, so the cache need not stat it."""
         try:
             key = found.path if found.path.startswith("/") else os.path.abspath(found.path)
@@ -237,7 +247,9 @@ class _Collector:
         except OSError as exc:
             raise UsageError(describe_os_error(Path(found.path), exc)) from None
         path = Path(found.path)
-        self._add(DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path))
+        desired = DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path)
+        self._add(desired)
+        return desired
 
     def _add(self, desired: DesiredArtifact) -> None:
         earlier = self.found.get(desired.name)
@@ -253,6 +265,32 @@ class _Collector:
             return printable_path(path.relative_to(self.root))
         except ValueError:
             return printable_path(path)
+
+
+# A class tree (10,000 files is common) whose every file has the (size, mtime, inode) it had
+# when all of them were cache hits is the same tree: a long-lived process (the daemon) then
+# reuses the artifacts built last time instead of rebuilding one object per file.
+_trees: dict[str, tuple[str, list[DesiredArtifact]]] = {}
+
+
+def _tree_signature(files: list[SourceFile]) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        size, mtime_ns, inode = f.stat_key
+        digest.update(f"{f.relative}\0{size}\0{mtime_ns}\0{inode}\n".encode())
+    return digest.hexdigest()
+
+
+def _unchanged_tree(folder: Path, files: list[SourceFile]) -> list[DesiredArtifact] | None:
+    known = _trees.get(str(folder))
+    if known is None or known[0] != _tree_signature(files):
+        return None
+    return known[1]
+
+
+def _remember_tree(folder: Path, files: list[SourceFile], built: list[DesiredArtifact]) -> None:
+    # Only cache hits got here, and the stat cache trusts an entry only once it has settled.
+    _trees[str(folder)] = (_tree_signature(files), built)
 
 
 def _same_source(a: DesiredArtifact, b: DesiredArtifact) -> bool:

@@ -67,12 +67,23 @@ def stat_cache_path(project_root: Path) -> Path:
     return project_root / STATE_DIR_NAME / STAT_CACHE_FILE
 
 
+# path -> (file identity, manifest): a long-lived process (the daemon) re-reads the file only
+# when it was replaced. Writes always replace it (new inode), and Manifest is immutable.
+_parsed: dict[str, tuple[tuple[int, int, int], Manifest]] = {}
+
+
 def load_manifest(project_root: Path) -> Manifest | None:
     """The saved manifest, or None when it is missing or unusable (never raises)."""
     path = manifest_path(project_root)
     try:
-        document = json.loads(path.read_bytes())
-        return _from_json(document)
+        info = path.stat()
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        known = _parsed.get(str(path))
+        if known is not None and known[0] == identity:
+            return known[1]
+        manifest = _from_json(json.loads(path.read_bytes()))
+        _parsed[str(path)] = (identity, manifest)
+        return manifest
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -78,6 +78,8 @@ class PackCache:
     def save(self) -> None:
         """Keep the index and zips of the sources seen in this run; drop the rest."""
         kept = {k: v for k, v in self._index.items() if k in self._used}
+        if self.misses == 0 and kept == self._index and (self.folder / "index.json").exists():
+            return
         ensure_private_dir(self.folder)
         write_private_file(
             self.folder / "index.json",

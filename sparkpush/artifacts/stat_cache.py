@@ -52,7 +52,25 @@ class StatCache:
 
     @classmethod
     def load(cls, path: Path) -> StatCache:
-        """The cache saved at `path`; empty when the file is missing or unusable."""
+        """The cache saved at `path`; empty when the file is missing or unusable.
+
+        In a long-lived process the object loaded before is reused while the file is the one
+        it was loaded from (or saved to): the daemon's no-op syncs then skip the JSON.
+        """
+        identity = _identity(path)
+        known = _loaded.get(str(path))
+        if identity is not None and known is not None and known[0] == identity:
+            cache = known[1]
+            cache.hits = cache.misses = 0
+            cache._used = set()
+            return cache
+        cache = cls._read(path)
+        if identity is not None:
+            _loaded[str(path)] = (identity, cache)
+        return cache
+
+    @classmethod
+    def _read(cls, path: Path) -> StatCache:
         cache = cls()
         try:
             document = json.loads(path.read_bytes())
@@ -83,6 +101,10 @@ class StatCache:
             },
         }
         write_private_file(path, json.dumps(document, separators=(",", ":")).encode())
+        self._entries = kept
+        identity = _identity(path)
+        if identity is not None:
+            _loaded[str(path)] = (identity, self)
 
     def sha256(self, path: Path) -> tuple[str, int]:
         """(hex sha256, size) of the file at `path`; raises OSError if it cannot be read."""
@@ -107,6 +129,17 @@ class StatCache:
                 after.st_size, after.st_mtime_ns, after.st_ino, digest, hashed_at
             )
         return digest, size
+
+
+_loaded: dict[str, tuple[tuple[int, int, int], StatCache]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _same_file_state(before: os.stat_result, after: os.stat_result) -> bool:

@@ -315,3 +315,25 @@ def test_read_failure_while_hashing_is_a_usage_error(
     monkeypatch.setattr(StatCache, "sha256", refuse)
     with pytest.raises(UsageError, match=r"artifacts\.jars: cannot read a\.jar: permission denied"):
         collect(tmp_path, jars=("a.jar",))
+
+
+def test_an_unchanged_class_tree_reuses_its_artifacts_and_a_change_rebuilds(
+    tmp_path: Path,
+) -> None:
+    classes = tmp_path / "target" / "classes" / "com"
+    classes.mkdir(parents=True)
+    for index in range(3):
+        (classes / f"C{index}.class").write_bytes(bytes([index]) * 10)
+    old = 1_600_000_000
+    for path in classes.iterdir():
+        os.utime(path, (old, old))
+    settings = ArtifactSettings(classes=("target/classes",))
+    cache = StatCache()
+    collect_artifacts(settings, tmp_path, cache)  # hashes: misses, nothing remembered
+    second = collect_artifacts(settings, tmp_path, cache)  # all hits: remembered
+    third = collect_artifacts(settings, tmp_path, cache)
+    assert [a is b for a, b in zip(second.artifacts, third.artifacts, strict=True)] == [True] * 3
+    (classes / "C1.class").write_bytes(b"changed")
+    fourth = collect_artifacts(settings, tmp_path, cache)
+    changed = fourth.by_name["classes/com/C1.class"]
+    assert changed.sha256 != third.by_name["classes/com/C1.class"].sha256
