@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
 # Set up, then lint and run the whole test suite against a real embedded Spark Connect server.
 source "$(dirname "$0")/bootstrap.sh"
+# The TLS proxy tests (tests/integration/test_tls_proxy.py) put nginx in front of the server.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && command -v apt-get >/dev/null; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO="sudo -n"; fi
+  if [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; then
+    echo "installing nginx for the TLS proxy tests" >&2
+    $SUDO apt-get update -qq >/dev/null \
+      && { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null \
+        || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; } \
+      || echo "could not install nginx: the TLS proxy tests will fail" >&2
+  fi
+fi
 ruff check .
 ruff format --check .
 python -m pytest "$@"

@@ -105,7 +105,10 @@ def load_config(config_file: Path | None = None, cwd: Path | None = None) -> Con
     """Load `--config FILE` if given, else the nearest pyproject.toml's `[tool.sparkpush]`."""
     cwd = (cwd or Path.cwd()).resolve()
     if config_file is not None:
-        path = config_file.resolve()
+        try:
+            path = config_file.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop before Python 3.13
+            raise ConfigError(f"config file {config_file} is a symlink loop") from None
         if not path.is_file():
             raise ConfigError(f"config file {config_file} does not exist")
         document = _read_toml(path)
@@ -124,6 +127,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 

@@ -35,6 +35,7 @@ from sparkpush.artifacts.upload import (
 from sparkpush.config import Config
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError, ServerUnreachableError, SparkpushError, UsageError
+from sparkpush.private_files import read_json, write_private_json
 from sparkpush.remote import Target
 from sparkpush.sync.project_lock import project_lock
 
@@ -44,6 +45,9 @@ GenerationHook = Callable[[SessionClient, Manifest], Manifest]
 """Runs on a session before it becomes current (e.g. registers UDFs); returns the manifest."""
 
 _GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
+UNFINISHED_FILE = "unfinished.json"
+"""Sessions a run created that never became current; written BEFORE the session is created,
+so a run killed at any point leaves its session recorded and the next run releases it."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def sync_project(
     with project_lock(root):
         collected, desired = _collect(config, extra)
         manifest = load_manifest(root)
+        _release_unfinished(target, root, keep=manifest.session_id if manifest else None)
         current = _usable_current(manifest, target)
         plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
@@ -199,6 +204,7 @@ def _new_generation(
     generation = (previous.generation + 1) if previous is not None else 1
     by_name = {d.name: d for d in desired}
     client = target.client()
+    _record_unfinished(root, target, client.session_id)
     try:
         client.spark_version()
         report = upload_artifacts(client, [by_name[n].artifact for n in plan.upload], on_progress)
@@ -214,11 +220,13 @@ def _new_generation(
         if prepare_generation is not None:
             manifest = prepare_generation(client, manifest)
     except BaseException:
-        _release_quietly(client)
+        if _release_quietly(client):
+            _forget_unfinished(root, client.session_id)
         raise
     finally:
         client.close()
     save_manifest(root, manifest)
+    _forget_unfinished(root, client.session_id)
     return manifest, tuple(report.artifacts)
 
 
@@ -254,11 +262,69 @@ def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[st
     return tuple(released)
 
 
-def _release_quietly(client: SessionClient) -> None:
+def _release_quietly(client: SessionClient) -> bool:
     try:
         client.release_session(timeout=5.0)
     except SparkpushError as exc:
         log.debug("could not release unfinished generation: %s", exc.message)
+        return False
+    return True
+
+
+def _unfinished(root: Path) -> list[dict[str, str]]:
+    document = read_json(state_dir(root) / UNFINISHED_FILE)
+    sessions = document.get("sessions") if isinstance(document, dict) else None
+    if not isinstance(sessions, list):
+        return []
+    return [
+        s
+        for s in sessions
+        if isinstance(s, dict)
+        and isinstance(s.get("session_id"), str)
+        and isinstance(s.get("remote"), str)
+    ]
+
+
+def _save_unfinished(root: Path, sessions: list[dict[str, str]]) -> None:
+    write_private_json(state_dir(root) / UNFINISHED_FILE, {"sessions": sessions})
+
+
+def _record_unfinished(root: Path, target: Target, session_id: str) -> None:
+    entry = {"remote": target.spec.display(), "session_id": session_id}
+    _save_unfinished(root, [*_unfinished(root), entry])
+
+
+def _forget_unfinished(root: Path, session_id: str) -> None:
+    sessions = _unfinished(root)
+    remaining = [s for s in sessions if s["session_id"] != session_id]
+    if remaining != sessions:
+        _save_unfinished(root, remaining)
+
+
+def _release_unfinished(target: Target, root: Path, keep: str | None) -> None:
+    """Release sessions of runs that died before their generation became current."""
+    sessions = _unfinished(root)
+    if not sessions:
+        return
+    remaining: list[dict[str, str]] = []
+    for entry in sessions:
+        session_id = entry["session_id"]
+        if session_id == keep:
+            continue  # the run died after switching: it is the current generation
+        if entry["remote"] != target.spec.display():
+            remaining.append(entry)  # another server's: not reachable from here
+            continue
+        client = target.client(session_id)
+        try:
+            client.release_session()
+            log.info("released session %s of an unfinished sync", session_id)
+        except ServerUnreachableError:
+            remaining.append(entry)
+        except SparkpushError as exc:
+            log.debug("release of %s: %s", session_id, exc.message)
+        finally:
+            client.close()
+    _save_unfinished(root, remaining)
 
 
 def _entry(uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int) -> ManifestEntry:

@@ -1,0 +1,479 @@
+"""A corpus of bad input: each case exits with its documented code and one clear line.
+
+No case may show a traceback (a traceback means a bug in sparkpush): stderr holds exactly one
+error line, `error: ...` for our own errors or click's `Error: ...` for malformed flags.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+
+pytestmark = pytest.mark.integration
+
+USAGE, UNREACHABLE = 2, 3
+Setup = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: list[str]
+    code: int
+    message: str
+    config: str | None = None
+    """`pyproject.toml` of the project the command runs in."""
+    setup: Setup | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    private_state: bool = False
+    """Run with an empty state folder instead of the test session's server."""
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def write(relative: str, data: str | bytes) -> Setup:
+    def setup(root: Path) -> None:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data)
+
+    return setup
+
+
+def symlink_loop(relative: str) -> Setup:
+    def setup(root: Path) -> None:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(path.name)
+
+    return setup
+
+
+def package_with_loop(root: Path) -> None:
+    package = root / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "again").symlink_to("..", target_is_directory=True)
+
+
+def package_with_bad_name(root: Path) -> None:
+    package = root / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    with open(os.fsencode(package) + b"/caf\xe9.py", "wb") as stream:
+        stream.write(b"x = 1\n")
+
+
+def a_zip(relative: str) -> Setup:
+    def setup(root: Path) -> None:
+        with zipfile.ZipFile(root / relative, "w") as archive:
+            archive.writestr("a.txt", "a")
+
+    return setup
+
+
+def platform_wheel(root: Path) -> None:
+    dist = root / "dist"
+    dist.mkdir()
+    with zipfile.ZipFile(dist / "fast-1.0-cp311-cp311-linux_x86_64.whl", "w") as wheel:
+        wheel.writestr("fast.py", "")
+        wheel.writestr(
+            "fast-1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n",
+        )
+
+
+def java(version_line: str) -> Setup:
+    """A fake `java` on PATH that prints `version_line` like `java -version` does."""
+
+    def setup(root: Path) -> None:
+        fake = root / "fakebin" / "java"
+        fake.parent.mkdir()
+        fake.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
+        fake.chmod(0o755)
+
+    return setup
+
+
+def all_of(*setups: Setup) -> Setup:
+    def setup(root: Path) -> None:
+        for each in setups:
+            each(root)
+
+    return setup
+
+
+APP = "app.py"
+UDF_CONFIG = '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n'
+SUBMIT = ["submit", APP]
+
+CASES = [
+    # --- configuration files --------------------------------------------------------------
+    Case("toml-syntax", ["sync"], USAGE, "invalid TOML", config="[tool.sparkpush\nremote = 1\n"),
+    Case(
+        "toml-not-utf8",
+        ["sync"],
+        USAGE,
+        "invalid TOML",
+        config=None,
+        setup=write("pyproject.toml", b'[tool.sparkpush]\nuser_id = "\xff"\n'),
+    ),
+    Case(
+        "unknown-key",
+        ["sync"],
+        USAGE,
+        "unknown key 'remot'",
+        config='[tool.sparkpush]\nremot = "sc://x"\n',
+    ),
+    Case(
+        "unknown-nested-key",
+        ["sync"],
+        USAGE,
+        "unknown key 'server.prt'",
+        config="[tool.sparkpush.server]\nprt = 1\n",
+    ),
+    Case(
+        "port-not-int",
+        ["sync"],
+        USAGE,
+        "'server.port' must be an integer",
+        config='[tool.sparkpush.server]\nport = "15002"\n',
+    ),
+    Case(
+        "ui-not-bool",
+        ["sync"],
+        USAGE,
+        "'server.ui' must be true or false",
+        config='[tool.sparkpush.server]\nui = "yes"\n',
+    ),
+    Case(
+        "python-not-list",
+        ["sync"],
+        USAGE,
+        "'artifacts.python' must be a list of strings",
+        config='[tool.sparkpush.artifacts]\npython = "src"\n',
+    ),
+    Case(
+        "conf-not-strings",
+        ["sync"],
+        USAGE,
+        "'conf' must be a table of strings",
+        config='[tool.sparkpush.conf]\n"spark.sql.shuffle.partitions" = 8\n',
+    ),
+    Case(
+        "sparkpush-not-table",
+        ["sync"],
+        USAGE,
+        "tool.sparkpush must be a table",
+        config="[tool]\nsparkpush = 3\n",
+    ),
+    Case(
+        "server-not-table",
+        ["sync"],
+        USAGE,
+        "'server' must be a table",
+        config="[tool.sparkpush]\nserver = 1\n",
+    ),
+    Case(
+        "java-udf-not-table",
+        ["sync"],
+        USAGE,
+        "'java_udfs.f' must be a table",
+        config="[tool.sparkpush.java_udfs]\nf = 1\n",
+    ),
+    Case(
+        "config-missing",
+        ["--config", "nope.toml", "sync"],
+        USAGE,
+        "config file nope.toml does not exist",
+    ),
+    Case(
+        "config-symlink-loop",
+        ["--config", "loop.toml", "sync"],
+        USAGE,
+        "loop.toml",
+        setup=symlink_loop("loop.toml"),
+    ),
+    Case(
+        "token-file-missing",
+        ["sync"],
+        USAGE,
+        "cannot read token file",
+        config='[tool.sparkpush]\nremote = "sc://localhost:1"\ntoken_file = "nope"\n',
+    ),
+    Case(
+        "token-file-empty",
+        ["sync"],
+        USAGE,
+        "is empty",
+        config='[tool.sparkpush]\nremote = "sc://localhost:1"\ntoken_file = "t"\n',
+        setup=write("t", ""),
+    ),
+    # --- sc:// connection strings -------------------------------------------------------------
+    Case("url-scheme", ["sync", "--remote", "http://h:1"], USAGE, "must start with 'sc://'"),
+    Case("url-no-host", ["sync", "--remote", "sc://"], USAGE, "the host is missing"),
+    Case("url-empty-port", ["sync", "--remote", "sc://h:"], USAGE, "the port is empty"),
+    Case("url-port-range", ["sync", "--remote", "sc://h:99999"], USAGE, "is not a number"),
+    Case("url-port-text", ["sync", "--remote", "sc://h:abc"], USAGE, "is not a number"),
+    Case(
+        "url-params-no-slash",
+        ["sync", "--remote", "sc://h;use_ssl=true"],
+        USAGE,
+        "parameters go after a '/'",
+    ),
+    Case("url-path", ["sync", "--remote", "sc://h/db"], USAGE, "a path is not allowed"),
+    Case(
+        "url-use-ssl",
+        ["sync", "--remote", "sc://h/;use_ssl=maybe"],
+        USAGE,
+        "use_ssl must be true or false",
+    ),
+    Case(
+        "url-session-id",
+        ["sync", "--remote", "sc://h/;session_id=42"],
+        USAGE,
+        "session_id must be a UUID",
+    ),
+    Case(
+        "url-param-twice",
+        ["sync", "--remote", "sc://h/;user_id=a;user_id=b"],
+        USAGE,
+        "is given twice",
+    ),
+    Case("url-param-no-value", ["sync", "--remote", "sc://h/;flag"], USAGE, "is not key=value"),
+    Case("url-ipv6-unclosed", ["sync", "--remote", "sc://[::1:15002"], USAGE, "unclosed '['"),
+    Case("url-bad-host", ["sync", "--remote", "sc://user@h:1"], USAGE, "bad host"),
+    Case(
+        "url-from-env",
+        SUBMIT,
+        USAGE,
+        "must start with 'sc://'",
+        env={"SPARK_REMOTE": "localhost:15002"},
+    ),
+    Case(
+        "url-in-config",
+        ["sync"],
+        USAGE,
+        "invalid connection string",
+        config='[tool.sparkpush]\nremote = "sc://h:0"\n',
+    ),
+    # --- paths and artifacts --------------------------------------------------------------------
+    Case("script-missing", ["submit", "missing.py"], USAGE, "script missing.py does not exist"),
+    Case(
+        "script-is-folder",
+        ["submit", "src"],
+        USAGE,
+        "script src is not a file",
+        setup=write("src/x.py", ""),
+    ),
+    Case("script-not-utf8-name", ["submit", os.fsdecode(b"caf\xe9.py")], USAGE, "does not exist"),
+    Case("no-script", ["submit"], USAGE, "no script given"),
+    Case(
+        "py-file-missing",
+        ["submit", "--py-files", "nope.py", APP],
+        USAGE,
+        "--py-files: nope.py does not exist",
+    ),
+    Case(
+        "py-file-kind",
+        ["submit", "--py-files", "data.txt", APP],
+        USAGE,
+        "is not a .py, .zip or .egg file",
+        setup=write("data.txt", "x"),
+    ),
+    Case(
+        "jar-symlink-loop",
+        ["submit", "--jars", "loop.jar", APP],
+        USAGE,
+        "loop.jar",
+        setup=symlink_loop("loop.jar"),
+    ),
+    Case(
+        "file-is-folder",
+        ["submit", "--files", "src", APP],
+        USAGE,
+        "src is not a file",
+        setup=write("src/x.txt", ""),
+    ),
+    Case(
+        "archive-alias-slash",
+        ["submit", "--archives", "env.zip#a/b", APP],
+        USAGE,
+        "must be a plain folder name",
+        setup=a_zip("env.zip"),
+    ),
+    Case(
+        "archive-alias-dotdot",
+        ["submit", "--archives", "env.zip#..", APP],
+        USAGE,
+        "must be a plain folder name",
+        setup=a_zip("env.zip"),
+    ),
+    Case(
+        "archive-alias-in-config",
+        ["sync"],
+        USAGE,
+        "must be a plain folder name",
+        config='[tool.sparkpush.artifacts]\narchives = ["env.zip#../up"]\n',
+        setup=a_zip("env.zip"),
+    ),
+    Case(
+        "config-path-missing",
+        ["sync"],
+        USAGE,
+        "does not exist",
+        config='[tool.sparkpush.artifacts]\nfiles = ["nope.txt"]\n',
+    ),
+    Case(
+        "config-package-symlink-loop",
+        ["sync"],
+        USAGE,
+        "symlink loop",
+        config='[tool.sparkpush.artifacts]\npython = ["src/pkg"]\n',
+        setup=package_with_loop,
+    ),
+    Case(
+        "config-non-utf8-file-name",
+        ["sync"],
+        USAGE,
+        "not valid UTF-8",
+        config='[tool.sparkpush.artifacts]\npython = ["src/pkg"]\n',
+        setup=package_with_bad_name,
+    ),
+    Case(
+        "platform-wheel",
+        ["sync"],
+        USAGE,
+        "is a platform wheel",
+        config='[tool.sparkpush.artifacts]\nwheels = ["dist/*.whl"]\n',
+        setup=platform_wheel,
+    ),
+    Case("flag-conf", ["submit", "--conf", "novalue", APP], USAGE, "is not key=value"),
+    Case("flag-timeout", ["submit", "--timeout", "-1", APP], USAGE, "--timeout must be"),
+    Case("flag-unknown", ["submit", "--no-such-flag", APP], USAGE, "No such option"),
+    # --- UDF modules that fail in every way (each loads in its own process) -----------------
+    *[
+        Case(
+            f"udf-{name}",
+            ["sync"],
+            USAGE,
+            message,
+            config=UDF_CONFIG,
+            setup=None if body is None else write("udfs.py", body),
+        )
+        for name, body, message in [
+            ("missing", None, "UDF module udfs.py does not exist"),
+            ("raises", "raise RuntimeError('boom')\n", "RuntimeError: boom (while importing)"),
+            ("syntax", "def f(:\n", "SyntaxError"),
+            ("bad-import", "import nonexistent_mod\n", "No module named 'nonexistent_mod'"),
+            ("sys-exit", "import sys\nsys.exit(3)\n", "called sys.exit(3)"),
+            ("os-exit", "import os\nos._exit(9)\n", "exit code 9"),
+            ("not-utf8", b"\xff = 1\n", "SyntaxError"),
+        ]
+    ],
+    # --- the server, Java and credentials -------------------------------------------------------
+    Case(
+        "port-in-use",
+        ["server", "start", "--port", "{port}"],
+        UNREACHABLE,
+        "is already in use",
+        private_state=True,
+    ),
+    Case(
+        "java-missing",
+        ["server", "start", "--port", "{free}"],
+        UNREACHABLE,
+        "no Java found",
+        private_state=True,
+        env={"PATH": str(Path(sys.executable).parent), "JAVA_HOME": ""},
+    ),
+    Case(
+        "java-too-old",
+        ["server", "start", "--port", "{free}"],
+        UNREACHABLE,
+        "Java 11 found",
+        private_state=True,
+        setup=java('openjdk version "11.0.2" 2019-01-15'),
+        env={"PATH": "{root}/fakebin:/usr/bin:/bin", "JAVA_HOME": ""},
+    ),
+    Case(
+        "token-refused",
+        SUBMIT,
+        UNREACHABLE,
+        "authentication failed",
+        env={"SPARK_REMOTE": "sc://localhost:{port}/;token=not-the-token"},
+    ),
+    Case(
+        "token-missing",
+        ["sync", "--remote", "sc://localhost:{port}"],
+        UNREACHABLE,
+        "authentication failed",
+    ),
+    Case(
+        "server-unreachable",
+        ["sync", "--remote", "sc://localhost:{free}"],
+        UNREACHABLE,
+        "cannot reach Spark Connect server",
+    ),
+]
+
+
+def fill(text: str, server: EmbeddedServer, root: Path, free: int) -> str:
+    return (
+        text.replace("{port}", str(server.port))
+        .replace("{free}", str(free))
+        .replace("{root}", str(root))
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_bad_input_gives_its_exit_code_and_one_line(
+    embedded_server: EmbeddedServer, tmp_path: Path, case: Case
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / APP).write_text("print('never runs')\n")
+    if case.config is not None:
+        (root / "pyproject.toml").write_text(case.config)
+    if case.setup is not None:
+        case.setup(root)
+    free = free_port()
+    if case.private_state:
+        env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+    else:
+        env = embedded_server.env
+    for key, value in case.env.items():
+        if value:
+            env[key] = fill(value, embedded_server, root, free)
+        else:
+            env.pop(key, None)
+    args = [fill(arg, embedded_server, root, free) for arg in case.args]
+    result = run_connect(args, env=env, cwd=root, timeout=120)
+
+    assert result.returncode == case.code, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith(("error:", "Error:"))]
+    assert len(errors) == 1, result.stderr
+    assert case.message in errors[0], result.stderr
+    if errors[0].startswith("error:"):
+        assert result.stderr.strip() == errors[0], "our errors are the only line on stderr"
+    assert "never runs" not in result.stdout
+    assert "not-the-token" not in result.stderr + result.stdout
+    assert embedded_server.token not in result.stderr + result.stdout
+
+
+def test_the_corpus_is_large_and_covers_every_category() -> None:
+    assert len(CASES) >= 40
+    assert len({case.id for case in CASES}) == len(CASES)

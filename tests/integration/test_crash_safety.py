@@ -1,0 +1,149 @@
+"""`kill -9` of `connect sync` at random points: state stays readable, the next run converges,
+and no session is left behind on the server.
+
+Sessions are counted with the server's own log: it logs every session it creates or touches
+("Session with userId: U and sessionId: S accessed") and every one it releases ("Closing
+session ... sessionId: S"). After each recovery exactly one session of this test may be
+alive: the project's current generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sparkpush.artifacts.manifest import STATE_DIR_NAME, load_manifest
+from sparkpush.artifacts.planner import PlanAction
+from sparkpush.config import load_config
+from sparkpush.connect.connection_string import parse_connection_string
+from sparkpush.connect.secret import Secret
+from sparkpush.remote import Target
+from sparkpush.sync.engine import sync_project
+from tests.conftest import EmbeddedServer, run_connect
+
+pytestmark = pytest.mark.integration
+
+SEED = 9_001
+TRIALS = 50
+DATA_FILES = 3
+DATA_BYTES = 1_500_000
+
+_ACCESSED = re.compile(r"Session with userId: \S+ and sessionId: ([0-9a-f-]{36}) accessed")
+_CLOSED = re.compile(r"Closing session with userId: \S+ and sessionId: ([0-9a-f-]{36})")
+
+
+@dataclass
+class ServerSessions:
+    """Sessions the server logged since `offset`: touched and released."""
+
+    log: Path
+    offset: int
+
+    def alive(self) -> set[str]:
+        with self.log.open("rb") as stream:
+            stream.seek(self.offset)
+            text = stream.read().decode("utf-8", "replace")
+        return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
+
+
+def write_sources(root: Path, version: int, rng: random.Random) -> None:
+    """New content: a changed module and changed data files, so a new generation is due."""
+    (root / "src" / "pkg" / "mod.py").write_text(f"VERSION = {version}\n")
+    for index in range(DATA_FILES):
+        (root / f"data{index}.bin").write_bytes(rng.randbytes(DATA_BYTES))
+
+
+def make_project(root: Path, rng: random.Random) -> Path:
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "pkg" / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.artifacts]\npython = ["src/pkg"]\nfiles = ["data*.bin"]\n'
+    )
+    write_sources(root, 0, rng)
+    return root
+
+
+def assert_state_readable(root: Path) -> None:
+    """Every state file parses (a kill may leave only hidden temp files behind)."""
+    folder = root / STATE_DIR_NAME
+    if not folder.exists():
+        return
+    for path in folder.rglob("*.json"):
+        if path.name.startswith("."):
+            continue  # an unfinished atomic write: never read
+        json.loads(path.read_bytes())
+    if (folder / "manifest.json").exists():
+        assert load_manifest(root) is not None, "manifest.json exists but is unusable"
+
+
+def sync_cli(server: EmbeddedServer, root: Path) -> dict[str, object]:
+    result = run_connect(["sync", "--json"], env=server.env, cwd=root, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def killed_sync(server: EmbeddedServer, root: Path, delay: float) -> int | None:
+    """Start `connect sync`, SIGKILL it after `delay` s; its return code if it ended first."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "sync", "--json"],
+        env=server.env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        return process.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        return None
+
+
+def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED)
+    root = make_project(tmp_path / "project", rng)
+    sessions = ServerSessions(
+        embedded_server.state_home / "sparkpush" / "server.log",
+        (embedded_server.state_home / "sparkpush" / "server.log").stat().st_size,
+    )
+    started = time.monotonic()
+    first = sync_cli(embedded_server, root)
+    typical = time.monotonic() - started
+    engine = float(str(first["seconds"]))
+    spec = parse_connection_string(embedded_server.url).with_token(Secret(embedded_server.token))
+    target = Target(spec=spec, source="embedded")
+
+    killed = 0
+    for trial in range(1, TRIALS + 1):
+        write_sources(root, trial, rng)
+        # Half the kills anywhere in the run, half in its last part, where the engine talks to
+        # the server (creating the session, uploading, switching generations).
+        low = 0.0 if trial % 2 else max(0.0, typical - 2 * engine)
+        delay = rng.uniform(low, typical)
+        if killed_sync(embedded_server, root, delay) is None:
+            killed += 1
+        assert_state_readable(root)
+
+        converged = sync_cli(embedded_server, root)
+        assert_state_readable(root)
+        again = sync_project(load_config(cwd=root), target)
+        assert again.action is PlanAction.NOTHING, (trial, again.reasons)
+        assert again.session_id == converged["session_id"]
+
+        alive = sessions.alive()
+        assert alive == {converged["session_id"]}, (trial, delay, alive)
+
+    assert killed >= TRIALS // 2, f"only {killed} of {TRIALS} runs were killed mid-way"

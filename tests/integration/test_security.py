@@ -1,0 +1,203 @@
+"""Tokens stay secret and state stays private.
+
+The embedded server's own state modes, its token-free command line and its loopback-only
+ports are checked in test_server.py (test_state_is_user_only,
+test_token_is_in_no_command_line_and_no_log, test_every_port_of_the_server_is_on_loopback).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EmbeddedServer, clean_env, run_connect
+
+pytestmark = pytest.mark.integration
+
+SECRET = "s3cr3t-T0KEN-value"
+
+
+def env_with_token(server: EmbeddedServer, token: str | None = None) -> dict[str, str]:
+    """The remote with its token in the environment (SPARK_REMOTE), the way CI passes it."""
+    return clean_env(
+        XDG_STATE_HOME=str(server.state_home),
+        SPARK_REMOTE=f"sc://localhost:{server.port}/;token={token or server.token}",
+    )
+
+
+def command_lines_holding(secret: bytes) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if secret in cmdline.read_bytes():
+                found.append(str(cmdline))
+    return found
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_token_is_in_no_command_line_while_a_submit_runs(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import time\n"
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "print('started', flush=True)\n"
+        "time.sleep(2.5)\n"
+        "print('rows', spark.range(3).count())\n"
+    )
+    token = embedded_server.token.encode()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", str(app)],
+        env=env_with_token(embedded_server),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    scans = 0
+    holders: list[str] = []
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "started"  # the child runs the script
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            holders += command_lines_holding(token)
+            scans += 1
+            time.sleep(0.1)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert holders == []
+    assert scans >= 5
+    assert process.returncode == 0, err
+    assert "rows 3" in out
+    assert embedded_server.token not in out + err
+
+
+def test_token_is_in_no_report_json_output_or_debug_log(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    (tmp_path / "ok.py").write_text("print('fine')\n")
+    (tmp_path / "fails.py").write_text("raise SystemExit(5)\n")
+    for script, code in (("ok.py", 0), ("fails.py", 5)):
+        report = tmp_path / f"{script}.report.json"
+        result = run_connect(
+            ["-vv", "submit", "--report", str(report), "--json", script],
+            env=env_with_token(embedded_server),
+            cwd=tmp_path,
+        )
+        assert result.returncode == code, result.stderr
+        document = json.loads(report.read_text())
+        assert document["remote"].startswith(f"sc://localhost:{embedded_server.port}")
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        assert summary
+        for text in (report.read_text(), result.stdout, result.stderr):
+            assert embedded_server.token not in text
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "data.txt").write_text("x")
+    (project / "pyproject.toml").write_text('[tool.sparkpush.artifacts]\nfiles = ["data.txt"]\n')
+    synced = run_connect(
+        ["-vv", "sync", "--json"], env=env_with_token(embedded_server), cwd=project
+    )
+    assert synced.returncode == 0, synced.stderr
+    assert embedded_server.token not in synced.stdout + synced.stderr
+    for path in (project / ".sparkpush").rglob("*"):
+        if path.is_file():
+            assert embedded_server.token.encode() not in path.read_bytes(), path
+    log = embedded_server.state_home / "sparkpush" / "server.log"
+    assert embedded_server.token.encode() not in log.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "remote",
+    [
+        f"sc:/localhost/;token={SECRET}",
+        f"sc://localhost:99999/;token={SECRET}",
+        f"sc://localhost;token={SECRET}",
+        f"sc://localhost/path;token={SECRET}",
+        f"sc://localhost/;token={SECRET};use_ssl=maybe",
+        f"sc://localhost/;token={SECRET};session_id=nope",
+        f"sc://localhost/;token={SECRET};token={SECRET}",
+        f"sc://localhost/;token={SECRET};broken",
+        f"sc://localhost/;TOKEN={SECRET};user_id=a;user_id=b",
+    ],
+)
+def test_token_is_never_in_the_error_for_a_bad_url(tmp_path: Path, remote: str) -> None:
+    (tmp_path / "app.py").write_text("print('never runs')\n")
+    for env in (
+        clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARK_REMOTE=remote),
+        clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARKPUSH_SYNC_REMOTE=remote),
+    ):
+        args = ["submit", "app.py"] if "SPARK_REMOTE" in env else ["sync"]
+        result = run_connect(args, env=env, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert "invalid connection string" in result.stderr
+        assert SECRET not in result.stderr + result.stdout
+
+
+def test_wrong_token_error_does_not_echo_it(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text("print('never runs')\n")
+    result = run_connect(
+        ["submit", "app.py"], env=env_with_token(embedded_server, SECRET), cwd=tmp_path
+    )
+    assert result.returncode == 3
+    assert "authentication failed" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def modes_under(folder: Path) -> dict[str, int]:
+    found = {".": stat.S_IMODE(folder.stat().st_mode)}
+    for path in folder.rglob("*"):
+        found[str(path.relative_to(folder))] = stat.S_IMODE(path.lstat().st_mode)
+    return found
+
+
+def test_project_state_is_user_only_even_with_a_permissive_umask(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    (project / "src" / "pkg").mkdir(parents=True)
+    (project / "src" / "pkg" / "__init__.py").write_text("")
+    (project / "data.txt").write_text("x")
+    (project / "pyproject.toml").write_text(
+        '[tool.sparkpush.artifacts]\npython = ["src/pkg"]\nfiles = ["data.txt"]\n'
+    )
+    with umask(0):
+        first = run_connect(["sync"], env=embedded_server.env, cwd=project)
+        (project / "data.txt").write_text("changed")
+        second = run_connect(["sync"], env=embedded_server.env, cwd=project)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    modes = modes_under(project / ".sparkpush")
+    assert "manifest.json" in modes
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (project / ".sparkpush" / name).is_dir() else 0o600)
+    }
+    assert wrong == {}
