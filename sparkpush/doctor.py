@@ -14,10 +14,11 @@ import re
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.config import Config, load_config
+from sparkpush.connect.client_environment import session_environment
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import (
@@ -189,13 +190,7 @@ def check_worker_python(target: Target) -> Check:
 
 def probe_worker_python(target: Target) -> tuple[int, int] | str:
     """The workers' (major, minor), or why it could not be found."""
-    spec = replace(target.spec, session_id=new_session_id())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_CONNECT_")}
-    env["SPARK_REMOTE"] = spec.url(include_token=False)
-    if target.spec.token is not None:
-        env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = target.spec.token.reveal()
-    if target.ca_file is not None:
-        env["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(target.ca_file)
+    env = session_environment(target.spec, new_session_id(), None, target.ca_file)
     try:
         result = subprocess.run(
             [sys.executable, "-m", "sparkpush.doctor"],

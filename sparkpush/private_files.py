@@ -17,11 +17,16 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Write `data` to `path` as 0600 via temp file + rename: readers see old or new, never torn."""
+    """Write `data` to `path` as 0600 in a 0700 folder, atomically."""
     ensure_private_dir(path.parent)
+    write_atomically(path, data, 0o600)
+
+
+def write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Temp file + fsync + rename: readers see the old or the new file, never a torn one."""
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        os.fchmod(fd, 0o600)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()

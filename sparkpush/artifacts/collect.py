@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterator, Mapping
@@ -23,6 +22,7 @@ from sparkpush.artifacts.packing import (
     printable_path,
     require_utf8_name,
     stat_or_refuse,
+    stat_signature,
     walk_kept_files,
 )
 from sparkpush.artifacts.stat_cache import StatCache
@@ -273,24 +273,16 @@ class _Collector:
 _trees: dict[str, tuple[str, list[DesiredArtifact]]] = {}
 
 
-def _tree_signature(files: list[SourceFile]) -> str:
-    digest = hashlib.sha256()
-    for f in files:
-        size, mtime_ns, inode = f.stat_key
-        digest.update(f"{f.relative}\0{size}\0{mtime_ns}\0{inode}\n".encode())
-    return digest.hexdigest()
-
-
 def _unchanged_tree(folder: Path, files: list[SourceFile]) -> list[DesiredArtifact] | None:
     known = _trees.get(str(folder))
-    if known is None or known[0] != _tree_signature(files):
+    if known is None or known[0] != stat_signature(files):
         return None
     return known[1]
 
 
 def _remember_tree(folder: Path, files: list[SourceFile], built: list[DesiredArtifact]) -> None:
     # Only cache hits got here, and the stat cache trusts an entry only once it has settled.
-    _trees[str(folder)] = (_tree_signature(files), built)
+    _trees[str(folder)] = (stat_signature(files), built)
 
 
 def _same_source(a: DesiredArtifact, b: DesiredArtifact) -> bool:

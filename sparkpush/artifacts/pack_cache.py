@@ -7,7 +7,6 @@ what was hashed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from pathlib import Path
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.packing import (
     PackedZip,
-    SourceFile,
     pack_python_source,
+    stat_signature,
     walk_python_source,
 )
 from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS
@@ -50,7 +49,7 @@ class PackCache:
         files = walk_python_source(source, keep, root=root)
         key = str(source.resolve())
         self._used.add(key)
-        signature = _signature(files)
+        signature = stat_signature(files)
         known = self._index.get(key)
         if known is not None and known.get("signature") == signature and self._settled(known):
             path = self.folder / f"{known['sha256']}.zip"
@@ -105,11 +104,3 @@ class PackCache:
             return {}
         packs = document.get("packs")
         return packs if isinstance(packs, dict) else {}
-
-
-def _signature(files: list[SourceFile]) -> str:
-    digest = hashlib.sha256()
-    for f in files:
-        size, mtime_ns, inode = f.stat_key
-        digest.update(f"{f.relative}\0{size}\0{mtime_ns}\0{inode}\n".encode())
-    return digest.hexdigest()

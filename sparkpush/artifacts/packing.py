@@ -51,6 +51,15 @@ class SourceFile:
         return (self.info.st_size, self.info.st_mtime_ns, self.info.st_ino)
 
 
+def stat_signature(files: list[SourceFile]) -> str:
+    """A digest of the files' names and (size, mtime, inode): equal means an unchanged tree."""
+    digest = hashlib.sha256()
+    for f in files:
+        size, mtime_ns, inode = f.stat_key
+        digest.update(f"{f.relative}\0{size}\0{mtime_ns}\0{inode}\n".encode())
+    return digest.hexdigest()
+
+
 def pack_python_source(
     source: Path,
     keep: DefaultFilter,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from typing import Protocol
 
+from sparkpush.connect.client_environment import session_environment
 from sparkpush.remote import Target
 from sparkpush.submit.forked_child import ForkedChild
 from sparkpush.submit.session import SessionLease
@@ -24,20 +23,12 @@ def child_environment(
     target: Target, lease: SessionLease, *, query_progress: bool = False
 ) -> dict[str, str]:
     """The child's environment: the session URL without the token, the token on its own."""
-    env = dict(os.environ)
-    spec = replace(target.spec.with_session(lease.session_id), user_id=lease.client.user_id)
-    env["SPARK_REMOTE"] = spec.url(include_token=False)
-    env["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    env = session_environment(target.spec, lease.session_id, lease.client.user_id, target.ca_file)
     env["PYTHONUNBUFFERED"] = "1"
     env[RUN_TAG_ENV] = lease.run_tag
     env.pop(QUERY_PROGRESS_ENV, None)
     if query_progress:
         env[QUERY_PROGRESS_ENV] = "1"
-    env.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
-    if target.spec.token is not None:
-        env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = target.spec.token.reveal()
-    if target.ca_file is not None:
-        env["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(target.ca_file)
     return env
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sparkpush.connect.connection_string import ConnectionSpec
+from sparkpush.private_files import write_atomically
 from sparkpush.submit.outcome import SubmitOutcome
 
 REPORT_VERSION = 1
@@ -73,16 +73,6 @@ def write_report(path: Path, report: dict[str, Any]) -> None:
     path = path.expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    umask = os.umask(0)
+    os.umask(umask)
+    write_atomically(path, data, 0o666 & ~umask)

@@ -18,10 +18,11 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from sparkpush.connect.client_environment import session_environment
 from sparkpush.remote import Target
 from sparkpush.udf.problems import UdfLoadError, describe_exit, describe_problem, describe_timeout
 from sparkpush.udf.protocol import LoadedUdf, LoadProblem, LoadRequest
@@ -69,16 +70,8 @@ def import_timeout() -> float:
 
 def loader_environment(target: Target, session_id: str, user_id: str) -> dict[str, str]:
     """The child's environment: the session URL without the token, the token on its own."""
-    env = dict(os.environ)
-    spec = replace(target.spec.with_session(session_id), user_id=user_id, token=None)
-    env["SPARK_REMOTE"] = spec.url(include_token=False)
-    env["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    env = session_environment(target.spec, session_id, user_id, target.ca_file)
     env["PYTHONHASHSEED"] = "0"  # sets and dicts of strings pickle in a stable order
-    env.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
-    if target.spec.token is not None:
-        env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = target.spec.token.reveal()
-    if target.ca_file is not None:
-        env["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(target.ca_file)
     return env
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.cli.log_tail import show_log
 from sparkpush.daemon.launcher import daemon_status, start_daemon, stop_daemon
 from sparkpush.daemon.paths import daemon_paths
 
@@ -72,24 +72,5 @@ def status(app_ctx: AppContext, as_json: bool) -> int:
 @pass_app
 def logs(app_ctx: AppContext, lines: int, follow: bool) -> int:
     """Show the daemon's log."""
-    log = daemon_paths(app_ctx.config.project_root).log
-    if not log.exists():
-        click.echo(f"no log yet at {log}", err=True)
-        return 0
-    _tail(log, lines, follow)
+    show_log(daemon_paths(app_ctx.config.project_root).log, lines, follow)
     return 0
-
-
-def _tail(log: Path, lines: int, follow: bool) -> None:
-    for line in log.read_text(errors="replace").splitlines()[-lines:] if lines > 0 else []:
-        click.echo(line)
-    if not follow:
-        return
-    with log.open(errors="replace") as stream:
-        stream.seek(0, 2)
-        while True:
-            line = stream.readline()
-            if line:
-                click.echo(line, nl=False)
-            else:
-                time.sleep(0.3)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.errors import UsageError
 from sparkpush.remote import probe_embedded
@@ -115,28 +115,5 @@ def status(as_json: bool) -> int:
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 def logs(lines: int, follow: bool) -> int:
     """Show the server's log."""
-    log = StateFiles().log
-    if not log.exists():
-        click.echo(f"no log yet at {log}", err=True)
-        return 0
-    _print_tail(log, lines)
-    if follow:
-        _follow(log)
+    show_log(StateFiles().log, lines, follow)
     return 0
-
-
-def _print_tail(log: Path, lines: int) -> None:
-    text = log.read_text(errors="replace").splitlines()
-    for line in text[-lines:] if lines > 0 else []:
-        click.echo(line)
-
-
-def _follow(log: Path) -> None:
-    with log.open(errors="replace") as stream:
-        stream.seek(0, 2)
-        while True:
-            line = stream.readline()
-            if line:
-                click.echo(line, nl=False)
-            else:
-                time.sleep(0.3)

@@ -1,0 +1,29 @@
+"""The environment of a child process that attaches PySpark's own client to one session."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from sparkpush.connect.connection_string import ConnectionSpec
+
+TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
+CA_ENV = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
+
+
+def session_environment(
+    spec: ConnectionSpec, session_id: str, user_id: str | None, ca_file: os.PathLike[str] | None
+) -> dict[str, str]:
+    """This process's environment plus SPARK_REMOTE for the session (no token in the URL:
+    PySpark reads it from SPARK_CONNECT_AUTHENTICATE_TOKEN, so it never reaches argv)."""
+    env = dict(os.environ)
+    attached = replace(spec.with_session(session_id), user_id=user_id or spec.user_id, token=None)
+    env["SPARK_REMOTE"] = attached.url(include_token=False)
+    env["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    env.pop(TOKEN_ENV, None)
+    if spec.token is not None:
+        env[TOKEN_ENV] = spec.token.reveal()
+    # PySpark's client has no CA option; gRPC's default roots can be pointed at a file.
+    if ca_file is not None:
+        env[CA_ENV] = os.fspath(ca_file)
+    return env
