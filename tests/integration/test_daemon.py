@@ -365,3 +365,52 @@ def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
     answer = sql_answer(embedded_server, udf_daemon)
     assert json.loads(answer.stdout) == [{"a": "fixed"}]
     assert status(udf_daemon, env)["last_error"] is None
+
+
+def test_control_socket_and_daemon_state_are_user_only(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    from sparkpush.daemon.paths import daemon_paths
+
+    paths = daemon_paths(daemon)
+    assert paths.socket.exists()
+    assert paths.socket.stat().st_mode & 0o777 == 0o600
+    assert paths.socket.parent.stat().st_mode & 0o777 == 0o700
+    for path in (paths.pid, paths.lock, paths.log):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    assert embedded_server.token not in paths.log.read_text()
+
+
+def test_another_user_cannot_reach_the_control_socket(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    from sparkpush.daemon.paths import daemon_paths
+
+    socket_path = daemon_paths(daemon).socket
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n"
+        f"    s.connect({str(socket_path)!r})\n"
+        "except PermissionError:\n"
+        "    print('refused'); sys.exit(0)\n"
+        "print('connected'); sys.exit(1)\n"
+    )
+    # any interpreter the other user may run: ours may sit under root's home
+    other_python = next(
+        (p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)),
+        None,
+    )
+    if os.geteuid() != 0 or other_python is None:
+        # No second uid can be had here: the modes are what refuses others.
+        assert socket_path.stat().st_mode & 0o077 == 0
+        assert socket_path.parent.stat().st_mode & 0o077 == 0
+        return
+    result = subprocess.run(
+        [other_python, "-c", probe],
+        preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)),  # nobody
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.stdout.strip() == "refused", result.stderr
