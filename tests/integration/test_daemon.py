@@ -414,3 +414,51 @@ def test_another_user_cannot_reach_the_control_socket(
         timeout=30,
     )
     assert result.stdout.strip() == "refused", result.stderr
+
+
+def test_watch_run_reruns_the_script_on_the_new_generation(
+    embedded_server: EmbeddedServer, project: Path
+) -> None:
+    (project / "app.py").write_text(
+        "from pyspark.sql import SparkSession\n"
+        "from pyspark.sql.functions import udf\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "@udf('string')\n"
+        "def tag(_):\n"
+        "    import mypkg.helpers\n"
+        "    return mypkg.helpers.tag()\n"
+        "print('tag', spark.range(1).select(tag('id')).first()[0], flush=True)\n"
+    )
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "watch", "--run", "app.py"],
+        env=embedded_server.env,
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert watch.stdout is not None
+        lines: list[str] = []
+
+        def saw(text: str) -> bool:
+            while True:
+                line = watch.stdout.readline()  # type: ignore[union-attr]
+                if not line:
+                    return False
+                lines.append(line)
+                if text in line:
+                    return True
+
+        assert saw("tag v1"), lines
+        (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v2'\n")
+        assert saw("tag v2"), lines
+    finally:
+        watch.send_signal(signal.SIGINT)
+        try:
+            code = watch.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            raise
+    assert code == 0
+    assert not (project / ".sparkpush" / "daemon.pid").exists()
