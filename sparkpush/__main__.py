@@ -1,3 +1,3 @@
-from sparkpush.cli.main import main
+from sparkpush.cli.entry import main
 
 main()

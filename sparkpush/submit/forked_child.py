@@ -80,8 +80,23 @@ class ForkedChild:
         self.send_signal(signal.SIGKILL)
 
 
+_early: list[ForkedChild | None] = []
+
+
+def prefork_early() -> None:
+    """Fork at process start, before the CLI is imported; `prefork` then hands it over."""
+    _early.append(_fork())
+
+
 def prefork() -> ForkedChild | None:
-    """Fork the waiting child now (call before any gRPC channel is created)."""
+    """The waiting child: the one forked at start-up, else one forked now (call before any
+    gRPC channel is created)."""
+    if _early:
+        return _early.pop()
+    return _fork()
+
+
+def _fork() -> ForkedChild | None:
     if not hasattr(os, "fork") or os.environ.get("SPARKPUSH_CHILD") == "spawn":
         return None
     sys.stdout.flush()
