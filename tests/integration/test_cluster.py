@@ -90,3 +90,23 @@ def test_submit_runs_simple_app_on_the_cluster(cluster_server: EmbeddedServer) -
     )
     assert result.returncode == 0, result.stderr
     assert "Lines with a: 9, lines with b: 2" in result.stdout
+
+
+def test_scalar_pandas_and_table_udfs_from_a_module_run_on_executors(
+    cluster_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    from tests.integration.test_udfs import write_project
+
+    root = write_project(tmp_path / "udf-project")
+    result = run_connect(
+        [
+            "sql",
+            "--json",
+            "SELECT tagged('a') AS t, plus_one(CAST(41 AS BIGINT)) AS p, "
+            "(SELECT sum(square) FROM Squares(4)) AS s",
+        ],
+        env=cluster_server.env,
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"t": "a-v1", "p": 42, "s": 14}]

@@ -147,3 +147,55 @@ def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
         assert alive == {converged["session_id"]}, (trial, delay, alive)
 
     assert killed >= TRIALS // 2, f"only {killed} of {TRIALS} runs were killed mid-way"
+
+
+DAEMON_TRIALS = 20
+
+
+def daemon_pid(server: EmbeddedServer, root: Path) -> int:
+    result = run_connect(["daemon", "status", "--json"], env=server.env, cwd=root)
+    return int(json.loads(result.stdout)["pid"])
+
+
+def warm_loaders_of(root: Path) -> list[int]:
+    """Warm UDF loader processes started from this project (they must die with the daemon)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes()
+            cwd = os.readlink(cmdline.parent / "cwd")
+        except OSError:
+            continue
+        if b"warm_loader" in args and cwd == str(root):
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def test_daemon_killed_at_random_points_recovers_and_leaks_no_session(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED + 1)
+    root = make_project(tmp_path / "daemon-project", rng)
+    log = embedded_server.state_home / "sparkpush" / "server.log"
+    sessions = ServerSessions(log, log.stat().st_size)
+    try:
+        assert run_connect(["daemon", "start"], env=embedded_server.env, cwd=root).returncode == 0
+        for trial in range(1, DAEMON_TRIALS + 1):
+            write_sources(root, trial, rng)  # the watcher starts building a new generation
+            time.sleep(rng.uniform(0.0, 1.5))
+            os.kill(daemon_pid(embedded_server, root), signal.SIGKILL)
+            assert_state_readable(root)
+            restarted = run_connect(["daemon", "start"], env=embedded_server.env, cwd=root)
+            assert restarted.returncode == 0, restarted.stderr
+            assert "started" in restarted.stdout, restarted.stdout
+            converged = sync_cli(embedded_server, root)  # through the new daemon
+            assert converged["action"] == "nothing", (trial, converged)
+            assert_state_readable(root)
+            alive = sessions.alive()
+            assert alive == {converged["session_id"]}, (trial, alive)
+    finally:
+        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+    deadline = time.monotonic() + 30
+    while warm_loaders_of(root) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert warm_loaders_of(root) == []
