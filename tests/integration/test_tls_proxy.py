@@ -277,3 +277,53 @@ def test_missing_ca_file_is_a_usage_error(
     assert result.returncode == 2, result.stderr
     line = assert_one_error_line(result, embedded_server.token)
     assert "cannot read CA file" in line
+
+
+def test_daemon_and_attached_submit_through_the_tls_proxy(
+    embedded_server: EmbeddedServer, tls_proxy: TlsProxy, tmp_path: Path
+) -> None:
+    project = tmp_path / "daemon-project"
+    project.mkdir()
+    (project / "helper.py").write_text("VALUE = 'through-tls'\n")
+    token_file = tmp_path / "daemon-token"
+    token_file.write_text(embedded_server.token)
+    (project / "pyproject.toml").write_text(
+        f"""
+[tool.sparkpush]
+remote = "sc://localhost:{tls_proxy.port}/;use_ssl=true"
+token_file = "{token_file}"
+ca_file = "{tls_proxy.pki.ca_file}"
+
+[tool.sparkpush.artifacts]
+pyfiles = ["helper.py"]
+"""
+    )
+    (project / "app.py").write_text(
+        "from pyspark.sql import SparkSession\n"
+        "from pyspark.sql.functions import udf\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "@udf('string')\n"
+        "def value(_):\n"
+        "    import helper\n"
+        "    return helper.VALUE\n"
+        "print('value', spark.range(1).select(value('id')).first()[0])\n"
+    )
+    env = clean_env(XDG_STATE_HOME=str(embedded_server.state_home))
+    before = tls_proxy.requests_seen("AddArtifacts")
+    started = run_connect(["daemon", "start"], env=env, cwd=project)
+    try:
+        assert started.returncode == 0, started.stderr
+        status = json.loads(
+            run_connect(["daemon", "status", "--json"], env=env, cwd=project).stdout
+        )
+        assert status["last_error"] is None
+        assert status["remote"] == f"sc://localhost:{tls_proxy.port}/;use_ssl=true"
+        assert tls_proxy.requests_seen("AddArtifacts") > before
+        result = run_connect(["submit", "app.py"], env=env, cwd=project)
+        assert result.returncode == 0, result.stderr
+        assert "attached to the daemon's generation" in result.stderr
+        assert "value through-tls" in result.stdout
+    finally:
+        run_connect(["daemon", "stop"], env=env, cwd=project)
+    log = (project / ".sparkpush" / "daemon.log").read_text()
+    assert embedded_server.token not in log
