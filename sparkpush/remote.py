@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -11,7 +12,7 @@ from sparkpush.config import Config
 from sparkpush.connect.connection_string import ConnectionSpec, parse_connection_string
 from sparkpush.connect.secret import Secret
 from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import ConfigError, ServerUnreachableError
+from sparkpush.errors import ConfigError, ServerUnreachableError, SparkpushError
 from sparkpush.server.process import server_status, start_server
 from sparkpush.server.state import ServerState, StateFiles
 
@@ -98,12 +99,9 @@ def probe(target: Target, timeout: float = 10.0) -> str:
     """Check reachability and authentication with a short deadline; returns the Spark version."""
     with target.client() as client:
         version = client.spark_version(timeout=timeout)
-        try:
+        # the probe's own throwaway session: failing to release it loses nothing
+        with contextlib.suppress(SparkpushError):
             client.release_session(timeout=timeout)
-        except ServerUnreachableError:
-            raise
-        except Exception:  # the probe's own throwaway session; nothing to lose
-            pass
         return version
 
 

@@ -70,20 +70,11 @@ def collect_artifacts(
     sources claiming one artifact name is a UsageError.
     """
     collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs)
-    for pattern in settings.python:
-        collector.python(pattern)
-    for pattern in settings.pyfiles:
-        collector.pyfiles(pattern)
-    for pattern in settings.wheels:
-        collector.wheels(pattern)
-    for pattern in settings.jars:
-        collector.jars(pattern)
-    for pattern in settings.classes:
-        collector.classes(pattern)
-    for pattern in settings.archives:
-        collector.archives(pattern)
-    for pattern in settings.files:
-        collector.files(pattern)
+    # the method of each setting has the setting's name
+    for kind in ("python", "pyfiles", "wheels", "jars", "classes", "archives", "files"):
+        add = getattr(collector, kind)
+        for pattern in getattr(settings, kind):
+            add(pattern)
     return CollectedArtifacts(tuple(collector.found.values()), tuple(collector.warnings))
 
 

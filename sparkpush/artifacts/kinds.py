@@ -23,11 +23,6 @@ class ArtifactKind(Enum):
         head = name.split("/", 1)[0]
         return cls(head)
 
-    @property
-    def overwritable(self) -> bool:
-        """Only class files may be sent again with other bytes (and are then ignored if loaded)."""
-        return self is ArtifactKind.CLASS
-
 
 PYFILE_SUFFIXES = (".py", ".zip", ".egg")
 ARCHIVE_SUFFIXES = (".zip", ".jar", ".tar.gz", ".tgz", ".tar")

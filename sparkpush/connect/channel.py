@@ -14,11 +14,13 @@ MAX_MESSAGE_BYTES = 128 * 1024 * 1024
 
 def open_channel(spec: ConnectionSpec, ca_file: Path | None = None) -> grpc.Channel:
     """A channel to `spec`; a token implies TLS unless the host is exactly `localhost`."""
-    options = [
+    options: list[tuple[str, int | str]] = [
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.enable_retries", 0),
     ]
+    if spec.user_agent:
+        options.append(("grpc.primary_user_agent", spec.user_agent))
     token = spec.token.reveal() if spec.token is not None else None
     if not spec.use_ssl and token is None:
         return grpc.insecure_channel(spec.endpoint, options=options)

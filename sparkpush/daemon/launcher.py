@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,12 @@ from sparkpush.daemon.client import DaemonUnavailable, connect_to_daemon
 from sparkpush.daemon.main import REMOTE_ENV
 from sparkpush.daemon.paths import daemon_paths
 from sparkpush.errors import SparkpushError
-from sparkpush.server.process_group import terminate_group
+from sparkpush.server.process_group import (
+    command_line,
+    spawn_detached,
+    terminate_group,
+    wait_gone,
+)
 
 START_TIMEOUT_S = 300.0
 STOP_TIMEOUT_S = 60.0
@@ -46,19 +50,7 @@ def start_daemon(
     env = dict(os.environ)
     if remote:
         env[REMOTE_ENV] = remote
-    log_fd = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-            env=env,
-            cwd=project_root,
-            start_new_session=True,
-        )
-    finally:
-        os.close(log_fd)
+    process = spawn_detached(command, env, paths.log, cwd=project_root, append=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         code = process.poll()
@@ -87,7 +79,7 @@ def stop_daemon(project_root: Path) -> bool:
         # it may close the connection as it goes
         with connection, contextlib.suppress(DaemonUnavailable):
             connection.call("stop", timeout=10)
-    if pid is not None and _wait_gone(pid, STOP_TIMEOUT_S) is False:
+    if pid is not None and not wait_gone(pid, STOP_TIMEOUT_S):
         terminate_group(pid)
     return True
 
@@ -97,22 +89,5 @@ def _read_pid(path: Path) -> int | None:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
         return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return pid if b"sparkpush.daemon.main" in cmdline else None
-
-
-def _wait_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        stat = Path(f"/proc/{pid}/stat")
-        if stat.exists() and ") Z" in stat.read_text():
-            return True
-        time.sleep(0.1)
-    return False
+    args = command_line(pid)
+    return pid if args is not None and "sparkpush.daemon.main" in args else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.manifest import Manifest, load_manifest
+from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.watch_roots import watch_roots
@@ -181,7 +182,7 @@ class Daemon:
             "ms": round(result.seconds * 1000, 1),
             "reasons": list(result.reasons),
         }
-        if result.action.value != "nothing":
+        if result.action is not PlanAction.NOTHING:
             log.info(
                 "sync: %s, generation %d, %d artifact(s), %d bytes, %.0f ms",
                 result.action.value,

@@ -7,16 +7,14 @@ executors; a standalone cluster has separate executor JVMs and Python workers, l
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.errors import EmbeddedServerError
-from sparkpush.server.process_group import terminate_group
+from sparkpush.server.process_group import command_line, spawn_detached, terminate_group
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -93,28 +91,13 @@ def stop_cluster(pids: tuple[int, ...]) -> None:
 
 
 def is_cluster_process(pid: int) -> bool:
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(a in (MASTER_CLASS.encode(), WORKER_CLASS.encode()) for a in args)
+    args = command_line(pid)
+    return args is not None and (MASTER_CLASS in args or WORKER_CLASS in args)
 
 
 def _spawn(command: list[str], env: dict[str, str], log: Path) -> int:
     log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=fd,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    finally:
-        os.close(fd)
-    return process.pid
+    return spawn_detached(command, env, log).pid
 
 
 def _wait_for_workers(ui_port: int, workers: int, pids: list[int]) -> None:
@@ -122,7 +105,7 @@ def _wait_for_workers(ui_port: int, workers: int, pids: list[int]) -> None:
     alive = 0
     while time.monotonic() < deadline:
         for pid in pids:
-            if not Path(f"/proc/{pid}").exists():
+            if command_line(pid) is None:
                 raise EmbeddedServerError(f"a cluster process (pid {pid}) exited while starting")
         try:
             with urllib.request.urlopen(f"http://{LOOPBACK}:{ui_port}/json/", timeout=2) as reply:

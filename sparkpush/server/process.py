@@ -18,7 +18,7 @@ from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
 from sparkpush.private_files import write_private_file
 from sparkpush.server.cluster import start_cluster, stop_cluster
 from sparkpush.server.java import find_java
-from sparkpush.server.process_group import terminate_group
+from sparkpush.server.process_group import command_line, spawn_detached, terminate_group
 from sparkpush.server.state import ServerState, StateFiles
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -75,26 +75,16 @@ def start_server(
         else None
     )
     master = cluster.master_url if cluster is not None else settings.master
-    log_fd = os.open(files.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(log_fd, 0o600)
     # The token goes to the server through its environment only, never argv.
     server_env = {**env, "SPARK_CONNECT_AUTHENTICATE_TOKEN": token}
     try:
-        process = subprocess.Popen(
-            _server_command(settings, master),
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=subprocess.STDOUT,
-            env=server_env,
-            start_new_session=True,
-            cwd=files.root,
+        process = spawn_detached(
+            _server_command(settings, master), server_env, files.log, cwd=files.root
         )
     except BaseException:
         if cluster is not None:
             stop_cluster(cluster.pids)
         raise
-    finally:
-        os.close(log_fd)
     state = ServerState(
         pid=process.pid,
         port=settings.port,
@@ -220,12 +210,9 @@ def _last_log_line(log: Path) -> str:
 
 def _is_our_server(pid: int, port: int) -> bool:
     """True when `pid` is alive and is a Connect server on `port` (not a recycled pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    if stat.rpartition(")")[2].split()[0] == "Z":
-        return False
-    args = [part.decode(errors="replace") for part in cmdline]
-    return CONNECT_SERVER_CLASS in args and (f"spark.connect.grpc.binding.port={port}" in args)
+    args = command_line(pid)
+    return (
+        args is not None
+        and CONNECT_SERVER_CLASS in args
+        and f"spark.connect.grpc.binding.port={port}" in args
+    )

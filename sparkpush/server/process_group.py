@@ -1,17 +1,67 @@
-"""Stopping a detached process group: SIGTERM, a grace period, then SIGKILL."""
+"""Detached processes (servers, the daemon): started in their own group, found, stopped."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 STOP_TIMEOUT_S = 30.0
+POLL_S = 0.1
+
+
+def spawn_detached(
+    command: list[str],
+    env: dict[str, str],
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    append: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start `command` in a new session, output to `log` (created 0600), no stdin."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(log, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    finally:
+        os.close(fd)
+
+
+def command_line(pid: int) -> list[str] | None:
+    """The live process's arguments; None when it is gone or a zombie (exited, not reaped)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    if stat.rpartition(")")[2].split()[0] == "Z":
+        return None
+    return [arg.decode(errors="replace") for arg in args]
+
+
+def wait_gone(pid: int, seconds: float) -> bool:
+    """Whether `pid` ended within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while command_line(pid) is not None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_S)
+    return True
 
 
 def terminate_group(pid: int) -> None:
-    """SIGTERM the server's process group, then SIGKILL if it does not go in time."""
+    """SIGTERM the process group led by `pid`, then SIGKILL if it does not go in time."""
     for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(pid, sig)
@@ -19,16 +69,5 @@ def terminate_group(pid: int) -> None:
             return
         except PermissionError:
             os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
-            time.sleep(0.1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+        if wait_gone(pid, grace):
+            return

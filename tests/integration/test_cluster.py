@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import REPO, EmbeddedServer, clean_env, free_port, run_connect
+from tests.integration.test_submit import SIMPLE_APP
 from tests.integration.test_sync import EVERY_KIND, project, sync
 from tests.session_query import query_session
 
@@ -76,18 +77,7 @@ print("task-jvms:", ",".join(jvms))
 
 
 def test_submit_runs_simple_app_on_the_cluster(cluster_server: EmbeddedServer) -> None:
-    repo = Path(__file__).resolve().parents[2]
-    result = run_connect(
-        [
-            "submit",
-            "--py-files",
-            "examples/text_predicates.py",
-            "examples/simple_app.py",
-            "examples/data/README.md",
-        ],
-        env=cluster_server.env,
-        cwd=repo,
-    )
+    result = run_connect(SIMPLE_APP, env=cluster_server.env, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert "Lines with a: 9, lines with b: 2" in result.stdout
 

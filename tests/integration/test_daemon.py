@@ -18,6 +18,7 @@ from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.integration.test_sync import USE_PACKAGE
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
 
@@ -200,19 +201,10 @@ def test_a_burst_of_500_class_files_is_one_generation(
 def test_read_your_writes_submit_right_after_a_save(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
+    (daemon / "app.py").write_text(USE_PACKAGE)
     for version in ("rw1", "rw2", "rw3"):
         (daemon / "src" / "mypkg" / "helpers.py").write_text(
             f"def tag():\n    return '{version}'\n"
-        )
-        (daemon / "app.py").write_text(
-            "from pyspark.sql import SparkSession\n"
-            "from pyspark.sql.functions import udf\n"
-            "spark = SparkSession.builder.getOrCreate()\n"
-            "@udf('string')\n"
-            "def tag(_):\n"
-            "    import mypkg.helpers\n"
-            "    return mypkg.helpers.tag()\n"
-            "print('tag', spark.range(1).select(tag('id')).first()[0])\n"
         )
         result = run_connect(["submit", "app.py"], env=embedded_server.env, cwd=daemon)
         assert result.returncode == 0, result.stderr
@@ -419,16 +411,7 @@ def test_another_user_cannot_reach_the_control_socket(
 def test_watch_run_reruns_the_script_on_the_new_generation(
     embedded_server: EmbeddedServer, project: Path
 ) -> None:
-    (project / "app.py").write_text(
-        "from pyspark.sql import SparkSession\n"
-        "from pyspark.sql.functions import udf\n"
-        "spark = SparkSession.builder.getOrCreate()\n"
-        "@udf('string')\n"
-        "def tag(_):\n"
-        "    import mypkg.helpers\n"
-        "    return mypkg.helpers.tag()\n"
-        "print('tag', spark.range(1).select(tag('id')).first()[0], flush=True)\n"
-    )
+    (project / "app.py").write_text(USE_PACKAGE)
     watch = subprocess.Popen(
         [sys.executable, "-m", "sparkpush", "watch", "--run", "app.py"],
         env=embedded_server.env,

@@ -14,6 +14,16 @@ from tests.jvm import add_constant_udf, build_jar, compile_java
 pytestmark = pytest.mark.integration
 
 
+SIMPLE_APP = [
+    "submit",
+    "--py-files",
+    "examples/text_predicates.py",
+    "examples/simple_app.py",
+    "examples/data/README.md",
+]
+"""The README's main job, run from the repository root."""
+
+
 def script(tmp_path: Path, body: str, name: str = "app.py") -> Path:
     path = tmp_path / name
     path.write_text(body)
@@ -21,17 +31,7 @@ def script(tmp_path: Path, body: str, name: str = "app.py") -> Path:
 
 
 def test_simple_app_runs_with_its_py_files_helper(embedded_server: EmbeddedServer) -> None:
-    result = run_connect(
-        [
-            "submit",
-            "--py-files",
-            "examples/text_predicates.py",
-            "examples/simple_app.py",
-            "examples/data/README.md",
-        ],
-        env=embedded_server.env,
-        cwd=REPO,
-    )
+    result = run_connect(SIMPLE_APP, env=embedded_server.env, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert "Lines with a: 9, lines with b: 2" in result.stdout
 

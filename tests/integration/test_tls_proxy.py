@@ -136,6 +136,19 @@ def env_with_remote(server: EmbeddedServer, remote: str) -> dict[str, str]:
     return clean_env(XDG_STATE_HOME=str(server.state_home), SPARK_REMOTE=remote)
 
 
+def proxied_config(tls_proxy: TlsProxy, token_file: Path, artifacts: str) -> str:
+    """A project config that reaches the server only through the proxy, token from a file."""
+    return f"""
+[tool.sparkpush]
+remote = "sc://localhost:{tls_proxy.port}/;use_ssl=true"
+token_file = "{token_file}"
+ca_file = "{tls_proxy.pki.ca_file}"
+
+[tool.sparkpush.artifacts]
+{artifacts}
+"""
+
+
 CHECK_SCRIPT = """
 import os, sys
 from pyspark.sql import SparkSession
@@ -177,16 +190,7 @@ def test_sync_through_the_tls_proxy_with_ca_file_in_the_config(
     token_file = tmp_path / "token"
     token_file.write_text(embedded_server.token)
     (project / "pyproject.toml").write_text(
-        f"""
-[tool.sparkpush]
-remote = "sc://localhost:{tls_proxy.port}/;use_ssl=true"
-token_file = "{token_file}"
-ca_file = "{tls_proxy.pki.ca_file}"
-
-[tool.sparkpush.artifacts]
-pyfiles = ["helper.py"]
-files = ["data.txt"]
-"""
+        proxied_config(tls_proxy, token_file, 'pyfiles = ["helper.py"]\nfiles = ["data.txt"]')
     )
     env = clean_env(XDG_STATE_HOME=str(embedded_server.state_home))
     before = tls_proxy.requests_seen("AddArtifacts")
@@ -288,15 +292,7 @@ def test_daemon_and_attached_submit_through_the_tls_proxy(
     token_file = tmp_path / "daemon-token"
     token_file.write_text(embedded_server.token)
     (project / "pyproject.toml").write_text(
-        f"""
-[tool.sparkpush]
-remote = "sc://localhost:{tls_proxy.port}/;use_ssl=true"
-token_file = "{token_file}"
-ca_file = "{tls_proxy.pki.ca_file}"
-
-[tool.sparkpush.artifacts]
-pyfiles = ["helper.py"]
-"""
+        proxied_config(tls_proxy, token_file, 'pyfiles = ["helper.py"]')
     )
     (project / "app.py").write_text(
         "from pyspark.sql import SparkSession\n"

@@ -9,6 +9,7 @@ import threading
 
 import click
 
+from sparkpush.artifacts.planner import PlanAction
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.daemon.runner import run_daemon
 from sparkpush.sync.engine import SyncResult
@@ -66,7 +67,8 @@ def watch(
     runner = ScriptRunner(run_app, app_args, config_option) if run_app else None
 
     def on_synced(result: SyncResult) -> None:
-        if result.uploaded or result.action.value != "nothing":
+        changed = result.action is not PlanAction.NOTHING
+        if changed:
             what = result.action.value.replace("_", " ")
             reasons = f" ({'; '.join(result.reasons)})" if result.reasons else ""
             click.echo(
@@ -74,7 +76,7 @@ def watch(
                 f"artifact(s), {result.bytes:,} bytes, {result.seconds * 1000:.0f} ms{reasons}",
                 err=True,
             )
-        if runner is not None and (result.action.value != "nothing" or runner.process is None):
+        if runner is not None and (changed or runner.process is None):
             runner.restart()
 
     click.echo(f"watching {app_ctx.config.project_root} (Ctrl-C to stop)", err=True)
