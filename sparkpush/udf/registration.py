@@ -20,6 +20,7 @@ from sparkpush.connect.session_client import default_user_id
 from sparkpush.remote import Target
 from sparkpush.udf.loading import LOG_NAME, Loader, LoadOutcome, loader_environment, run_loader
 from sparkpush.udf.protocol import LoadRequest
+from sparkpush.udf.source_signature import udf_sources_signature
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,11 @@ def register_project_udfs(
     area = manifest.udfs if manifest.udfs.get("session_id") == manifest.session_id else {}
     if not has_udfs(config) and not area.get("functions") and not warm_up:
         return manifest
-    known = {} if force else {u.name: u.fingerprint for u in registered_udfs(manifest)}
+    sources = udf_sources_signature(config)
     worker_python = area.get("worker_python")
+    if not force and sources is not None and area.get("sources") == sources and worker_python:
+        return manifest  # nothing that could change a UDF changed since it was registered
+    known = {} if force else {u.name: u.fingerprint for u in registered_udfs(manifest)}
     outcome = _load(config, target, manifest.session_id, known, worker_python is None, loader)
     functions = {
         u.name: RegisteredUdf(
@@ -103,6 +107,7 @@ def register_project_udfs(
         "session_id": manifest.session_id,
         "worker_python": outcome.worker_python or worker_python,
         "functions": functions,
+        "sources": sources,
     }
     return replace(manifest, udfs=udfs)
 

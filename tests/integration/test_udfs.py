@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -284,3 +285,26 @@ def test_submitted_script_calls_the_configured_udfs_by_name(
     if not mode:
         report = json.loads((root / "report.json").read_text())
         assert {"tagged", "plus_one", "Squares"} <= set(report["udfs"])
+
+
+def test_unchanged_sources_skip_the_load_and_an_edit_loads_again(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "counted")
+    counter = root / "loads.txt"
+    # every import of the UDF module (that is, every load) leaves a mark
+    (root / "udfs.py").write_text(
+        f"with open({str(counter)!r}, 'a') as marks:\n    marks.write('x')\n" + UDFS
+    )
+    old = 1_600_000_000
+    for path in root.glob("*.py"):
+        os.utime(path, (old, old))
+    first = sync(embedded_server, root)
+    loads = counter.read_text()
+    again = sync(embedded_server, root)
+    assert again["session_id"] == first["session_id"]
+    assert counter.read_text() == loads  # nothing changed: not loaded again
+    (root / "helpers.py").write_text("def tag():\n    return 'v3'\n")
+    sync(embedded_server, root)
+    assert len(counter.read_text()) > len(loads)
+    assert sql_rows(embedded_server, root, "SELECT tagged('a') AS t") == [{"t": "a-v3"}]
