@@ -15,4 +15,5 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && command -v apt-g
 fi
 ruff check .
 ruff format --check .
+mypy sparkpush
 python -m pytest "$@"

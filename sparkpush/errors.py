@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
 
-class ExitCode:
+
+class ExitCode(IntEnum):
     """Documented process exit codes (see the README)."""
 
     OK = 0

@@ -53,11 +53,10 @@ class PackCache:
         known = self._index.get(key)
         if known is not None and known.get("signature") == signature and self._settled(known):
             path = self.folder / f"{known['sha256']}.zip"
-            if path.is_file():
+            size = known.get("size")
+            if path.is_file() and isinstance(size, int):
                 self.hits += 1
-                return CachedPack(
-                    str(known["name"]), str(known["sha256"]), int(known["size"]), path
-                )  # type: ignore[call-overload]
+                return CachedPack(str(known["name"]), str(known["sha256"]), size, path)
         self.misses += 1
         packed: PackedZip = pack_python_source(source, keep, root=root, files=files)
         path = ensure_private_dir(self.folder) / f"{packed.sha256}.zip"

@@ -25,7 +25,7 @@ if _PACKAGE not in sys.modules:
     _stand_in.__file__ = os.path.join(_folder, "__init__.py")
     _stand_in.__package__ = _PACKAGE
     sys.modules[_PACKAGE] = _stand_in
-    pyspark.sql.connect = _stand_in  # type: ignore[attr-defined]
+    pyspark.sql.connect = _stand_in  # type: ignore[attr-defined,unused-ignore]
 
 from pyspark.sql.connect.proto import base_pb2 as pb  # noqa: E402
 from pyspark.sql.connect.proto import base_pb2_grpc as pb_grpc  # noqa: E402
