@@ -21,11 +21,15 @@ Notify = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Target:
-    """A server to talk to, with credentials; `source` says where it came from."""
+    """A server to talk to, with credentials; `source` says where it came from.
+
+    `embedded` is the embedded server's state the URL and token were read from.
+    """
 
     spec: ConnectionSpec
     source: str
     ca_file: Path | None = None
+    embedded: ServerState | None = None
 
     def client(
         self, session_id: str | None = None, server_side_session_id: str | None = None
@@ -82,7 +86,13 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
         if notify is not None:
             notify(f"starting the embedded Spark Connect server on port {config.server.port}")
         state, _ = start_server(config.server, files, probe_embedded)
-    return Target(spec=embedded_spec(state), source="embedded")
+    return Target(spec=embedded_spec(state), source="embedded", embedded=state)
+
+
+def embedded_server_restarted(target: Target) -> bool:
+    """True when `target` is an embedded server that has since stopped or been restarted
+    (its port and token may have changed: resolve the target again, both together)."""
+    return target.embedded is not None and StateFiles().load() != target.embedded
 
 
 def embedded_spec(state: ServerState) -> ConnectionSpec:

@@ -26,7 +26,7 @@ class DaemonAlreadyRunning(SparkpushError):
 def daemon_lock(project_root: Path) -> Iterator[None]:
     """Held for the daemon's life; the kernel drops it when the process dies (even kill -9)."""
     paths = daemon_paths(project_root)
-    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

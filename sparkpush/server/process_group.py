@@ -21,7 +21,7 @@ def spawn_detached(
     append: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start `command` in a new session, output to `log` (created 0600), no stdin."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
     fd = os.open(log, flags, 0o600)
     try:
         os.fchmod(fd, 0o600)

@@ -15,7 +15,7 @@ from sparkpush.artifacts.manifest import state_dir
 def project_lock(project_root: Path) -> Iterator[None]:
     """Held for the whole sync; the kernel drops it if the holder dies (kill -9 included)."""
     path = state_dir(project_root) / "sync.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
