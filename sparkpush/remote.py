@@ -89,10 +89,19 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
     return Target(spec=embedded_spec(state), source="embedded", embedded=state)
 
 
-def embedded_server_restarted(target: Target) -> bool:
-    """True when `target` is an embedded server that has since stopped or been restarted
-    (its port and token may have changed: resolve the target again, both together)."""
-    return target.embedded is not None and StateFiles().load() != target.embedded
+def target_still_current(target: Target) -> bool:
+    """False when `target` is the embedded server and it was restarted since: its port and
+    token changed, resolve the target again (both together, from the new state).
+
+    Raises ServerUnreachableError when it was stopped: its token goes to no port that may
+    no longer be its own.
+    """
+    if target.embedded is None:
+        return True
+    state = StateFiles().load()
+    if state is None:
+        raise ServerUnreachableError("the embedded server is not running")
+    return state == target.embedded
 
 
 def embedded_spec(state: ServerState) -> ConnectionSpec:
