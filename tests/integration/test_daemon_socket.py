@@ -187,13 +187,16 @@ def test_a_repository_shipping_a_sparkpush_symlink_is_refused(
     victim = victim_folder(tmp_path)
     (root / ".sparkpush").symlink_to(victim)
     before = tree_modes(victim)
-    result = run_connect(command, env=embedded_server.env, cwd=root)
+    try:
+        result = run_connect(command, env=embedded_server.env, cwd=root)
+    finally:
+        (root / ".sparkpush").unlink()  # so that a daemon started by mistake can be stopped
+        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {root / '.sparkpush'} is a symbolic link: refused"
     ]
     assert tree_modes(victim) == before
-    run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
 
 
 @as_root
@@ -213,13 +216,20 @@ def test_a_sparkpush_folder_not_ours_alone_is_refused(
     state.mkdir()
     os.chown(state, owner, owner)
     state.chmod(mode)
-    for command in (["daemon", "start"], ["sync"]):
-        result = run_connect(command, env=embedded_server.env, cwd=root)
+    results = []
+    try:
+        for command in (["daemon", "start"], ["sync"]):
+            results.append(run_connect(command, env=embedded_server.env, cwd=root))
+        assert list(state.iterdir()) == []
+        assert stat.S_IMODE(state.stat().st_mode) == mode
+    finally:
+        os.chown(state, 0, 0)
+        state.chmod(0o700)
+        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+    for result in results:
         assert result.returncode == 2, result.stderr
         assert problem in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert list(state.iterdir()) == []
-    assert stat.S_IMODE(state.stat().st_mode) == mode
 
 
 @as_root
@@ -325,16 +335,28 @@ def test_a_burst_of_30_status_calls_all_get_an_answer(
     assert [o["running"] for o in outputs] == [True] * callers
 
 
-def test_daemon_and_loader_files_are_user_only_under_umask_000(
-    embedded_server: EmbeddedServer, tmp_path: Path
-) -> None:
+def loose_modes(folder: Path) -> dict[str, str]:
+    """Files and folders under `folder` that group or others may read or write."""
+    return {
+        str(p): oct(stat.S_IMODE(p.lstat().st_mode))
+        for p in [folder, *folder.rglob("*")]
+        if stat.S_IMODE(p.lstat().st_mode) & 0o077
+    }
+
+
+def test_daemon_server_and_loader_files_are_user_only_under_umask_000(tmp_path: Path) -> None:
     root = tmp_path / "umask-proj"
     root.mkdir()
     (root / "udfs.py").write_text(
         "from pyspark.sql.functions import udf\n\n\n@udf('string')\ndef word():\n    return 'w'\n"
     )
-    (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
-    env = embedded_server.env
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n'
+        f"[tool.sparkpush.server]\nport = {free_port()}\n"
+    )
+    # not there yet: the daemon creates it when it starts the embedded server
+    state_home = tmp_path / "home" / ".local" / "state"
+    env = clean_env(XDG_STATE_HOME=str(state_home))
 
     def open_umask() -> None:
         os.umask(0)
@@ -355,17 +377,19 @@ def test_daemon_and_loader_files_are_user_only_under_umask_000(
     try:
         synced = connect("sync")
         assert synced.returncode == 0, synced.stderr
+        answer = connect("sql", "--json", "SELECT word() AS w")
+        assert json.loads(answer.stdout) == [{"w": "w"}], answer.stderr
         state = root / ".sparkpush"
         assert (state / "udf-loader.log").exists()
         assert (state / "daemon.sock").exists()
-        loose = {
-            str(p): oct(stat.S_IMODE(p.lstat().st_mode))
-            for p in [state, *state.rglob("*")]
-            if stat.S_IMODE(p.lstat().st_mode) & 0o077
-        }
-        assert loose == {}
+        assert (state_home / "sparkpush" / "server.token").exists()
+        assert loose_modes(state) == {}
+        assert loose_modes(state_home / "sparkpush") == {}
+        for created in (tmp_path / "home", state_home.parent, state_home):
+            assert stat.S_IMODE(created.stat().st_mode) & 0o022 == 0, created
     finally:
         connect("daemon", "stop")
+        connect("server", "stop")
 
 
 def test_first_sql_after_a_server_restart_uses_the_new_token(
