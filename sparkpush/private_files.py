@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -30,9 +31,15 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def private_opener(path: str, flags: int) -> int:
-    """An `opener` for open(): creates the file 0600 whatever the umask, never through a link."""
-    fd = os.open(path, flags | os.O_NOFOLLOW, 0o600)
+def private_opener(path: str | Path, flags: int) -> int:
+    """Opens `path` (an `opener` for open()): created 0600 whatever the umask, and never
+    through a link (one planted in a cloned `.sparkpush` folder is refused)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeStateDirError(f"{path} is a symbolic link: refused") from None
+        raise
     try:
         os.fchmod(fd, 0o600)
     except BaseException:

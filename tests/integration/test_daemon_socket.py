@@ -199,6 +199,33 @@ def test_a_repository_shipping_a_sparkpush_symlink_is_refused(
     assert tree_modes(victim) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [("daemon.log", ["daemon", "start"]), ("sync.lock", ["sync"]), ("daemon.lock", ["watch"])],
+)
+def test_a_link_shipped_inside_a_sparkpush_folder_is_never_written_through(
+    embedded_server: EmbeddedServer, tmp_path: Path, name: str, command: list[str]
+) -> None:
+    root = cloned_project(tmp_path)
+    (root / ".sparkpush").mkdir(mode=0o755)  # as git creates it
+    victim = tmp_path / "bashrc"
+    victim.write_text("mine\n")
+    victim.chmod(0o644)
+    (root / ".sparkpush" / name).symlink_to(victim)
+    try:
+        result = run_connect(command, env=embedded_server.env, cwd=root, timeout=120)
+    finally:
+        (root / ".sparkpush" / name).unlink()
+        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {root / '.sparkpush' / name} is a symbolic link: refused"
+    )
+    assert "Traceback" not in result.stderr
+    assert victim.read_text() == "mine\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
 @as_root
 @pytest.mark.parametrize(
     ("owner", "mode", "problem"),
