@@ -91,7 +91,10 @@ def test_private_opener_never_writes_through_a_link(tmp_path: Path) -> None:
     target = tmp_path / "bashrc"
     target.write_text("mine\n")
     (tmp_path / "daemon.log").symlink_to(target)
-    with pytest.raises(OSError), open(tmp_path / "daemon.log", "ab", opener=private_opener):
+    with (
+        pytest.raises(UnsafeStateDirError, match="is a symbolic link: refused"),
+        open(tmp_path / "daemon.log", "ab", opener=private_opener),
+    ):
         pass
     assert target.read_text() == "mine\n"
 
