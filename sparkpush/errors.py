@@ -76,3 +76,12 @@ class EmbeddedServerError(SparkpushError):
 
 class JavaNotFoundError(EmbeddedServerError):
     """No usable Java (>= 17) for the embedded server."""
+
+
+class UnsafeStateDirError(UsageError):
+    """A state folder (`.sparkpush`, the user's state dir) that is a link, not ours, or
+    writable by others: refused, nothing is written through it."""
+
+
+class ForeignDaemonError(UsageError):
+    """The project's control socket is served by another user."""

@@ -2,18 +2,80 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from sparkpush.errors import UnsafeStateDirError
+
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make it user-only (0700)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    """Create `path` user-only (0700), or check the existing one and make it 0700.
+
+    An existing folder must be a real folder (not a link), ours, and not writable by group
+    or others: a cloned repository or another user may have put it there first.
+    """
+    _make_parents(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    fd = _open_own_dir(path)
+    try:
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
     return path
+
+
+def private_opener(path: str | Path, flags: int) -> int:
+    """Opens `path` (an `opener` for open()): created 0600 whatever the umask, and never
+    through a link (one planted in a cloned `.sparkpush` folder is refused)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeStateDirError(f"{path} is a symbolic link: refused") from None
+        raise
+    try:
+        os.fchmod(fd, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _make_parents(folder: Path) -> None:
+    """Missing ancestors are created 0755 (not 0777 under `umask 000`)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for ancestor in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(ancestor, 0o755)
+
+
+def _open_own_dir(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if path.is_symlink():
+            raise UnsafeStateDirError(f"{path} is a symbolic link: refused") from None
+        raise UnsafeStateDirError(f"cannot use {path}: {exc.strerror}") from None
+    info = os.fstat(fd)
+    problem = None
+    if info.st_uid != os.getuid():
+        problem = f"it belongs to uid {info.st_uid}, not to you (uid {os.getuid()})"
+    elif info.st_mode & 0o022:
+        problem = f"group or others may write to it (mode {stat.S_IMODE(info.st_mode):o})"
+    if problem is not None:
+        os.close(fd)
+        raise UnsafeStateDirError(f"{path}: {problem}: refused")
+    return fd
 
 
 def write_private_file(path: Path, data: bytes) -> None:

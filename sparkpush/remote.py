@@ -21,11 +21,15 @@ Notify = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Target:
-    """A server to talk to, with credentials; `source` says where it came from."""
+    """A server to talk to, with credentials; `source` says where it came from.
+
+    `embedded` is the embedded server's state the URL and token were read from.
+    """
 
     spec: ConnectionSpec
     source: str
     ca_file: Path | None = None
+    embedded: ServerState | None = None
 
     def client(
         self, session_id: str | None = None, server_side_session_id: str | None = None
@@ -82,7 +86,22 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
         if notify is not None:
             notify(f"starting the embedded Spark Connect server on port {config.server.port}")
         state, _ = start_server(config.server, files, probe_embedded)
-    return Target(spec=embedded_spec(state), source="embedded")
+    return Target(spec=embedded_spec(state), source="embedded", embedded=state)
+
+
+def target_still_current(target: Target) -> bool:
+    """False when `target` is the embedded server and it was restarted since: its port and
+    token changed, resolve the target again (both together, from the new state).
+
+    Raises ServerUnreachableError when it was stopped: its token goes to no port that may
+    no longer be its own.
+    """
+    if target.embedded is None:
+        return True
+    state = StateFiles().load()
+    if state is None:
+        raise ServerUnreachableError("the embedded server is not running")
+    return state == target.embedded
 
 
 def embedded_spec(state: ServerState) -> ConnectionSpec:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
-from sparkpush.daemon.paths import daemon_paths
-from sparkpush.daemon.protocol import ProtocolError, decode, encode
+from sparkpush.daemon.paths import daemon_paths, socket_address
+from sparkpush.daemon.protocol import ProtocolError, decode, encode, peer_uid, read_line
+from sparkpush.errors import ForeignDaemonError
 
-CONNECT_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 10.0
+"""How long a full listen queue (a burst of commands) may delay a connection."""
+CONNECT_RETRY_S = 0.02
 FLUSH_TIMEOUT_S = 900.0
 
 
@@ -21,21 +27,26 @@ class DaemonConnection:
     """One connection; a lease taken on it lasts until `close()` (or this process dies)."""
 
     def __init__(self, path: Path) -> None:
-        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._socket.settimeout(CONNECT_TIMEOUT_S)
+        self._socket = _connect(path)
         try:
-            self._socket.connect(str(path))
-        except OSError as exc:
+            owner = peer_uid(self._socket)
+            if owner != os.getuid():
+                raise ForeignDaemonError(
+                    f"{path} is served by uid {owner}, not by you (uid {os.getuid()}): refused"
+                )
+        except BaseException:
             self._socket.close()
-            raise DaemonUnavailable(str(exc)) from None
+            raise
         self._reader = self._socket.makefile("rb")
 
     def call(self, op: str, timeout: float = FLUSH_TIMEOUT_S) -> dict[str, Any]:
         self._socket.settimeout(timeout)
         try:
             self._socket.sendall(encode({"op": op}))
-            line = self._reader.readline()
+            line = read_line(self._reader)
         except OSError as exc:
+            raise DaemonUnavailable(str(exc)) from None
+        except ProtocolError as exc:
             raise DaemonUnavailable(str(exc)) from None
         if not line:
             raise DaemonUnavailable("the daemon closed the connection")
@@ -55,6 +66,23 @@ class DaemonConnection:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _connect(path: Path) -> socket.socket:
+    """A connected socket; a full listen queue (EAGAIN) is retried, not taken as "not running"."""
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    with socket_address(path) as address:
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(CONNECT_TIMEOUT_S)
+            try:
+                sock.connect(address)
+                return sock
+            except OSError as exc:
+                sock.close()
+                if exc.errno != errno.EAGAIN or time.monotonic() > deadline:
+                    raise DaemonUnavailable(str(exc)) from None
+            time.sleep(CONNECT_RETRY_S)
 
 
 def connect_to_daemon(project_root: Path) -> DaemonConnection | None:

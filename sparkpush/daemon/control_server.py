@@ -2,31 +2,32 @@
 
 Requests: {"op": "status"}, {"op": "flush"}, {"op": "lease"} (flush, then hold a lease on
 the current generation until the connection closes) and {"op": "stop"}. Peers that are not
-the owning user are refused (SO_PEERCRED), whatever the file modes say.
+the owning user are refused (SO_PEERCRED), whatever the file modes say. A line is read
+MAX_LINE_BYTES at most: a longer one closes the connection.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import socketserver
-import struct
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sparkpush.daemon.protocol import ProtocolError, decode, encode
+from sparkpush.daemon.paths import socket_address
+from sparkpush.daemon.protocol import (
+    MAX_LINE_BYTES,
+    ProtocolError,
+    decode,
+    encode,
+    peer_uid,
+    read_line,
+)
 from sparkpush.daemon.service import Daemon
 
 log = logging.getLogger(__name__)
-
-
-def peer_uid(connection: socket.socket) -> int:
-    creds = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -36,8 +37,11 @@ class _Handler(socketserver.StreamRequestHandler):
         if peer_uid(self.connection) != os.getuid():
             self._send({"ok": False, "error": "refused: not the daemon's user"})
             return
-        for line in self.rfile:
+        while True:
             try:
+                line = read_line(self.rfile)
+                if not line:
+                    return
                 request = decode(line)
             except ProtocolError as exc:
                 self._send({"ok": False, "error": str(exc)})
@@ -74,7 +78,7 @@ class _Handler(socketserver.StreamRequestHandler):
             self._send({**reply, "session_id": session_id, "lease": lease})
             # The lease lasts as long as the client keeps the connection: reading until EOF
             # also notices a client that died (the kernel closes its socket).
-            while self.rfile.readline():
+            while self.rfile.readline(MAX_LINE_BYTES):
                 pass
         except OSError:
             pass
@@ -88,6 +92,8 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # a burst of `connect` commands must queue, not be refused (clients also retry)
+    request_queue_size = 128
 
     def __init__(self, path: Path, daemon: Daemon, on_stop: Callable[[], None]) -> None:
         self.daemon = daemon
@@ -95,7 +101,8 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         path.unlink(missing_ok=True)
         old_umask = os.umask(0o177)
         try:
-            super().__init__(str(path), _Handler)
+            with socket_address(path) as address:
+                super().__init__(address, _Handler)
         finally:
             os.umask(old_umask)
         os.chmod(path, 0o600)

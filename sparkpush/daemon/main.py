@@ -6,15 +6,18 @@ The remote, which may hold a token, comes through SPARKPUSH_DAEMON_REMOTE, never
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import logging.handlers
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 from sparkpush.daemon.paths import daemon_paths
 from sparkpush.daemon.runner import DaemonAlreadyRunning, run_daemon
 from sparkpush.errors import SparkpushError
+from sparkpush.private_files import private_opener
 
 REMOTE_ENV = "SPARKPUSH_DAEMON_REMOTE"
 LOG_BYTES = 5 * 1024 * 1024
@@ -41,11 +44,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class _PrivateRotatingLog(logging.handlers.RotatingFileHandler):
+    """Every file it opens, the one after each rotation included, is 0600 whatever the umask."""
+
+    def _open(self) -> io.TextIOWrapper:
+        return cast(
+            io.TextIOWrapper,
+            open(
+                self.baseFilename,
+                self.mode,
+                encoding=self.encoding,
+                errors=self.errors,
+                opener=private_opener,
+            ),
+        )
+
+
 def _log_to_file(path: Path) -> None:
-    handler = logging.handlers.RotatingFileHandler(
+    handler = _PrivateRotatingLog(
         path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
-    os.chmod(path, 0o600)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.manifest import state_dir
-from sparkpush.private_files import ensure_private_dir
 
-# sockaddr_un holds 108 bytes; deep project paths fall back to a short per-user folder.
-_MAX_SOCKET_PATH = 100
+# sockaddr_un holds 108 bytes, with its terminating NUL
+_MAX_SOCKET_PATH = 107
 
 
 @dataclass(frozen=True)
@@ -37,13 +36,26 @@ class DaemonPaths:
 
     @property
     def socket(self) -> Path:
-        preferred = self.folder / "daemon.sock"
-        if len(os.fsencode(preferred)) <= _MAX_SOCKET_PATH:
-            return preferred
-        digest = hashlib.sha256(os.fsencode(self.root.resolve())).hexdigest()[:20]
-        short = Path(tempfile.gettempdir()) / f"sparkpush-{os.getuid()}"
-        return ensure_private_dir(short) / f"{digest}.sock"
+        return self.folder / "daemon.sock"
 
 
 def daemon_paths(project_root: Path) -> DaemonPaths:
     return DaemonPaths(project_root.resolve())
+
+
+@contextmanager
+def socket_address(path: Path) -> Iterator[str]:
+    """What to bind or connect to for the socket file `path`, however deep the project.
+
+    A path too long for sockaddr_un is reached through a descriptor of its folder
+    (`/proc/self/fd/N/daemon.sock`), so the socket stays in the project's own user-only
+    folder rather than in a shared one such as /tmp that another user could prepare.
+    """
+    if len(os.fsencode(path)) <= _MAX_SOCKET_PATH:
+        yield str(path)
+        return
+    folder = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        yield f"/proc/self/fd/{folder}/{path.name}"
+    finally:
+        os.close(folder)

@@ -15,7 +15,7 @@ from sparkpush.daemon.control_server import ControlServer
 from sparkpush.daemon.paths import daemon_paths
 from sparkpush.daemon.service import Daemon, OnSynced
 from sparkpush.errors import SparkpushError
-from sparkpush.private_files import write_private_file
+from sparkpush.private_files import private_opener, write_private_file
 
 
 class DaemonAlreadyRunning(SparkpushError):
@@ -26,7 +26,7 @@ class DaemonAlreadyRunning(SparkpushError):
 def daemon_lock(project_root: Path) -> Iterator[None]:
     """Held for the daemon's life; the kernel drops it when the process dies (even kill -9)."""
     paths = daemon_paths(project_root)
-    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = private_opener(paths.lock, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

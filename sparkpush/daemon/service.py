@@ -21,7 +21,7 @@ from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
 from sparkpush.errors import ServerUnreachableError, SparkpushError
 from sparkpush.project_session import ready_session
-from sparkpush.remote import Target, resolve_target
+from sparkpush.remote import Target, resolve_target, target_still_current
 from sparkpush.sync.engine import SyncResult, release_generations
 from sparkpush.udf.warm_loader import WarmLoader
 
@@ -229,6 +229,8 @@ class Daemon:
         return config
 
     def _resolve_target(self, config: Config) -> Target:
+        if self._target is not None and not target_still_current(self._target):
+            self._target = None
         if self._target is None:
             self._target = resolve_target(config, self.remote, notify=self.on_message)
         return self._target

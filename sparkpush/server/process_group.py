@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from sparkpush.private_files import private_opener
+
 STOP_TIMEOUT_S = 30.0
 POLL_S = 0.1
 
@@ -22,9 +24,8 @@ def spawn_detached(
 ) -> subprocess.Popen[bytes]:
     """Start `command` in a new session, output to `log` (created 0600), no stdin."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    fd = os.open(log, flags, 0o600)
+    fd = private_opener(log, flags)
     try:
-        os.fchmod(fd, 0o600)
         return subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

@@ -9,13 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sparkpush.artifacts.manifest import state_dir
+from sparkpush.private_files import private_opener
 
 
 @contextmanager
 def project_lock(project_root: Path) -> Iterator[None]:
     """Held for the whole sync; the kernel drops it if the holder dies (kill -9 included)."""
     path = state_dir(project_root) / "sync.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = private_opener(path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

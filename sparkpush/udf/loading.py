@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from sparkpush.connect.client_environment import session_environment
+from sparkpush.private_files import private_opener
 from sparkpush.remote import Target
 from sparkpush.udf.problems import UdfLoadError, describe_exit, describe_problem, describe_timeout
 from sparkpush.udf.protocol import LoadedUdf, LoadProblem, LoadRequest
@@ -163,7 +164,7 @@ class _ColdRun:
     def __init__(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("wb") as log:
+        with open(log_path, "wb", opener=private_opener) as log:
             # its own session (process group): a timeout kills whatever the module started
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "sparkpush.udf.loader_child"],

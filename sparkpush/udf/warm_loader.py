@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from sparkpush.private_files import private_opener
 from sparkpush.udf.loading import Event, read_events
 from sparkpush.udf.protocol import LoadRequest
 
@@ -69,7 +70,7 @@ class WarmLoader:
             return self._process
         log_path.parent.mkdir(parents=True, exist_ok=True)
         base = {k: v for k, v in env.items() if k != "SPARK_CONNECT_AUTHENTICATE_TOKEN"}
-        with log_path.open("ab") as log:
+        with open(log_path, "ab", opener=private_opener) as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "sparkpush.udf.warm_loader"],
                 stdin=subprocess.PIPE,
