@@ -74,3 +74,7 @@ class EmbeddedServerError(SparkpushError):
 
 class JavaNotFoundError(EmbeddedServerError):
     """No usable Java (>= 17) for the embedded server."""
+
+
+class DaemonAlreadyRunningError(UsageError):
+    """The project already has a daemon (`connect watch` while `connect daemon start` runs)."""

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from sparkpush.daemon.paths import daemon_paths
-from sparkpush.daemon.runner import DaemonAlreadyRunning, run_daemon
-from sparkpush.errors import SparkpushError
+from sparkpush.daemon.runner import run_daemon
+from sparkpush.errors import DaemonAlreadyRunningError, SparkpushError
 
 REMOTE_ENV = "SPARKPUSH_DAEMON_REMOTE"
 LOG_BYTES = 5 * 1024 * 1024
@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     remote = os.environ.pop(REMOTE_ENV, None) or None
     try:
         run_daemon(root, args.config, remote, on_message=lambda m: log.info("%s", m))
-    except DaemonAlreadyRunning as exc:
+    except DaemonAlreadyRunningError as exc:
         log.info("%s", exc.message)
-        return 0
+        return 0  # lost the race to another `daemon start`: that one serves
     except SparkpushError as exc:
         log.error("%s", exc.message)
         return exc.exit_code
