@@ -23,6 +23,7 @@ from sparkpush.errors import ServerUnreachableError, SparkpushError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target
 from sparkpush.sync.engine import SyncResult, release_generations
+from sparkpush.sync.summary import SyncSummary
 from sparkpush.udf.warm_loader import WarmLoader
 
 log = logging.getLogger(__name__)
@@ -173,14 +174,11 @@ class Daemon:
         self.state.server_reachable = True
         self.state.last_error = None
         self.state.last_error_exit_code = None
+        # the summary `connect sync --json` prints, plus when and how long for `status`
         self.state.last_sync = {
+            **SyncSummary.of(result, by_daemon=True).to_json(),
             "at": time.time(),
-            "action": result.action.value,
-            "generation": result.generation,
-            "uploaded": len(result.uploaded),
-            "bytes": result.bytes,
             "ms": round(result.seconds * 1000, 1),
-            "reasons": list(result.reasons),
         }
         if result.action is not PlanAction.NOTHING:
             log.info(
