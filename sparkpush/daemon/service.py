@@ -16,6 +16,7 @@ from sparkpush.artifacts.manifest import Manifest, load_manifest
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.leases import LeaseTable
+from sparkpush.daemon.session_probe import SessionProbe
 from sparkpush.daemon.watch_roots import watch_roots
 from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
@@ -29,6 +30,8 @@ from sparkpush.udf.warm_loader import WarmLoader
 log = logging.getLogger(__name__)
 
 FLUSH_TIMEOUT_S = 600.0
+MARKER_TIMEOUT_S = 0.5
+"""How long a flush waits for the watcher's markers before it syncs (walks) instead."""
 
 OnSynced = Callable[[SyncResult], None]
 
@@ -67,7 +70,8 @@ class Daemon:
         self._config: Config | None = None
         self._first_sync = True
         self._watched_config: tuple[Path, ...] = ()
-        self.worker = SyncWorker(self._sync_once)
+        self.worker = SyncWorker(self._sync_once, settled=self._settled)
+        self.probe = SessionProbe()
         # PySpark imported once: a UDF edit then costs a fork, not an interpreter start.
         self.loader = WarmLoader()
         self.watcher: ProjectWatcher | None = None
@@ -85,6 +89,7 @@ class Daemon:
             self.watcher.stop()
         self.worker.stop()
         self.loader.close()
+        self.probe.close()
 
     # -- control entry points ----------------------------------------------------------------
 
@@ -194,6 +199,15 @@ class Daemon:
         if self.on_synced is not None:
             self.on_synced(result)
         return True
+
+    def _settled(self) -> bool:
+        """No change is on its way and the current generation still answers: a flush then
+        needs no sync (and no walk of the tree)."""
+        watcher = self.watcher
+        if watcher is None or self._target is None or not watcher.barrier(MARKER_TIMEOUT_S):
+            return False
+        manifest = load_manifest(self.project_root)
+        return manifest is not None and self.probe.alive(self._target, manifest)
 
     def _retire(self, before: Manifest, target: Target) -> None:
         """The previous generation stops being current; release it once no lease holds it."""
