@@ -207,7 +207,7 @@ class Daemon:
         if watcher is None or self._target is None or not watcher.barrier(MARKER_TIMEOUT_S):
             return False
         manifest = load_manifest(self.project_root)
-        return manifest is not None and self.probe.alive(self._target, manifest)
+        return manifest is not None and self.probe.answers(self._target, manifest)
 
     def _retire(self, before: Manifest, target: Target) -> None:
         """The previous generation stops being current; release it once no lease holds it."""

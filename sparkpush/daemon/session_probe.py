@@ -1,7 +1,8 @@
-"""Whether the current generation's session still answers, over one channel kept open.
+"""Whether the current generation's session still answers: what a sync asks first.
 
-A sync asks this first (a restarted server or an expired session means a new generation); a
-flush that skips the sync must still ask, and a kept channel makes it one round trip.
+A restarted server or an expired session means a new generation; a flush that skips the sync
+must still ask. The channel is kept open between probes: a new one costs a connection
+(about 10 ms here), a kept one a round trip (about 1.5 ms).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class SessionProbe:
         self._client: SessionClient | None = None
         self._key: tuple[Target, str] | None = None
 
-    def alive(self, target: Target, manifest: Manifest) -> bool:
+    def answers(self, target: Target, manifest: Manifest) -> bool:
         """True when `manifest`'s session answers on `target` as the same server session."""
         if manifest.remote != target.spec.display() or manifest.server_side_session_id is None:
             return False  # not confirmed by this server: only a sync can tell
