@@ -17,7 +17,7 @@ from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.session_probe import SessionProbe
-from sparkpush.daemon.watch_roots import watch_roots
+from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
 from sparkpush.errors import ServerUnreachableError, SparkpushError
@@ -70,6 +70,7 @@ class Daemon:
         self._config: Config | None = None
         self._first_sync = True
         self._watched_config: tuple[Path, ...] = ()
+        self._watch_complete = False
         self.worker = SyncWorker(self._sync_once, settled=self._settled)
         self.probe = SessionProbe()
         # PySpark imported once: a UDF edit then costs a fork, not an interpreter start.
@@ -204,7 +205,9 @@ class Daemon:
         """No change is on its way and the current generation still answers: a flush then
         needs no sync (and no walk of the tree)."""
         watcher = self.watcher
-        if watcher is None or self._target is None or not watcher.barrier(MARKER_TIMEOUT_S):
+        if watcher is None or self._target is None or not self._watch_complete:
+            return False
+        if not watcher.barrier(MARKER_TIMEOUT_S):
             return False
         manifest = load_manifest(self.project_root)
         return manifest is not None and self.probe.answers(self._target, manifest)
@@ -249,11 +252,11 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.stop()
         self._watched_config = (config.source.resolve(),) if config.source else ()
+        roots = watch_roots(config)
+        # a source folder no watch covers leaves every flush to the walk
+        self._watch_complete = not unwatched_folders(config, roots)
         self.watcher = ProjectWatcher(
-            self.project_root,
-            watch_roots(config),
-            DefaultFilter(config.artifacts.exclude),
-            self.changed,
+            self.project_root, roots, DefaultFilter(config.artifacts.exclude), self.changed
         )
         self.watcher.start()
 
