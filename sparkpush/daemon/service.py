@@ -96,11 +96,14 @@ class Daemon:
 
     def flush(self) -> dict[str, Any]:
         """Sync everything saved so far; the generation to use (and the last error, if any)."""
+        if self.worker.up_to_date():
+            return self.answer(synced=False)
         if not self.worker.flush(FLUSH_TIMEOUT_S):
             return {"ok": False, "error": "the daemon is stopping", "exit_code": 3}
         return self.answer()
 
-    def answer(self) -> dict[str, Any]:
+    def answer(self, *, synced: bool = True) -> dict[str, Any]:
+        """The reply to a flush; `synced` False: no sync was needed, so none did anything."""
         manifest = load_manifest(self.project_root)
         reply: dict[str, Any] = {"ok": manifest is not None and self._target is not None}
         if manifest is not None and self._target is not None:
@@ -109,7 +112,10 @@ class Daemon:
         if self.state.last_error is not None:
             reply["error"] = self.state.last_error
             reply["exit_code"] = self.state.last_error_exit_code
-        reply["last_sync"] = self.state.last_sync
+        last = self.state.last_sync
+        if not synced and last is not None:
+            last = {**last, **SyncSummary.from_json(last).unchanged().to_json()}
+        reply["last_sync"] = last
         return reply
 
     def status(self) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Watch events mark the project dirty; the worker waits until the burst has been quiet for
 `quiet_s` (or `max_wait_s` passed) and syncs once. A flush asks for a sync that starts after
 the request and waits for it: that is what gives read-your-writes. When the worker is idle
-and clean and `settled()` proves no change is still on its way (the watcher's barrier), the
-flush answers at once: the last sync already saw everything saved before it.
+and clean and `settled()` proves no change is still on its way (the watcher's barrier),
+`up_to_date()` says so and no sync is needed: the last one saw everything saved before.
 """
 
 from __future__ import annotations
@@ -74,10 +74,7 @@ class SyncWorker:
             self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait for a sync that starts after this call (or prove none is needed); False on
-        timeout or shutdown."""
-        if self._up_to_date():
-            return True
+        """Wait for a sync that starts after this call; False on timeout or shutdown."""
         with self._cond:
             self._requested += 1
             ticket = self._requested
@@ -86,8 +83,9 @@ class SyncWorker:
                 lambda: self._done_for >= ticket or self._stopping, timeout
             ) and not (self._stopping and self._done_for < ticket)
 
-    def _up_to_date(self) -> bool:
-        """Whether the last sync saw every change made before this call (no sync needed)."""
+    def up_to_date(self) -> bool:
+        """Whether the last sync saw every change made before this call: then a flush needs
+        no sync."""
         if self.settled is None:
             return False
         with self._cond:

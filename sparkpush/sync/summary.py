@@ -7,7 +7,7 @@ paths cannot print different keys.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sparkpush.artifacts.planner import PlanAction
@@ -45,6 +45,20 @@ class SyncSummary:
             warnings=result.warnings,
             udfs=result.udfs,
             by_daemon=by_daemon,
+        )
+
+    def unchanged(self) -> SyncSummary:
+        """What a sync of the same generation reports when it finds nothing to do."""
+        return replace(
+            self,
+            action=PlanAction.NOTHING,
+            uploaded=0,
+            skipped=self.uploaded + self.skipped,
+            bytes=0,
+            seconds=0.0,
+            reasons=(),
+            released=(),
+            udfs=(),
         )
 
     def to_json(self) -> dict[str, Any]:

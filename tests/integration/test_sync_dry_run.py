@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EmbeddedServer, run_connect
+from tests.integration.test_daemon import status
 from tests.integration.test_sync import project, sync  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.integration
@@ -126,6 +127,13 @@ def test_sync_json_has_the_same_keys_with_and_without_a_daemon(
     try:
         (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v3'\n")
         with_daemon = sync(embedded_server, project)
+        again = sync(embedded_server, project)  # answered without a sync: it did nothing
+        assert (again["action"], again["uploaded"], again["bytes"]) == ("nothing", 0, 0)
+        assert again["session_id"] == with_daemon["session_id"]
+        # a dry run asks nothing of the daemon: it plans against the manifest on disk
+        syncs = status(project, env)["syncs"]
+        assert dry_run(embedded_server, project)["action"] == "nothing"
+        assert status(project, env)["syncs"] == syncs
     finally:
         run_connect(["daemon", "stop"], env=env, cwd=project)
     assert with_daemon["by_daemon"] is True

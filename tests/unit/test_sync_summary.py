@@ -35,3 +35,12 @@ def test_extra_keys_are_ignored_and_missing_ones_refused() -> None:
     del document["released"]
     with pytest.raises(KeyError, match="released"):
         SyncSummary.from_json(document)
+
+
+def test_a_sync_that_was_not_needed_reports_nothing_on_the_same_generation() -> None:
+    unchanged = SUMMARY.unchanged()
+    assert unchanged.action is PlanAction.NOTHING
+    assert (unchanged.session_id, unchanged.generation) == ("s", 3)
+    assert (unchanged.uploaded, unchanged.bytes, unchanged.skipped) == (0, 0, 5)
+    assert unchanged.reasons == unchanged.released == unchanged.udfs == ()
+    assert unchanged.warnings == SUMMARY.warnings

