@@ -85,3 +85,7 @@ class UnsafeStateDirError(UsageError):
 
 class ForeignDaemonError(UsageError):
     """The project's control socket is served by another user."""
+
+
+class DaemonAlreadyRunningError(UsageError):
+    """The project already has a daemon (`connect watch` while `connect daemon start` runs)."""

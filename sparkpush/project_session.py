@@ -14,7 +14,7 @@ from sparkpush.remote import Target
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.project_lock import project_lock
 from sparkpush.udf.loading import Loader
-from sparkpush.udf.registration import has_udfs, register_project_udfs
+from sparkpush.udf.registration import has_udfs, register_project_udfs, registered_since
 
 
 def ready_session(
@@ -50,10 +50,12 @@ def ready_session(
         on_progress=on_progress,
         prepare_generation=prepare,
     )
-    if prepared or result.manifest is None:
+    if result.manifest is None:
         return result
+    if prepared:
+        return replace(result, udfs=registered_since(None, result.manifest))
     manifest = _register_in_place(config, target, result.manifest, loader)
-    return replace(result, manifest=manifest)
+    return replace(result, manifest=manifest, udfs=registered_since(result.manifest, manifest))
 
 
 def _register_in_place(

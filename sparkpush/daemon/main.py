@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import cast
 
 from sparkpush.daemon.paths import daemon_paths
-from sparkpush.daemon.runner import DaemonAlreadyRunning, run_daemon
-from sparkpush.errors import SparkpushError
+from sparkpush.daemon.runner import run_daemon
+from sparkpush.errors import DaemonAlreadyRunningError, SparkpushError
 from sparkpush.private_files import private_opener
 
 REMOTE_ENV = "SPARKPUSH_DAEMON_REMOTE"
@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     remote = os.environ.pop(REMOTE_ENV, None) or None
     try:
         run_daemon(root, args.config, remote, on_message=lambda m: log.info("%s", m))
-    except DaemonAlreadyRunning as exc:
+    except DaemonAlreadyRunningError as exc:
         log.info("%s", exc.message)
-        return 0
+        return 0  # lost the race to another `daemon start`: that one serves
     except SparkpushError as exc:
         log.error("%s", exc.message)
         return exc.exit_code

@@ -14,12 +14,8 @@ from types import FrameType
 from sparkpush.daemon.control_server import ControlServer
 from sparkpush.daemon.paths import daemon_paths
 from sparkpush.daemon.service import Daemon, OnSynced
-from sparkpush.errors import SparkpushError
+from sparkpush.errors import DaemonAlreadyRunningError
 from sparkpush.private_files import private_opener, write_private_file
-
-
-class DaemonAlreadyRunning(SparkpushError):
-    exit_code = 0
 
 
 @contextmanager
@@ -31,7 +27,10 @@ def daemon_lock(project_root: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise DaemonAlreadyRunning(f"a daemon is already running for {project_root}") from None
+            raise DaemonAlreadyRunningError(
+                f"a daemon is already running for {project_root} "
+                "(stop it with 'connect daemon stop')"
+            ) from None
         yield
     finally:
         os.close(fd)

@@ -16,18 +16,22 @@ from sparkpush.artifacts.manifest import Manifest, load_manifest
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.leases import LeaseTable
-from sparkpush.daemon.watch_roots import watch_roots
+from sparkpush.daemon.session_probe import SessionProbe
+from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
 from sparkpush.errors import ServerUnreachableError, SparkpushError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target, target_still_current
 from sparkpush.sync.engine import SyncResult, release_generations
+from sparkpush.sync.summary import SyncSummary
 from sparkpush.udf.warm_loader import WarmLoader
 
 log = logging.getLogger(__name__)
 
 FLUSH_TIMEOUT_S = 600.0
+MARKER_TIMEOUT_S = 0.5
+"""How long a flush waits for the watcher's markers before it syncs (walks) instead."""
 
 OnSynced = Callable[[SyncResult], None]
 
@@ -66,7 +70,9 @@ class Daemon:
         self._config: Config | None = None
         self._first_sync = True
         self._watched_config: tuple[Path, ...] = ()
-        self.worker = SyncWorker(self._sync_once)
+        self._watch_complete = False
+        self.worker = SyncWorker(self._sync_once, settled=self._settled)
+        self.probe = SessionProbe()
         # PySpark imported once: a UDF edit then costs a fork, not an interpreter start.
         self.loader = WarmLoader()
         self.watcher: ProjectWatcher | None = None
@@ -84,16 +90,20 @@ class Daemon:
             self.watcher.stop()
         self.worker.stop()
         self.loader.close()
+        self.probe.close()
 
     # -- control entry points ----------------------------------------------------------------
 
     def flush(self) -> dict[str, Any]:
         """Sync everything saved so far; the generation to use (and the last error, if any)."""
+        if self.worker.up_to_date():
+            return self.answer(synced=False)
         if not self.worker.flush(FLUSH_TIMEOUT_S):
             return {"ok": False, "error": "the daemon is stopping", "exit_code": 3}
         return self.answer()
 
-    def answer(self) -> dict[str, Any]:
+    def answer(self, *, synced: bool = True) -> dict[str, Any]:
+        """The reply to a flush; `synced` False: no sync was needed, so none did anything."""
         manifest = load_manifest(self.project_root)
         reply: dict[str, Any] = {"ok": manifest is not None and self._target is not None}
         if manifest is not None and self._target is not None:
@@ -102,7 +112,10 @@ class Daemon:
         if self.state.last_error is not None:
             reply["error"] = self.state.last_error
             reply["exit_code"] = self.state.last_error_exit_code
-        reply["last_sync"] = self.state.last_sync
+        last = self.state.last_sync
+        if not synced and last is not None:
+            last = {**last, **SyncSummary.from_json(last).unchanged().to_json()}
+        reply["last_sync"] = last
         return reply
 
     def status(self) -> dict[str, Any]:
@@ -173,14 +186,11 @@ class Daemon:
         self.state.server_reachable = True
         self.state.last_error = None
         self.state.last_error_exit_code = None
+        # the summary `connect sync --json` prints, plus when and how long for `status`
         self.state.last_sync = {
+            **SyncSummary.of(result, by_daemon=True).to_json(),
             "at": time.time(),
-            "action": result.action.value,
-            "generation": result.generation,
-            "uploaded": len(result.uploaded),
-            "bytes": result.bytes,
             "ms": round(result.seconds * 1000, 1),
-            "reasons": list(result.reasons),
         }
         if result.action is not PlanAction.NOTHING:
             log.info(
@@ -196,6 +206,17 @@ class Daemon:
         if self.on_synced is not None:
             self.on_synced(result)
         return True
+
+    def _settled(self) -> bool:
+        """No change is on its way and the current generation still answers: a flush then
+        needs no sync (and no walk of the tree)."""
+        watcher = self.watcher
+        if watcher is None or self._target is None or not self._watch_complete:
+            return False
+        if not watcher.barrier(MARKER_TIMEOUT_S):
+            return False
+        manifest = load_manifest(self.project_root)
+        return manifest is not None and self.probe.answers(self._target, manifest)
 
     def _retire(self, before: Manifest, target: Target) -> None:
         """The previous generation stops being current; release it once no lease holds it."""
@@ -239,11 +260,11 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.stop()
         self._watched_config = (config.source.resolve(),) if config.source else ()
+        roots = watch_roots(config)
+        # a source folder no watch covers leaves every flush to the walk
+        self._watch_complete = not unwatched_folders(config, roots)
         self.watcher = ProjectWatcher(
-            self.project_root,
-            watch_roots(config),
-            DefaultFilter(config.artifacts.exclude),
-            self.changed,
+            self.project_root, roots, DefaultFilter(config.artifacts.exclude), self.changed
         )
         self.watcher.start()
 

@@ -10,6 +10,21 @@ from sparkpush.config import Config
 
 def watch_roots(config: Config) -> list[Path]:
     """Folders whose changes can change what a sync would do, without nested duplicates."""
+    existing = sorted(f.resolve() for f in _source_folders(config) if f.is_dir())
+    return [f for f in existing if not any(f != o and f.is_relative_to(o) for o in existing)]
+
+
+def unwatched_folders(config: Config, roots: list[Path]) -> list[Path]:
+    """Source folders no root covers (outside the project and missing when the watch began):
+    only a sync's walk sees what appears there."""
+    return sorted(
+        folder
+        for folder in (f.resolve() for f in _source_folders(config))
+        if not any(folder.is_relative_to(root) for root in roots)
+    )
+
+
+def _source_folders(config: Config) -> set[Path]:
     root = config.project_root
     settings = config.artifacts
     patterns = [
@@ -26,8 +41,7 @@ def watch_roots(config: Config) -> list[Path]:
     if config.source is not None:
         folders.add(config.source.parent)
     folders.add(root)
-    existing = sorted(f.resolve() for f in folders if f.is_dir())
-    return [f for f in existing if not any(f != o and f.is_relative_to(o) for o in existing)]
+    return folders
 
 
 def _base_folder(root: Path, pattern: str) -> Path:

@@ -2,7 +2,9 @@
 
 Watch events mark the project dirty; the worker waits until the burst has been quiet for
 `quiet_s` (or `max_wait_s` passed) and syncs once. A flush asks for a sync that starts after
-the request and waits for it: that is what gives read-your-writes.
+the request and waits for it: that is what gives read-your-writes. When the worker is idle
+and clean and `settled()` proves no change is still on its way (the watcher's barrier),
+`up_to_date()` says so and no sync is needed: the last one saw everything saved before.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ RETRY_MAX_S = 30.0
 
 RunSync = Callable[[], bool]
 """Runs one sync; returns False when it should be retried later (server unreachable)."""
+Settled = Callable[[], bool]
+"""True when every change made before the call has been reported (`mark_dirty`) and the
+current generation is still usable; False when that cannot be known (then a sync runs)."""
 
 
 class SyncWorker:
@@ -32,8 +37,10 @@ class SyncWorker:
         run_sync: RunSync,
         quiet_s: float = QUIET_S,
         max_wait_s: float = MAX_WAIT_S,
+        settled: Settled | None = None,
     ) -> None:
         self.run_sync = run_sync
+        self.settled = settled
         self.quiet_s = quiet_s
         self.max_wait_s = max_wait_s
         self._cond = threading.Condition()
@@ -42,6 +49,7 @@ class SyncWorker:
         self._requested = 0
         self._done_for = 0
         self._stopping = False
+        self._running = False
         self._retry_at: float | None = None
         self._retry_delay = RETRY_MIN_S
         self.syncs = 0
@@ -75,6 +83,31 @@ class SyncWorker:
                 lambda: self._done_for >= ticket or self._stopping, timeout
             ) and not (self._stopping and self._done_for < ticket)
 
+    def up_to_date(self) -> bool:
+        """Whether the last sync saw every change made before this call: then a flush needs
+        no sync."""
+        if self.settled is None:
+            return False
+        with self._cond:
+            if not self._idle():
+                return False
+        # outside the lock: the changes it waits for are reported through `mark_dirty`
+        if not self.settled():
+            return False
+        with self._cond:
+            return self._idle()
+
+    def _idle(self) -> bool:
+        """Under the lock: a sync succeeded, none runs or is due, and nothing changed since."""
+        return (
+            self.syncs > 0
+            and not self._running
+            and not self._stopping
+            and self._dirty_since is None
+            and self._retry_at is None
+            and self._requested <= self._done_for
+        )
+
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -82,8 +115,10 @@ class SyncWorker:
                 if ticket is None:
                     return
                 self._dirty_since = None
+                self._running = True
             ok = self._sync_safely()
             with self._cond:
+                self._running = False
                 self.syncs += 1
                 self._done_for = max(self._done_for, ticket)
                 if ok:

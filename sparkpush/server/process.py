@@ -161,6 +161,8 @@ def _server_env(java_home: Path) -> dict[str, str]:
 
 def _check_port_free(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the JVM binds: a connection the stopped server closed (TIME_WAIT) is no user
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, port))
         except OSError:

@@ -62,6 +62,8 @@ class SyncResult:
     warnings: tuple[str, ...]
     released: tuple[str, ...] = ()
     manifest: Manifest | None = field(default=None, repr=False)
+    udfs: tuple[str, ...] = ()
+    """SQL names of the UDFs registered or re-registered (filled in by `ready_session`)."""
 
     @property
     def bytes(self) -> int:
@@ -84,7 +86,7 @@ def sync_project(
         collected, desired = _collect(config, extra)
         manifest = load_manifest(root)
         _release_unfinished(target, root, keep=manifest.session_id if manifest else None)
-        current = _usable_current(manifest, target)
+        current = usable_current(manifest, target)
         plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
@@ -152,10 +154,12 @@ def _with_extra(
     return desired
 
 
-def _usable_current(manifest: Manifest | None, target: Target) -> Manifest | None:
+def usable_current(manifest: Manifest | None, target: Target) -> Manifest | None:
     """The manifest's session if it is on this server and still alive there."""
     if manifest is None or manifest.remote != target.spec.display():
         return None
+    if manifest.server_side_session_id is None:
+        return None  # never confirmed by the server: cannot tell a restart apart
     client = target.client(manifest.session_id, manifest.server_side_session_id)
     try:
         client.spark_version()
@@ -166,8 +170,6 @@ def _usable_current(manifest: Manifest | None, target: Target) -> Manifest | Non
         raise
     finally:
         client.close()
-    if manifest.server_side_session_id is None:
-        return None  # never confirmed by the server: cannot tell a restart apart
     return manifest
 
 

@@ -85,7 +85,9 @@ def run(request: LoadRequest, out: IO[str]) -> int:
         for udf in found:
             udf.fingerprint = _fingerprint(udf, emit)
         loaded = _register(spark, found, request, emit)
-        dropped = _drop_removed(spark, request, {u.name for u in loaded})
+        dropped = (
+            _drop_removed(spark, request, {u.name for u in loaded}) if request.register else []
+        )
     except _Stop:
         return EXIT_PROBLEM
     except Exception as exc:  # our bug or the server's: one line for the user, details below
@@ -409,11 +411,10 @@ def _register(spark: Any, found: list[_Found], request: LoadRequest, emit: Emit)
     """Register what changed, a few at a time (each is one round trip), Python then Java."""
     emit({"event": "registering"})
     changed = {u.name for u in found if request.known.get(u.name) != u.fingerprint}
+    to_send = [u for u in found if u.name in changed] if request.register else []
     with ThreadPoolExecutor(max_workers=REGISTER_THREADS) as pool:
-        failures = list(
-            pool.map(lambda u: _register_one(spark, u), [u for u in found if u.name in changed])
-        )
-    for udf, failure in zip([u for u in found if u.name in changed], failures, strict=True):
+        failures = list(pool.map(lambda u: _register_one(spark, u), to_send))
+    for udf, failure in zip(to_send, failures, strict=True):
         if failure is not None:
             file = udf.source.rsplit(":", 1)[0]
             raise _problem(
@@ -427,7 +428,7 @@ def _register(spark: Any, found: list[_Found], request: LoadRequest, emit: Emit)
     for name, (class_name, returns) in request.java_udfs.items():
         fingerprint = java_udf_fingerprint(class_name, returns)
         is_new = request.known.get(name) != fingerprint
-        if is_new:
+        if is_new and request.register:
             try:
                 spark.udf.registerJavaFunction(name, class_name, returns)
             except Exception as exc:

@@ -21,6 +21,8 @@ class LoadRequest:
     java_udfs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     known: Mapping[str, str] = field(default_factory=dict)
     check_python: bool = True
+    register: bool = True
+    """False: load and fingerprint only, to say what would be registered (a dry run)."""
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
@@ -36,12 +38,14 @@ class LoadRequest:
             java_udfs={k: (str(v[0]), str(v[1])) for k, v in document["java_udfs"].items()},
             known=dict(document["known"]),
             check_python=bool(document["check_python"]),
+            register=bool(document.get("register", True)),
         )
 
 
 @dataclass(frozen=True)
 class LoadedUdf:
-    """One UDF as the child found it; `registered` is False when it was already up to date."""
+    """One UDF as the child found it; `registered` is False when it was already up to date
+    (with `LoadRequest.register` False: whether it would have been registered)."""
 
     name: str
     kind: str

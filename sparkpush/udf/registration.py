@@ -66,6 +66,14 @@ def registered_udfs(manifest: Manifest | None) -> list[RegisteredUdf]:
     ]
 
 
+def registered_since(before: Manifest | None, after: Manifest) -> tuple[str, ...]:
+    """Names `after` registered anew: new in its session, or with another fingerprint."""
+    known = {u.name: u.fingerprint for u in registered_udfs(before)}
+    if before is None or before.session_id != after.session_id:
+        known = {}
+    return tuple(u.name for u in registered_udfs(after) if known.get(u.name) != u.fingerprint)
+
+
 def register_project_udfs(
     config: Config,
     target: Target,

@@ -77,3 +77,55 @@ def test_flush_after_stop_returns_false() -> None:
     worker.start()
     worker.stop()
     assert worker.flush(1) is False
+
+
+def test_a_settled_flush_answers_without_a_sync() -> None:
+    calls: list[int] = []
+    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=0.01, settled=lambda: True)
+    worker.start()
+    try:
+        assert not worker.up_to_date()  # the first sync always runs
+        assert worker.flush(5)
+        assert worker.up_to_date() or worker.flush(5)
+        assert worker.up_to_date() or worker.flush(5)
+        assert len(calls) == 1
+    finally:
+        worker.stop()
+
+
+def test_a_flush_syncs_when_not_settled_or_when_a_change_came_in_meanwhile() -> None:
+    calls: list[int] = []
+    behaviours = iter(["unknown", "changed meanwhile"])
+    worker: SyncWorker
+
+    def settled() -> bool:
+        if next(behaviours) == "unknown":
+            return False
+        worker.mark_dirty()  # a change reported while the barrier waited
+        return True
+
+    # a long quiet time: no sync of its own, only the ones the flushes ask for
+    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=30, settled=settled)
+    worker.start()
+    try:
+        assert worker.up_to_date() or worker.flush(5)
+        assert worker.up_to_date() or worker.flush(5)  # not settled: syncs
+        assert worker.up_to_date() or worker.flush(5)  # settled, but a change came in: syncs
+        assert len(calls) == 3
+    finally:
+        worker.stop()
+
+
+def test_a_flush_after_a_failed_sync_syncs_again() -> None:
+    results = iter([False, True, True])
+    calls: list[int] = []
+    worker = SyncWorker(
+        lambda: calls.append(1) or next(results), quiet_s=0.01, settled=lambda: True
+    )
+    worker.start()
+    try:
+        assert worker.up_to_date() or worker.flush(5)  # unreachable: a retry is due
+        assert worker.up_to_date() or worker.flush(5)
+        assert len(calls) == 2
+    finally:
+        worker.stop()

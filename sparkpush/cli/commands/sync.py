@@ -9,10 +9,13 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
-from sparkpush.daemon.attach import daemon_generation
+from sparkpush.config import Config
+from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
+from sparkpush.errors import ServerUnreachableError, SparkpushError
 from sparkpush.project_session import ready_session
-from sparkpush.remote import resolve_target
-from sparkpush.sync.engine import SyncResult
+from sparkpush.remote import Notify, Target, resolve_target
+from sparkpush.sync.preview import SyncPreview, preview_sync
+from sparkpush.sync.summary import SyncSummary
 
 
 @click.command()
@@ -24,18 +27,32 @@ from sparkpush.sync.engine import SyncResult
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON line instead of a table.")
 @click.option("--keep-old", is_flag=True, help="Do not release the previous generation.")
+@click.option("--dry-run", is_flag=True, help="Say what a sync would do; change nothing.")
 @pass_app
 def sync(
-    app_ctx: AppContext, remote: str | None, ca_file: Path | None, as_json: bool, keep_old: bool
+    app_ctx: AppContext,
+    remote: str | None,
+    ca_file: Path | None,
+    as_json: bool,
+    keep_old: bool,
+    dry_run: bool,
 ) -> int:
     """Upload what changed; a changed or removed artifact builds a new session generation."""
     config = app_ctx.config
+    if dry_run:
+        # Never asks a running daemon: plans against the manifest on disk, as a sync would.
+        preview = preview_sync(config, _dry_run_target(config, remote, ca_file, app_ctx.notify))
+        _show(app_ctx, preview.warnings)
+        _print_preview(preview, as_json)
+        return 0
     if remote is None and not keep_old:
         held = daemon_generation(config.project_root, lease=False)
         if held is not None:
             app_ctx.notify("synced by the project's daemon")
             held.raise_error()
-            _print_daemon_sync(held.reply, as_json)
+            summary = _daemon_summary(held)
+            _show(app_ctx, summary.warnings)
+            _print_summary(summary, as_json)
             return 0
     target = resolve_target(config, remote, notify=app_ctx.notify, ca_file=ca_file)
     progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() and not as_json else None
@@ -46,63 +63,76 @@ def sync(
     finally:
         if progress is not None:
             progress.finish()
-    for warning in result.warnings:
-        app_ctx.notify(f"warning: {warning}")
-    if as_json:
-        click.echo(json.dumps(sync_summary(result), sort_keys=True))
-    else:
-        _print_table(result)
+    summary = SyncSummary.of(result)
+    _show(app_ctx, summary.warnings)
+    _print_summary(summary, as_json)
     return 0
 
 
-def sync_summary(result: SyncResult) -> dict[str, object]:
-    return {
-        "session_id": result.session_id,
-        "generation": result.generation,
-        "action": result.action.value,
-        "uploaded": len(result.uploaded),
-        "skipped": result.skipped,
-        "bytes": result.bytes,
-        "seconds": round(result.seconds, 4),
-        "reasons": list(result.reasons),
-        "released": list(result.released),
-        "warnings": list(result.warnings),
-    }
+def _dry_run_target(
+    config: Config, remote: str | None, ca_file: Path | None, notify: Notify
+) -> Target | None:
+    """The server a sync would use, without starting the embedded one."""
+    try:
+        return resolve_target(config, remote, start_embedded=False, ca_file=ca_file)
+    except ServerUnreachableError:
+        notify("the embedded server is not running: a sync would start it")
+        return None
 
 
-def _print_daemon_sync(reply: dict[str, object], as_json: bool) -> None:
-    last = reply.get("last_sync") or {}
-    assert isinstance(last, dict)
-    summary = {
-        "session_id": reply.get("session_id"),
-        "generation": reply.get("generation"),
-        "action": last.get("action"),
-        "uploaded": last.get("uploaded", 0),
-        "bytes": last.get("bytes", 0),
-        "seconds": round(float(last.get("ms", 0.0)) / 1000, 4),
-        "reasons": last.get("reasons", []),
-        "by_daemon": True,
-    }
+def _daemon_summary(held: DaemonGeneration) -> SyncSummary:
+    try:
+        return SyncSummary.from_json(held.reply.get("last_sync") or {})
+    except (KeyError, ValueError, TypeError):
+        raise SparkpushError(
+            "the project's daemon answered in another sparkpush version's form; "
+            "restart it ('connect daemon stop', then 'connect daemon start')"
+        ) from None
+
+
+def _show(app_ctx: AppContext, warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        app_ctx.notify(f"warning: {warning}")
+
+
+def _print_summary(summary: SyncSummary, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(summary, sort_keys=True))
+        click.echo(json.dumps(summary.to_json(), sort_keys=True))
         return
-    for key in ("action", "generation", "session_id", "uploaded", "bytes"):
-        click.echo(f"{key.ljust(10)}  {summary[key]}")
-
-
-def _print_table(result: SyncResult) -> None:
     rows = [
-        ("action", result.action.value.replace("_", " ")),
-        ("generation", f"{result.generation} (session {result.session_id})"),
-        ("uploaded", str(len(result.uploaded))),
-        ("skipped", str(result.skipped)),
-        ("bytes", f"{result.bytes:,}"),
-        ("time", f"{result.seconds * 1000:.0f} ms"),
+        ("action", summary.action.value.replace("_", " ")),
+        ("generation", f"{summary.generation} (session {summary.session_id})"),
+        ("uploaded", str(summary.uploaded)),
+        ("skipped", str(summary.skipped)),
+        ("bytes", f"{summary.bytes:,}"),
+        ("time", f"{summary.seconds * 1000:.0f} ms"),
     ]
-    if result.reasons:
-        rows.append(("why", "; ".join(result.reasons)))
-    if result.released:
-        rows.append(("released", ", ".join(result.released)))
+    if summary.reasons:
+        rows.append(("why", "; ".join(summary.reasons)))
+    if summary.udfs:
+        rows.append(("udfs", ", ".join(summary.udfs)))
+    if summary.released:
+        rows.append(("released", ", ".join(summary.released)))
+    if summary.by_daemon:
+        rows.append(("by", "the project's daemon"))
+    _print_rows(rows)
+
+
+def _print_preview(preview: SyncPreview, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(preview.to_json(), sort_keys=True))
+        return
+    rows = [
+        ("action", f"{preview.action.value.replace('_', ' ')} (dry run: nothing was changed)"),
+        ("why", "; ".join(preview.reasons) or "-"),
+        ("upload", f"{len(preview.upload)} artifact(s), {preview.bytes:,} bytes"),
+        *(("", name) for name in preview.upload),
+        ("udfs", ", ".join(preview.udfs) or "-"),
+    ]
+    _print_rows(rows)
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         click.echo(f"{label.ljust(width)}  {value}")

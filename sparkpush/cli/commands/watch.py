@@ -6,21 +6,26 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import click
 
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.daemon.runner import run_daemon
+from sparkpush.daemon.script_sources import local_sources, sources_signature
 from sparkpush.sync.engine import SyncResult
 
 STOP_RUN_GRACE_S = 10.0
 
 
 class ScriptRunner:
-    """Re-runs the script after each sync that changed something, like `uvicorn --reload`."""
+    """Re-runs the script when the generation changed or its own sources did, like
+    `uvicorn --reload`."""
 
-    def __init__(self, app: str, args: tuple[str, ...], config_option: list[str]) -> None:
+    def __init__(
+        self, app: str, args: tuple[str, ...], config_option: list[str], project_root: Path
+    ) -> None:
         self.command = [
             sys.executable,
             "-m",
@@ -31,8 +36,25 @@ class ScriptRunner:
             app,
             *args,
         ]
+        self.script = Path(app).absolute()
+        self.project_root = project_root
         self.process: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
+        self._sources: str | None = None
+        self._udfs: dict[str, object] | None = None
+
+    def needs_rerun(self, result: SyncResult) -> bool:
+        """After a sync: did anything the script runs on change since its last run?"""
+        sources = sources_signature(local_sources(self.script, self.project_root))
+        udfs = _udf_fingerprints(result)
+        changed = (
+            self.process is None
+            or result.action is not PlanAction.NOTHING
+            or udfs != self._udfs
+            or sources != self._sources
+        )
+        self._sources, self._udfs = sources, udfs
+        return changed
 
     def restart(self) -> None:
         with self.lock:
@@ -64,11 +86,11 @@ def watch(
 ) -> int:
     """Watch the project's sources and keep its session on the code on disk."""
     config_option = ["--config", str(app_ctx.config_file)] if app_ctx.config_file else []
-    runner = ScriptRunner(run_app, app_args, config_option) if run_app else None
+    root = app_ctx.config.project_root
+    runner = ScriptRunner(run_app, app_args, config_option, root) if run_app else None
 
     def on_synced(result: SyncResult) -> None:
-        changed = result.action is not PlanAction.NOTHING
-        if changed:
+        if result.action is not PlanAction.NOTHING:
             what = result.action.value.replace("_", " ")
             reasons = f" ({'; '.join(result.reasons)})" if result.reasons else ""
             click.echo(
@@ -76,7 +98,9 @@ def watch(
                 f"artifact(s), {result.bytes:,} bytes, {result.seconds * 1000:.0f} ms{reasons}",
                 err=True,
             )
-        if runner is not None and (changed or runner.process is None):
+        elif result.udfs:
+            click.echo(f"sync: registered {', '.join(result.udfs)} in place", err=True)
+        if runner is not None and runner.needs_rerun(result):
             runner.restart()
 
     click.echo(f"watching {app_ctx.config.project_root} (Ctrl-C to stop)", err=True)
@@ -92,3 +116,11 @@ def watch(
         if runner is not None:
             runner.stop()
     return 0
+
+
+def _udf_fingerprints(result: SyncResult) -> dict[str, object]:
+    """Registered UDF name -> fingerprint: a re-registration or a drop changes it."""
+    functions = result.manifest.udfs.get("functions", {}) if result.manifest else {}
+    if not isinstance(functions, dict):
+        return {}
+    return {name: entry.get("fingerprint") for name, entry in functions.items()}

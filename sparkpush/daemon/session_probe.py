@@ -1,0 +1,50 @@
+"""Whether the current generation's session still answers: what a sync asks first.
+
+A restarted server or an expired session means a new generation; a flush that skips the sync
+must still ask. The channel is kept open between probes: a new one costs a connection
+(about 10 ms here), a kept one a round trip (about 1.5 ms).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sparkpush.artifacts.manifest import Manifest
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import SparkpushError
+from sparkpush.remote import Target
+
+PROBE_TIMEOUT_S = 2.0
+
+
+class SessionProbe:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: SessionClient | None = None
+        self._key: tuple[Target, str] | None = None
+
+    def answers(self, target: Target, manifest: Manifest) -> bool:
+        """True when `manifest`'s session answers on `target` as the same server session."""
+        if manifest.remote != target.spec.display() or manifest.server_side_session_id is None:
+            return False  # not confirmed by this server: only a sync can tell
+        with self._lock:
+            if self._client is None or self._key != (target, manifest.session_id):
+                self._close()
+                self._client = target.client(manifest.session_id, manifest.server_side_session_id)
+                self._key = (target, manifest.session_id)
+            try:
+                self._client.spark_version(timeout=PROBE_TIMEOUT_S)
+            except SparkpushError:
+                self._close()
+                return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self._key = None

@@ -1,0 +1,114 @@
+"""`preview_sync`: what `sync_project` would do, changing nothing on the server or on disk.
+
+It collects without the pack cache (zips are built in memory) and without saving the stat
+cache, reads the manifest without the project lock (state files are replaced atomically), asks
+the server only whether the current session is alive, and loads UDF modules in the isolated
+loader attached to that session with registration turned off, to know their fingerprints.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sparkpush.artifacts.collect import collect_artifacts
+from sparkpush.artifacts.manifest import Manifest, load_manifest, stat_cache_path
+from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
+from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.config import Config
+from sparkpush.connect.session_client import default_user_id
+from sparkpush.remote import Target
+from sparkpush.sync.engine import usable_current
+from sparkpush.udf.loading import Loader, loader_environment, run_loader
+from sparkpush.udf.protocol import LoadRequest
+from sparkpush.udf.registration import has_udfs, registered_udfs
+from sparkpush.udf.source_signature import udf_sources_signature
+
+
+@dataclass(frozen=True)
+class SyncPreview:
+    action: PlanAction
+    reasons: tuple[str, ...]
+    upload: tuple[str, ...]
+    bytes: int
+    udfs: tuple[str, ...]
+    """SQL names of the UDFs the sync would register or re-register."""
+    warnings: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": True,
+            "action": self.action.value,
+            "reasons": list(self.reasons),
+            "upload": list(self.upload),
+            "bytes": self.bytes,
+            "udfs": list(self.udfs),
+        }
+
+
+def preview_sync(
+    config: Config, target: Target | None, *, loader: Loader | None = None
+) -> SyncPreview:
+    """The plan a sync would follow now; `target` None: no server to ask (none running)."""
+    root = config.project_root
+    collected = collect_artifacts(config.artifacts, root, StatCache.load(stat_cache_path(root)))
+    manifest = load_manifest(root)
+    current = usable_current(manifest, target) if target is not None else None
+    plan = plan_sync(collected.hashes, current.hashes if current is not None else None)
+    udfs, udf_warnings = _udfs_to_register(config, target, manifest, current, plan, loader)
+    return SyncPreview(
+        action=plan.action,
+        reasons=plan.reasons,
+        upload=plan.upload,
+        bytes=sum(collected.by_name[name].size for name in plan.upload),
+        udfs=udfs,
+        warnings=(*collected.warnings, *udf_warnings),
+    )
+
+
+def _udfs_to_register(
+    config: Config,
+    target: Target | None,
+    manifest: Manifest | None,
+    current: Manifest | None,
+    plan: SyncPlan,
+    loader: Loader | None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names, warnings): the UDFs a sync would send, found as the sync would find them."""
+    if not has_udfs(config):
+        return (), ()
+    fresh = plan.action is PlanAction.NEW_GENERATION
+    if not fresh and current is not None and _udf_sources_unchanged(config, current):
+        return (), ()  # the sync would skip loading: nothing could have changed
+    if target is None or current is None:
+        # Loading a module needs a session (return types are parsed there) and creating one
+        # would change the server: name what is known instead.
+        known = {u.name for u in registered_udfs(manifest)} | set(config.java_udfs)
+        return tuple(sorted(known)), (
+            "UDF modules not loaded (no live session to load them in): "
+            "the names are the last registered ones",
+        )
+    known_fingerprints = {} if fresh else {u.name: u.fingerprint for u in registered_udfs(current)}
+    request = LoadRequest(
+        project_root=str(config.project_root),
+        modules=tuple(config.udf_modules),
+        names=dict(config.udf_names),
+        java_udfs={n: (j.class_name, j.returns) for n, j in config.java_udfs.items()},
+        known=known_fingerprints,
+        check_python=False,
+        register=False,
+    )
+    env = loader_environment(target, current.session_id, target.spec.user_id or default_user_id())
+    # the loader's log lives in the state folder, which a dry run leaves as it found it
+    outcome = run_loader(request, env, Path(os.devnull), loader=loader)
+    return tuple(sorted(u.name for u in outcome.udfs if u.registered)), ()
+
+
+def _udf_sources_unchanged(config: Config, current: Manifest) -> bool:
+    area = current.udfs
+    if area.get("session_id") != current.session_id or not area.get("worker_python"):
+        return False
+    sources = udf_sources_signature(config)
+    return sources is not None and area.get("sources") == sources

@@ -1,0 +1,105 @@
+"""`SyncSummary`: what one sync did, in the one JSON form `connect sync --json` prints.
+
+The same record comes from a sync run here and from the daemon's flush reply, so the two
+paths cannot print different keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from sparkpush.artifacts.planner import PlanAction
+from sparkpush.sync.engine import SyncResult
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    session_id: str
+    generation: int
+    action: PlanAction
+    uploaded: int
+    skipped: int
+    bytes: int
+    seconds: float
+    reasons: tuple[str, ...]
+    released: tuple[str, ...]
+    warnings: tuple[str, ...]
+    udfs: tuple[str, ...]
+    """SQL names of the UDFs this sync registered or re-registered."""
+    by_daemon: bool = False
+
+    @classmethod
+    def of(cls, result: SyncResult, *, by_daemon: bool = False) -> SyncSummary:
+        return cls(
+            session_id=result.session_id,
+            generation=result.generation,
+            action=result.action,
+            uploaded=len(result.uploaded),
+            skipped=result.skipped,
+            bytes=result.bytes,
+            seconds=round(result.seconds, 4),
+            reasons=result.reasons,
+            released=result.released,
+            warnings=result.warnings,
+            udfs=result.udfs,
+            by_daemon=by_daemon,
+        )
+
+    def unchanged(self) -> SyncSummary:
+        """What a sync of the same generation reports when it finds nothing to do."""
+        return replace(
+            self,
+            action=PlanAction.NOTHING,
+            uploaded=0,
+            skipped=self.uploaded + self.skipped,
+            bytes=0,
+            seconds=0.0,
+            reasons=(),
+            released=(),
+            udfs=(),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "generation": self.generation,
+            "action": self.action.value,
+            "uploaded": self.uploaded,
+            "skipped": self.skipped,
+            "bytes": self.bytes,
+            "seconds": self.seconds,
+            "reasons": list(self.reasons),
+            "released": list(self.released),
+            "warnings": list(self.warnings),
+            "udfs": list(self.udfs),
+            "by_daemon": self.by_daemon,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> SyncSummary:
+        """Raises KeyError, ValueError or TypeError on anything `to_json` did not write."""
+        missing = {f.name for f in fields(cls)} - set(document)
+        if missing:
+            raise KeyError(f"sync summary without {', '.join(sorted(missing))}")
+        return cls(
+            session_id=str(document["session_id"]),
+            generation=int(document["generation"]),
+            action=PlanAction(document["action"]),
+            uploaded=int(document["uploaded"]),
+            skipped=int(document["skipped"]),
+            bytes=int(document["bytes"]),
+            seconds=float(document["seconds"]),
+            reasons=_strings(document["reasons"]),
+            released=_strings(document["released"]),
+            warnings=_strings(document["warnings"]),
+            udfs=_strings(document["udfs"]),
+            by_daemon=bool(document["by_daemon"]),
+        )
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return tuple(str(item) for item in value)

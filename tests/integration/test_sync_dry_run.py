@@ -1,0 +1,142 @@
+"""`connect sync --dry-run` and the one JSON form of `connect sync --json`, against the server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EmbeddedServer, run_connect
+from tests.integration.test_daemon import status
+from tests.integration.test_sync import project, sync  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.integration
+
+UDF_MODULE = """
+from pyspark.sql.functions import udf
+
+import helpers
+
+
+@udf("string")
+def answer():
+    return helpers.word()
+
+
+@udf("long")
+def twice(x):
+    return 2 * x
+"""
+
+
+def dry_run(server: EmbeddedServer, root: Path) -> dict[str, object]:
+    result = run_connect(["sync", "--dry-run", "--json"], env=server.env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def state_files(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file in the state folder with its bytes and mtime: a rewrite shows."""
+    state = root / ".sparkpush"
+    return {
+        str(p.relative_to(state)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(state.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
+    embedded_server: EmbeddedServer,
+    project: Path,  # noqa: F811
+) -> None:
+    first = sync(embedded_server, project)
+    (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v2'\n")
+    before = state_files(project)
+    preview = dry_run(embedded_server, project)
+    assert state_files(project) == before
+    assert preview["dry_run"] is True
+    assert preview["action"] == "new_generation"
+    assert any("pyfiles/mypkg-" in str(r) for r in preview["reasons"])  # type: ignore[union-attr]
+    assert sync(embedded_server, project)["session_id"] != first["session_id"]
+    # what the sync did is what the dry run said
+    after = json.loads((project / ".sparkpush" / "manifest.json").read_text())
+    sent = {e["name"]: e["size"] for e in after["entries"]}
+    assert sorted(preview["upload"]) == sorted(sent)  # type: ignore[type-var]
+    assert preview["bytes"] == sum(sent.values())
+
+
+def test_dry_run_of_an_added_file_and_of_nothing(
+    embedded_server: EmbeddedServer,
+    project: Path,  # noqa: F811
+) -> None:
+    sync(embedded_server, project)
+    assert dry_run(embedded_server, project) == {
+        "dry_run": True,
+        "action": "nothing",
+        "reasons": [],
+        "upload": [],
+        "bytes": 0,
+        "udfs": [],
+    }
+    (project / "more.txt").write_text("more!")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('files = ["lookup.txt"]', 'files = ["*.txt"]')
+    )
+    preview = dry_run(embedded_server, project)
+    assert preview["action"] == "add_in_place"
+    assert preview["upload"] == ["files/more.txt"]
+    assert preview["bytes"] == 5
+    human = run_connect(["sync", "--dry-run"], env=embedded_server.env, cwd=project)
+    assert human.returncode == 0, human.stderr
+    assert "add in place (dry run: nothing was changed)" in human.stdout
+    assert "files/more.txt" in human.stdout
+    assert sync(embedded_server, project)["action"] == "add_in_place"
+
+
+def test_dry_run_names_the_udfs_an_edit_would_re_register(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "udf-proj"
+    root.mkdir()
+    (root / "udfs.py").write_text(UDF_MODULE)
+    (root / "helpers.py").write_text("def word():\n    return 'first'\n")
+    (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    first = sync(embedded_server, root)
+    assert sorted(first["udfs"]) == ["answer", "twice"]  # type: ignore[type-var]
+    (root / "helpers.py").write_text("def word():\n    return 'second'\n")
+    before = state_files(root)
+    preview = dry_run(embedded_server, root)
+    assert state_files(root) == before
+    assert preview["action"] == "nothing"
+    assert preview["udfs"] == ["answer"]  # `twice` pickles the same: not sent again
+    second = sync(embedded_server, root)
+    assert second["udfs"] == ["answer"]
+    assert second["session_id"] == first["session_id"]
+
+
+def test_sync_json_has_the_same_keys_with_and_without_a_daemon(
+    embedded_server: EmbeddedServer,
+    project: Path,  # noqa: F811
+) -> None:
+    env = embedded_server.env
+    alone = sync(embedded_server, project)
+    assert alone["by_daemon"] is False
+    assert run_connect(["daemon", "start"], env=env, cwd=project).returncode == 0
+    try:
+        (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v3'\n")
+        with_daemon = sync(embedded_server, project)
+        again = sync(embedded_server, project)  # answered without a sync: it did nothing
+        assert (again["action"], again["uploaded"], again["bytes"]) == ("nothing", 0, 0)
+        assert again["session_id"] == with_daemon["session_id"]
+        # a dry run asks nothing of the daemon: it plans against the manifest on disk
+        syncs = status(project, env)["syncs"]
+        assert dry_run(embedded_server, project)["action"] == "nothing"
+        assert status(project, env)["syncs"] == syncs
+    finally:
+        run_connect(["daemon", "stop"], env=env, cwd=project)
+    assert with_daemon["by_daemon"] is True
+    assert set(with_daemon) == set(alone)
+    for key in ("skipped", "released", "warnings", "udfs"):
+        assert key in with_daemon
