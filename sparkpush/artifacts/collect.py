@@ -14,6 +14,7 @@ from types import MappingProxyType
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.names import check_archive_alias, check_archive_file_name
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.packing import (
     SourceFile,
@@ -154,8 +155,8 @@ class _Collector:
     def archives(self, pattern: str) -> None:
         location, _, alias = pattern.partition("#")
         with _setting("archives"):
-            if alias and ("/" in alias or "\\" in alias or ".." in alias or alias == "."):
-                raise UsageError(f"alias {alias!r} must be a plain folder name (no '/' or '..')")
+            if "#" in pattern:
+                check_archive_alias(alias)
             paths = self._matches("archives", location, want_dir=False, shown_pattern=pattern)
             if alias and len(paths) > 1:
                 raise UsageError(
@@ -166,6 +167,7 @@ class _Collector:
                     raise UsageError(
                         f"{self._shown(path)} is not a .zip, .jar, .tar.gz, .tgz or .tar file"
                     )
+                check_archive_file_name(path.name)
                 suffix = f"#{alias}" if alias else ""
                 self._add_file(f"{ArtifactKind.ARCHIVE.prefix}/{path.name}{suffix}", path)
 

@@ -201,3 +201,48 @@ def test_project_state_is_user_only_even_with_a_permissive_umask(
         if mode != (0o700 if (project / ".sparkpush" / name).is_dir() else 0o600)
     }
     assert wrong == {}
+
+
+def tar_gz_with(path: Path, member: str, data: bytes) -> None:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+
+
+def escaping_alias(victim: Path) -> str:
+    """An alias that the executors percent-decode to `../../.../<victim>` (absolute)."""
+    up = "%2e%2e%2f" * 30  # more `../` than any folder is deep: `..` at `/` stays at `/`
+    return up + "%2f".join(victim.resolve().parts[1:])
+
+
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_an_encoded_archive_alias_cannot_replace_a_folder_outside_the_session(
+    embedded_server: EmbeddedServer, tmp_path: Path, how: str
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    project = tmp_path / "project"
+    project.mkdir()
+    tar_gz_with(project / "env.tar.gz", "planted.txt", b"from the archive")
+    (project / "app.py").write_text("print('never runs')\n")
+    archive = f"env.tar.gz#{escaping_alias(victim)}"
+    if how == "config":
+        (project / "pyproject.toml").write_text(
+            f'[tool.sparkpush.artifacts]\narchives = ["{archive}"]\n'
+        )
+        args = ["sync"]
+    else:
+        args = ["submit", "--archives", archive, "app.py"]
+
+    result = run_connect(args, env=embedded_server.env, cwd=project, timeout=180)
+
+    assert result.returncode == 2, result.stderr
+    assert "must be a plain folder name" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (victim / "precious.txt").read_text() == "keep me"
+    assert not (victim / "planted.txt").exists()
