@@ -15,7 +15,13 @@ LONG = "x" * 252 + ".py"  # 255 bytes: the longest file name
 
 @pytest.mark.parametrize(
     "name",
-    ["files/a.txt", "classes/com/x/Foo$1.class", f"pyfiles/{LONG}", "files/100%.txt", "files/é.txt"],
+    [
+        "files/a.txt",
+        "classes/com/x/Foo$1.class",
+        f"pyfiles/{LONG}",
+        "files/100%.txt",
+        "files/é.txt",
+    ],
 )
 def test_plain_names_pass(name: str) -> None:
     check_artifact_name(name)
