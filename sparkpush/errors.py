@@ -74,3 +74,7 @@ class EmbeddedServerError(SparkpushError):
 
 class JavaNotFoundError(EmbeddedServerError):
     """No usable Java (>= 17) for the embedded server."""
+
+
+class UntrustedConfigError(ConfigError):
+    """A project's config names where data and credentials go, and the user has not trusted it."""

@@ -16,6 +16,7 @@ from sparkpush.cli.commands.server import server
 from sparkpush.cli.commands.sql import sql
 from sparkpush.cli.commands.submit import submit
 from sparkpush.cli.commands.sync import sync
+from sparkpush.cli.commands.trust import trust
 from sparkpush.cli.commands.udfs import udfs
 from sparkpush.cli.commands.watch import watch
 from sparkpush.cli.context import AppContext
@@ -51,6 +52,7 @@ cli.add_command(daemon)
 cli.add_command(artifacts)
 cli.add_command(sql)
 cli.add_command(udfs)
+cli.add_command(trust)
 name_environment_variables(cli)
 
 
