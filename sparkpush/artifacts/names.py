@@ -9,23 +9,17 @@ We refuse anything the server would read differently from what we sent.
 
 from __future__ import annotations
 
-import re
-
 from sparkpush.errors import UsageError
 
 MAX_SEGMENT_BYTES = 255
 """A file or folder name on the server's file system (NAME_MAX)."""
 
 _SHOWN_CHARS = 60
-# Anything that may need a closer look; names without it are fine when short enough.
-_SUSPECT = re.compile(r"[\\\x00]|//|(?:^|/)\.\.?(?:/|$)|^/|/$")
 
 
 def check_artifact_name(name: str) -> None:
     """A UsageError unless the server will store `name` under exactly that relative path."""
-    if (len(name) <= MAX_SEGMENT_BYTES // 4 or len(name.encode()) <= MAX_SEGMENT_BYTES) and (
-        _SUSPECT.search(name) is None
-    ):
+    if _plainly_fine(name):
         return
     shown = _shown(name)
     if "\\" in name:
@@ -39,6 +33,19 @@ def check_artifact_name(name: str) -> None:
             raise UsageError(
                 f"{shown}: a file or folder name longer than {MAX_SEGMENT_BYTES} bytes; rename it"
             )
+
+
+def _plainly_fine(name: str) -> bool:
+    # The common case, checked with substring tests only: a no-op sync checks 10,000 names.
+    return (
+        "/." not in name
+        and "//" not in name
+        and "\\" not in name
+        and "\x00" not in name
+        and name[:1] not in ("/", ".")
+        and name[-1:] != "/"
+        and (len(name) <= MAX_SEGMENT_BYTES // 4 or len(name.encode()) <= MAX_SEGMENT_BYTES)
+    )
 
 
 def check_archive_alias(alias: str) -> None:

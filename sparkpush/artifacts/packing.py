@@ -166,7 +166,8 @@ def walk_kept_files(
     ]
     while stack:
         folder, relative, ancestors = stack.pop()
-        for name, is_link in _list_folder(Path(folder)):
+        names, links = _list_folder(Path(folder))
+        for name in names:
             path = f"{folder}/{name}"
             child = f"{relative}{name}"
             try:
@@ -179,7 +180,7 @@ def walk_kept_files(
             if not keep.keeps_posix(base_prefix + child, is_dir):
                 continue
             _require_utf8(name, path)
-            if is_link and confine is not None:
+            if links and name in links and confine is not None:
                 confine.require(path)
             if is_dir:
                 identity = (info.st_dev, info.st_ino)
@@ -258,13 +259,20 @@ def read_source(path: Path) -> bytes:
         raise UsageError(describe_os_error(path, exc)) from None
 
 
-def _list_folder(folder: Path) -> list[tuple[str, bool]]:
-    """(name, is a symlink) for each entry, sorted; the type comes with the listing."""
+def _list_folder(folder: Path) -> tuple[list[str], set[str]]:
+    """The sorted names in `folder`, and those that are symlinks (known from the listing)."""
+    names: list[str] = []
+    links: set[str] = set()
     try:
         with os.scandir(folder) as entries:
-            return sorted((entry.name, entry.is_symlink()) for entry in entries)
+            for entry in entries:
+                names.append(entry.name)
+                if entry.is_symlink():
+                    links.add(entry.name)
     except OSError as exc:
         raise UsageError(describe_os_error(folder, exc)) from None
+    names.sort()
+    return names, links
 
 
 def _folder_name(folder: Path) -> str:
