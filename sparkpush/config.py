@@ -151,7 +151,7 @@ def load_config(config_file: Path | None = None, cwd: Path | None = None) -> Con
     if found is None:
         return _with_user_config(Config(project_root=cwd))
     table = _sparkpush_table(_read_toml(found), found, explicit=False)
-    return _with_user_config(_build(table, found.resolve()))
+    return _with_user_config(_build(table, found))
 
 
 def user_config_file() -> Path:

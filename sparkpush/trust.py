@@ -54,7 +54,7 @@ def credentials_digest(values: Mapping[str, str], ca_file: Path | None) -> str:
 
 
 def trust_state(config: Path, digest: str) -> TrustState:
-    record = load_records().get(str(config))
+    record = load_records().get(_key(config))
     if record is None:
         return TrustState.NEW
     return TrustState.TRUSTED if record.digest == digest else TrustState.CHANGED
@@ -79,17 +79,22 @@ def load_records() -> dict[str, TrustRecord]:
 
 def record_trust(config: Path, digest: str) -> None:
     records = load_records()
-    records[str(config)] = TrustRecord(str(config), digest, time.time())
+    records[_key(config)] = TrustRecord(_key(config), digest, time.time())
     _save(records)
 
 
 def revoke_trust(config: Path) -> bool:
     """Forget `config`; False when it was not trusted."""
     records = load_records()
-    if records.pop(str(config), None) is None:
+    if records.pop(_key(config), None) is None:
         return False
     _save(records)
     return True
+
+
+def _key(config: Path) -> str:
+    """A config is known by its real path: a symlink to it is the same config."""
+    return os.path.realpath(config)
 
 
 def _save(records: Mapping[str, TrustRecord]) -> None:

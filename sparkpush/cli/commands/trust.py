@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
@@ -14,11 +15,19 @@ from sparkpush.trust import CREDENTIAL_KEYS, load_records, record_trust, revoke_
 
 
 @click.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The config to trust (default: the global --config, else the nearest pyproject.toml).",
+)
 @click.option("--list", "list_all", is_flag=True, help="List the configs you trust.")
 @click.option("--revoke", is_flag=True, help="Stop trusting this project's config.")
 @pass_app
-def trust(app_ctx: AppContext, list_all: bool, revoke: bool) -> int:
+def trust(app_ctx: AppContext, config_file: Path | None, list_all: bool, revoke: bool) -> int:
     """Trust this project's remote, token_file and ca_file (asked again when they change)."""
+    if config_file is not None:
+        app_ctx = AppContext(config_file=config_file)
     if list_all:
         for record in sorted(load_records().values(), key=lambda r: r.config):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.trusted_at))
