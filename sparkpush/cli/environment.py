@@ -43,7 +43,7 @@ def _name_option(option: click.Option, prefix: str) -> None:
         # One value per line: values may hold spaces (`--conf` java options) and commas
         # (each artifact flag already takes a comma-separated list).
         option.type = copy.copy(option.type)
-        option.type.split_envvar_value = _lines  # type: ignore[method-assign]
+        option.type.split_envvar_value = _lines  # type: ignore[method-assign,assignment]
 
 
 def _lines(text: str) -> Sequence[str]:
