@@ -155,13 +155,16 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
     """Reachability, authentication, the server's Spark version and its workers' Python."""
     try:
         target = resolve_target(config, remote_flag, env, start_embedded=False)
+    except UntrustedConfigError:
+        detail = "not checked: the project's config is not trusted (see trust above)"
+        fix = "read the values, then run 'connect trust'"
+        return [Check("remote", False, detail, fix), *_not_checked("no usable remote")]
     except SparkpushError as exc:
-        if isinstance(exc, ServerUnreachableError):
-            fix = "start it with 'connect server start', or set --remote / SPARK_REMOTE / remote"
-        elif isinstance(exc, UntrustedConfigError):
-            fix = "read the values, then run 'connect trust'"
-        else:
-            fix = "fix the connection string or token_file"
+        fix = (
+            "start it with 'connect server start', or set --remote / SPARK_REMOTE / remote"
+            if isinstance(exc, ServerUnreachableError)
+            else "fix the connection string or token_file"
+        )
         return [Check("remote", False, exc.message, fix), *_not_checked("no usable remote")]
     shown = f"{target.spec.endpoint} ({target.source})"
     try:

@@ -114,3 +114,13 @@ def test_doctor_config_check_is_followed_by_trust_and_artifacts(
     assert by_name["config"].ok
     assert by_name["trust"].ok
     assert not by_name["artifacts"].ok
+
+
+def test_doctor_does_not_contact_an_untrusted_remote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "pyproject.toml").write_text('[tool.sparkpush]\nremote = "sc://localhost:1"\n')
+    by_name = {c.name: c for c in run_checks(tmp_path / "pyproject.toml", env={})}
+    assert not by_name["trust"].ok
+    assert by_name["remote"].detail.startswith("not checked: the project's config is not trusted")
