@@ -195,8 +195,8 @@ class _Collector:
             raise UsageError("empty path")
         if not _has_magic(pattern):
             path = self.root / Path(pattern).expanduser()
-            info = stat_or_refuse(path, self._shown(path))
             self.confine.require(path, self._shown(path))
+            info = stat_or_refuse(path, self._shown(path))
             if want_dir and not stat.S_ISDIR(info.st_mode):
                 raise UsageError(f"{self._shown(path)} is not a folder")
             if not want_dir and stat.S_ISDIR(info.st_mode):
