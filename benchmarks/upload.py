@@ -475,6 +475,9 @@ def main() -> int:
     )
     parser.add_argument("--big", action="store_true", help="also stream a 2 GiB file (~1 min)")
     parser.add_argument(
+        "--noop-only", action="store_true", help="only the no-op syncs of 10,000 files"
+    )
+    parser.add_argument(
         "--rss-child", nargs=3, metavar=("PATH", "URL", "TOKEN_FILE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -506,9 +509,10 @@ def main() -> int:
                 f"{pyspark.__version__}; {figures['machine']}; {figures['platform']}"
             )
             print("ratios are baseline seconds / ours seconds; medians where several runs")
-            package = bench_package(root, server, args.runs, args.package_baseline_runs)
-            jar = bench_jar(root, server, args.runs)
-            classes = bench_classes(root, server, args.runs)
+            if not args.noop_only:
+                package = bench_package(root, server, args.runs, args.package_baseline_runs)
+                jar = bench_jar(root, server, args.runs)
+                classes = bench_classes(root, server, args.runs)
             print(f"\nno-op sync of a {NOOP_FILES:,}-file tree (files an hour old):")
             noop_classes = bench_noop(
                 root,
@@ -526,6 +530,20 @@ def main() -> int:
             )
             rss = bench_big_rss(root, server) if args.big else None
             print("\nstopping the server")
+    if args.noop_only:
+        print(
+            json.dumps(
+                {
+                    **figures,
+                    "noop_sync_10000_ms": round(max(noop_classes, noop_python), 1),
+                    "noop_sync_10000_detail_ms": {
+                        "classes": round(noop_classes, 1),
+                        "python": round(noop_python, 1),
+                    },
+                }
+            )
+        )
+        return 0
     figures["package_2000"] = package.figures()
     figures["jar_200mb"] = jar.figures()
     figures["classes_5000"] = classes.figures()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sparkpush.errors import ConfigError
+from sparkpush.trust import (
+    CREDENTIAL_KEYS,
+    TrustState,
+    credentials_digest,
+    trust_state,
+    user_config_dir,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,6 +54,17 @@ _SCHEMA: dict[str, Any] = {
     "java_udfs": _TABLE,
 }
 
+USER_CONFIG_FILE = "config.toml"
+# The user's own config (`$XDG_CONFIG_HOME/sparkpush/config.toml`): where to connect, and
+# folders outside a project that artifacts may come from. Never a repository's to set.
+_USER_SCHEMA: dict[str, Any] = {
+    "remote": _STR,
+    "token_file": _STR,
+    "ca_file": _STR,
+    "user_id": _STR,
+    "artifact_roots": _STR_LIST,
+}
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -66,6 +84,8 @@ class ArtifactSettings:
     archives: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    allowed_roots: tuple[Path, ...] = ()
+    """Folders outside the project that the user's own config lets artifacts come from."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,19 @@ class Config:
     udf_modules: tuple[str, ...] = ()
     udf_names: Mapping[str, str] = field(default_factory=dict)
     java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
+    project_credentials: Mapping[str, str] = field(default_factory=dict)
+    """`remote`, `token_file`, `ca_file` as the project's config writes them."""
+    credentials_digest: str = ""
+    """What `connect trust` records for `project_credentials` (see sparkpush.trust)."""
+    trust: TrustState = TrustState.TRUSTED
+    """Whether the user trusts `project_credentials` (`connect trust`)."""
+
+    @property
+    def untrusted_keys(self) -> tuple[str, ...]:
+        """The project's credential keys that must not take effect yet."""
+        if self.trust is TrustState.TRUSTED:
+            return ()
+        return tuple(key for key in CREDENTIAL_KEYS if key in self.project_credentials)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -113,12 +146,43 @@ def load_config(config_file: Path | None = None, cwd: Path | None = None) -> Con
             raise ConfigError(f"config file {config_file} does not exist")
         document = _read_toml(path)
         table = _sparkpush_table(document, path, explicit=True)
-        return _build(table, path)
+        return _with_user_config(_build(table, path))
     found = find_pyproject(cwd)
     if found is None:
-        return Config(project_root=cwd)
+        return _with_user_config(Config(project_root=cwd))
     table = _sparkpush_table(_read_toml(found), found, explicit=False)
-    return _build(table, found)
+    return _with_user_config(_build(table, found))
+
+
+def user_config_file() -> Path:
+    return user_config_dir() / USER_CONFIG_FILE
+
+
+def _with_user_config(config: Config) -> Config:
+    """The user's own settings under the project's: the project's keys win, gated by trust."""
+    path = user_config_file()
+    if not path.is_file():
+        return config
+    table = _read_toml(path)
+    _validate(table, _USER_SCHEMA, path, "")
+    base = path.parent
+
+    def as_path(value: str) -> Path:
+        return base / Path(value).expanduser()
+
+    roots = tuple(as_path(root) for root in table.get("artifact_roots", ()))
+    return replace(
+        config,
+        remote=config.remote if "remote" in config.project_credentials else table.get("remote"),
+        token_file=config.token_file
+        if "token_file" in config.project_credentials or "token_file" not in table
+        else as_path(table["token_file"]),
+        ca_file=config.ca_file
+        if "ca_file" in config.project_credentials or "ca_file" not in table
+        else as_path(table["ca_file"]),
+        user_id=config.user_id or table.get("user_id"),
+        artifacts=replace(config.artifacts, allowed_roots=roots),
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -184,12 +248,18 @@ def _build(table: dict[str, Any], path: Path) -> Config:
 
     server = table.get("server", {})
     udf = table.get("udf", {})
+    credentials = {key: table[key] for key in CREDENTIAL_KEYS if key in table}
+    ca_file = as_path("ca_file")
+    digest = credentials_digest(credentials, ca_file)
     return Config(
+        project_credentials=credentials,
+        credentials_digest=digest,
+        trust=trust_state(path, digest) if credentials else TrustState.TRUSTED,
         project_root=root,
         source=path,
         remote=table.get("remote"),
         token_file=as_path("token_file"),
-        ca_file=as_path("ca_file"),
+        ca_file=ca_file,
         user_id=table.get("user_id"),
         server=ServerSettings(**server),
         conf=dict(table.get("conf", {})),

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sparkpush.artifacts.collect import collect_artifacts
+from sparkpush.artifacts.manifest import stat_cache_path
+from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config, load_config
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.connect.connection_string import new_session_id
@@ -26,6 +29,8 @@ from sparkpush.errors import (
     JavaNotFoundError,
     ServerUnreachableError,
     SparkpushError,
+    UntrustedConfigError,
+    UsageError,
 )
 from sparkpush.remote import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
@@ -55,6 +60,8 @@ def run_checks(
     checks = [check_python(), check_pyspark()]
     config, config_check = check_config(config_file)
     checks.append(config_check)
+    if config_check.ok:
+        checks.extend([check_trust(config), check_artifacts(config)])
     remote_set = bool(remote_flag or env.get("SPARK_REMOTE") or config.remote)
     checks.append(check_java(needed=not remote_set))
     checks.extend(check_server(config, remote_flag, env))
@@ -95,6 +102,38 @@ def check_config(config_file: Path | None) -> tuple[Config, Check]:
     return config, Check("config", True, where)
 
 
+def check_trust(config: Config) -> Check:
+    """Whether the project's remote, token_file and ca_file may take effect."""
+    keys = config.untrusted_keys
+    if keys:
+        return Check(
+            "trust",
+            False,
+            f"{config.source} sets {', '.join(keys)} ({config.trust.value})",
+            "read them, then run 'connect trust'",
+        )
+    if config.project_credentials:
+        return Check("trust", True, f"{', '.join(config.project_credentials)} trusted")
+    return Check("trust", True, "the project's config sets no remote, token_file or ca_file")
+
+
+def check_artifacts(config: Config) -> Check:
+    """What `connect sync` checks before it sends anything: paths, kinds, names, links."""
+    root = config.project_root
+    try:
+        collected = collect_artifacts(config.artifacts, root, StatCache.load(stat_cache_path(root)))
+        for module in config.udf_modules:
+            if not (root / module).is_file():
+                raise UsageError(f"udf.modules: UDF module {module} does not exist")
+    except SparkpushError as exc:
+        return Check("artifacts", False, exc.message, "fix [tool.sparkpush.artifacts] or udf")
+    size = sum(a.size for a in collected.artifacts)
+    detail = f"{len(collected.artifacts)} artifact(s), {size:,} bytes"
+    if collected.warnings:
+        detail += f"; warning: {'; '.join(collected.warnings)}"
+    return Check("artifacts", True, detail)
+
+
 def check_java(*, needed: bool) -> Check:
     try:
         java = find_java()
@@ -116,6 +155,10 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
     """Reachability, authentication, the server's Spark version and its workers' Python."""
     try:
         target = resolve_target(config, remote_flag, env, start_embedded=False)
+    except UntrustedConfigError:
+        detail = "not checked: the project's config is not trusted (see trust above)"
+        fix = "read the values, then run 'connect trust'"
+        return [Check("remote", False, detail, fix), *_not_checked("no usable remote")]
     except SparkpushError as exc:
         fix = (
             "start it with 'connect server start', or set --remote / SPARK_REMOTE / remote"

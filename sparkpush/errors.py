@@ -89,3 +89,7 @@ class ForeignDaemonError(UsageError):
 
 class DaemonAlreadyRunningError(UsageError):
     """The project already has a daemon (`connect watch` while `connect daemon start` runs)."""
+
+
+class UntrustedConfigError(ConfigError):
+    """A project's config names where data and credentials go, and the user has not trusted it."""

@@ -12,7 +12,12 @@ from sparkpush.config import Config
 from sparkpush.connect.connection_string import ConnectionSpec, parse_connection_string
 from sparkpush.connect.secret import Secret
 from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import ConfigError, ServerUnreachableError, SparkpushError
+from sparkpush.errors import (
+    ConfigError,
+    ServerUnreachableError,
+    SparkpushError,
+    UntrustedConfigError,
+)
 from sparkpush.server.process import server_status, start_server
 from sparkpush.server.state import ServerState, StateFiles
 
@@ -56,7 +61,6 @@ def resolve_target(
     `ca_file` (the --ca-file flag) overrides the config's `ca_file`.
     """
     env = os.environ if env is None else env
-    ca_file = ca_file.absolute() if ca_file is not None else config.ca_file
     for source, value in (
         ("--remote", remote_flag),
         ("SPARK_REMOTE", env.get("SPARK_REMOTE")),
@@ -64,12 +68,52 @@ def resolve_target(
     ):
         if value:
             spec = parse_connection_string(value)
-            if spec.token is None and config.token_file is not None:
-                spec = spec.with_token(read_token_file(config.token_file))
+            use_token_file = spec.token is None and config.token_file is not None
+            require_trusted(
+                config,
+                remote=source == "config",
+                token_file=use_token_file,
+                ca_file=ca_file is None and config.ca_file is not None,
+            )
+            if use_token_file:
+                assert config.token_file is not None
+                spec = spec.with_token(read_remote_token(config.token_file))
             if spec.user_id is None and config.user_id is not None:
                 spec = replace(spec, user_id=config.user_id)
-            return Target(spec=spec, source=source, ca_file=ca_file)
+            ca = ca_file.absolute() if ca_file is not None else config.ca_file
+            return Target(spec=spec, source=source, ca_file=ca)
     return embedded_target(config, start=start_embedded, notify=notify)
+
+
+def require_trusted(config: Config, **used: bool) -> None:
+    """An UntrustedConfigError if a key about to take effect comes from an untrusted config."""
+    keys = [key for key in config.untrusted_keys if used.get(key)]
+    if keys:
+        raise UntrustedConfigError(
+            f"{config.source} sets {', '.join(keys)} ({config.trust.value}): a project's "
+            "config decides where your files and tokens go only once you trust it; "
+            "read them, then run 'connect trust' (nothing was sent)"
+        )
+
+
+def read_remote_token(path: Path) -> Secret:
+    """A token file for a remote server: never the embedded server's own token."""
+    if is_embedded_token_file(path):
+        raise ConfigError(
+            f"token_file {path} is the embedded server's token, which is only ever sent to "
+            "the embedded server (leave remote unset to use it)"
+        )
+    return read_token_file(path)
+
+
+def is_embedded_token_file(path: Path) -> bool:
+    embedded = StateFiles().token
+    if os.path.realpath(path) == os.path.realpath(embedded):
+        return True
+    try:
+        return os.path.samefile(path, embedded)
+    except OSError:
+        return False
 
 
 def embedded_target(config: Config, *, start: bool = True, notify: Notify | None = None) -> Target:

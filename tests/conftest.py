@@ -93,3 +93,19 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
         )
     finally:
         stop_server(files)
+
+
+@pytest.fixture(autouse=True)
+def user_config_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test has its own user config folder (trust records), also for its children."""
+    home = tmp_path_factory.mktemp("config-home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
+def trust_project(cwd: Path, env: Mapping[str, str], *args: str) -> None:
+    """`connect trust` in `cwd`: lets its config's remote, token_file and ca_file take effect."""
+    result = run_connect([*args, "trust"], env=env, cwd=cwd, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -14,8 +14,10 @@ from types import MappingProxyType
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.names import check_archive_alias, check_archive_file_name
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.packing import (
+    Confinement,
     SourceFile,
     describe_os_error,
     pack_python_source,
@@ -66,10 +68,12 @@ def collect_artifacts(
 ) -> CollectedArtifacts:
     """Expand every configured glob under `root` into named, hashed artifacts.
 
-    A glob matching nothing is a warning; a missing literal path, an unusable file or two
-    sources claiming one artifact name is a UsageError.
+    A glob matching nothing is a warning; a missing literal path, an unusable file, a path or
+    symlink leading outside `root` (and the user's `settings.allowed_roots`) or two sources
+    claiming one artifact name is a UsageError.
     """
-    collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs)
+    confine = Confinement.of(root, settings.allowed_roots)
+    collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs, confine)
     # the method of each setting has the setting's name
     for kind in ("python", "pyfiles", "wheels", "jars", "classes", "archives", "files"):
         add = getattr(collector, kind)
@@ -82,9 +86,15 @@ class _Collector:
     """Accumulates artifacts by name, refusing two different sources for one name."""
 
     def __init__(
-        self, root: Path, cache: StatCache, keep: DefaultFilter, packs: PackCache | None
+        self,
+        root: Path,
+        cache: StatCache,
+        keep: DefaultFilter,
+        packs: PackCache | None,
+        confine: Confinement,
     ) -> None:
         self.root = root
+        self.confine = confine
         self.cache = cache
         self.packs = packs
         self.keep = keep
@@ -97,11 +107,11 @@ class _Collector:
                 if any(d.source == folder for d in self.found.values()):
                     continue
                 if self.packs is not None:
-                    cached = self.packs.pack(folder, self.keep, self.root)
+                    cached = self.packs.pack(folder, self.keep, self.root, self.confine)
                     artifact = LocalArtifact(name=cached.name, path=cached.path)
                     self._add(DesiredArtifact(artifact, cached.sha256, cached.size, folder))
                     continue
-                packed = pack_python_source(folder, self.keep, root=self.root)
+                packed = pack_python_source(folder, self.keep, root=self.root, confine=self.confine)
                 artifact = LocalArtifact(name=packed.name, data=packed.data)
                 self._add(DesiredArtifact(artifact, packed.sha256, len(packed.data), folder))
 
@@ -131,7 +141,9 @@ class _Collector:
             for folder in self._matches("classes", pattern, want_dir=True):
                 class_files = [
                     f
-                    for f in walk_kept_files(folder, self.keep, root=self.root)
+                    for f in walk_kept_files(
+                        folder, self.keep, root=self.root, confine=self.confine
+                    )
                     if f.relative.endswith(".class")
                 ]
                 if not class_files:
@@ -154,8 +166,8 @@ class _Collector:
     def archives(self, pattern: str) -> None:
         location, _, alias = pattern.partition("#")
         with _setting("archives"):
-            if alias and ("/" in alias or "\\" in alias or ".." in alias or alias == "."):
-                raise UsageError(f"alias {alias!r} must be a plain folder name (no '/' or '..')")
+            if "#" in pattern:
+                check_archive_alias(alias)
             paths = self._matches("archives", location, want_dir=False, shown_pattern=pattern)
             if alias and len(paths) > 1:
                 raise UsageError(
@@ -166,6 +178,7 @@ class _Collector:
                     raise UsageError(
                         f"{self._shown(path)} is not a .zip, .jar, .tar.gz, .tgz or .tar file"
                     )
+                check_archive_file_name(path.name)
                 suffix = f"#{alias}" if alias else ""
                 self._add_file(f"{ArtifactKind.ARCHIVE.prefix}/{path.name}{suffix}", path)
 
@@ -182,6 +195,7 @@ class _Collector:
             raise UsageError("empty path")
         if not _has_magic(pattern):
             path = self.root / Path(pattern).expanduser()
+            self.confine.require(path, self._shown(path))
             info = stat_or_refuse(path, self._shown(path))
             if want_dir and not stat.S_ISDIR(info.st_mode):
                 raise UsageError(f"{self._shown(path)} is not a folder")
@@ -193,6 +207,8 @@ class _Collector:
             for path in self._glob(pattern)
             if path.is_dir() == want_dir and self._kept(path, want_dir)
         ]
+        for path in matches:
+            self.confine.require(path, self._shown(path))
         if not matches:
             self.warnings.append(
                 f"artifacts.{kind}: {shown_pattern or pattern!r} matches no "

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
+from sparkpush.artifacts.names import (
+    check_archive_alias,
+    check_archive_file_name,
+    check_artifact_name,
+)
 from sparkpush.errors import UsageError
 
 
@@ -17,6 +22,10 @@ class LocalArtifact:
     name: str
     path: Path | None = None
     data: bytes | None = None
+
+    def __post_init__(self) -> None:
+        # Every artifact we send passes here: a name the server would store elsewhere never leaves.
+        check_artifact_name(self.name)
 
     @property
     def kind(self) -> ArtifactKind:
@@ -51,6 +60,14 @@ def split_flag_values(values: tuple[str, ...]) -> list[str]:
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
+def flag_artifact(flag: str, name: str, path: Path) -> LocalArtifact:
+    """The artifact `name` from `path`, or a UsageError naming the flag."""
+    try:
+        return LocalArtifact(name=name, path=path)
+    except UsageError as exc:
+        raise UsageError(f"{flag}: {exc.message}") from None
+
+
 def pyfile_artifact(raw: str) -> LocalArtifact:
     path = readable_file(raw, "--py-files")
     if not path.name.endswith(PYFILE_SUFFIXES):
@@ -58,19 +75,19 @@ def pyfile_artifact(raw: str) -> LocalArtifact:
             " (a wheel goes in [tool.sparkpush.artifacts] wheels)" if raw.endswith(".whl") else ""
         )
         raise UsageError(f"--py-files: {raw} is not a .py, .zip or .egg file{hint}")
-    return LocalArtifact(name=f"{ArtifactKind.PYFILE.prefix}/{path.name}", path=path)
+    return flag_artifact("--py-files", f"{ArtifactKind.PYFILE.prefix}/{path.name}", path)
 
 
 def jar_artifact(raw: str) -> LocalArtifact:
     path = readable_file(raw, "--jars")
     if not path.name.endswith(".jar"):
         raise UsageError(f"--jars: {raw} is not a .jar file")
-    return LocalArtifact(name=f"{ArtifactKind.JAR.prefix}/{path.name}", path=path)
+    return flag_artifact("--jars", f"{ArtifactKind.JAR.prefix}/{path.name}", path)
 
 
 def file_artifact(raw: str) -> LocalArtifact:
     path = readable_file(raw, "--files")
-    return LocalArtifact(name=f"{ArtifactKind.FILE.prefix}/{path.name}", path=path)
+    return flag_artifact("--files", f"{ArtifactKind.FILE.prefix}/{path.name}", path)
 
 
 def archive_artifact(raw: str) -> LocalArtifact:
@@ -79,15 +96,14 @@ def archive_artifact(raw: str) -> LocalArtifact:
     path = readable_file(location, "--archives")
     if not path.name.endswith(ARCHIVE_SUFFIXES):
         raise UsageError(f"--archives: {location} is not a .zip, .jar, .tar.gz, .tgz or .tar file")
-    if alias:
-        if "/" in alias or "\\" in alias or alias in (".", "..") or ".." in alias:
-            raise UsageError(
-                f"--archives: alias {alias!r} must be a plain folder name (no '/' or '..')"
-            )
-        name = f"{ArtifactKind.ARCHIVE.prefix}/{path.name}#{alias}"
-    else:
-        name = f"{ArtifactKind.ARCHIVE.prefix}/{path.name}"
-    return LocalArtifact(name=name, path=path)
+    try:
+        check_archive_file_name(path.name)
+        if "#" in raw:
+            check_archive_alias(alias)
+    except UsageError as exc:
+        raise UsageError(f"--archives: {exc.message}") from None
+    suffix = f"#{alias}" if alias else ""
+    return flag_artifact("--archives", f"{ArtifactKind.ARCHIVE.prefix}/{path.name}{suffix}", path)
 
 
 def artifacts_from_flags(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.packing import (
+    Confinement,
     PackedZip,
     pack_python_source,
     stat_signature,
@@ -44,9 +45,15 @@ class PackCache:
         self.hits = 0
         self.misses = 0
 
-    def pack(self, source: Path, keep: DefaultFilter, root: Path | None) -> CachedPack:
+    def pack(
+        self,
+        source: Path,
+        keep: DefaultFilter,
+        root: Path | None,
+        confine: Confinement | None = None,
+    ) -> CachedPack:
         """The zip of `source`, rebuilt only when a kept file was added, removed or touched."""
-        files = walk_python_source(source, keep, root=root)
+        files = walk_python_source(source, keep, root=root, confine=confine)
         key = str(source.resolve())
         self._used.add(key)
         signature = stat_signature(files)

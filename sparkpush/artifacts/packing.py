@@ -8,6 +8,7 @@ import io
 import os
 import stat
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -51,6 +52,43 @@ class SourceFile:
         return (self.info.st_size, self.info.st_mtime_ns, self.info.st_ino)
 
 
+@dataclass(frozen=True)
+class Confinement:
+    """The folders artifacts may come from: the project root and those the user allows.
+
+    A project's config is written by whoever wrote the repository: its globs and the links
+    under them must not reach the user's other files (`~/.ssh`, `/proc/self/environ`).
+    """
+
+    roots: tuple[str, ...]
+    """Real paths (symlinks resolved)."""
+
+    @classmethod
+    def of(cls, root: Path, allowed: Iterable[Path] = ()) -> Confinement:
+        return cls(tuple(os.path.realpath(folder) for folder in (root, *allowed)))
+
+    def holds(self, path: str | Path) -> bool:
+        real = os.path.realpath(path)
+        return any(real == r or real.startswith(r.rstrip("/") + "/") for r in self.roots)
+
+    def require(self, path: str | Path, shown: str | None = None) -> None:
+        """A UsageError naming `path` unless it (its link target) lies inside the roots."""
+        if self.holds(path):
+            return
+        real = printable_path(Path(os.path.realpath(path)))
+        if os.path.islink(path):
+            how = f" (a symlink to {real})"
+        elif real != printable_path(Path(os.path.abspath(path))):
+            how = f" (it resolves to {real})"
+        else:
+            how = ""
+        raise UsageError(
+            f"{shown or printable_path(Path(path))} leads outside the project{how}; "
+            "artifacts come from inside the project root "
+            "(other folders: artifact_roots in your own config.toml)"
+        )
+
+
 def stat_signature(files: list[SourceFile]) -> str:
     """A digest of the files' names and (size, mtime, inode): equal means an unchanged tree."""
     digest = hashlib.sha256()
@@ -66,6 +104,7 @@ def pack_python_source(
     *,
     root: Path | None = None,
     files: list[SourceFile] | None = None,
+    confine: Confinement | None = None,
 ) -> PackedZip:
     """Zip a package folder (as `<name>/...`) or a source root without `__init__.py` (flat).
 
@@ -73,7 +112,7 @@ def pack_python_source(
     else relative to `source`.
     """
     if files is None:
-        files = walk_python_source(source, keep, root=root)
+        files = walk_python_source(source, keep, root=root, confine=confine)
     if not files:
         raise UsageError(f"{source}: nothing to pack (no files left after ignore rules)")
     dirname = _folder_name(source)
@@ -91,19 +130,29 @@ def pack_python_source(
 
 
 def walk_python_source(
-    source: Path, keep: DefaultFilter, *, root: Path | None = None
+    source: Path,
+    keep: DefaultFilter,
+    *,
+    root: Path | None = None,
+    confine: Confinement | None = None,
 ) -> list[SourceFile]:
     """The files `pack_python_source` would pack, after checking the folder itself."""
     require_directory(source)
     require_utf8_name(source)
-    return walk_kept_files(source, keep, root=root)
+    return walk_kept_files(source, keep, root=root, confine=confine)
 
 
 def walk_kept_files(
-    directory: Path, keep: DefaultFilter, *, root: Path | None = None
+    directory: Path,
+    keep: DefaultFilter,
+    *,
+    root: Path | None = None,
+    confine: Confinement | None = None,
 ) -> list[SourceFile]:
     """Every kept regular file under `directory`, sorted; symlinks followed, loops refused.
 
+    With `confine`, a symlink leading outside its folders is refused (like rsync's
+    `--safe-links`, but loudly): links inside the project are fine.
     Plain strings, not Path objects, on this path: a no-op sync walks it for every file.
     """
     base = _filter_base(directory, root).as_posix()
@@ -117,7 +166,8 @@ def walk_kept_files(
     ]
     while stack:
         folder, relative, ancestors = stack.pop()
-        for name in _list_folder(Path(folder)):
+        names, links = _list_folder(Path(folder))
+        for name in names:
             path = f"{folder}/{name}"
             child = f"{relative}{name}"
             try:
@@ -130,6 +180,8 @@ def walk_kept_files(
             if not keep.keeps_posix(base_prefix + child, is_dir):
                 continue
             _require_utf8(name, path)
+            if links and name in links and confine is not None:
+                confine.require(path)
             if is_dir:
                 identity = (info.st_dev, info.st_ino)
                 if identity in ancestors:
@@ -207,11 +259,20 @@ def read_source(path: Path) -> bytes:
         raise UsageError(describe_os_error(path, exc)) from None
 
 
-def _list_folder(folder: Path) -> list[str]:
+def _list_folder(folder: Path) -> tuple[list[str], set[str]]:
+    """The sorted names in `folder`, and those that are symlinks (known from the listing)."""
+    names: list[str] = []
+    links: set[str] = set()
     try:
-        return sorted(os.listdir(folder))
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                names.append(entry.name)
+                if entry.is_symlink():
+                    links.add(entry.name)
     except OSError as exc:
         raise UsageError(describe_os_error(folder, exc)) from None
+    names.sort()
+    return names, links
 
 
 def _folder_name(folder: Path) -> str:

@@ -16,9 +16,11 @@ from sparkpush.cli.commands.server import server
 from sparkpush.cli.commands.sql import sql
 from sparkpush.cli.commands.submit import submit
 from sparkpush.cli.commands.sync import sync
+from sparkpush.cli.commands.trust import trust
 from sparkpush.cli.commands.udfs import udfs
 from sparkpush.cli.commands.watch import watch
 from sparkpush.cli.context import AppContext
+from sparkpush.cli.environment import name_environment_variables
 from sparkpush.errors import ExitCode, SparkpushError
 
 
@@ -50,6 +52,8 @@ cli.add_command(daemon)
 cli.add_command(artifacts)
 cli.add_command(sql)
 cli.add_command(udfs)
+cli.add_command(trust)
+name_environment_variables(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

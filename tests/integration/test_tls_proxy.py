@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
 from tests.tls_certs import Pki, make_pki
 
 pytestmark = pytest.mark.integration
@@ -193,6 +193,10 @@ def test_sync_through_the_tls_proxy_with_ca_file_in_the_config(
         proxied_config(tls_proxy, token_file, 'pyfiles = ["helper.py"]\nfiles = ["data.txt"]')
     )
     env = clean_env(XDG_STATE_HOME=str(embedded_server.state_home))
+    untrusted = run_connect(["sync", "--json"], env=env, cwd=project)
+    assert untrusted.returncode == 2, untrusted.stderr
+    assert "connect trust" in assert_one_error_line(untrusted, embedded_server.token)
+    trust_project(project, env)
     before = tls_proxy.requests_seen("AddArtifacts")
     first = run_connect(["sync", "--json"], env=env, cwd=project)
     assert first.returncode == 0, first.stderr
@@ -294,6 +298,7 @@ def test_daemon_and_attached_submit_through_the_tls_proxy(
     (project / "pyproject.toml").write_text(
         proxied_config(tls_proxy, token_file, 'pyfiles = ["helper.py"]')
     )
+    trust_project(project, clean_env(XDG_STATE_HOME=str(embedded_server.state_home)))
     (project / "app.py").write_text(
         "from pyspark.sql import SparkSession\n"
         "from pyspark.sql.functions import udf\n"

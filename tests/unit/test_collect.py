@@ -152,15 +152,101 @@ def test_python_glob_picks_folders(tmp_path: Path) -> None:
     assert [n.split("-")[0] for n in names] == ["pyfiles/one", "pyfiles/two"]
 
 
-def test_absolute_paths_and_globs_work(tmp_path: Path) -> None:
+def test_absolute_paths_and_globs_work_in_folders_the_user_allows(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     write(elsewhere / "x.jar")
     project = tmp_path / "project"
     project.mkdir()
-    collected = collect(
-        project, jars=(str(elsewhere / "*.jar"),), files=(str(elsewhere / "x.jar"),)
+    settings = ArtifactSettings(
+        jars=(str(elsewhere / "*.jar"),),
+        files=(str(elsewhere / "x.jar"),),
+        allowed_roots=(elsewhere,),
     )
+    collected = collect_artifacts(settings, project, StatCache())
     assert [a.name for a in collected.artifacts] == ["jars/x.jar", "files/x.jar"]
+
+
+def outside_project(tmp_path: Path) -> Path:
+    """A project, and beside it the user's secrets."""
+    write(tmp_path / "home" / ".ssh" / "id_rsa", "PRIVATE KEY")
+    write(tmp_path / "home" / "secret.jar", "x")
+    project = tmp_path / "project"
+    write(project / "pkg" / "__init__.py")
+    write(project / "classes" / "A.class")
+    return project
+
+
+@pytest.mark.parametrize(
+    ("kind", "pattern"),
+    [
+        ("files", "{home}/.ssh/*"),
+        ("files", "{home}/.ssh/id_rsa"),
+        ("files", "../home/.ssh/id_rsa"),
+        ("files", "../home/.ssh/*"),
+        ("jars", "../home/*.jar"),
+        ("python", "{home}/.ssh"),
+    ],
+)
+def test_globs_resolve_inside_the_project_root_only(
+    tmp_path: Path, kind: str, pattern: str
+) -> None:
+    project = outside_project(tmp_path)
+    with pytest.raises(UsageError) as caught:
+        collect(project, **{kind: (pattern.format(home=tmp_path / "home"),)})
+    assert "leads outside the project" in caught.value.message
+    assert caught.value.message.startswith(f"artifacts.{kind}: ")
+
+
+def test_a_home_relative_path_is_outside_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = outside_project(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for pattern in ("~/.ssh/*", "~/.ssh/id_rsa"):
+        with pytest.raises(UsageError, match="leads outside the project"):
+            collect(project, files=(pattern,))
+
+
+@pytest.mark.parametrize(
+    ("kind", "link", "pattern"),
+    [
+        ("files", "envdump.txt", "envdump.txt"),
+        ("files", "data/envdump.txt", "data/*"),
+        ("python", "pkg/envdump.py", "pkg"),
+        ("classes", "classes/B.class", "classes"),
+    ],
+)
+def test_a_symlink_leaving_the_project_is_refused_by_name(
+    tmp_path: Path, kind: str, link: str, pattern: str
+) -> None:
+    project = outside_project(tmp_path)
+    (project / link).parent.mkdir(parents=True, exist_ok=True)
+    (project / link).symlink_to(tmp_path / "home" / ".ssh" / "id_rsa")
+    with pytest.raises(UsageError) as caught:
+        collect(project, **{kind: (pattern,)})
+    message = caught.value.message
+    assert "envdump" in message or "B.class" in message
+    assert "a symlink to" in message and "id_rsa" in message
+    assert "\n" not in message
+
+
+def test_a_symlink_to_the_root_folder_is_refused_clearly(tmp_path: Path) -> None:
+    project = outside_project(tmp_path)
+    (project / "pkg" / "everything").symlink_to("/")
+    with pytest.raises(
+        UsageError, match=r"everything leads outside the project \(a symlink to /\)"
+    ):
+        collect(project, python=("pkg",))
+
+
+def test_symlinks_inside_the_project_are_fine(tmp_path: Path) -> None:
+    project = outside_project(tmp_path)
+    write(project / "real" / "helper.py", "x = 1")
+    (project / "pkg" / "helper.py").symlink_to(project / "real" / "helper.py")
+    (project / "pkg" / "sub").symlink_to(project / "real", target_is_directory=True)
+    (project / "data.txt").symlink_to(project / "real" / "helper.py")
+    collected = collect(project, python=("pkg",), files=("data.txt",))
+    assert [a.name for a in collected.artifacts][1:] == ["files/data.txt"]
 
 
 @pytest.mark.parametrize(

@@ -97,3 +97,36 @@ def test_bad_config_names_the_key_and_file(tmp_path: Path, body: str, message: s
 def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", cwd=tmp_path)
+
+
+def test_the_users_own_config_gives_defaults_and_artifact_roots(tmp_path: Path) -> None:
+    from sparkpush.trust import user_config_dir
+
+    write(
+        user_config_dir() / "config.toml",
+        'remote = "sc://mine:1"\ntoken_file = "token"\nartifact_roots = ["~/jars", "/opt/libs"]\n',
+    )
+    write(tmp_path / "pyproject.toml", '[tool.sparkpush.artifacts]\njars = ["/opt/libs/*.jar"]\n')
+    config = load_config(cwd=tmp_path)
+    assert config.remote == "sc://mine:1"
+    assert config.token_file == user_config_dir() / "token"
+    assert config.untrusted_keys == ()
+    assert config.artifacts.allowed_roots == (Path("~/jars").expanduser(), Path("/opt/libs"))
+
+
+def test_a_project_remote_overrides_the_users_and_needs_trust(tmp_path: Path) -> None:
+    from sparkpush.trust import user_config_dir
+
+    write(user_config_dir() / "config.toml", 'remote = "sc://mine:1"\n')
+    write(tmp_path / "pyproject.toml", '[tool.sparkpush]\nremote = "sc://theirs:1"\n')
+    config = load_config(cwd=tmp_path)
+    assert config.remote == "sc://theirs:1"
+    assert config.untrusted_keys == ("remote",)
+
+
+def test_unknown_keys_in_the_users_config_are_errors(tmp_path: Path) -> None:
+    from sparkpush.trust import user_config_dir
+
+    write(user_config_dir() / "config.toml", "[artifacts]\nfiles = []\n")
+    with pytest.raises(ConfigError, match="unknown key 'artifacts'"):
+        load_config(cwd=tmp_path)

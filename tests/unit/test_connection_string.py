@@ -86,3 +86,20 @@ def test_error_messages_never_show_the_token() -> None:
     with pytest.raises(ConnectionStringError) as caught:
         parse_connection_string("sc://host:bad/;token=hunter2")
     assert "hunter2" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sc://localhost:15140/;hunter2-the-token",  # `token=` forgotten
+        "sc://localhost:15140/;x-api-key=hunter2;x-api-key=hunter2",
+        "sc://localhost:bad/;x-api-key=hunter2",
+        "sc://admin:hunter2@host:1",
+        "sc://host/;session_id=hunter2",
+    ],
+)
+def test_error_messages_never_echo_a_parameter_value(text: str) -> None:
+    with pytest.raises(ConnectionStringError) as caught:
+        parse_connection_string(text)
+    assert "hunter2" not in caught.value.message
+    assert "localhost" in caught.value.message or "host" in caught.value.message

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import zipfile
+from pathlib import Path
 
 import pytest
 
 from sparkpush.cli.commands.doctor import render_check
-from sparkpush.doctor import Check, check_spark_version, parse_probe_answer
+from sparkpush.config import Config, load_config
+from sparkpush.doctor import (
+    Check,
+    check_artifacts,
+    check_spark_version,
+    check_trust,
+    parse_probe_answer,
+    run_checks,
+)
+from sparkpush.trust import record_trust
 
 
 @pytest.mark.parametrize(
@@ -45,3 +56,71 @@ def test_render_check_shows_the_fix_only_on_failure() -> None:
         render_check(Check("java", False, "no Java", "install Java 17+"))
         == "FAIL java: no Java -- fix: install Java 17+"
     )
+
+
+def project_config(root: Path, body: str) -> Config:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(body)
+    return load_config(cwd=root)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[tool.sparkpush.artifacts]\nfiles = ["nope.txt"]\n', "nope.txt does not exist"),
+        ('[tool.sparkpush.artifacts]\nfiles = ["../outside.txt"]\n', "leads outside the project"),
+        ('[tool.sparkpush.artifacts]\narchives = ["env.zip#%2e%2e"]\n', "plain folder name"),
+        ('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n', "UDF module udfs.py does not exist"),
+    ],
+)
+def test_doctor_fails_where_sync_would(tmp_path: Path, body: str, message: str) -> None:
+    (tmp_path / "outside.txt").write_text("x")
+    (tmp_path / "project").mkdir()
+    with zipfile.ZipFile(tmp_path / "project" / "env.zip", "w") as archive:
+        archive.writestr("a.txt", "a")
+    check = check_artifacts(project_config(tmp_path / "project", body))
+    assert not check.ok
+    assert message in check.detail
+    assert check.fix
+
+
+def test_doctor_counts_what_sync_would_send(tmp_path: Path) -> None:
+    (tmp_path / "data.txt").write_text("abc")
+    check = check_artifacts(
+        project_config(tmp_path, '[tool.sparkpush.artifacts]\nfiles = ["data.txt"]\n')
+    )
+    assert check.ok
+    assert check.detail == "1 artifact(s), 3 bytes"
+
+
+def test_doctor_reports_an_untrusted_remote(tmp_path: Path) -> None:
+    config = project_config(tmp_path, '[tool.sparkpush]\nremote = "sc://elsewhere:1"\n')
+    check = check_trust(config)
+    assert not check.ok
+    assert "remote (not trusted)" in check.detail
+    assert "connect trust" in check.fix
+    assert config.source is not None
+    record_trust(config.source, config.credentials_digest)
+    assert check_trust(load_config(cwd=tmp_path)).ok
+
+
+def test_doctor_config_check_is_followed_by_trust_and_artifacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # no embedded server
+    (tmp_path / "pyproject.toml").write_text('[tool.sparkpush.artifacts]\nfiles = ["nope"]\n')
+    checks = run_checks(tmp_path / "pyproject.toml", env={})
+    by_name = {check.name: check for check in checks}
+    assert by_name["config"].ok
+    assert by_name["trust"].ok
+    assert not by_name["artifacts"].ok
+
+
+def test_doctor_does_not_contact_an_untrusted_remote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "pyproject.toml").write_text('[tool.sparkpush]\nremote = "sc://localhost:1"\n')
+    by_name = {c.name: c for c in run_checks(tmp_path / "pyproject.toml", env={})}
+    assert not by_name["trust"].ok
+    assert by_name["remote"].detail.startswith("not checked: the project's config is not trusted")
