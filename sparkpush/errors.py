@@ -93,3 +93,19 @@ class DaemonAlreadyRunningError(UsageError):
 
 class UntrustedConfigError(ConfigError):
     """A project's config names where data and credentials go, and the user has not trusted it."""
+
+
+class ArtifactConflictError(ArtifactUploadError):
+    """The server already holds this artifact name with other bytes (ARTIFACT_ALREADY_EXISTS)."""
+
+
+class ServerUnavailableError(ServerUnreachableError):
+    """The server did not take the call (gRPC UNAVAILABLE): restarting or the link dropped."""
+
+
+class CallTimeoutError(ServerUnreachableError):
+    """A call did not finish within its deadline (gRPC DEADLINE_EXCEEDED)."""
+
+
+class CallCancelledError(ServerError):
+    """A call was cut off midway (gRPC CANCELLED); an idempotent one may be sent again."""

@@ -9,7 +9,7 @@ from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.manifest import Manifest, load_manifest, save_manifest
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.remote import Target
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.project_lock import project_lock
@@ -35,7 +35,7 @@ def ready_session(
     """
     prepared: list[Manifest] = []
 
-    def prepare(_: SessionClient, manifest: Manifest) -> Manifest:
+    def prepare(_: Session, manifest: Manifest) -> Manifest:
         manifest = register_project_udfs(
             config, target, manifest, force=True, loader=loader, warm_up=warm_up
         )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sparkpush.config import Config
 from sparkpush.connect.connection_string import ConnectionSpec, parse_connection_string
 from sparkpush.connect.secret import Secret
+from sparkpush.connect.session import Session, SessionFactory
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import (
     ConfigError,
@@ -28,13 +29,15 @@ Notify = Callable[[str], None]
 class Target:
     """A server to talk to, with credentials; `source` says where it came from.
 
-    `embedded` is the embedded server's state the URL and token were read from.
+    `embedded` is the embedded server's state the URL and token were read from; `transport`
+    opens sessions in place of gRPC (an in-memory server in unit tests).
     """
 
     spec: ConnectionSpec
     source: str
     ca_file: Path | None = None
     embedded: ServerState | None = None
+    transport: SessionFactory | None = field(default=None, compare=False, repr=False)
 
     def client(
         self, session_id: str | None = None, server_side_session_id: str | None = None
@@ -45,6 +48,14 @@ class Target:
             ca_file=self.ca_file,
             server_side_session_id=server_side_session_id,
         )
+
+    def session(
+        self, session_id: str | None = None, server_side_session_id: str | None = None
+    ) -> Session:
+        """A session on this server: through `transport` when one is set, else over gRPC."""
+        if self.transport is not None:
+            return self.transport(session_id, server_side_session_id)
+        return self.client(session_id, server_side_session_id)
 
 
 def resolve_target(

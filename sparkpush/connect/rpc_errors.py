@@ -1,27 +1,40 @@
-"""Turning gRPC failures into SparkpushErrors with one-line messages."""
+"""Turning gRPC failures into SparkpushErrors with one-line messages.
+
+The only place that looks at gRPC status codes: everything above `connect/` sees the typed
+errors of `sparkpush.errors` (httpx's `map_httpcore_exceptions` does the same for httpcore).
+"""
 
 from __future__ import annotations
 
 import re
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from sparkpush.errors import (
+    ArtifactConflictError,
     AuthenticationError,
+    CallCancelledError,
+    CallTimeoutError,
     ServerError,
+    ServerUnavailableError,
     ServerUnreachableError,
     SparkpushError,
 )
 
 _ERROR_CLASS = re.compile(r"^\[([A-Z0-9_.]+)\]")
-_UNREACHABLE = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-}
 
 
 def error_class_of(exc: grpc.RpcError) -> str | None:
-    """Spark's error class (e.g. `INVALID_HANDLE.SESSION_CHANGED`) if the server sent one."""
+    """Spark's error class (e.g. `INVALID_HANDLE.SESSION_CHANGED`) if the server sent one.
+
+    Read from the `ErrorInfo` the server attaches to the status, as PySpark does; the
+    `[CLASS]` prefix of the message is the fallback for servers that attach none.
+    """
+    info = _error_info(exc)
+    if info is not None and info.metadata.get("errorClass"):
+        return str(info.metadata["errorClass"])
     match = _ERROR_CLASS.match(_details(exc))
     return match.group(1) if match else None
 
@@ -34,16 +47,40 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
         return AuthenticationError(
             f"authentication failed at {endpoint}: {details or 'token refused'}"
         )
-    if code in _UNREACHABLE and "CERTIFICATE_VERIFY_FAILED" in details:
+    unreachable = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    if unreachable and "CERTIFICATE_VERIFY_FAILED" in details:
         reason = details.rsplit("CERTIFICATE_VERIFY_FAILED", 1)[1].strip(": ").removesuffix(": OK")
         return ServerUnreachableError(
             f"TLS handshake with {endpoint} failed: its certificate is not trusted "
             f"({reason or 'verification failed'}); check the CA file (--ca-file, ca_file)"
         )
-    if code in _UNREACHABLE:
-        why = "no answer in time" if code == grpc.StatusCode.DEADLINE_EXCEEDED else details
-        return ServerUnreachableError(f"cannot reach Spark Connect server at {endpoint}: {why}")
-    return ServerError(f"{action} failed: {details}", error_class=error_class_of(exc))
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return CallTimeoutError(
+            f"cannot reach Spark Connect server at {endpoint}: no answer in time"
+        )
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return ServerUnavailableError(f"cannot reach Spark Connect server at {endpoint}: {details}")
+    message = f"{action} failed: {details}"
+    if code == grpc.StatusCode.CANCELLED:
+        return CallCancelledError(message, error_class=error_class_of(exc))
+    error_class = error_class_of(exc)
+    if error_class == "ARTIFACT_ALREADY_EXISTS":
+        return ArtifactConflictError(message)
+    return ServerError(message, error_class=error_class)
+
+
+def _error_info(exc: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
+    """The `ErrorInfo` in the `grpc-status-details-bin` trailer, if there is one."""
+    try:
+        status = rpc_status.from_call(exc)
+    except (AttributeError, TypeError, ValueError):  # not a call, or a malformed trailer
+        return None
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None
 
 
 def _details(exc: grpc.RpcError) -> str:

@@ -1,4 +1,7 @@
-"""One Spark Connect session seen from the client: the RPCs sparkpush needs, with deadlines."""
+"""One Spark Connect session seen from the client: the RPCs sparkpush needs, with deadlines.
+
+The gRPC implementation of `connect.session.Session`.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +49,10 @@ class SessionClient:
         self._metadata = tuple(spec.metadata)
         self.user_id = spec.user_id or default_user_id()
         self._user_context = pb.UserContext(user_id=self.user_id)
+
+    @property
+    def endpoint(self) -> str:
+        return self.spec.endpoint
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -97,9 +104,12 @@ class SessionClient:
     def add_artifacts(
         self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
     ) -> pb.AddArtifactsResponse:
-        """One client-streaming AddArtifacts call; raw gRPC errors propagate for retry logic."""
+        """One client-streaming AddArtifacts call (`artifact_stream` batches and retries)."""
         filled = (self._fill(r) for r in requests)
-        response = self._stub.AddArtifacts(filled, metadata=self._metadata, timeout=timeout)
+        try:
+            response = self._stub.AddArtifacts(filled, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "uploading artifacts") from None
         self._observe(response)
         return response
 

@@ -26,28 +26,27 @@ from sparkpush.artifacts.manifest import (
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
 from sparkpush.artifacts.stat_cache import StatCache
-from sparkpush.artifacts.upload import (
-    ArtifactConflictError,
-    ProgressCallback,
-    UploadedArtifact,
-    upload_artifacts,
-)
+from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config import Config
-from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import ServerError, ServerUnreachableError, SparkpushError, UsageError
-from sparkpush.private_files import read_json, write_private_json
+from sparkpush.connect.session import Session
+from sparkpush.errors import ArtifactConflictError, ServerError, SparkpushError, UsageError
 from sparkpush.remote import Target
 from sparkpush.sync.project_lock import project_lock
+from sparkpush.sync.release import release_sessions
+from sparkpush.sync.unfinished import (
+    UnfinishedSession,
+    forget_unfinished,
+    record_unfinished,
+    save_unfinished,
+    unfinished_sessions,
+)
 
 log = logging.getLogger(__name__)
 
-GenerationHook = Callable[[SessionClient, Manifest], Manifest]
+GenerationHook = Callable[[Session, Manifest], Manifest]
 """Runs on a session before it becomes current (e.g. registers UDFs); returns the manifest."""
 
 _GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
-UNFINISHED_FILE = "unfinished.json"
-"""Sessions a run created that never became current; written BEFORE the session is created,
-so a run killed at any point leaves its session recorded and the next run releases it."""
 
 
 @dataclass(frozen=True)
@@ -160,16 +159,16 @@ def usable_current(manifest: Manifest | None, target: Target) -> Manifest | None
         return None
     if manifest.server_side_session_id is None:
         return None  # never confirmed by the server: cannot tell a restart apart
-    client = target.client(manifest.session_id, manifest.server_side_session_id)
+    session = target.session(manifest.session_id, manifest.server_side_session_id)
     try:
-        client.spark_version()
+        session.spark_version()
     except ServerError as exc:
         if exc.error_class in _GONE:
             log.info("session %s is gone (%s)", manifest.session_id, exc.error_class)
             return None
         raise
     finally:
-        client.close()
+        session.close()
     return manifest
 
 
@@ -182,8 +181,8 @@ def _add_in_place(
     on_progress: ProgressCallback | None,
 ) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
     by_name = {d.name: d for d in desired}
-    with target.client(current.session_id, current.server_side_session_id) as client:
-        report = upload_artifacts(client, [by_name[n].artifact for n in plan.upload], on_progress)
+    with target.session(current.session_id, current.server_side_session_id) as session:
+        report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
     entries = dict(current.entries)
     for uploaded in report.artifacts:
         entries[uploaded.name] = _entry(uploaded, by_name[uploaded.name], current.generation)
@@ -205,30 +204,30 @@ def _new_generation(
     root = config.project_root
     generation = (previous.generation + 1) if previous is not None else 1
     by_name = {d.name: d for d in desired}
-    client = target.client()
-    _record_unfinished(root, target, client.session_id)
+    session = target.session()
+    record_unfinished(root, UnfinishedSession(target.spec.display(), session.session_id))
     try:
-        client.spark_version()
-        report = upload_artifacts(client, [by_name[n].artifact for n in plan.upload], on_progress)
-        client.set_conf(config.conf)
+        session.spark_version()
+        report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
+        session.set_conf(config.conf)
         manifest = Manifest(
-            session_id=client.session_id,
+            session_id=session.session_id,
             generation=generation,
             remote=target.spec.display(),
-            server_side_session_id=client.server_side_session_id,
+            server_side_session_id=session.server_side_session_id,
             entries={u.name: _entry(u, by_name[u.name], generation) for u in report.artifacts},
             pending_release=_pending_after_switch(previous, target),
         )
         if prepare_generation is not None:
-            manifest = prepare_generation(client, manifest)
+            manifest = prepare_generation(session, manifest)
     except BaseException:
-        if _release_quietly(client):
-            _forget_unfinished(root, client.session_id)
+        if _release_quietly(session):
+            forget_unfinished(root, session.session_id)
         raise
     finally:
-        client.close()
+        session.close()
     save_manifest(root, manifest)
-    _forget_unfinished(root, client.session_id)
+    forget_unfinished(root, session.session_id)
     return manifest, tuple(report.artifacts)
 
 
@@ -245,88 +244,33 @@ def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[st
     """Release older generations recorded in the manifest; keep those that could not be."""
     if not manifest.pending_release:
         return ()
-    released: list[str] = []
-    remaining: list[str] = []
-    for session_id in manifest.pending_release:
-        client = target.client(session_id)
-        try:
-            client.release_session()
-            released.append(session_id)
-        except ServerUnreachableError:
-            remaining.append(session_id)
-        except SparkpushError as exc:
-            # an already released or expired session needs nothing more
-            log.debug("release of %s: %s", session_id, exc.message)
-            released.append(session_id)
-        finally:
-            client.close()
-    save_manifest(root, replace(manifest, pending_release=tuple(remaining)))
-    return tuple(released)
+    outcome = release_sessions(target, manifest.pending_release)
+    save_manifest(root, replace(manifest, pending_release=outcome.unreachable))
+    return outcome.released
 
 
-def _release_quietly(client: SessionClient) -> bool:
+def _release_quietly(session: Session) -> bool:
     try:
-        client.release_session(timeout=5.0)
+        session.release_session(timeout=5.0)
     except SparkpushError as exc:
         log.debug("could not release unfinished generation: %s", exc.message)
         return False
     return True
 
 
-def _unfinished(root: Path) -> list[dict[str, str]]:
-    document = read_json(state_dir(root) / UNFINISHED_FILE)
-    sessions = document.get("sessions") if isinstance(document, dict) else None
-    if not isinstance(sessions, list):
-        return []
-    return [
-        s
-        for s in sessions
-        if isinstance(s, dict)
-        and isinstance(s.get("session_id"), str)
-        and isinstance(s.get("remote"), str)
-    ]
-
-
-def _save_unfinished(root: Path, sessions: list[dict[str, str]]) -> None:
-    write_private_json(state_dir(root) / UNFINISHED_FILE, {"sessions": sessions})
-
-
-def _record_unfinished(root: Path, target: Target, session_id: str) -> None:
-    entry = {"remote": target.spec.display(), "session_id": session_id}
-    _save_unfinished(root, [*_unfinished(root), entry])
-
-
-def _forget_unfinished(root: Path, session_id: str) -> None:
-    sessions = _unfinished(root)
-    remaining = [s for s in sessions if s["session_id"] != session_id]
-    if remaining != sessions:
-        _save_unfinished(root, remaining)
-
-
 def _release_unfinished(target: Target, root: Path, keep: str | None) -> None:
     """Release sessions of runs that died before their generation became current."""
-    sessions = _unfinished(root)
+    sessions = unfinished_sessions(root)
     if not sessions:
         return
-    remaining: list[dict[str, str]] = []
-    for entry in sessions:
-        session_id = entry["session_id"]
-        if session_id == keep:
-            continue  # the run died after switching: it is the current generation
-        if entry["remote"] != target.spec.display():
-            remaining.append(entry)  # another server's: not reachable from here
-            continue
-        client = target.client(session_id)
-        try:
-            client.release_session()
-            log.info("released session %s of an unfinished sync", session_id)
-        except ServerUnreachableError:
-            remaining.append(entry)
-        except SparkpushError as exc:
-            log.debug("release of %s: %s", session_id, exc.message)
-        finally:
-            client.close()
-    _save_unfinished(root, remaining)
+    # keep: the run died after switching, so that one is the current generation
+    ours = [s for s in sessions if s.remote == target.spec.display() and s.session_id != keep]
+    outcome = release_sessions(target, [s.session_id for s in ours])
+    if outcome.released:
+        log.info("released session(s) of an unfinished sync: %s", ", ".join(outcome.released))
+    elsewhere = [s for s in sessions if s.remote != target.spec.display() and s.session_id != keep]
+    still = [s for s in ours if s.session_id in outcome.unreachable]
+    save_unfinished(root, [*elsewhere, *still])
 
 
 def _entry(uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int) -> ManifestEntry:
@@ -368,21 +312,10 @@ def release_generations(config: Config, target: Target, session_ids: Sequence[st
     """Release older generations now free of leases, and forget them in the manifest."""
     root = config.project_root
     with project_lock(root):
+        outcome = release_sessions(target, session_ids)
         manifest = load_manifest(root)
-        for session_id in session_ids:
-            client = target.client(session_id)
-            try:
-                client.release_session()
-            except SparkpushError as exc:
-                log.info("release of %s: %s", session_id, exc.message)
-                if isinstance(exc, ServerUnreachableError):
-                    continue  # stays pending; released by a later sync
-            finally:
-                client.close()
-            if manifest is not None and session_id in manifest.pending_release:
-                manifest = replace(
-                    manifest,
-                    pending_release=tuple(s for s in manifest.pending_release if s != session_id),
-                )
-        if manifest is not None:
-            save_manifest(root, manifest)
+        if manifest is None:
+            return
+        done = set(outcome.released)
+        pending = tuple(s for s in manifest.pending_release if s not in done)
+        save_manifest(root, replace(manifest, pending_release=pending))

@@ -1,0 +1,59 @@
+"""`Session`: what sync, submit and the daemon need of one Spark Connect session.
+
+`SessionClient` is the real one, over gRPC; tests put an in-memory one in its place (like
+httpx's `MockTransport`). Every method raises only `SparkpushError`s (see `rpc_errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from sparkpush.connect.proto import pb
+
+
+class Session(Protocol):
+    """RPCs on one (user_id, session_id) of one server."""
+
+    session_id: str
+    server_side_session_id: str | None
+    """The server's id for the session, once an answer carried it."""
+
+    @property
+    def endpoint(self) -> str:
+        """`host:port`, for messages."""
+        ...
+
+    def spark_version(self, timeout: float = ...) -> str:
+        """The server's Spark version; doubles as the reachability and authentication probe."""
+        ...
+
+    def set_conf(self, pairs: Mapping[str, str], timeout: float = ...) -> None: ...
+
+    def add_artifacts(
+        self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
+    ) -> pb.AddArtifactsResponse:
+        """One client-streaming AddArtifacts call."""
+        ...
+
+    def interrupt_all(self, timeout: float = ...) -> list[str]: ...
+
+    def interrupt_tag(self, tag: str, timeout: float = ...) -> list[str]: ...
+
+    def release_session(self, timeout: float = ...) -> None:
+        """Release the session on the server (its artifacts are deleted)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Session: ...
+
+    def __exit__(self, *_: object) -> None: ...
+
+
+class SessionFactory(Protocol):
+    """Opens a `Session` on a server: a new one, or an existing one by its ids."""
+
+    def __call__(
+        self, session_id: str | None = None, server_side_session_id: str | None = None
+    ) -> Session: ...
