@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -73,7 +74,7 @@ def _error_info(exc: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The `ErrorInfo` in the `grpc-status-details-bin` trailer, if there is one."""
     try:
         status = rpc_status.from_call(exc)
-    except (AttributeError, TypeError, ValueError):  # not a call, or a malformed trailer
+    except (AttributeError, TypeError, ValueError, DecodeError):  # not a call, or a bad trailer
         return None
     for detail in status.details if status is not None else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

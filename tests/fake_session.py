@@ -1,0 +1,207 @@
+"""An in-memory Spark Connect server behind the `Session` protocol, for unit tests.
+
+It stands in for the transport (as httpx's `MockTransport` does), so the logic above it (sync
+engine, artifact stream) is tested without a JVM; integration tests keep the real server.
+It behaves as the real one does where our logic depends on it (see SPARK_CONNECT_NOTES.md):
+CRC checked per chunk, a stored name refused with other bytes (ARTIFACT_ALREADY_EXISTS), a
+restarted server's session answering INVALID_HANDLE.SESSION_CHANGED.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sparkpush.connect.connection_string import parse_connection_string
+from sparkpush.connect.proto import pb
+from sparkpush.errors import ArtifactConflictError, ServerError, SparkpushError
+from sparkpush.remote import Target
+
+ENDPOINT = "fake.invalid:15002"
+_NO_OVERWRITE = ("jars", "pyfiles", "files", "archives")
+
+
+@dataclass
+class ServerSession:
+    """What the server keeps for one session id."""
+
+    server_side_session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+    conf: dict[str, str] = field(default_factory=dict)
+    released: bool = False
+
+
+@dataclass
+class AddArtifactsCall:
+    """One AddArtifacts call as the server saw it."""
+
+    requests: list[pb.AddArtifactsRequest]
+    timeout: float | None
+
+
+@dataclass
+class FakeServer:
+    """The server's state; `fail_next` makes the next RPCs named there raise the given errors."""
+
+    sessions: dict[str, ServerSession] = field(default_factory=dict)
+    calls: list[AddArtifactsCall] = field(default_factory=list)
+    fail_next: dict[str, list[SparkpushError]] = field(default_factory=dict)
+    corrupt_next: list[str] = field(default_factory=list)
+    """Artifact names whose next arrival fails its CRC check (as bytes damaged on the way)."""
+    released: list[str] = field(default_factory=list)
+    opened: int = 0
+    closed: int = 0
+
+    def target(self) -> Target:
+        """A Target whose sessions are this server's."""
+        spec = parse_connection_string(f"sc://{ENDPOINT}")
+        return Target(spec=spec, source="test", transport=self.open)
+
+    def open(
+        self, session_id: str | None = None, server_side_session_id: str | None = None
+    ) -> FakeSession:
+        self.opened += 1
+        return FakeSession(self, session_id or str(uuid.uuid4()), server_side_session_id)
+
+    def restart(self) -> None:
+        """Every session is lost; a client naming an old one is told SESSION_CHANGED."""
+        self.sessions.clear()
+
+    def fail(self, rpc: str, *errors: SparkpushError) -> None:
+        self.fail_next.setdefault(rpc, []).extend(errors)
+
+    def stored(self, session_id: str) -> dict[str, bytes]:
+        return self.sessions[session_id].artifacts
+
+    def _injected(self, rpc: str) -> None:
+        queue = self.fail_next.get(rpc)
+        if queue:
+            raise queue.pop(0)
+
+
+@dataclass
+class FakeSession:
+    """Implements `sparkpush.connect.session.Session` against a FakeServer."""
+
+    server: FakeServer
+    session_id: str
+    server_side_session_id: str | None = None
+    closed: bool = False
+
+    @property
+    def endpoint(self) -> str:
+        return ENDPOINT
+
+    def spark_version(self, timeout: float = 10.0) -> str:
+        self._answer("spark_version")
+        return "4.0.0"
+
+    def set_conf(self, pairs: Mapping[str, str], timeout: float = 10.0) -> None:
+        self._answer("set_conf").conf.update(pairs)
+
+    def add_artifacts(
+        self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
+    ) -> pb.AddArtifactsResponse:
+        received = list(requests)  # the whole stream is sent before any answer, as in gRPC
+        self.server.calls.append(AddArtifactsCall(received, timeout))
+        session = self._answer("add_artifacts")
+        summaries = [
+            pb.AddArtifactsResponse.ArtifactSummary(name=name, is_crc_successful=ok)
+            for name, ok in self._store(session, _artifacts_in(received))
+        ]
+        return pb.AddArtifactsResponse(
+            session_id=self.session_id,
+            server_side_session_id=session.server_side_session_id,
+            artifacts=summaries,
+        )
+
+    def interrupt_all(self, timeout: float = 10.0) -> list[str]:
+        self._answer("interrupt_all")
+        return []
+
+    def interrupt_tag(self, tag: str, timeout: float = 10.0) -> list[str]:
+        self._answer("interrupt_tag")
+        return []
+
+    def release_session(self, timeout: float = 10.0) -> None:
+        self.server._injected("release_session")
+        session = self.server.sessions.get(self.session_id)
+        if session is None or session.released:
+            raise ServerError(
+                "releasing the session failed: [INVALID_HANDLE.SESSION_NOT_FOUND]",
+                error_class="INVALID_HANDLE.SESSION_NOT_FOUND",
+            )
+        session.released = True
+        self.server.released.append(self.session_id)
+
+    def close(self) -> None:
+        self.closed = True
+        self.server.closed += 1
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _answer(self, rpc: str) -> ServerSession:
+        """The server-side session for a call, created on first use, as the server does."""
+        self.server._injected(rpc)
+        session = self.server.sessions.get(self.session_id)
+        if session is not None and session.released:
+            raise _gone("INVALID_HANDLE.SESSION_CLOSED")
+        if session is None:
+            session = self.server.sessions[self.session_id] = ServerSession()
+        if self.server_side_session_id is None:
+            self.server_side_session_id = session.server_side_session_id
+        elif self.server_side_session_id != session.server_side_session_id:
+            raise _gone("INVALID_HANDLE.SESSION_CHANGED")
+        return session
+
+    def _store(
+        self, session: ServerSession, artifacts: list[tuple[str, bytes, bool]]
+    ) -> list[tuple[str, bool]]:
+        verdicts: list[tuple[str, bool]] = []
+        for name, data, crc_ok in artifacts:
+            if name in self.server.corrupt_next:
+                self.server.corrupt_next.remove(name)
+                crc_ok = False
+            known = session.artifacts.get(name)
+            if crc_ok and known not in (None, data) and name.split("/")[0] in _NO_OVERWRITE:
+                raise ArtifactConflictError(
+                    f"uploading artifacts failed: [ARTIFACT_ALREADY_EXISTS] The artifact {name} "
+                    "already exists."
+                )
+            if crc_ok:
+                session.artifacts[name] = data
+            verdicts.append((name, crc_ok))
+        return verdicts
+
+
+def _artifacts_in(requests: list[pb.AddArtifactsRequest]) -> list[tuple[str, bytes, bool]]:
+    """(name, bytes, CRC of every chunk right) for each artifact in an AddArtifacts stream."""
+    found: list[tuple[str, bytes, bool]] = []
+    for request in requests:
+        kind = request.WhichOneof("payload")
+        if kind == "batch":
+            for single in request.batch.artifacts:
+                found.append((single.name, single.data.data, _crc_ok(single.data)))
+        elif kind == "begin_chunk":
+            first = request.begin_chunk.initial_chunk
+            found.append((request.begin_chunk.name, first.data, _crc_ok(first)))
+        elif kind == "chunk":
+            name, data, ok = found[-1]
+            found[-1] = (name, data + request.chunk.data, ok and _crc_ok(request.chunk))
+    return found
+
+
+def _crc_ok(chunk: pb.AddArtifactsRequest.ArtifactChunk) -> bool:
+    return zlib.crc32(chunk.data) == chunk.crc
+
+
+def _gone(error_class: str) -> ServerError:
+    return ServerError(
+        f"running the query failed: [{error_class}] The handle is invalid.", error_class
+    )

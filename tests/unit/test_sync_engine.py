@@ -1,0 +1,202 @@
+"""The sync engine against an in-memory server: generations, in-place adds, releases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sparkpush.artifacts.manifest import load_manifest
+from sparkpush.artifacts.planner import PlanAction
+from sparkpush.config import ArtifactSettings, Config
+from sparkpush.errors import ServerError, ServerUnavailableError
+from sparkpush.remote import Target
+from sparkpush.sync.engine import release_generations, sync_project
+from sparkpush.sync.unfinished import UnfinishedSession, record_unfinished, unfinished_sessions
+from tests.fake_session import FakeServer
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    server = FakeServer()
+    yield server
+    assert server.closed == server.opened, "every session the engine opened is closed"
+
+
+@pytest.fixture
+def target(server: FakeServer) -> Target:
+    return server.target()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "jobs.py").write_text("def run(): return 1\n")
+    return Config(
+        project_root=tmp_path,
+        conf={"spark.sql.shuffle.partitions": "4"},
+        artifacts=ArtifactSettings(pyfiles=("src/*.py",), files=("*.txt",)),
+    )
+
+
+def test_the_first_sync_builds_generation_one_with_every_artifact(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    result = sync_project(config, target)
+    assert (result.action, result.generation) == (PlanAction.NEW_GENERATION, 1)
+    assert [a.name for a in result.uploaded] == ["pyfiles/jobs.py"]
+    session = server.sessions[result.session_id]
+    assert session.artifacts == {"pyfiles/jobs.py": b"def run(): return 1\n"}
+    assert session.conf == {"spark.sql.shuffle.partitions": "4"}
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.session_id == result.session_id
+    assert manifest.server_side_session_id == session.server_side_session_id
+    assert unfinished_sessions(config.project_root) == []
+
+
+def test_an_added_file_is_uploaded_into_the_current_session(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    (config.project_root / "notes.txt").write_text("new\n")
+    second = sync_project(config, target)
+    assert second.action is PlanAction.ADD_IN_PLACE
+    assert (second.session_id, second.generation) == (first.session_id, 1)
+    assert [a.name for a in second.uploaded] == ["files/notes.txt"]
+    assert second.skipped == 1
+    assert set(server.stored(first.session_id)) == {"pyfiles/jobs.py", "files/notes.txt"}
+
+
+def test_nothing_changed_sends_nothing(server: FakeServer, target: Target, config: Config) -> None:
+    first = sync_project(config, target)
+    again = sync_project(config, target)
+    assert again.action is PlanAction.NOTHING
+    assert (again.session_id, again.uploaded) == (first.session_id, ())
+    assert len(server.calls) == 1
+
+
+def test_a_changed_file_starts_a_new_generation_and_releases_the_old_one(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    second = sync_project(config, target)
+    assert (second.action, second.generation) == (PlanAction.NEW_GENERATION, 2)
+    assert second.session_id != first.session_id
+    assert second.reasons == ("changed: pyfiles/jobs.py",)
+    assert second.released == (first.session_id,)
+    assert server.released == [first.session_id]
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.pending_release == ()
+
+
+def test_keep_old_leaves_the_previous_generation_pending(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    second = sync_project(config, target, keep_old=True)
+    assert second.released == () and server.released == []
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.pending_release == (first.session_id,)
+
+
+def test_a_name_the_server_already_holds_falls_back_to_a_new_generation(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    # another client put other bytes under the name this sync is about to add
+    server.sessions[first.session_id].artifacts["files/notes.txt"] = b"theirs\n"
+    (config.project_root / "notes.txt").write_text("ours\n")
+    second = sync_project(config, target)
+    assert (second.action, second.generation) == (PlanAction.NEW_GENERATION, 2)
+    assert server.stored(second.session_id)["files/notes.txt"] == b"ours\n"
+    assert second.released == (first.session_id,)
+
+
+def test_a_restarted_server_gets_a_new_generation(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    server.restart()
+    second = sync_project(config, target)
+    assert (second.action, second.generation) == (PlanAction.NEW_GENERATION, 2)
+    assert second.reasons == ("no current session",)
+    assert server.stored(second.session_id) == {"pyfiles/jobs.py": b"def run(): return 1\n"}
+    assert second.released == (first.session_id,)  # already gone there: nothing left to do
+
+
+def test_an_old_generation_not_reached_stays_pending_until_a_later_sync(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    server.fail("release_session", ServerUnavailableError("cannot reach"))
+    second = sync_project(config, target)
+    assert second.released == ()
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.pending_release == (first.session_id,)
+    third = sync_project(config, target)
+    assert (third.action, third.released) == (PlanAction.NOTHING, (first.session_id,))
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.pending_release == ()
+
+
+def test_a_generation_that_fails_midway_is_released_and_the_old_one_keeps_serving(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    server.fail("set_conf", ServerError("setting Spark confs failed: bad value"))
+    with pytest.raises(ServerError):
+        sync_project(config, target)
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.session_id == first.session_id
+    (failed,) = (s for s in server.sessions if s != first.session_id)
+    assert server.released == [failed]
+    assert unfinished_sessions(config.project_root) == []
+
+
+def test_a_failed_generation_not_released_is_released_by_the_next_sync(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    server.fail("set_conf", ServerError("setting Spark confs failed: bad value"))
+    server.fail("release_session", ServerUnavailableError("cannot reach"))
+    with pytest.raises(ServerError):
+        sync_project(config, target)
+    (left,) = unfinished_sessions(config.project_root)
+    result = sync_project(config, target)
+    assert server.released == [left.session_id]
+    assert result.session_id != left.session_id
+    assert unfinished_sessions(config.project_root) == []
+
+
+def test_a_killed_run_s_session_is_released_and_other_servers_are_left_alone(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    killed = server.open()
+    killed.spark_version()  # the session exists on the server
+    killed.close()
+    here = UnfinishedSession(target.spec.display(), killed.session_id)
+    elsewhere = UnfinishedSession("sc://other.invalid:15002", "elsewhere-session")
+    record_unfinished(config.project_root, here)
+    record_unfinished(config.project_root, elsewhere)
+    sync_project(config, target)
+    assert server.released == [killed.session_id]
+    assert unfinished_sessions(config.project_root) == [elsewhere]
+
+
+def test_releasing_generations_forgets_the_released_and_keeps_the_unreached(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    second = sync_project(config, target, keep_old=True)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 3\n")
+    sync_project(config, target, keep_old=True)
+    server.fail("release_session", ServerUnavailableError("cannot reach"))
+    release_generations(config, target, [first.session_id, second.session_id])
+    assert server.released == [second.session_id]
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.pending_release == (first.session_id,)
