@@ -82,9 +82,10 @@ def upload_artifacts(
     session: Session,
     artifacts: Sequence[ArtifactSource],
     on_progress: ProgressCallback | None = None,
-    retry: RetryPolicy = UPLOAD_RETRY,
+    retry: RetryPolicy | None = None,
 ) -> UploadReport:
     """Upload every artifact; success is reported only for what the server confirmed."""
+    retry = retry or UPLOAD_RETRY
     report = UploadReport()
     if not artifacts:
         return report

@@ -37,8 +37,7 @@ from sparkpush.sync.unfinished import (
     UnfinishedSession,
     forget_unfinished,
     record_unfinished,
-    save_unfinished,
-    unfinished_sessions,
+    release_unfinished,
 )
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ def sync_project(
     with project_lock(root):
         collected, desired = _collect(config, extra)
         manifest = load_manifest(root)
-        _release_unfinished(target, root, keep=manifest.session_id if manifest else None)
+        release_unfinished(target, root, keep=manifest.session_id if manifest else None)
         current = usable_current(manifest, target)
         plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
@@ -256,21 +255,6 @@ def _release_quietly(session: Session) -> bool:
         log.debug("could not release unfinished generation: %s", exc.message)
         return False
     return True
-
-
-def _release_unfinished(target: Target, root: Path, keep: str | None) -> None:
-    """Release sessions of runs that died before their generation became current."""
-    sessions = unfinished_sessions(root)
-    if not sessions:
-        return
-    # keep: the run died after switching, so that one is the current generation
-    ours = [s for s in sessions if s.remote == target.spec.display() and s.session_id != keep]
-    outcome = release_sessions(target, [s.session_id for s in ours])
-    if outcome.released:
-        log.info("released session(s) of an unfinished sync: %s", ", ".join(outcome.released))
-    elsewhere = [s for s in sessions if s.remote != target.spec.display() and s.session_id != keep]
-    still = [s for s in ours if s.session_id in outcome.unreachable]
-    save_unfinished(root, [*elsewhere, *still])
 
 
 def _entry(uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int) -> ManifestEntry:

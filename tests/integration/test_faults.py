@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.artifacts import upload
 from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.connect import artifact_stream
 from sparkpush.connect.connection_string import new_session_id, parse_connection_string
+from sparkpush.connect.retry import RetryPolicy
 from sparkpush.connect.session_client import SessionClient, default_user_id
 from sparkpush.errors import ArtifactUploadError, ServerUnreachableError, SparkpushError
 from tests.conftest import EmbeddedServer, clean_env, run_connect
@@ -47,10 +48,10 @@ def proxy(embedded_server: EmbeddedServer) -> Iterator[FaultProxy]:
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Several chunks per artifact, and short bounds so that stalls end quickly."""
-    monkeypatch.setattr(upload, "CHUNK_BYTES", SMALL_CHUNK)
-    monkeypatch.setattr(upload, "BATCH_BYTES", SMALL_CHUNK)
-    monkeypatch.setattr(upload, "CALL_BASE_S", 4.0)
-    monkeypatch.setattr(upload, "UNAVAILABLE_DEADLINE_S", 6.0)
+    monkeypatch.setattr(artifact_stream, "CHUNK_BYTES", SMALL_CHUNK)
+    monkeypatch.setattr(artifact_stream, "BATCH_BYTES", SMALL_CHUNK)
+    monkeypatch.setattr(artifact_stream, "CALL_BASE_S", 4.0)
+    monkeypatch.setattr(artifact_stream, "UPLOAD_RETRY", RetryPolicy(deadline_s=6.0))
 
 
 def through(proxy: FaultProxy, server: EmbeddedServer, session_id: str) -> SessionClient:
@@ -177,7 +178,7 @@ def test_hundred_uploads_under_faults_never_store_a_corrupt_artifact(
         state = proxy.arm(fault)
         with through(proxy, embedded_server, session_id) as client:
             try:
-                report = upload.upload_artifacts(client, artifacts)
+                report = artifact_stream.upload_artifacts(client, artifacts)
                 assert {a.name for a in report.artifacts} == set(attempt.artifacts)
                 for uploaded in report.artifacts:
                     assert uploaded.sha256 == attempt.artifacts[uploaded.name]
@@ -241,7 +242,7 @@ def test_stalled_link_ends_in_a_bounded_upload_error(
     def run() -> None:
         with through(proxy, embedded_server, new_session_id()) as client:
             try:
-                upload.upload_artifacts(client, [artifact])
+                artifact_stream.upload_artifacts(client, [artifact])
                 outcome.append(None)
             except BaseException as exc:
                 outcome.append(exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import zipfile
@@ -257,37 +256,6 @@ print("digest", spark.range(1).select(digest("id")).first()[0])
     client.release_session()
     client.close()
     assert f"digest {expected}" in result.stdout, result.stderr
-
-
-def test_persistent_corruption_fails_with_upload_error(
-    embedded_server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from sparkpush.artifacts.local_artifact import LocalArtifact
-    from sparkpush.artifacts.upload import upload_artifacts
-    from sparkpush.connect.connection_string import parse_connection_string
-    from sparkpush.connect.session_client import SessionClient
-    from sparkpush.errors import ArtifactUploadError, ExitCode
-
-    small = tmp_path / "small.txt"
-    small.write_text("always corrupted")
-    client = SessionClient(parse_connection_string(embedded_server.remote_with_token))
-    real_add = client.add_artifacts
-
-    def corrupt_always(requests, timeout=None):  # type: ignore[no-untyped-def]
-        def tamper():  # type: ignore[no-untyped-def]
-            for request in requests:
-                for single in request.batch.artifacts:
-                    single.data.data = base64.b64encode(single.data.data)
-                yield request
-
-        return real_add(tamper(), timeout)
-
-    monkeypatch.setattr(client, "add_artifacts", corrupt_always)
-    with pytest.raises(ArtifactUploadError, match="CRC mismatch") as caught:
-        upload_artifacts(client, [LocalArtifact(name="files/small.txt", path=small)])
-    assert caught.value.exit_code == ExitCode.UPLOAD_FAILED
-    client.release_session()
-    client.close()
 
 
 @pytest.mark.parametrize(

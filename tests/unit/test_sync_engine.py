@@ -200,3 +200,15 @@ def test_releasing_generations_forgets_the_released_and_keeps_the_unreached(
     assert server.released == [second.session_id]
     manifest = load_manifest(config.project_root)
     assert manifest is not None and manifest.pending_release == (first.session_id,)
+
+
+def test_a_run_killed_after_switching_keeps_its_session_as_the_current_one(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    here = UnfinishedSession(target.spec.display(), first.session_id)
+    record_unfinished(config.project_root, here)  # saved the manifest, died before forgetting
+    again = sync_project(config, target)
+    assert (again.action, again.session_id) == (PlanAction.NOTHING, first.session_id)
+    assert server.released == []
+    assert unfinished_sessions(config.project_root) == []
