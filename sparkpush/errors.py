@@ -74,3 +74,7 @@ class EmbeddedServerError(SparkpushError):
 
 class JavaNotFoundError(EmbeddedServerError):
     """No usable Java (>= 17) for the embedded server."""
+
+
+class ServerAlreadyRunningError(UsageError):
+    """`connect server start --port B` while the embedded server runs on another port."""

@@ -19,8 +19,12 @@ def spawn_detached(
     *,
     cwd: Path | None = None,
     append: bool = False,
+    umask: int = -1,
 ) -> subprocess.Popen[bytes]:
-    """Start `command` in a new session, output to `log` (created 0600), no stdin."""
+    """Start `command` in a new session, output to `log` (created 0600), no stdin.
+
+    `umask` (when not -1) is the process's umask: 0o077 keeps everything it creates user-only.
+    """
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     fd = os.open(log, flags, 0o600)
     try:
@@ -33,6 +37,7 @@ def spawn_detached(
             env=env,
             cwd=cwd,
             start_new_session=True,
+            umask=umask,
         )
     finally:
         os.close(fd)
