@@ -28,7 +28,7 @@ class ServerDirs:
 
     @property
     def local(self) -> Path:
-        """`spark.local.dir`: shuffle and block manager files, session file copies."""
+        """Spark's local dirs (SPARK_LOCAL_DIRS): shuffle and block files, session file copies."""
         return self.scratch / "local"
 
     @property
@@ -44,13 +44,13 @@ def server_properties(dirs: ServerDirs, token: str) -> dict[str, str]:
         TOKEN_CONF: token,
         "spark.driver.extraJavaOptions": driver_options,
         "spark.executor.extraJavaOptions": java_options({"java.io.tmpdir": dirs.tmp}),
-        "spark.local.dir": str(dirs.local),
         "spark.sql.warehouse.dir": str(dirs.warehouse),
     }
 
 
 def daemon_environment(dirs: ServerDirs) -> dict[str, str]:
-    """Environment for the server and cluster JVMs, so that their children write in scratch."""
+    """Environment for the server and cluster JVMs, so that they and their children write in
+    scratch (SPARK_LOCAL_DIRS wins over `spark.local.dir`, hence it is set only here)."""
     return {
         "TMPDIR": str(dirs.tmp),
         "SPARK_LOCAL_DIRS": str(dirs.local),

@@ -11,7 +11,11 @@ ME = 1000
 
 
 def proc(
-    pid: int, ppid: int, args: tuple[str, ...] = DAEMON, session: int = SERVER_SESSION, uid: int = ME
+    pid: int,
+    ppid: int,
+    args: tuple[str, ...] = DAEMON,
+    session: int = SERVER_SESSION,
+    uid: int = ME,
 ) -> ProcessInfo:
     return ProcessInfo(pid=pid, ppid=ppid, session=session, uid=uid, started=pid * 7, args=args)
 

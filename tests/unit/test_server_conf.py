@@ -11,6 +11,7 @@ from sparkpush.server.process import _check_port_free
 from sparkpush.server.server_conf import (
     TOKEN_CONF,
     ServerDirs,
+    daemon_environment,
     java_options,
     properties_text,
     server_properties,
@@ -22,13 +23,15 @@ def test_every_folder_of_the_server_is_under_the_state_dir(tmp_path: Path) -> No
     entries = server_properties(dirs, "secret")
     assert entries[TOKEN_CONF] == "secret"
     assert entries["spark.sql.warehouse.dir"] == str(tmp_path / "warehouse")
-    assert entries["spark.local.dir"] == str(tmp_path / "scratch" / "local")
-    assert f"-Djava.io.tmpdir={tmp_path / 'scratch' / 'tmp'}" in entries[
-        "spark.driver.extraJavaOptions"
-    ]
-    assert f"-Dderby.system.home={tmp_path / 'metastore'}" in entries[
-        "spark.driver.extraJavaOptions"
-    ]
+    assert daemon_environment(dirs)["SPARK_LOCAL_DIRS"] == str(tmp_path / "scratch" / "local")
+    assert daemon_environment(dirs)["TMPDIR"] == str(tmp_path / "scratch" / "tmp")
+    assert (
+        f"-Djava.io.tmpdir={tmp_path / 'scratch' / 'tmp'}"
+        in entries["spark.driver.extraJavaOptions"]
+    )
+    assert (
+        f"-Dderby.system.home={tmp_path / 'metastore'}" in entries["spark.driver.extraJavaOptions"]
+    )
 
 
 def test_java_options_quote_paths_with_spaces() -> None:
