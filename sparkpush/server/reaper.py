@@ -159,8 +159,11 @@ def run(pids: list[int], sweep_s: float = SWEEP_S, grace: float = CHILDLESS_S) -
         current = read_process(server.pid)
         if current is None or current.key != server.key:
             return
-        for daemon in sweep(sessions, tracker, time.monotonic()):
-            print(f"stopped idle Python worker daemon {daemon.pid}", flush=True)
+        try:
+            for daemon in sweep(sessions, tracker, time.monotonic()):
+                print(f"stopped idle Python worker daemon {daemon.pid}", flush=True)
+        except (OSError, ValueError, IndexError) as exc:  # a /proc entry changed under us
+            print(f"sweep skipped: {exc}", flush=True)
         time.sleep(sweep_s)
 
 
