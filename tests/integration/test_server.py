@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.server.process_group import wait_gone
+from sparkpush.server.process_group import command_line, wait_gone
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
 from tests.session_query import query_session
 
@@ -282,6 +282,7 @@ def test_kill_9_then_start_reuses_the_port_cleans_up_and_stop_waits(tmp_path: Pa
     left_behind = sorted(path.name for path in (scratch / "tmp").iterdir())
     assert any(name.startswith("artifacts-") for name in left_behind)
     first = server_pid(env)
+    first_reaper = int(str(status_json(env)["reaper_pid"]))
     # a connection open at the kill leaves the server's end of it in TIME-WAIT
     with socket.create_connection(("127.0.0.1", port)):
         os.kill(first, signal.SIGKILL)
@@ -290,11 +291,14 @@ def test_kill_9_then_start_reuses_the_port_cleans_up_and_stop_waits(tmp_path: Pa
         again = run_connect(["server", "start", "--port", str(port)], env=env)
         assert again.returncode == 0, again.stderr
         assert not set(left_behind) & {path.name for path in (scratch / "tmp").iterdir()}
+        assert wait_gone(first_reaper, 30)  # the dead server's reaper saw it go
         second = server_pid(env)
+        second_reaper = int(str(status_json(env)["reaper_pid"]))
     finally:
         stopped = run_connect(["server", "stop"], env=env)
     assert stopped.returncode == 0
     assert "stopped" in stopped.stdout
+    assert command_line(second_reaper) is None
     # returned only once the JVM (and every process of its session) had exited
     for entry in Path("/proc").glob("[0-9]*/stat"):
         try:
