@@ -3,7 +3,8 @@
 A loopback address alone proves nothing about the filesystem the server sees: `ssh -L`,
 `kubectl port-forward` or a container's published port all listen on 127.0.0.1 too. The
 port's listening socket is looked up in /proc and its owner must be a Java process running
-Spark. Only processes whose file descriptors we may read (our own, or any as root) count.
+Spark with our root directory (not in a container). Only processes whose file descriptors we
+may read (our own, or any as root) count.
 """
 
 from __future__ import annotations
@@ -64,4 +65,18 @@ def _is_spark_jvm(pid: int) -> bool:
         args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return False
-    return bool(args) and Path(args[0]).name == "java" and any(_SPARK_MARKER in a for a in args)
+    return (
+        bool(args)
+        and Path(args[0]).name == "java"
+        and any(_SPARK_MARKER in arg for arg in args)
+        and _sees_our_files(pid)
+    )
+
+
+def _sees_our_files(pid: int) -> bool:
+    """Same root directory as ours: not a JVM in a container with host networking."""
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/root"), os.stat("/")
+    except OSError:
+        return False
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
