@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.errors import EmbeddedServerError
-from sparkpush.server.process_group import command_line, spawn_detached, terminate_group
+from sparkpush.server.process_group import command_line, spawn_detached, stop_session
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -90,7 +90,7 @@ def stop_cluster(pids: tuple[int, ...]) -> None:
     """Stop workers before the master; only processes that are ours (checked by command line)."""
     for pid in reversed(pids):
         if is_cluster_process(pid):
-            terminate_group(pid)
+            stop_session(pid)
 
 
 def is_cluster_process(pid: int) -> bool:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,8 +22,8 @@ from sparkpush.server.java import find_java
 from sparkpush.server.process_group import (
     command_line,
     spawn_detached,
+    stop_session,
     terminate_group,
-    wait_gone,
 )
 from sparkpush.server.server_conf import (
     ServerDirs,
@@ -39,7 +37,6 @@ CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 REAPER_MODULE = "sparkpush.server.reaper"
 START_TIMEOUT_S = 180.0
 LOOPBACK = "127.0.0.1"
-STRAGGLER_WAIT_S = 10.0
 # everything the server and its children create is user-only
 SERVER_UMASK = 0o077
 
@@ -125,7 +122,7 @@ def start_server(
     try:
         _wait_until_ready(process, state, ready, on_wait)
     except BaseException:
-        _stop_jvm(process.pid)
+        stop_session(process.pid)
         process.wait()
         if cluster is not None:
             stop_cluster(cluster.pids)
@@ -153,7 +150,7 @@ def stop_server(files: StateFiles) -> bool:
     state = status.state
     if state.reaper_pid is not None and _is_reaper(state.reaper_pid):
         terminate_group(state.reaper_pid)
-    _stop_jvm(state.pid)
+    stop_session(state.pid)
     stop_cluster(state.cluster_pids)
     files.clear()
     return True
@@ -207,33 +204,6 @@ def _fresh_server_dirs(files: StateFiles) -> ServerDirs:
     for folder in (dirs.scratch, dirs.tmp, dirs.local, dirs.work, dirs.warehouse, dirs.metastore):
         ensure_private_dir(folder)
     return dirs
-
-
-def _stop_jvm(pid: int) -> None:
-    """SIGTERM the server's group, then wait (bounded) for its whole session, Python workers
-    included (they have groups of their own); SIGKILL what is left."""
-    terminate_group(pid)
-    for straggler in _session_members(pid):
-        if not wait_gone(straggler, STRAGGLER_WAIT_S):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(straggler, signal.SIGKILL)
-            wait_gone(straggler, STRAGGLER_WAIT_S)
-
-
-def _session_members(session: int) -> list[int]:
-    """Processes of this user in the process session `session` (started by setsid)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            owner = entry.stat().st_uid
-        except OSError:
-            continue
-        if int(fields[3]) == session and owner == os.getuid() and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 def _check_port_free(port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 STOP_TIMEOUT_S = 30.0
+STRAGGLER_WAIT_S = 10.0
 POLL_S = 0.1
 
 
@@ -76,3 +78,31 @@ def terminate_group(pid: int) -> None:
             os.kill(pid, sig)
         if wait_gone(pid, grace):
             return
+
+
+def stop_session(pid: int) -> None:
+    """Stop the group led by `pid`, then wait (bounded) for every process of its session
+    (setsid), such as Spark's Python worker daemons that lead groups of their own; SIGKILL
+    what is still there."""
+    terminate_group(pid)
+    for straggler in _session_members(pid):
+        if not wait_gone(straggler, STRAGGLER_WAIT_S):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(straggler, signal.SIGKILL)
+            wait_gone(straggler, STRAGGLER_WAIT_S)
+
+
+def _session_members(session: int) -> list[int]:
+    """Live processes of this user in the process session `session`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            owner = entry.stat().st_uid
+        except OSError:
+            continue
+        if int(fields[3]) == session and owner == os.getuid() and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
