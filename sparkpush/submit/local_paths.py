@@ -11,6 +11,7 @@ so that every reader and writer method is covered. Paths inside SQL text are lef
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -82,17 +83,23 @@ def install(base: str) -> None:
         for key, value in absolute_options(dict(start.options), current()).items():
             start.options[key] = value
 
-    _before(plan.DataSource, "plan", read)
-    _before(plan.WriteOperation, "command", write)
-    _before(plan.WriteOperationV2, "command", write_v2)
-    _before(plan.WriteStreamOperation, "command", write_stream)
+    _before(plan, "DataSource", "plan", read)
+    _before(plan, "WriteOperation", "command", write)
+    _before(plan, "WriteOperationV2", "command", write_v2)
+    _before(plan, "WriteStreamOperation", "command", write_stream)
 
 
-def _before(cls: type, method: str, rewrite: Callable[[Any], None]) -> None:
-    original = getattr(cls, method)
+def _before(module: Any, name: str, method: str, rewrite: Callable[[Any], None]) -> None:
+    """Run `rewrite(plan)` before `name.method`; a PySpark without that class is left alone,
+    and a plan whose fields differ from what we know goes out unchanged."""
+    cls = getattr(module, name, None)
+    original = getattr(cls, method, None)
+    if cls is None or original is None:
+        return
 
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        rewrite(self)
+        with contextlib.suppress(AttributeError, TypeError):
+            rewrite(self)
         return original(self, *args, **kwargs)
 
     wrapper.__doc__ = original.__doc__
