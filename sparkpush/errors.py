@@ -93,3 +93,7 @@ class DaemonAlreadyRunningError(UsageError):
 
 class UntrustedConfigError(ConfigError):
     """A project's config names where data and credentials go, and the user has not trusted it."""
+
+
+class ServerAlreadyRunningError(UsageError):
+    """`connect server start --port B` while the embedded server runs on another port."""
