@@ -95,6 +95,10 @@ class UntrustedConfigError(ConfigError):
     """A project's config names where data and credentials go, and the user has not trusted it."""
 
 
+class ServerAlreadyRunningError(UsageError):
+    """`connect server start --port B` while the embedded server runs on another port."""
+
+
 class ArtifactConflictError(ArtifactUploadError):
     """The server already holds this artifact name with other bytes (ARTIFACT_ALREADY_EXISTS)."""
 

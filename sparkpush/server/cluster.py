@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.errors import EmbeddedServerError
-from sparkpush.server.process_group import command_line, spawn_detached, terminate_group
+from sparkpush.server.process_group import command_line, spawn_detached, stop_session
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -29,9 +29,12 @@ class LocalCluster:
 
 
 def start_cluster(
-    spark_home: Path, workers: int, env: dict[str, str], log_dir: Path
+    spark_home: Path, workers: int, env: dict[str, str], log_dir: Path, work_dir: Path
 ) -> LocalCluster:
-    """Start a master and `workers` workers (1 core, 1 GiB each); wait until all registered."""
+    """Start a master and `workers` workers (1 core, 1 GiB each); wait until all registered.
+
+    Workers keep their executors' files in `work_dir`.
+    """
     port, ui_port = _free_port(), _free_port()
     cluster_env = {**env, "SPARK_LOCAL_IP": LOOPBACK, "SPARK_MASTER_HOST": LOOPBACK}
     spark_class = str(spark_home / "bin" / "spark-class")
@@ -70,7 +73,7 @@ def start_cluster(
                         "--webui-port",
                         str(_free_port()),
                         "--work-dir",
-                        str(log_dir / f"worker-{index}"),
+                        str(work_dir / f"worker-{index}"),
                     ],
                     cluster_env,
                     log_dir / f"worker-{index}.log",
@@ -87,7 +90,7 @@ def stop_cluster(pids: tuple[int, ...]) -> None:
     """Stop workers before the master; only processes that are ours (checked by command line)."""
     for pid in reversed(pids):
         if is_cluster_process(pid):
-            terminate_group(pid)
+            stop_session(pid)
 
 
 def is_cluster_process(pid: int) -> bool:
@@ -97,7 +100,7 @@ def is_cluster_process(pid: int) -> bool:
 
 def _spawn(command: list[str], env: dict[str, str], log: Path) -> int:
     log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return spawn_detached(command, env, log).pid
+    return spawn_detached(command, env, log, umask=0o077).pid
 
 
 def _wait_for_workers(ui_port: int, workers: int, pids: list[int]) -> None:

@@ -5,25 +5,40 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sparkpush.config import ServerSettings
 from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
-from sparkpush.private_files import write_private_file
+from sparkpush.private_files import ensure_private_dir, write_private_file
 from sparkpush.server.cluster import start_cluster, stop_cluster
 from sparkpush.server.java import find_java
-from sparkpush.server.process_group import command_line, spawn_detached, terminate_group
+from sparkpush.server.process_group import (
+    command_line,
+    spawn_detached,
+    stop_session,
+    terminate_group,
+)
+from sparkpush.server.server_conf import (
+    ServerDirs,
+    daemon_environment,
+    properties_text,
+    server_properties,
+)
 from sparkpush.server.state import ServerState, StateFiles
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+REAPER_MODULE = "sparkpush.server.reaper"
 START_TIMEOUT_S = 180.0
 LOOPBACK = "127.0.0.1"
+# everything the server and its children create is user-only
+SERVER_UMASK = 0o077
 
 ReadyProbe = Callable[[ServerState], None]
 """Raises ServerUnreachableError until the server answers a real RPC."""
@@ -66,24 +81,31 @@ def start_server(
         return status.state, False
     java = find_java()
     _check_port_free(settings.port)
+    dirs = _fresh_server_dirs(files)
     token = secrets.token_urlsafe(32)
     write_private_file(files.token, token.encode())
-    env = _server_env(java.home)
-    cluster = (
-        start_cluster(spark_home(), settings.workers, env, files.root / "cluster")
-        if settings.workers > 0
-        else None
-    )
-    master = cluster.master_url if cluster is not None else settings.master
-    # The token goes to the server through its environment only, never argv.
-    server_env = {**env, "SPARK_CONNECT_AUTHENTICATE_TOKEN": token}
+    # The token reaches the server in a 0600 properties file: never argv, never the
+    # environment that its Python workers and executors inherit.
+    write_private_file(files.properties, properties_text(server_properties(dirs, token)).encode())
+    env = {**_server_env(java.home), **daemon_environment(dirs)}
+    cluster = None
     try:
+        if settings.workers > 0:
+            cluster = start_cluster(
+                spark_home(), settings.workers, env, files.root / "cluster", dirs.work
+            )
+        master = cluster.master_url if cluster is not None else settings.master
         process = spawn_detached(
-            _server_command(settings, master), server_env, files.log, cwd=files.root
+            _server_command(settings, master, files.properties),
+            env,
+            files.log,
+            cwd=files.root,
+            umask=SERVER_UMASK,
         )
     except BaseException:
         if cluster is not None:
             stop_cluster(cluster.pids)
+        files.clear()
         raise
     state = ServerState(
         pid=process.pid,
@@ -100,30 +122,46 @@ def start_server(
     try:
         _wait_until_ready(process, state, ready, on_wait)
     except BaseException:
-        terminate_group(process.pid)
+        stop_session(process.pid)
         process.wait()
         if cluster is not None:
             stop_cluster(cluster.pids)
         files.clear()
         raise
+    # read at start: no copy of the token needs to outlive it
+    files.properties.unlink(missing_ok=True)
+    reaper = spawn_detached(
+        [sys.executable, "-m", REAPER_MODULE, str(process.pid), *map(str, state.cluster_pids)],
+        env,
+        files.reaper_log,
+        cwd=files.root,
+        umask=SERVER_UMASK,
+    )
+    state = replace(state, reaper_pid=reaper.pid)
+    files.save(state)
     return state, True
 
 
 def stop_server(files: StateFiles) -> bool:
-    """Stop the server this user started; False when none was running."""
+    """Stop the server this user started and wait until it is gone; False when none ran."""
     status = server_status(files)
     if not status.running or status.state is None:
         return False
-    terminate_group(status.state.pid)
-    stop_cluster(status.state.cluster_pids)
+    state = status.state
+    if state.reaper_pid is not None and _is_reaper(state.reaper_pid):
+        terminate_group(state.reaper_pid)
+    stop_session(state.pid)
+    stop_cluster(state.cluster_pids)
     files.clear()
     return True
 
 
-def _server_command(settings: ServerSettings, master: str) -> list[str]:
+def _server_command(settings: ServerSettings, master: str, properties: Path) -> list[str]:
     home = spark_home()
     return [
         str(home / "bin" / "spark-submit"),
+        "--properties-file",
+        str(properties),
         "--class",
         CONNECT_SERVER_CLASS,
         "--name",
@@ -159,9 +197,19 @@ def _server_env(java_home: Path) -> dict[str, str]:
     return env
 
 
+def _fresh_server_dirs(files: StateFiles) -> ServerDirs:
+    """The server's folders; the scratch left by a server that died is removed first."""
+    dirs = ServerDirs(scratch=files.scratch, warehouse=files.warehouse, metastore=files.metastore)
+    shutil.rmtree(dirs.scratch, ignore_errors=True)
+    for folder in (dirs.scratch, dirs.tmp, dirs.local, dirs.work, dirs.warehouse, dirs.metastore):
+        ensure_private_dir(folder)
+    return dirs
+
+
 def _check_port_free(port: int) -> None:
+    """Raise unless `port` can be bound; sockets of a killed server in TIME-WAIT do not count
+    (the server binds with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # as the JVM binds: a connection the stopped server closed (TIME_WAIT) is no user
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, port))
@@ -208,6 +256,11 @@ def _last_log_line(log: Path) -> str:
         return "no log"
     errors = [line for line in lines if "Exception" in line or "ERROR" in line]
     return (errors or lines or ["empty log"])[-1].strip()[:300]
+
+
+def _is_reaper(pid: int) -> bool:
+    args = command_line(pid)
+    return args is not None and REAPER_MODULE in args
 
 
 def _is_our_server(pid: int, port: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from sparkpush.private_files import private_opener
 
 STOP_TIMEOUT_S = 30.0
+STRAGGLER_WAIT_S = 10.0
 POLL_S = 0.1
 
 
@@ -21,8 +23,12 @@ def spawn_detached(
     *,
     cwd: Path | None = None,
     append: bool = False,
+    umask: int = -1,
 ) -> subprocess.Popen[bytes]:
-    """Start `command` in a new session, output to `log` (created 0600), no stdin."""
+    """Start `command` in a new session, output to `log` (created 0600), no stdin.
+
+    `umask` (when not -1) is the process's umask: 0o077 keeps everything it creates user-only.
+    """
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     fd = private_opener(log, flags)
     try:
@@ -34,6 +40,7 @@ def spawn_detached(
             env=env,
             cwd=cwd,
             start_new_session=True,
+            umask=umask,
         )
     finally:
         os.close(fd)
@@ -72,3 +79,31 @@ def terminate_group(pid: int) -> None:
             os.kill(pid, sig)
         if wait_gone(pid, grace):
             return
+
+
+def stop_session(pid: int) -> None:
+    """Stop the group led by `pid`, then wait (bounded) for every process of its session
+    (setsid), such as Spark's Python worker daemons that lead groups of their own; SIGKILL
+    what is still there."""
+    terminate_group(pid)
+    for straggler in _session_members(pid):
+        if not wait_gone(straggler, STRAGGLER_WAIT_S):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(straggler, signal.SIGKILL)
+            wait_gone(straggler, STRAGGLER_WAIT_S)
+
+
+def _session_members(session: int) -> list[int]:
+    """Live processes of this user in the process session `session`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            owner = entry.stat().st_uid
+        except OSError:
+            continue
+        if int(fields[3]) == session and owner == os.getuid() and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members

@@ -26,6 +26,7 @@ class ServerState:
     started_at: float
     master_url: str | None = None
     cluster_pids: tuple[int, ...] = ()
+    reaper_pid: int | None = None
 
 
 class StateFiles:
@@ -46,6 +47,30 @@ class StateFiles:
     def log(self) -> Path:
         return self.root / "server.log"
 
+    @property
+    def properties(self) -> Path:
+        """The server's Spark settings, its token included (read once at start, then removed)."""
+        return self.root / "server.properties"
+
+    @property
+    def scratch(self) -> Path:
+        """The server's temp, artifact and local dirs; what a dead server left is wiped at start."""
+        return self.root / "scratch"
+
+    @property
+    def warehouse(self) -> Path:
+        """`spark.sql.warehouse.dir`: where `saveAsTable` writes managed tables (kept)."""
+        return self.root / "warehouse"
+
+    @property
+    def metastore(self) -> Path:
+        """Derby's home, should the server use a Hive metastore (kept)."""
+        return self.root / "metastore"
+
+    @property
+    def reaper_log(self) -> Path:
+        return self.root / "reaper.log"
+
     def load(self) -> ServerState | None:
         raw = read_json(self.state)
         if not isinstance(raw, dict):
@@ -60,5 +85,5 @@ class StateFiles:
         write_private_json(self.state, asdict(state))
 
     def clear(self) -> None:
-        for path in (self.state, self.token):
+        for path in (self.state, self.token, self.properties):
             path.unlink(missing_ok=True)

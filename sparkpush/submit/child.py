@@ -2,6 +2,8 @@
 
 Run as `python -m sparkpush.submit.child (--path APP | --module NAME) [ARGS...]`, with the
 session's URL in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
+With SPARKPUSH_LOCAL_PATHS_BASE (a server on this machine), relative paths of reads and
+writes resolve against that directory (see local_paths).
 Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
 the parent can interrupt exactly this run's work; SPARKPUSH_QUERY_PROGRESS=1 draws query
 progress on stderr.
@@ -17,6 +19,9 @@ import sys
 import traceback
 from types import TracebackType
 
+from sparkpush.submit.local_paths import BASE_DIR_ENV
+from sparkpush.submit.local_paths import install as install_local_paths
+
 
 def main(argv: list[str]) -> int:
     mode, target, *args = argv
@@ -25,6 +30,9 @@ def main(argv: list[str]) -> int:
     session = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
     # The parent owns the session's life: a script's own spark.stop() must not release it.
     session.release_session_on_close = False  # type: ignore[attr-defined]
+    base = os.environ.get(BASE_DIR_ENV)
+    if base:
+        install_local_paths(base)
     run_tag = os.environ.get("SPARKPUSH_RUN_TAG")
     if run_tag:
         session.addTag(run_tag)

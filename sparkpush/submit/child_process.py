@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +12,9 @@ from typing import Protocol
 
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.remote import Target
+from sparkpush.server.local_listener import is_local_spark_server
 from sparkpush.submit.forked_child import ForkedChild
+from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.session import SessionLease
 
 RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
@@ -29,7 +32,15 @@ def child_environment(
     env.pop(QUERY_PROGRESS_ENV, None)
     if query_progress:
         env[QUERY_PROGRESS_ENV] = "1"
+    env.pop(BASE_DIR_ENV, None)
+    if server_is_local(target):
+        env[BASE_DIR_ENV] = os.getcwd()
     return env
+
+
+def server_is_local(target: Target) -> bool:
+    """The embedded server, or a Spark server of this machine on loopback: it sees our files."""
+    return target.source == "embedded" or is_local_spark_server(target.spec.host, target.spec.port)
 
 
 class ChildProcess(Protocol):

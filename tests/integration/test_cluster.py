@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +102,34 @@ def test_scalar_pandas_and_table_udfs_from_a_module_run_on_executors(
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [{"t": "a-v1", "p": 42, "s": 14}]
+
+
+EXECUTOR_PROBE = """
+from pyspark.sql.functions import udf
+@udf("string")
+def probe(_):
+    import os, tempfile
+    return f"{'SPARK_CONNECT_AUTHENTICATE_TOKEN' in os.environ}|{tempfile.gettempdir()}"
+rows = spark.range(0, 8, 1, 8).select(probe("id")).collect()
+print("probe:", ";".join(sorted({row[0] for row in rows})))
+"""
+
+
+def test_executors_python_workers_get_no_token_write_in_scratch_and_are_watched(
+    cluster_server: EmbeddedServer,
+) -> None:
+    """Executor JVMs and their Python workers: no token, temp files in the state folder, and
+    their daemons are among those the reaper watches."""
+    from sparkpush.server.reaper import all_processes, read_process, worker_daemons
+
+    result = query_session(cluster_server, str(uuid.uuid4()), EXECUTOR_PROBE)
+    assert result.returncode == 0, result.stderr
+    probes = result.stdout.split("probe: ")[1].split()[0].split(";")
+    scratch = str(cluster_server.state_home / "sparkpush" / "scratch")
+    assert probes and all(probe == f"False|{scratch}/tmp" for probe in probes), probes
+    status = json.loads(run_connect(["server", "status", "--json"], env=cluster_server.env).stdout)
+    watched = [read_process(pid) for pid in [status["pid"], *status["cluster_pids"]]]
+    sessions = {process.session for process in watched if process is not None}
+    daemons = worker_daemons(all_processes(), sessions, os.getuid())
+    executor_daemons = [d for d in daemons if d.session != status["pid"]]
+    assert executor_daemons, daemons

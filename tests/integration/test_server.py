@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
+from sparkpush.server.process_group import command_line, wait_gone
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.session_query import query_session
 
 pytestmark = pytest.mark.integration
 
@@ -184,3 +189,120 @@ def test_submit_with_nothing_configured_starts_the_embedded_server(tmp_path: Pat
         stopped = run_connect(["server", "stop"], env=env)
     assert "stopped" in stopped.stdout
     assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def server_pid(env: dict[str, str]) -> int:
+    return int(str(status_json(env)["pid"]))
+
+
+def test_start_on_another_port_says_where_it_runs_and_fails(
+    embedded_server: EmbeddedServer,
+) -> None:
+    other = free_port()
+    result = run_connect(["server", "start", "--port", str(other)], env=embedded_server.env)
+    assert result.returncode == 2
+    assert f"already runs at sc://localhost:{embedded_server.port}" in result.stderr
+    assert f"not on port {other}" in result.stderr
+    same = run_connect(
+        ["server", "start", "--port", str(embedded_server.port)], env=embedded_server.env
+    )
+    assert same.returncode == 0
+    assert "already running" in same.stdout
+
+
+WORKER_ENVIRONMENT = """
+from pyspark.sql.functions import udf
+@udf("string")
+def worker_env(_):
+    import os
+    return ",".join(sorted(os.environ))
+print("worker-env:", spark.range(1).select(worker_env("id")).first()[0])
+"""
+
+
+def test_token_reaches_neither_python_workers_nor_the_jvm_environment(
+    embedded_server: EmbeddedServer,
+) -> None:
+    """A UDF reads its environment: no token; nor is it in the JVM's environ or argv."""
+    result = query_session(embedded_server, str(uuid.uuid4()), WORKER_ENVIRONMENT)
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.split("worker-env: ")[1].split()[0].split(",")
+    assert "SPARK_JOB_ARTIFACT_UUID" in names  # it is a worker's environment
+    assert "SPARK_CONNECT_AUTHENTICATE_TOKEN" not in names
+    pid = server_pid(embedded_server.env)
+    token = embedded_server.token.encode()
+    assert token not in Path(f"/proc/{pid}/environ").read_bytes()
+    assert token not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    folder = embedded_server.state_home / "sparkpush"
+    holders = [path for path in folder.rglob("*") if path.is_file() and token in path.read_bytes()]
+    assert holders == [folder / "server.token"]
+    assert stat.S_IMODE((folder / "server.token").stat().st_mode) == 0o600
+
+
+def test_uploads_are_user_only_and_inside_the_state_folder(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """The server's copies of uploads: not in /tmp, user-only files in 0700 folders,
+    unreadable for another user."""
+    secret = tmp_path / f"secret-{uuid.uuid4().hex}.txt"
+    secret.write_text("private\n")
+    secret.chmod(0o600)
+    result = query_session(
+        embedded_server, str(uuid.uuid4()), f"spark.addArtifacts({str(secret)!r}, file=True)"
+    )
+    assert result.returncode == 0, result.stderr
+    folder = embedded_server.state_home / "sparkpush"
+    copies = list((folder / "scratch").rglob(secret.name))
+    assert copies, "the upload is not in the server's scratch folder"
+    assert not list(Path("/tmp").glob(f"artifacts-*/*/files/{secret.name}"))
+    for copy in copies:
+        # Spark adds a+x to the copies it fetches for executors: no read or write is what counts
+        assert stat.S_IMODE(copy.stat().st_mode) & 0o066 == 0, copy
+        for parent in copy.parents:
+            if parent == folder:
+                break
+            assert stat.S_IMODE(parent.stat().st_mode) & 0o077 == 0, parent
+        as_nobody = subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", str(copy)],
+            capture_output=True,
+            text=True,
+        )
+        assert as_nobody.returncode != 0
+        assert "private" not in as_nobody.stdout
+
+
+def test_kill_9_then_start_reuses_the_port_cleans_up_and_stop_waits(tmp_path: Path) -> None:
+    """Right after `kill -9` (its sockets in TIME-WAIT) the server starts again on the same
+    port; what the dead server left in scratch is removed; `stop` returns once it is gone."""
+    env = clean_env(XDG_STATE_HOME=str(tmp_path))
+    port = free_port()
+    started = run_connect(["server", "start", "--port", str(port)], env=env)
+    assert started.returncode == 0, started.stderr
+    scratch = tmp_path / "sparkpush" / "scratch"
+    left_behind = sorted(path.name for path in (scratch / "tmp").iterdir())
+    assert any(name.startswith("artifacts-") for name in left_behind)
+    first = server_pid(env)
+    first_reaper = int(str(status_json(env)["reaper_pid"]))
+    # a connection open at the kill leaves the server's end of it in TIME-WAIT
+    with socket.create_connection(("127.0.0.1", port)):
+        os.kill(first, signal.SIGKILL)
+        assert wait_gone(first, 30)
+    try:
+        again = run_connect(["server", "start", "--port", str(port)], env=env)
+        assert again.returncode == 0, again.stderr
+        assert not set(left_behind) & {path.name for path in (scratch / "tmp").iterdir()}
+        assert wait_gone(first_reaper, 30)  # the dead server's reaper saw it go
+        second = server_pid(env)
+        second_reaper = int(str(status_json(env)["reaper_pid"]))
+    finally:
+        stopped = run_connect(["server", "stop"], env=env)
+    assert stopped.returncode == 0
+    assert "stopped" in stopped.stdout
+    assert command_line(second_reaper) is None
+    # returned only once the JVM (and every process of its session) had exited
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        assert int(fields[3]) != second or fields[0] == "Z", entry

@@ -11,7 +11,7 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
-from sparkpush.errors import UsageError
+from sparkpush.errors import ServerAlreadyRunningError, UsageError
 from sparkpush.remote import probe_embedded
 from sparkpush.server.process import server_status, start_server, stop_server
 from sparkpush.server.state import StateFiles
@@ -39,7 +39,10 @@ def start(
     ui: bool | None,
     workers: int | None,
 ) -> int:
-    """Start the server unless it is running; prints its URL."""
+    """Start the server unless it is running; prints its URL.
+
+    If it runs already on another port than --port asks for, exits 2 and says where it runs.
+    """
     settings = app_ctx.config.server
     settings = replace(
         settings,
@@ -61,6 +64,11 @@ def start(
     if started:
         took = time.time() - state.started_at
         click.echo(f"Spark Connect server started at {state.url} in {took:.1f} s")
+    elif port is not None and port != state.port:
+        raise ServerAlreadyRunningError(
+            f"the embedded server already runs at {state.url} (pid {state.pid}), not on port "
+            f"{port}; stop it first with 'connect server stop'"
+        )
     else:
         click.echo(f"Spark Connect server is already running at {state.url} (pid {state.pid})")
     return 0
@@ -68,7 +76,7 @@ def start(
 
 @server.command()
 def stop() -> int:
-    """Stop the server started by `connect server start`."""
+    """Stop the server started by `connect server start`; returns once it has exited."""
     if stop_server(StateFiles()):
         click.echo("Spark Connect server stopped")
     else:

@@ -1,0 +1,171 @@
+"""Stops the Python worker daemons that Spark keeps for sessions that no longer run anything.
+
+Spark starts one `pyspark.daemon` per session (its worker factory is keyed by the session) and
+never stops it, not even when the session is released or expires: each costs about 50 MB, and
+a dev loop that makes a session per run piles them up. Spark itself closes a factory's idle
+workers after 60-70 s without tasks; from then on the daemon has no children. A daemon that
+stayed childless for `CHILDLESS_S` is stopped. Should its session still be live, Spark starts a
+new daemon at its next Python task (seen: "Assuming that daemon unexpectedly quit, attempting
+to restart"), so the cost is one Python start (about 1 s) for a session idle that long.
+
+Run as `python -m sparkpush.server.reaper PID...` next to the embedded server: it watches the
+process sessions (setsid) of the given PIDs, the server's JVM and the local cluster's master
+and workers (executor JVMs run in their worker's session), and exits when the first PID, the
+server, is gone. It only ever signals processes of its own user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SWEEP_S = 5.0
+CHILDLESS_S = 10.0
+DAEMON_MODULE = "pyspark.daemon"
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    ppid: int
+    session: int
+    uid: int
+    started: int
+    """Start time in clock ticks since boot: with the pid, it names one process for good."""
+    args: tuple[str, ...]
+
+    @property
+    def is_worker_daemon(self) -> bool:
+        return DAEMON_MODULE in self.args
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.pid, self.started)
+
+
+def worker_daemons(
+    processes: Iterable[ProcessInfo], sessions: set[int], uid: int
+) -> dict[ProcessInfo, bool]:
+    """The daemons (not their forked workers) of `uid` in `sessions` -> have they workers."""
+    by_pid = {process.pid: process for process in processes}
+    with_children = {process.ppid for process in by_pid.values()}
+    daemons = {}
+    for process in by_pid.values():
+        parent = by_pid.get(process.ppid)
+        if (
+            process.is_worker_daemon
+            and process.session in sessions
+            and process.uid == uid
+            and not (parent is not None and parent.is_worker_daemon)
+        ):
+            daemons[process] = process.pid in with_children
+    return daemons
+
+
+class ChildlessSince:
+    """Since when each daemon has had no workers; names the ones childless for `grace` s."""
+
+    def __init__(self, grace: float = CHILDLESS_S) -> None:
+        self.grace = grace
+        self._since: dict[tuple[int, int], float] = {}
+
+    def expired(self, daemons: dict[ProcessInfo, bool], now: float) -> list[ProcessInfo]:
+        seen = {daemon.key for daemon in daemons}
+        self._since = {key: since for key, since in self._since.items() if key in seen}
+        due = []
+        for daemon, has_workers in daemons.items():
+            if has_workers:
+                self._since.pop(daemon.key, None)
+                continue
+            since = self._since.setdefault(daemon.key, now)
+            if now - since >= self.grace:
+                due.append(daemon)
+        return due
+
+
+def read_process(pid: int) -> ProcessInfo | None:
+    """One process from /proc; None when it is gone (or a zombie)."""
+    folder = Path(f"/proc/{pid}")
+    try:
+        stat = (folder / "stat").read_text()
+        args = (folder / "cmdline").read_bytes()
+        uid = folder.stat().st_uid
+    except OSError:
+        return None
+    # the command name in parentheses may hold spaces: split after its closing parenthesis
+    fields = stat.rpartition(")")[2].split()
+    if fields[0] == "Z":
+        return None
+    return ProcessInfo(
+        pid=pid,
+        ppid=int(fields[1]),
+        session=int(fields[3]),
+        uid=uid,
+        started=int(fields[19]),
+        args=tuple(arg.decode(errors="replace") for arg in args.split(b"\0") if arg),
+    )
+
+
+def all_processes() -> list[ProcessInfo]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            process = read_process(int(entry.name))
+            if process is not None:
+                found.append(process)
+    return found
+
+
+def stop_daemon(daemon: ProcessInfo) -> bool:
+    """Stop a childless daemon; False (and left running) if it got a worker meanwhile.
+
+    The daemon is frozen first so that it cannot fork a worker between the check and the kill.
+    """
+    current = read_process(daemon.pid)
+    if current is None or current.key != daemon.key:
+        return False
+    try:
+        os.kill(daemon.pid, signal.SIGSTOP)
+    except ProcessLookupError:
+        return False
+    if any(process.ppid == daemon.pid for process in all_processes()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(daemon.pid, signal.SIGCONT)
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(daemon.pid, signal.SIGKILL)
+    return True
+
+
+def sweep(sessions: set[int], tracker: ChildlessSince, now: float) -> list[ProcessInfo]:
+    """One pass: stop every daemon childless for long enough; returns those stopped."""
+    daemons = worker_daemons(all_processes(), sessions, os.getuid())
+    return [daemon for daemon in tracker.expired(daemons, now) if stop_daemon(daemon)]
+
+
+def run(pids: list[int], sweep_s: float = SWEEP_S, grace: float = CHILDLESS_S) -> None:
+    """Sweep until the server (the first pid) is gone."""
+    watched = [read_process(pid) for pid in pids]
+    sessions = {process.session for process in watched if process is not None}
+    server = watched[0]
+    tracker = ChildlessSince(grace)
+    while server is not None:
+        current = read_process(server.pid)
+        if current is None or current.key != server.key:
+            return
+        try:
+            for daemon in sweep(sessions, tracker, time.monotonic()):
+                print(f"stopped idle Python worker daemon {daemon.pid}", flush=True)
+        except (OSError, ValueError, IndexError) as exc:  # a /proc entry changed under us
+            print(f"sweep skipped: {exc}", flush=True)
+        time.sleep(sweep_s)
+
+
+if __name__ == "__main__":
+    run([int(arg) for arg in sys.argv[1:]])
