@@ -128,7 +128,9 @@ def _child(read_end: int) -> int:
     sys.stderr.reconfigure(write_through=True)  # type: ignore[union-attr]
     for handler in logging.getLogger().handlers[:]:
         logging.getLogger().removeHandler(handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Until the script starts, a Ctrl-C (or a SIGINT sent to the whole process group) is the
+    # parent's to handle: it closes the pipe, and we exit quietly instead of with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(Exception):
         import pyspark.sql.connect.session  # noqa: F401  (warm while the parent prepares)
@@ -136,6 +138,7 @@ def _child(read_end: int) -> int:
         text = pipe.read()
     if not text:
         return 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     order = json.loads(text)
     os.environ.clear()
     os.environ.update(order["env"])

@@ -200,6 +200,10 @@ def _supervise(
             if reason is not None:
                 break
     if reason is None:
+        # A signal sent to the whole process group (CI runners, `timeout`) reaches the script
+        # too, which may end of it before we look: the run was still stopped, not failed.
+        reason = control.signal_received
+    if reason is None:
         outcome.exit_code = exit_status(returncode)
         if outcome.exit_code != 0:
             outcome.status = RunStatus.FAILED

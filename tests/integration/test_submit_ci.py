@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -341,3 +342,49 @@ def test_doctor_with_an_unreachable_server(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "FAIL remote: cannot reach" in result.stdout
+
+
+SLEEPING_APP = """
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("rows", spark.range(3).count(), flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_signal_to_the_whole_process_group_is_an_interruption(
+    embedded_server: EmbeddedServer, tmp_path: Path, signum: int, code: int, name: str
+) -> None:
+    app = write(tmp_path, "slow.py", SLEEPING_APP)
+    report = tmp_path / "report.json"
+    # as `setsid connect submit ...` then `kill -INT -- -PGID`, what CI runners and `timeout` do
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "rows 3" in process.stdout.readline()
+        os.killpg(process.pid, signum)
+        _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == code, stderr
+    data = read_report(report)
+    assert data["status"] == "interrupted"
+    assert data["signal"] == name
+    assert data["exit_code"] == code
+    assert data["session_released"] is True
+    assert f"stopped by {name}" in stderr
+    assert "Traceback" not in stderr
