@@ -17,6 +17,8 @@ import sys
 import traceback
 from types import TracebackType
 
+from sparkpush.submit.script_error import write_script_error
+
 
 def main(argv: list[str]) -> int:
     mode, target, *args = argv
@@ -57,6 +59,7 @@ def _run(mode: str, target: str, args: list[str]) -> int:
         return 130
     except BaseException as exc:  # the script's own failure: show it as Python would
         _print_script_traceback(exc, target)
+        write_script_error(exc, os.environ)
         return 1
     return 0
 

@@ -20,6 +20,7 @@ from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.child_process import (
     CHILD_STOP_GRACE_S,
+    ChildProcess,
     child_args,
     child_environment,
     exit_status,
@@ -29,6 +30,12 @@ from sparkpush.submit.child_process import (
 from sparkpush.submit.control import RunControl, StopReason
 from sparkpush.submit.forked_child import ForkedChild
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.script_error import (
+    SCRIPT_ERROR_ENV,
+    ScriptError,
+    read_script_error,
+    script_error_file,
+)
 from sparkpush.submit.session import (
     SessionLease,
     end_session,
@@ -136,7 +143,7 @@ def run_on_lease(
                         f"uploaded {len(lease.upload.artifacts)} artifact(s), "
                         f"{lease.upload.bytes} bytes, in {lease.upload.seconds:.2f} s"
                     )
-                _supervise(target, lease, request, control, outcome, forked)
+                _supervise(target, lease, request, control, outcome, forked, notify)
         except SparkpushError as exc:
             outcome.fail(exc)
         finally:
@@ -184,31 +191,20 @@ def _supervise(
     control: RunControl,
     outcome: SubmitOutcome,
     forked: ForkedChild | None,
+    notify: Notify,
 ) -> None:
     argv = child_args(request.app, request.module, request.args)
     env = child_environment(target, lease, query_progress=request.query_progress)
-    child = start_child(argv, env, forked)
-    control.on_urgent(child.kill)
-    reason: StopReason | None = None
-    returncode = 0
-    while True:
-        try:
-            returncode = child.wait(timeout=POLL_S)
-            break
-        except subprocess.TimeoutExpired:
-            reason = control.stop_reason
-            if reason is not None:
-                break
-    if reason is None:
-        # A signal sent to the whole process group (CI runners, `timeout`) reaches the script
-        # too, which may end of it before we look: the run was still stopped, not failed.
-        reason = control.signal_received
-    if reason is None:
-        outcome.exit_code = exit_status(returncode)
-        if outcome.exit_code != 0:
-            outcome.status = RunStatus.FAILED
-            outcome.error = f"the script exited with code {outcome.exit_code}"
-        return
+    with script_error_file() as error_file:
+        env[SCRIPT_ERROR_ENV] = str(error_file)
+        child = start_child(argv, env, forked)
+        control.on_urgent(child.kill)
+        returncode, reason = _wait_for_child(child, control)
+        if reason is None:
+            outcome.exit_code = exit_status(returncode)
+            if outcome.exit_code != 0:
+                _record_failure(outcome, read_script_error(error_file, _secrets(target)), notify)
+            return
     _record_stop(outcome, reason, request)
     if control.urgent.is_set():
         child.kill()
@@ -219,6 +215,40 @@ def _supervise(
     if not control.urgent.is_set():
         # whatever the script started between the interrupt and its end
         outcome.interrupted_operations += interrupt_run(lease)
+
+
+def _wait_for_child(child: ChildProcess, control: RunControl) -> tuple[int, StopReason | None]:
+    """The child's return code once it ends, or the reason to stop it first."""
+    while True:
+        try:
+            returncode = child.wait(timeout=POLL_S)
+            break
+        except subprocess.TimeoutExpired:
+            reason = control.stop_reason
+            if reason is not None:
+                return 0, reason
+    # A signal sent to the whole process group (CI runners, `timeout`) reaches the script
+    # too, which may end of it before we look: the run was still stopped, not failed.
+    return returncode, control.signal_received
+
+
+def _record_failure(outcome: SubmitOutcome, error: ScriptError | None, notify: Notify) -> None:
+    outcome.status = RunStatus.FAILED
+    if error is None:
+        outcome.error = f"the script exited with code {outcome.exit_code}"
+        return
+    outcome.error = f"the script raised {error.message}"
+    if error.hint is not None:
+        outcome.error += f"; {error.hint}"
+        notify(error.hint)
+
+
+def _secrets(target: Target) -> list[str]:
+    """What must never reach a report: the token and the values of extra headers."""
+    secrets = [value for _, value in target.spec.metadata]
+    if target.spec.token is not None:
+        secrets.append(target.spec.token.reveal())
+    return secrets
 
 
 def _record_stop(outcome: SubmitOutcome, reason: StopReason, request: SubmitRequest) -> None:

@@ -388,3 +388,55 @@ def test_signal_to_the_whole_process_group_is_an_interruption(
     assert data["session_released"] is True
     assert f"stopped by {name}" in stderr
     assert "Traceback" not in stderr
+
+
+def test_report_of_a_script_that_raised_names_the_exception_without_the_token(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = write(
+        tmp_path,
+        "raises.py",
+        "import os\n"
+        "def check(rows):\n"
+        "    token = os.environ['SPARK_CONNECT_AUTHENTICATE_TOKEN']\n"
+        "    raise ValueError(f'bad rows {rows} {token}')\n"
+        "check(3)\n",
+    )
+    report = tmp_path / "report.json"
+    result = run_connect(
+        ["submit", "--report", str(report), "--json", str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    data = read_report(report)
+    assert data["status"] == "failed"
+    assert data["error"] == "the script raised ValueError: bad rows 3 ***"
+    assert json.loads(result.stdout.strip().splitlines()[-1])["error"] == data["error"]
+    assert embedded_server.token not in report.read_text() + result.stdout
+    # the traceback still reaches the script's stderr, as python would show it
+    assert "Traceback (most recent call last)" in result.stderr
+    assert 'raises.py", line 5, in <module>' in result.stderr
+
+
+def test_script_using_rdds_gets_one_line_saying_spark_connect_has_none(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = write(
+        tmp_path,
+        "rdd.py",
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "print(spark.sparkContext.parallelize([1, 2]).count())\n",
+    )
+    report = tmp_path / "report.json"
+    result = run_connect(
+        ["submit", "--report", str(report), str(app)], env=embedded_server.env, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "JVM_ATTRIBUTE_NOT_SUPPORTED" in result.stderr  # the script's own traceback
+    hint = "Spark Connect has no RDD or SparkContext API"
+    assert result.stderr.strip().splitlines()[-1].startswith(f"connect: {hint}")
+    data = read_report(report)
+    assert "PySparkAttributeError: [JVM_ATTRIBUTE_NOT_SUPPORTED]" in data["error"]
+    assert hint in data["error"]
