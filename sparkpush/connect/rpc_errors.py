@@ -20,6 +20,11 @@ _UNREACHABLE = {
 }
 
 
+_HTTP_STATUS = re.compile(r"Received http2 header with status: (\d+)")
+_NOT_GRPC_MARKERS = ("Failed parsing HTTP/2", "Trying to connect an http1.x server")
+_NO_SERVICE = "unknown service spark.connect"
+
+
 def error_class_of(exc: grpc.RpcError) -> str | None:
     """Spark's error class (e.g. `INVALID_HANDLE.SESSION_CHANGED`) if the server sent one."""
     match = _ERROR_CLASS.match(_details(exc))
@@ -34,6 +39,12 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
         return AuthenticationError(
             f"authentication failed at {endpoint}: {details or 'token refused'}"
         )
+    not_spark_connect = _not_spark_connect(details)
+    if not_spark_connect is not None:
+        return ServerUnreachableError(
+            f"{endpoint} did not answer as a Spark Connect server ({not_spark_connect}); "
+            f"check the host and port"
+        )
     if code in _UNREACHABLE and "CERTIFICATE_VERIFY_FAILED" in details:
         reason = details.rsplit("CERTIFICATE_VERIFY_FAILED", 1)[1].strip(": ").removesuffix(": OK")
         return ServerUnreachableError(
@@ -44,6 +55,18 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
         why = "no answer in time" if code == grpc.StatusCode.DEADLINE_EXCEEDED else details
         return ServerUnreachableError(f"cannot reach Spark Connect server at {endpoint}: {why}")
     return ServerError(f"{action} failed: {details}", error_class=error_class_of(exc))
+
+
+def _not_spark_connect(details: str) -> str | None:
+    """What answered instead of a Spark Connect server, if the details show one did."""
+    status = _HTTP_STATUS.search(details)
+    if status is not None:
+        return f"HTTP status {status.group(1)}"
+    if any(marker in details for marker in _NOT_GRPC_MARKERS):
+        return "it does not speak HTTP/2: a plain HTTP server?"
+    if _NO_SERVICE in details:
+        return "a gRPC server without the Spark Connect service"
+    return None
 
 
 def _details(exc: grpc.RpcError) -> str:
