@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.integration
 # only sparkpush's interrupt can stop the query.
 LONG_QUERY_APP = """
 import signal
+import socket
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
@@ -440,3 +442,25 @@ def test_script_using_rdds_gets_one_line_saying_spark_connect_has_none(
     data = read_report(report)
     assert "PySparkAttributeError: [JVM_ATTRIBUTE_NOT_SUPPORTED]" in data["error"]
     assert hint in data["error"]
+
+
+def test_busy_port_of_the_embedded_server_names_what_submit_can_change(tmp_path: Path) -> None:
+    from tests.conftest import clean_env
+
+    app = write(tmp_path, "app.py", OK_APP)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        write(tmp_path, "pyproject.toml", f"[tool.sparkpush.server]\nport = {port}\n")
+        result = run_connect(
+            ["submit", str(app)],
+            env=clean_env(XDG_STATE_HOME=str(tmp_path / "state")),
+            cwd=tmp_path,
+        )
+    assert result.returncode == 3
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert f"port {port} on 127.0.0.1 is already in use" in line
+    assert "[tool.sparkpush.server]" in line
+    assert "connect server start --port" in line
+    assert "with --port" not in line  # submit has no --port
