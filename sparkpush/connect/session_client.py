@@ -94,6 +94,19 @@ class SessionClient:
             raise self._fail(exc, "setting Spark confs") from None
         self._observe(response)
 
+    def get_conf(
+        self, keys: Iterable[str], timeout: float = CONTROL_TIMEOUT_S
+    ) -> dict[str, str | None]:
+        """The session's values of `keys` (None for one without a value)."""
+        operation = pb.ConfigRequest.Operation(get_option=pb.ConfigRequest.GetOption(keys=keys))
+        request = self._fill(pb.ConfigRequest(operation=operation))
+        try:
+            response = self._stub.Config(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "reading Spark confs") from None
+        self._observe(response)
+        return {pair.key: pair.value if pair.HasField("value") else None for pair in response.pairs}
+
     def add_artifacts(
         self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
     ) -> pb.AddArtifactsResponse:

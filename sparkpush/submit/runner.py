@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
@@ -76,8 +77,8 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
-    register_udfs: Callable[[str], list[str]] | None = None
-    """Registers the project's UDFs on a fresh session (by id) before the script runs."""
+    register_udfs: Callable[[SessionClient], list[str]] | None = None
+    """Registers the project's UDFs on a fresh session before the script runs."""
 
 
 def check_app(request: SubmitRequest) -> None:
@@ -167,7 +168,7 @@ def _prepare(
     def prepare() -> None:
         prepare_session(lease, request.artifacts, request.conf, on_progress)
         if request.register_udfs is not None and lease.owned:
-            outcome.udfs = request.register_udfs(lease.session_id)
+            outcome.udfs = request.register_udfs(lease.client)
 
     call = BoundedCall(prepare, name="sparkpush-prepare")
     while True:

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.integration
 LONG_QUERY_APP = """
 import signal
 import socket
+import stat
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
@@ -464,3 +466,46 @@ def test_busy_port_of_the_embedded_server_names_what_submit_can_change(tmp_path:
     assert "[tool.sparkpush.server]" in line
     assert "connect server start --port" in line
     assert "with --port" not in line  # submit has no --port
+
+
+UDF_MODULE = """
+from pyspark.sql.functions import udf
+
+@udf("long")
+def plus_one(x):
+    return x + 1
+"""
+
+UDF_APP = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("udf", spark.sql("SELECT plus_one(41)").first()[0])
+"""
+
+
+def test_workers_python_is_asked_once_per_server_not_per_session(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    write(tmp_path, "udfs.py", UDF_MODULE)
+    app = write(tmp_path, "app.py", UDF_APP)
+    state = tmp_path / "state"
+    env = {**embedded_server.env, "XDG_STATE_HOME": str(state)}
+    # the embedded server of this state dir is the test session's
+    (state / "sparkpush").mkdir(parents=True)
+    for name in ("server.json", "server.token"):
+        source = embedded_server.state_home / "sparkpush" / name
+        (state / "sparkpush" / name).write_bytes(source.read_bytes())
+    first = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "udf 42" in first.stdout
+    cache = state / "sparkpush" / "worker-python.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    [[identity, version]] = json.loads(cache.read_text())["servers"]
+    assert version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    # A second fresh session trusts what the server answered: a (forged) other version there
+    # is refused without running the probe UDF again.
+    cache.write_text(json.dumps({"servers": [[identity, "2.7"]]}))
+    second = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
+    assert second.returncode != 0
+    assert "the server's Python workers run Python 2.7" in second.stderr
