@@ -12,6 +12,7 @@ import grpc
 
 from sparkpush.connect.channel import open_channel
 from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
+from sparkpush.connect.connection_watch import ConnectionWatch
 from sparkpush.connect.proto import pb, pb_grpc
 from sparkpush.connect.rpc_errors import translate_rpc_error
 from sparkpush.errors import SparkpushError
@@ -163,6 +164,10 @@ class SessionClient:
             self._stub.ReleaseSession(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as exc:
             raise self._fail(exc, "releasing the session") from None
+
+    def watch_connection(self) -> ConnectionWatch:
+        """Follow this client's connection to notice a server that went away."""
+        return ConnectionWatch(self._channel)
 
     def close(self) -> None:
         self._channel.close()

@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import SparkpushError, UsageError
+from sparkpush.errors import ServerUnreachableError, SparkpushError, UsageError
 from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.child_process import (
@@ -200,7 +201,7 @@ def _supervise(
         env[SCRIPT_ERROR_ENV] = str(error_file)
         child = start_child(argv, env, forked)
         control.on_urgent(child.kill)
-        returncode, reason = _wait_for_child(child, control)
+        returncode, reason = _wait_for_child(child, control, lease)
         if reason is None:
             outcome.exit_code = exit_status(returncode)
             if outcome.exit_code != 0:
@@ -218,19 +219,39 @@ def _supervise(
         outcome.interrupted_operations += interrupt_run(lease)
 
 
-def _wait_for_child(child: ChildProcess, control: RunControl) -> tuple[int, StopReason | None]:
+def _wait_for_child(
+    child: ChildProcess, control: RunControl, lease: SessionLease
+) -> tuple[int, StopReason | None]:
     """The child's return code once it ends, or the reason to stop it first."""
-    while True:
-        try:
-            returncode = child.wait(timeout=POLL_S)
-            break
-        except subprocess.TimeoutExpired:
-            reason = control.stop_reason
-            if reason is not None:
-                return 0, reason
+    watch = lease.client.watch_connection()
+    try:
+        while True:
+            try:
+                returncode = child.wait(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                reason = control.stop_reason
+                if reason is not None:
+                    return 0, reason
+                watch.poke()
+                if watch.lost():
+                    _give_up_on_server(child, lease)
+    finally:
+        watch.close()
     # A signal sent to the whole process group (CI runners, `timeout`) reaches the script
     # too, which may end of it before we look: the run was still stopped, not failed.
     return returncode, control.signal_received
+
+
+def _give_up_on_server(child: ChildProcess, lease: SessionLease) -> NoReturn:
+    """The server went away under the run: end the script (its client would retry for
+    minutes) and say so; nothing is left to interrupt, and clean-up calls are cut short."""
+    lease.server_unresponsive = True
+    stop_child(child, CHILD_STOP_GRACE_S)
+    raise ServerUnreachableError(
+        f"lost the Spark Connect server at {lease.client.spec.endpoint} during the run: "
+        "it no longer accepts connections"
+    )
 
 
 def _record_failure(outcome: SubmitOutcome, error: ScriptError | None, notify: Notify) -> None:

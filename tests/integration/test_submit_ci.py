@@ -509,3 +509,58 @@ def test_workers_python_is_asked_once_per_server_not_per_session(
     second = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
     assert second.returncode != 0
     assert "the server's Python workers run Python 2.7" in second.stderr
+
+
+LOOPING_APP = """
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("looping", flush=True)
+while True:
+    spark.range(10).count()
+    time.sleep(0.2)
+"""
+
+
+def test_server_killed_under_a_run_is_noticed_within_seconds(tmp_path: Path) -> None:
+    from sparkpush.config import ServerSettings
+    from sparkpush.remote import probe_embedded
+    from sparkpush.server.process import start_server, stop_server
+    from sparkpush.server.state import StateFiles
+    from tests.conftest import clean_env
+
+    # a server of this test's own: it gets killed
+    files = StateFiles(tmp_path / "state" / "sparkpush")
+    state, _ = start_server(
+        ServerSettings(port=free_port(), master="local[1]"), files, probe_embedded
+    )
+    app = write(tmp_path, "loop.py", LOOPING_APP)
+    report = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=clean_env(XDG_STATE_HOME=str(tmp_path / "state")),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "looping" in process.stdout.readline()
+        os.killpg(state.pid, signal.SIGKILL)
+        # PySpark's own client would retry for about ten minutes
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        stop_server(files)
+    assert process.returncode == 3, stderr
+    assert stderr.strip().splitlines() == [
+        f"error: lost the Spark Connect server at localhost:{state.port} during the run: "
+        "it no longer accepts connections"
+    ]
+    data = read_report(report)
+    assert data["status"] == "error"
+    assert data["exit_code"] == 3
+    assert "lost the Spark Connect server" in data["error"]
