@@ -17,6 +17,7 @@ from sparkpush.submit.runner import SubmitRequest
 from sparkpush.submit.session import SessionLease, attached_session
 from sparkpush.submit.worker_python import WorkerPythonCache, server_identity
 from sparkpush.sync.engine import collect_project_artifacts
+from sparkpush.udf.loading import Loader
 from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
 
 Notify = Callable[[str], None]
@@ -30,11 +31,11 @@ def with_project_artifacts(
     for warning in warnings:
         notify(f"warning: {warning}")
 
-    def register(client: SessionClient) -> list[str]:
+    def register(client: SessionClient, loader: Loader | None) -> list[str]:
         cache = WorkerPythonCache()
         identity = server_identity(client, remote_for_report(target.spec) or "")
         registered, worker_python = register_udfs_knowing_python(
-            config, target, client.session_id, cache.get(identity)
+            config, target, client.session_id, cache.get(identity), loader=loader
         )
         cache.put(identity, worker_python)
         if registered:

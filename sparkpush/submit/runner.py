@@ -31,6 +31,7 @@ from sparkpush.submit.child_process import (
 )
 from sparkpush.submit.control import RunControl, StopReason
 from sparkpush.submit.forked_child import ForkedChild
+from sparkpush.submit.forked_loader import ForkedLoader
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.script_error import (
     SCRIPT_ERROR_ENV,
@@ -45,6 +46,7 @@ from sparkpush.submit.session import (
     interrupt_run,
     prepare_session,
 )
+from sparkpush.udf.loading import Loader
 
 __all__ = [
     "RunStatus",
@@ -78,8 +80,9 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
-    register_udfs: Callable[[SessionClient], list[str]] | None = None
-    """Registers the project's UDFs on a fresh session before the script runs."""
+    register_udfs: Callable[[SessionClient, Loader | None], list[str]] | None = None
+    """Registers the project's UDFs on a fresh session before the script runs (with the
+    given UDF loader; None: a new Python process)."""
 
 
 def check_app(request: SubmitRequest) -> None:
@@ -139,7 +142,7 @@ def run_on_lease(
     )
     with control.handling_signals():
         try:
-            if _prepare(lease, request, control, on_progress, outcome):
+            if _prepare(lease, request, control, on_progress, outcome, forked):
                 if lease.upload.artifacts:
                     notify(
                         f"uploaded {len(lease.upload.artifacts)} artifact(s), "
@@ -163,13 +166,16 @@ def _prepare(
     control: RunControl,
     on_progress: ProgressCallback | None,
     outcome: SubmitOutcome,
+    forked: ForkedChild | None,
 ) -> bool:
     """Prepare the session in the background so that a deadline or signal can cut it short."""
 
     def prepare() -> None:
         prepare_session(lease, request.artifacts, request.conf, on_progress)
         if request.register_udfs is not None and lease.owned:
-            outcome.udfs = request.register_udfs(lease.client)
+            # the waiting script child has PySpark imported already: it loads faster
+            loader = ForkedLoader(forked) if forked is not None else None
+            outcome.udfs = request.register_udfs(lease.client, loader)
 
     call = BoundedCall(prepare, name="sparkpush-prepare")
     while True:
