@@ -19,6 +19,7 @@ from pathlib import Path
 
 SCRIPT_ERROR_ENV = "SPARKPUSH_SCRIPT_ERROR_FILE"
 MAX_MESSAGE_CHARS = 1000
+MIN_SECRET_CHARS = 4
 
 NO_RDD_HINT = (
     "Spark Connect has no RDD or SparkContext API (sparkContext, .rdd, _jvm...): "
@@ -104,7 +105,7 @@ def read_script_error(path: Path, secrets: Iterable[str]) -> ScriptError | None:
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """`text` without the given secrets, `token=...` values and bearer tokens."""
     for secret in secrets:
-        if secret:
+        if len(secret) >= MIN_SECRET_CHARS:  # a header value like `1` is no secret to cut
             text = text.replace(secret, "***")
     text = _TOKEN_PARAM.sub(r"\1***", text)
     return _BEARER.sub(r"\1***", text)
