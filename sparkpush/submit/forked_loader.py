@@ -33,10 +33,11 @@ class ForkedLoader:
 
     def __init__(self, child: ForkedChild) -> None:
         self._child = child
+        self._run: _ForkedRun | None = None
 
     def start(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> _ForkedRun:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        run = _ForkedRun(self._child)
+        run = self._run = _ForkedRun(self._child)
         self._child.load(
             {
                 "request": request.to_json(),
@@ -46,6 +47,11 @@ class ForkedLoader:
             }
         )
         return run
+
+    def stop(self) -> None:
+        """End a load still running (the run stops): the script child can then exit at once."""
+        if self._run is not None:
+            self._run.kill()
 
 
 class _ForkedRun:

@@ -170,11 +170,12 @@ def _prepare(
 ) -> bool:
     """Prepare the session in the background so that a deadline or signal can cut it short."""
 
+    # the waiting script child has PySpark imported already: it loads UDFs faster
+    loader = ForkedLoader(forked) if forked is not None else None
+
     def prepare() -> None:
         prepare_session(lease, request.artifacts, request.conf, on_progress)
         if request.register_udfs is not None and lease.owned:
-            # the waiting script child has PySpark imported already: it loads faster
-            loader = ForkedLoader(forked) if forked is not None else None
             outcome.udfs = request.register_udfs(lease.client, loader)
 
     call = BoundedCall(prepare, name="sparkpush-prepare")
@@ -184,6 +185,8 @@ def _prepare(
         except CallTimedOut:
             reason = control.stop_reason
             if reason is not None:
+                if loader is not None:
+                    loader.stop()
                 _record_stop(outcome, reason, request)
                 return False
             continue

@@ -564,3 +564,42 @@ def test_server_killed_under_a_run_is_noticed_within_seconds(tmp_path: Path) -> 
     assert data["status"] == "error"
     assert data["exit_code"] == 3
     assert "lost the Spark Connect server" in data["error"]
+
+
+def test_sigint_while_udfs_load_ends_the_loader_too(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    write(
+        tmp_path,
+        "udfs.py",
+        "import time\n"
+        "open('import-started', 'w').close()\n"
+        "time.sleep(8)\n"
+        "open('import-finished', 'w').close()\n" + UDF_MODULE,
+    )
+    app = write(tmp_path, "app.py", UDF_APP)
+    report = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "import-started").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert read_report(report)["status"] == "interrupted"
+    time.sleep(10)  # what the module would need to finish importing, had it been left running
+    assert not (tmp_path / "import-finished").exists()
