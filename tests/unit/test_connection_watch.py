@@ -9,6 +9,7 @@ import grpc
 from sparkpush.connect.connection_watch import ConnectionWatch
 
 State = grpc.ChannelConnectivity
+StateCallback = Callable[[grpc.ChannelConnectivity], None]
 
 
 class _Channel:
@@ -16,20 +17,20 @@ class _Channel:
 
     def __init__(self) -> None:
         self.connect_requests = 0
-        self.subscribers: list[Callable[[State], None]] = []
+        self.subscribers: list[StateCallback] = []
 
-    def subscribe(self, callback: Callable[[State], None], try_to_connect: bool = False) -> None:
+    def subscribe(self, callback: StateCallback, try_to_connect: bool = False) -> None:
         self.subscribers.append(callback)
         self.connect_requests += int(try_to_connect)
 
-    def unsubscribe(self, callback: Callable[[State], None]) -> None:
+    def unsubscribe(self, callback: StateCallback) -> None:
         self.subscribers.remove(callback)
 
 
 def _watch() -> tuple[ConnectionWatch, _Channel, list[float]]:
     now = [0.0]
     channel = _Channel()
-    watch = ConnectionWatch(channel, lost_after=3.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    watch = ConnectionWatch(channel, lost_after=3.0, clock=lambda: now[0])
     return watch, channel, now
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sparkpush.errors import ServerUnreachableError
@@ -14,7 +14,7 @@ from sparkpush.submit.worker_python import MAX_ENTRIES, WorkerPythonCache, serve
 class _Confs:
     """Stands in for a SessionClient's Config RPC: only `get_conf` is used."""
 
-    def __init__(self, values: dict[str, str | None] | None) -> None:
+    def __init__(self, values: Mapping[str, str | None] | None) -> None:
         self.values = values
 
     def get_conf(self, keys: Iterable[str]) -> dict[str, str | None]:
@@ -23,7 +23,7 @@ class _Confs:
         return {key: self.values.get(key) for key in keys}
 
 
-def _identity(values: dict[str, str | None] | None, remote: str = "sc://h:1") -> str | None:
+def _identity(values: Mapping[str, str | None] | None, remote: str = "sc://h:1") -> str | None:
     return server_identity(_Confs(values), remote)  # type: ignore[arg-type]
 
 
