@@ -5,6 +5,9 @@ SPARK_CONNECT_AUTHENTICATE_TOKEN); `connect submit` creates, uses and releases a
 session per run, as it does in CI. The project is already synced: nothing to upload.
 Goal: connect submit <= 1.15x the baseline. Prints human lines, then one JSON line.
 
+In the same run, the same script in a project with 7 Python UDFs configured (each fresh
+session registers them). Goal: <= 1.25x the project without UDFs.
+
     .venv/bin/python benchmarks/submit.py [--runs 5]
 """
 
@@ -24,6 +27,11 @@ import uuid
 from pathlib import Path
 
 GOAL_RATIO = 1.15
+UDF_GOAL_RATIO = 1.25
+
+UDF_MODULE = "from pyspark.sql.functions import udf\n" + "".join(
+    f'\n@udf("long")\ndef plus_{n}(x):\n    return x + {n}\n' for n in range(7)
+)
 
 SMALL_APP = """\
 from pyspark.sql import SparkSession
@@ -68,6 +76,13 @@ def main() -> int:
         project.mkdir()
         (project / "pyproject.toml").write_text('[project]\nname = "bench"\n[tool.sparkpush]\n')
         (project / "small.py").write_text(SMALL_APP)
+        with_udfs = root / "with_udfs"
+        with_udfs.mkdir()
+        (with_udfs / "pyproject.toml").write_text(
+            '[project]\nname = "bench-udfs"\n[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n'
+        )
+        (with_udfs / "udfs.py").write_text(UDF_MODULE)
+        (with_udfs / "small.py").write_text(SMALL_APP)
         base_env = {
             k: v
             for k, v in os.environ.items()
@@ -96,20 +111,31 @@ def measure(project: Path, base_env: dict[str, str], root: Path, port: int, runs
     session_env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = token
     ours_cmd = [sys.executable, "-m", "sparkpush", "submit", "small.py"]
     base_cmd = [sys.executable, "small.py"]
+    with_udfs = root / "with_udfs"
     # warm-up: the first run of each pays for cold JVM paths and page cache
     timed(ours_cmd, base_env, project)
     timed(base_cmd, session_env, project)
+    timed(ours_cmd, base_env, with_udfs)
     ours: list[float] = []
     baseline: list[float] = []
+    udfs: list[float] = []
     for run in range(runs):
         ours.append(timed(ours_cmd, base_env, project))
         baseline.append(timed(base_cmd, session_env, project))
-        print(f"run {run + 1}: connect submit {ours[-1]:.3f} s, python {baseline[-1]:.3f} s")
+        udfs.append(timed(ours_cmd, base_env, with_udfs))
+        print(
+            f"run {run + 1}: connect submit {ours[-1]:.3f} s, python {baseline[-1]:.3f} s, "
+            f"connect submit with 7 UDFs {udfs[-1]:.3f} s"
+        )
     ours_s = statistics.median(ours)
     base_s = statistics.median(baseline)
+    udfs_s = statistics.median(udfs)
     ratio = ours_s / base_s
+    udf_ratio = udfs_s / ours_s
     print(f"median: connect submit {ours_s:.3f} s, python small.py {base_s:.3f} s")
     print(f"ratio {ratio:.3f} (goal <= {GOAL_RATIO})")
+    print(f"median with 7 UDFs: {udfs_s:.3f} s")
+    print(f"UDF ratio {udf_ratio:.3f} (goal <= {UDF_GOAL_RATIO})")
     import pyspark
 
     print(
@@ -124,6 +150,11 @@ def measure(project: Path, base_env: dict[str, str], root: Path, port: int, runs
                 "goal_met": ratio <= GOAL_RATIO,
                 "connect_submit_s": [round(t, 3) for t in ours],
                 "python_script_s": [round(t, 3) for t in baseline],
+                "udf_submit_median_s": round(udfs_s, 3),
+                "udf_submit_s": [round(t, 3) for t in udfs],
+                "udf_ratio": round(udf_ratio, 3),
+                "udf_goal_ratio": UDF_GOAL_RATIO,
+                "udf_goal_met": udf_ratio <= UDF_GOAL_RATIO,
                 "pyspark": pyspark.__version__,
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),

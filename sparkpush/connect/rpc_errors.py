@@ -27,6 +27,11 @@ from sparkpush.errors import (
 _ERROR_CLASS = re.compile(r"^\[([A-Z0-9_.]+)\]")
 
 
+_HTTP_STATUS = re.compile(r"Received http2 header with status: (\d+)")
+_NOT_GRPC_MARKERS = ("Failed parsing HTTP/2", "Trying to connect an http1.x server")
+_NO_SERVICE = "unknown service spark.connect"
+
+
 def error_class_of(exc: grpc.RpcError) -> str | None:
     """Spark's error class (e.g. `INVALID_HANDLE.SESSION_CHANGED`) if the server sent one.
 
@@ -47,6 +52,12 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
     if code == grpc.StatusCode.UNAUTHENTICATED or code == grpc.StatusCode.PERMISSION_DENIED:
         return AuthenticationError(
             f"authentication failed at {endpoint}: {details or 'token refused'}"
+        )
+    not_spark_connect = _not_spark_connect(details)
+    if not_spark_connect is not None:
+        return ServerUnreachableError(
+            f"{endpoint} did not answer as a Spark Connect server ({not_spark_connect}); "
+            f"check the host and port"
         )
     unreachable = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
     if unreachable and "CERTIFICATE_VERIFY_FAILED" in details:
@@ -81,6 +92,18 @@ def _error_info(exc: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             return info
+    return None
+
+
+def _not_spark_connect(details: str) -> str | None:
+    """What answered instead of a Spark Connect server, if the details show one did."""
+    status = _HTTP_STATUS.search(details)
+    if status is not None:
+        return f"HTTP status {status.group(1)}"
+    if any(marker in details for marker in _NOT_GRPC_MARKERS):
+        return "it does not speak HTTP/2: a plain HTTP server?"
+    if _NO_SERVICE in details:
+        return "a gRPC server without the Spark Connect service"
     return None
 
 

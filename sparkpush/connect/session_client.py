@@ -15,6 +15,7 @@ import grpc
 
 from sparkpush.connect.channel import open_channel
 from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
+from sparkpush.connect.connection_watch import ConnectionWatch
 from sparkpush.connect.proto import pb, pb_grpc
 from sparkpush.connect.rpc_errors import translate_rpc_error
 from sparkpush.errors import SparkpushError
@@ -101,6 +102,19 @@ class SessionClient:
             raise self._fail(exc, "setting Spark confs") from None
         self._observe(response)
 
+    def get_conf(
+        self, keys: Iterable[str], timeout: float = CONTROL_TIMEOUT_S
+    ) -> dict[str, str | None]:
+        """The session's values of `keys` (None for one without a value)."""
+        operation = pb.ConfigRequest.Operation(get_option=pb.ConfigRequest.GetOption(keys=keys))
+        request = self._fill(pb.ConfigRequest(operation=operation))
+        try:
+            response = self._stub.Config(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "reading Spark confs") from None
+        self._observe(response)
+        return {pair.key: pair.value if pair.HasField("value") else None for pair in response.pairs}
+
     def add_artifacts(
         self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
     ) -> pb.AddArtifactsResponse:
@@ -160,6 +174,10 @@ class SessionClient:
             self._stub.ReleaseSession(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as exc:
             raise self._fail(exc, "releasing the session") from None
+
+    def watch_connection(self) -> ConnectionWatch:
+        """Follow this client's connection to notice a server that went away."""
+        return ConnectionWatch(self._channel)
 
     def close(self) -> None:
         self._channel.close()

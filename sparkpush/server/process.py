@@ -215,7 +215,8 @@ def _check_port_free(port: int) -> None:
             probe.bind((LOOPBACK, port))
         except OSError:
             raise EmbeddedServerError(
-                f"port {port} on {LOOPBACK} is already in use; pick another with --port"
+                f"port {port} on {LOOPBACK} is already in use; pick another with `port` in "
+                f"[tool.sparkpush.server] or `connect server start --port N`"
             ) from None
 
 

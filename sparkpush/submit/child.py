@@ -21,6 +21,7 @@ from types import TracebackType
 
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
+from sparkpush.submit.script_error import write_script_error
 
 
 def main(argv: list[str]) -> int:
@@ -65,6 +66,7 @@ def _run(mode: str, target: str, args: list[str]) -> int:
         return 130
     except BaseException as exc:  # the script's own failure: show it as Python would
         _print_script_traceback(exc, target)
+        write_script_error(exc, os.environ)
         return 1
     return 0
 

@@ -46,6 +46,11 @@ class RunControl:
             self._reason = StopReason.TIMEOUT
         return self._reason
 
+    @property
+    def signal_received(self) -> StopReason | None:
+        """SIGINT or SIGTERM if one came, whatever the deadline says."""
+        return self._reason if self._reason in (StopReason.SIGINT, StopReason.SIGTERM) else None
+
     def remaining(self) -> float | None:
         """Seconds left before the deadline (None without one)."""
         return None if self.deadline is None else max(0.0, self.deadline - self._clock())

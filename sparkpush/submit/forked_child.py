@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any, NoReturn
 
 POLL_S = 0.02
 
@@ -40,6 +41,13 @@ class ForkedChild:
             self._pipe = None
             json.dump({"argv": argv, "env": env}, pipe)
         return self
+
+    def load(self, order: dict[str, object]) -> None:
+        """Have the waiting child fork a UDF loader (see `forked_loader`); it waits on after."""
+        assert self._pipe is not None and not self.started, "already started or abandoned"
+        data = (json.dumps({"load": order}) + "\n").encode()
+        while data:
+            data = data[os.write(self._pipe, data) :]
 
     def abandon(self) -> None:
         """The run ends before its script: the child sees EOF and exits (no-op once started)."""
@@ -128,15 +136,21 @@ def _child(read_end: int) -> int:
     sys.stderr.reconfigure(write_through=True)  # type: ignore[union-attr]
     for handler in logging.getLogger().handlers[:]:
         logging.getLogger().removeHandler(handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Until the script starts, a Ctrl-C (or a SIGINT sent to the whole process group) is the
+    # parent's to handle: it closes the pipe, and we exit quietly instead of with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(Exception):
         import pyspark.sql.connect.session  # noqa: F401  (warm while the parent prepares)
     with os.fdopen(read_end) as pipe:
-        text = pipe.read()
-    if not text:
-        return 0
-    order = json.loads(text)
+        for line in pipe:
+            order = json.loads(line)
+            if "load" not in order:
+                break
+            _load_udfs(order["load"])
+        else:
+            return 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(order["env"])
     from sparkpush.submit.child import main
@@ -144,3 +158,36 @@ def _child(read_end: int) -> int:
     code = main(order["argv"])
     atexit._run_exitfuncs()
     return code
+
+
+def _load_udfs(load: dict[str, Any]) -> None:
+    """Fork a UDF loader, wait for it, and add its `exit` event to its events FIFO."""
+    events = os.open(load["events"], os.O_WRONLY)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _run_loader(load, events)
+        _, status = os.waitpid(pid, 0)
+        exit_event = {"event": "exit", "status": os.waitstatus_to_exitcode(status)}
+        os.write(events, (json.dumps(exit_event) + "\n").encode())
+    finally:
+        os.close(events)
+
+
+def _run_loader(load: dict[str, Any], events: int) -> NoReturn:
+    """In the loader fork: events on `events`, anything printed into the loader's log."""
+    code = 1
+    try:
+        os.environ.clear()
+        os.environ.update(load["env"])
+        log = os.open(load["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 2)
+        os.dup2(log, 1)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        from sparkpush.udf import loader_child
+        from sparkpush.udf.protocol import LoadRequest
+
+        with os.fdopen(events, "w", buffering=1) as result:
+            code = loader_child.run(LoadRequest.from_json(load["request"]), result)
+    finally:
+        os._exit(code)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 
 from sparkpush.artifacts.upload import UploadReport
-from sparkpush.errors import SparkpushError
+from sparkpush.errors import ExitCode, SparkpushError
 
 
 class RunStatus(str, Enum):
@@ -46,3 +47,17 @@ class SubmitOutcome:
         self.exit_code = exc.exit_code
         self.error = exc.message
         self.failure = exc
+
+
+def interrupted_before_the_run(started_at: float) -> SubmitOutcome:
+    """The outcome of a Ctrl-C (or a SIGINT to the process group) before any session existed."""
+    outcome = SubmitOutcome(
+        exit_code=ExitCode.INTERRUPTED,
+        session_id=None,
+        status=RunStatus.INTERRUPTED,
+        signal_name="SIGINT",
+        error="stopped by SIGINT",
+        started_at=started_at,
+    )
+    outcome.duration_s = time.time() - started_at
+    return outcome

@@ -7,14 +7,18 @@ from dataclasses import replace
 
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
+from sparkpush.connect.session_client import SessionClient
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.errors import UsageError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
+from sparkpush.submit.report import remote_for_report
 from sparkpush.submit.runner import SubmitRequest
 from sparkpush.submit.session import SessionLease, attached_session
+from sparkpush.submit.worker_python import WorkerPythonCache, server_identity
 from sparkpush.sync.engine import collect_project_artifacts
-from sparkpush.udf.registration import has_udfs, register_udfs_on_session
+from sparkpush.udf.loading import Loader
+from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
 
 Notify = Callable[[str], None]
 
@@ -27,8 +31,13 @@ def with_project_artifacts(
     for warning in warnings:
         notify(f"warning: {warning}")
 
-    def register(session_id: str) -> list[str]:
-        registered = register_udfs_on_session(config, target, session_id)
+    def register(client: SessionClient, loader: Loader | None) -> list[str]:
+        cache = WorkerPythonCache()
+        identity = server_identity(client, remote_for_report(target.spec) or "")
+        registered, worker_python = register_udfs_knowing_python(
+            config, target, client.session_id, cache.get(identity), loader=loader
+        )
+        cache.put(identity, worker_python)
         if registered:
             notify(f"registered {len(registered)} UDF(s): {', '.join(u.name for u in registered)}")
         return [u.name for u in registered]

@@ -13,13 +13,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.errors import SparkpushError, UsageError
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import ServerUnreachableError, SparkpushError, UsageError
 from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.child_process import (
     CHILD_STOP_GRACE_S,
+    ChildProcess,
     child_args,
     child_environment,
     exit_status,
@@ -28,7 +31,14 @@ from sparkpush.submit.child_process import (
 )
 from sparkpush.submit.control import RunControl, StopReason
 from sparkpush.submit.forked_child import ForkedChild
+from sparkpush.submit.forked_loader import ForkedLoader
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.script_error import (
+    SCRIPT_ERROR_ENV,
+    ScriptError,
+    read_script_error,
+    script_error_file,
+)
 from sparkpush.submit.session import (
     SessionLease,
     end_session,
@@ -36,6 +46,7 @@ from sparkpush.submit.session import (
     interrupt_run,
     prepare_session,
 )
+from sparkpush.udf.loading import Loader
 
 __all__ = [
     "RunStatus",
@@ -69,8 +80,9 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
-    register_udfs: Callable[[str], list[str]] | None = None
-    """Registers the project's UDFs on a fresh session (by id) before the script runs."""
+    register_udfs: Callable[[SessionClient, Loader | None], list[str]] | None = None
+    """Registers the project's UDFs on a fresh session before the script runs (with the
+    given UDF loader; None: a new Python process)."""
 
 
 def check_app(request: SubmitRequest) -> None:
@@ -130,13 +142,13 @@ def run_on_lease(
     )
     with control.handling_signals():
         try:
-            if _prepare(lease, request, control, on_progress, outcome):
+            if _prepare(lease, request, control, on_progress, outcome, forked):
                 if lease.upload.artifacts:
                     notify(
                         f"uploaded {len(lease.upload.artifacts)} artifact(s), "
                         f"{lease.upload.bytes} bytes, in {lease.upload.seconds:.2f} s"
                     )
-                _supervise(target, lease, request, control, outcome, forked)
+                _supervise(target, lease, request, control, outcome, forked, notify)
         except SparkpushError as exc:
             outcome.fail(exc)
         finally:
@@ -154,13 +166,17 @@ def _prepare(
     control: RunControl,
     on_progress: ProgressCallback | None,
     outcome: SubmitOutcome,
+    forked: ForkedChild | None,
 ) -> bool:
     """Prepare the session in the background so that a deadline or signal can cut it short."""
+
+    # the waiting script child has PySpark imported already: it loads UDFs faster
+    loader = ForkedLoader(forked) if forked is not None else None
 
     def prepare() -> None:
         prepare_session(lease, request.artifacts, request.conf, on_progress)
         if request.register_udfs is not None and lease.owned:
-            outcome.udfs = request.register_udfs(lease.session_id)
+            outcome.udfs = request.register_udfs(lease.client, loader)
 
     call = BoundedCall(prepare, name="sparkpush-prepare")
     while True:
@@ -169,6 +185,8 @@ def _prepare(
         except CallTimedOut:
             reason = control.stop_reason
             if reason is not None:
+                if loader is not None:
+                    loader.stop()
                 _record_stop(outcome, reason, request)
                 return False
             continue
@@ -184,27 +202,20 @@ def _supervise(
     control: RunControl,
     outcome: SubmitOutcome,
     forked: ForkedChild | None,
+    notify: Notify,
 ) -> None:
     argv = child_args(request.app, request.module, request.args)
     env = child_environment(target, lease, query_progress=request.query_progress)
-    child = start_child(argv, env, forked)
-    control.on_urgent(child.kill)
-    reason: StopReason | None = None
-    returncode = 0
-    while True:
-        try:
-            returncode = child.wait(timeout=POLL_S)
-            break
-        except subprocess.TimeoutExpired:
-            reason = control.stop_reason
-            if reason is not None:
-                break
-    if reason is None:
-        outcome.exit_code = exit_status(returncode)
-        if outcome.exit_code != 0:
-            outcome.status = RunStatus.FAILED
-            outcome.error = f"the script exited with code {outcome.exit_code}"
-        return
+    with script_error_file() as error_file:
+        env[SCRIPT_ERROR_ENV] = str(error_file)
+        child = start_child(argv, env, forked)
+        control.on_urgent(child.kill)
+        returncode, reason = _wait_for_child(child, control, lease)
+        if reason is None:
+            outcome.exit_code = exit_status(returncode)
+            if outcome.exit_code != 0:
+                _record_failure(outcome, read_script_error(error_file, _secrets(target)), notify)
+            return
     _record_stop(outcome, reason, request)
     if control.urgent.is_set():
         child.kill()
@@ -215,6 +226,60 @@ def _supervise(
     if not control.urgent.is_set():
         # whatever the script started between the interrupt and its end
         outcome.interrupted_operations += interrupt_run(lease)
+
+
+def _wait_for_child(
+    child: ChildProcess, control: RunControl, lease: SessionLease
+) -> tuple[int, StopReason | None]:
+    """The child's return code once it ends, or the reason to stop it first."""
+    watch = lease.client.watch_connection()
+    try:
+        while True:
+            try:
+                returncode = child.wait(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                reason = control.stop_reason
+                if reason is not None:
+                    return 0, reason
+                watch.poke()
+                if watch.lost():
+                    _give_up_on_server(child, lease)
+    finally:
+        watch.close()
+    # A signal sent to the whole process group (CI runners, `timeout`) reaches the script
+    # too, which may end of it before we look: the run was still stopped, not failed.
+    return returncode, control.signal_received
+
+
+def _give_up_on_server(child: ChildProcess, lease: SessionLease) -> NoReturn:
+    """The server went away under the run: end the script (its client would retry for
+    minutes) and say so; nothing is left to interrupt, and clean-up calls are cut short."""
+    lease.server_unresponsive = True
+    stop_child(child, CHILD_STOP_GRACE_S)
+    raise ServerUnreachableError(
+        f"lost the Spark Connect server at {lease.client.spec.endpoint} during the run: "
+        "it no longer accepts connections"
+    )
+
+
+def _record_failure(outcome: SubmitOutcome, error: ScriptError | None, notify: Notify) -> None:
+    outcome.status = RunStatus.FAILED
+    if error is None:
+        outcome.error = f"the script exited with code {outcome.exit_code}"
+        return
+    outcome.error = f"the script raised {error.message}"
+    if error.hint is not None:
+        outcome.error += f"; {error.hint}"
+        notify(error.hint)
+
+
+def _secrets(target: Target) -> list[str]:
+    """What must never reach a report: the token and the values of extra headers."""
+    secrets = [value for _, value in target.spec.metadata]
+    if target.spec.token is not None:
+        secrets.append(target.spec.token.reveal())
+    return secrets
 
 
 def _record_stop(outcome: SubmitOutcome, reason: StopReason, request: SubmitRequest) -> None:

@@ -20,6 +20,7 @@ from sparkpush.connect.session_client import default_user_id
 from sparkpush.remote import Target
 from sparkpush.udf.loading import LOG_NAME, Loader, LoadOutcome, loader_environment, run_loader
 from sparkpush.udf.protocol import LoadRequest
+from sparkpush.udf.python_version import check_worker_python, local_python
 from sparkpush.udf.source_signature import udf_sources_signature
 
 
@@ -125,12 +126,29 @@ def register_udfs_on_session(
 ) -> list[RegisteredUdf]:
     """Register every configured UDF on a session outside the project's generations
     (a fresh `connect submit` session); raises UdfLoadError with one line on failure."""
+    registered, _ = register_udfs_knowing_python(config, target, session_id, None, loader=loader)
+    return registered
+
+
+def register_udfs_knowing_python(
+    config: Config,
+    target: Target,
+    session_id: str,
+    worker_python: str | None,
+    *,
+    loader: Loader | None = None,
+) -> tuple[list[RegisteredUdf], str | None]:
+    """As `register_udfs_on_session`; with the workers' Python already known (the same
+    server answered before), no probe UDF runs. Returns the workers' Python too."""
     if not has_udfs(config):
-        return []
-    outcome = _load(config, target, session_id, {}, True, loader)
-    return [
+        return [], worker_python
+    if worker_python is not None:
+        check_worker_python(local_python(), worker_python)
+    outcome = _load(config, target, session_id, {}, worker_python is None, loader)
+    registered = [
         RegisteredUdf(u.name, u.kind, u.return_type, u.source, u.fingerprint) for u in outcome.udfs
     ]
+    return registered, outcome.worker_python or worker_python
 
 
 def _load(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -22,6 +25,8 @@ pytestmark = pytest.mark.integration
 # only sparkpush's interrupt can stop the query.
 LONG_QUERY_APP = """
 import signal
+import socket
+import stat
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
@@ -341,3 +346,260 @@ def test_doctor_with_an_unreachable_server(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "FAIL remote: cannot reach" in result.stdout
+
+
+SLEEPING_APP = """
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("rows", spark.range(3).count(), flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_signal_to_the_whole_process_group_is_an_interruption(
+    embedded_server: EmbeddedServer, tmp_path: Path, signum: int, code: int, name: str
+) -> None:
+    app = write(tmp_path, "slow.py", SLEEPING_APP)
+    report = tmp_path / "report.json"
+    # as `setsid connect submit ...` then `kill -INT -- -PGID`, what CI runners and `timeout` do
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "rows 3" in process.stdout.readline()
+        os.killpg(process.pid, signum)
+        _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == code, stderr
+    data = read_report(report)
+    assert data["status"] == "interrupted"
+    assert data["signal"] == name
+    assert data["exit_code"] == code
+    assert data["session_released"] is True
+    assert f"stopped by {name}" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_report_of_a_script_that_raised_names_the_exception_without_the_token(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = write(
+        tmp_path,
+        "raises.py",
+        "import os\n"
+        "def check(rows):\n"
+        "    token = os.environ['SPARK_CONNECT_AUTHENTICATE_TOKEN']\n"
+        "    raise ValueError(f'bad rows {rows} {token}')\n"
+        "check(3)\n",
+    )
+    report = tmp_path / "report.json"
+    result = run_connect(
+        ["submit", "--report", str(report), "--json", str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    data = read_report(report)
+    assert data["status"] == "failed"
+    assert data["error"] == "the script raised ValueError: bad rows 3 ***"
+    assert json.loads(result.stdout.strip().splitlines()[-1])["error"] == data["error"]
+    assert embedded_server.token not in report.read_text() + result.stdout
+    # the traceback still reaches the script's stderr, as python would show it
+    assert "Traceback (most recent call last)" in result.stderr
+    assert 'raises.py", line 5, in <module>' in result.stderr
+
+
+def test_script_using_rdds_gets_one_line_saying_spark_connect_has_none(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    app = write(
+        tmp_path,
+        "rdd.py",
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "print(spark.sparkContext.parallelize([1, 2]).count())\n",
+    )
+    report = tmp_path / "report.json"
+    result = run_connect(
+        ["submit", "--report", str(report), str(app)], env=embedded_server.env, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "JVM_ATTRIBUTE_NOT_SUPPORTED" in result.stderr  # the script's own traceback
+    hint = "Spark Connect has no RDD or SparkContext API"
+    assert result.stderr.strip().splitlines()[-1].startswith(f"connect: {hint}")
+    data = read_report(report)
+    assert "PySparkAttributeError: [JVM_ATTRIBUTE_NOT_SUPPORTED]" in data["error"]
+    assert hint in data["error"]
+
+
+def test_busy_port_of_the_embedded_server_names_what_submit_can_change(tmp_path: Path) -> None:
+    from tests.conftest import clean_env
+
+    app = write(tmp_path, "app.py", OK_APP)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        write(tmp_path, "pyproject.toml", f"[tool.sparkpush.server]\nport = {port}\n")
+        result = run_connect(
+            ["submit", str(app)],
+            env=clean_env(XDG_STATE_HOME=str(tmp_path / "state")),
+            cwd=tmp_path,
+        )
+    assert result.returncode == 3
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert f"port {port} on 127.0.0.1 is already in use" in line
+    assert "[tool.sparkpush.server]" in line
+    assert "connect server start --port" in line
+    assert "with --port" not in line  # submit has no --port
+
+
+UDF_MODULE = """
+from pyspark.sql.functions import udf
+
+@udf("long")
+def plus_one(x):
+    return x + 1
+"""
+
+UDF_APP = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("udf", spark.sql("SELECT plus_one(41)").first()[0])
+"""
+
+
+def test_workers_python_is_asked_once_per_server_not_per_session(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    write(tmp_path, "udfs.py", UDF_MODULE)
+    app = write(tmp_path, "app.py", UDF_APP)
+    state = tmp_path / "state"
+    env = {**embedded_server.env, "XDG_STATE_HOME": str(state)}
+    # the embedded server of this state dir is the test session's
+    (state / "sparkpush").mkdir(parents=True)
+    for name in ("server.json", "server.token"):
+        source = embedded_server.state_home / "sparkpush" / name
+        (state / "sparkpush" / name).write_bytes(source.read_bytes())
+    first = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "udf 42" in first.stdout
+    cache = state / "sparkpush" / "worker-python.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    [[identity, version]] = json.loads(cache.read_text())["servers"]
+    assert version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    # A second fresh session trusts what the server answered: a (forged) other version there
+    # is refused without running the probe UDF again.
+    cache.write_text(json.dumps({"servers": [[identity, "2.7"]]}))
+    second = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
+    assert second.returncode != 0
+    assert "the server's Python workers run Python 2.7" in second.stderr
+
+
+LOOPING_APP = """
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("looping", flush=True)
+while True:
+    spark.range(10).count()
+    time.sleep(0.2)
+"""
+
+
+def test_server_killed_under_a_run_is_noticed_within_seconds(tmp_path: Path) -> None:
+    from sparkpush.config import ServerSettings
+    from sparkpush.remote import probe_embedded
+    from sparkpush.server.process import start_server, stop_server
+    from sparkpush.server.state import StateFiles
+    from tests.conftest import clean_env
+
+    # a server of this test's own: it gets killed
+    files = StateFiles(tmp_path / "state" / "sparkpush")
+    state, _ = start_server(
+        ServerSettings(port=free_port(), master="local[1]"), files, probe_embedded
+    )
+    app = write(tmp_path, "loop.py", LOOPING_APP)
+    report = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=clean_env(XDG_STATE_HOME=str(tmp_path / "state")),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "looping" in process.stdout.readline()
+        os.killpg(state.pid, signal.SIGKILL)
+        # PySpark's own client would retry for about ten minutes
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        stop_server(files)
+    assert process.returncode == 3, stderr
+    assert stderr.strip().splitlines() == [
+        f"error: lost the Spark Connect server at localhost:{state.port} during the run: "
+        "it no longer accepts connections"
+    ]
+    data = read_report(report)
+    assert data["status"] == "error"
+    assert data["exit_code"] == 3
+    assert "lost the Spark Connect server" in data["error"]
+
+
+def test_sigint_while_udfs_load_ends_the_loader_too(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    write(
+        tmp_path,
+        "udfs.py",
+        "import time\n"
+        "open('import-started', 'w').close()\n"
+        "time.sleep(8)\n"
+        "open('import-finished', 'w').close()\n" + UDF_MODULE,
+    )
+    app = write(tmp_path, "app.py", UDF_APP)
+    report = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=embedded_server.env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "import-started").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert read_report(report)["status"] == "interrupted"
+    time.sleep(10)  # what the module would need to finish importing, had it been left running
+    assert not (tmp_path / "import-finished").exists()

@@ -308,3 +308,23 @@ def test_unchanged_sources_skip_the_load_and_an_edit_loads_again(
     sync(embedded_server, root)
     assert len(counter.read_text()) > len(loads)
     assert sql_rows(embedded_server, root, "SELECT tagged('a') AS t") == [{"t": "a-v3"}]
+
+
+@pytest.mark.parametrize("case", ["syntax error", "infinite loop", "crash"])
+def test_fresh_submit_with_a_broken_udf_module_gives_one_clear_line(
+    embedded_server: EmbeddedServer, tmp_path: Path, case: str
+) -> None:
+    # the UDFs load in a fork of the waiting script child: its failures read as a cold load's
+    addition, message = BROKEN[case]
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "udfs.py").write_text(GOOD.replace("VERSION", "broken") + "\n" + addition)
+    (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    (root / "app.py").write_text("print('script ran')\n")
+    result = connect(embedded_server, root, "submit", "--report", "report.json", "app.py")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: {message}"]
+    assert "script ran" not in result.stdout
+    report = json.loads((root / "report.json").read_text())
+    assert report["status"] == "error"
+    assert report["error"] == message

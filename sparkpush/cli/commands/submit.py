@@ -15,7 +15,7 @@ from sparkpush.daemon.attach import daemon_running
 from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.remote import resolve_target
 from sparkpush.submit.forked_child import prefork
-from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.outcome import RunStatus, SubmitOutcome, interrupted_before_the_run
 from sparkpush.submit.project import attach_to_project, with_project_artifacts
 from sparkpush.submit.report import build_report, remote_for_report, summary_line, write_report
 from sparkpush.submit.runner import SubmitRequest, check_app, run_submit
@@ -164,6 +164,9 @@ def submit(
         outcome = SubmitOutcome(exit_code=exc.exit_code, session_id=None, started_at=started_at)
         outcome.fail(exc)
         outcome.duration_s = time.time() - started_at
+    except KeyboardInterrupt:
+        # before the run had a session (and its own signal handling): nothing to clean up
+        outcome = interrupted_before_the_run(started_at)
     finally:
         if forked is not None:
             forked.abandon()
@@ -191,6 +194,9 @@ def _no_lease() -> None:
 
 def _tell_how_it_ended(notify: Callable[[str], None], outcome: SubmitOutcome) -> None:
     if outcome.status not in (RunStatus.TIMEOUT, RunStatus.INTERRUPTED):
+        return
+    if outcome.session_id is None:
+        notify(f"{outcome.error} before a session was created")
         return
     stopped = len(set(outcome.interrupted_operations))
     released = "released" if outcome.session_released else "could not release"
