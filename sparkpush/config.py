@@ -129,8 +129,11 @@ def find_pyproject(start: Path) -> Path | None:
     """The nearest `pyproject.toml` at or above `start`."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except PermissionError:  # a folder above we may not search holds no config of ours
+            continue
     return None
 
 
@@ -161,8 +164,13 @@ def user_config_file() -> Path:
 def _with_user_config(config: Config) -> Config:
     """The user's own settings under the project's: the project's keys win, gated by trust."""
     path = user_config_file()
-    if not path.is_file():
-        return config
+    try:
+        if not path.is_file():
+            return config
+    except PermissionError:
+        raise ConfigError(
+            f"{path}: cannot read: permission denied (check XDG_CONFIG_HOME)"
+        ) from None
     table = _read_toml(path)
     _validate(table, _USER_SCHEMA, path, "")
     base = path.parent

@@ -273,7 +273,11 @@ def test_another_user_gets_an_error_not_a_traceback_for_a_folder_they_cannot_use
     result = subprocess.run(
         [*AS_NOBODY, sys.executable, "-m", "sparkpush", "daemon", "status"],
         cwd=root,
-        env=clean_env(HOME=str(shared_tmp), XDG_STATE_HOME=str(shared_tmp / "state")),
+        env=clean_env(
+            HOME=str(shared_tmp),
+            XDG_STATE_HOME=str(shared_tmp / "state"),
+            XDG_CONFIG_HOME=str(shared_tmp / "config"),
+        ),
         capture_output=True,
         text=True,
         timeout=120,

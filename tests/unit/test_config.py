@@ -130,3 +130,22 @@ def test_unknown_keys_in_the_users_config_are_errors(tmp_path: Path) -> None:
     write(user_config_dir() / "config.toml", "[artifacts]\nfiles = []\n")
     with pytest.raises(ConfigError, match="unknown key 'artifacts'"):
         load_config(cwd=tmp_path)
+
+
+def test_a_user_config_folder_we_may_not_read_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root reads anything, so the refusal another user would get is played by is_file().
+    from sparkpush.trust import user_config_dir
+
+    unreadable = user_config_dir() / "config.toml"
+    real_is_file = Path.is_file
+
+    def is_file(path: Path) -> bool:
+        if path == unreadable:
+            raise PermissionError(13, "Permission denied")
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    with pytest.raises(ConfigError, match="cannot read: permission denied"):
+        load_config(cwd=tmp_path)
