@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.manifest import Manifest, load_manifest, save_manifest
-from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
 from sparkpush.connect.session_client import SessionClient
+from sparkpush.notify import ProgressCallback
 from sparkpush.remote import Target
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.project_lock import project_lock

@@ -242,8 +242,8 @@ def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     from sparkpush.config import load_config
+    from sparkpush.errors import UdfLoadError
     from sparkpush.project_session import ready_session
-    from sparkpush.udf.problems import UdfLoadError
     from sparkpush.udf.warm_loader import WarmLoader
 
     root = tmp_path / "project"
