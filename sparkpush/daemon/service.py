@@ -13,6 +13,7 @@ from pathlib import Path
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.manifest import Manifest, load_manifest
 from sparkpush.artifacts.planner import PlanAction
+from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
@@ -64,6 +65,8 @@ class Daemon:
         self.on_synced = on_synced
         self.on_message = on_message or (lambda message: log.info("%s", message))
         self.leases = LeaseTable()
+        # parsed manifests, stat caches and class trees kept from one sync to the next
+        self.reuse = ProcessCache()
         self.state = DaemonState()
         self._lock = threading.Lock()
         self._target: Target | None = None
@@ -106,7 +109,7 @@ class Daemon:
 
     def answer(self, *, synced: bool = True) -> GenerationReply:
         """The reply to a flush; `synced` False: no sync was needed, so none did anything."""
-        manifest = load_manifest(self.project_root)
+        manifest = load_manifest(self.project_root, self.reuse)
         last = self.state.last_sync
         if not synced and last is not None:
             last = replace(last, summary=last.summary.unchanged())
@@ -128,7 +131,7 @@ class Daemon:
         )
 
     def status(self) -> DaemonStatus:
-        manifest = load_manifest(self.project_root)
+        manifest = load_manifest(self.project_root, self.reuse)
         udfs = manifest.udfs.get("functions", {}) if manifest is not None else {}
         return DaemonStatus(
             pid=os.getpid(),
@@ -150,7 +153,7 @@ class Daemon:
         # Reading the current generation and taking the lease happen under the same lock
         # as retiring a generation, so a lease can never land on a released session.
         with self._lock:
-            manifest = load_manifest(self.project_root)
+            manifest = load_manifest(self.project_root, self.reuse)
             if manifest is None:
                 return None
             return manifest.session_id, self.leases.acquire(manifest.session_id)
@@ -173,7 +176,7 @@ class Daemon:
         try:
             config = self._load_config()
             target = self._resolve_target(config)
-            before = load_manifest(self.project_root)
+            before = load_manifest(self.project_root, self.reuse)
             # Old generations are released by lease accounting, except after a restart,
             # when no lease can exist on what a previous daemon left behind.
             result = ready_session(
@@ -182,6 +185,7 @@ class Daemon:
                 keep_old=not self._first_sync,
                 loader=self.loader,
                 warm_up=True,
+                reuse=self.reuse,
             )
         except ServerUnreachableError as exc:
             self._target = None  # the embedded server may come back with a new token
@@ -222,7 +226,7 @@ class Daemon:
             return False
         if not watcher.barrier(MARKER_TIMEOUT_S):
             return False
-        manifest = load_manifest(self.project_root)
+        manifest = load_manifest(self.project_root, self.reuse)
         return manifest is not None and self.probe.answers(self._target, manifest)
 
     def _retire(self, before: Manifest, target: Target) -> None:
