@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _server import BenchServer, bench_server
 
 from sparkpush.connect.sql_query import run_sql
-from sparkpush.daemon.client import connect_to_daemon
+from sparkpush.daemon.client import DaemonConnection, connect_to_daemon
+from sparkpush.daemon.control_messages import GenerationReply
 from sparkpush.remote import Target
 from tests.jvm import add_constant_udf, compile_java
 
@@ -64,22 +65,27 @@ def connect_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
     return result.stdout
 
 
-def daemon_call(root: Path, op: str) -> dict[str, Any]:
+def daemon_connection(root: Path) -> DaemonConnection:
     connection = connect_to_daemon(root)
     if connection is None:
         raise SystemExit("the daemon is not running")
-    with connection:
-        return connection.call(op)
+    return connection
+
+
+def daemon_flush(root: Path) -> GenerationReply:
+    with daemon_connection(root) as connection:
+        return connection.flush()
 
 
 def first_answer(target: Target, root: Path, query: str, want: str) -> None:
     """What `connect sql` does right after a save: flush the daemon, query its generation."""
-    reply = daemon_call(root, "flush")
-    with target.client(reply["session_id"], reply.get("server_side_session_id")) as client:
+    reply = daemon_flush(root)
+    assert reply.session_id is not None, reply.error
+    with target.client(reply.session_id, reply.server_side_session_id) as client:
         table = run_sql(client, query)
     got = str(table.column(0)[0].as_py()) if table is not None else None
     if got != want:
-        raise SystemExit(f"stale answer {got!r}, wanted {want!r}: {reply.get('error')}")
+        raise SystemExit(f"stale answer {got!r}, wanted {want!r}: {reply.error}")
 
 
 def timed_edits(edits: int, edit: Callable[[int], str], wait: Callable[[str], None]) -> list[float]:
@@ -171,14 +177,15 @@ def big_tree(env: dict[str, str], work: Path, count: int) -> tuple[float, float,
     (root / "pyproject.toml").write_text('[tool.sparkpush.artifacts]\nclasses = ["classes"]\n')
     connect_cli(["daemon", "start"], env, root)
     try:
-        status = daemon_call(root, "status")
+        with daemon_connection(root) as connection:
+            pid = connection.status().pid
         flushes = []
         for _ in range(count):
             started = time.monotonic()
-            daemon_call(root, "flush")
+            daemon_flush(root)
             flushes.append(time.monotonic() - started)
         rss_kb = 0
-        for line in Path(f"/proc/{status['pid']}/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
         return statistics.median(flushes), percentile(flushes, 0.95), rss_kb

@@ -1,4 +1,29 @@
-"""The one exception hierarchy: each error carries its exit code and a one-line message."""
+"""The one exception hierarchy: each error carries its exit code and a one-line message.
+
+SparkpushError                      exit code 2 unless a subclass says otherwise
+├── UsageError                      2
+│   ├── ConfigError
+│   │   └── UntrustedConfigError
+│   ├── ConnectionStringError
+│   ├── UnsafeStateDirError
+│   ├── ForeignDaemonError
+│   ├── DaemonAlreadyRunningError
+│   ├── ServerAlreadyRunningError
+│   └── UdfLoadError
+├── ServerUnreachableError          3
+│   ├── AuthenticationError
+│   ├── ServerUnavailableError
+│   └── CallTimeoutError
+├── ServerError                     1
+│   └── CallCancelledError
+├── ArtifactUploadError             4
+│   └── ArtifactConflictError
+├── EmbeddedServerError             3
+│   └── JavaNotFoundError
+├── DaemonStartError                3
+├── DaemonSyncError                 the exit code of the daemon's failed sync
+└── DaemonVersionMismatchError      2
+"""
 
 from __future__ import annotations
 
@@ -113,3 +138,31 @@ class CallTimeoutError(ServerUnreachableError):
 
 class CallCancelledError(ServerError):
     """A call was cut off midway (gRPC CANCELLED); an idempotent one may be sent again."""
+
+
+class UdfLoadError(UsageError):
+    """A UDF module could not be loaded, pickled or registered; the last good one stays."""
+
+
+class DaemonStartError(SparkpushError):
+    """The background daemon exited or did not answer while starting."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class DaemonSyncError(SparkpushError):
+    """The daemon's last sync failed (e.g. a broken UDF module); carries its exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class DaemonVersionMismatchError(SparkpushError):
+    """The project's daemon answers in another sparkpush version's form."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the project's daemon answered in another sparkpush version's form; "
+            "restart it ('connect daemon stop', then 'connect daemon start')"
+        )

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.manifest import Manifest, load_manifest, save_manifest
-from sparkpush.artifacts.upload import ProgressCallback
+from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.config import Config
 from sparkpush.connect.session import Session
+from sparkpush.notify import ProgressCallback
 from sparkpush.remote import Target
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.project_lock import project_lock
@@ -26,13 +27,16 @@ def ready_session(
     loader: Loader | None = None,
     extra: Sequence[LocalArtifact] = (),
     warm_up: bool = False,
+    reuse: ProcessCache | None = None,
 ) -> SyncResult:
     """Bring the project's current generation up to date; `result.manifest` describes it.
 
     A new generation gets every UDF registered before it becomes current; an existing one
     gets its new and changed UDFs registered in place. A UDF module that fails to load
-    raises UdfLoadError and the last good registration keeps serving.
+    raises UdfLoadError and the last good registration keeps serving. `reuse`: what a
+    long-lived process (the daemon) keeps between syncs; a call without makes its own.
     """
+    reuse = reuse if reuse is not None else ProcessCache()
     prepared: list[Manifest] = []
 
     def prepare(_: Session, manifest: Manifest) -> Manifest:
@@ -49,23 +53,24 @@ def ready_session(
         keep_old=keep_old,
         on_progress=on_progress,
         prepare_generation=prepare,
+        reuse=reuse,
     )
     if result.manifest is None:
         return result
     if prepared:
         return replace(result, udfs=registered_since(None, result.manifest))
-    manifest = _register_in_place(config, target, result.manifest, loader)
+    manifest = _register_in_place(config, target, result.manifest, loader, reuse)
     return replace(result, manifest=manifest, udfs=registered_since(result.manifest, manifest))
 
 
 def _register_in_place(
-    config: Config, target: Target, synced: Manifest, loader: Loader | None
+    config: Config, target: Target, synced: Manifest, loader: Loader | None, reuse: ProcessCache
 ) -> Manifest:
     if not has_udfs(config) and not synced.udfs.get("functions"):
         return synced
     with project_lock(config.project_root):
         # another sync may have switched generations since ours returned
-        current = load_manifest(config.project_root) or synced
+        current = load_manifest(config.project_root, reuse) or synced
         if current.session_id != synced.session_id:
             return current
         updated = register_project_udfs(config, target, current, force=False, loader=loader)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,10 +19,9 @@ from sparkpush.errors import (
     SparkpushError,
     UntrustedConfigError,
 )
+from sparkpush.notify import Notify
 from sparkpush.server.process import server_status, start_server
 from sparkpush.server.state import ServerState, StateFiles
-
-Notify = Callable[[str], None]
 
 
 @dataclass(frozen=True)

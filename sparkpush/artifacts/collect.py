@@ -27,6 +27,7 @@ from sparkpush.artifacts.packing import (
     stat_signature,
     walk_kept_files,
 )
+from sparkpush.artifacts.process_cache import ClassTree, ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.wheels import wheel_artifact
 from sparkpush.config import ArtifactSettings
@@ -64,16 +65,22 @@ class CollectedArtifacts:
 
 
 def collect_artifacts(
-    settings: ArtifactSettings, root: Path, cache: StatCache, packs: PackCache | None = None
+    settings: ArtifactSettings,
+    root: Path,
+    cache: StatCache,
+    packs: PackCache | None = None,
+    reuse: ProcessCache | None = None,
 ) -> CollectedArtifacts:
     """Expand every configured glob under `root` into named, hashed artifacts.
 
     A glob matching nothing is a warning; a missing literal path, an unusable file, a path or
     symlink leading outside `root` (and the user's `settings.allowed_roots`) or two sources
-    claiming one artifact name is a UsageError.
+    claiming one artifact name is a UsageError. With `reuse`, a class tree whose files all
+    kept their stat is not rebuilt.
     """
     confine = Confinement.of(root, settings.allowed_roots)
-    collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs, confine)
+    trees = reuse.class_trees if reuse is not None else {}
+    collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs, confine, trees)
     # the method of each setting has the setting's name
     for kind in ("python", "pyfiles", "wheels", "jars", "classes", "archives", "files"):
         add = getattr(collector, kind)
@@ -92,8 +99,10 @@ class _Collector:
         keep: DefaultFilter,
         packs: PackCache | None,
         confine: Confinement,
+        trees: dict[str, ClassTree],
     ) -> None:
         self.root = root
+        self.trees = trees
         self.confine = confine
         self.cache = cache
         self.packs = packs
@@ -150,9 +159,9 @@ class _Collector:
                     self.warnings.append(
                         f"artifacts.classes: {self._shown(folder)} has no .class files"
                     )
-                reused = _unchanged_tree(folder, class_files)
-                if reused is not None:
-                    for desired in reused:
+                known = self.trees.get(str(folder))
+                if known is not None and known.signature == stat_signature(class_files):
+                    for desired in known.artifacts:
                         self._add(desired)
                     continue
                 misses_before = self.cache.misses
@@ -160,8 +169,10 @@ class _Collector:
                 for found in class_files:
                     name = f"{ArtifactKind.CLASS.prefix}/{found.relative}"
                     added.append(self._add_walked(name, found))
+                # Only cache hits, which the stat cache trusts once settled: the same tree while
+                # every file keeps its (size, mtime, inode).
                 if self.cache.misses == misses_before:
-                    _remember_tree(folder, class_files, added)
+                    self.trees[str(folder)] = ClassTree(stat_signature(class_files), added)
 
     def archives(self, pattern: str) -> None:
         location, _, alias = pattern.partition("#")
@@ -272,24 +283,6 @@ class _Collector:
             return printable_path(path.relative_to(self.root))
         except ValueError:
             return printable_path(path)
-
-
-# A class tree (10,000 files is common) whose every file has the (size, mtime, inode) it had
-# when all of them were cache hits is the same tree: a long-lived process (the daemon) then
-# reuses the artifacts built last time instead of rebuilding one object per file.
-_trees: dict[str, tuple[str, list[DesiredArtifact]]] = {}
-
-
-def _unchanged_tree(folder: Path, files: list[SourceFile]) -> list[DesiredArtifact] | None:
-    known = _trees.get(str(folder))
-    if known is None or known[0] != stat_signature(files):
-        return None
-    return known[1]
-
-
-def _remember_tree(folder: Path, files: list[SourceFile], built: list[DesiredArtifact]) -> None:
-    # Only cache hits got here, and the stat cache trusts an entry only once it has settled.
-    _trees[str(folder)] = (stat_signature(files), built)
 
 
 def _same_source(a: DesiredArtifact, b: DesiredArtifact) -> bool:

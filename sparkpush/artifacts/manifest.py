@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.private_files import ensure_private_dir, write_private_file
 
 log = logging.getLogger(__name__)
@@ -67,22 +68,22 @@ def stat_cache_path(project_root: Path) -> Path:
     return project_root / STATE_DIR_NAME / STAT_CACHE_FILE
 
 
-# path -> (file identity, manifest): a long-lived process (the daemon) re-reads the file only
-# when it was replaced. Writes always replace it (new inode), and Manifest is immutable.
-_parsed: dict[str, tuple[tuple[int, int, int], Manifest]] = {}
+def load_manifest(project_root: Path, cache: ProcessCache | None = None) -> Manifest | None:
+    """The saved manifest, or None when it is missing or unusable (never raises).
 
-
-def load_manifest(project_root: Path) -> Manifest | None:
-    """The saved manifest, or None when it is missing or unusable (never raises)."""
+    With `cache`, a manifest parsed before is reused while the file was not replaced (writes
+    always replace it, and Manifest is immutable).
+    """
     path = manifest_path(project_root)
     try:
         info = path.stat()
         identity = (info.st_ino, info.st_size, info.st_mtime_ns)
-        known = _parsed.get(str(path))
-        if known is not None and known[0] == identity:
-            return known[1]
+        known = cache.manifests.get(path, identity) if cache is not None else None
+        if known is not None:
+            return known
         manifest = _from_json(json.loads(path.read_bytes()))
-        _parsed[str(path)] = (identity, manifest)
+        if cache is not None:
+            cache.manifests.put(path, identity, manifest)
         return manifest
     except FileNotFoundError:
         return None

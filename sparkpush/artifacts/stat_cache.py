@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sparkpush.artifacts.process_cache import ProcessCache, file_identity
 from sparkpush.private_files import write_private_file
 
 CACHE_VERSION = 1
@@ -51,22 +52,21 @@ class StatCache:
         return len(self._entries)
 
     @classmethod
-    def load(cls, path: Path) -> StatCache:
+    def load(cls, path: Path, reuse: ProcessCache | None = None) -> StatCache:
         """The cache saved at `path`; empty when the file is missing or unusable.
 
-        In a long-lived process the object loaded before is reused while the file is the one
-        it was loaded from (or saved to): the daemon's no-op syncs then skip the JSON.
+        With `reuse`, the object loaded before is reused while the file is the one it was
+        loaded from (or saved to): the daemon's no-op syncs then skip the JSON.
         """
-        identity = _identity(path)
-        known = _loaded.get(str(path))
-        if identity is not None and known is not None and known[0] == identity:
-            cache = known[1]
-            cache.hits = cache.misses = 0
-            cache._used = set()
-            return cache
+        identity = file_identity(path)
+        known = reuse.stat_caches.get(path, identity) if reuse is not None else None
+        if known is not None:
+            known.hits = known.misses = 0
+            known._used = set()
+            return known
         cache = cls._read(path)
-        if identity is not None:
-            _loaded[str(path)] = (identity, cache)
+        if reuse is not None:
+            reuse.stat_caches.put(path, identity, cache)
         return cache
 
     @classmethod
@@ -85,7 +85,7 @@ class StatCache:
         cache._entries = entries
         return cache
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, reuse: ProcessCache | None = None) -> None:
         """Write the entries looked up since loading (others are gone), atomically, 0600.
 
         Skipped when every lookup hit and every entry was looked up: nothing would change.
@@ -102,9 +102,8 @@ class StatCache:
         }
         write_private_file(path, json.dumps(document, separators=(",", ":")).encode())
         self._entries = kept
-        identity = _identity(path)
-        if identity is not None:
-            _loaded[str(path)] = (identity, self)
+        if reuse is not None:
+            reuse.stat_caches.put(path, file_identity(path), self)
 
     def sha256(self, path: Path) -> tuple[str, int]:
         """(hex sha256, size) of the file at `path`; raises OSError if it cannot be read."""
@@ -129,17 +128,6 @@ class StatCache:
                 after.st_size, after.st_mtime_ns, after.st_ino, digest, hashed_at
             )
         return digest, size
-
-
-_loaded: dict[str, tuple[tuple[int, int, int], StatCache]] = {}
-
-
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _same_file_state(before: os.stat_result, after: os.stat_result) -> bool:

@@ -7,7 +7,7 @@ import io
 import logging
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from sparkpush.errors import (
     ServerUnreachableError,
     SparkpushError,
 )
+from sparkpush.notify import ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ CALL_MIN_BYTES_PER_S = 128 * 1024
 # Long enough to ride out a server restart or a dropped connection behind a proxy.
 UPLOAD_RETRY = RetryPolicy(deadline_s=30.0)
 
-ProgressCallback = Callable[[int, int], None]
 """Called with (bytes sent so far, total bytes)."""
 
 

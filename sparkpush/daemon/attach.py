@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sparkpush.config import Config
 from sparkpush.daemon.client import DaemonConnection, DaemonUnavailable, connect_to_daemon
-from sparkpush.errors import ServerUnreachableError, SparkpushError
+from sparkpush.daemon.control_messages import GenerationReply, ProtocolError
+from sparkpush.errors import (
+    DaemonSyncError,
+    DaemonVersionMismatchError,
+    ExitCode,
+    ServerUnreachableError,
+)
+from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
-
-Notify = Callable[[str], None]
-
-
-class DaemonSyncError(SparkpushError):
-    """The daemon's last sync failed (e.g. a broken UDF module); carries its exit code."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass
@@ -31,17 +26,16 @@ class DaemonGeneration:
     session_id: str
     generation: int
     server_side_session_id: str | None
-    reply: dict[str, Any]
+    reply: GenerationReply
     connection: DaemonConnection | None = None
 
     @property
     def error(self) -> str | None:
-        value = self.reply.get("error")
-        return str(value) if value else None
+        return self.reply.error or None
 
     def raise_error(self) -> None:
         if self.error:
-            raise DaemonSyncError(self.error, int(self.reply.get("exit_code") or 2))
+            raise DaemonSyncError(self.error, self.reply.exit_code or ExitCode.USAGE)
 
     def close(self) -> None:
         if self.connection is not None:
@@ -66,21 +60,24 @@ def daemon_generation(project_root: Path, *, lease: bool) -> DaemonGeneration | 
     if connection is None:
         return None
     try:
-        reply = connection.call("lease" if lease else "flush")
+        reply = connection.lease() if lease else connection.flush()
     except DaemonUnavailable:
         connection.close()
         return None
+    except ProtocolError:
+        connection.close()
+        raise DaemonVersionMismatchError() from None
     if not lease:
         connection.close()
-    if not reply.get("session_id"):
+    if not reply.session_id:
         if lease:
             connection.close()
-        error = reply.get("error") or "the daemon has no generation yet"
+        error = reply.error or "the daemon has no generation yet"
         raise ServerUnreachableError(f"the project's daemon cannot serve: {error}")
     return DaemonGeneration(
-        session_id=str(reply["session_id"]),
-        generation=int(reply.get("generation") or 0),
-        server_side_session_id=reply.get("server_side_session_id"),
+        session_id=reply.session_id,
+        generation=reply.generation or 0,
+        server_side_session_id=reply.server_side_session_id,
         reply=reply,
         connection=connection if lease else None,
     )

@@ -9,8 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sparkpush.daemon.control_messages import (
+    ControlOp,
+    ControlRequest,
+    DaemonStatus,
+    GenerationReply,
+    ProtocolError,
+    decode,
+    encode,
+    peer_uid,
+    read_line,
+)
 from sparkpush.daemon.paths import daemon_paths, socket_address
-from sparkpush.daemon.protocol import ProtocolError, decode, encode, peer_uid, read_line
 from sparkpush.errors import ForeignDaemonError
 
 CONNECT_TIMEOUT_S = 10.0
@@ -39,10 +49,28 @@ class DaemonConnection:
             raise
         self._reader = self._socket.makefile("rb")
 
-    def call(self, op: str, timeout: float = FLUSH_TIMEOUT_S) -> dict[str, Any]:
+    def status(self, timeout: float = 10.0) -> DaemonStatus:
+        try:
+            return DaemonStatus.from_json(self.call(ControlOp.STATUS, timeout))
+        except ProtocolError as exc:
+            raise DaemonUnavailable(str(exc)) from None
+
+    def flush(self, timeout: float = FLUSH_TIMEOUT_S) -> GenerationReply:
+        """Raises ProtocolError on a reply of another form (another sparkpush version)."""
+        return GenerationReply.from_json(self.call(ControlOp.FLUSH, timeout))
+
+    def lease(self, timeout: float = FLUSH_TIMEOUT_S) -> GenerationReply:
+        """A flush that holds its generation until `close()`; ProtocolError as `flush`."""
+        return GenerationReply.from_json(self.call(ControlOp.LEASE, timeout))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.call(ControlOp.STOP, timeout)
+
+    def call(self, op: ControlOp, timeout: float) -> dict[str, Any]:
+        """One request, its reply as sent (the typed methods above read it)."""
         self._socket.settimeout(timeout)
         try:
-            self._socket.sendall(encode({"op": op}))
+            self._socket.sendall(encode(ControlRequest(op).to_json()))
             line = read_line(self._reader)
         except OSError as exc:
             raise DaemonUnavailable(str(exc)) from None

@@ -1,7 +1,6 @@
 """The control socket: a Unix stream socket (0600, in a 0700 folder) speaking JSON Lines.
 
-Requests: {"op": "status"}, {"op": "flush"}, {"op": "lease"} (flush, then hold a lease on
-the current generation until the connection closes) and {"op": "stop"}. Peers that are not
+Requests and replies are the records of `control_messages`. Peers that are not
 the owning user are refused (SO_PEERCRED), whatever the file modes say. A line is read
 MAX_LINE_BYTES at most: a longer one closes the connection.
 """
@@ -13,18 +12,23 @@ import os
 import socketserver
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sparkpush.daemon.paths import socket_address
-from sparkpush.daemon.protocol import (
+from sparkpush.daemon.control_messages import (
     MAX_LINE_BYTES,
+    STOPPING,
+    ControlOp,
+    ControlRequest,
     ProtocolError,
+    Refusal,
     decode,
     encode,
     peer_uid,
     read_line,
 )
+from sparkpush.daemon.paths import socket_address
 from sparkpush.daemon.service import Daemon
 
 log = logging.getLogger(__name__)
@@ -35,47 +39,50 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         if peer_uid(self.connection) != os.getuid():
-            self._send({"ok": False, "error": "refused: not the daemon's user"})
+            self._send(Refusal("refused: not the daemon's user").to_json())
             return
         while True:
             try:
                 line = read_line(self.rfile)
                 if not line:
                     return
-                request = decode(line)
+                document = decode(line)
             except ProtocolError as exc:
-                self._send({"ok": False, "error": str(exc)})
+                self._send(Refusal(str(exc)).to_json())
                 return
+            try:
+                request = ControlRequest.from_json(document)
+            except ProtocolError as exc:
+                self._send(Refusal(str(exc)).to_json())
+                continue
             if not self._serve(request):
                 return
 
-    def _serve(self, request: dict[str, Any]) -> bool:
-        op = request.get("op")
+    def _serve(self, request: ControlRequest) -> bool:
+        """Answer one request; False once the connection is done with."""
         daemon = self.server.daemon
-        if op == "status":
-            self._send({"ok": True, **daemon.status()})
-        elif op == "flush":
-            self._send(daemon.flush())
-        elif op == "lease":
+        if request.op is ControlOp.STATUS:
+            self._send(daemon.status().to_json())
+        elif request.op is ControlOp.FLUSH:
+            self._send(daemon.flush().to_json())
+        elif request.op is ControlOp.LEASE:
             self._hold_lease(daemon)
             return False
-        elif op == "stop":
-            self._send({"ok": True})
+        else:
+            self._send(STOPPING)
             self.server.request_stop()
             return False
-        else:
-            self._send({"ok": False, "error": f"unknown op {op!r}"})
         return True
 
     def _hold_lease(self, daemon: Daemon) -> None:
         reply = daemon.flush()
         leased = daemon.lease_current()
         if leased is None:
-            self._send({**reply, "ok": False})
+            self._send(replace(reply, ok=False).to_json())
             return
         session_id, lease = leased
         try:
-            self._send({**reply, "session_id": session_id, "lease": lease})
+            self._send(reply.with_lease(session_id, lease).to_json())
             # The lease lasts as long as the client keeps the connection: reading until EOF
             # also notices a client that died (the kernel closes its socket).
             while self.rfile.readline(MAX_LINE_BYTES):

@@ -7,12 +7,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from sparkpush.daemon.client import DaemonUnavailable, connect_to_daemon
-from sparkpush.daemon.main import REMOTE_ENV
+from sparkpush.daemon.control_messages import DaemonStatus
 from sparkpush.daemon.paths import daemon_paths
-from sparkpush.errors import SparkpushError
+from sparkpush.daemon.process_main import REMOTE_ENV
+from sparkpush.errors import DaemonStartError
 from sparkpush.server.process_group import (
     command_line,
     spawn_detached,
@@ -20,31 +20,32 @@ from sparkpush.server.process_group import (
     wait_gone,
 )
 
+DAEMON_MODULE = "sparkpush.daemon.process_main"
 START_TIMEOUT_S = 300.0
 STOP_TIMEOUT_S = 60.0
 
 
-class DaemonStartError(SparkpushError):
-    exit_code = 3
-
-
-def daemon_status(project_root: Path) -> dict[str, Any]:
+def daemon_status(project_root: Path) -> DaemonStatus | None:
+    """The running daemon's status; None when none runs (or it stopped as we asked)."""
     connection = connect_to_daemon(project_root)
     if connection is None:
-        return {"running": False, "project": str(project_root)}
+        return None
     with connection:
-        return {"running": True, **connection.call("status", timeout=10)}
+        try:
+            return connection.status()
+        except DaemonUnavailable:
+            return None
 
 
 def start_daemon(
     project_root: Path, config_file: Path | None, remote: str | None
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[DaemonStatus, bool]:
     """Start the project's daemon in the background; (status, started_now)."""
     status = daemon_status(project_root)
-    if status["running"]:
+    if status is not None:
         return status, False
     paths = daemon_paths(project_root)
-    command = [sys.executable, "-m", "sparkpush.daemon.main", "--project", str(project_root)]
+    command = [sys.executable, "-m", DAEMON_MODULE, "--project", str(project_root)]
     if config_file is not None:
         command += ["--config", str(config_file.resolve())]
     env = dict(os.environ)
@@ -54,15 +55,15 @@ def start_daemon(
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         code = process.poll()
-        if code is not None:
-            if code == 0:  # another daemon won the race for the lock
-                return daemon_status(project_root), False
+        if code not in (None, 0):  # 0: another daemon won the race for the lock
             raise DaemonStartError(
                 f"the daemon exited with code {code} while starting (log: {paths.log})"
             )
         status = daemon_status(project_root)
+        if status is not None and code == 0:
+            return status, False
         # ready once the first sync is done: its generation (or its error) is then known
-        if status["running"] and int(status.get("syncs") or 0) >= 1:
+        if status is not None and status.syncs >= 1:
             return status, True
         time.sleep(0.1)
     raise DaemonStartError(f"the daemon did not answer within {START_TIMEOUT_S:.0f} s")
@@ -78,7 +79,7 @@ def stop_daemon(project_root: Path) -> bool:
     if connection is not None:
         # it may close the connection as it goes
         with connection, contextlib.suppress(DaemonUnavailable):
-            connection.call("stop", timeout=10)
+            connection.stop()
     if pid is not None and not wait_gone(pid, STOP_TIMEOUT_S):
         terminate_group(pid)
     return True
@@ -90,4 +91,4 @@ def _read_pid(path: Path) -> int | None:
     except (OSError, ValueError):
         return None
     args = command_line(pid)
-    return pid if args is not None and "sparkpush.daemon.main" in args else None
+    return pid if args is not None and DAEMON_MODULE in args else None

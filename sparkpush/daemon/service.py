@@ -7,20 +7,21 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.manifest import Manifest, load_manifest
 from sparkpush.artifacts.planner import PlanAction
+from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.config import Config, load_config
+from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.session_probe import SessionProbe
 from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
-from sparkpush.errors import ServerUnreachableError, SparkpushError
+from sparkpush.errors import ExitCode, ServerUnreachableError, SparkpushError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target, target_still_current
 from sparkpush.sync.engine import SyncResult, release_generations
@@ -40,7 +41,7 @@ OnSynced = Callable[[SyncResult], None]
 class DaemonState:
     """What `status` reports; updated after every sync."""
 
-    last_sync: dict[str, Any] | None = None
+    last_sync: DaemonSync | None = None
     last_error: str | None = None
     last_error_exit_code: int | None = None
     server_reachable: bool = True
@@ -64,6 +65,8 @@ class Daemon:
         self.on_synced = on_synced
         self.on_message = on_message or (lambda message: log.info("%s", message))
         self.leases = LeaseTable()
+        # parsed manifests, stat caches and class trees kept from one sync to the next
+        self.reuse = ProcessCache()
         self.state = DaemonState()
         self._lock = threading.Lock()
         self._target: Target | None = None
@@ -94,54 +97,63 @@ class Daemon:
 
     # -- control entry points ----------------------------------------------------------------
 
-    def flush(self) -> dict[str, Any]:
+    def flush(self) -> GenerationReply:
         """Sync everything saved so far; the generation to use (and the last error, if any)."""
         if self.worker.up_to_date():
             return self.answer(synced=False)
         if not self.worker.flush(FLUSH_TIMEOUT_S):
-            return {"ok": False, "error": "the daemon is stopping", "exit_code": 3}
+            return GenerationReply(
+                ok=False, error="the daemon is stopping", exit_code=ExitCode.UNREACHABLE
+            )
         return self.answer()
 
-    def answer(self, *, synced: bool = True) -> dict[str, Any]:
+    def answer(self, *, synced: bool = True) -> GenerationReply:
         """The reply to a flush; `synced` False: no sync was needed, so none did anything."""
-        manifest = load_manifest(self.project_root)
-        reply: dict[str, Any] = {"ok": manifest is not None and self._target is not None}
-        if manifest is not None and self._target is not None:
-            reply.update(_generation_fields(manifest))
-            reply["remote"] = self._target.spec.display()
-        if self.state.last_error is not None:
-            reply["error"] = self.state.last_error
-            reply["exit_code"] = self.state.last_error_exit_code
+        manifest = load_manifest(self.project_root, self.reuse)
         last = self.state.last_sync
         if not synced and last is not None:
-            last = {**last, **SyncSummary.from_json(last).unchanged().to_json()}
-        reply["last_sync"] = last
-        return reply
+            last = replace(last, summary=last.summary.unchanged())
+        reply = GenerationReply(
+            ok=False,
+            error=self.state.last_error,
+            exit_code=self.state.last_error_exit_code,
+            last_sync=last,
+        )
+        if manifest is None or self._target is None:
+            return reply
+        return replace(
+            reply,
+            ok=True,
+            session_id=manifest.session_id,
+            generation=manifest.generation,
+            server_side_session_id=manifest.server_side_session_id,
+            remote=self._target.spec.display(),
+        )
 
-    def status(self) -> dict[str, Any]:
-        manifest = load_manifest(self.project_root)
+    def status(self) -> DaemonStatus:
+        manifest = load_manifest(self.project_root, self.reuse)
         udfs = manifest.udfs.get("functions", {}) if manifest is not None else {}
-        return {
-            "pid": os.getpid(),
-            "project": str(self.project_root),
-            "session_id": manifest.session_id if manifest else None,
-            "generation": manifest.generation if manifest else None,
-            "remote": self._target.spec.display() if self._target else None,
-            "last_sync": self.state.last_sync,
-            "last_error": self.state.last_error,
-            "server_reachable": self.state.server_reachable,
-            "artifacts": len(manifest.entries) if manifest else 0,
-            "udfs": len(udfs) if isinstance(udfs, dict) else 0,
-            "leases": {s: self.leases.held(s) for s in self.leases.retired_and_held()},
-            "syncs": self.worker.syncs,
-            "started_at": self.state.started_at,
-        }
+        return DaemonStatus(
+            pid=os.getpid(),
+            project=str(self.project_root),
+            session_id=manifest.session_id if manifest else None,
+            generation=manifest.generation if manifest else None,
+            remote=self._target.spec.display() if self._target else None,
+            last_sync=self.state.last_sync,
+            last_error=self.state.last_error,
+            server_reachable=self.state.server_reachable,
+            artifacts=len(manifest.entries) if manifest else 0,
+            udfs=len(udfs) if isinstance(udfs, dict) else 0,
+            syncs=self.worker.syncs,
+            started_at=self.state.started_at,
+            leases={s: self.leases.held(s) for s in self.leases.retired_and_held()},
+        )
 
     def lease_current(self) -> tuple[str, int] | None:
         # Reading the current generation and taking the lease happen under the same lock
         # as retiring a generation, so a lease can never land on a released session.
         with self._lock:
-            manifest = load_manifest(self.project_root)
+            manifest = load_manifest(self.project_root, self.reuse)
             if manifest is None:
                 return None
             return manifest.session_id, self.leases.acquire(manifest.session_id)
@@ -164,7 +176,7 @@ class Daemon:
         try:
             config = self._load_config()
             target = self._resolve_target(config)
-            before = load_manifest(self.project_root)
+            before = load_manifest(self.project_root, self.reuse)
             # Old generations are released by lease accounting, except after a restart,
             # when no lease can exist on what a previous daemon left behind.
             result = ready_session(
@@ -173,6 +185,7 @@ class Daemon:
                 keep_old=not self._first_sync,
                 loader=self.loader,
                 warm_up=True,
+                reuse=self.reuse,
             )
         except ServerUnreachableError as exc:
             self._target = None  # the embedded server may come back with a new token
@@ -187,11 +200,9 @@ class Daemon:
         self.state.last_error = None
         self.state.last_error_exit_code = None
         # the summary `connect sync --json` prints, plus when and how long for `status`
-        self.state.last_sync = {
-            **SyncSummary.of(result, by_daemon=True).to_json(),
-            "at": time.time(),
-            "ms": round(result.seconds * 1000, 1),
-        }
+        self.state.last_sync = DaemonSync(
+            SyncSummary.of(result, by_daemon=True), time.time(), round(result.seconds * 1000, 1)
+        )
         if result.action is not PlanAction.NOTHING:
             log.info(
                 "sync: %s, generation %d, %d artifact(s), %d bytes, %.0f ms",
@@ -215,7 +226,7 @@ class Daemon:
             return False
         if not watcher.barrier(MARKER_TIMEOUT_S):
             return False
-        manifest = load_manifest(self.project_root)
+        manifest = load_manifest(self.project_root, self.reuse)
         return manifest is not None and self.probe.answers(self._target, manifest)
 
     def _retire(self, before: Manifest, target: Target) -> None:
@@ -267,11 +278,3 @@ class Daemon:
             self.project_root, roots, DefaultFilter(config.artifacts.exclude), self.changed
         )
         self.watcher.start()
-
-
-def _generation_fields(manifest: Manifest) -> dict[str, Any]:
-    return {
-        "session_id": manifest.session_id,
-        "generation": manifest.generation,
-        "server_side_session_id": manifest.server_side_session_id,
-    }

@@ -83,6 +83,12 @@ class SyncWorker:
                 lambda: self._done_for >= ticket or self._stopping, timeout
             ) and not (self._stopping and self._done_for < ticket)
 
+    @property
+    def flushes_waiting(self) -> int:
+        """Flushes asked for that no finished sync has answered yet."""
+        with self._cond:
+            return max(0, self._requested - self._done_for)
+
     def up_to_date(self) -> bool:
         """Whether the last sync saw every change made before this call: then a flush needs
         no sync."""

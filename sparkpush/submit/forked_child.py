@@ -185,7 +185,7 @@ def _run_loader(load: dict[str, Any], events: int) -> NoReturn:
         os.dup2(log, 1)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         from sparkpush.udf import loader_child
-        from sparkpush.udf.protocol import LoadRequest
+        from sparkpush.udf.loader_messages import LoadRequest
 
         with os.fdopen(events, "w", buffering=1) as result:
             code = loader_child.run(LoadRequest.from_json(load["request"]), result)

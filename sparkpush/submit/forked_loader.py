@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from sparkpush.submit.forked_child import ForkedChild
-from sparkpush.udf.loading import Event, read_events
-from sparkpush.udf.protocol import LoadRequest
+from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
+from sparkpush.udf.loading import read_events
 
 LIVENESS_POLL_S = 0.5
 
@@ -62,7 +62,7 @@ class _ForkedRun:
         self._folder = tempfile.mkdtemp(prefix="sparkpush-udf-")
         self.fifo = Path(self._folder) / "events"
         os.mkfifo(self.fifo, 0o600)
-        self.events: queue.Queue[Event] = queue.Queue()
+        self.events: queue.Queue[LoaderEvent] = queue.Queue()
         self._pid: int | None = None
         self._ended = threading.Event()
         threading.Thread(target=self._follow, name="sparkpush-udf-events", daemon=True).start()
@@ -74,10 +74,10 @@ class _ForkedRun:
         finally:
             self._ended.set()
             # the loader's `exit` event came first, unless it died without one
-            self.events.put({"event": "exit", "status": 1})
+            self.events.put(LoaderEvent.exited(1))
             shutil.rmtree(self._folder, ignore_errors=True)
 
-    def next_event(self, timeout: float) -> Event:
+    def next_event(self, timeout: float) -> LoaderEvent:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -88,8 +88,8 @@ class _ForkedRun:
                 if time.monotonic() >= deadline:
                     raise
                 continue
-            if event.get("event") == "started":
-                self._pid = int(event["pid"])
+            if event.kind is LoaderEventKind.STARTED:
+                self._pid = event.pid
             return event
 
     def kill(self) -> None:

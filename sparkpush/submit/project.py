@@ -10,6 +10,7 @@ from sparkpush.config import Config
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.errors import UsageError
+from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
 from sparkpush.submit.report import remote_for_report
@@ -19,8 +20,6 @@ from sparkpush.submit.worker_python import WorkerPythonCache, server_identity
 from sparkpush.sync.engine import collect_project_artifacts
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
-
-Notify = Callable[[str], None]
 
 
 def with_project_artifacts(

@@ -18,6 +18,7 @@ from typing import NoReturn
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerUnreachableError, SparkpushError, UsageError
+from sparkpush.notify import Notify, ProgressCallback
 from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.child_process import (
@@ -62,9 +63,6 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.1
 """How often the parent looks at the child, the deadline and signals."""
-
-Notify = Callable[[str], None]
-ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

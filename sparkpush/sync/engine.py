@@ -25,6 +25,7 @@ from sparkpush.artifacts.manifest import (
 )
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
+from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config import Config
@@ -76,13 +77,17 @@ def sync_project(
     keep_old: bool = False,
     on_progress: ProgressCallback | None = None,
     prepare_generation: GenerationHook | None = None,
+    reuse: ProcessCache | None = None,
 ) -> SyncResult:
-    """Bring the project's current session up to date and return what was done."""
+    """Bring the project's current session up to date and return what was done.
+
+    `reuse`: what a long-lived process keeps from one sync to the next.
+    """
     started = time.monotonic()
     root = config.project_root
     with project_lock(root):
-        collected, desired = _collect(config, extra)
-        manifest = load_manifest(root)
+        collected, desired = _collect(config, extra, reuse)
+        manifest = load_manifest(root, reuse)
         release_unfinished(target, root, keep=manifest.session_id if manifest else None)
         current = usable_current(manifest, target)
         plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)
@@ -118,15 +123,15 @@ def collect_project_artifacts(
 
 
 def _collect(
-    config: Config, extra: Sequence[LocalArtifact]
+    config: Config, extra: Sequence[LocalArtifact], reuse: ProcessCache | None = None
 ) -> tuple[CollectedArtifacts, list[DesiredArtifact]]:
     """Collect with the project's stat and pack caches (the caller holds the project lock)."""
     root = config.project_root
-    cache = StatCache.load(stat_cache_path(root))
+    cache = StatCache.load(stat_cache_path(root), reuse)
     packs = PackCache(state_dir(root) / "packs")
-    collected = collect_artifacts(config.artifacts, root, cache, packs)
+    collected = collect_artifacts(config.artifacts, root, cache, packs, reuse)
     desired = _with_extra(collected, extra, cache)
-    cache.save(stat_cache_path(root))
+    cache.save(stat_cache_path(root), reuse)
     packs.save()
     return collected, desired
 

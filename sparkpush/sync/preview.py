@@ -21,8 +21,8 @@ from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.remote import Target
 from sparkpush.sync.engine import usable_current
+from sparkpush.udf.loader_messages import LoadRequest
 from sparkpush.udf.loading import Loader, loader_environment, run_loader
-from sparkpush.udf.protocol import LoadRequest
 from sparkpush.udf.registration import has_udfs, registered_udfs
 from sparkpush.udf.source_signature import udf_sources_signature
 

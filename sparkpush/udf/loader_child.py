@@ -22,17 +22,24 @@ import sysconfig
 import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import IO, Any
 
 from sparkpush.udf.fingerprint import java_udf_fingerprint, python_udf_fingerprint
 from sparkpush.udf.kinds import UdfKind, kind_of_eval_type
-from sparkpush.udf.protocol import LoadedUdf, LoadProblem, LoadRequest
+from sparkpush.udf.loader_messages import (
+    LoadedUdf,
+    LoaderEvent,
+    LoaderEventKind,
+    LoadOutcome,
+    LoadProblem,
+    LoadRequest,
+)
 from sparkpush.udf.python_version import local_python, version_mismatch, worker_version_from_error
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[LoaderEvent], None]
 
 _ARROW_UDF_CONF = "spark.sql.execution.pythonUDF.arrow.enabled"
 REGISTER_THREADS = 8
@@ -67,11 +74,11 @@ def main() -> int:
 def run(request: LoadRequest, out: IO[str]) -> int:
     """Load and register; returns the process exit code (0 done, EXIT_PROBLEM reported)."""
 
-    def emit(event: dict[str, Any]) -> None:
-        out.write(json.dumps(event) + "\n")
+    def emit(event: LoaderEvent) -> None:
+        out.write(json.dumps(event.to_json()) + "\n")
         out.flush()
 
-    emit({"event": "started", "pid": os.getpid()})
+    emit(LoaderEvent(LoaderEventKind.STARTED, pid=os.getpid()))
     os.environ.setdefault("SPARK_CONNECT_MODE_ENABLED", "1")
     root = Path(request.project_root)
     os.chdir(root)
@@ -92,30 +99,16 @@ def run(request: LoadRequest, out: IO[str]) -> int:
         return EXIT_PROBLEM
     except Exception as exc:  # our bug or the server's: one line for the user, details below
         traceback.print_exc()
-        emit(
-            {
-                "event": "problem",
-                **asdict(
-                    LoadProblem(
-                        kind="loader", message=f"UDF loader failed: {type(exc).__name__}: {exc}"
-                    )
-                ),
-            }
-        )
+        message = f"UDF loader failed: {type(exc).__name__}: {exc}"
+        emit(LoaderEvent(LoaderEventKind.PROBLEM, problem=LoadProblem("loader", message=message)))
         return EXIT_PROBLEM
-    emit(
-        {
-            "event": "done",
-            "worker_python": worker,
-            "udfs": [asdict(u) for u in loaded],
-            "dropped": dropped,
-        }
-    )
+    outcome = LoadOutcome(tuple(loaded), worker, tuple(dropped))
+    emit(LoaderEvent(LoaderEventKind.DONE, outcome=outcome))
     return 0
 
 
 def _problem(emit: Emit, problem: LoadProblem) -> _Stop:
-    emit({"event": "problem", **asdict(problem)})
+    emit(LoaderEvent(LoaderEventKind.PROBLEM, problem=problem))
     return _Stop()
 
 
@@ -172,14 +165,14 @@ def _check_python(spark: Any, emit: Emit) -> str:
     mismatch = version_mismatch(local_python(), worker)
     if mismatch is not None:
         raise _problem(emit, LoadProblem(kind="python_version", message=mismatch))
-    emit({"event": "python", "worker": worker})
+    emit(LoaderEvent(LoaderEventKind.PYTHON, worker=worker))
     return worker
 
 
 def _import(root: Path, relative: str, emit: Emit) -> ModuleType:
     """Import one module the way `python path/to/mod.py` finds its neighbours."""
     path = (root / relative).resolve()
-    emit({"event": "importing", "file": relative})
+    emit(LoaderEvent(LoaderEventKind.IMPORTING, file=relative))
     if not path.is_file():
         raise _problem(emit, LoadProblem(kind="missing", file=relative))
     folder = str(path.parent)
@@ -220,7 +213,7 @@ def _import(root: Path, relative: str, emit: Emit) -> ModuleType:
                 message=str(exc),
             ),
         ) from None
-    emit({"event": "imported", "file": relative})
+    emit(LoaderEvent(LoaderEventKind.IMPORTED, file=relative))
     return module
 
 
@@ -409,7 +402,7 @@ def _fingerprint(udf: _Found, emit: Emit) -> str:
 
 def _register(spark: Any, found: list[_Found], request: LoadRequest, emit: Emit) -> list[LoadedUdf]:
     """Register what changed, a few at a time (each is one round trip), Python then Java."""
-    emit({"event": "registering"})
+    emit(LoaderEvent(LoaderEventKind.REGISTERING))
     changed = {u.name for u in found if request.known.get(u.name) != u.fingerprint}
     to_send = [u for u in found if u.name in changed] if request.register else []
     with ThreadPoolExecutor(max_workers=REGISTER_THREADS) as pool:

@@ -18,15 +18,21 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from sparkpush.connect.client_environment import session_environment
+from sparkpush.errors import UdfLoadError
 from sparkpush.private_files import private_opener
 from sparkpush.remote import Target
-from sparkpush.udf.problems import UdfLoadError, describe_exit, describe_problem, describe_timeout
-from sparkpush.udf.protocol import LoadedUdf, LoadProblem, LoadRequest
+from sparkpush.udf.loader_messages import (
+    LoaderEvent,
+    LoaderEventKind,
+    LoadOutcome,
+    LoadProblem,
+    LoadRequest,
+)
+from sparkpush.udf.problems import describe_exit, describe_problem, describe_timeout
 
 IMPORT_TIMEOUT_S = 30.0
 """How long one module may take to import (SPARKPUSH_UDF_IMPORT_TIMEOUT overrides it)."""
@@ -35,20 +41,11 @@ STEP_TIMEOUT_S = 120.0
 IMPORT_TIMEOUT_ENV = "SPARKPUSH_UDF_IMPORT_TIMEOUT"
 LOG_NAME = "udf-loader.log"
 
-Event = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class LoadOutcome:
-    udfs: tuple[LoadedUdf, ...]
-    worker_python: str | None
-    dropped: tuple[str, ...]
-
 
 class LoaderRun(Protocol):
-    """One load in progress: its events end with `{"event": "exit", "status": N}`."""
+    """One load in progress: its events end with an EXIT event."""
 
-    def next_event(self, timeout: float) -> Event:
+    def next_event(self, timeout: float) -> LoaderEvent:
         """The next event; raises queue.Empty after `timeout` seconds without one."""
         ...
 
@@ -96,7 +93,7 @@ def collect(
     importing: str | None = None
     deadline = time.monotonic() + step_seconds
     problem: LoadProblem | None = None
-    done: Event | None = None
+    done: LoadOutcome | None = None
     while True:
         try:
             event = run.next_event(max(0.0, deadline - time.monotonic()))
@@ -105,29 +102,24 @@ def collect(
             _drain(run)
             seconds = import_seconds if importing is not None else step_seconds
             raise UdfLoadError(describe_timeout(importing, seconds)) from None
-        kind = event.get("event")
-        if kind == "exit":
-            status = int(event.get("status", 1))
+        if event.kind is LoaderEventKind.EXIT:
+            status = event.status if event.status is not None else 1
             break
-        if kind == "importing":
-            importing = str(event["file"])
+        if event.kind is LoaderEventKind.IMPORTING:
+            importing = event.file
             deadline = time.monotonic() + import_seconds
             continue
-        if kind == "imported":
+        if event.kind is LoaderEventKind.IMPORTED:
             importing = None
-        elif kind == "problem":
-            problem = LoadProblem.from_json(event)
-        elif kind == "done":
-            done = event
+        elif event.problem is not None:
+            problem = event.problem
+        elif event.outcome is not None:
+            done = event.outcome
         deadline = time.monotonic() + step_seconds
     if problem is not None:
         raise UdfLoadError(describe_problem(problem))
     if done is not None and status == 0:
-        return LoadOutcome(
-            udfs=tuple(LoadedUdf.from_json(u) for u in done["udfs"]),
-            worker_python=done.get("worker_python"),
-            dropped=tuple(done.get("dropped", ())),
-        )
+        return done
     raise UdfLoadError(describe_exit(importing, status))
 
 
@@ -136,21 +128,40 @@ def _drain(run: LoaderRun, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if run.next_event(max(0.0, deadline - time.monotonic())).get("event") == "exit":
+            if run.next_event(max(0.0, deadline - time.monotonic())).kind is LoaderEventKind.EXIT:
                 return
         except queue.Empty:
             return
 
 
-def read_events(stream: IO[bytes], events: queue.Queue[Event]) -> None:
-    """Put each JSON line of `stream` on `events` until EOF (other lines are ignored)."""
+def read_events(stream: IO[bytes], events: queue.Queue[LoaderEvent]) -> None:
+    """Put each event line of `stream` on `events` until EOF (other lines are ignored)."""
     for raw in stream:
         try:
-            event = json.loads(raw)
-        except ValueError:
+            events.put(LoaderEvent.from_json(json.loads(raw)))
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
-        if isinstance(event, dict):
-            events.put(event)
+
+
+def spawn_loader_process(
+    module: str, env: Mapping[str, str], log_path: Path, *, append: bool, cwd: str | None = None
+) -> subprocess.Popen[bytes]:
+    """`python -m module` speaking on its stdin/stdout, its stderr in the private log.
+
+    `append` False starts the log afresh (it then shows the last load only). The process has
+    its own session (process group), so a kill reaches whatever the user's modules started.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab" if append else "wb", opener=private_opener) as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", module],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
 
 
 class ColdLoader:
@@ -162,19 +173,10 @@ class ColdLoader:
 
 class _ColdRun:
     def __init__(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> None:
-        self.events: queue.Queue[Event] = queue.Queue()
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "wb", opener=private_opener) as log:
-            # its own session (process group): a timeout kills whatever the module started
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "sparkpush.udf.loader_child"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=dict(env),
-                cwd=request.project_root,
-                start_new_session=True,
-            )
+        self.events: queue.Queue[LoaderEvent] = queue.Queue()
+        self._process = spawn_loader_process(
+            "sparkpush.udf.loader_child", env, log_path, append=False, cwd=request.project_root
+        )
         assert self._process.stdin is not None
         with contextlib.suppress(BrokenPipeError):
             self._process.stdin.write(json.dumps(request.to_json()).encode())
@@ -185,9 +187,9 @@ class _ColdRun:
     def _follow(self) -> None:
         assert self._process.stdout is not None
         read_events(self._process.stdout, self.events)
-        self.events.put({"event": "exit", "status": self._process.wait()})
+        self.events.put(LoaderEvent.exited(self._process.wait()))
 
-    def next_event(self, timeout: float) -> Event:
+    def next_event(self, timeout: float) -> LoaderEvent:
         return self.events.get(timeout=timeout)
 
     def kill(self) -> None:

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from sparkpush.errors import UsageError
-from sparkpush.udf.protocol import LoadProblem
-
-
-class UdfLoadError(UsageError):
-    """A UDF module could not be loaded, pickled or registered; the last good one stays."""
+from sparkpush.udf.loader_messages import LoadProblem
 
 
 def _where(problem: LoadProblem) -> str:

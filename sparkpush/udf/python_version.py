@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 
-from sparkpush.udf.problems import UdfLoadError
+from sparkpush.errors import UdfLoadError
 
 _MISMATCH = re.compile(r"Python in worker has different version:?\s*\(?\s*(\d+)[.,]\s*(\d+)")
 

@@ -18,8 +18,8 @@ from sparkpush.artifacts.manifest import Manifest, state_dir
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.remote import Target
-from sparkpush.udf.loading import LOG_NAME, Loader, LoadOutcome, loader_environment, run_loader
-from sparkpush.udf.protocol import LoadRequest
+from sparkpush.udf.loader_messages import LoadOutcome, LoadRequest
+from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
 from sparkpush.udf.python_version import check_worker_python, local_python
 from sparkpush.udf.source_signature import udf_sources_signature
 

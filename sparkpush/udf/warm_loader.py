@@ -6,7 +6,7 @@ always imported fresh and a crash or endless loop only costs that fork. The warm
 never opens a gRPC channel itself: forking is only safe before one exists.
 
 Protocol on its stdin: one JSON line per load, `{"env": {...}, "request": {...}}`; on its
-stdout the child's events, then `{"event": "exit", "status": N}` once the fork is reaped.
+stdout the child's `LoaderEvent`s, then an EXIT event once the fork is reaped.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from sparkpush.private_files import private_opener
-from sparkpush.udf.loading import Event, read_events
-from sparkpush.udf.protocol import LoadRequest
+from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
+from sparkpush.udf.loading import read_events, spawn_loader_process
 
 _WARM_IMPORTS = (
     "pandas",
@@ -48,7 +47,7 @@ class WarmLoader:
     def __init__(self, log_path: Path | None = None) -> None:
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
-        self._events: queue.Queue[Event] = queue.Queue()
+        self._events: queue.Queue[LoaderEvent] = queue.Queue()
         self._lock = threading.Lock()
 
     def start(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> _WarmRun:
@@ -68,17 +67,10 @@ class WarmLoader:
     def _ensure_running(self, env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
             return self._process
-        log_path.parent.mkdir(parents=True, exist_ok=True)
         base = {k: v for k, v in env.items() if k != "SPARK_CONNECT_AUTHENTICATE_TOKEN"}
-        with open(log_path, "ab", opener=private_opener) as log:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "sparkpush.udf.warm_loader"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=base,
-                start_new_session=True,
-            )
+        self._process = spawn_loader_process(
+            "sparkpush.udf.warm_loader", base, log_path, append=True
+        )
         self._events = queue.Queue()
         threading.Thread(target=self._follow, args=(self._process,), daemon=True).start()
         return self._process
@@ -88,7 +80,7 @@ class WarmLoader:
         events = self._events
         read_events(process.stdout, events)
         # the warm process itself died: end any load in progress
-        events.put({"event": "exit", "status": process.wait()})
+        events.put(LoaderEvent.exited(process.wait()))
 
     def kill_process(self) -> None:
         if self._process is not None:
@@ -119,15 +111,15 @@ class WarmLoader:
 class _WarmRun:
     """One load on the warm process; `kill` ends only the forked child."""
 
-    def __init__(self, owner: WarmLoader, events: queue.Queue[Event]) -> None:
+    def __init__(self, owner: WarmLoader, events: queue.Queue[LoaderEvent]) -> None:
         self._owner = owner
         self._events = events
         self._pid: int | None = None
 
-    def next_event(self, timeout: float) -> Event:
+    def next_event(self, timeout: float) -> LoaderEvent:
         event = self._events.get(timeout=timeout)
-        if event.get("event") == "started":
-            self._pid = int(event["pid"])
+        if event.kind is LoaderEventKind.STARTED:
+            self._pid = event.pid
         return event
 
     def kill(self) -> None:
@@ -161,7 +153,8 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
-        stdout.write(json.dumps({"event": "exit", "status": os.waitstatus_to_exitcode(status)}))
+        exited = LoaderEvent.exited(os.waitstatus_to_exitcode(status))
+        stdout.write(json.dumps(exited.to_json()))
         stdout.write("\n")
         stdout.flush()
 

@@ -2,6 +2,8 @@
 
 No case may show a traceback (a traceback means a bug in sparkpush): stderr holds exactly one
 error line, `error: ...` for our own errors or click's `Error: ...` for malformed flags.
+Cases that never reach the server run the CLI in this process; those that do run `connect`
+as a real process, as users do.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
+from tests.conftest import (
+    EmbeddedServer,
+    clean_env,
+    free_port,
+    run_connect,
+    run_connect_in_process,
+    trust_project,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -591,6 +600,32 @@ CASES = [
 ]
 
 
+REACH_THE_SERVER = {
+    "udf-missing",
+    "udf-raises",
+    "udf-syntax",
+    "udf-bad-import",
+    "udf-sys-exit",
+    "udf-os-exit",
+    "udf-not-utf8",
+    "port-in-use",
+    "token-refused",
+    "token-missing",
+}
+"""Cases that fail only once the server answered (or holds the port): run end to end."""
+
+CATEGORIES = {
+    "toml-": "configuration files",
+    "untrusted-": "a repository's config choosing where data and credentials go",
+    "url-": "sc:// connection strings",
+    "archive-alias-": "paths and artifacts",
+    "udf-": "UDF modules",
+    "java-": "the server and Java",
+    "token-": "credentials",
+}
+"""Each category of the corpus, by the prefix of its cases' ids."""
+
+
 def fill(text: str, server: EmbeddedServer, root: Path, free: int) -> str:
     return (
         text.replace("{port}", str(server.port))
@@ -625,7 +660,10 @@ def test_bad_input_gives_its_exit_code_and_one_line(
     if case.trusted:
         trust_project(root, env)
     args = [fill(arg, embedded_server, root, free) for arg in case.args]
-    result = run_connect(args, env=env, cwd=root, timeout=120)
+    if case.id in REACH_THE_SERVER:
+        result = run_connect(args, env=env, cwd=root, timeout=120)
+    else:
+        result = run_connect_in_process(args, env=env, cwd=root)
 
     assert result.returncode == case.code, result.stderr
     assert "Traceback" not in result.stderr
@@ -640,5 +678,21 @@ def test_bad_input_gives_its_exit_code_and_one_line(
 
 
 def test_the_corpus_is_large_and_covers_every_category() -> None:
+    ids = [case.id for case in CASES]
     assert len(CASES) >= 40
-    assert len({case.id for case in CASES}) == len(CASES)
+    assert len(set(ids)) == len(CASES)
+    assert set(ids) >= REACH_THE_SERVER
+    empty = [
+        name for prefix, name in CATEGORIES.items() if not any(i.startswith(prefix) for i in ids)
+    ]
+    assert not empty, empty
+    assert {case.args[0] for case in CASES} >= {"sync", "submit", "server", "--config"}
+    assert {case.code for case in CASES} == {USAGE, UNREACHABLE}
+    sources = {
+        "config": any(case.config for case in CASES),
+        "files": any(case.setup for case in CASES),
+        "environment": any(case.env for case in CASES),
+        "trusted config": any(case.trusted for case in CASES),
+        "own state folder": any(case.private_state for case in CASES),
+    }
+    assert all(sources.values()), sources

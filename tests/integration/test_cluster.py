@@ -11,13 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, EmbeddedServer, clean_env, free_port, run_connect
-from tests.integration.test_submit import SIMPLE_APP
-from tests.integration.test_sync import EVERY_KIND, project, sync
+from tests.integration.conftest import EVERY_KIND, SIMPLE_APP, sync_json, write_udf_project
 from tests.session_query import query_session
 
 pytestmark = pytest.mark.integration
-
-__all__ = ["project"]
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +47,9 @@ def test_status_shows_the_standalone_master(cluster_server: EmbeddedServer) -> N
 
 
 def test_every_kind_reaches_separate_executors(
-    cluster_server: EmbeddedServer, project: Path
+    cluster_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    summary = sync(cluster_server, project)
+    summary = sync_json(cluster_server, every_kind_project)
     result = query_session(
         cluster_server,
         str(summary["session_id"]),
@@ -87,9 +84,7 @@ def test_submit_runs_simple_app_on_the_cluster(cluster_server: EmbeddedServer) -
 def test_scalar_pandas_and_table_udfs_from_a_module_run_on_executors(
     cluster_server: EmbeddedServer, tmp_path: Path
 ) -> None:
-    from tests.integration.test_udfs import write_project
-
-    root = write_project(tmp_path / "udf-project")
+    root = write_udf_project(tmp_path / "udf-project")
     result = run_connect(
         [
             "sql",

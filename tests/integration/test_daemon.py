@@ -7,18 +7,23 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sparkpush.connect.connection_string import parse_connection_string
-from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import ServerError
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
-from tests.integration.test_sync import USE_PACKAGE
+from tests.integration.conftest import (
+    AS_NOBODY,
+    USE_PACKAGE,
+    as_root,
+    daemon_status,
+    generation_after,
+    other_user_python,
+    session_alive,
+    traversable_by_others,
+    wait_until,
+)
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
 
@@ -39,80 +44,10 @@ print("java", spark.sql("SELECT add_ten(CAST(1 AS BIGINT))").first()[0])
 """
 
 
-def status(root: Path, env: dict[str, str]) -> dict[str, Any]:
-    result = run_connect(["daemon", "status", "--json"], env=env, cwd=root)
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout))
-
-
-def wait_until(
-    check: Callable[[], bool], what: str, seconds: float = 90, step: float = 0.3
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def session_alive(server: EmbeddedServer, session_id: str) -> bool:
-    with SessionClient(parse_connection_string(server.remote_with_token), session_id) as client:
-        try:
-            client.spark_version()
-        except ServerError as exc:
-            if exc.error_class == "INVALID_HANDLE.SESSION_CLOSED":
-                return False
-            raise
-    return True
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    pkg = root / "src" / "mypkg"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "helpers.py").write_text("def tag():\n    return 'v1'\n")
-    compile_java(add_constant_udf("com.ex", "AddTen", 10), "com.ex.AddTen", root / "classes")
-    (root / "data").mkdir()
-    (root / "data" / "a.txt").write_text("a")
-    (root / "pyproject.toml").write_text(
-        """
-[tool.sparkpush.artifacts]
-python = ["src/mypkg"]
-classes = ["classes"]
-files = ["data/*.txt"]
-"""
-    )
-    return root
-
-
-@pytest.fixture
-def daemon(embedded_server: EmbeddedServer, project: Path) -> Iterator[Path]:
-    started = run_connect(["daemon", "start"], env=embedded_server.env, cwd=project)
-    assert started.returncode == 0, started.stderr
-    try:
-        yield project
-    finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=project)
-
-
-def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    def advanced() -> bool:
-        found.update(status(root, env))
-        return int(found.get("generation") or 0) > previous
-
-    wait_until(advanced, f"a generation after {previous}")
-    return found
-
-
 def test_status_json_has_the_documented_fields(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
-    current = status(daemon, embedded_server.env)
+    current = daemon_status(daemon, embedded_server.env)
     for key in (
         "pid",
         "session_id",
@@ -139,7 +74,7 @@ def test_edited_module_goes_live_in_a_new_generation(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
     env = embedded_server.env
-    first = status(daemon, env)
+    first = daemon_status(daemon, env)
     (daemon / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v2'\n")
     second = generation_after(daemon, env, int(first["generation"]))
     assert second["session_id"] != first["session_id"]
@@ -152,7 +87,7 @@ def test_recompiled_class_gives_the_new_result_never_the_stale_one(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
     env = embedded_server.env
-    first = status(daemon, env)
+    first = daemon_status(daemon, env)
     before = query_session(embedded_server, first["session_id"], UDF_CALL)
     assert "java 11" in before.stdout, before.stderr
     compile_java(add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", daemon / "classes")
@@ -165,7 +100,7 @@ def test_deleted_file_builds_a_new_generation(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
     env = embedded_server.env
-    first = status(daemon, env)
+    first = daemon_status(daemon, env)
     (daemon / "data" / "a.txt").unlink()
     second = generation_after(daemon, env, int(first["generation"]))
     assert second["artifacts"] == 2
@@ -175,7 +110,7 @@ def test_a_burst_of_500_class_files_is_one_generation(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
     env = embedded_server.env
-    first = status(daemon, env)
+    first = daemon_status(daemon, env)
     burst = daemon / "classes" / "com" / "burst"
     burst.mkdir(parents=True)
 
@@ -186,14 +121,16 @@ def test_a_burst_of_500_class_files_is_one_generation(
     write_all(1)
     flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
     assert flushed.returncode == 0, flushed.stderr
-    added = status(daemon, env)
+    added = daemon_status(daemon, env)
     assert added["artifacts"] == 503
     assert added["generation"] == first["generation"]  # new names: added in place
 
     write_all(2)  # a rebuild: every class changes at once
     rebuilt = generation_after(daemon, env, int(added["generation"]))
-    time.sleep(1.5)  # any straggling event must not build yet another generation
-    settled = status(daemon, env)
+    # a flush syncs every event of the rebuild still on its way: none builds another generation
+    flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    assert flushed.returncode == 0, flushed.stderr
+    settled = daemon_status(daemon, env)
     assert rebuilt["generation"] == added["generation"] + 1
     assert settled["generation"] == rebuilt["generation"]
 
@@ -216,7 +153,7 @@ def test_a_lease_keeps_the_old_generation_until_the_run_ends(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
     env = embedded_server.env
-    first = status(daemon, env)
+    first = daemon_status(daemon, env)
     (daemon / "app.py").write_text(
         "import time, sys\n"
         "from pyspark.sql import SparkSession\n"
@@ -241,7 +178,9 @@ def test_a_lease_keeps_the_old_generation_until_the_run_ends(
         assert "started" in run.stdout.readline()
         (daemon / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v9'\n")
         generation_after(daemon, env, int(first["generation"]))
-        time.sleep(1.0)
+        # a flush waits for the sync that built the new generation, retiring the old one
+        flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+        assert flushed.returncode == 0, flushed.stderr
         assert session_alive(embedded_server, first["session_id"])  # leased: kept
         (daemon / "done").write_text("")
         out, err = run.communicate(timeout=120)
@@ -257,40 +196,43 @@ def test_kill_9_then_restart_converges_without_reuploading(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
     env = embedded_server.env
-    before = status(daemon, env)
+    before = daemon_status(daemon, env)
     os.kill(int(before["pid"]), signal.SIGKILL)
-    wait_until(lambda: not status(daemon, env)["running"], "the daemon to be gone")
+    wait_until(lambda: not daemon_status(daemon, env)["running"], "the daemon to be gone")
     restarted = run_connect(["daemon", "start"], env=env, cwd=daemon)
     assert restarted.returncode == 0, restarted.stderr
     assert "started" in restarted.stdout
-    after = status(daemon, env)
+    after = daemon_status(daemon, env)
     assert after["session_id"] == before["session_id"]
     assert after["last_sync"]["action"] == "nothing"
     assert after["last_sync"]["uploaded"] == 0
 
 
-def test_server_restart_under_a_running_daemon(tmp_path: Path, project: Path) -> None:
+def test_server_restart_under_a_running_daemon(tmp_path: Path, daemon_project: Path) -> None:
     port = free_port()
     env = clean_env(XDG_STATE_HOME=str(tmp_path / "own-state"))
-    (project / "pyproject.toml").write_text(
-        (project / "pyproject.toml").read_text() + f"\n[tool.sparkpush.server]\nport = {port}\n"
+    (daemon_project / "pyproject.toml").write_text(
+        (daemon_project / "pyproject.toml").read_text()
+        + f"\n[tool.sparkpush.server]\nport = {port}\n"
     )
-    assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+    assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0
     try:
-        assert run_connect(["daemon", "start"], env=env, cwd=project).returncode == 0
-        first = status(project, env)
-        assert run_connect(["server", "stop"], env=env, cwd=project).returncode == 0
-        (project / "data" / "b.txt").write_text("b")
-        wait_until(lambda: status(project, env)["server_reachable"] is False, "unreachable")
-        assert status(project, env)["last_error"]
-        assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
-        second = generation_after(project, env, int(first["generation"]))
+        assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
+        first = daemon_status(daemon_project, env)
+        assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0
+        (daemon_project / "data" / "b.txt").write_text("b")
+        wait_until(
+            lambda: daemon_status(daemon_project, env)["server_reachable"] is False, "unreachable"
+        )
+        assert daemon_status(daemon_project, env)["last_error"]
+        assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0
+        second = generation_after(daemon_project, env, int(first["generation"]))
         assert second["session_id"] != first["session_id"]
         assert second["last_error"] is None
         assert second["artifacts"] == 4
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=project)
-        run_connect(["server", "stop"], env=env, cwd=project)
+        run_connect(["daemon", "stop"], env=env, cwd=daemon_project)
+        run_connect(["server", "stop"], env=env, cwd=daemon_project)
 
 
 UDF_MODULE = """
@@ -329,14 +271,14 @@ def test_udf_edit_is_live_on_the_next_sql_in_the_same_session(
     embedded_server: EmbeddedServer, udf_daemon: Path
 ) -> None:
     env = embedded_server.env
-    first = status(udf_daemon, env)
+    first = daemon_status(udf_daemon, env)
     assert json.loads(sql_answer(embedded_server, udf_daemon).stdout) == [{"a": "first"}]
     for word in ("second", "third"):
         (udf_daemon / "helpers.py").write_text(f"def word():\n    return '{word}'\n")
         answer = sql_answer(embedded_server, udf_daemon)  # right after the save
         assert answer.returncode == 0, answer.stderr
         assert json.loads(answer.stdout) == [{"a": word}]
-    assert status(udf_daemon, env)["session_id"] == first["session_id"]
+    assert daemon_status(udf_daemon, env)["session_id"] == first["session_id"]
 
 
 def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
@@ -351,12 +293,12 @@ def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
     answer = sql_answer(embedded_server, udf_daemon)
     assert answer.returncode == 0, answer.stderr
     assert json.loads(answer.stdout) == [{"a": "first"}]
-    assert "half-saved" in status(udf_daemon, env)["last_error"]
+    assert "half-saved" in daemon_status(udf_daemon, env)["last_error"]
     (udf_daemon / "udfs.py").write_text(UDF_MODULE)
     (udf_daemon / "helpers.py").write_text("def word():\n    return 'fixed'\n")
     answer = sql_answer(embedded_server, udf_daemon)
     assert json.loads(answer.stdout) == [{"a": "fixed"}]
-    assert status(udf_daemon, env)["last_error"] is None
+    assert daemon_status(udf_daemon, env)["last_error"] is None
 
 
 def test_control_socket_and_daemon_state_are_user_only(
@@ -373,6 +315,7 @@ def test_control_socket_and_daemon_state_are_user_only(
     assert embedded_server.token not in paths.log.read_text()
 
 
+@as_root
 def test_another_user_cannot_reach_the_control_socket(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
@@ -388,34 +331,24 @@ def test_another_user_cannot_reach_the_control_socket(
         "    print('refused'); sys.exit(0)\n"
         "print('connected'); sys.exit(1)\n"
     )
-    # any interpreter the other user may run: ours may sit under root's home
-    other_python = next(
-        (p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)),
-        None,
-    )
-    if os.geteuid() != 0 or other_python is None:
-        # No second uid can be had here: the modes are what refuses others.
-        assert socket_path.stat().st_mode & 0o077 == 0
-        assert socket_path.parent.stat().st_mode & 0o077 == 0
-        return
-    result = subprocess.run(
-        [other_python, "-c", probe],
-        preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)),  # nobody
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    with traversable_by_others(daemon):
+        result = subprocess.run(
+            [*AS_NOBODY, other_user_python(), "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.stdout.strip() == "refused", result.stderr
 
 
 def test_watch_run_reruns_the_script_on_the_new_generation(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, daemon_project: Path
 ) -> None:
-    (project / "app.py").write_text(USE_PACKAGE)
+    (daemon_project / "app.py").write_text(USE_PACKAGE)
     watch = subprocess.Popen(
         [sys.executable, "-m", "sparkpush", "watch", "--run", "app.py"],
         env=embedded_server.env,
-        cwd=project,
+        cwd=daemon_project,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -434,7 +367,9 @@ def test_watch_run_reruns_the_script_on_the_new_generation(
                     return True
 
         assert saw("tag v1"), lines
-        (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v2'\n")
+        (daemon_project / "src" / "mypkg" / "helpers.py").write_text(
+            "def tag():\n    return 'v2'\n"
+        )
         assert saw("tag v2"), lines
     finally:
         watch.send_signal(signal.SIGINT)
@@ -444,4 +379,4 @@ def test_watch_run_reruns_the_script_on_the_new_generation(
             watch.kill()
             raise
     assert code == 0
-    assert not (project / ".sparkpush" / "daemon.pid").exists()
+    assert not (daemon_project / ".sparkpush" / "daemon.pid").exists()

@@ -3,64 +3,65 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sparkpush.daemon.client import connect_to_daemon
+from sparkpush.daemon.control_messages import GenerationReply
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
-from tests.integration.test_daemon import daemon, project, status, wait_until  # noqa: F401
+from tests.integration.conftest import daemon_status, wait_until
 
 pytestmark = pytest.mark.integration
 
 
-def flush(root: Path) -> dict[str, Any]:
+def flush(root: Path) -> GenerationReply:
     connection = connect_to_daemon(root)
     assert connection is not None
     with connection:
-        return connection.call("flush", timeout=120)
+        return connection.flush(timeout=120)
 
 
 def test_a_no_op_flush_runs_no_sync_but_a_save_still_reads_through(
     embedded_server: EmbeddedServer,
-    daemon: Path,  # noqa: F811
+    daemon: Path,
 ) -> None:
     env = embedded_server.env
     flush(daemon)
-    syncs = status(daemon, env)["syncs"]
+    syncs = daemon_status(daemon, env)["syncs"]
     for _ in range(5):
-        assert flush(daemon)["ok"] is True
-    assert status(daemon, env)["syncs"] == syncs
+        assert flush(daemon).ok is True
+    assert daemon_status(daemon, env)["syncs"] == syncs
     for index in range(3):
         (daemon / "data" / f"new{index}.txt").write_text("new")
         reply = flush(daemon)  # right after the save
-        assert reply["ok"] is True
+        assert reply.ok is True
         entries = (daemon / ".sparkpush" / "manifest.json").read_text()
         assert f"files/new{index}.txt" in entries
 
 
 def test_a_server_restart_without_any_save_is_noticed_by_a_flush(
     tmp_path: Path,
-    project: Path,  # noqa: F811
+    daemon_project: Path,
 ) -> None:
     port = free_port()
     env = clean_env(XDG_STATE_HOME=str(tmp_path / "own-state"))
-    (project / "pyproject.toml").write_text(
-        (project / "pyproject.toml").read_text() + f"\n[tool.sparkpush.server]\nport = {port}\n"
+    (daemon_project / "pyproject.toml").write_text(
+        (daemon_project / "pyproject.toml").read_text()
+        + f"\n[tool.sparkpush.server]\nport = {port}\n"
     )
-    assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+    assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0
     try:
-        assert run_connect(["daemon", "start"], env=env, cwd=project).returncode == 0
-        first = flush(project)
-        assert run_connect(["server", "stop"], env=env, cwd=project).returncode == 0
-        assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+        assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
+        first = flush(daemon_project)
+        assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0
+        assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0
         # no file changed: only asking the server shows the generation is gone
         wait_until(
-            lambda: flush(project).get("session_id") not in (None, first["session_id"]),
+            lambda: flush(daemon_project).session_id not in (None, first.session_id),
             "a new generation on the restarted server",
         )
-        answer = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=project)
+        answer = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=daemon_project)
         assert answer.returncode == 0, answer.stderr
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=project)
-        run_connect(["server", "stop"], env=env, cwd=project)
+        run_connect(["daemon", "stop"], env=env, cwd=daemon_project)
+        run_connect(["server", "stop"], env=env, cwd=daemon_project)

@@ -18,18 +18,22 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sparkpush.daemon.paths import daemon_paths
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
-from tests.integration.test_daemon import status
+from tests.integration.conftest import (
+    AS_NOBODY,
+    NOBODY,
+    as_root,
+    daemon_status,
+    other_user_python,
+    start_as_nobody,
+)
 
 pytestmark = pytest.mark.integration
 
-NOBODY = 65534
-as_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching to another uid needs root")
 
 # Answers every line with a daemon status that is not ours.
 PLANTED_DAEMON = """
@@ -52,30 +56,6 @@ INHERITED_LISTENER = PLANTED_DAEMON.replace(
     "server = socket.socket(socket.AF_UNIX)\nserver.bind(sys.argv[1])\n",
     "server = socket.socket(fileno=int(sys.argv[1]))\n",
 )
-
-
-def other_user_python() -> str:
-    """An interpreter another user can run (ours may sit under root's home)."""
-    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return sys.executable
-
-
-AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-
-
-def start_as_nobody(args: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [*AS_NOBODY, other_user_python(), *args],
-        pass_fds=pass_fds,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "listening", process.stderr
-    return process
 
 
 @pytest.fixture
@@ -121,10 +101,10 @@ def test_a_socket_folder_planted_in_tmp_by_another_user_is_never_used(
     env = {**embedded_server.env, "TMPDIR": str(shared_tmp)}
     try:
         before = tree_modes(planted_folder)
-        assert status(root, env)["running"] is False
+        assert daemon_status(root, env)["running"] is False
         started = run_connect(["daemon", "start"], env=env, cwd=root)
         assert started.returncode == 0, started.stderr
-        answer = status(root, env)
+        answer = daemon_status(root, env)
         assert answer["pid"] == int(daemon_paths(root).pid.read_text())
         assert answer["session_id"] != "planted"
         assert tree_modes(planted_folder) == before  # not chmodded, nothing added
@@ -276,7 +256,7 @@ def test_another_user_gets_an_error_not_a_traceback_for_a_folder_they_cannot_use
         env=clean_env(
             HOME=str(shared_tmp),
             XDG_STATE_HOME=str(shared_tmp / "state"),
-            XDG_CONFIG_HOME=str(shared_tmp / "config"),
+            XDG_CONFIG_HOME=str(shared_tmp / "config"),  # not the test session's (root's)
         ),
         capture_output=True,
         text=True,
@@ -309,7 +289,7 @@ def test_a_huge_request_line_is_cut_off_and_the_daemon_stays_small(
     embedded_server: EmbeddedServer, small_daemon: Path
 ) -> None:
     env = embedded_server.env
-    pid = int(status(small_daemon, env)["pid"])
+    pid = int(daemon_status(small_daemon, env)["pid"])
     peak_before = rss_kib(pid, "VmHWM")
     chunk = b"x" * (1024 * 1024)
     sent = 0
@@ -327,7 +307,7 @@ def test_a_huge_request_line_is_cut_off_and_the_daemon_stays_small(
     assert b"message too long" in reply
     peak_after = rss_kib(pid, "VmHWM")
     assert peak_after - peak_before < 64 * 1024, (peak_before, peak_after)
-    after = status(small_daemon, env)
+    after = daemon_status(small_daemon, env)
     assert after["running"] is True
     assert after["pid"] == pid
 
@@ -335,15 +315,16 @@ def test_a_huge_request_line_is_cut_off_and_the_daemon_stays_small(
 def test_a_burst_of_30_status_calls_all_get_an_answer(
     embedded_server: EmbeddedServer, small_daemon: Path
 ) -> None:
-    from sparkpush.daemon.launcher import daemon_status
+    from sparkpush.daemon import launcher
+    from sparkpush.daemon.control_messages import DaemonStatus
 
     callers = 30
     start = threading.Barrier(callers)
-    answers: list[dict[str, Any]] = []
+    answers: list[DaemonStatus | None] = []
 
     def call() -> None:
         start.wait()
-        answers.append(daemon_status(small_daemon))
+        answers.append(launcher.daemon_status(small_daemon))
 
     threads = [threading.Thread(target=call) for _ in range(callers)]
     for thread in threads:
@@ -351,7 +332,7 @@ def test_a_burst_of_30_status_calls_all_get_an_answer(
     for thread in threads:
         thread.join(timeout=120)
     assert len(answers) == callers
-    assert [a["running"] for a in answers] == [True] * callers
+    assert None not in answers
     commands = [
         subprocess.Popen(
             [sys.executable, "-m", "sparkpush", "daemon", "status", "--json"],
@@ -445,7 +426,7 @@ def test_first_sql_after_a_server_restart_uses_the_new_token(
         again = run_connect(["sql", "--json", "SELECT 2 AS two"], env=env, cwd=root)
         assert again.returncode == 0, again.stderr
         assert json.loads(again.stdout) == [{"two": 2}]
-        assert status(root, env)["last_error"] is None
+        assert daemon_status(root, env)["last_error"] is None
     finally:
         run_connect(["daemon", "stop"], env=env, cwd=root)
         run_connect(["server", "stop"], env=env, cwd=root)

@@ -9,19 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, EmbeddedServer, clean_env, free_port, run_connect
+from tests.integration.conftest import SIMPLE_APP
 from tests.jvm import add_constant_udf, build_jar, compile_java
 
 pytestmark = pytest.mark.integration
-
-
-SIMPLE_APP = [
-    "submit",
-    "--py-files",
-    "examples/text_predicates.py",
-    "examples/simple_app.py",
-    "examples/data/README.md",
-]
-"""The README's main job, run from the repository root."""
 
 
 def script(tmp_path: Path, body: str, name: str = "app.py") -> Path:

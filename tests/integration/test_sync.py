@@ -10,90 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EmbeddedServer, run_connect
-from tests.jvm import add_constant_udf, build_jar, compile_java
+from tests.integration.conftest import EVERY_KIND, USE_PACKAGE, sync_json
+from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
 
 pytestmark = pytest.mark.integration
 
 
-def make_pure_wheel(path: Path, module: str, body: str) -> Path:
-    dist = f"{module}-1.0.dist-info"
-    with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr(f"{module}.py", body)
-        wheel.writestr(
-            f"{dist}/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
-        wheel.writestr(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
-        wheel.writestr(f"{dist}/RECORD", "")
-    return path
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project using every artifact kind."""
-    root = tmp_path / "project"
-    pkg = root / "src" / "mypkg"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "helpers.py").write_text("def tag():\n    return 'helpers-v1'\n")
-    (pkg / "__pycache__").mkdir()
-    (pkg / "__pycache__" / "junk.pyc").write_bytes(b"junk")
-    (root / "dist").mkdir()
-    make_pure_wheel(
-        root / "dist" / "wheelmod-1.0-py3-none-any.whl",
-        "wheelmod",
-        "def g():\n    return 'wheel'\n",
-    )
-    compile_java(add_constant_udf("com.ex", "AddTen", 10), "com.ex.AddTen", root / "classes")
-    jar_classes = tmp_path / "jar-classes"
-    compile_java(add_constant_udf("com.jar", "AddOne", 1), "com.jar.AddOne", jar_classes)
-    build_jar(jar_classes, root / "lib" / "udfs.jar")
-    with zipfile.ZipFile(root / "env.zip", "w") as archive:
-        archive.writestr("greeting.txt", "from-archive")
-    (root / "lookup.txt").write_text("from-file")
-    (root / "pyproject.toml").write_text(
-        """
-[tool.sparkpush.artifacts]
-python = ["src/mypkg"]
-wheels = ["dist/*.whl"]
-classes = ["classes"]
-jars = ["lib/*.jar"]
-archives = ["env.zip#env"]
-files = ["lookup.txt"]
-"""
-    )
-    return root
-
-
-def sync(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, object]:
-    result = run_connect(["sync", "--json", *extra], env=server.env, cwd=root)
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-
-EVERY_KIND = """
-import os
-from pyspark.sql.functions import udf
-from pyspark.sql.types import LongType
-
-@udf("string")
-def shipped(_):
-    from pyspark import SparkFiles
-    import mypkg.helpers, wheelmod
-    with open(os.path.join("env", "greeting.txt")) as a, open(SparkFiles.get("lookup.txt")) as f:
-        return "|".join([mypkg.helpers.tag(), wheelmod.g(), a.read(), f.read()])
-
-print("python:", spark.range(1).select(shipped("id")).first()[0])
-spark.udf.registerJavaFunction("add_ten", "com.ex.AddTen", LongType())
-spark.udf.registerJavaFunction("add_one", "com.jar.AddOne", LongType())
-one = "CAST(1 AS BIGINT)"
-print("java:", spark.sql(f"SELECT add_ten({one}) + add_one({one})").first()[0])
-"""
-
-
-def test_every_kind_works_end_to_end(embedded_server: EmbeddedServer, project: Path) -> None:
-    summary = sync(embedded_server, project)
+def test_every_kind_works_end_to_end(
+    embedded_server: EmbeddedServer, every_kind_project: Path
+) -> None:
+    summary = sync_json(embedded_server, every_kind_project)
     assert summary["action"] == "new_generation"
     assert summary["uploaded"] == 6
     result = query_session(embedded_server, str(summary["session_id"]), EVERY_KIND)
@@ -101,7 +28,7 @@ def test_every_kind_works_end_to_end(embedded_server: EmbeddedServer, project: P
     assert "python: helpers-v1|wheel|from-archive|from-file" in result.stdout
     assert "java: 13" in result.stdout
 
-    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=project)
+    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project)
     names = sorted(a["name"] for a in json.loads(listed.stdout)["artifacts"])
     assert names[0] == "archives/env.zip#env"
     assert "classes/com/ex/AddTen.class" in names
@@ -111,10 +38,10 @@ def test_every_kind_works_end_to_end(embedded_server: EmbeddedServer, project: P
 
 
 def test_noop_sync_uploads_nothing_and_keeps_the_session(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    first = sync(embedded_server, project)
-    again = sync(embedded_server, project)
+    first = sync_json(embedded_server, every_kind_project)
+    again = sync_json(embedded_server, every_kind_project)
     assert again["action"] == "nothing"
     assert again["uploaded"] == 0
     assert again["bytes"] == 0
@@ -123,11 +50,13 @@ def test_noop_sync_uploads_nothing_and_keeps_the_session(
 
 
 def test_changed_module_builds_a_new_generation_with_the_new_code(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    first = sync(embedded_server, project)
-    (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'helpers-v2'\n")
-    second = sync(embedded_server, project)
+    first = sync_json(embedded_server, every_kind_project)
+    (every_kind_project / "src" / "mypkg" / "helpers.py").write_text(
+        "def tag():\n    return 'helpers-v2'\n"
+    )
+    second = sync_json(embedded_server, every_kind_project)
     assert second["action"] == "new_generation"
     assert second["generation"] == int(str(first["generation"])) + 1
     assert second["session_id"] != first["session_id"]
@@ -138,11 +67,13 @@ def test_changed_module_builds_a_new_generation_with_the_new_code(
 
 
 def test_recompiled_class_builds_a_new_generation_that_answers_anew(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    sync(embedded_server, project)
-    compile_java(add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", project / "classes")
-    second = sync(embedded_server, project)
+    sync_json(embedded_server, every_kind_project)
+    compile_java(
+        add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", every_kind_project / "classes"
+    )
+    second = sync_json(embedded_server, every_kind_project)
     assert second["action"] == "new_generation"
     assert "changed: classes/com/ex/AddTen.class" in second["reasons"]  # type: ignore[operator]
     result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
@@ -150,49 +81,53 @@ def test_recompiled_class_builds_a_new_generation_that_answers_anew(
 
 
 def test_removed_file_builds_a_new_generation(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    first = sync(embedded_server, project)
-    (project / "lookup.txt").unlink()
-    pyproject = project / "pyproject.toml"
+    first = sync_json(embedded_server, every_kind_project)
+    (every_kind_project / "lookup.txt").unlink()
+    pyproject = every_kind_project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('files = ["lookup.txt"]', "files = []"))
-    second = sync(embedded_server, project)
+    second = sync_json(embedded_server, every_kind_project)
     assert second["action"] == "new_generation"
     assert second["session_id"] != first["session_id"]
     assert "removed: files/lookup.txt" in second["reasons"]  # type: ignore[operator]
 
 
-def test_new_file_is_added_in_place(embedded_server: EmbeddedServer, project: Path) -> None:
-    first = sync(embedded_server, project)
-    (project / "more.txt").write_text("more")
-    pyproject = project / "pyproject.toml"
+def test_new_file_is_added_in_place(
+    embedded_server: EmbeddedServer, every_kind_project: Path
+) -> None:
+    first = sync_json(embedded_server, every_kind_project)
+    (every_kind_project / "more.txt").write_text("more")
+    pyproject = every_kind_project / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text().replace('files = ["lookup.txt"]', 'files = ["*.txt"]')
     )
-    second = sync(embedded_server, project)
+    second = sync_json(embedded_server, every_kind_project)
     assert second["action"] == "add_in_place"
     assert second["uploaded"] == 1
     assert second["session_id"] == first["session_id"]
 
 
 def test_released_session_is_replaced_by_a_new_generation(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
     from sparkpush.connect.connection_string import parse_connection_string
     from sparkpush.connect.session_client import SessionClient
 
-    first = sync(embedded_server, project)
+    first = sync_json(embedded_server, every_kind_project)
     spec = parse_connection_string(embedded_server.remote_with_token)
     with SessionClient(spec, str(first["session_id"])) as client:
         client.release_session()
-    second = sync(embedded_server, project)
+    second = sync_json(embedded_server, every_kind_project)
     assert second["action"] == "new_generation"
     assert second["session_id"] != first["session_id"]
 
 
-def test_state_files_are_user_only(embedded_server: EmbeddedServer, project: Path) -> None:
-    sync(embedded_server, project)
-    state = project / ".sparkpush"
+def test_state_files_are_user_only(
+    embedded_server: EmbeddedServer, every_kind_project: Path
+) -> None:
+    sync_json(embedded_server, every_kind_project)
+    state = every_kind_project / ".sparkpush"
     assert state.stat().st_mode & 0o777 == 0o700
     for path in state.rglob("*"):
         expected = 0o700 if path.is_dir() else 0o600
@@ -299,63 +234,53 @@ def test_bad_artifact_config_gives_one_line(
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-USE_PACKAGE = """
-from pyspark.sql import SparkSession
-from pyspark.sql.functions import udf
-spark = SparkSession.builder.getOrCreate()
-
-@udf("string")
-def tag(_):
-    import mypkg.helpers
-    return mypkg.helpers.tag()
-
-print("session", spark.client._session_id)
-print("tag", spark.range(1).select(tag("id")).first()[0])
-spark.stop()
-"""
-
-
 def test_submit_attach_runs_on_the_current_generation_and_keeps_it(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    (project / "app.py").write_text(USE_PACKAGE)
-    result = run_connect(["submit", "--attach", "app.py"], env=embedded_server.env, cwd=project)
+    (every_kind_project / "app.py").write_text(USE_PACKAGE)
+    result = run_connect(
+        ["submit", "--attach", "app.py"], env=embedded_server.env, cwd=every_kind_project
+    )
     assert result.returncode == 0, result.stderr
     assert "attached to generation" in result.stderr
-    after = sync(embedded_server, project)
+    after = sync_json(embedded_server, every_kind_project)
     assert after["action"] == "nothing"
     assert f"session {after['session_id']}" in result.stdout
     assert "tag helpers-v1" in result.stdout
 
 
 def test_submit_attach_sees_a_save_made_just_before(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    (project / "app.py").write_text(USE_PACKAGE)
-    sync(embedded_server, project)
-    (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'saved'\n")
-    result = run_connect(["submit", "--attach", "app.py"], env=embedded_server.env, cwd=project)
+    (every_kind_project / "app.py").write_text(USE_PACKAGE)
+    sync_json(embedded_server, every_kind_project)
+    (every_kind_project / "src" / "mypkg" / "helpers.py").write_text(
+        "def tag():\n    return 'saved'\n"
+    )
+    result = run_connect(
+        ["submit", "--attach", "app.py"], env=embedded_server.env, cwd=every_kind_project
+    )
     assert result.returncode == 0, result.stderr
     assert "tag saved" in result.stdout
 
 
 def test_fresh_submit_uploads_the_configured_artifacts_to_its_own_session(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    generation = sync(embedded_server, project)
-    (project / "app.py").write_text(USE_PACKAGE)
-    result = run_connect(["submit", "app.py"], env=embedded_server.env, cwd=project)
+    generation = sync_json(embedded_server, every_kind_project)
+    (every_kind_project / "app.py").write_text(USE_PACKAGE)
+    result = run_connect(["submit", "app.py"], env=embedded_server.env, cwd=every_kind_project)
     assert result.returncode == 0, result.stderr
     assert "tag helpers-v1" in result.stdout
     assert f"session {generation['session_id']}" not in result.stdout
 
 
 def test_submit_attach_adds_flag_artifacts_to_the_generation(
-    embedded_server: EmbeddedServer, project: Path
+    embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
-    first = sync(embedded_server, project)
-    (project / "extra_mod.py").write_text("VALUE = 'extra'\n")
-    (project / "app.py").write_text(
+    first = sync_json(embedded_server, every_kind_project)
+    (every_kind_project / "extra_mod.py").write_text("VALUE = 'extra'\n")
+    (every_kind_project / "app.py").write_text(
         "from pyspark.sql import SparkSession\n"
         "from pyspark.sql.functions import udf\n"
         "spark = SparkSession.builder.getOrCreate()\n"
@@ -368,7 +293,7 @@ def test_submit_attach_adds_flag_artifacts_to_the_generation(
     result = run_connect(
         ["submit", "--attach", "--py-files", "extra_mod.py", "app.py"],
         env=embedded_server.env,
-        cwd=project,
+        cwd=every_kind_project,
     )
     assert result.returncode == 0, result.stderr
     assert "value extra" in result.stdout

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EmbeddedServer, run_connect
-from tests.integration.test_daemon import status
-from tests.integration.test_sync import project, sync  # noqa: F401  (the fixture)
+from tests.integration.conftest import daemon_status, sync_json
 
 pytestmark = pytest.mark.integration
 
@@ -48,19 +47,21 @@ def state_files(root: Path) -> dict[str, tuple[bytes, int]]:
 
 def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
     embedded_server: EmbeddedServer,
-    project: Path,  # noqa: F811
+    every_kind_project: Path,
 ) -> None:
-    first = sync(embedded_server, project)
-    (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v2'\n")
-    before = state_files(project)
-    preview = dry_run(embedded_server, project)
-    assert state_files(project) == before
+    first = sync_json(embedded_server, every_kind_project)
+    (every_kind_project / "src" / "mypkg" / "helpers.py").write_text(
+        "def tag():\n    return 'v2'\n"
+    )
+    before = state_files(every_kind_project)
+    preview = dry_run(embedded_server, every_kind_project)
+    assert state_files(every_kind_project) == before
     assert preview["dry_run"] is True
     assert preview["action"] == "new_generation"
     assert any("pyfiles/mypkg-" in str(r) for r in preview["reasons"])  # type: ignore[union-attr]
-    assert sync(embedded_server, project)["session_id"] != first["session_id"]
+    assert sync_json(embedded_server, every_kind_project)["session_id"] != first["session_id"]
     # what the sync did is what the dry run said
-    after = json.loads((project / ".sparkpush" / "manifest.json").read_text())
+    after = json.loads((every_kind_project / ".sparkpush" / "manifest.json").read_text())
     sent = {e["name"]: e["size"] for e in after["entries"]}
     assert sorted(preview["upload"]) == sorted(sent)  # type: ignore[type-var]
     assert preview["bytes"] == sum(sent.values())
@@ -68,10 +69,10 @@ def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
 
 def test_dry_run_of_an_added_file_and_of_nothing(
     embedded_server: EmbeddedServer,
-    project: Path,  # noqa: F811
+    every_kind_project: Path,
 ) -> None:
-    sync(embedded_server, project)
-    assert dry_run(embedded_server, project) == {
+    sync_json(embedded_server, every_kind_project)
+    assert dry_run(embedded_server, every_kind_project) == {
         "dry_run": True,
         "action": "nothing",
         "reasons": [],
@@ -79,20 +80,20 @@ def test_dry_run_of_an_added_file_and_of_nothing(
         "bytes": 0,
         "udfs": [],
     }
-    (project / "more.txt").write_text("more!")
-    pyproject = project / "pyproject.toml"
+    (every_kind_project / "more.txt").write_text("more!")
+    pyproject = every_kind_project / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text().replace('files = ["lookup.txt"]', 'files = ["*.txt"]')
     )
-    preview = dry_run(embedded_server, project)
+    preview = dry_run(embedded_server, every_kind_project)
     assert preview["action"] == "add_in_place"
     assert preview["upload"] == ["files/more.txt"]
     assert preview["bytes"] == 5
-    human = run_connect(["sync", "--dry-run"], env=embedded_server.env, cwd=project)
+    human = run_connect(["sync", "--dry-run"], env=embedded_server.env, cwd=every_kind_project)
     assert human.returncode == 0, human.stderr
     assert "add in place (dry run: nothing was changed)" in human.stdout
     assert "files/more.txt" in human.stdout
-    assert sync(embedded_server, project)["action"] == "add_in_place"
+    assert sync_json(embedded_server, every_kind_project)["action"] == "add_in_place"
 
 
 def test_dry_run_names_the_udfs_an_edit_would_re_register(
@@ -103,7 +104,7 @@ def test_dry_run_names_the_udfs_an_edit_would_re_register(
     (root / "udfs.py").write_text(UDF_MODULE)
     (root / "helpers.py").write_text("def word():\n    return 'first'\n")
     (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
-    first = sync(embedded_server, root)
+    first = sync_json(embedded_server, root)
     assert sorted(first["udfs"]) == ["answer", "twice"]  # type: ignore[type-var]
     (root / "helpers.py").write_text("def word():\n    return 'second'\n")
     before = state_files(root)
@@ -111,31 +112,35 @@ def test_dry_run_names_the_udfs_an_edit_would_re_register(
     assert state_files(root) == before
     assert preview["action"] == "nothing"
     assert preview["udfs"] == ["answer"]  # `twice` pickles the same: not sent again
-    second = sync(embedded_server, root)
+    second = sync_json(embedded_server, root)
     assert second["udfs"] == ["answer"]
     assert second["session_id"] == first["session_id"]
 
 
 def test_sync_json_has_the_same_keys_with_and_without_a_daemon(
     embedded_server: EmbeddedServer,
-    project: Path,  # noqa: F811
+    every_kind_project: Path,
 ) -> None:
     env = embedded_server.env
-    alone = sync(embedded_server, project)
+    alone = sync_json(embedded_server, every_kind_project)
     assert alone["by_daemon"] is False
-    assert run_connect(["daemon", "start"], env=env, cwd=project).returncode == 0
+    assert run_connect(["daemon", "start"], env=env, cwd=every_kind_project).returncode == 0
     try:
-        (project / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v3'\n")
-        with_daemon = sync(embedded_server, project)
-        again = sync(embedded_server, project)  # answered without a sync: it did nothing
+        (every_kind_project / "src" / "mypkg" / "helpers.py").write_text(
+            "def tag():\n    return 'v3'\n"
+        )
+        with_daemon = sync_json(embedded_server, every_kind_project)
+        again = sync_json(
+            embedded_server, every_kind_project
+        )  # answered without a sync: it did nothing
         assert (again["action"], again["uploaded"], again["bytes"]) == ("nothing", 0, 0)
         assert again["session_id"] == with_daemon["session_id"]
         # a dry run asks nothing of the daemon: it plans against the manifest on disk
-        syncs = status(project, env)["syncs"]
-        assert dry_run(embedded_server, project)["action"] == "nothing"
-        assert status(project, env)["syncs"] == syncs
+        syncs = daemon_status(every_kind_project, env)["syncs"]
+        assert dry_run(embedded_server, every_kind_project)["action"] == "nothing"
+        assert daemon_status(every_kind_project, env)["syncs"] == syncs
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=project)
+        run_connect(["daemon", "stop"], env=env, cwd=every_kind_project)
     assert with_daemon["by_daemon"] is True
     assert set(with_daemon) == set(alone)
     for key in ("skipped", "released", "warnings", "udfs"):

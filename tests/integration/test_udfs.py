@@ -12,34 +12,12 @@ import pytest
 from sparkpush.connect.connection_string import new_session_id, parse_connection_string
 from sparkpush.remote import Target
 from tests.conftest import EmbeddedServer, run_connect
+from tests.integration.conftest import UDF_MODULE_WITH_HELPER, write_udf_project
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
 
 pytestmark = pytest.mark.integration
 
-UDFS = """
-import pandas as pd
-from pyspark.sql.functions import pandas_udf, udf, udtf
-
-import helpers
-
-
-@udf("string")
-def tagged(s):
-    return f"{s}-{helpers.tag()}"
-
-
-@pandas_udf("long")
-def plus_one(x: pd.Series) -> pd.Series:
-    return x + 1
-
-
-@udtf(returnType="n: int, square: int")
-class Squares:
-    def eval(self, k: int):
-        for i in range(k):
-            yield i, i * i
-"""
 
 GOOD = """
 from pyspark.sql.functions import udf
@@ -73,16 +51,6 @@ BROKEN = {
 }
 
 
-def write_project(root: Path, extra_config: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "helpers.py").write_text("def tag():\n    return 'v1'\n")
-    (root / "udfs.py").write_text(UDFS)
-    (root / "pyproject.toml").write_text(
-        '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n' + extra_config
-    )
-    return root
-
-
 def connect(server: EmbeddedServer, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_connect(
         list(args), env={**server.env, "SPARKPUSH_UDF_IMPORT_TIMEOUT": "3"}, cwd=root
@@ -110,7 +78,7 @@ def listed_udfs(server: EmbeddedServer, root: Path) -> dict[str, dict[str, objec
 def test_udfs_from_a_module_are_callable_by_a_second_client_and_follow_helper_edits(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
-    root = write_project(tmp_path / "project")
+    root = write_udf_project(tmp_path / "project")
     first = sync(embedded_server, root)
     assert first["action"] == "new_generation"
     query = """
@@ -227,7 +195,7 @@ def test_udfs_registered_on_a_fresh_submit_session(
     from sparkpush.config import load_config
     from sparkpush.udf.registration import register_udfs_on_session
 
-    root = write_project(tmp_path / "project")
+    root = write_udf_project(tmp_path / "project")
     target = Target(spec=parse_connection_string(embedded_server.remote_with_token), source="test")
     session_id = new_session_id()
     registered = register_udfs_on_session(load_config(cwd=root), target, session_id)
@@ -242,8 +210,8 @@ def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     from sparkpush.config import load_config
+    from sparkpush.errors import UdfLoadError
     from sparkpush.project_session import ready_session
-    from sparkpush.udf.problems import UdfLoadError
     from sparkpush.udf.warm_loader import WarmLoader
 
     root = tmp_path / "project"
@@ -272,7 +240,7 @@ def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
 def test_submitted_script_calls_the_configured_udfs_by_name(
     embedded_server: EmbeddedServer, tmp_path: Path, mode: list[str]
 ) -> None:
-    root = write_project(tmp_path / "submit-udfs")
+    root = write_udf_project(tmp_path / "submit-udfs")
     (root / "app.py").write_text(
         "from pyspark.sql import SparkSession\n"
         "spark = SparkSession.builder.getOrCreate()\n"
@@ -290,11 +258,12 @@ def test_submitted_script_calls_the_configured_udfs_by_name(
 def test_unchanged_sources_skip_the_load_and_an_edit_loads_again(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
-    root = write_project(tmp_path / "counted")
+    root = write_udf_project(tmp_path / "counted")
     counter = root / "loads.txt"
     # every import of the UDF module (that is, every load) leaves a mark
     (root / "udfs.py").write_text(
-        f"with open({str(counter)!r}, 'a') as marks:\n    marks.write('x')\n" + UDFS
+        f"with open({str(counter)!r}, 'a') as marks:\n    marks.write('x')\n"
+        + UDF_MODULE_WITH_HELPER
     )
     old = 1_600_000_000
     for path in root.glob("*.py"):

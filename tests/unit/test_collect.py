@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
+from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import ArtifactSettings
 from sparkpush.errors import UsageError
@@ -415,11 +416,14 @@ def test_an_unchanged_class_tree_reuses_its_artifacts_and_a_change_rebuilds(
         os.utime(path, (old, old))
     settings = ArtifactSettings(classes=("target/classes",))
     cache = StatCache()
-    collect_artifacts(settings, tmp_path, cache)  # hashes: misses, nothing remembered
-    second = collect_artifacts(settings, tmp_path, cache)  # all hits: remembered
-    third = collect_artifacts(settings, tmp_path, cache)
+    reuse = ProcessCache()
+    collect_artifacts(settings, tmp_path, cache, reuse=reuse)  # misses, nothing remembered
+    second = collect_artifacts(settings, tmp_path, cache, reuse=reuse)  # all hits: remembered
+    third = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
     assert [a is b for a, b in zip(second.artifacts, third.artifacts, strict=True)] == [True] * 3
+    without = collect_artifacts(settings, tmp_path, cache)  # nothing kept process-wide
+    assert not any(a is b for a, b in zip(third.artifacts, without.artifacts, strict=True))
     (classes / "C1.class").write_bytes(b"changed")
-    fourth = collect_artifacts(settings, tmp_path, cache)
+    fourth = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
     changed = fourth.by_name["classes/com/C1.class"]
     assert changed.sha256 != third.by_name["classes/com/C1.class"].sha256

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.daemon.main import _PrivateRotatingLog
+from sparkpush.daemon.process_main import _PrivateRotatingLog
 from sparkpush.errors import UnsafeStateDirError
 from sparkpush.private_files import ensure_private_dir, private_opener
 

@@ -2,21 +2,29 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from sparkpush.daemon.worker import SyncWorker
 
 
+def wait_for(check: Callable[[], bool], seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
 def test_a_burst_of_changes_gives_one_sync() -> None:
     calls: list[float] = []
-    worker = SyncWorker(lambda: calls.append(time.monotonic()) or True, quiet_s=0.2)
+    worker = SyncWorker(
+        lambda: calls.append(time.monotonic()) or True, quiet_s=0.2, settled=lambda: True
+    )
     worker.start()
     try:
         for _ in range(500):
             worker.mark_dirty()
-        deadline = time.monotonic() + 5
-        while not calls and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.5)
+        # up to date: a sync ran, none runs or is due, so no other can follow
+        wait_for(worker.up_to_date)
         assert len(calls) == 1
     finally:
         worker.stop()
@@ -41,7 +49,7 @@ def test_flush_waits_for_a_sync_that_started_after_it() -> None:
         done = []
         flusher = threading.Thread(target=lambda: done.append(worker.flush(10)))
         flusher.start()
-        time.sleep(0.1)
+        wait_for(lambda: worker.flushes_waiting == 1)
         release.set()
         flusher.join(10)
         # the sync running when flush was asked cannot have seen the save: a second one ran

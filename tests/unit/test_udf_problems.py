@@ -6,9 +6,9 @@ import signal
 
 import pytest
 
-from sparkpush.errors import ExitCode
-from sparkpush.udf.problems import UdfLoadError, describe_exit, describe_problem, describe_timeout
-from sparkpush.udf.protocol import LoadProblem
+from sparkpush.errors import ExitCode, UdfLoadError
+from sparkpush.udf.loader_messages import LoadProblem
+from sparkpush.udf.problems import describe_exit, describe_problem, describe_timeout
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sparkpush.udf.problems import UdfLoadError
+from sparkpush.errors import UdfLoadError
 from sparkpush.udf.python_version import (
     check_worker_python,
     local_python,

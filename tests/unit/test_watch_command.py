@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparkpush.daemon.runner import daemon_lock
+from sparkpush.daemon.lifecycle import daemon_lock
 from tests.conftest import clean_env, run_connect
 
 

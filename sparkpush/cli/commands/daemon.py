@@ -26,7 +26,7 @@ def start(app_ctx: AppContext, remote: str | None) -> int:
     root = app_ctx.config.project_root
     status, started = start_daemon(root, app_ctx.config_file, remote)
     verb = "started" if started else "is already running"
-    click.echo(f"daemon {verb} for {root} (pid {status.get('pid')})")
+    click.echo(f"daemon {verb} for {root} (pid {status.pid})")
     return 0
 
 
@@ -46,23 +46,29 @@ def stop(app_ctx: AppContext) -> int:
 @pass_app
 def status(app_ctx: AppContext, as_json: bool) -> int:
     """Generation, last sync, last error."""
-    current = daemon_status(app_ctx.config.project_root)
+    root = app_ctx.config.project_root
+    current = daemon_status(root)
     if as_json:
-        click.echo(json.dumps(current, sort_keys=True))
+        document = (
+            {"running": True, **current.to_json()}
+            if current is not None
+            else {"running": False, "project": str(root)}
+        )
+        click.echo(json.dumps(document, sort_keys=True))
         return 0
-    if not current["running"]:
+    if current is None:
         click.echo("daemon: not running")
         return 0
-    click.echo(f"daemon: running (pid {current['pid']})")
-    click.echo(f"  remote:     {current['remote']}")
-    click.echo(f"  generation: {current['generation']} (session {current['session_id']})")
-    click.echo(f"  artifacts:  {current['artifacts']}, udfs: {current['udfs']}")
-    last = current.get("last_sync")
+    click.echo(f"daemon: running (pid {current.pid})")
+    click.echo(f"  remote:     {current.remote}")
+    click.echo(f"  generation: {current.generation} (session {current.session_id})")
+    click.echo(f"  artifacts:  {current.artifacts}, udfs: {current.udfs}")
+    last = current.last_sync
     if last:
-        when = time.strftime("%H:%M:%S", time.localtime(last["at"]))
-        click.echo(f"  last sync:  {when} {last['action']} in {last['ms']} ms")
-    if current.get("last_error"):
-        click.echo(f"  last error: {current['last_error']}")
+        when = time.strftime("%H:%M:%S", time.localtime(last.at))
+        click.echo(f"  last sync:  {when} {last.summary.action.value} in {last.ms} ms")
+    if current.last_error:
+        click.echo(f"  last error: {current.last_error}")
     return 0
 
 

@@ -11,9 +11,10 @@ from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.config import Config
 from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
-from sparkpush.errors import ServerUnreachableError, SparkpushError
+from sparkpush.errors import DaemonVersionMismatchError, ServerUnreachableError
+from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
-from sparkpush.remote import Notify, Target, resolve_target
+from sparkpush.remote import Target, resolve_target
 from sparkpush.sync.preview import SyncPreview, preview_sync
 from sparkpush.sync.summary import SyncSummary
 
@@ -81,13 +82,9 @@ def _dry_run_target(
 
 
 def _daemon_summary(held: DaemonGeneration) -> SyncSummary:
-    try:
-        return SyncSummary.from_json(held.reply.get("last_sync") or {})
-    except (KeyError, ValueError, TypeError):
-        raise SparkpushError(
-            "the project's daemon answered in another sparkpush version's form; "
-            "restart it ('connect daemon stop', then 'connect daemon start')"
-        ) from None
+    if held.reply.last_sync is None:
+        raise DaemonVersionMismatchError()
+    return held.reply.last_sync.summary
 
 
 def _show(app_ctx: AppContext, warnings: tuple[str, ...]) -> None:

@@ -12,7 +12,7 @@ import click
 
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.daemon.runner import run_daemon
+from sparkpush.daemon.lifecycle import run_daemon
 from sparkpush.daemon.script_sources import local_sources, sources_signature
 from sparkpush.sync.engine import SyncResult
 

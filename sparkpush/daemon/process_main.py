@@ -1,4 +1,4 @@
-"""Entry point of the background daemon: `python -m sparkpush.daemon.main --project ROOT`.
+"""Entry point of the background daemon: `python -m sparkpush.daemon.process_main --project ROOT`.
 
 The remote, which may hold a token, comes through SPARKPUSH_DAEMON_REMOTE, never argv.
 """
@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import cast
 
+from sparkpush.daemon.lifecycle import run_daemon
 from sparkpush.daemon.paths import daemon_paths
-from sparkpush.daemon.runner import run_daemon
 from sparkpush.errors import DaemonAlreadyRunningError, SparkpushError
 from sparkpush.private_files import private_opener
 

@@ -1,0 +1,284 @@
+"""Fixtures and helpers the integration modules share: projects, the daemon, another user."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sparkpush.connect.connection_string import parse_connection_string
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import ServerError
+from tests.conftest import EmbeddedServer, run_connect
+from tests.jvm import add_constant_udf, build_jar, compile_java
+
+# --- scripts -----------------------------------------------------------------------------
+
+SIMPLE_APP = [
+    "submit",
+    "--py-files",
+    "examples/text_predicates.py",
+    "examples/simple_app.py",
+    "examples/data/README.md",
+]
+"""The README's main job, run from the repository root."""
+
+
+EVERY_KIND = """
+import os
+from pyspark.sql.functions import udf
+from pyspark.sql.types import LongType
+
+@udf("string")
+def shipped(_):
+    from pyspark import SparkFiles
+    import mypkg.helpers, wheelmod
+    with open(os.path.join("env", "greeting.txt")) as a, open(SparkFiles.get("lookup.txt")) as f:
+        return "|".join([mypkg.helpers.tag(), wheelmod.g(), a.read(), f.read()])
+
+print("python:", spark.range(1).select(shipped("id")).first()[0])
+spark.udf.registerJavaFunction("add_ten", "com.ex.AddTen", LongType())
+spark.udf.registerJavaFunction("add_one", "com.jar.AddOne", LongType())
+one = "CAST(1 AS BIGINT)"
+print("java:", spark.sql(f"SELECT add_ten({one}) + add_one({one})").first()[0])
+"""
+
+
+USE_PACKAGE = """
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+spark = SparkSession.builder.getOrCreate()
+
+@udf("string")
+def tag(_):
+    import mypkg.helpers
+    return mypkg.helpers.tag()
+
+print("session", spark.client._session_id)
+print("tag", spark.range(1).select(tag("id")).first()[0])
+spark.stop()
+"""
+
+UDF_MODULE_WITH_HELPER = """
+import pandas as pd
+from pyspark.sql.functions import pandas_udf, udf, udtf
+
+import helpers
+
+
+@udf("string")
+def tagged(s):
+    return f"{s}-{helpers.tag()}"
+
+
+@pandas_udf("long")
+def plus_one(x: pd.Series) -> pd.Series:
+    return x + 1
+
+
+@udtf(returnType="n: int, square: int")
+class Squares:
+    def eval(self, k: int):
+        for i in range(k):
+            yield i, i * i
+"""
+
+# --- projects ----------------------------------------------------------------------------
+
+
+def make_pure_wheel(path: Path, module: str, body: str) -> Path:
+    dist = f"{module}-1.0.dist-info"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{module}.py", body)
+        wheel.writestr(
+            f"{dist}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        wheel.writestr(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+        wheel.writestr(f"{dist}/RECORD", "")
+    return path
+
+
+@pytest.fixture
+def every_kind_project(tmp_path: Path) -> Path:
+    """A project using every artifact kind."""
+    root = tmp_path / "project"
+    pkg = root / "src" / "mypkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text("def tag():\n    return 'helpers-v1'\n")
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "junk.pyc").write_bytes(b"junk")
+    (root / "dist").mkdir()
+    make_pure_wheel(
+        root / "dist" / "wheelmod-1.0-py3-none-any.whl",
+        "wheelmod",
+        "def g():\n    return 'wheel'\n",
+    )
+    compile_java(add_constant_udf("com.ex", "AddTen", 10), "com.ex.AddTen", root / "classes")
+    jar_classes = tmp_path / "jar-classes"
+    compile_java(add_constant_udf("com.jar", "AddOne", 1), "com.jar.AddOne", jar_classes)
+    build_jar(jar_classes, root / "lib" / "udfs.jar")
+    with zipfile.ZipFile(root / "env.zip", "w") as archive:
+        archive.writestr("greeting.txt", "from-archive")
+    (root / "lookup.txt").write_text("from-file")
+    (root / "pyproject.toml").write_text(
+        """
+[tool.sparkpush.artifacts]
+python = ["src/mypkg"]
+wheels = ["dist/*.whl"]
+classes = ["classes"]
+jars = ["lib/*.jar"]
+archives = ["env.zip#env"]
+files = ["lookup.txt"]
+"""
+    )
+    return root
+
+
+@pytest.fixture
+def daemon_project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    pkg = root / "src" / "mypkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text("def tag():\n    return 'v1'\n")
+    compile_java(add_constant_udf("com.ex", "AddTen", 10), "com.ex.AddTen", root / "classes")
+    (root / "data").mkdir()
+    (root / "data" / "a.txt").write_text("a")
+    (root / "pyproject.toml").write_text(
+        """
+[tool.sparkpush.artifacts]
+python = ["src/mypkg"]
+classes = ["classes"]
+files = ["data/*.txt"]
+"""
+    )
+    return root
+
+
+def write_udf_project(root: Path, extra_config: str = "") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "helpers.py").write_text("def tag():\n    return 'v1'\n")
+    (root / "udfs.py").write_text(UDF_MODULE_WITH_HELPER)
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n' + extra_config
+    )
+    return root
+
+
+def sync_json(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, object]:
+    result = run_connect(["sync", "--json", *extra], env=server.env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+# --- the daemon --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def daemon(embedded_server: EmbeddedServer, daemon_project: Path) -> Iterator[Path]:
+    started = run_connect(["daemon", "start"], env=embedded_server.env, cwd=daemon_project)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield daemon_project
+    finally:
+        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=daemon_project)
+
+
+def daemon_status(root: Path, env: dict[str, str]) -> dict[str, Any]:
+    result = run_connect(["daemon", "status", "--json"], env=env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def wait_until(
+    check: Callable[[], bool], what: str, seconds: float = 90, step: float = 0.3
+) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+
+    def advanced() -> bool:
+        found.update(daemon_status(root, env))
+        return int(found.get("generation") or 0) > previous
+
+    wait_until(advanced, f"a generation after {previous}")
+    return found
+
+
+def session_alive(server: EmbeddedServer, session_id: str) -> bool:
+    with SessionClient(parse_connection_string(server.remote_with_token), session_id) as client:
+        try:
+            client.spark_version()
+        except ServerError as exc:
+            if exc.error_class == "INVALID_HANDLE.SESSION_CLOSED":
+                return False
+            raise
+    return True
+
+
+# --- another user (uid 65534, nobody): CI runs as root --------------------------------------
+
+NOBODY = 65534
+
+
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching to another uid needs root")
+
+
+def other_user_python() -> str:
+    """An interpreter another user can run (ours may sit under root's home)."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return sys.executable
+
+
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def start_as_nobody(args: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [*AS_NOBODY, other_user_python(), *args],
+        pass_fds=pass_fds,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "listening", process.stderr
+    return process
+
+
+@contextmanager
+def traversable_by_others(folder: Path) -> Iterator[None]:
+    """Every folder from / down to `folder` searchable by others for a while, so that what
+    refuses another user below it is the project's own modes, not pytest's private tmp."""
+    changed: list[tuple[Path, int]] = []
+    try:
+        for each in [*reversed(folder.parents), folder]:
+            mode = stat.S_IMODE(each.stat().st_mode)
+            if not mode & stat.S_IXOTH:
+                changed.append((each, mode))
+                each.chmod(mode | stat.S_IXOTH)
+        yield
+    finally:
+        for each, mode in reversed(changed):
+            each.chmod(mode)
