@@ -312,6 +312,8 @@ def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Pa
         "python",
         "pyspark",
         "config",
+        "trust",
+        "artifacts",
         "java",
         "remote",
         "authentication",
