@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
@@ -48,36 +49,53 @@ def with_project_artifacts(
     )
 
 
+@dataclass(frozen=True)
+class AttachedRun:
+    """A leased generation and the request to run on it (its artifacts are already there)."""
+
+    lease: SessionLease
+    request: SubmitRequest
+
+
+@contextmanager
 def attach_to_project(
     config: Config,
     target: Target,
     request: SubmitRequest,
     notify: Notify,
     on_progress: ProgressCallback | None,
-) -> tuple[SessionLease, SubmitRequest, Callable[[], None]]:
-    """Lease the project's current generation, synced first; returns a lease closer.
+) -> Iterator[AttachedRun]:
+    """Lease the project's current generation, synced first, for the `with` block.
 
     With the project's daemon running, the daemon syncs and holds the generation for the run
-    (released when the run ends or this process dies); otherwise this process syncs.
+    (released when the block ends or this process dies); otherwise this process syncs.
     """
     if request.artifacts and daemon_running(config.project_root):
         raise UsageError(
             "the project's daemon serves its generation: put extra artifacts in "
             "[tool.sparkpush.artifacts], or use --fresh for an isolated session"
         )
+    # the generation already holds every artifact: nothing more to upload
+    bare = replace(request, artifacts=())
     held = daemon_generation(config.project_root, lease=True)
     if held is not None:
-        if held.error:
-            notify(f"warning: {held.error} (running on the last good generation)")
-        notify(f"attached to the daemon's generation {held.generation} (session {held.session_id})")
-        lease = attached_session(target, held.session_id, held.server_side_session_id)
-        return lease, replace(request, artifacts=()), held.close
+        try:
+            if held.error:
+                notify(f"warning: {held.error} (running on the last good generation)")
+            notify(
+                f"attached to the daemon's generation {held.generation} (session {held.session_id})"
+            )
+            lease = attached_session(target, held.session_id, held.server_side_session_id)
+            yield AttachedRun(lease, bare)
+        finally:
+            held.close()
+        return
     result = ready_session(config, target, extra=request.artifacts, on_progress=on_progress)
     for warning in result.warnings:
         notify(f"warning: {warning}")
     manifest = result.manifest
     assert manifest is not None
     notify(f"attached to generation {manifest.generation} (session {manifest.session_id})")
-    lease = attached_session(target, manifest.session_id, manifest.server_side_session_id)
-    # the generation already holds every artifact: nothing more to upload
-    return lease, replace(request, artifacts=()), lambda: None
+    yield AttachedRun(
+        attached_session(target, manifest.session_id, manifest.server_side_session_id), bare
+    )
