@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,21 @@ def assert_query_gone(server: EmbeddedServer, folder: Path) -> None:
     assert "probe 999" in result.stdout
 
 
+def start_submit(
+    app: Path, report: Path, env: Mapping[str, str], cwd: Path, *, new_session: bool = False
+) -> subprocess.Popen[str]:
+    """`connect submit --report REPORT APP` in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=new_session,
+    )
+
+
 def test_timeout_interrupts_the_query_and_exits_124(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -107,14 +123,7 @@ def test_sigterm_interrupts_releases_and_exits_143_with_a_report(
 ) -> None:
     app = write(tmp_path, "long.py", LONG_QUERY_APP)
     report = tmp_path / "report.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
-        env=embedded_server.env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_submit(app, report, embedded_server.env, tmp_path)
     try:
         assert process.stdout is not None
         assert "query started" in process.stdout.readline()
@@ -368,15 +377,7 @@ def test_signal_to_the_whole_process_group_is_an_interruption(
     app = write(tmp_path, "slow.py", SLEEPING_APP)
     report = tmp_path / "report.json"
     # as `setsid connect submit ...` then `kill -INT -- -PGID`, what CI runners and `timeout` do
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
-        env=embedded_server.env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_submit(app, report, embedded_server.env, tmp_path, new_session=True)
     try:
         assert process.stdout is not None
         assert "rows 3" in process.stdout.readline()
@@ -538,14 +539,7 @@ def test_server_killed_under_a_run_is_noticed_within_seconds(tmp_path: Path) -> 
     )
     app = write(tmp_path, "loop.py", LOOPING_APP)
     report = tmp_path / "report.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
-        env=clean_env(XDG_STATE_HOME=str(tmp_path / "state")),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_submit(app, report, clean_env(XDG_STATE_HOME=str(tmp_path / "state")), tmp_path)
     try:
         assert process.stdout is not None
         assert "looping" in process.stdout.readline()
@@ -582,15 +576,7 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
     )
     app = write(tmp_path, "app.py", UDF_APP)
     report = tmp_path / "report.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "submit", "--report", str(report), str(app)],
-        env=embedded_server.env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_submit(app, report, embedded_server.env, tmp_path, new_session=True)
     try:
         deadline = time.monotonic() + 120
         while not (tmp_path / "import-started").exists() and time.monotonic() < deadline:
