@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.private_files import private_opener
@@ -46,16 +47,60 @@ def spawn_detached(
         os.close(fd)
 
 
-def command_line(pid: int) -> list[str] | None:
-    """The live process's arguments; None when it is gone or a zombie (exited, not reaped)."""
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One process as /proc shows it."""
+
+    pid: int
+    ppid: int
+    session: int
+    uid: int
+    started: int
+    """Start time in clock ticks since boot: with the pid, it names one process for good."""
+    args: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.pid, self.started)
+
+
+def read_process(pid: int) -> ProcessInfo | None:
+    """One process from /proc; None when it is gone or a zombie (exited, not reaped)."""
+    folder = Path(f"/proc/{pid}")
     try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = (folder / "stat").read_text()
+        args = (folder / "cmdline").read_bytes()
+        uid = folder.stat().st_uid
     except OSError:
         return None
-    if stat.rpartition(")")[2].split()[0] == "Z":
+    # the command name in parentheses may hold spaces: split after its closing parenthesis
+    fields = stat.rpartition(")")[2].split()
+    if fields[0] == "Z":
         return None
-    return [arg.decode(errors="replace") for arg in args]
+    return ProcessInfo(
+        pid=pid,
+        ppid=int(fields[1]),
+        session=int(fields[3]),
+        uid=uid,
+        started=int(fields[19]),
+        args=tuple(arg.decode(errors="replace") for arg in args.split(b"\0") if arg),
+    )
+
+
+def all_processes() -> list[ProcessInfo]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            process = read_process(int(entry.name))
+            if process is not None:
+                found.append(process)
+    return found
+
+
+def command_line(pid: int) -> tuple[str, ...] | None:
+    """The live process's arguments; None when it is gone or a zombie."""
+    process = read_process(pid)
+    return process.args if process is not None else None
 
 
 def wait_gone(pid: int, seconds: float) -> bool:
@@ -95,15 +140,5 @@ def stop_session(pid: int) -> None:
 
 def _session_members(session: int) -> list[int]:
     """Live processes of this user in the process session `session`."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            owner = entry.stat().st_uid
-        except OSError:
-            continue
-        if int(fields[3]) == session and owner == os.getuid() and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+    me = os.getuid()
+    return [p.pid for p in all_processes() if p.session == session and p.uid == me]

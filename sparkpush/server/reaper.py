@@ -22,31 +22,16 @@ import signal
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
+
+from sparkpush.server.process_group import ProcessInfo, all_processes, read_process
 
 SWEEP_S = 5.0
 CHILDLESS_S = 10.0
 DAEMON_MODULE = "pyspark.daemon"
 
 
-@dataclass(frozen=True)
-class ProcessInfo:
-    pid: int
-    ppid: int
-    session: int
-    uid: int
-    started: int
-    """Start time in clock ticks since boot: with the pid, it names one process for good."""
-    args: tuple[str, ...]
-
-    @property
-    def is_worker_daemon(self) -> bool:
-        return DAEMON_MODULE in self.args
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.pid, self.started)
+def is_worker_daemon(process: ProcessInfo) -> bool:
+    return DAEMON_MODULE in process.args
 
 
 def worker_daemons(
@@ -59,10 +44,10 @@ def worker_daemons(
     for process in by_pid.values():
         parent = by_pid.get(process.ppid)
         if (
-            process.is_worker_daemon
+            is_worker_daemon(process)
             and process.session in sessions
             and process.uid == uid
-            and not (parent is not None and parent.is_worker_daemon)
+            and not (parent is not None and is_worker_daemon(parent))
         ):
             daemons[process] = process.pid in with_children
     return daemons
@@ -87,39 +72,6 @@ class ChildlessSince:
             if now - since >= self.grace:
                 due.append(daemon)
         return due
-
-
-def read_process(pid: int) -> ProcessInfo | None:
-    """One process from /proc; None when it is gone (or a zombie)."""
-    folder = Path(f"/proc/{pid}")
-    try:
-        stat = (folder / "stat").read_text()
-        args = (folder / "cmdline").read_bytes()
-        uid = folder.stat().st_uid
-    except OSError:
-        return None
-    # the command name in parentheses may hold spaces: split after its closing parenthesis
-    fields = stat.rpartition(")")[2].split()
-    if fields[0] == "Z":
-        return None
-    return ProcessInfo(
-        pid=pid,
-        ppid=int(fields[1]),
-        session=int(fields[3]),
-        uid=uid,
-        started=int(fields[19]),
-        args=tuple(arg.decode(errors="replace") for arg in args.split(b"\0") if arg),
-    )
-
-
-def all_processes() -> list[ProcessInfo]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            process = read_process(int(entry.name))
-            if process is not None:
-                found.append(process)
-    return found
 
 
 def stop_daemon(daemon: ProcessInfo) -> bool:
