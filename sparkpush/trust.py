@@ -69,11 +69,12 @@ def load_records() -> dict[str, TrustRecord]:
     if not isinstance(document, dict) or document.get("version") != RECORDS_VERSION:
         return {}
     records: dict[str, TrustRecord] = {}
-    for config, entry in (document.get("configs") or {}).items():
+    configs = document.get("configs")
+    for config, entry in (configs if isinstance(configs, dict) else {}).items():
         if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
-            records[config] = TrustRecord(
-                config, entry["digest"], float(entry.get("trusted_at", 0))
-            )
+            when = entry.get("trusted_at")
+            trusted_at = float(when) if isinstance(when, (int, float)) else 0.0
+            records[config] = TrustRecord(config, entry["digest"], trusted_at)
     return records
 
 

@@ -42,8 +42,6 @@ CALL_MIN_BYTES_PER_S = 128 * 1024
 # Long enough to ride out a server restart or a dropped connection behind a proxy.
 UPLOAD_RETRY = RetryPolicy(deadline_s=30.0)
 
-"""Called with (bytes sent so far, total bytes)."""
-
 
 class ArtifactSource(Protocol):
     """An artifact to send: its server-side name and its bytes, from `path` or `data`."""

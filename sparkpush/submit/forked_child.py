@@ -180,7 +180,9 @@ def _run_loader(load: dict[str, Any], events: int) -> NoReturn:
     try:
         os.environ.clear()
         os.environ.update(load["env"])
-        log = os.open(load["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        from sparkpush.private_files import private_opener
+
+        log = private_opener(load["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(log, 2)
         os.dup2(log, 1)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)

@@ -121,15 +121,6 @@ def register_project_udfs(
     return replace(manifest, udfs=udfs)
 
 
-def register_udfs_on_session(
-    config: Config, target: Target, session_id: str, *, loader: Loader | None = None
-) -> list[RegisteredUdf]:
-    """Register every configured UDF on a session outside the project's generations
-    (a fresh `connect submit` session); raises UdfLoadError with one line on failure."""
-    registered, _ = register_udfs_knowing_python(config, target, session_id, None, loader=loader)
-    return registered
-
-
 def register_udfs_knowing_python(
     config: Config,
     target: Target,
@@ -138,8 +129,10 @@ def register_udfs_knowing_python(
     *,
     loader: Loader | None = None,
 ) -> tuple[list[RegisteredUdf], str | None]:
-    """As `register_udfs_on_session`; with the workers' Python already known (the same
-    server answered before), no probe UDF runs. Returns the workers' Python too."""
+    """Register every configured UDF on a session outside the project's generations (a fresh
+    `connect submit` session); raises UdfLoadError with one line on failure. With the workers'
+    Python already known (the same server answered before), no probe UDF runs. Returns the
+    registered UDFs and the workers' Python."""
     if not has_udfs(config):
         return [], worker_python
     if worker_python is not None:

@@ -128,3 +128,16 @@ def test_records_another_user_could_write_are_ignored(tmp_path: Path) -> None:
     os.chmod(user_config_dir() / RECORDS_FILE, 0o666)
     with pytest.raises(UntrustedConfigError):
         resolve_target(load_config(cwd=root), None, {})
+
+
+@pytest.mark.parametrize("configs", ['"x"', '{"CONFIG": {"digest": "d", "trusted_at": "noon"}}'])
+def test_malformed_records_are_read_without_a_traceback(tmp_path: Path, configs: str) -> None:
+    from sparkpush.trust import load_records
+
+    folder = user_config_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / RECORDS_FILE
+    path.write_text('{"version": 1, "configs": ' + configs.replace("CONFIG", "/p") + "}")
+    os.chmod(path, 0o600)
+    records = load_records()
+    assert all(record.trusted_at == 0.0 for record in records.values())
