@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sparkpush.errors import ServerUnreachableError, SparkpushError
+from sparkpush.errors import CallCancelledError, ServerUnreachableError, SparkpushError
 from sparkpush.remote import Target
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ class ReleaseOutcome:
     released: tuple[str, ...]
     """Released now, or already gone (released or expired before): nothing more to do."""
     unreachable: tuple[str, ...]
-    """Not reached: still to release, by a later run."""
+    """Not reached, or the call was cut off: still to release, by a later run."""
 
 
 def release_sessions(target: Target, session_ids: Iterable[str]) -> ReleaseOutcome:
@@ -29,10 +29,11 @@ def release_sessions(target: Target, session_ids: Iterable[str]) -> ReleaseOutco
         try:
             session.release_session()
             released.append(session_id)
-        except ServerUnreachableError as exc:
+        except (ServerUnreachableError, CallCancelledError) as exc:
             log.info("release of %s: %s", session_id, exc.message)
             unreachable.append(session_id)
         except SparkpushError as exc:
+            # the server answered: a session it no longer knows needs nothing more
             log.debug("release of %s: %s", session_id, exc.message)
             released.append(session_id)
         finally:

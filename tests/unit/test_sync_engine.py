@@ -10,7 +10,12 @@ import pytest
 from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import ArtifactSettings, Config
-from sparkpush.errors import ServerError, ServerUnavailableError
+from sparkpush.errors import (
+    CallCancelledError,
+    ServerError,
+    ServerUnavailableError,
+    SparkpushError,
+)
 from sparkpush.remote import Target
 from sparkpush.sync.engine import release_generations, sync_project
 from sparkpush.sync.unfinished import UnfinishedSession, record_unfinished, unfinished_sessions
@@ -127,12 +132,17 @@ def test_a_restarted_server_gets_a_new_generation(
     assert second.released == (first.session_id,)  # already gone there: nothing left to do
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [ServerUnavailableError("cannot reach"), CallCancelledError("releasing: cut off")],
+    ids=["unreachable", "cancelled"],
+)
 def test_an_old_generation_not_reached_stays_pending_until_a_later_sync(
-    server: FakeServer, target: Target, config: Config
+    server: FakeServer, target: Target, config: Config, failure: SparkpushError
 ) -> None:
     first = sync_project(config, target)
     (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
-    server.fail("release_session", ServerUnavailableError("cannot reach"))
+    server.fail("release_session", failure)
     second = sync_project(config, target)
     assert second.released == ()
     manifest = load_manifest(config.project_root)
