@@ -76,7 +76,9 @@ def test_plans_carry_absolute_paths_once_installed(monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(getattr(plan, name), method, getattr(getattr(plan, name), method))
     monkeypatch.setattr(plan, "_sparkpush_local_paths", None, raising=False)
     local_paths.install(BASE)
+    wrapped = plan.DataSource.plan
     local_paths.install(BASE)  # twice: wrapped once
+    assert plan.DataSource.plan is wrapped
 
     source = plan.DataSource(format="json", options={"path": "in2"}, paths=["in", "/abs"])
     read = source.plan(None)  # type: ignore[arg-type]

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 
 from sparkpush.errors import ExitCode, ServerError
 from sparkpush.submit.control import RunControl, StopReason
 from sparkpush.submit.session import SessionLease, end_session, interrupt_run
 
-HANG_S = 60.0
-BOUND_S = 15.0
 """Generous: clean-up must take seconds, never the minute the fake server hangs."""
 
 
@@ -28,7 +25,7 @@ class FakeClient:
 
     def _maybe_hang(self) -> None:
         if self.hang:
-            threading.Event().wait(HANG_S)
+            threading.Event().wait()  # forever: only a bounded call returns (else pytest-timeout)
 
     def interrupt_tag(self, tag: str, timeout: float) -> list[str]:
         self.calls.append(f"tag:{tag}")
@@ -82,11 +79,9 @@ def test_tag_rejected_by_the_server_falls_back_to_all() -> None:
 def test_clean_up_returns_in_seconds_when_the_server_hangs() -> None:
     client = FakeClient(hang=True)
     held = lease(client)
-    started = time.monotonic()
     assert interrupt_run(held) == []
     assert interrupt_run(held) == []  # skipped: the server already failed to answer
     assert end_session(held) is False
-    assert time.monotonic() - started < BOUND_S
     assert client.calls == ["tag:run-1", "release"]
     assert client.closed
 

@@ -4,6 +4,9 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
+from sparkpush.daemon import worker as worker_module
 from sparkpush.daemon.worker import SyncWorker
 
 
@@ -124,7 +127,9 @@ def test_a_flush_syncs_when_not_settled_or_when_a_change_came_in_meanwhile() -> 
         worker.stop()
 
 
-def test_a_flush_after_a_failed_sync_syncs_again() -> None:
+def test_a_flush_after_a_failed_sync_syncs_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # no retry of the worker's own between the two flushes, however slow the machine
+    monkeypatch.setattr(worker_module, "RETRY_MIN_S", 600.0)
     results = iter([False, True, True])
     calls: list[int] = []
     worker = SyncWorker(
