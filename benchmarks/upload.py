@@ -8,7 +8,10 @@ Cases (goals from the issue):
   classes_5000   5,000 small .class files under classes/: `upload_artifacts` vs PySpark's own
                  ArtifactManager streaming (`spark.addArtifacts` has no classes/ support)
   noop_sync      a second `sync_project` of a 10,000-file tree (classes, and a Python
-                 package), files older than the racy window                     goal <= 100 ms
+                 package), files older than the racy window, with a ProcessCache kept
+                 between syncs (the daemon's path)                              goal <= 100 ms
+                 vs the same sync one-shot, each call with a cache of its own (the baseline;
+                 ratio = one-shot / kept)
   rss_2gb        (--big) peak RSS of a child process streaming a 2 GB sparse file through
                  `upload_artifacts`                                             goal < 200 MB
 
@@ -342,33 +345,56 @@ def bench_classes(root: Path, server: BenchServer, runs: int) -> Comparison:
     return result
 
 
+@dataclass(frozen=True)
+class Noop:
+    """Median no-op sync times, ms: reused (the daemon's path, a ProcessCache kept between
+    syncs) and one-shot (the baseline: each sync makes its own cache, as `connect sync` does)."""
+
+    reused_ms: float
+    oneshot_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.oneshot_ms / self.reused_ms
+
+
 def bench_noop(
     root: Path, server: BenchServer, name: str, artifacts: str, write: Callable[[Path], object]
-) -> float:
+) -> Noop:
     project = write_project(root / f"noop-{name}", artifacts)
     write(project)
     make_old(project)
     config = load_config(cwd=project)
     reuse = ProcessCache()  # what the daemon keeps between its syncs
     first = timed(lambda: sync_project(config, server.target, reuse=reuse)).wall
-    times: list[float] = []
-    for _ in range(NOOP_RUNS):
-        started = time.perf_counter()
-        result = sync_project(config, server.target, reuse=reuse)
-        times.append(time.perf_counter() - started)
-        if result.action is not PlanAction.NOTHING or result.uploaded:
-            raise SystemExit(f"no-op sync of {name} did {result.action}: {result.reasons}")
-    median_ms = statistics.median(times) * 1000
-    shown = ", ".join(f"{t * 1000:.0f}" for t in times)
-    met = median_ms <= GOAL_NOOP_MS
+    reused: list[float] = []
+    oneshot: list[float] = []
+    for _ in range(NOOP_RUNS):  # alternate the paths so background load hits both alike
+        for cache, times in ((reuse, reused), (None, oneshot)):
+            started = time.perf_counter()
+            result = sync_project(config, server.target, reuse=cache)
+            times.append(time.perf_counter() - started)
+            if result.action is not PlanAction.NOTHING or result.uploaded:
+                raise SystemExit(f"no-op sync of {name} did {result.action}: {result.reasons}")
+    noop = Noop(statistics.median(reused) * 1000, statistics.median(oneshot) * 1000)
+    met = noop.reused_ms <= GOAL_NOOP_MS
     print(
-        f"  {name:<8}  first sync {first:.2f} s; no-op sync {median_ms:.0f} ms "
-        f"(median of {NOOP_RUNS}: {shown})  goal <= {GOAL_NOOP_MS:.0f} ms: {verdict(met)}"
+        f"  {name:<8}  first sync {first:.2f} s; no-op sync, ProcessCache kept (the daemon) "
+        f"{noop.reused_ms:.0f} ms (median of {NOOP_RUNS}: {shown_ms(reused)})  "
+        f"goal <= {GOAL_NOOP_MS:.0f} ms: {verdict(met)}"
+    )
+    print(
+        f"            baseline: one-shot, no ProcessCache kept {noop.oneshot_ms:.0f} ms "
+        f"(median of {NOOP_RUNS}: {shown_ms(oneshot)}); ratio {noop.ratio:.2f}x"
     )
     if not met:
         print_profile(lambda: sync_project(config, server.target, reuse=reuse))
     release(server.target, result.session_id)
-    return median_ms
+    return noop
+
+
+def shown_ms(times: Sequence[float]) -> str:
+    return ", ".join(f"{t * 1000:.0f}" for t in times)
 
 
 def print_profile(action: Callable[[], object], top: int = 14) -> None:
@@ -532,35 +558,34 @@ def main() -> int:
             )
             rss = bench_big_rss(root, server) if args.big else None
             print("\nstopping the server")
+    noop_met = max(noop_classes.reused_ms, noop_python.reused_ms) <= GOAL_NOOP_MS
+    figures["noop_sync_10000_ms"] = round(max(noop_classes.reused_ms, noop_python.reused_ms), 1)
+    figures["noop_sync_10000_detail_ms"] = {
+        "classes": round(noop_classes.reused_ms, 1),
+        "python": round(noop_python.reused_ms, 1),
+    }
+    figures["noop_sync_10000_oneshot_ms"] = {
+        "classes": round(noop_classes.oneshot_ms, 1),
+        "python": round(noop_python.oneshot_ms, 1),
+    }
+    figures["noop_sync_10000_oneshot_ratio"] = {
+        "classes": round(noop_classes.ratio, 2),
+        "python": round(noop_python.ratio, 2),
+    }
     if args.noop_only:
-        print(
-            json.dumps(
-                {
-                    **figures,
-                    "noop_sync_10000_ms": round(max(noop_classes, noop_python), 1),
-                    "noop_sync_10000_detail_ms": {
-                        "classes": round(noop_classes, 1),
-                        "python": round(noop_python, 1),
-                    },
-                }
-            )
-        )
+        figures["goals_met"] = {"noop_sync_10000": noop_met}
+        print(json.dumps(figures))
         return 0
     figures["package_2000"] = package.figures()
     figures["jar_200mb"] = jar.figures()
     figures["classes_5000"] = classes.figures()
-    figures["noop_sync_10000_ms"] = round(max(noop_classes, noop_python), 1)
-    figures["noop_sync_10000_detail_ms"] = {
-        "classes": round(noop_classes, 1),
-        "python": round(noop_python, 1),
-    }
     figures["rss_2gb_mb"] = None if rss is None else rss["peak_mb"]
     if rss is not None:
         figures["rss_2gb_detail"] = rss
     figures["goals_met"] = {
         "package_2000": package.ratio >= GOAL_PACKAGE_RATIO,
         "jar_200mb": jar.ratio >= GOAL_JAR_RATIO,
-        "noop_sync_10000": max(noop_classes, noop_python) <= GOAL_NOOP_MS,
+        "noop_sync_10000": noop_met,
         "rss_2gb": None if rss is None else rss["peak_mb"] < GOAL_RSS_MB,
     }
     print(json.dumps(figures))

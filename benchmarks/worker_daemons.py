@@ -2,10 +2,13 @@
 
 Starts its own embedded server (free port, temporary state dir, always stopped). Creates
 SESSIONS sessions one after the other, each running one Python UDF and then released, as a
-dev loop that makes a session per run would; counts the Python processes in the server's
-process session right after and until at most one is left; reports the reaper's memory and
-CPU time, and what a live session pays when its idle daemon was stopped (its next UDF call,
-against a warm call). Prints human lines, then one JSON line.
+dev loop that makes a session per run would; counts the Python worker processes
+(`pyspark.daemon` and its forked workers) in the server's process session right after and
+until none is left (at most DRAIN_LIMIT_S); reports the reaper's memory and CPU time, and what a
+live session pays when its idle daemon was stopped (its next UDF call, against a warm call).
+Then the baseline, in the same run on the same server: the reaper is stopped, the same
+SESSIONS sessions are made and released, and the worker processes they left are counted after
+the same wait. Prints human lines, then one JSON line.
 
     .venv/bin/python benchmarks/worker_daemons.py [--sessions 12]
 """
@@ -16,25 +19,28 @@ import argparse
 import json
 import os
 import platform
+import signal
 import time
 from pathlib import Path
 
 from _server import BenchServer, bench_server, pyspark_token_env, sigterm_as_interrupt
 
+from sparkpush.server.process_group import ProcessInfo, all_processes, wait_gone
+from sparkpush.server.reaper import is_worker_daemon
+
 DRAIN_LIMIT_S = 180.0
+REAPER_STOP_S = 10.0
 
 
-def python_processes(session: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-            args = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z" and b"pyspark.daemon" in args:
-            found.append(int(stat.parent.name))
-    return found
+def python_processes(session: int) -> list[ProcessInfo]:
+    """Live `pyspark.daemon` processes (daemons and their forked workers) in `session`."""
+    return [p for p in all_processes() if p.session == session and is_worker_daemon(p)]
+
+
+def daemons_only(processes: list[ProcessInfo]) -> list[ProcessInfo]:
+    """The daemons among `processes`, not the workers they forked."""
+    pids = {p.pid for p in processes}
+    return [p for p in processes if p.ppid not in pids]
 
 
 def udf_call_seconds(spark: object) -> float:
@@ -58,41 +64,71 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def run(server: BenchServer, sessions: int) -> dict[str, object]:
+def make_sessions(server: BenchServer, sessions: int) -> float:
+    """SESSIONS sessions one after the other, each runs one UDF and is released; seconds."""
     from pyspark.sql import SparkSession
 
-    live = SparkSession.builder.remote(server.url).create()
-    udf_call_seconds(live)
-    warm_call = udf_call_seconds(live)
     started = time.perf_counter()
     for _ in range(sessions):
         spark = SparkSession.builder.remote(server.url).create()
         udf_call_seconds(spark)
         spark.stop()
-    made = time.perf_counter() - started
-    peak = len(python_processes(server.state.pid))
+    return time.perf_counter() - started
+
+
+def stop_reaper(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    if not wait_gone(pid, REAPER_STOP_S):
+        raise SystemExit(f"the reaper {pid} did not stop within {REAPER_STOP_S:.0f} s")
+
+
+def run(server: BenchServer, sessions: int) -> dict[str, object]:
+    from pyspark.sql import SparkSession
+
+    session = server.state.pid
+    reaper = server.state.reaper_pid
+    assert reaper is not None
+    live = SparkSession.builder.remote(server.url).create()
+    udf_call_seconds(live)
+    warm_call = udf_call_seconds(live)
+    made = make_sessions(server, sessions)
+    peak = len(python_processes(session))
     drain_started = time.perf_counter()
-    while len(python_processes(server.state.pid)) > 0:
+    while len(python_processes(session)) > 0:
         if time.perf_counter() - drain_started > DRAIN_LIMIT_S:
             break
         time.sleep(1)
     drained = time.perf_counter() - drain_started
-    left = len(python_processes(server.state.pid))
+    left = len(python_processes(session))
     after_reap_call = udf_call_seconds(live)
     live.stop()
-    reaper = server.state.reaper_pid
-    assert reaper is not None
+    reaper_rss, reaper_cpu = rss_mib(reaper), cpu_seconds(reaper)
+    reaper_uptime = time.time() - server.state.started_at
+
+    # baseline: the same sessions without the reaper, counted after the same wait
+    stop_reaper(reaper)
+    before = {p.key for p in python_processes(session)}  # the live session's daemon
+    baseline_made = make_sessions(server, sessions)
+    baseline_peak = [p for p in python_processes(session) if p.key not in before]
+    time.sleep(drained)
+    baseline_left = [p for p in python_processes(session) if p.key not in before]
     return {
         "sessions": sessions,
         "sessions_s": round(made, 1),
         "python_processes_after": peak,
         "drain_s": round(drained, 1),
         "python_processes_left": left,
-        "reaper_rss_mib": round(rss_mib(reaper), 1),
-        "reaper_cpu_s": round(cpu_seconds(reaper), 2),
-        "reaper_uptime_s": round(time.time() - server.state.started_at, 0),
+        "reaper_rss_mib": round(reaper_rss, 1),
+        "reaper_cpu_s": round(reaper_cpu, 2),
+        "reaper_uptime_s": round(reaper_uptime, 0),
         "warm_udf_call_s": round(warm_call, 2),
         "udf_call_after_reap_s": round(after_reap_call, 2),
+        "baseline_sessions_s": round(baseline_made, 1),
+        "baseline_python_processes_after": len(baseline_peak),
+        "baseline_wait_s": round(drained, 1),
+        "baseline_python_processes_left": len(baseline_left),
+        "baseline_daemons_left": len(daemons_only(baseline_left)),
+        "baseline_excluded_earlier_processes": len(before),
     }
 
 
@@ -114,6 +150,17 @@ def main() -> None:
     print(
         f"live session idle meanwhile: next UDF call {result['udf_call_after_reap_s']} s "
         f"(warm: {result['warm_udf_call_s']} s)"
+    )
+    print(
+        f"baseline, reaper stopped: {result['sessions']} sessions again in "
+        f"{result['baseline_sessions_s']} s; {result['baseline_python_processes_after']} Python "
+        f"processes right after, {result['baseline_python_processes_left']} still there after "
+        f"the same {result['baseline_wait_s']} s ({result['baseline_daemons_left']} daemons; "
+        f"{result['baseline_excluded_earlier_processes']} from before the pass not counted)"
+    )
+    print(
+        f"left after {result['drain_s']} s: {result['python_processes_left']} with the reaper, "
+        f"{result['baseline_python_processes_left']} without"
     )
     result["machine"] = f"{platform.machine()} {os.cpu_count()} cores"
     print(json.dumps(result))
