@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,7 +22,7 @@ import pytest
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
 from tests.jvm import add_constant_udf, build_jar, compile_java
 
 # --- scripts -----------------------------------------------------------------------------
@@ -263,7 +266,10 @@ def start_as_nobody(args: list[str], pass_fds: tuple[int, ...] = ()) -> subproce
         text=True,
     )
     assert process.stdout is not None
-    assert process.stdout.readline().strip() == "listening", process.stderr
+    if process.stdout.readline().strip() != "listening":
+        process.kill()
+        _, stderr = process.communicate()
+        raise AssertionError(f"the listener run as nobody did not start: {stderr}")
     return process
 
 
@@ -282,3 +288,83 @@ def traversable_by_others(folder: Path) -> Iterator[None]:
     finally:
         for each, mode in reversed(changed):
             each.chmod(mode)
+
+
+def status_json(env: dict[str, str]) -> dict[str, object]:
+    """`connect server status --json` of the embedded server `env` points at."""
+    result = run_connect(["server", "status", "--json"], env=env)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def server_pid(env: dict[str, str]) -> int:
+    return int(str(status_json(env)["pid"]))
+
+
+class Lines:
+    """A process's stdout, read in a thread so that waiting for a line has a deadline."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        stdout = process.stdout
+
+        def pump() -> None:
+            for line in stdout:
+                self._queue.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_for(self, text: str, seconds: float = 180) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"no {text!r} in the watch's output: {self.seen}")
+
+
+@contextmanager
+def watching(
+    args: list[str], env: dict[str, str], cwd: Path
+) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
+    """`connect watch ARGS` in the background; stopped with Ctrl-C (killed if it hangs)."""
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "watch", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield watch, Lines(watch)
+    finally:
+        watch.send_signal(signal.SIGINT)
+        try:
+            watch.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            watch.wait()
+            raise
+
+
+@contextmanager
+def own_server(project: Path, state_home: Path) -> Iterator[dict[str, str]]:
+    """An embedded server of the test's own for `project` (it gets stopped and restarted):
+    a free port in the project's config, state under `state_home`; yields the environment.
+    The project's daemon and the server are stopped at the end."""
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text() + f"\n[tool.sparkpush.server]\nport = {free_port()}\n")
+    env = clean_env(XDG_STATE_HOME=str(state_home))
+    try:
+        assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+        yield env
+    finally:
+        run_connect(["daemon", "stop"], env=env, cwd=project)
+        run_connect(["server", "stop"], env=env, cwd=project)

@@ -115,7 +115,8 @@ def test_executors_python_workers_get_no_token_write_in_scratch_and_are_watched(
 ) -> None:
     """Executor JVMs and their Python workers: no token, temp files in the state folder, and
     their daemons are among those the reaper watches."""
-    from sparkpush.server.reaper import all_processes, read_process, worker_daemons
+    from sparkpush.server.process_group import all_processes, command_line, read_process
+    from sparkpush.server.reaper import worker_daemons
 
     result = query_session(cluster_server, str(uuid.uuid4()), EXECUTOR_PROBE)
     assert result.returncode == 0, result.stderr
@@ -123,6 +124,9 @@ def test_executors_python_workers_get_no_token_write_in_scratch_and_are_watched(
     scratch = str(cluster_server.state_home / "sparkpush" / "scratch")
     assert probes and all(probe == f"False|{scratch}/tmp" for probe in probes), probes
     status = json.loads(run_connect(["server", "status", "--json"], env=cluster_server.env).stdout)
+    # the reaper was given the server and every cluster process to watch
+    reaper_args = command_line(status["reaper_pid"]) or ()
+    assert {str(pid) for pid in [status["pid"], *status["cluster_pids"]]} <= set(reaper_args)
     watched = [read_process(pid) for pid in [status["pid"], *status["cluster_pids"]]]
     sessions = {process.session for process in watched if process is not None}
     daemons = worker_daemons(all_processes(), sessions, os.getuid())

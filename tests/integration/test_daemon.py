@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import (
     AS_NOBODY,
     USE_PACKAGE,
@@ -20,9 +20,11 @@ from tests.integration.conftest import (
     daemon_status,
     generation_after,
     other_user_python,
+    own_server,
     session_alive,
     traversable_by_others,
     wait_until,
+    watching,
 )
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
@@ -182,6 +184,7 @@ def test_a_lease_keeps_the_old_generation_until_the_run_ends(
         flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
         assert flushed.returncode == 0, flushed.stderr
         assert session_alive(embedded_server, first["session_id"])  # leased: kept
+        assert daemon_status(daemon, env)["leases"] == {first["session_id"]: 1}
         (daemon / "done").write_text("")
         out, err = run.communicate(timeout=120)
         assert run.returncode == 0, err
@@ -209,14 +212,7 @@ def test_kill_9_then_restart_converges_without_reuploading(
 
 
 def test_server_restart_under_a_running_daemon(tmp_path: Path, daemon_project: Path) -> None:
-    port = free_port()
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "own-state"))
-    (daemon_project / "pyproject.toml").write_text(
-        (daemon_project / "pyproject.toml").read_text()
-        + f"\n[tool.sparkpush.server]\nport = {port}\n"
-    )
-    assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0
-    try:
+    with own_server(daemon_project, tmp_path / "own-state") as env:
         assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
         first = daemon_status(daemon_project, env)
         assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0
@@ -230,9 +226,6 @@ def test_server_restart_under_a_running_daemon(tmp_path: Path, daemon_project: P
         assert second["session_id"] != first["session_id"]
         assert second["last_error"] is None
         assert second["artifacts"] == 4
-    finally:
-        run_connect(["daemon", "stop"], env=env, cwd=daemon_project)
-        run_connect(["server", "stop"], env=env, cwd=daemon_project)
 
 
 UDF_MODULE = """
@@ -345,38 +338,11 @@ def test_watch_run_reruns_the_script_on_the_new_generation(
     embedded_server: EmbeddedServer, daemon_project: Path
 ) -> None:
     (daemon_project / "app.py").write_text(USE_PACKAGE)
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "watch", "--run", "app.py"],
-        env=embedded_server.env,
-        cwd=daemon_project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert watch.stdout is not None
-        lines: list[str] = []
-
-        def saw(text: str) -> bool:
-            while True:
-                line = watch.stdout.readline()  # type: ignore[union-attr]
-                if not line:
-                    return False
-                lines.append(line)
-                if text in line:
-                    return True
-
-        assert saw("tag v1"), lines
+    with watching(["--run", "app.py"], embedded_server.env, daemon_project) as (watch, lines):
+        lines.wait_for("tag v1")
         (daemon_project / "src" / "mypkg" / "helpers.py").write_text(
             "def tag():\n    return 'v2'\n"
         )
-        assert saw("tag v2"), lines
-    finally:
-        watch.send_signal(signal.SIGINT)
-        try:
-            code = watch.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            watch.kill()
-            raise
-    assert code == 0
+        lines.wait_for("tag v2")
+    assert watch.returncode == 0
     assert not (daemon_project / ".sparkpush" / "daemon.pid").exists()

@@ -8,8 +8,8 @@ import pytest
 
 from sparkpush.daemon.client import connect_to_daemon
 from sparkpush.daemon.control_messages import GenerationReply
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
-from tests.integration.conftest import daemon_status, wait_until
+from tests.conftest import EmbeddedServer, run_connect
+from tests.integration.conftest import daemon_status, own_server, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,14 +43,7 @@ def test_a_server_restart_without_any_save_is_noticed_by_a_flush(
     tmp_path: Path,
     daemon_project: Path,
 ) -> None:
-    port = free_port()
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "own-state"))
-    (daemon_project / "pyproject.toml").write_text(
-        (daemon_project / "pyproject.toml").read_text()
-        + f"\n[tool.sparkpush.server]\nport = {port}\n"
-    )
-    assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0
-    try:
+    with own_server(daemon_project, tmp_path / "own-state") as env:
         assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
         first = flush(daemon_project)
         assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0
@@ -62,6 +55,3 @@ def test_a_server_restart_without_any_save_is_noticed_by_a_flush(
         )
         answer = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=daemon_project)
         assert answer.returncode == 0, answer.stderr
-    finally:
-        run_connect(["daemon", "stop"], env=env, cwd=daemon_project)
-        run_connect(["server", "stop"], env=env, cwd=daemon_project)

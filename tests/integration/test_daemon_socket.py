@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     as_root,
     daemon_status,
     other_user_python,
+    own_server,
     start_as_nobody,
 )
 
@@ -243,9 +244,10 @@ def test_a_sparkpush_folder_not_ours_alone_is_refused(
 def test_another_user_gets_an_error_not_a_traceback_for_a_folder_they_cannot_use(
     embedded_server: EmbeddedServer, shared_tmp: Path
 ) -> None:
-    probe = [*AS_NOBODY, sys.executable, "-c", "import sparkpush"]
-    if subprocess.run(probe, capture_output=True).returncode != 0:
-        pytest.skip("this interpreter cannot be run by another user")
+    probe = subprocess.run(
+        [*AS_NOBODY, sys.executable, "-c", "import sparkpush"], capture_output=True, text=True
+    )
+    assert probe.returncode == 0, f"another user cannot run this interpreter: {probe.stderr}"
     root = cloned_project(shared_tmp)
     for path in (root, *root.rglob("*")):
         os.chown(path, NOBODY, NOBODY)
@@ -343,7 +345,13 @@ def test_a_burst_of_30_status_calls_all_get_an_answer(
         )
         for _ in range(callers)
     ]
-    outputs = [json.loads(p.communicate(timeout=300)[0]) for p in commands]
+    try:
+        outputs = [json.loads(p.communicate(timeout=300)[0]) for p in commands]
+    finally:
+        for command in commands:
+            if command.poll() is None:
+                command.kill()
+                command.wait()
     assert [o["running"] for o in outputs] == [True] * callers
 
 
@@ -384,9 +392,9 @@ def test_daemon_server_and_loader_files_are_user_only_under_umask_000(tmp_path: 
             preexec_fn=open_umask,
         )
 
-    started = connect("daemon", "start")
-    assert started.returncode == 0, started.stderr
     try:
+        started = connect("daemon", "start")
+        assert started.returncode == 0, started.stderr
         synced = connect("sync")
         assert synced.returncode == 0, synced.stderr
         answer = connect("sql", "--json", "SELECT word() AS w")
@@ -408,14 +416,8 @@ def test_first_sql_after_a_server_restart_uses_the_new_token(
     tmp_path: Path, embedded_server: EmbeddedServer
 ) -> None:
     root = cloned_project(tmp_path)
-    port = free_port()
-    (root / "pyproject.toml").write_text(
-        (root / "pyproject.toml").read_text() + f"\n[tool.sparkpush.server]\nport = {port}\n"
-    )
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "own-state"))
     token_file = tmp_path / "own-state" / "sparkpush" / "server.token"
-    assert run_connect(["server", "start"], env=env, cwd=root).returncode == 0
-    try:
+    with own_server(root, tmp_path / "own-state") as env:
         assert run_connect(["daemon", "start"], env=env, cwd=root).returncode == 0
         first = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=root)
         assert json.loads(first.stdout) == [{"one": 1}], first.stderr
@@ -427,6 +429,3 @@ def test_first_sql_after_a_server_restart_uses_the_new_token(
         assert again.returncode == 0, again.stderr
         assert json.loads(again.stdout) == [{"two": 2}]
         assert daemon_status(root, env)["last_error"] is None
-    finally:
-        run_connect(["daemon", "stop"], env=env, cwd=root)
-        run_connect(["server", "stop"], env=env, cwd=root)

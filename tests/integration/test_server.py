@@ -14,17 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.server.process_group import command_line, wait_gone
+from sparkpush.server.process_group import all_processes, command_line, wait_gone
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.integration.conftest import AS_NOBODY, as_root, server_pid, status_json
 from tests.session_query import query_session
 
 pytestmark = pytest.mark.integration
-
-
-def status_json(env: dict[str, str]) -> dict[str, object]:
-    result = run_connect(["server", "status", "--json"], env=env)
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout))
 
 
 def test_status_json_describes_the_running_server(embedded_server: EmbeddedServer) -> None:
@@ -191,10 +186,6 @@ def test_submit_with_nothing_configured_starts_the_embedded_server(tmp_path: Pat
     assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text()
 
 
-def server_pid(env: dict[str, str]) -> int:
-    return int(str(status_json(env)["pid"]))
-
-
 def test_start_on_another_port_says_where_it_runs_and_fails(
     embedded_server: EmbeddedServer,
 ) -> None:
@@ -239,6 +230,7 @@ def test_token_reaches_neither_python_workers_nor_the_jvm_environment(
     assert stat.S_IMODE((folder / "server.token").stat().st_mode) == 0o600
 
 
+@as_root
 def test_uploads_are_user_only_and_inside_the_state_folder(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -262,13 +254,19 @@ def test_uploads_are_user_only_and_inside_the_state_folder(
             if parent == folder:
                 break
             assert stat.S_IMODE(parent.stat().st_mode) & 0o077 == 0, parent
-        as_nobody = subprocess.run(
-            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", str(copy)],
-            capture_output=True,
-            text=True,
-        )
+        as_nobody = subprocess.run([*AS_NOBODY, "cat", str(copy)], capture_output=True, text=True)
         assert as_nobody.returncode != 0
+        assert "Permission denied" in as_nobody.stderr, as_nobody.stderr
         assert "private" not in as_nobody.stdout
+    # the control: the same command reads a file that others may read
+    control = Path("/tmp") / f"sparkpush-control-{uuid.uuid4().hex}"
+    control.write_text("public\n")
+    try:
+        control.chmod(0o644)
+        readable = subprocess.run([*AS_NOBODY, "cat", str(control)], capture_output=True, text=True)
+        assert readable.stdout == "public\n", readable.stderr
+    finally:
+        control.unlink()
 
 
 def test_kill_9_then_start_reuses_the_port_cleans_up_and_stop_waits(tmp_path: Path) -> None:
@@ -278,16 +276,16 @@ def test_kill_9_then_start_reuses_the_port_cleans_up_and_stop_waits(tmp_path: Pa
     port = free_port()
     started = run_connect(["server", "start", "--port", str(port)], env=env)
     assert started.returncode == 0, started.stderr
-    scratch = tmp_path / "sparkpush" / "scratch"
-    left_behind = sorted(path.name for path in (scratch / "tmp").iterdir())
-    assert any(name.startswith("artifacts-") for name in left_behind)
-    first = server_pid(env)
-    first_reaper = int(str(status_json(env)["reaper_pid"]))
-    # a connection open at the kill leaves the server's end of it in TIME-WAIT
-    with socket.create_connection(("127.0.0.1", port)):
-        os.kill(first, signal.SIGKILL)
-        assert wait_gone(first, 30)
     try:
+        scratch = tmp_path / "sparkpush" / "scratch"
+        left_behind = sorted(path.name for path in (scratch / "tmp").iterdir())
+        assert any(name.startswith("artifacts-") for name in left_behind)
+        first = server_pid(env)
+        first_reaper = int(str(status_json(env)["reaper_pid"]))
+        # a connection open at the kill leaves the server's end of it in TIME-WAIT
+        with socket.create_connection(("127.0.0.1", port)):
+            os.kill(first, signal.SIGKILL)
+            assert wait_gone(first, 30)
         again = run_connect(["server", "start", "--port", str(port)], env=env)
         assert again.returncode == 0, again.stderr
         assert not set(left_behind) & {path.name for path in (scratch / "tmp").iterdir()}
@@ -300,9 +298,4 @@ def test_kill_9_then_start_reuses_the_port_cleans_up_and_stop_waits(tmp_path: Pa
     assert "stopped" in stopped.stdout
     assert command_line(second_reaper) is None
     # returned only once the JVM (and every process of its session) had exited
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = entry.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        assert int(fields[3]) != second or fields[0] == "Z", entry
+    assert [p.pid for p in all_processes() if p.session == second] == []

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from sparkpush.server.process_group import command_line
 from tests.conftest import EmbeddedServer, free_port, run_connect
+from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +28,6 @@ pytestmark = pytest.mark.integration
 # only sparkpush's interrupt can stop the query.
 LONG_QUERY_APP = """
 import signal
-import socket
-import stat
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
@@ -534,20 +534,22 @@ def test_server_killed_under_a_run_is_noticed_within_seconds(tmp_path: Path) -> 
 
     # a server of this test's own: it gets killed
     files = StateFiles(tmp_path / "state" / "sparkpush")
+    app = write(tmp_path, "loop.py", LOOPING_APP)
+    report = tmp_path / "report.json"
     state, _ = start_server(
         ServerSettings(port=free_port(), master="local[1]"), files, probe_embedded
     )
-    app = write(tmp_path, "loop.py", LOOPING_APP)
-    report = tmp_path / "report.json"
-    process = start_submit(app, report, clean_env(XDG_STATE_HOME=str(tmp_path / "state")), tmp_path)
+    process: subprocess.Popen[str] | None = None
     try:
+        env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+        process = start_submit(app, report, env, tmp_path)
         assert process.stdout is not None
         assert "looping" in process.stdout.readline()
         os.killpg(state.pid, signal.SIGKILL)
         # PySpark's own client would retry for about ten minutes
         _, stderr = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.kill()
             process.wait()
         stop_server(files)
@@ -566,21 +568,20 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     write(tmp_path, "pyproject.toml", '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+    started, finished = tmp_path / "import-started", tmp_path / "import-finished"
     write(
         tmp_path,
         "udfs.py",
-        "import time\n"
-        "open('import-started', 'w').close()\n"
+        "import os, time\n"
+        f"open({str(started)!r}, 'w').write(str(os.getpid()))\n"
         "time.sleep(8)\n"
-        "open('import-finished', 'w').close()\n" + UDF_MODULE,
+        f"open({str(finished)!r}, 'w').close()\n" + UDF_MODULE,
     )
     app = write(tmp_path, "app.py", UDF_APP)
     report = tmp_path / "report.json"
     process = start_submit(app, report, embedded_server.env, tmp_path, new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "import-started").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: started.exists() and started.read_text() != "", "the UDF import", 120)
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
     finally:
@@ -589,5 +590,7 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
             process.wait()
     assert process.returncode == 130, stderr
     assert read_report(report)["status"] == "interrupted"
-    time.sleep(10)  # what the module would need to finish importing, had it been left running
+    # the process importing the module is gone, before it could finish the import
+    loader = int(started.read_text())
+    wait_until(lambda: command_line(loader) is None, "the UDF loader to end", 30)
     assert not (tmp_path / "import-finished").exists()

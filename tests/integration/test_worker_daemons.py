@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.server.process_group import command_line
+from sparkpush.server.process_group import all_processes, command_line
+from sparkpush.server.reaper import is_worker_daemon
 from tests.conftest import EmbeddedServer, run_connect
-from tests.integration.test_server import server_pid
+from tests.integration.conftest import server_pid, wait_until
 from tests.session_query import query_session
 
 pytestmark = pytest.mark.integration
@@ -44,16 +45,7 @@ print("daemon:", spark.range(1).select(daemon("id")).first()[0])
 
 def python_processes(session: int) -> list[int]:
     """Python processes in the server JVM's process session (daemons and their workers)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-            args = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z" and b"pyspark.daemon" in args:
-            found.append(int(stat.parent.name))
-    return found
+    return [p.pid for p in all_processes() if p.session == session and is_worker_daemon(p)]
 
 
 def daemon_of(server: EmbeddedServer, session_id: str) -> int:
@@ -92,5 +84,6 @@ def test_forty_submits_with_a_udf_leave_at_most_four_python_processes(
         f"{len(left)} after {time.monotonic() - submitted:.0f} s"
     )
     assert len(left) <= MAX_LEFT, left
-    assert command_line(first_daemon) is None  # the idle live session's daemon went too
+    # the idle live session's daemon went too
+    wait_until(lambda: command_line(first_daemon) is None, "its daemon to go", DRAIN_S)
     assert daemon_of(embedded_server, live_session) != first_daemon
