@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import secrets
@@ -10,13 +11,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sparkpush.config import ServerSettings
 from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
-from sparkpush.private_files import ensure_private_dir, write_private_file
+from sparkpush.private_files import ensure_private_dir, private_opener, write_private_file
 from sparkpush.server.cluster import start_cluster, stop_cluster
 from sparkpush.server.java import find_java
 from sparkpush.server.process_group import (
@@ -75,7 +77,32 @@ def start_server(
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None = None,
 ) -> tuple[ServerState, bool]:
-    """Start the server unless ours is running; returns (state, started_now)."""
+    """Start the server unless ours is running; returns (state, started_now).
+
+    Two commands starting it at once (parallel submits with no server yet) take turns: the
+    second finds the first's server instead of starting a JVM of its own beside it.
+    """
+    with _start_lock(files):
+        return _start_unless_running(settings, files, ready, on_wait)
+
+
+@contextmanager
+def _start_lock(files: StateFiles) -> Iterator[None]:
+    """Held while a server starts; the kernel drops it if the holder dies (kill -9 included)."""
+    fd = private_opener(ensure_private_dir(files.root) / "start.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _start_unless_running(
+    settings: ServerSettings,
+    files: StateFiles,
+    ready: ReadyProbe,
+    on_wait: Callable[[float], None] | None,
+) -> tuple[ServerState, bool]:
     status = server_status(files)
     if status.running and status.state is not None:
         return status.state, False

@@ -299,3 +299,33 @@ def test_kill_9_then_start_reuses_the_port_cleans_up_and_stop_waits(tmp_path: Pa
     assert command_line(second_reaper) is None
     # returned only once the JVM (and every process of its session) had exited
     assert [p.pid for p in all_processes() if p.session == second] == []
+
+
+def test_two_commands_starting_the_server_at_once_start_one(tmp_path: Path) -> None:
+    """Parallel submits with no server yet: one JVM, the other command finds it."""
+    env = clean_env(XDG_STATE_HOME=str(tmp_path))
+    port = free_port()
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sparkpush", "server", "start", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        results = [start.communicate(timeout=300) for start in starts]
+        assert [start.returncode for start in starts] == [0, 0], results
+        marker = f"spark.connect.grpc.binding.port={port}"
+        servers = [p.pid for p in all_processes() if marker in p.args]
+        assert servers == [server_pid(env)]
+    finally:
+        for start in starts:
+            if start.poll() is None:
+                start.kill()
+                start.wait()
+        stopped = run_connect(["server", "stop"], env=env)
+    assert stopped.returncode == 0
+    assert [p.pid for p in all_processes() if marker in p.args] == []
