@@ -166,3 +166,7 @@ class DaemonVersionMismatchError(SparkpushError):
             "the project's daemon answered in another sparkpush version's form; "
             "restart it ('connect daemon stop', then 'connect daemon start')"
         )
+
+
+class CloneUnsupportedError(ServerError):
+    """The server has no `CloneSession` RPC (Spark 4.0): layers and clones fall back."""

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.proto import pb
-from sparkpush.errors import ArtifactConflictError, ServerError, SparkpushError
+from sparkpush.errors import (
+    ArtifactConflictError,
+    CloneUnsupportedError,
+    ServerError,
+    SparkpushError,
+)
 from sparkpush.remote import Target
 
 ENDPOINT = "fake.invalid:15002"
@@ -53,6 +58,8 @@ class FakeServer:
     released: list[str] = field(default_factory=list)
     opened: int = 0
     closed: int = 0
+    supports_clone: bool = True
+    """False plays a Spark 4.0 server, which has no CloneSession RPC."""
 
     def target(self) -> Target:
         """A Target whose sessions are this server's."""
@@ -124,6 +131,15 @@ class FakeSession:
     def interrupt_tag(self, tag: str, timeout: float = 10.0) -> list[str]:
         self._answer("interrupt_tag")
         return []
+
+    def clone_session(self, timeout: float = 10.0) -> tuple[str, str]:
+        if not self.server.supports_clone:
+            raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
+        source = self._answer("clone_session")
+        clone = ServerSession(artifacts=dict(source.artifacts), conf=dict(source.conf))
+        clone_id = str(uuid.uuid4())
+        self.server.sessions[clone_id] = clone
+        return clone_id, clone.server_side_session_id
 
     def release_session(self, timeout: float = 10.0) -> None:
         self.server._injected("release_session")

@@ -18,6 +18,7 @@ from sparkpush.errors import (
     AuthenticationError,
     CallCancelledError,
     CallTimeoutError,
+    CloneUnsupportedError,
     ServerError,
     ServerUnavailableError,
     ServerUnreachableError,
@@ -73,6 +74,8 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
     if code == grpc.StatusCode.UNAVAILABLE:
         return ServerUnavailableError(f"cannot reach Spark Connect server at {endpoint}: {details}")
     message = f"{action} failed: {details}"
+    if code == grpc.StatusCode.UNIMPLEMENTED and "CloneSession" in details + action:
+        return CloneUnsupportedError(message, error_class=error_class_of(exc))
     if code == grpc.StatusCode.CANCELLED:
         return CallCancelledError(message, error_class=error_class_of(exc))
     error_class = error_class_of(exc)

@@ -40,6 +40,13 @@ class Session(Protocol):
 
     def interrupt_tag(self, tag: str, timeout: float = ...) -> list[str]: ...
 
+    def clone_session(self, timeout: float = ...) -> tuple[str, str]:
+        """A server-side copy of this session: the clone's (session_id, server_side_session_id).
+
+        Raises `CloneUnsupportedError` where the server has no `CloneSession` (Spark 4.0).
+        """
+        ...
+
     def release_session(self, timeout: float = ...) -> None:
         """Release the session on the server (its artifacts are deleted)."""
         ...

@@ -175,6 +175,20 @@ class SessionClient:
         except grpc.RpcError as exc:
             raise self._fail(exc, "releasing the session") from None
 
+    def clone_session(self, timeout: float = CONTROL_TIMEOUT_S) -> tuple[str, str]:
+        """Ask the server to copy this session (artifacts, confs, UDFs) into a new one.
+
+        Returns the clone's (session_id, server_side_session_id). Raises
+        `CloneUnsupportedError` on servers without the RPC (Spark 4.0).
+        """
+        request = self._fill(pb.CloneSessionRequest(new_session_id=new_session_id()))
+        try:
+            response = self._stub.CloneSession(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._fail(exc, "cloning the session (CloneSession)") from None
+        self._observe(response)
+        return str(response.new_session_id), str(response.new_server_side_session_id)
+
     def watch_connection(self) -> ConnectionWatch:
         """Follow this client's connection to notice a server that went away."""
         return ConnectionWatch(self._channel)

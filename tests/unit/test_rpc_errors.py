@@ -101,3 +101,13 @@ def test_an_untrusted_certificate_is_not_mistaken_for_a_restart() -> None:
     error = translate_rpc_error(failure, "h:1", "probing")
     assert not isinstance(error, ServerUnavailableError)
     assert "certificate is not trusted (self-signed)" in error.message
+
+
+def test_a_server_without_clone_session_says_so_in_a_typed_error() -> None:
+    from sparkpush.errors import CloneUnsupportedError
+
+    call = FailedCall(grpc.StatusCode.UNIMPLEMENTED, "Method not found: CloneSession")
+    error = translate_rpc_error(call, "h:1", "cloning the session (CloneSession)")
+    assert isinstance(error, CloneUnsupportedError)
+    other = translate_rpc_error(FailedCall(grpc.StatusCode.UNIMPLEMENTED, "no"), "h:1", "running")
+    assert not isinstance(other, CloneUnsupportedError)
