@@ -18,7 +18,7 @@ from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
 from sparkpush.connect.connection_watch import ConnectionWatch
 from sparkpush.connect.proto import pb, pb_grpc
 from sparkpush.connect.rpc_errors import translate_rpc_error
-from sparkpush.errors import SparkpushError
+from sparkpush.errors import CloneUnsupportedError, SparkpushError
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +181,8 @@ class SessionClient:
         Returns the clone's (session_id, server_side_session_id). Raises
         `CloneUnsupportedError` on servers without the RPC (Spark 4.0).
         """
+        if not hasattr(pb, "CloneSessionRequest"):  # a pyspark client older than 4.1
+            raise CloneUnsupportedError("this pyspark client has no CloneSession (pyspark < 4.1)")
         request = self._fill(pb.CloneSessionRequest(new_session_id=new_session_id()))
         try:
             response = self._stub.CloneSession(request, metadata=self._metadata, timeout=timeout)
