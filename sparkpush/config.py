@@ -11,6 +11,7 @@ from typing import Any
 from sparkpush.errors import ConfigError
 from sparkpush.trust import (
     CREDENTIAL_KEYS,
+    SOURCE_KEYS,
     TrustState,
     credentials_digest,
     trust_state,
@@ -130,7 +131,8 @@ class Config:
     java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
     environment: EnvironmentSettings = field(default_factory=EnvironmentSettings)
     project_credentials: Mapping[str, str] = field(default_factory=dict)
-    """`remote`, `token_file`, `ca_file` as the project's config writes them."""
+    """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`) as the
+    project's config writes them."""
     credentials_digest: str = ""
     """What `connect trust` records for `project_credentials` (see sparkpush.trust)."""
     trust: TrustState = TrustState.TRUSTED
@@ -141,7 +143,8 @@ class Config:
         """The project's credential keys that must not take effect yet."""
         if self.trust is TrustState.TRUSTED:
             return ()
-        return tuple(key for key in CREDENTIAL_KEYS if key in self.project_credentials)
+        keys = (*CREDENTIAL_KEYS, *SOURCE_KEYS)
+        return tuple(key for key in keys if key in self.project_credentials)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -277,6 +280,9 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
     server = table.get("server", {})
     udf = table.get("udf", {})
     credentials = {key: table[key] for key in CREDENTIAL_KEYS if key in table}
+    pip_args = table.get("environment", {}).get("pip_args")
+    if pip_args:
+        credentials["pip_args"] = " ".join(pip_args)
     ca_file = as_path("ca_file")
     digest = credentials_digest(credentials, ca_file)
     return Config(
