@@ -10,7 +10,7 @@ from pathlib import Path
 from sparkpush.environment.spec import EnvironmentSpec
 from sparkpush.environment.target import WorkerTarget
 
-PIP_ENV = "SPARKPUSH_ENV_PIP"
+PIP_ENV = "SPARKPUSH_PIP"
 """A pip executable to run instead of `python -m pip` (e.g. another interpreter's pip)."""
 
 BASE_OPTIONS = (
