@@ -92,7 +92,10 @@ def check_requirement(text: str, where: str) -> str:
     try:
         requirement = Requirement(stripped)
     except InvalidRequirement as exc:
-        raise EnvironmentBuildError(f"{where}: {stripped!r} is not a requirement ({exc})") from None
+        reason = str(exc).splitlines()[0] if str(exc) else "invalid"
+        raise EnvironmentBuildError(
+            f"{where}: {stripped!r} is not a requirement ({reason})"
+        ) from None
     if requirement.url:
         raise EnvironmentBuildError(
             f"{where}: {stripped!r} is a direct reference; name a package from the index "
