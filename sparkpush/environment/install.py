@@ -69,7 +69,7 @@ def install(
     except subprocess.TimeoutExpired:
         raise EnvironmentBuildError(f"pip did not finish within {PIP_TIMEOUT_S:.0f} s") from None
     if result.returncode != 0:
-        raise pip_failure(result.stderr + result.stdout, target)
+        raise pip_failure(result.stdout + result.stderr, target)  # its error last
     return leave_out_protected(site_packages)
 
 
@@ -87,8 +87,10 @@ def pip_failure(output: str, target: WorkerTarget) -> Exception:
             f"no wheel of {missing.group(1)} for the workers ({target.describe()}){offline}; "
             "pin a version that has one, or add an index with environment.pip_args"
         )
-    lines = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR")]
-    last = lines[-1] if lines else (output.strip().splitlines() or ["no output"])[-1]
+    errors = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR")]
+    last = errors[-1] if errors else ""
+    if not last or last == "ERROR: Exception:":  # pip crashed: its traceback's last line says why
+        last = (output.strip().splitlines() or ["no output"])[-1].strip()
     return EnvironmentBuildError(f"pip could not build the environment: {last[:300]}")
 
 
