@@ -1,0 +1,112 @@
+"""The environment on the test session's embedded server: submit with a platform wheel from
+`artifacts.wheels`, a user's own archive and conf, and a build for another platform."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from sparkpush.environment.build import build_environment
+from sparkpush.environment.launcher import launcher_text
+from sparkpush.environment.spec import EnvironmentSpec
+from sparkpush.environment.target import local_target
+from tests.conftest import EmbeddedServer, run_connect
+
+pytestmark = pytest.mark.integration
+
+APP = """
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+
+spark = SparkSession.builder.getOrCreate()
+
+@udf("string")
+def where(_):
+    import msgpack
+    return ".".join(map(str, msgpack.version)) + "|" + msgpack.__file__
+
+print("found:", spark.range(1).select(where("id")).first()[0])
+"""
+
+
+def pip(*args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--no-input"],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_submit_installs_a_platform_wheel_from_artifacts_wheels(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    pip("download", "--only-binary=:all:", "--no-deps", "-d", str(root / "dist"), "msgpack==1.0.8")
+    (root / "app.py").write_text(APP)
+    (root / "pyproject.toml").write_text('[tool.sparkpush.artifacts]\nwheels = ["dist/*.whl"]\n')
+    result = run_connect(["submit", "app.py"], env=embedded_server.env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    found = result.stdout.split("found: ")[1].strip()
+    assert found.startswith("1.0.8|") and "/sparkpush_env/site-packages/msgpack/" in found
+
+
+def test_a_users_own_archive_and_python_conf_keep_working(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    # by hand, as PySpark's docs say: packages in an archive, the conf pointing into it
+    env_dir = tmp_path / "mine"
+    pip("install", "--only-binary=:all:", "--target", str(env_dir / "lib"), "msgpack==1.1.0")
+    (env_dir / "bin").mkdir()
+    (env_dir / "bin" / "python").write_text(
+        f'#!/bin/sh\nPYTHONPATH="$(dirname "$0")/../lib:$PYTHONPATH" exec {sys.executable} "$@"\n'
+    )
+    (env_dir / "bin" / "python").chmod(0o755)
+    with tarfile.open(tmp_path / "mine.tar.gz", "w:gz") as archive:
+        archive.add(env_dir, arcname=".")
+    (tmp_path / "app.py").write_text(APP)
+    result = run_connect(
+        [
+            "submit",
+            "--archives",
+            "mine.tar.gz#mine",
+            "--conf",
+            "spark.sql.execution.pyspark.python=mine/bin/python",
+            "app.py",
+        ],
+        env=embedded_server.env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("found: ")[1].startswith("1.1.0|"), result.stdout
+
+
+def test_a_build_for_another_platform_holds_that_platforms_wheels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = local_target()
+    arm = dataclasses.replace(
+        here, machine="aarch64", platform="linux_aarch64", glibc="2.28", provided={}
+    )
+    spec = EnvironmentSpec(("msgpack==1.0.8",), (), (), ())
+    built = build_environment(spec, arm)
+    with tarfile.open(built.archive) as archive:
+        names = archive.getnames()
+        launcher = archive.extractfile("bin/python")
+        assert launcher is not None
+        assert launcher.read().decode() == launcher_text(here.executable)
+    compiled = [n for n in names if n.endswith(".so")]
+    assert compiled and all("aarch64" in n for n in compiled), compiled
+    assert built.packages == {"msgpack": "1.0.8"}
+
+    # the same inputs in another cache: the same bytes
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-cache"))
+    again = build_environment(spec, arm)
+    assert again.folder != built.folder
+    digest = hashlib.sha256(again.archive.read_bytes()).hexdigest()
+    assert digest == built.sha256 == again.sha256
