@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,7 @@ from sparkpush.environment.launcher import launcher_text
 from sparkpush.environment.spec import EnvironmentSpec
 from sparkpush.environment.target import local_target
 from tests.conftest import EmbeddedServer, run_connect
+from tests.integration.conftest import daemon_status, generation_after
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +112,51 @@ def test_a_build_for_another_platform_holds_that_platforms_wheels(
     assert again.folder != built.folder
     digest = hashlib.sha256(again.archive.read_bytes()).hexdigest()
     assert digest == built.sha256 == again.sha256
+
+
+UDFS = """
+from pyspark.sql.functions import udf
+
+@udf("string")
+def packed(_):
+    import msgpack
+    return ".".join(map(str, msgpack.version)) + "|" + msgpack.__file__
+"""
+
+
+def environment_project(root: Path, pin: str) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "udfs.py").write_text(UDFS)
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n'
+        f'[tool.sparkpush.environment]\nrequirements = ["msgpack=={pin}"]\n'
+    )
+
+
+def test_the_daemon_serves_the_environment_to_sql_and_attached_submits_and_follows_a_pin(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    environment_project(root, "1.0.8")
+    (root / "app.py").write_text(APP)
+    env = embedded_server.env
+
+    def sql_value() -> str:
+        result = run_connect(["sql", "--json", "SELECT packed(1) AS v"], env=env, cwd=root)
+        assert result.returncode == 0, result.stderr
+        return str(json.loads(result.stdout.strip().splitlines()[-1])[0]["v"])
+
+    started = run_connect(["daemon", "start"], env=env, cwd=root)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert sql_value().startswith("1.0.8|")
+        generation = int(daemon_status(root, env)["generation"])
+        environment_project(root, "1.1.0")  # the daemon watches the config file
+        generation_after(root, env, generation)
+        value = sql_value()
+        assert value.startswith("1.1.0|") and "/sparkpush_env/site-packages/" in value
+        attached = run_connect(["submit", "--attach", "app.py"], env=env, cwd=root)
+        assert attached.returncode == 0, attached.stderr
+        assert attached.stdout.split("found: ")[1].startswith("1.1.0|")
+    finally:
+        run_connect(["daemon", "stop"], env=env, cwd=root)
