@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 from sparkpush.private_files import ensure_private_dir, read_json, write_private_json
 
 ARCHIVE_FILE = "env.tar.gz"
+_KEY = re.compile(r"[0-9a-f]{32}")
 META_FILE = "environment.json"
 
 
@@ -43,7 +45,10 @@ class CachedEnvironment:
 
 
 def load_cached(key: str, root: Path | None = None) -> CachedEnvironment | None:
-    """The complete environment `key`, or None."""
+    """The complete environment `key`, or None (also for a key that is not one of ours: the
+    lock file that names it is in the project, which a repository may ship)."""
+    if not _KEY.fullmatch(key):
+        return None
     folder = (root or cache_root()) / key
     meta = read_json(folder / META_FILE)
     if not isinstance(meta, dict) or not (folder / ARCHIVE_FILE).is_file():

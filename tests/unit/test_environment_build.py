@@ -308,3 +308,33 @@ def test_a_probe_answer_is_a_target_or_one_line_error() -> None:
     assert parse_target_answer(f"noise\n{answer}\n") == LINUX
     with pytest.raises(EnvironmentBuildError, match="workers run: boom"):
         parse_target_answer('{"error": "boom"}')
+
+
+def test_connect_env_says_when_there_is_no_environment_or_it_is_not_built(tmp_path: Path) -> None:
+    from tests.conftest import clean_env, run_connect_in_process
+
+    (tmp_path / "pyproject.toml").write_text("[tool.sparkpush]\n")
+    env = clean_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    shown = run_connect_in_process(["env"], env=env, cwd=tmp_path)
+    assert shown.returncode == 0 and "no environment configured" in shown.stdout
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.sparkpush.environment]\nrequirements = ['msgpack']\n"
+    )
+    shown = run_connect_in_process(["env", "--json"], env=env, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert '"built": false' in shown.stdout and '"configured": true' in shown.stdout
+    assert not (tmp_path / "cache" / "sparkpush").exists()  # nothing built, nothing probed
+
+
+@pytest.mark.parametrize("key", ["../../../home/you", "/etc", "a" * 31, "A" * 32, ""])
+def test_a_lock_naming_a_key_outside_the_cache_finds_nothing(tmp_path: Path, key: str) -> None:
+    from sparkpush.environment.cache import load_cached
+
+    victim = tmp_path / "cache" / "a" / "b" / "c"
+    victim.mkdir(parents=True)
+    (victim / "env.tar.gz").write_bytes(b"secret")
+    (victim / "environment.json").write_text(
+        '{"sha256": "x", "size": 6, "packages": {}, "target": {}}'
+    )
+    assert load_cached(key, tmp_path / "cache" / "a" / "b" / "c" / "d") is None
+    assert load_cached("../c", tmp_path / "cache" / "a" / "b" / "c" / "d") is None
