@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sparkpush.config import Config
@@ -76,7 +77,7 @@ def ensure_environment(
         shown = ", ".join(f"{n} {v}" for n, v in sorted(cached.left_out.items()))
         warnings = (
             f"environment: left out {shown}: the workers' pyspark keeps its own copies "
-            f"({_provided(target) or 'none found there'})",
+            f"({_provided(target, cached.left_out) or 'not found there'})",
         )
     return ProjectEnvironment(cached, target, built_now=True, warnings=warnings)
 
@@ -128,8 +129,9 @@ def announce(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _provided(target: WorkerTarget) -> str:
-    return ", ".join(f"{n} {v}" for n, v in sorted(target.provided.items()) if n != "py4j")
+def _provided(target: WorkerTarget, names: Iterable[str]) -> str:
+    """The workers' versions of `names`."""
+    return ", ".join(f"{n} {target.provided[n]}" for n in sorted(names) if n in target.provided)
 
 
 def _sha256(*parts: str) -> str:

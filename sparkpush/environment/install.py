@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sparkpush.environment.pip_command import constraints_text, install_command
 from sparkpush.environment.spec import EnvironmentSpec
-from sparkpush.environment.target import PROTECTED, WorkerTarget
+from sparkpush.environment.target import PROTECTED, WorkerTarget, normalised_name
 from sparkpush.errors import EnvironmentBuildError, EnvironmentOfflineError
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,6 @@ class Installed:
     """Normalised name -> version, of what stayed in the environment."""
     left_out: dict[str, str]
     """The protected packages pip brought in and we removed, with their versions."""
-
-
-def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def install(
@@ -70,7 +66,7 @@ def install(
         raise EnvironmentBuildError(f"pip did not finish within {PIP_TIMEOUT_S:.0f} s") from None
     if result.returncode != 0:
         raise pip_failure(result.stdout + result.stderr, target)  # its error last
-    return leave_out_protected(site_packages)
+    return leave_out_protected(site_packages, frozenset((*PROTECTED, *target.provided)))
 
 
 def pip_failure(output: str, target: WorkerTarget) -> Exception:
@@ -94,17 +90,17 @@ def pip_failure(output: str, target: WorkerTarget) -> Exception:
     return EnvironmentBuildError(f"pip could not build the environment: {last[:300]}")
 
 
-def leave_out_protected(site_packages: Path) -> Installed:
+def leave_out_protected(site_packages: Path, protected: frozenset[str]) -> Installed:
     """Remove the protected distributions pip installed (the workers keep their own)."""
     packages: dict[str, str] = {}
     left_out: dict[str, str] = {}
     for dist_info in sorted(site_packages.glob("*.dist-info")):
         name, version = _name_and_version(dist_info)
-        if normalise(name) in PROTECTED:
+        if normalised_name(name) in protected:
             _remove_distribution(site_packages, dist_info)
-            left_out[normalise(name)] = version
+            left_out[normalised_name(name)] = version
         else:
-            packages[normalise(name)] = version
+            packages[normalised_name(name)] = version
     shutil.rmtree(site_packages / "bin", ignore_errors=True)  # console scripts: not for UDFs
     return Installed(packages, left_out)
 

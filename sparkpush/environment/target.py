@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
+import re
 import sys
 import sysconfig
 from collections.abc import Mapping
@@ -37,7 +37,8 @@ class WorkerTarget:
     executable: str
     """The workers' own interpreter, which the environment's launcher runs."""
     provided: Mapping[str, str] = field(default_factory=dict)
-    """Versions of the packages the workers' pyspark needs, as installed there."""
+    """Versions of the packages the workers' pyspark needs (and what those need), as
+    installed there: the environment never shadows them."""
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "provided": dict(sorted(self.provided.items()))}
@@ -89,12 +90,6 @@ PROTECTED = (
 
 def worker_facts() -> dict[str, Any]:
     """The facts of the interpreter this runs in (called inside a UDF on a worker)."""
-    from importlib import metadata
-
-    provided: dict[str, str] = {}
-    for name in PROTECTED:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            provided[name] = metadata.version(name)
     libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
     try:
         glibc = libc.split()[1] if libc and libc.startswith("glibc ") else None
@@ -111,8 +106,37 @@ def worker_facts() -> dict[str, Any]:
         "platform": sysconfig.get_platform().replace("-", "_").replace(".", "_"),
         "glibc": glibc,
         "executable": sys.executable,
-        "provided": provided,
+        "provided": provided_packages(),
     }
+
+
+def provided_packages() -> dict[str, str]:
+    """PROTECTED and everything they need, as installed here: normalised name -> version."""
+    from importlib import metadata
+
+    provided: dict[str, str] = {}
+    pending = list(PROTECTED)
+    while pending:
+        name = normalised_name(pending.pop())
+        if name in provided:
+            continue
+        try:
+            found = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        provided[name] = found.version
+        for requirement in found.requires or []:
+            if re.search(r"\bextra\s*==", requirement):
+                continue  # an optional extra: only what PROTECTED names itself
+            head = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+            if head:
+                pending.append(head.group(0))
+    return provided
+
+
+def normalised_name(name: str) -> str:
+    """PEP 503: `Python_Dateutil` and `python-dateutil` are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def local_target() -> WorkerTarget:

@@ -131,10 +131,21 @@ def test_pyspark_and_the_packages_it_needs_are_left_out_and_named(tmp_path: Path
     distribution(site, "numpy", "2.1.0", ["numpy/__init__.py", "numpy/core/x.so"])
     distribution(site, "PyArrow", "17.0.0", ["pyarrow/__init__.py"])
     (site / "bin").mkdir()
-    installed = leave_out_protected(site)
+    distribution(site, "python_dateutil", "9.0", ["dateutil/__init__.py"])
+    installed = leave_out_protected(site, frozenset(("numpy", "pyarrow", "python-dateutil")))
     assert installed.packages == {"msgpack": "1.0.8"}
-    assert installed.left_out == {"numpy": "2.1.0", "pyarrow": "17.0.0"}
+    assert installed.left_out == {"numpy": "2.1.0", "pyarrow": "17.0.0", "python-dateutil": "9.0"}
     assert sorted(p.name for p in site.iterdir()) == ["msgpack", "msgpack-1.0.8.dist-info"]
+
+
+def test_what_pysparks_packages_need_is_provided_too() -> None:
+    from importlib import metadata
+
+    provided = local_target().provided
+    assert provided["pandas"] == metadata.version("pandas")
+    # pandas needs python-dateutil: shadowing it would change the workers' pandas
+    assert provided["python-dateutil"] == metadata.version("python-dateutil")
+    assert "pytest" not in provided
 
 
 def test_same_platform_installs_plainly_and_wheels_only(tmp_path: Path) -> None:
