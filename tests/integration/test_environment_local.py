@@ -160,3 +160,22 @@ def test_the_daemon_serves_the_environment_to_sql_and_attached_submits_and_follo
         assert attached.stdout.split("found: ")[1].startswith("1.1.0|")
     finally:
         run_connect(["daemon", "stop"], env=env, cwd=root)
+
+
+def test_pandas_and_what_it_needs_are_left_out_with_one_warning(tmp_path: Path) -> None:
+    from sparkpush.config import Config, EnvironmentSettings
+    from sparkpush.environment.build import ensure_environment
+    from sparkpush.environment.spec import read_spec
+
+    config = Config(
+        project_root=tmp_path,
+        environment=EnvironmentSettings(requirements=("msgpack==1.0.8", "pandas")),
+    )
+    built = ensure_environment(config, read_spec(config), local_target())
+    assert built.cached.packages == {"msgpack": "1.0.8"}
+    assert {"pandas", "numpy", "python-dateutil"} <= set(built.cached.left_out)
+    assert len(built.warnings) == 1
+    assert "left out" in built.warnings[0] and "pandas" in built.warnings[0]
+    with tarfile.open(built.cached.archive) as archive:
+        tops = {name.split("/")[1] for name in archive.getnames() if name.count("/") >= 1}
+    assert not tops & {"pandas", "numpy", "dateutil"}, tops
