@@ -349,3 +349,32 @@ def test_a_lock_naming_a_key_outside_the_cache_finds_nothing(tmp_path: Path, key
     )
     assert load_cached(key, tmp_path / "cache" / "a" / "b" / "c" / "d") is None
     assert load_cached("../c", tmp_path / "cache" / "a" / "b" / "c" / "d") is None
+
+
+def test_connect_env_shows_a_built_environment_in_lines() -> None:
+    from sparkpush.cli.commands.env import render_report
+
+    shown = render_report(
+        {
+            "configured": True,
+            "built": True,
+            "target": LINUX.describe(),
+            "packages": {"msgpack": "1.0.8"},
+            "left_out": {"numpy": "2.1.0"},
+            "size": 395541,
+            "sha256": "ab" * 32,
+            "cache_path": "/c/envs/k",
+            "lock_file": "/p/.sparkpush/environment.lock.json",
+            "in_current_generation": False,
+        }
+    )
+    assert shown.splitlines() == [
+        "target      Python 3.11 (cp311) on linux_x86_64, glibc 2.28",
+        "size        395,541 bytes",
+        f"sha256      {'ab' * 32}",
+        "cache       /c/envs/k",
+        "lock        /p/.sparkpush/environment.lock.json",
+        "generation  does not have it yet",
+        "packages    msgpack==1.0.8",
+        "left out    numpy 2.1.0 (the workers' own copies are used)",
+    ]
