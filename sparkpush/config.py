@@ -11,6 +11,7 @@ from typing import Any
 from sparkpush.errors import ConfigError
 from sparkpush.trust import (
     CREDENTIAL_KEYS,
+    SOURCE_KEYS,
     TrustState,
     credentials_digest,
     trust_state,
@@ -52,6 +53,12 @@ _SCHEMA: dict[str, Any] = {
     },
     "udf": {"modules": _STR_LIST, "names": _STR_TABLE},
     "java_udfs": _TABLE,
+    "environment": {
+        "requirements": _STR_LIST,
+        "requirements_files": _STR_LIST,
+        "project_dependencies": _BOOL,
+        "pip_args": _STR_LIST,
+    },
 }
 
 USER_CONFIG_FILE = "config.toml"
@@ -89,6 +96,18 @@ class ArtifactSettings:
 
 
 @dataclass(frozen=True)
+class EnvironmentSettings:
+    """`[tool.sparkpush.environment]`: third-party packages for the server's Python workers."""
+
+    requirements: tuple[str, ...] = ()
+    requirements_files: tuple[str, ...] = ()
+    project_dependencies: bool = False
+    pip_args: tuple[str, ...] = ()
+    project_requirements: tuple[str, ...] = ()
+    """`[project].dependencies` of the same pyproject, when `project_dependencies` is true."""
+
+
+@dataclass(frozen=True)
 class JavaUdf:
     class_name: str
     returns: str
@@ -110,8 +129,10 @@ class Config:
     udf_modules: tuple[str, ...] = ()
     udf_names: Mapping[str, str] = field(default_factory=dict)
     java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
+    environment: EnvironmentSettings = field(default_factory=EnvironmentSettings)
     project_credentials: Mapping[str, str] = field(default_factory=dict)
-    """`remote`, `token_file`, `ca_file` as the project's config writes them."""
+    """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`) as the
+    project's config writes them."""
     credentials_digest: str = ""
     """What `connect trust` records for `project_credentials` (see sparkpush.trust)."""
     trust: TrustState = TrustState.TRUSTED
@@ -122,7 +143,8 @@ class Config:
         """The project's credential keys that must not take effect yet."""
         if self.trust is TrustState.TRUSTED:
             return ()
-        return tuple(key for key in CREDENTIAL_KEYS if key in self.project_credentials)
+        keys = (*CREDENTIAL_KEYS, *SOURCE_KEYS)
+        return tuple(key for key in keys if key in self.project_credentials)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -149,12 +171,13 @@ def load_config(config_file: Path | None = None, cwd: Path | None = None) -> Con
             raise ConfigError(f"config file {config_file} does not exist")
         document = _read_toml(path)
         table = _sparkpush_table(document, path, explicit=True)
-        return _with_user_config(_build(table, path))
+        return _with_user_config(_build(table, path, document))
     found = find_pyproject(cwd)
     if found is None:
         return _with_user_config(Config(project_root=cwd))
-    table = _sparkpush_table(_read_toml(found), found, explicit=False)
-    return _with_user_config(_build(table, found))
+    document = _read_toml(found)
+    table = _sparkpush_table(document, found, explicit=False)
+    return _with_user_config(_build(table, found, document))
 
 
 def user_config_file() -> Path:
@@ -246,7 +269,7 @@ def _has_type(value: Any, expected: str) -> bool:
     return isinstance(value, dict)
 
 
-def _build(table: dict[str, Any], path: Path) -> Config:
+def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Config:
     _validate(table, _SCHEMA, path, "")
     root = path.parent
 
@@ -257,6 +280,9 @@ def _build(table: dict[str, Any], path: Path) -> Config:
     server = table.get("server", {})
     udf = table.get("udf", {})
     credentials = {key: table[key] for key in CREDENTIAL_KEYS if key in table}
+    pip_args = table.get("environment", {}).get("pip_args")
+    if pip_args:
+        credentials["pip_args"] = " ".join(pip_args)
     ca_file = as_path("ca_file")
     digest = credentials_digest(credentials, ca_file)
     return Config(
@@ -275,6 +301,29 @@ def _build(table: dict[str, Any], path: Path) -> Config:
         udf_modules=tuple(udf.get("modules", ())),
         udf_names=dict(udf.get("names", {})),
         java_udfs=_java_udfs(table.get("java_udfs", {}), path),
+        environment=_environment(table.get("environment", {}), path, document),
+    )
+
+
+def _environment(
+    table: Mapping[str, Any], path: Path, document: Mapping[str, Any]
+) -> EnvironmentSettings:
+    project: tuple[str, ...] = ()
+    if table.get("project_dependencies"):
+        section = document.get("project")
+        found = section.get("dependencies", []) if isinstance(section, dict) else None
+        if not isinstance(found, list) or not all(isinstance(d, str) for d in found):
+            raise ConfigError(
+                f"{path}: 'environment.project_dependencies' needs [project] dependencies "
+                "as a list of strings"
+            )
+        project = tuple(found)
+    return EnvironmentSettings(
+        requirements=tuple(table.get("requirements", ())),
+        requirements_files=tuple(table.get("requirements_files", ())),
+        project_dependencies=bool(table.get("project_dependencies", False)),
+        pip_args=tuple(table.get("pip_args", ())),
+        project_requirements=project,
     )
 
 

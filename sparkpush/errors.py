@@ -170,3 +170,14 @@ class DaemonVersionMismatchError(SparkpushError):
 
 class CloneUnsupportedError(ServerError):
     """The server has no `CloneSession` RPC (Spark 4.0): layers and clones fall back."""
+
+
+class EnvironmentBuildError(UsageError):
+    """The project's environment cannot be built: a requirement pip cannot resolve or install,
+    no wheel for the workers' platform, a refused pip option."""
+
+
+class EnvironmentOfflineError(SparkpushError):
+    """A build of the environment is needed and the package index cannot be reached."""
+
+    exit_code = ExitCode.UNREACHABLE

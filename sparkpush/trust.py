@@ -22,6 +22,8 @@ from sparkpush.private_files import read_json, write_private_json
 
 CREDENTIAL_KEYS = ("remote", "token_file", "ca_file")
 """The keys that decide where data and credentials go."""
+SOURCE_KEYS = ("pip_args",)
+"""The keys that decide where the environment's packages come from (`environment.pip_args`)."""
 
 RECORDS_FILE = "trusted.json"
 RECORDS_VERSION = 1
@@ -49,6 +51,8 @@ class TrustRecord:
 def credentials_digest(values: Mapping[str, str], ca_file: Path | None) -> str:
     """The digest of the credential keys' values as written, and of the CA bundle's bytes."""
     document = {key: values.get(key) for key in CREDENTIAL_KEYS}
+    # only when set: records made before these keys existed stay valid
+    document.update({key: values[key] for key in SOURCE_KEYS if key in values})
     document["ca_sha256"] = _file_digest(ca_file) if ca_file is not None else None
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 

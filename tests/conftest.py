@@ -150,3 +150,13 @@ def trust_project(cwd: Path, env: Mapping[str, str], *args: str) -> None:
     """`connect trust` in `cwd`: lets its config's remote, token_file and ca_file take effect."""
     result = run_connect([*args, "trust"], env=env, cwd=cwd, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(autouse=True)
+def user_cache_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test has its own user cache (built Python environments), also for its children."""
+    home = tmp_path_factory.mktemp("cache-home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home

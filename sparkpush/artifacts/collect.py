@@ -29,7 +29,7 @@ from sparkpush.artifacts.packing import (
 )
 from sparkpush.artifacts.process_cache import ClassTree, ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
-from sparkpush.artifacts.wheels import wheel_artifact
+from sparkpush.artifacts.wheels import is_platform_wheel, wheel_artifact
 from sparkpush.config import ArtifactSettings
 from sparkpush.errors import UsageError
 
@@ -52,6 +52,8 @@ class DesiredArtifact:
 class CollectedArtifacts:
     artifacts: tuple[DesiredArtifact, ...]
     warnings: tuple[str, ...]
+    platform_wheels: tuple[Path, ...] = ()
+    """Wheels with compiled code: installed into the project's environment, not sent as zips."""
 
     @cached_property
     def by_name(self) -> Mapping[str, DesiredArtifact]:
@@ -86,7 +88,11 @@ def collect_artifacts(
         add = getattr(collector, kind)
         for pattern in getattr(settings, kind):
             add(pattern)
-    return CollectedArtifacts(tuple(collector.found.values()), tuple(collector.warnings))
+    return CollectedArtifacts(
+        tuple(collector.found.values()),
+        tuple(collector.warnings),
+        tuple(collector.platform_wheels),
+    )
 
 
 class _Collector:
@@ -109,6 +115,7 @@ class _Collector:
         self.keep = keep
         self.found: dict[str, DesiredArtifact] = {}
         self.warnings: list[str] = []
+        self.platform_wheels: list[Path] = []
 
     def python(self, pattern: str) -> None:
         with _setting("python"):
@@ -135,6 +142,13 @@ class _Collector:
     def wheels(self, pattern: str) -> None:
         with _setting("wheels"):
             for path in self._matches("wheels", pattern, want_dir=False):
+                if is_platform_wheel(path):
+                    require_utf8_name(path)
+                    if not stat.S_ISREG(stat_or_refuse(path, self._shown(path)).st_mode):
+                        raise UsageError(f"{self._shown(path)} is not a regular file")
+                    if path not in self.platform_wheels:
+                        self.platform_wheels.append(path)
+                    continue
                 artifact = wheel_artifact(path)
                 self._add_file(artifact.name, path)
 

@@ -40,6 +40,14 @@ def wheel_artifact(path: Path) -> LocalArtifact:
     return LocalArtifact(name=f"{ArtifactKind.PYFILE.prefix}/{stem}.zip", path=path)
 
 
+def is_platform_wheel(path: Path) -> bool:
+    """A `.whl` whose file name carries an ABI or platform tag: it goes into the environment."""
+    parts = path.name[: -len(".whl")].split("-") if path.name.endswith(".whl") else []
+    if len(parts) not in (5, 6) or not all(parts):
+        return False  # not a wheel name: `wheel_artifact` says what is wrong
+    return not _pure_tag(f"{parts[-3]}-{parts[-2]}-{parts[-1]}")
+
+
 def _pure_tag(tag: str) -> bool:
     """`py3-none-any` style: no ABI and any platform (dotted tag sets must all agree)."""
     _python, abi, platform = tag.split("-")

@@ -12,6 +12,7 @@ from sparkpush import __version__
 from sparkpush.cli.commands.artifacts import artifacts
 from sparkpush.cli.commands.daemon import daemon
 from sparkpush.cli.commands.doctor import doctor
+from sparkpush.cli.commands.env import env
 from sparkpush.cli.commands.server import server
 from sparkpush.cli.commands.sql import sql
 from sparkpush.cli.commands.submit import submit
@@ -53,6 +54,7 @@ cli.add_command(artifacts)
 cli.add_command(sql)
 cli.add_command(udfs)
 cli.add_command(trust)
+cli.add_command(env)
 name_environment_variables(cli)
 
 

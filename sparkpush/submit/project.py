@@ -10,6 +10,7 @@ from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.daemon.attach import daemon_generation, daemon_running
+from sparkpush.environment.session_parts import environment_conf
 from sparkpush.errors import UsageError
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
@@ -27,7 +28,7 @@ def with_project_artifacts(
     config: Config, target: Target, request: SubmitRequest, notify: Notify
 ) -> SubmitRequest:
     """The request with the project's configured artifacts and UDFs for its fresh session."""
-    desired, warnings = collect_project_artifacts(config, request.artifacts)
+    desired, warnings = collect_project_artifacts(config, request.artifacts, target)
     for warning in warnings:
         notify(f"warning: {warning}")
 
@@ -45,6 +46,7 @@ def with_project_artifacts(
     return replace(
         request,
         artifacts=[d.artifact for d in desired],
+        conf={**environment_conf(d.name for d in desired), **request.conf},
         register_udfs=register if has_udfs(config) else None,
     )
 

@@ -1,4 +1,5 @@
-"""The server workers' Python version, found once per server instead of once per session.
+"""The server workers' Python (version, and the full target an environment is built for),
+found once per server instead of once per session.
 
 Finding it runs a probe UDF, which starts a Python worker for the session: seconds on every
 fresh submit. The answer belongs to the server, so it is remembered under the server's
@@ -12,16 +13,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+from sparkpush.connect.client_environment import session_environment
+from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import SparkpushError
+from sparkpush.environment.target import WorkerTarget
+from sparkpush.errors import EnvironmentBuildError, SparkpushError
 from sparkpush.private_files import read_json, write_private_json
+from sparkpush.remote import Target
 from sparkpush.server.state import user_state_dir
 
 CACHE_NAME = "worker-python.json"
 MAX_ENTRIES = 32
 IDENTITY_CONFS = ("spark.app.id", "spark.sql.execution.pyspark.python")
+TARGET_PROBE_TIMEOUT_S = 180.0
 
 
 def server_identity(client: SessionClient, remote: str) -> str | None:
@@ -37,7 +47,8 @@ def server_identity(client: SessionClient, remote: str) -> str | None:
 
 
 class WorkerPythonCache:
-    """`{"servers": [[identity, "3.11"], ...]}`, newest last, at most MAX_ENTRIES."""
+    """`{"servers": [[identity, "3.11" or {"version", "target"}], ...]}`, newest last,
+    at most MAX_ENTRIES."""
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
@@ -50,14 +61,37 @@ class WorkerPythonCache:
         if identity is None:
             return None
         found = self._read().get(identity)
+        if isinstance(found, dict):
+            found = found.get("version")
         return found if isinstance(found, str) else None
 
     def put(self, identity: str | None, version: str | None) -> None:
         if identity is None or not version:
             return
+        known = self._read().get(identity)
+        if isinstance(known, dict) and known.get("version") == version:
+            return  # keep the target probed with it
+        self._store(identity, version)
+
+    def get_target(self, identity: str | None) -> WorkerTarget | None:
+        """The workers' full target, if a probe found it for this server."""
+        found = self._read().get(identity) if identity is not None else None
+        if not isinstance(found, dict) or not isinstance(found.get("target"), dict):
+            return None
+        try:
+            return WorkerTarget.from_json(found["target"])
+        except TypeError:  # another version's form: probe again
+            return None
+
+    def put_target(self, identity: str | None, target: WorkerTarget) -> None:
+        if identity is None:
+            return
+        self._store(identity, {"version": target.python, "target": target.as_json()})
+
+    def _store(self, identity: str, value: object) -> None:
         entries = self._read()
         entries.pop(identity, None)
-        entries[identity] = version
+        entries[identity] = value
         kept = [[key, value] for key, value in entries.items()][-MAX_ENTRIES:]
         with contextlib.suppress(OSError):  # only a cache: the next run probes again
             write_private_json(self.path, {"servers": kept})
@@ -72,3 +106,70 @@ class WorkerPythonCache:
             for entry in servers
             if isinstance(entry, list) and len(entry) == 2
         }
+
+
+def probe_worker_target(target: Target) -> WorkerTarget:
+    """Run the facts UDF on a throwaway session of `target` (a child process with PySpark)."""
+    env = session_environment(target.spec, new_session_id(), None, target.ca_file)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "sparkpush.submit.worker_python"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TARGET_PROBE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentBuildError(
+            f"the server's Python workers did not answer within {TARGET_PROBE_TIMEOUT_S:.0f} s"
+        ) from None
+    return parse_target_answer(result.stdout)
+
+
+def parse_target_answer(stdout: str) -> WorkerTarget:
+    """The probe child's last line: {"target": {...}} or {"error": "..."}."""
+    lines = stdout.strip().splitlines()
+    try:
+        answer: Any = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        answer = {}
+    if isinstance(answer, dict) and isinstance(answer.get("target"), dict):
+        try:
+            return WorkerTarget.from_json(answer["target"])
+        except TypeError:
+            pass
+    error = answer.get("error") if isinstance(answer, dict) else None
+    raise EnvironmentBuildError(
+        f"cannot find what the server's Python workers run: {error or 'no answer from the probe'}"
+    )
+
+
+def _probe_main() -> int:
+    """In the probe child: run the facts UDF once, print JSON, stop the session."""
+    from pyspark import cloudpickle
+    from pyspark.sql import SparkSession
+    from pyspark.sql.functions import udf
+
+    from sparkpush.environment import target as target_module
+
+    # by value: the workers need nothing of ours to run it
+    cloudpickle.register_pickle_by_value(target_module)
+    spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
+    try:
+        facts = udf(lambda _: json.dumps(target_module.worker_facts()), "string")
+        row = spark.range(1).select(facts("id").alias("v")).collect()[0]
+        print(json.dumps({"target": json.loads(row["v"])}))
+    except Exception as exc:  # reported to the parent as data
+        print(json.dumps({"error": " ".join(str(exc).split())[:500]}))
+    finally:
+        with contextlib.suppress(Exception):
+            spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.stdout.flush()
+    code = _probe_main()
+    sys.stdout.flush()
+    os._exit(code)  # skip teardown: gRPC channels can hang it (see the notes)

@@ -30,6 +30,7 @@ from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config import Config
 from sparkpush.connect.session import Session
+from sparkpush.environment.session_parts import environment_artifacts, environment_conf
 from sparkpush.errors import ArtifactConflictError, ServerError, SparkpushError, UsageError
 from sparkpush.remote import Target
 from sparkpush.sync.project_lock import project_lock
@@ -87,6 +88,9 @@ def sync_project(
     root = config.project_root
     with project_lock(root):
         collected, desired = _collect(config, extra, reuse)
+        environment, notes = environment_artifacts(config, target, collected.platform_wheels)
+        desired += environment
+        collected = replace(collected, warnings=collected.warnings + notes)
         manifest = load_manifest(root, reuse)
         release_unfinished(target, root, keep=manifest.session_id if manifest else None)
         current = usable_current(manifest, target)
@@ -114,11 +118,15 @@ def sync_project(
 
 
 def collect_project_artifacts(
-    config: Config, extra: Sequence[LocalArtifact] = ()
+    config: Config, extra: Sequence[LocalArtifact] = (), target: Target | None = None
 ) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
-    """The project's configured artifacts plus `extra` (e.g. submit's flags), and warnings."""
+    """The project's configured artifacts plus `extra` (e.g. submit's flags), and warnings;
+    with `target`, also the project's environment for its workers."""
     with project_lock(config.project_root):
         collected, desired = _collect(config, extra)
+        if target is not None:
+            environment, notes = environment_artifacts(config, target, collected.platform_wheels)
+            return desired + environment, collected.warnings + notes
     return desired, collected.warnings
 
 
@@ -213,7 +221,7 @@ def _new_generation(
     try:
         session.spark_version()
         report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
-        session.set_conf(config.conf)
+        session.set_conf({**environment_conf(by_name), **config.conf})
         manifest = Manifest(
             session_id=session.session_id,
             generation=generation,

@@ -19,6 +19,7 @@ from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
+from sparkpush.environment.status import preview_environment
 from sparkpush.remote import Target
 from sparkpush.sync.engine import usable_current
 from sparkpush.udf.loader_messages import LoadRequest
@@ -56,15 +57,18 @@ def preview_sync(
     collected = collect_artifacts(config.artifacts, root, StatCache.load(stat_cache_path(root)))
     manifest = load_manifest(root)
     current = usable_current(manifest, target) if target is not None else None
-    plan = plan_sync(collected.hashes, current.hashes if current is not None else None)
+    environment = preview_environment(config, collected.platform_wheels)
+    hashes = {**collected.hashes, **environment.hashes}
+    sizes = {**{n: d.size for n, d in collected.by_name.items()}, **environment.sizes}
+    plan = plan_sync(hashes, current.hashes if current is not None else None)
     udfs, udf_warnings = _udfs_to_register(config, target, manifest, current, plan, loader)
     return SyncPreview(
         action=plan.action,
         reasons=plan.reasons,
         upload=plan.upload,
-        bytes=sum(collected.by_name[name].size for name in plan.upload),
+        bytes=sum(sizes[name] for name in plan.upload),
         udfs=udfs,
-        warnings=(*collected.warnings, *udf_warnings),
+        warnings=(*collected.warnings, *environment.warnings, *udf_warnings),
     )
 
 

@@ -95,6 +95,9 @@ def a_zip(relative: str) -> Setup:
     return setup
 
 
+ENV = "[tool.sparkpush.environment]\n"
+
+
 def platform_wheel(root: Path) -> None:
     dist = root / "dist"
     dist.mkdir()
@@ -523,12 +526,68 @@ CASES = [
         setup=package_with_bad_name,
     ),
     Case(
-        "platform-wheel",
+        "broken-platform-wheel",
         ["sync"],
         USAGE,
-        "is a platform wheel",
+        "pip could not build the environment: pip._internal.metadata",
         config='[tool.sparkpush.artifacts]\nwheels = ["dist/*.whl"]\n',
         setup=platform_wheel,
+    ),
+    # --- the Python environment: pip only with checked input, failures on one line --------
+    Case(
+        "env-no-such-package",
+        ["sync"],
+        USAGE,
+        "no wheel of sparkpush-no-such-package==1.0 for the workers (Python ",
+        config=ENV + 'requirements = ["sparkpush-no-such-package==1.0"]\n',
+    ),
+    Case(
+        "env-offline",
+        ["sync"],
+        UNREACHABLE,
+        "(the package index could not be reached)",
+        config=ENV + 'requirements = ["msgpack"]\n',
+        env={
+            "PIP_INDEX_URL": "http://127.0.0.1:{free}/simple",
+            "PIP_RETRIES": "1",
+            "PIP_TIMEOUT": "5",
+        },
+    ),
+    Case(
+        "env-pip-target",
+        ["sync"],
+        USAGE,
+        "environment.pip_args: '--target' is not allowed",
+        config=ENV + 'requirements = ["msgpack"]\npip_args = ["--target", "{root}/../x"]\n',
+    ),
+    Case(
+        "env-pip-index-untrusted",
+        ["sync"],
+        USAGE,
+        "sets pip_args (not trusted)",
+        config=ENV + 'requirements = ["x"]\npip_args = ["-i", "https://evil.example/simple"]\n',
+    ),
+    Case(
+        "env-requirements-outside",
+        ["sync"],
+        USAGE,
+        "environment.requirements_files: /etc/passwd",
+        config=ENV + 'requirements_files = ["/etc/passwd"]\n',
+    ),
+    Case(
+        "env-requirements-option",
+        ["submit", APP],
+        USAGE,
+        "req.txt:1: pip options are not read from requirements files (--index-url)",
+        config=ENV + 'requirements_files = ["req.txt"]\n',
+        setup=write("req.txt", "--index-url http://evil.example/simple\nmsgpack\n"),
+    ),
+    Case(
+        "env-direct-reference",
+        ["sync"],
+        USAGE,
+        "is a direct reference",
+        config=ENV + 'requirements = ["x @ file:///home/you/.ssh/id_rsa"]\n',
     ),
     Case("flag-conf", ["submit", "--conf", "novalue", APP], USAGE, "is not key=value"),
     Case("flag-timeout", ["submit", "--timeout", "-1", APP], USAGE, "--timeout must be"),
@@ -622,6 +681,7 @@ CATEGORIES = {
     "udf-": "UDF modules",
     "java-": "the server and Java",
     "token-": "credentials",
+    "env-": "the Python environment",
 }
 """Each category of the corpus, by the prefix of its cases' ids."""
 

@@ -198,7 +198,8 @@ print("digest", spark.range(1).select(digest("id")).first()[0])
     [
         ('jars = ["lib/missing.jar"]', None, 2, "missing.jar"),
         ('python = ["empty"]', "empty_dir", 2, "empty"),
-        ('wheels = ["dist/*.whl"]', "platform_wheel", 2, "platform wheel"),
+        # a platform wheel goes into the environment: pip refuses this broken one
+        ('wheels = ["dist/*.whl"]', "platform_wheel", 2, "pip could not build the environment"),
         ('archives = ["env.zip#../up"]', "archive", 2, "alias"),
         ('jars = ["lib/*.jar"]', None, 0, "matches no file"),
     ],

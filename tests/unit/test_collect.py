@@ -319,9 +319,6 @@ def make_bad(tmp_path: Path, case: str) -> dict[str, tuple[str, ...]]:
         with open(os.path.join(os.fsencode(tmp_path / "src"), b"caf\xe9.py"), "wb"):
             pass
         return {"python": ("src",)}
-    if case == "platform wheel":
-        wheel(tmp_path / "dist" / "x-1.0-cp311-cp311-linux_x86_64.whl")
-        return {"wheels": ("dist/*.whl",)}
     if case == "wrong jar suffix":
         write(tmp_path / "lib.zip")
         return {"jars": ("lib.zip",)}
@@ -369,7 +366,6 @@ def make_bad(tmp_path: Path, case: str) -> dict[str, tuple[str, ...]]:
         ("symlink loop matched by a glob", "artifacts.jars: a.jar: symlink loop"),
         ("non-UTF-8 name", "caf\\xe9.conf: file name is not valid UTF-8"),
         ("non-UTF-8 name in python folder", "caf\\xe9.py: file name is not valid UTF-8"),
-        ("platform wheel", "is a platform wheel: Spark Connect can only import pure-Python"),
         ("wrong jar suffix", "lib.zip is not a .jar file"),
         ("wheel in pyfiles", "not a .py, .zip or .egg file (wheels go in 'wheels')"),
         ("wrong archive suffix", "data.csv is not a .zip, .jar, .tar.gz, .tgz or .tar file"),
@@ -431,3 +427,11 @@ def test_an_unchanged_class_tree_reuses_its_artifacts_and_a_change_rebuilds(
     fourth = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
     changed = fourth.by_name["classes/com/C1.class"]
     assert changed.sha256 != third.by_name["classes/com/C1.class"].sha256
+
+
+def test_platform_wheels_go_to_the_environment_instead_of_being_refused(tmp_path: Path) -> None:
+    platform = wheel(tmp_path / "dist" / "x-1.0-cp311-cp311-linux_x86_64.whl")
+    wheel(tmp_path / "dist" / "tiny-1.0-py3-none-any.whl")
+    collected = collect(tmp_path, wheels=("dist/*.whl",))
+    assert collected.platform_wheels == (platform,)
+    assert [a.name for a in collected.artifacts] == ["pyfiles/tiny-1.0-py3-none-any.zip"]

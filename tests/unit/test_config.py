@@ -149,3 +149,34 @@ def test_a_user_config_folder_we_may_not_read_is_one_line_not_a_traceback(
     monkeypatch.setattr(Path, "is_file", is_file)
     with pytest.raises(ConfigError, match="cannot read: permission denied"):
         load_config(cwd=tmp_path)
+
+
+def test_environment_settings_are_read_with_the_project_dependencies(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndependencies = ["msgpack>=1"]\n'
+        "[tool.sparkpush.environment]\n"
+        'requirements = ["pyyaml==6.0.2"]\nrequirements_files = ["req.txt"]\n'
+        'project_dependencies = true\npip_args = ["--no-deps"]\n'
+    )
+    environment = load_config(cwd=tmp_path).environment
+    assert environment.requirements == ("pyyaml==6.0.2",)
+    assert environment.requirements_files == ("req.txt",)
+    assert environment.project_requirements == ("msgpack>=1",)
+    assert environment.pip_args == ("--no-deps",)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[tool.sparkpush.environment]\nrequirements = 'x'", "'environment.requirements' must be"),
+        ("[tool.sparkpush.environment]\nindex = 'x'", "unknown key 'environment.index'"),
+        (
+            "[tool.sparkpush.environment]\nproject_dependencies = true",
+            "needs [project] dependencies",
+        ),
+    ],
+)
+def test_bad_environment_settings_name_the_key(tmp_path: Path, body: str, message: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(body + "\n")
+    with pytest.raises(ConfigError, match=message.replace("[", "\\[")):
+        load_config(cwd=tmp_path)

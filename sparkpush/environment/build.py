@@ -1,0 +1,150 @@
+"""`ensure_environment`: the project's environment for a target, from the cache or built once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sparkpush.config import Config
+from sparkpush.environment.archive import write_deterministic_tar_gz
+from sparkpush.environment.cache import (
+    ARCHIVE_FILE,
+    CachedEnvironment,
+    build_folder,
+    load_cached,
+    publish,
+)
+from sparkpush.environment.install import install
+from sparkpush.environment.launcher import LAUNCHER_PATH, SITE_PACKAGES, launcher_text
+from sparkpush.environment.lock import LockEntry, find_entry, record_entry
+from sparkpush.environment.spec import EnvironmentSpec
+from sparkpush.environment.target import WorkerTarget, local_target, same_platform
+from sparkpush.remote import require_trusted
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProjectEnvironment:
+    cached: CachedEnvironment
+    target: WorkerTarget
+    built_now: bool
+    warnings: tuple[str, ...] = ()
+
+
+def input_key(spec: EnvironmentSpec, target: WorkerTarget) -> str:
+    """The lock's key: the same requirements for the same workers resolve the same way."""
+    return _sha256(spec.key_text(), target.key_text())
+
+
+def spec_key(spec: EnvironmentSpec) -> str:
+    return _sha256(spec.key_text())
+
+
+def ensure_environment(
+    config: Config, spec: EnvironmentSpec, target: WorkerTarget
+) -> ProjectEnvironment:
+    """The cached environment this input resolved to before (no pip), or a new build."""
+    # pip options choose where packages come from: a project's word only once trusted
+    require_trusted(config, pip_args=bool(spec.pip_args))
+    root = config.project_root
+    key = input_key(spec, target)
+    entry = find_entry(root, input_key=key)
+    if entry is not None:
+        cached = load_cached(entry.key)
+        if cached is not None and cached.sha256 == entry.sha256:
+            return ProjectEnvironment(cached, target, built_now=False)
+    cached = build_environment(spec, target)
+    record_entry(
+        root,
+        LockEntry(
+            input=key,
+            spec=spec_key(spec),
+            key=cached.key,
+            target=target.describe(),
+            packages=cached.packages,
+            left_out=cached.left_out,
+            sha256=cached.sha256,
+        ),
+    )
+    warnings: tuple[str, ...] = ()
+    if cached.left_out:
+        shown = ", ".join(f"{n} {v}" for n, v in sorted(cached.left_out.items()))
+        warnings = (
+            f"environment: left out {shown}: the workers' pyspark keeps its own copies "
+            f"({_provided(target, cached.left_out) or 'not found there'})",
+        )
+    return ProjectEnvironment(cached, target, built_now=True, warnings=warnings)
+
+
+def build_environment(spec: EnvironmentSpec, target: WorkerTarget) -> CachedEnvironment:
+    """pip install for `target`, add the launcher, pack; published to the cache only whole."""
+    cross = not same_platform(target, local_target())
+    announce(f"building the Python environment for {target.describe()}...")
+    with build_folder() as scratch:
+        tree = scratch / "tree"
+        site_packages = tree / SITE_PACKAGES
+        site_packages.mkdir(parents=True)
+        installed = install(spec, target, site_packages, cross_platform=cross, scratch=scratch)
+        launcher = tree / LAUNCHER_PATH
+        launcher.parent.mkdir()
+        launcher.write_text(launcher_text(target.executable))
+        launcher.chmod(0o755)
+        out = scratch / "out"
+        out.mkdir(mode=0o700)
+        archive = out / ARCHIVE_FILE
+        write_deterministic_tar_gz(tree, archive)
+        digest = _file_sha256(archive)
+        key = _sha256(
+            json.dumps(sorted(installed.packages.items())),
+            json.dumps(sorted(spec.wheel_hashes)),
+            target.key_text(),
+        )[:32]
+        existing = load_cached(key)
+        if existing is not None:
+            return existing
+        meta = {
+            "sha256": digest,
+            "size": archive.stat().st_size,
+            "packages": installed.packages,
+            "left_out": installed.left_out,
+            "target": target.as_json(),
+        }
+        publish(out, key, meta)
+    found = load_cached(key)
+    assert found is not None
+    announce(f"built the Python environment: {len(found.packages)} packages, {found.size} bytes")
+    return found
+
+
+def announce(line: str) -> None:
+    """A progress line on a terminal (the daemon's log gets it at info level)."""
+    log.info(line)
+    if sys.stderr.isatty() and not os.environ.get("SPARKPUSH_QUIET"):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _provided(target: WorkerTarget, names: Iterable[str]) -> str:
+    """The workers' versions of `names`."""
+    return ", ".join(f"{n} {target.provided[n]}" for n in sorted(names) if n in target.provided)
+
+
+def _sha256(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _file_sha256(path: os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

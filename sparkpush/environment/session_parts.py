@@ -1,0 +1,69 @@
+"""What a session gets from the project's environment: one archive and one conf."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sparkpush.artifacts.collect import DesiredArtifact
+from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.config import Config
+from sparkpush.environment.build import ProjectEnvironment, ensure_environment
+from sparkpush.environment.spec import environment_configured, read_spec
+from sparkpush.environment.target import WorkerTarget
+from sparkpush.errors import SparkpushError
+from sparkpush.remote import Target
+from sparkpush.submit.worker_python import WorkerPythonCache, probe_worker_target, server_identity
+
+ALIAS = "sparkpush_env"
+ARCHIVE_NAME = f"archives/{ALIAS}.tar.gz#{ALIAS}"
+"""A fixed name: new bytes under it make the planner start a new generation, never in place."""
+PYTHON_CONF = "spark.sql.execution.pyspark.python"
+LAUNCHER = f"{ALIAS}/bin/python"
+
+
+def environment_artifacts(
+    config: Config, server: Target, platform_wheels: Sequence[Path] = ()
+) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
+    """The environment's archive for `server`'s workers (built if needed), and warnings."""
+    prepared = prepare_environment(config, server, platform_wheels)
+    if prepared is None:
+        return [], ()
+    archive = prepared.cached.archive
+    artifact = LocalArtifact(name=ARCHIVE_NAME, path=archive)
+    desired = DesiredArtifact(artifact, prepared.cached.sha256, prepared.cached.size, archive)
+    return [desired], prepared.warnings
+
+
+def prepare_environment(
+    config: Config, server: Target, platform_wheels: Sequence[Path] = ()
+) -> ProjectEnvironment | None:
+    """None when the project asks for no environment (then nothing is read or probed)."""
+    if not environment_configured(config, platform_wheels):
+        return None
+    spec = read_spec(config, platform_wheels)
+    return ensure_environment(config, spec, worker_target(server))
+
+
+def environment_conf(artifact_names: Iterable[str]) -> dict[str, str]:
+    """The session conf that makes the archive's launcher the workers' Python."""
+    return {PYTHON_CONF: LAUNCHER} if ARCHIVE_NAME in set(artifact_names) else {}
+
+
+def worker_target(server: Target) -> WorkerTarget:
+    """The workers' target, probed once per server start (cached in the user's state)."""
+    cache = WorkerPythonCache()
+    client = server.client()
+    try:
+        identity = server_identity(client, server.spec.display())
+    finally:
+        with contextlib.suppress(SparkpushError):
+            client.release_session(timeout=5.0)
+        client.close()
+    found = cache.get_target(identity)
+    if found is not None:
+        return found
+    probed = probe_worker_target(server)
+    cache.put_target(identity, probed)
+    return probed
