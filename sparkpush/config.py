@@ -52,6 +52,7 @@ _SCHEMA: dict[str, Any] = {
     },
     "udf": {"modules": _STR_LIST, "names": _STR_TABLE},
     "java_udfs": _TABLE,
+    "layers": {"enabled": _BOOL, "code": _STR_LIST},
 }
 
 USER_CONFIG_FILE = "config.toml"
@@ -89,6 +90,15 @@ class ArtifactSettings:
 
 
 @dataclass(frozen=True)
+class LayerSettings:
+    """`[tool.sparkpush.layers]`: generations as a clone of a base session plus the code."""
+
+    enabled: bool = True
+    code: tuple[str, ...] = ()
+    """Artifact-name globs counted as code on top of the default split (`jars/myapp-*.jar`)."""
+
+
+@dataclass(frozen=True)
 class JavaUdf:
     class_name: str
     returns: str
@@ -110,6 +120,7 @@ class Config:
     udf_modules: tuple[str, ...] = ()
     udf_names: Mapping[str, str] = field(default_factory=dict)
     java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
+    layers: LayerSettings = field(default_factory=LayerSettings)
     project_credentials: Mapping[str, str] = field(default_factory=dict)
     """`remote`, `token_file`, `ca_file` as the project's config writes them."""
     credentials_digest: str = ""
@@ -275,7 +286,12 @@ def _build(table: dict[str, Any], path: Path) -> Config:
         udf_modules=tuple(udf.get("modules", ())),
         udf_names=dict(udf.get("names", {})),
         java_udfs=_java_udfs(table.get("java_udfs", {}), path),
+        layers=_layers(table.get("layers", {})),
     )
+
+
+def _layers(table: Mapping[str, Any]) -> LayerSettings:
+    return LayerSettings(enabled=table.get("enabled", True), code=tuple(table.get("code", ())))
 
 
 def _java_udfs(table: Mapping[str, Any], path: Path) -> dict[str, JavaUdf]:

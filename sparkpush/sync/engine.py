@@ -3,6 +3,10 @@
 A session cannot be updated in place (changed jars and pyfiles are refused, changed classes are
 ignored once loaded), so anything but pure additions builds a new generation: a fresh session
 that gets the full set and becomes current only when complete. Stale code is never served.
+
+With layers (the default where the server has CloneSession), a generation is a server-side
+clone of a base session that holds the dependencies and confs, plus the code layer: a code
+change clones the current base and sends only the code; a base change builds a new base first.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sparkpush.artifacts.collect import CollectedArtifacts, DesiredArtifact, collect_artifacts
+from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.manifest import (
+    BaseSession,
     Manifest,
     ManifestEntry,
     load_manifest,
@@ -24,22 +30,31 @@ from sparkpush.artifacts.manifest import (
     state_dir,
 )
 from sparkpush.artifacts.pack_cache import PackCache
-from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
+from sparkpush.artifacts.planner import (
+    PlanAction,
+    SyncPlan,
+    plan_layered_sync,
+    plan_sync,
+    upload_order,
+)
 from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config import Config
 from sparkpush.connect.session import Session
-from sparkpush.errors import ArtifactConflictError, ServerError, SparkpushError, UsageError
+from sparkpush.errors import (
+    ArtifactConflictError,
+    CloneUnsupportedError,
+    ServerError,
+    UsageError,
+)
 from sparkpush.remote import Target
+from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.layering import Layout, layered_current, layout_of
 from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.release import release_sessions
-from sparkpush.sync.unfinished import (
-    UnfinishedSession,
-    forget_unfinished,
-    record_unfinished,
-    release_unfinished,
-)
+from sparkpush.sync.session_build import SessionBuild
+from sparkpush.sync.unfinished import release_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +78,17 @@ class SyncResult:
     manifest: Manifest | None = field(default=None, repr=False)
     udfs: tuple[str, ...] = ()
     """SQL names of the UDFs registered or re-registered (filled in by `ready_session`)."""
+    layer: Layer | None = None
+    """The lowest layer that changed (None: no layers, or nothing changed)."""
 
     @property
     def bytes(self) -> int:
         return sum(a.size for a in self.uploaded)
+
+    @property
+    def layers(self) -> bool:
+        """Whether the current generation is a clone of a base session."""
+        return self.manifest is not None and self.manifest.base is not None
 
 
 def sync_project(
@@ -87,30 +109,69 @@ def sync_project(
     root = config.project_root
     with project_lock(root):
         collected, desired = _collect(config, extra, reuse)
+        layout = layout_of(config, desired)
         manifest = load_manifest(root, reuse)
-        release_unfinished(target, root, keep=manifest.session_id if manifest else None)
+        release_unfinished(target, root, keep=_sessions_of(manifest))
         current = usable_current(manifest, target)
-        plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)
+        plan = _plan(config, target, layout, current)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
                 manifest, uploaded = _add_in_place(
-                    root, target, current, desired, plan, on_progress
+                    root, target, current, desired, layout, plan, on_progress
                 )
             except ArtifactConflictError as exc:
                 # The plan said these names were new; the server disagrees, so trust nothing
                 # about the current session and rebuild.
                 log.warning("falling back to a new generation: %s", exc.message)
-                plan = plan_sync({d.name: d.sha256 for d in desired}, None)
+                plan = _plan(config, target, layout, None)
             else:
                 return _result(manifest, plan, uploaded, desired, collected, started)
         if plan.action is PlanAction.NOTHING and current is not None:
             released = () if keep_old else _release_pending(target, current, root)
             return _result(current, plan, (), desired, collected, started, released)
         manifest, uploaded = _new_generation(
-            config, target, manifest, desired, plan, on_progress, prepare_generation
+            config,
+            target,
+            manifest,
+            current,
+            desired,
+            layout,
+            plan,
+            on_progress,
+            prepare_generation,
         )
         released = () if keep_old else _release_pending(target, manifest, root)
         return _result(manifest, plan, uploaded, desired, collected, started, released)
+
+
+def _sessions_of(manifest: Manifest | None) -> tuple[str, ...]:
+    if manifest is None:
+        return ()
+    if manifest.base is None:
+        return (manifest.session_id,)
+    return (manifest.session_id, manifest.base.session_id)
+
+
+def _plan(config: Config, target: Target, layout: Layout, current: Manifest | None) -> SyncPlan:
+    """The layered plan for a generation cloned from a base; else today's single-session one."""
+    if current is not None and current.base is not None and config.layers.enabled:
+        recorded = layered_current(current, current.base)
+        plan = plan_layered_sync(layout.layered, recorded)
+        if _uses_base(plan) and not _alive(
+            target, current.base.session_id, current.base.server_side_session_id
+        ):
+            plan = plan_layered_sync(layout.layered, recorded, base_alive=False)
+        return plan
+    plan = plan_sync(layout.hashes, current.hashes if current is not None else None)
+    if plan.action is PlanAction.NEW_GENERATION and config.layers.enabled:
+        return replace(plan, layer=Layer.BASE)
+    return plan
+
+
+def _uses_base(plan: SyncPlan) -> bool:
+    if plan.action is PlanAction.NEW_GENERATION:
+        return plan.layer is Layer.CODE
+    return plan.action is PlanAction.ADD_IN_PLACE and plan.layer is Layer.BASE
 
 
 def collect_project_artifacts(
@@ -163,17 +224,23 @@ def usable_current(manifest: Manifest | None, target: Target) -> Manifest | None
         return None
     if manifest.server_side_session_id is None:
         return None  # never confirmed by the server: cannot tell a restart apart
-    session = target.session(manifest.session_id, manifest.server_side_session_id)
+    if not _alive(target, manifest.session_id, manifest.server_side_session_id):
+        return None
+    return manifest
+
+
+def _alive(target: Target, session_id: str, server_side_session_id: str | None) -> bool:
+    session = target.session(session_id, server_side_session_id)
     try:
         session.spark_version()
     except ServerError as exc:
         if exc.error_class in _GONE:
-            log.info("session %s is gone (%s)", manifest.session_id, exc.error_class)
-            return None
+            log.info("session %s is gone (%s)", session_id, exc.error_class)
+            return False
         raise
     finally:
         session.close()
-    return manifest
+    return True
 
 
 def _add_in_place(
@@ -181,16 +248,25 @@ def _add_in_place(
     target: Target,
     current: Manifest,
     desired: Sequence[DesiredArtifact],
+    layout: Layout,
     plan: SyncPlan,
     on_progress: ProgressCallback | None,
 ) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
+    """Upload new names into the generation; new base names into its base too, first, so that
+    later clones of the base have them."""
     by_name = {d.name: d for d in desired}
+    base = current.base
+    if plan.layer is Layer.BASE and base is not None:
+        joining = [n for n in plan.upload if n in layout.base]
+        with target.session(base.session_id, base.server_side_session_id) as session:
+            upload_artifacts(session, [by_name[n].artifact for n in joining])
+        base = replace(base, names=tuple(sorted({*base.names, *joining})))
     with target.session(current.session_id, current.server_side_session_id) as session:
         report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
     entries = dict(current.entries)
     for uploaded in report.artifacts:
         entries[uploaded.name] = _entry(uploaded, by_name[uploaded.name], current.generation)
-    manifest = replace(current, entries=entries, updated_at=time.time())
+    manifest = replace(current, entries=entries, updated_at=time.time(), base=base)
     save_manifest(root, manifest)
     return manifest, tuple(report.artifacts)
 
@@ -199,49 +275,107 @@ def _new_generation(
     config: Config,
     target: Target,
     previous: Manifest | None,
+    current: Manifest | None,
     desired: Sequence[DesiredArtifact],
+    layout: Layout,
     plan: SyncPlan,
     on_progress: ProgressCallback | None,
     prepare_generation: GenerationHook | None,
 ) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
-    """Build a complete new session; only then make it current (the old one keeps serving)."""
+    """Build a complete new generation; only then make it current (the old one keeps serving).
+
+    A code change clones the current base and sends the code layer; otherwise a new session
+    gets the base layer and confs, and, where the server can clone, becomes the base of a
+    clone that gets the code layer (else it gets the code itself: one session, as on Spark 4.0).
+    """
     root = config.project_root
     generation = (previous.generation + 1) if previous is not None else 1
     by_name = {d.name: d for d in desired}
-    session = target.session()
-    record_unfinished(root, UnfinishedSession(target.spec.display(), session.session_id))
+    build = SessionBuild(root, target, by_name, on_progress)
+    base: BaseSession | None
     try:
-        session.spark_version()
-        report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
-        session.set_conf(config.conf)
+        if plan.layer is Layer.CODE and current is not None and current.base is not None:
+            base = current.base
+            with target.session(base.session_id, base.server_side_session_id) as base_session:
+                session = build.clone(base_session)
+            build.upload(session, plan.upload)
+        else:
+            session, base = _from_scratch(build, layout, layered=plan.layer is Layer.BASE)
+        uploaded = {u.name: u for u in build.uploaded}
+        entries = {
+            n: _entry(uploaded[n], by_name[n], generation)
+            if n in uploaded
+            else _kept_entry(current, n)
+            for n in layout.hashes
+        }
         manifest = Manifest(
             session_id=session.session_id,
             generation=generation,
             remote=target.spec.display(),
             server_side_session_id=session.server_side_session_id,
-            entries={u.name: _entry(u, by_name[u.name], generation) for u in report.artifacts},
-            pending_release=_pending_after_switch(previous, target),
+            entries=entries,
+            pending_release=_pending_after_switch(previous, target, base),
+            base=base,
         )
         if prepare_generation is not None:
             manifest = prepare_generation(session, manifest)
     except BaseException:
-        if _release_quietly(session):
-            forget_unfinished(root, session.session_id)
+        build.abandon()
         raise
     finally:
-        session.close()
+        build.close()
     save_manifest(root, manifest)
-    forget_unfinished(root, session.session_id)
-    return manifest, tuple(report.artifacts)
+    build.finished()
+    return manifest, tuple(build.uploaded)
 
 
-def _pending_after_switch(previous: Manifest | None, target: Target) -> tuple[str, ...]:
-    """Sessions to release once the new generation is current: the old one and any leftovers."""
+def _from_scratch(
+    build: SessionBuild, layout: Layout, *, layered: bool
+) -> tuple[Session, BaseSession | None]:
+    """A new session with the base layer and confs; then a clone of it with the code layer,
+    or, where the server cannot clone (or layers are off), the code layer in it too."""
+    session = build.new_session()
+    version = session.spark_version()
+    support = CloneSupport()
+    key = server_key(build.target.spec.display(), version, client_version())
+    if not layered or support.known(key) is False:
+        build.upload(session, upload_order(layout.hashes))
+        session.set_conf(layout.conf)
+        return session, None
+    build.upload(session, layout.base_order())
+    session.set_conf(layout.conf)
+    try:
+        clone = build.clone(session)
+    except CloneUnsupportedError as exc:
+        log.info("no layers on this server: %s", exc.message)
+        support.remember(key, False)
+        build.upload(session, layout.code_order())
+        return session, None
+    support.remember(key, True)
+    build.upload(clone, layout.code_order())
+    return clone, layout.base_record(session.session_id, session.server_side_session_id)
+
+
+def _kept_entry(current: Manifest | None, name: str) -> ManifestEntry:
+    """A base artifact the clone got from its base: recorded as the base got it."""
+    assert current is not None
+    return current.entries[name]
+
+
+def _pending_after_switch(
+    previous: Manifest | None, target: Target, base: BaseSession | None
+) -> tuple[str, ...]:
+    """Sessions to release once the new generation is current: the old one, then its base if
+    the new generation has another, and any leftovers."""
     if previous is None:
         return ()
     if previous.remote != target.spec.display():
         return ()  # another server: its sessions are not ours to reach from here
-    return (*previous.pending_release, previous.session_id)
+    pending = [*previous.pending_release, previous.session_id]
+    old_base = previous.base
+    if old_base is not None and (base is None or base.session_id != old_base.session_id):
+        pending.append(old_base.session_id)
+    return tuple(pending)
 
 
 def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[str, ...]:
@@ -251,15 +385,6 @@ def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[st
     outcome = release_sessions(target, manifest.pending_release)
     save_manifest(root, replace(manifest, pending_release=outcome.unreachable))
     return outcome.released
-
-
-def _release_quietly(session: Session) -> bool:
-    try:
-        session.release_session(timeout=5.0)
-    except SparkpushError as exc:
-        log.debug("could not release unfinished generation: %s", exc.message)
-        return False
-    return True
 
 
 def _entry(uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int) -> ManifestEntry:
@@ -294,6 +419,7 @@ def _result(
         warnings=collected.warnings,
         released=released,
         manifest=manifest,
+        layer=plan.layer if manifest.base is not None else None,
     )
 
 

@@ -1,12 +1,16 @@
 """Sessions a sync created that never became current, kept in `.sparkpush/unfinished.json`.
 
 A session is recorded BEFORE it is created, so a run killed at any point leaves it recorded
-and the next run releases it.
+and the next run releases it. That covers a generation's session, a base and a clone. A record
+with a `pid` belongs to a process that uses the session outside the project lock (an attached
+run's clone): it is released only once that process is gone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +29,19 @@ class UnfinishedSession:
     remote: str
     """The server's URL (never with its token), as `ConnectionSpec.display()` gives it."""
     session_id: str
+    pid: int | None = None
+    """The process still using the session, if it lives on after the sync's lock."""
+
+    def owner_alive(self) -> bool:
+        if self.pid is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # another user's process with that pid: not ours to judge
+        return True
 
 
 def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
@@ -34,7 +51,11 @@ def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
     if not isinstance(sessions, list):
         return []
     return [
-        UnfinishedSession(remote=s["remote"], session_id=s["session_id"])
+        UnfinishedSession(
+            remote=s["remote"],
+            session_id=s["session_id"],
+            pid=s["pid"] if isinstance(s.get("pid"), int) else None,
+        )
         for s in sessions
         if isinstance(s, dict)
         and isinstance(s.get("session_id"), str)
@@ -43,8 +64,15 @@ def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
 
 
 def save_unfinished(root: Path, sessions: list[UnfinishedSession]) -> None:
-    document = {"sessions": [{"remote": s.remote, "session_id": s.session_id} for s in sessions]}
+    document = {"sessions": [_to_json(s) for s in sessions]}
     write_private_json(state_dir(root) / UNFINISHED_FILE, document)
+
+
+def _to_json(session: UnfinishedSession) -> dict[str, object]:
+    document: dict[str, object] = {"remote": session.remote, "session_id": session.session_id}
+    if session.pid is not None:
+        document["pid"] = session.pid
+    return document
 
 
 def record_unfinished(root: Path, session: UnfinishedSession) -> None:
@@ -58,20 +86,22 @@ def forget_unfinished(root: Path, session_id: str) -> None:
         save_unfinished(root, remaining)
 
 
-def release_unfinished(target: Target, root: Path, keep: str | None) -> None:
+def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> None:
     """Release the sessions of runs that died before their generation became current.
 
-    `keep` is the current generation's session: a run that died after switching recorded it.
-    Another server's sessions, and those not reached now, stay recorded for a later run.
+    `keep` are the current generation's sessions (it and its base): a run that died after
+    switching recorded them. Another server's sessions, those of a process still running and
+    those not reached now stay recorded for a later run.
     """
     recorded = unfinished_sessions(root)
     if not recorded:
         return
-    sessions = [s for s in recorded if s.session_id != keep]
+    sessions = [s for s in recorded if s.session_id not in keep]
     here = target.spec.display()
-    outcome = release_sessions(target, [s.session_id for s in sessions if s.remote == here])
+    in_use = {s.session_id for s in sessions if s.owner_alive()}
+    due = [s.session_id for s in sessions if s.remote == here and s.session_id not in in_use]
+    outcome = release_sessions(target, due)
     if outcome.released:
         log.info("released session(s) of an unfinished sync: %s", ", ".join(outcome.released))
-    save_unfinished(
-        root, [s for s in sessions if s.remote != here or s.session_id in outcome.unreachable]
-    )
+    kept = set(outcome.unreachable) | in_use
+    save_unfinished(root, [s for s in sessions if s.remote != here or s.session_id in kept])
