@@ -134,9 +134,7 @@ class FakeSession:
         self._answer("interrupt_tag")
         return []
 
-    def clone_session(
-        self, timeout: float = 10.0, clone_id: str | None = None
-    ) -> tuple[str, str]:
+    def clone_session(self, timeout: float = 10.0, clone_id: str | None = None) -> tuple[str, str]:
         if not self.server.supports_clone:
             raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
         source = self._answer("clone_session")
