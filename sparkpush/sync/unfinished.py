@@ -8,20 +8,23 @@ run's clone): it is released only once that process is gone.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.manifest import state_dir
-from sparkpush.private_files import read_json, write_private_json
+from sparkpush.private_files import private_opener, read_json, write_private_json
 from sparkpush.remote import Target
 from sparkpush.sync.release import release_sessions
 
 log = logging.getLogger(__name__)
 
 UNFINISHED_FILE = "unfinished.json"
+UNFINISHED_LOCK = "unfinished.lock"
 
 
 @dataclass(frozen=True)
@@ -75,15 +78,33 @@ def _to_json(session: UnfinishedSession) -> dict[str, object]:
     return document
 
 
+@contextmanager
+def _file_lock(root: Path) -> Iterator[None]:
+    """Serialises changes to the file: an attached run records its clone outside the sync's
+    lock, which a long build may hold."""
+    fd = private_opener(state_dir(root) / UNFINISHED_LOCK, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def record_unfinished(root: Path, session: UnfinishedSession) -> None:
-    save_unfinished(root, [*unfinished_sessions(root), session])
+    with _file_lock(root):
+        save_unfinished(root, [*unfinished_sessions(root), session])
 
 
 def forget_unfinished(root: Path, session_id: str) -> None:
-    sessions = unfinished_sessions(root)
-    remaining = [s for s in sessions if s.session_id != session_id]
-    if remaining != sessions:
-        save_unfinished(root, remaining)
+    _forget(root, {session_id})
+
+
+def _forget(root: Path, session_ids: Collection[str]) -> None:
+    with _file_lock(root):
+        sessions = unfinished_sessions(root)
+        remaining = [s for s in sessions if s.session_id not in session_ids]
+        if remaining != sessions:
+            save_unfinished(root, remaining)
 
 
 def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> None:
@@ -103,5 +124,5 @@ def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> Non
     outcome = release_sessions(target, due)
     if outcome.released:
         log.info("released session(s) of an unfinished sync: %s", ", ".join(outcome.released))
-    kept = set(outcome.unreachable) | in_use
-    save_unfinished(root, [s for s in sessions if s.remote != here or s.session_id in kept])
+    # read again: a run may have recorded its clone meanwhile
+    _forget(root, {*outcome.released, *(s.session_id for s in recorded if s.session_id in keep)})
