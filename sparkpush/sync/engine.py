@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,9 +21,7 @@ from sparkpush.artifacts.collect import CollectedArtifacts, DesiredArtifact, col
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.manifest import (
-    BaseSession,
     Manifest,
-    ManifestEntry,
     load_manifest,
     save_manifest,
     stat_cache_path,
@@ -35,31 +33,24 @@ from sparkpush.artifacts.planner import (
     SyncPlan,
     plan_layered_sync,
     plan_sync,
-    upload_order,
 )
 from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config import Config
-from sparkpush.connect.session import Session
 from sparkpush.errors import (
     ArtifactConflictError,
-    CloneUnsupportedError,
     ServerError,
     UsageError,
 )
 from sparkpush.remote import Target
-from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
 from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.release import release_sessions
-from sparkpush.sync.session_build import SessionBuild
 from sparkpush.sync.unfinished import release_unfinished
 
 log = logging.getLogger(__name__)
-
-GenerationHook = Callable[[Session, Manifest], Manifest]
-"""Runs on a session before it becomes current (e.g. registers UDFs); returns the manifest."""
 
 _GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
 
@@ -129,7 +120,7 @@ def sync_project(
         if plan.action is PlanAction.NOTHING and current is not None:
             released = () if keep_old else _release_pending(target, current, root)
             return _result(current, plan, (), desired, collected, started, released)
-        manifest, uploaded = _new_generation(
+        manifest, uploaded = build_generation(
             config,
             target,
             manifest,
@@ -265,117 +256,12 @@ def _add_in_place(
         report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
     entries = dict(current.entries)
     for uploaded in report.artifacts:
-        entries[uploaded.name] = _entry(uploaded, by_name[uploaded.name], current.generation)
+        entries[uploaded.name] = manifest_entry(
+            uploaded, by_name[uploaded.name], current.generation
+        )
     manifest = replace(current, entries=entries, updated_at=time.time(), base=base)
     save_manifest(root, manifest)
     return manifest, tuple(report.artifacts)
-
-
-def _new_generation(
-    config: Config,
-    target: Target,
-    previous: Manifest | None,
-    current: Manifest | None,
-    desired: Sequence[DesiredArtifact],
-    layout: Layout,
-    plan: SyncPlan,
-    on_progress: ProgressCallback | None,
-    prepare_generation: GenerationHook | None,
-) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
-    """Build a complete new generation; only then make it current (the old one keeps serving).
-
-    A code change clones the current base and sends the code layer; otherwise a new session
-    gets the base layer and confs, and, where the server can clone, becomes the base of a
-    clone that gets the code layer (else it gets the code itself: one session, as on Spark 4.0).
-    """
-    root = config.project_root
-    generation = (previous.generation + 1) if previous is not None else 1
-    by_name = {d.name: d for d in desired}
-    build = SessionBuild(root, target, by_name, on_progress)
-    base: BaseSession | None
-    try:
-        if plan.layer is Layer.CODE and current is not None and current.base is not None:
-            base = current.base
-            with target.session(base.session_id, base.server_side_session_id) as base_session:
-                session = build.clone(base_session)
-            build.upload(session, plan.upload)
-        else:
-            session, base = _from_scratch(build, layout, layered=plan.layer is Layer.BASE)
-        uploaded = {u.name: u for u in build.uploaded}
-        entries = {
-            n: _entry(uploaded[n], by_name[n], generation)
-            if n in uploaded
-            else _kept_entry(current, n)
-            for n in layout.hashes
-        }
-        manifest = Manifest(
-            session_id=session.session_id,
-            generation=generation,
-            remote=target.spec.display(),
-            server_side_session_id=session.server_side_session_id,
-            entries=entries,
-            pending_release=_pending_after_switch(previous, target, base),
-            base=base,
-        )
-        if prepare_generation is not None:
-            manifest = prepare_generation(session, manifest)
-    except BaseException:
-        build.abandon()
-        raise
-    finally:
-        build.close()
-    save_manifest(root, manifest)
-    build.finished()
-    return manifest, tuple(build.uploaded)
-
-
-def _from_scratch(
-    build: SessionBuild, layout: Layout, *, layered: bool
-) -> tuple[Session, BaseSession | None]:
-    """A new session with the base layer and confs; then a clone of it with the code layer,
-    or, where the server cannot clone (or layers are off), the code layer in it too."""
-    session = build.new_session()
-    version = session.spark_version()
-    support = CloneSupport()
-    key = server_key(build.target.spec.display(), version, client_version())
-    if not layered or support.known(key) is False:
-        build.upload(session, upload_order(layout.hashes))
-        session.set_conf(layout.conf)
-        return session, None
-    build.upload(session, layout.base_order())
-    session.set_conf(layout.conf)
-    try:
-        clone = build.clone(session)
-    except CloneUnsupportedError as exc:
-        log.info("no layers on this server: %s", exc.message)
-        support.remember(key, False)
-        build.upload(session, layout.code_order())
-        return session, None
-    support.remember(key, True)
-    build.upload(clone, layout.code_order())
-    return clone, layout.base_record(session.session_id, session.server_side_session_id)
-
-
-def _kept_entry(current: Manifest | None, name: str) -> ManifestEntry:
-    """A base artifact the clone got from its base: recorded as the base got it."""
-    assert current is not None
-    return current.entries[name]
-
-
-def _pending_after_switch(
-    previous: Manifest | None, target: Target, base: BaseSession | None
-) -> tuple[str, ...]:
-    """Sessions to release once the new generation is current: the old one, then its base if
-    the new generation has another, and any leftovers."""
-    if previous is None:
-        return ()
-    if previous.remote != target.spec.display():
-        return ()  # another server: its sessions are not ours to reach from here
-    pending = [*previous.pending_release, previous.session_id]
-    old_base = previous.base
-    if old_base is not None and (base is None or base.session_id != old_base.session_id):
-        pending.append(old_base.session_id)
-    return tuple(pending)
 
 
 def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[str, ...]:
@@ -385,18 +271,6 @@ def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[st
     outcome = release_sessions(target, manifest.pending_release)
     save_manifest(root, replace(manifest, pending_release=outcome.unreachable))
     return outcome.released
-
-
-def _entry(uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int) -> ManifestEntry:
-    # The hash recorded is the one of the bytes actually sent: if the file changed between
-    # planning and sending, the next sync sees the difference and rebuilds.
-    return ManifestEntry(
-        name=uploaded.name,
-        sha256=uploaded.sha256,
-        size=uploaded.size,
-        source=str(desired.source),
-        generation=generation,
-    )
 
 
 def _result(

@@ -3,13 +3,22 @@ and per generation a CloneSession of it plus the code layer."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sparkpush.artifacts.manifest import Manifest, load_manifest
 from tests.conftest import EmbeddedServer, run_connect
-from tests.integration.conftest import EVERY_KIND, session_alive, sync_json
+from tests.integration.conftest import (
+    EVERY_KIND,
+    daemon_status,
+    generation_after,
+    session_alive,
+    sync_json,
+    wait_until,
+)
 from tests.jvm import add_constant_udf, build_jar, compile_java
 from tests.session_query import query_session
 
@@ -103,3 +112,57 @@ def test_layers_off_builds_one_session_per_generation_as_before(
     assert "java: 103" in result.stdout, result.stderr
     doctor = run_connect(["doctor"], env=embedded_server.env, cwd=every_kind_project)
     assert "OK   layers: off ([tool.sparkpush.layers] enabled = false)" in doctor.stdout
+
+
+HOLDS = (
+    "import os, time\n"
+    "from pyspark.sql import SparkSession\n"
+    "spark = SparkSession.builder.getOrCreate()\n"
+    "print('started', flush=True)\n"
+    "deadline = time.time() + 120\n"
+    "while not os.path.exists('done') and time.time() < deadline:\n"
+    "    time.sleep(0.2)\n"
+    "print('count', spark.range(3).count())\n"
+)
+
+
+def test_a_replaced_base_lives_while_a_leased_generation_cloned_from_it_does(
+    embedded_server: EmbeddedServer, daemon: Path
+) -> None:
+    env = embedded_server.env
+    first = daemon_status(daemon, env)
+    old = manifest_of(daemon)
+    assert old.base is not None
+    (daemon / "app.py").write_text(HOLDS)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "app.py"],
+        env=env,
+        cwd=daemon,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        assert "started" in run.stdout.readline()
+        (daemon / "data" / "a.txt").write_text("a base change")
+        generation_after(daemon, env, int(first["generation"]))
+        flushed = sync_json(embedded_server, daemon)
+        assert flushed["layer"] == "base", flushed
+        new = manifest_of(daemon)
+        assert new.base is not None and new.base.session_id != old.base.session_id
+        # the old generation is leased by the run, so its base stays too
+        assert session_alive(embedded_server, old.session_id)
+        assert session_alive(embedded_server, old.base.session_id)
+        leases = daemon_status(daemon, env)["leases"]
+        assert leases == {old.session_id: 1, old.base.session_id: 1}
+        (daemon / "done").write_text("")
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert "count 3" in out
+    finally:
+        if run.poll() is None:
+            run.kill()
+    wait_until(lambda: not session_alive(embedded_server, old.session_id), "generation release")
+    wait_until(lambda: not session_alive(embedded_server, old.base.session_id), "base release")
+    assert session_alive(embedded_server, new.base.session_id)
