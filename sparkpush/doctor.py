@@ -23,7 +23,7 @@ from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config, load_config
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.connect.connection_string import new_session_id
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.errors import (
     AuthenticationError,
     CloneUnsupportedError,
@@ -202,7 +202,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
     ]
 
 
-def check_layers(config: Config, target: Target, client: SessionClient, version: str) -> Check:
+def check_layers(config: Config, target: Target, client: Session, version: str) -> Check:
     """Whether generations are layered here: the server clones a session (CloneSession)."""
     if not config.layers.enabled:
         return Check("layers", True, "off ([tool.sparkpush.layers] enabled = false)")
@@ -219,7 +219,7 @@ def check_layers(config: Config, target: Target, client: SessionClient, version:
         )
     except SparkpushError as exc:
         return Check("layers", False, exc.message, "see the server's log")
-    with SessionClient(target.spec, clone_id, ca_file=target.ca_file) as clone:
+    with target.session(clone_id) as clone:
         _release_quietly(clone)
     CloneSupport().remember(key, True)
     return Check(
@@ -328,7 +328,7 @@ def _not_checked(reason: str) -> list[Check]:
     ]
 
 
-def _release_quietly(client: SessionClient) -> None:
+def _release_quietly(client: Session) -> None:
     with contextlib.suppress(SparkpushError):
         client.release_session(timeout=PROBE_TIMEOUT_S)
 

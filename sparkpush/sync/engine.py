@@ -104,7 +104,7 @@ def sync_project(
         manifest = load_manifest(root, reuse)
         release_unfinished(target, root, keep=_sessions_of(manifest))
         current = usable_current(manifest, target)
-        plan = _plan(config, target, layout, current)
+        plan = plan_generation(config, target, layout, current)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
                 manifest, uploaded = _add_in_place(
@@ -114,7 +114,7 @@ def sync_project(
                 # The plan said these names were new; the server disagrees, so trust nothing
                 # about the current session and rebuild.
                 log.warning("falling back to a new generation: %s", exc.message)
-                plan = _plan(config, target, layout, None)
+                plan = plan_generation(config, target, layout, None)
             else:
                 return _result(manifest, plan, uploaded, desired, collected, started)
         if plan.action is PlanAction.NOTHING and current is not None:
@@ -143,9 +143,19 @@ def _sessions_of(manifest: Manifest | None) -> tuple[str, ...]:
     return (manifest.session_id, manifest.base.session_id)
 
 
-def _plan(config: Config, target: Target, layout: Layout, current: Manifest | None) -> SyncPlan:
-    """The layered plan for a generation cloned from a base; else today's single-session one."""
-    if current is not None and current.base is not None and config.layers.enabled:
+def plan_generation(
+    config: Config, target: Target | None, layout: Layout, current: Manifest | None
+) -> SyncPlan:
+    """The layered plan for a generation cloned from a base; else today's single-session one.
+
+    `target` None: no server to ask (then there is no usable `current` either).
+    """
+    if (
+        current is not None
+        and current.base is not None
+        and config.layers.enabled
+        and target is not None
+    ):
         recorded = layered_current(current, current.base)
         plan = plan_layered_sync(layout.layered, recorded)
         if _uses_base(plan) and not _alive(
