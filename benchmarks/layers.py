@@ -4,10 +4,11 @@
 
 On loopback, against a real embedded server:
   (a) a project with a 200 MB jar (base layer) and one Java UDF in a class dir (code layer):
-      recompile the class, `ready_session` in-process (sync + register the Java UDF), then the
-      first SQL answer from the new generation. Bytes sent and seconds, layered against
-      `[tool.sparkpush.layers] enabled = false` (today's full re-upload), edits alternating
-      between the two projects in the same run;
+      recompile the class, `ready_session` in-process (sync + register the Java UDF in a
+      loader process), then the first SQL answer from the new generation; then the same edits
+      with `sync_project` alone (no UDF registration, no query). Bytes sent and seconds,
+      layered against `[tool.sparkpush.layers] enabled = false` (today's full re-upload),
+      edits alternating between the two projects in the same run;
   (b) CloneSession of a session holding 200 MB and 1 GB of jars (the server copies the
       session's artifact folder on its own disk): seconds per clone, and the first query
       in the clone.
@@ -40,6 +41,7 @@ from sparkpush.config import load_config
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
+from sparkpush.sync.engine import sync_project
 from tests.jvm import add_constant_udf, compile_java
 
 JAR_MB = 200
@@ -71,13 +73,17 @@ def answer(target: Target, session_id: str, server_side: str | None) -> str:
     return str(table.column(0)[0].as_py()) if table is not None else ""
 
 
-def class_edit(target: Target, root: Path, built: Path, constant: int) -> dict[str, Any]:
-    """Swap in a class compiled ahead; time the sync and the first answer."""
+def swap_class(root: Path, built: Path, constant: int) -> None:
     fresh = built / str(constant) / "com" / "ex" / "AddN.class"
     class_file = root / "classes" / "com" / "ex" / "AddN.class"
     staged = class_file.with_suffix(".tmp")
     shutil.copyfile(fresh, staged)
     os.replace(staged, class_file)
+
+
+def class_edit(target: Target, root: Path, built: Path, constant: int) -> dict[str, Any]:
+    """Swap in a class compiled ahead; time the sync and the first answer."""
+    swap_class(root, built, constant)
     started = time.monotonic()
     result = ready_session(load_config(cwd=root), target)
     synced = time.monotonic() - started
@@ -109,15 +115,21 @@ def code_change(target: Target, work: Path, edits: int) -> dict[str, Any]:
             built / str(1000 + index),
         )
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in roots}
+    engine: dict[str, list[float]] = {name: [] for name in roots}
     for index in range(edits):
         for name, root in roots.items():
             runs[name].append(class_edit(target, root, built, 1000 + index))
+    for index in range(edits):  # the sync alone: no UDF loader process, no query
+        for name, root in roots.items():
+            swap_class(root, built, 1000 + (index + 1) % edits)
+            engine[name].append(sync_project(load_config(cwd=root), target).seconds)
     figures: dict[str, Any] = {}
     for name, measured in runs.items():
         figures[name] = {
             "bytes": statistics.median(m["bytes"] for m in measured),
             "sync_p50_s": round(statistics.median(m["sync_s"] for m in measured), 3),
             "answer_p50_s": round(statistics.median(m["answer_s"] for m in measured), 3),
+            "sync_only_p50_s": round(statistics.median(engine[name]), 3),
             "layers": sorted({str(m["layer"]) for m in measured}),
             "n": len(measured),
         }
