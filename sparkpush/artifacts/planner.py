@@ -43,7 +43,8 @@ class SyncPlan:
     layer: Layer | None = None
     """With layers, the lowest layer that changed. A new generation with BASE builds a new
     base (its names of `upload` go there, the rest into the clone); with CODE it clones the
-    current base and `upload` is the code only. An addition in place with BASE adds the base's
+    current base and `upload` is the code, plus base artifacts new since the base was built,
+    which are added to the base first. An addition in place with BASE adds the base's
     new names to the base session too, so later clones have them."""
 
 
@@ -101,7 +102,9 @@ def plan_layered_sync(
             PlanAction.NEW_GENERATION, upload_order(everything), capped(base_reasons), Layer.BASE
         )
     if whole.action is PlanAction.NEW_GENERATION:
-        return replace(whole, upload=upload_order(desired.code), layer=Layer.CODE)
+        # base artifacts new since the base was built join it (in place) before the clone
+        joining = [n for n in desired.base if n not in current.base]
+        return replace(whole, upload=upload_order([*desired.code, *joining]), layer=Layer.CODE)
     if whole.action is PlanAction.ADD_IN_PLACE:
         return replace(whole, layer=Layer.BASE if needs_base else Layer.CODE)
     return whole

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sparkpush.artifacts.collect import DesiredArtifact
 from sparkpush.artifacts.layers import Layer
@@ -53,10 +54,7 @@ def build_generation(
     base: BaseSession | None
     try:
         if plan.layer is Layer.CODE and current is not None and current.base is not None:
-            base = current.base
-            with target.session(base.session_id, base.server_side_session_id) as base_session:
-                session = build.clone(base_session)
-            build.upload(session, plan.upload)
+            session, base = _clone_of_base(build, current.base, layout, plan)
         else:
             session, base = _from_scratch(build, layout, layered=plan.layer is Layer.BASE)
         uploaded = {u.name: u for u in build.uploaded}
@@ -85,6 +83,19 @@ def build_generation(
     save_manifest(root, manifest)
     build.finished()
     return manifest, tuple(build.uploaded)
+
+
+def _clone_of_base(
+    build: SessionBuild, base: BaseSession, layout: Layout, plan: SyncPlan
+) -> tuple[Session, BaseSession]:
+    """A clone of the current base with the code layer; new base artifacts join the base first
+    (a pure addition), so later clones have them too."""
+    joining = [n for n in plan.upload if n in layout.base]
+    with build.target.session(base.session_id, base.server_side_session_id) as base_session:
+        build.upload(base_session, joining)
+        clone = build.clone(base_session)
+    build.upload(clone, [n for n in plan.upload if n not in layout.base])
+    return clone, replace(base, names=tuple(sorted({*base.names, *joining})))
 
 
 def _from_scratch(

@@ -57,6 +57,16 @@ CURRENT = LayeredSet(BASE, CODE, CONF)
             id="code-changed",
         ),
         pytest.param(
+            LayeredSet({**BASE, "jars/new.jar": "n1"}, {**CODE, "pyfiles/m.zip": "m2"}, CONF),
+            SyncPlan(
+                NEW,
+                ("jars/new.jar", "classes/p/A.class", "pyfiles/m.zip"),
+                ("changed: pyfiles/m.zip",),
+                Layer.CODE,
+            ),
+            id="code-changed-and-base-added",
+        ),
+        pytest.param(
             LayeredSet(BASE, {"classes/p/A.class": "a1"}, CONF),
             SyncPlan(NEW, ("classes/p/A.class",), ("removed: pyfiles/m.zip",), Layer.CODE),
             id="code-removed",

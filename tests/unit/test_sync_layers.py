@@ -282,3 +282,23 @@ def test_a_clone_left_unreleased_stays_recorded_until_released(
     sync_project(config, target)
     assert clone in server.released
     assert unfinished_sessions(config.project_root) == []
+
+
+def test_a_new_jar_with_a_code_change_joins_the_base_before_the_clone(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    base_id = load_manifest(config.project_root).base.session_id  # type: ignore[union-attr]
+    (config.project_root / "lib" / "more.jar").write_bytes(b"another dependency")
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    second = sync_project(config, target)
+    assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.CODE)
+    assert {a.name for a in second.uploaded} == CODE | {"jars/more.jar"}
+    manifest = load_manifest(config.project_root)
+    assert manifest is not None and manifest.base is not None
+    assert manifest.base.session_id == base_id
+    assert "jars/more.jar" in manifest.base.names
+    assert "jars/more.jar" in server.stored(base_id)
+    assert set(server.stored(second.session_id)) == BASE | CODE | {"jars/more.jar"}
+    assert server.released == [first.session_id]
+    assert sync_project(config, target).action is PlanAction.NOTHING
