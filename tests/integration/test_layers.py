@@ -3,6 +3,7 @@ and per generation a CloneSession of it plus the code layer."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,12 @@ def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
         "files/lookup.txt",
         "pyfiles/wheelmod-1.0-py3-none-any.zip",
     }
+    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project)
+    document = json.loads(listed.stdout)
+    assert document["base_session_id"] == before.base.session_id
+    layers = {a["name"]: a["layer"] for a in document["artifacts"]}
+    assert {n for n, layer in layers.items() if layer == "base"} == set(before.base.names)
+    assert layers["classes/com/ex/AddTen.class"] == "code"
     compile_java(
         add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", every_kind_project / "classes"
     )
