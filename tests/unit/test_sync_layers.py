@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -302,3 +303,35 @@ def test_a_new_jar_with_a_code_change_joins_the_base_before_the_clone(
     assert set(server.stored(second.session_id)) == BASE | CODE | {"jars/more.jar"}
     assert server.released == [first.session_id]
     assert sync_project(config, target).action is PlanAction.NOTHING
+
+
+def test_a_clone_recorded_by_a_live_run_is_left_alone_and_released_once_it_is_gone(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    import subprocess
+    import sys
+
+    from sparkpush.sync.unfinished import UnfinishedSession, record_unfinished
+
+    sync_project(config, target)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    running = server.open()
+    running.spark_version()
+    running.close()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    ended = server.open()
+    ended.spark_version()
+    ended.close()
+    here = target.spec.display()
+    record_unfinished(
+        config.project_root, UnfinishedSession(here, running.session_id, pid=os.getpid())
+    )
+    record_unfinished(
+        config.project_root, UnfinishedSession(here, ended.session_id, pid=int(gone.stdout))
+    )
+    sync_project(config, target)
+    assert ended.session_id in server.released
+    assert running.session_id not in server.released
+    assert [s.session_id for s in unfinished_sessions(config.project_root)] == [running.session_id]
