@@ -59,6 +59,7 @@ _SCHEMA: dict[str, Any] = {
         "project_dependencies": _BOOL,
         "pip_args": _STR_LIST,
     },
+    "layers": {"enabled": _BOOL, "code": _STR_LIST},
 }
 
 USER_CONFIG_FILE = "config.toml"
@@ -108,6 +109,15 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
+class LayerSettings:
+    """`[tool.sparkpush.layers]`: generations as a clone of a base session plus the code."""
+
+    enabled: bool = True
+    code: tuple[str, ...] = ()
+    """Artifact-name globs counted as code on top of the default split (`jars/myapp-*.jar`)."""
+
+
+@dataclass(frozen=True)
 class JavaUdf:
     class_name: str
     returns: str
@@ -130,6 +140,7 @@ class Config:
     udf_names: Mapping[str, str] = field(default_factory=dict)
     java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
     environment: EnvironmentSettings = field(default_factory=EnvironmentSettings)
+    layers: LayerSettings = field(default_factory=LayerSettings)
     project_credentials: Mapping[str, str] = field(default_factory=dict)
     """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`) as the
     project's config writes them."""
@@ -302,6 +313,7 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         udf_names=dict(udf.get("names", {})),
         java_udfs=_java_udfs(table.get("java_udfs", {}), path),
         environment=_environment(table.get("environment", {}), path, document),
+        layers=_layers(table.get("layers", {})),
     )
 
 
@@ -325,6 +337,10 @@ def _environment(
         pip_args=tuple(table.get("pip_args", ())),
         project_requirements=project,
     )
+
+
+def _layers(table: Mapping[str, Any]) -> LayerSettings:
+    return LayerSettings(enabled=table.get("enabled", True), code=tuple(table.get("code", ())))
 
 
 def _java_udfs(table: Mapping[str, Any], path: Path) -> dict[str, JavaUdf]:

@@ -23,9 +23,10 @@ from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config, load_config
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.connect.connection_string import new_session_id
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.errors import (
     AuthenticationError,
+    CloneUnsupportedError,
     JavaNotFoundError,
     ServerUnreachableError,
     SparkpushError,
@@ -34,6 +35,7 @@ from sparkpush.errors import (
 )
 from sparkpush.remote import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
+from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 
 MIN_PYTHON = (3, 10)
 MIN_PYSPARK_MAJOR = 4
@@ -170,6 +172,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
     try:
         with target.client() as client:
             version = client.spark_version(timeout=PROBE_TIMEOUT_S)
+            layers = check_layers(config, target, client, version)
             _release_quietly(client)
     except AuthenticationError as exc:
         return [
@@ -195,7 +198,33 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         Check("authentication", True, auth),
         check_spark_version(version),
         check_worker_python(target),
+        layers,
     ]
+
+
+def check_layers(config: Config, target: Target, client: Session, version: str) -> Check:
+    """Whether generations are layered here: the server clones a session (CloneSession)."""
+    if not config.layers.enabled:
+        return Check("layers", True, "off ([tool.sparkpush.layers] enabled = false)")
+    key = server_key(target.spec.display(), version, client_version())
+    try:
+        clone_id, _ = client.clone_session(timeout=PROBE_TIMEOUT_S)
+    except CloneUnsupportedError:
+        CloneSupport().remember(key, False)
+        return Check(
+            "layers",
+            True,
+            f"not on this server (Spark {version} has no CloneSession): each generation is "
+            "one session that gets every artifact",
+        )
+    except SparkpushError as exc:
+        return Check("layers", False, exc.message, "see the server's log")
+    with target.session(clone_id) as clone:
+        _release_quietly(clone)
+    CloneSupport().remember(key, True)
+    return Check(
+        "layers", True, "on: a code change clones the base session and sends only the code"
+    )
 
 
 def check_spark_version(server_version: str) -> Check:
@@ -295,11 +324,11 @@ def _not_checked(reason: str) -> list[Check]:
     fix = "fix the check above first"
     return [
         Check(name, False, f"not checked: {reason}", fix)
-        for name in ("authentication", "server spark", "worker python")
+        for name in ("authentication", "server spark", "worker python", "layers")
     ]
 
 
-def _release_quietly(client: SessionClient) -> None:
+def _release_quietly(client: Session) -> None:
     with contextlib.suppress(SparkpushError):
         client.release_session(timeout=PROBE_TIMEOUT_S)
 

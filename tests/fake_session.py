@@ -58,6 +58,8 @@ class FakeServer:
     released: list[str] = field(default_factory=list)
     opened: int = 0
     closed: int = 0
+    clones: list[str] = field(default_factory=list)
+    """Session ids of the clones made, in order."""
     supports_clone: bool = True
     """False plays a Spark 4.0 server, which has no CloneSession RPC."""
 
@@ -132,12 +134,13 @@ class FakeSession:
         self._answer("interrupt_tag")
         return []
 
-    def clone_session(self, timeout: float = 10.0) -> tuple[str, str]:
+    def clone_session(self, timeout: float = 10.0, clone_id: str | None = None) -> tuple[str, str]:
         if not self.server.supports_clone:
             raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
         source = self._answer("clone_session")
         clone = ServerSession(artifacts=dict(source.artifacts), conf=dict(source.conf))
-        clone_id = str(uuid.uuid4())
+        clone_id = clone_id or str(uuid.uuid4())
+        self.server.clones.append(clone_id)
         self.server.sessions[clone_id] = clone
         return clone_id, clone.server_side_session_id
 

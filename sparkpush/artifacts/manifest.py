@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -33,11 +34,32 @@ class ManifestEntry:
 
 
 @dataclass(frozen=True)
+class BaseSession:
+    """The session a layered generation was cloned from; it never runs user queries.
+
+    `names` are the base layer's artifacts (their entries are in `Manifest.entries`, since the
+    clone holds them too), `conf` the hash of the session confs set on it, `digest` a hash of
+    both, to tell bases apart at a glance.
+    """
+
+    session_id: str
+    server_side_session_id: str | None
+    names: tuple[str, ...]
+    conf: str
+
+    def digest(self, entries: Mapping[str, ManifestEntry]) -> str:
+        parts = [f"{n}={entries[n].sha256}" for n in sorted(self.names) if n in entries]
+        text = "\n".join([*parts, f"conf={self.conf}"])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The session generation in use and what it holds.
 
-    `pending_release` lists older generations' session ids not yet released on the server,
-    so a run that crashed can release them later.
+    `pending_release` lists older generations' (and bases') session ids not yet released on
+    the server, so a run that crashed can release them later. `base` is None for a generation
+    that is a session of its own (layers off, or a server without CloneSession).
     """
 
     session_id: str
@@ -48,6 +70,7 @@ class Manifest:
     udfs: Mapping[str, Any] = field(default_factory=dict)
     updated_at: float = field(default_factory=time.time)
     pending_release: tuple[str, ...] = ()
+    base: BaseSession | None = None
 
     @property
     def hashes(self) -> dict[str, str]:
@@ -110,6 +133,7 @@ def _to_json(manifest: Manifest) -> dict[str, Any]:
         "updated_at": manifest.updated_at,
         "pending_release": list(manifest.pending_release),
         "udfs": dict(manifest.udfs),
+        "base": _base_to_json(manifest.base),
         "entries": [
             {
                 "name": e.name,
@@ -152,6 +176,31 @@ def _from_json(document: Any) -> Manifest:
         pending_release=tuple(
             _typed(item, str) for item in _typed(document["pending_release"], list)
         ),
+        base=_base_from_json(document.get("base")),
+    )
+
+
+def _base_to_json(base: BaseSession | None) -> dict[str, Any] | None:
+    if base is None:
+        return None
+    return {
+        "session_id": base.session_id,
+        "server_side_session_id": base.server_side_session_id,
+        "names": sorted(base.names),
+        "conf": base.conf,
+    }
+
+
+def _base_from_json(document: Any) -> BaseSession | None:
+    """None for a manifest written before layers, or of a generation without a base."""
+    if document is None:
+        return None
+    server_side = _typed(document, dict)["server_side_session_id"]
+    return BaseSession(
+        session_id=_typed(document["session_id"], str),
+        server_side_session_id=None if server_side is None else _typed(server_side, str),
+        names=tuple(_typed(name, str) for name in _typed(document["names"], list)),
+        conf=_typed(document["conf"], str),
     )
 
 

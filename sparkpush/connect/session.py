@@ -40,8 +40,11 @@ class Session(Protocol):
 
     def interrupt_tag(self, tag: str, timeout: float = ...) -> list[str]: ...
 
-    def clone_session(self, timeout: float = ...) -> tuple[str, str]:
+    def clone_session(self, timeout: float = ..., clone_id: str | None = None) -> tuple[str, str]:
         """A server-side copy of this session: the clone's (session_id, server_side_session_id).
+
+        `clone_id`: the clone's id, chosen first so that it can be recorded before the
+        server creates it (crash safety); a new UUID by default.
 
         Raises `CloneUnsupportedError` where the server has no `CloneSession` (Spark 4.0).
         """

@@ -175,7 +175,9 @@ class SessionClient:
         except grpc.RpcError as exc:
             raise self._fail(exc, "releasing the session") from None
 
-    def clone_session(self, timeout: float = CONTROL_TIMEOUT_S) -> tuple[str, str]:
+    def clone_session(
+        self, timeout: float = CONTROL_TIMEOUT_S, clone_id: str | None = None
+    ) -> tuple[str, str]:
         """Ask the server to copy this session (artifacts, confs, UDFs) into a new one.
 
         Returns the clone's (session_id, server_side_session_id). Raises
@@ -183,7 +185,8 @@ class SessionClient:
         """
         if not hasattr(pb, "CloneSessionRequest"):  # a pyspark client older than 4.1
             raise CloneUnsupportedError("this pyspark client has no CloneSession (pyspark < 4.1)")
-        request = self._fill(pb.CloneSessionRequest(new_session_id=new_session_id()))
+        clone_id = clone_id or new_session_id()
+        request = self._fill(pb.CloneSessionRequest(new_session_id=clone_id))
         try:
             response = self._stub.CloneSession(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as exc:

@@ -213,7 +213,7 @@ class Daemon:
                 result.seconds * 1000,
             )
         if before is not None and before.session_id != result.session_id:
-            self._retire(before, target)
+            self._retire(before, result.manifest, target)
         if self.on_synced is not None:
             self.on_synced(result)
         return True
@@ -229,12 +229,18 @@ class Daemon:
         manifest = load_manifest(self.project_root, self.reuse)
         return manifest is not None and self.probe.answers(self._target, manifest)
 
-    def _retire(self, before: Manifest, target: Target) -> None:
-        """The previous generation stops being current; release it once no lease holds it."""
+    def _retire(self, before: Manifest, after: Manifest | None, target: Target) -> None:
+        """The previous generation stops being current; release it once no lease holds it,
+        and its base, if the new generation has another, once no generation cloned from it
+        is left."""
         if before.remote != target.spec.display():
             return
+        old_base = before.base.session_id if before.base is not None else None
+        new_base = after.base.session_id if after is not None and after.base is not None else None
         with self._lock:
-            free = self.leases.retire(before.session_id)
+            free = self.leases.retire(before.session_id, cloned_from=old_base)
+            if old_base is not None and old_base != new_base:
+                free += self.leases.retire(old_base)
         if free:
             self._release(free)
 

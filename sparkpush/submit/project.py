@@ -16,8 +16,9 @@ from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
 from sparkpush.submit.report import remote_for_report
+from sparkpush.submit.run_clone import run_session
 from sparkpush.submit.runner import SubmitRequest
-from sparkpush.submit.session import SessionLease, attached_session
+from sparkpush.submit.session import SessionLease
 from sparkpush.submit.worker_python import WorkerPythonCache, server_identity
 from sparkpush.sync.engine import collect_project_artifacts
 from sparkpush.udf.loading import Loader
@@ -70,7 +71,8 @@ def attach_to_project(
     """Lease the project's current generation, synced first, for the `with` block.
 
     With the project's daemon running, the daemon syncs and holds the generation for the run
-    (released when the block ends or this process dies); otherwise this process syncs.
+    (released when the block ends or this process dies); otherwise this process syncs. The
+    run gets a clone of the generation where the server can clone (see `run_clone`).
     """
     if request.artifacts and daemon_running(config.project_root):
         raise UsageError(
@@ -87,8 +89,10 @@ def attach_to_project(
             notify(
                 f"attached to the daemon's generation {held.generation} (session {held.session_id})"
             )
-            lease = attached_session(target, held.session_id, held.server_side_session_id)
-            yield AttachedRun(lease, bare)
+            with run_session(
+                config, target, held.session_id, held.server_side_session_id, notify
+            ) as lease:
+                yield AttachedRun(lease, bare)
         finally:
             held.close()
         return
@@ -98,6 +102,7 @@ def attach_to_project(
     manifest = result.manifest
     assert manifest is not None
     notify(f"attached to generation {manifest.generation} (session {manifest.session_id})")
-    yield AttachedRun(
-        attached_session(target, manifest.session_id, manifest.server_side_session_id), bare
-    )
+    with run_session(
+        config, target, manifest.session_id, manifest.server_side_session_id, notify
+    ) as lease:
+        yield AttachedRun(lease, bare)

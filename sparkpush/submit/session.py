@@ -42,6 +42,8 @@ class SessionLease:
     upload: UploadReport = field(default_factory=UploadReport)
     server_unresponsive: bool = False
     """Set when a clean-up call found no answer in time: later ones are cut short."""
+    released: bool = False
+    """Set once `end_session` released the session on the server."""
 
     @property
     def session_id(self) -> str:
@@ -125,7 +127,7 @@ def end_session(lease: SessionLease, seconds: float = CONTROL_CALL_S) -> bool:
     if lease.owned:
         try:
             _bounded(lease, lease.client.release_session, seconds)
-            released = True
+            released = lease.released = True
         except SparkpushError as exc:
             log.info("could not release session %s: %s", lease.session_id, exc.message)
     try:

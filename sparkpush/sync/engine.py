@@ -3,49 +3,55 @@
 A session cannot be updated in place (changed jars and pyfiles are refused, changed classes are
 ignored once loaded), so anything but pure additions builds a new generation: a fresh session
 that gets the full set and becomes current only when complete. Stale code is never served.
+
+With layers (the default where the server has CloneSession), a generation is a server-side
+clone of a base session that holds the dependencies and confs, plus the code layer: a code
+change clones the current base and sends only the code; a base change builds a new base first.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sparkpush.artifacts.collect import CollectedArtifacts, DesiredArtifact, collect_artifacts
+from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.manifest import (
     Manifest,
-    ManifestEntry,
     load_manifest,
     save_manifest,
     stat_cache_path,
     state_dir,
 )
 from sparkpush.artifacts.pack_cache import PackCache
-from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
+from sparkpush.artifacts.planner import (
+    PlanAction,
+    SyncPlan,
+    plan_layered_sync,
+    plan_sync,
+)
 from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config import Config
-from sparkpush.connect.session import Session
-from sparkpush.environment.session_parts import environment_artifacts, environment_conf
-from sparkpush.errors import ArtifactConflictError, ServerError, SparkpushError, UsageError
+from sparkpush.environment.session_parts import environment_artifacts
+from sparkpush.errors import (
+    ArtifactConflictError,
+    ServerError,
+    UsageError,
+)
 from sparkpush.remote import Target
+from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
+from sparkpush.sync.layering import Layout, layered_current, layout_of
 from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.release import release_sessions
-from sparkpush.sync.unfinished import (
-    UnfinishedSession,
-    forget_unfinished,
-    record_unfinished,
-    release_unfinished,
-)
+from sparkpush.sync.unfinished import release_unfinished
 
 log = logging.getLogger(__name__)
-
-GenerationHook = Callable[[Session, Manifest], Manifest]
-"""Runs on a session before it becomes current (e.g. registers UDFs); returns the manifest."""
 
 _GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
 
@@ -64,10 +70,17 @@ class SyncResult:
     manifest: Manifest | None = field(default=None, repr=False)
     udfs: tuple[str, ...] = ()
     """SQL names of the UDFs registered or re-registered (filled in by `ready_session`)."""
+    layer: Layer | None = None
+    """The lowest layer that changed (None: no layers, or nothing changed)."""
 
     @property
     def bytes(self) -> int:
         return sum(a.size for a in self.uploaded)
+
+    @property
+    def layers(self) -> bool:
+        """Whether the current generation is a clone of a base session."""
+        return self.manifest is not None and self.manifest.base is not None
 
 
 def sync_project(
@@ -91,30 +104,79 @@ def sync_project(
         environment, notes = environment_artifacts(config, target, collected.platform_wheels)
         desired += environment
         collected = replace(collected, warnings=collected.warnings + notes)
+        layout = layout_of(config, desired)
         manifest = load_manifest(root, reuse)
-        release_unfinished(target, root, keep=manifest.session_id if manifest else None)
+        release_unfinished(target, root, keep=_sessions_of(manifest))
         current = usable_current(manifest, target)
-        plan = plan_sync({d.name: d.sha256 for d in desired}, current.hashes if current else None)
+        plan = plan_generation(config, target, layout, current)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
                 manifest, uploaded = _add_in_place(
-                    root, target, current, desired, plan, on_progress
+                    root, target, current, desired, layout, plan, on_progress
                 )
             except ArtifactConflictError as exc:
                 # The plan said these names were new; the server disagrees, so trust nothing
                 # about the current session and rebuild.
                 log.warning("falling back to a new generation: %s", exc.message)
-                plan = plan_sync({d.name: d.sha256 for d in desired}, None)
+                plan = plan_generation(config, target, layout, None)
             else:
                 return _result(manifest, plan, uploaded, desired, collected, started)
         if plan.action is PlanAction.NOTHING and current is not None:
             released = () if keep_old else _release_pending(target, current, root)
             return _result(current, plan, (), desired, collected, started, released)
-        manifest, uploaded = _new_generation(
-            config, target, manifest, desired, plan, on_progress, prepare_generation
+        manifest, uploaded = build_generation(
+            config,
+            target,
+            manifest,
+            current,
+            desired,
+            layout,
+            plan,
+            on_progress,
+            prepare_generation,
         )
         released = () if keep_old else _release_pending(target, manifest, root)
         return _result(manifest, plan, uploaded, desired, collected, started, released)
+
+
+def _sessions_of(manifest: Manifest | None) -> tuple[str, ...]:
+    if manifest is None:
+        return ()
+    if manifest.base is None:
+        return (manifest.session_id,)
+    return (manifest.session_id, manifest.base.session_id)
+
+
+def plan_generation(
+    config: Config, target: Target | None, layout: Layout, current: Manifest | None
+) -> SyncPlan:
+    """The layered plan for a generation cloned from a base; else today's single-session one.
+
+    `target` None: no server to ask (then there is no usable `current` either).
+    """
+    if (
+        current is not None
+        and current.base is not None
+        and config.layers.enabled
+        and target is not None
+    ):
+        recorded = layered_current(current, current.base)
+        plan = plan_layered_sync(layout.layered, recorded)
+        if _uses_base(plan) and not _alive(
+            target, current.base.session_id, current.base.server_side_session_id
+        ):
+            plan = plan_layered_sync(layout.layered, recorded, base_alive=False)
+        return plan
+    plan = plan_sync(layout.hashes, current.hashes if current is not None else None)
+    if plan.action is PlanAction.NEW_GENERATION and config.layers.enabled:
+        return replace(plan, layer=Layer.BASE)
+    return plan
+
+
+def _uses_base(plan: SyncPlan) -> bool:
+    if plan.action is PlanAction.NEW_GENERATION:
+        return plan.layer is Layer.CODE
+    return plan.action is PlanAction.ADD_IN_PLACE and plan.layer is Layer.BASE
 
 
 def collect_project_artifacts(
@@ -171,17 +233,23 @@ def usable_current(manifest: Manifest | None, target: Target) -> Manifest | None
         return None
     if manifest.server_side_session_id is None:
         return None  # never confirmed by the server: cannot tell a restart apart
-    session = target.session(manifest.session_id, manifest.server_side_session_id)
+    if not _alive(target, manifest.session_id, manifest.server_side_session_id):
+        return None
+    return manifest
+
+
+def _alive(target: Target, session_id: str, server_side_session_id: str | None) -> bool:
+    session = target.session(session_id, server_side_session_id)
     try:
         session.spark_version()
     except ServerError as exc:
         if exc.error_class in _GONE:
-            log.info("session %s is gone (%s)", manifest.session_id, exc.error_class)
-            return None
+            log.info("session %s is gone (%s)", session_id, exc.error_class)
+            return False
         raise
     finally:
         session.close()
-    return manifest
+    return True
 
 
 def _add_in_place(
@@ -189,67 +257,29 @@ def _add_in_place(
     target: Target,
     current: Manifest,
     desired: Sequence[DesiredArtifact],
+    layout: Layout,
     plan: SyncPlan,
     on_progress: ProgressCallback | None,
 ) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
+    """Upload new names into the generation; new base names into its base too, first, so that
+    later clones of the base have them."""
     by_name = {d.name: d for d in desired}
+    base = current.base
+    if plan.layer is Layer.BASE and base is not None:
+        joining = [n for n in plan.upload if n in layout.base]
+        with target.session(base.session_id, base.server_side_session_id) as session:
+            upload_artifacts(session, [by_name[n].artifact for n in joining])
+        base = replace(base, names=tuple(sorted({*base.names, *joining})))
     with target.session(current.session_id, current.server_side_session_id) as session:
         report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
     entries = dict(current.entries)
     for uploaded in report.artifacts:
-        entries[uploaded.name] = _entry(uploaded, by_name[uploaded.name], current.generation)
-    manifest = replace(current, entries=entries, updated_at=time.time())
-    save_manifest(root, manifest)
-    return manifest, tuple(report.artifacts)
-
-
-def _new_generation(
-    config: Config,
-    target: Target,
-    previous: Manifest | None,
-    desired: Sequence[DesiredArtifact],
-    plan: SyncPlan,
-    on_progress: ProgressCallback | None,
-    prepare_generation: GenerationHook | None,
-) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
-    """Build a complete new session; only then make it current (the old one keeps serving)."""
-    root = config.project_root
-    generation = (previous.generation + 1) if previous is not None else 1
-    by_name = {d.name: d for d in desired}
-    session = target.session()
-    record_unfinished(root, UnfinishedSession(target.spec.display(), session.session_id))
-    try:
-        session.spark_version()
-        report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
-        session.set_conf({**environment_conf(by_name), **config.conf})
-        manifest = Manifest(
-            session_id=session.session_id,
-            generation=generation,
-            remote=target.spec.display(),
-            server_side_session_id=session.server_side_session_id,
-            entries={u.name: _entry(u, by_name[u.name], generation) for u in report.artifacts},
-            pending_release=_pending_after_switch(previous, target),
+        entries[uploaded.name] = manifest_entry(
+            uploaded, by_name[uploaded.name], current.generation
         )
-        if prepare_generation is not None:
-            manifest = prepare_generation(session, manifest)
-    except BaseException:
-        if _release_quietly(session):
-            forget_unfinished(root, session.session_id)
-        raise
-    finally:
-        session.close()
+    manifest = replace(current, entries=entries, updated_at=time.time(), base=base)
     save_manifest(root, manifest)
-    forget_unfinished(root, session.session_id)
     return manifest, tuple(report.artifacts)
-
-
-def _pending_after_switch(previous: Manifest | None, target: Target) -> tuple[str, ...]:
-    """Sessions to release once the new generation is current: the old one and any leftovers."""
-    if previous is None:
-        return ()
-    if previous.remote != target.spec.display():
-        return ()  # another server: its sessions are not ours to reach from here
-    return (*previous.pending_release, previous.session_id)
 
 
 def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[str, ...]:
@@ -259,27 +289,6 @@ def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[st
     outcome = release_sessions(target, manifest.pending_release)
     save_manifest(root, replace(manifest, pending_release=outcome.unreachable))
     return outcome.released
-
-
-def _release_quietly(session: Session) -> bool:
-    try:
-        session.release_session(timeout=5.0)
-    except SparkpushError as exc:
-        log.debug("could not release unfinished generation: %s", exc.message)
-        return False
-    return True
-
-
-def _entry(uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int) -> ManifestEntry:
-    # The hash recorded is the one of the bytes actually sent: if the file changed between
-    # planning and sending, the next sync sees the difference and rebuilds.
-    return ManifestEntry(
-        name=uploaded.name,
-        sha256=uploaded.sha256,
-        size=uploaded.size,
-        source=str(desired.source),
-        generation=generation,
-    )
 
 
 def _result(
@@ -302,6 +311,7 @@ def _result(
         warnings=collected.warnings,
         released=released,
         manifest=manifest,
+        layer=plan.layer if manifest.base is not None else None,
     )
 
 

@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.artifacts.collect import collect_artifacts
+from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.manifest import Manifest, load_manifest, stat_cache_path
-from sparkpush.artifacts.planner import PlanAction, SyncPlan, plan_sync
+from sparkpush.artifacts.planner import PlanAction, SyncPlan
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.environment.status import preview_environment
 from sparkpush.remote import Target
-from sparkpush.sync.engine import usable_current
+from sparkpush.sync.engine import plan_generation, usable_current
+from sparkpush.sync.layering import layout_of
 from sparkpush.udf.loader_messages import LoadRequest
 from sparkpush.udf.loading import Loader, loader_environment, run_loader
 from sparkpush.udf.registration import has_udfs, registered_udfs
@@ -37,6 +39,8 @@ class SyncPreview:
     udfs: tuple[str, ...]
     """SQL names of the UDFs the sync would register or re-register."""
     warnings: tuple[str, ...]
+    layer: Layer | None = None
+    """With layers, the lowest layer that changed: a new base, or a clone of the current one."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,7 @@ class SyncPreview:
             "upload": list(self.upload),
             "bytes": self.bytes,
             "udfs": list(self.udfs),
+            "layer": self.layer.value if self.layer is not None else None,
         }
 
 
@@ -58,9 +63,9 @@ def preview_sync(
     manifest = load_manifest(root)
     current = usable_current(manifest, target) if target is not None else None
     environment = preview_environment(config, collected.platform_wheels)
-    hashes = {**collected.hashes, **environment.hashes}
     sizes = {**{n: d.size for n, d in collected.by_name.items()}, **environment.sizes}
-    plan = plan_sync(hashes, current.hashes if current is not None else None)
+    layout = layout_of(config, collected.artifacts, environment.hashes)
+    plan = plan_generation(config, target, layout, current)
     udfs, udf_warnings = _udfs_to_register(config, target, manifest, current, plan, loader)
     return SyncPreview(
         action=plan.action,
@@ -69,6 +74,7 @@ def preview_sync(
         bytes=sum(sizes[name] for name in plan.upload),
         udfs=udfs,
         warnings=(*collected.warnings, *environment.warnings, *udf_warnings),
+        layer=plan.layer,
     )
 
 

@@ -29,6 +29,10 @@ class SyncSummary:
     udfs: tuple[str, ...]
     """SQL names of the UDFs this sync registered or re-registered."""
     by_daemon: bool = False
+    layers: bool = False
+    """Whether the generation is a clone of a base session (False: one session of its own)."""
+    layer: str | None = None
+    """The lowest layer this sync changed: "base", "code", or None."""
 
     @classmethod
     def of(cls, result: SyncResult, *, by_daemon: bool = False) -> SyncSummary:
@@ -45,6 +49,8 @@ class SyncSummary:
             warnings=result.warnings,
             udfs=result.udfs,
             by_daemon=by_daemon,
+            layers=result.layers,
+            layer=result.layer.value if result.layer is not None else None,
         )
 
     def unchanged(self) -> SyncSummary:
@@ -59,6 +65,7 @@ class SyncSummary:
             reasons=(),
             released=(),
             udfs=(),
+            layer=None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -75,6 +82,8 @@ class SyncSummary:
             "warnings": list(self.warnings),
             "udfs": list(self.udfs),
             "by_daemon": self.by_daemon,
+            "layers": self.layers,
+            "layer": self.layer,
         }
 
     @classmethod
@@ -96,6 +105,8 @@ class SyncSummary:
             warnings=_strings(document["warnings"]),
             udfs=_strings(document["udfs"]),
             by_daemon=bool(document["by_daemon"]),
+            layers=bool(document["layers"]),
+            layer=None if document["layer"] is None else str(document["layer"]),
         )
 
 

@@ -1,23 +1,30 @@
 """Sessions a sync created that never became current, kept in `.sparkpush/unfinished.json`.
 
 A session is recorded BEFORE it is created, so a run killed at any point leaves it recorded
-and the next run releases it.
+and the next run releases it. That covers a generation's session, a base and a clone. A record
+with a `pid` belongs to a process that uses the session outside the project lock (an attached
+run's clone): it is released only once that process is gone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.manifest import state_dir
-from sparkpush.private_files import read_json, write_private_json
+from sparkpush.private_files import private_opener, read_json, write_private_json
 from sparkpush.remote import Target
 from sparkpush.sync.release import release_sessions
 
 log = logging.getLogger(__name__)
 
 UNFINISHED_FILE = "unfinished.json"
+UNFINISHED_LOCK = "unfinished.lock"
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,19 @@ class UnfinishedSession:
     remote: str
     """The server's URL (never with its token), as `ConnectionSpec.display()` gives it."""
     session_id: str
+    pid: int | None = None
+    """The process still using the session, if it lives on after the sync's lock."""
+
+    def owner_alive(self) -> bool:
+        if self.pid is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # another user's process with that pid: not ours to judge
+        return True
 
 
 def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
@@ -34,7 +54,11 @@ def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
     if not isinstance(sessions, list):
         return []
     return [
-        UnfinishedSession(remote=s["remote"], session_id=s["session_id"])
+        UnfinishedSession(
+            remote=s["remote"],
+            session_id=s["session_id"],
+            pid=s["pid"] if isinstance(s.get("pid"), int) else None,
+        )
         for s in sessions
         if isinstance(s, dict)
         and isinstance(s.get("session_id"), str)
@@ -43,35 +67,62 @@ def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
 
 
 def save_unfinished(root: Path, sessions: list[UnfinishedSession]) -> None:
-    document = {"sessions": [{"remote": s.remote, "session_id": s.session_id} for s in sessions]}
+    document = {"sessions": [_to_json(s) for s in sessions]}
     write_private_json(state_dir(root) / UNFINISHED_FILE, document)
 
 
+def _to_json(session: UnfinishedSession) -> dict[str, object]:
+    document: dict[str, object] = {"remote": session.remote, "session_id": session.session_id}
+    if session.pid is not None:
+        document["pid"] = session.pid
+    return document
+
+
+@contextmanager
+def _file_lock(root: Path) -> Iterator[None]:
+    """Serialises changes to the file: an attached run records its clone outside the sync's
+    lock, which a long build may hold."""
+    fd = private_opener(state_dir(root) / UNFINISHED_LOCK, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def record_unfinished(root: Path, session: UnfinishedSession) -> None:
-    save_unfinished(root, [*unfinished_sessions(root), session])
+    with _file_lock(root):
+        save_unfinished(root, [*unfinished_sessions(root), session])
 
 
 def forget_unfinished(root: Path, session_id: str) -> None:
-    sessions = unfinished_sessions(root)
-    remaining = [s for s in sessions if s.session_id != session_id]
-    if remaining != sessions:
-        save_unfinished(root, remaining)
+    _forget(root, {session_id})
 
 
-def release_unfinished(target: Target, root: Path, keep: str | None) -> None:
+def _forget(root: Path, session_ids: Collection[str]) -> None:
+    with _file_lock(root):
+        sessions = unfinished_sessions(root)
+        remaining = [s for s in sessions if s.session_id not in session_ids]
+        if remaining != sessions:
+            save_unfinished(root, remaining)
+
+
+def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> None:
     """Release the sessions of runs that died before their generation became current.
 
-    `keep` is the current generation's session: a run that died after switching recorded it.
-    Another server's sessions, and those not reached now, stay recorded for a later run.
+    `keep` are the current generation's sessions (it and its base): a run that died after
+    switching recorded them. Another server's sessions, those of a process still running and
+    those not reached now stay recorded for a later run.
     """
     recorded = unfinished_sessions(root)
     if not recorded:
         return
-    sessions = [s for s in recorded if s.session_id != keep]
+    sessions = [s for s in recorded if s.session_id not in keep]
     here = target.spec.display()
-    outcome = release_sessions(target, [s.session_id for s in sessions if s.remote == here])
+    in_use = {s.session_id for s in sessions if s.owner_alive()}
+    due = [s.session_id for s in sessions if s.remote == here and s.session_id not in in_use]
+    outcome = release_sessions(target, due)
     if outcome.released:
         log.info("released session(s) of an unfinished sync: %s", ", ".join(outcome.released))
-    save_unfinished(
-        root, [s for s in sessions if s.remote != here or s.session_id in outcome.unreachable]
-    )
+    # read again: a run may have recorded its clone meanwhile
+    _forget(root, {*outcome.released, *(s.session_id for s in recorded if s.session_id in keep)})

@@ -3,8 +3,10 @@ and no session is left behind on the server.
 
 Sessions are counted with the server's own log: it logs every session it creates or touches
 ("Session with userId: U and sessionId: S accessed") and every one it releases ("Closing
-session ... sessionId: S"). After each recovery exactly one session of this test may be
-alive: the project's current generation.
+session ... sessionId: S"). After each recovery exactly the project's current generation and
+its base session may be alive. Trials alternate a base change (a new base, then a clone of it)
+with a code change (a clone of the current base), so kills land while a base is built and while
+a clone is made and filled.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.secret import Secret
 from sparkpush.remote import Target
 from sparkpush.sync.engine import sync_project
+from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
 
 pytestmark = pytest.mark.integration
@@ -56,11 +59,30 @@ class ServerSessions:
         return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
 
 
-def write_sources(root: Path, version: int, rng: random.Random) -> None:
-    """New content: a changed module and changed data files, so a new generation is due."""
+def write_sources(root: Path, version: int, rng: random.Random, *, base: bool = True) -> None:
+    """New content: a changed module (code) and, with `base`, changed data files (base)."""
     (root / "src" / "pkg" / "mod.py").write_text(f"VERSION = {version}\n")
+    if not base:
+        return
     for index in range(DATA_FILES):
         (root / f"data{index}.bin").write_bytes(rng.randbytes(DATA_BYTES))
+
+
+def current_sessions(root: Path) -> set[str]:
+    """The current generation's session and its base's."""
+    manifest = load_manifest(root)
+    assert manifest is not None and manifest.base is not None, "a layered generation"
+    return {manifest.session_id, manifest.base.session_id}
+
+
+def killed_in(root: Path, base_change: bool) -> str | None:
+    """Where a killed sync was, from what it had recorded as unfinished."""
+    left = len(unfinished_sessions(root))
+    if base_change and left == 1:
+        return "base build"
+    if left == (2 if base_change else 1):
+        return "clone"
+    return None
 
 
 def make_project(root: Path, rng: random.Random) -> Path:
@@ -127,14 +149,17 @@ def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
     target = Target(spec=spec, source="embedded")
 
     killed = 0
+    phases: set[str] = set()
     for trial in range(1, TRIALS + 1):
-        write_sources(root, trial, rng)
+        base_change = trial % 4 in (1, 2)
+        write_sources(root, trial, rng, base=base_change)
         # Half the kills anywhere in the run, half in its last part, where the engine talks to
         # the server (creating the session, uploading, switching generations).
         low = 0.0 if trial % 2 else max(0.0, typical - 2 * engine)
         delay = rng.uniform(low, typical)
         if killed_sync(embedded_server, root, delay) is None:
             killed += 1
+            phases.add(killed_in(root, base_change) or "elsewhere")
         assert_state_readable(root)
 
         converged = sync_cli(embedded_server, root)
@@ -144,9 +169,11 @@ def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
         assert again.session_id == converged["session_id"]
 
         alive = sessions.alive()
-        assert alive == {converged["session_id"]}, (trial, delay, alive)
+        assert alive == current_sessions(root), (trial, delay, alive)
+        assert converged["session_id"] in alive
 
     assert killed >= TRIALS // 2, f"only {killed} of {TRIALS} runs were killed mid-way"
+    assert {"base build", "clone"} <= phases, phases
 
 
 DAEMON_TRIALS = 20
@@ -181,7 +208,8 @@ def test_daemon_killed_at_random_points_recovers_and_leaks_no_session(
     try:
         assert run_connect(["daemon", "start"], env=embedded_server.env, cwd=root).returncode == 0
         for trial in range(1, DAEMON_TRIALS + 1):
-            write_sources(root, trial, rng)  # the watcher starts building a new generation
+            # the watcher starts building a new generation: a new base, or a clone of the base
+            write_sources(root, trial, rng, base=trial % 2 == 0)
             time.sleep(rng.uniform(0.0, 1.5))
             os.kill(daemon_pid(embedded_server, root), signal.SIGKILL)
             assert_state_readable(root)
@@ -192,7 +220,8 @@ def test_daemon_killed_at_random_points_recovers_and_leaks_no_session(
             assert converged["action"] == "nothing", (trial, converged)
             assert_state_readable(root)
             alive = sessions.alive()
-            assert alive == {converged["session_id"]}, (trial, alive)
+            assert alive == current_sessions(root), (trial, alive)
+            assert converged["session_id"] in alive
     finally:
         run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
     deadline = time.monotonic() + 30

@@ -328,9 +328,11 @@ def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Pa
         "authentication",
         "server spark",
         "worker python",
+        "layers",
     ]
     py = f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert f"server workers run Python {py}, here {py}" in result.stdout
+    assert "layers: on: a code change clones the base session" in result.stdout
 
 
 def test_doctor_on_a_broken_setup(embedded_server: EmbeddedServer, tmp_path: Path) -> None:

@@ -246,7 +246,10 @@ def test_submit_attach_runs_on_the_current_generation_and_keeps_it(
     assert "attached to generation" in result.stderr
     after = sync_json(embedded_server, every_kind_project)
     assert after["action"] == "nothing"
-    assert f"session {after['session_id']}" in result.stdout
+    # the script ran on a clone of the generation (see test_attached_clone.py)
+    assert f"(session {after['session_id']})" in result.stderr
+    assert "running on a clone of it" in result.stderr
+    assert f"session {after['session_id']}" not in result.stdout
     assert "tag helpers-v1" in result.stdout
 
 

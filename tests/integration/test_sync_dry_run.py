@@ -59,12 +59,17 @@ def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
     assert preview["dry_run"] is True
     assert preview["action"] == "new_generation"
     assert any("pyfiles/mypkg-" in str(r) for r in preview["reasons"])  # type: ignore[union-attr]
-    assert sync_json(embedded_server, every_kind_project)["session_id"] != first["session_id"]
-    # what the sync did is what the dry run said
+    assert preview["layer"] == "code"
+    synced = sync_json(embedded_server, every_kind_project)
+    assert synced["session_id"] != first["session_id"]
+    # what the sync did is what the dry run said: the code layer, in a clone of the base
     after = json.loads((every_kind_project / ".sparkpush" / "manifest.json").read_text())
-    sent = {e["name"]: e["size"] for e in after["entries"]}
+    sent = {
+        e["name"]: e["size"] for e in after["entries"] if e["generation"] == synced["generation"]
+    }
     assert sorted(preview["upload"]) == sorted(sent)  # type: ignore[type-var]
-    assert preview["bytes"] == sum(sent.values())
+    assert preview["bytes"] == sum(sent.values()) == synced["bytes"]
+    assert synced["layer"] == "code"
 
 
 def test_dry_run_of_an_added_file_and_of_nothing(
@@ -79,6 +84,7 @@ def test_dry_run_of_an_added_file_and_of_nothing(
         "upload": [],
         "bytes": 0,
         "udfs": [],
+        "layer": None,
     }
     (every_kind_project / "more.txt").write_text("more!")
     pyproject = every_kind_project / "pyproject.toml"

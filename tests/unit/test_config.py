@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import DEFAULT_SERVER_PORT, load_config
+from sparkpush.config import DEFAULT_SERVER_PORT, LayerSettings, load_config
 from sparkpush.errors import ConfigError, ExitCode
 
 
@@ -77,6 +77,9 @@ def test_explicit_config_file_may_hold_keys_at_top_level(tmp_path: Path) -> None
         ("[tool.sparkpush\n", "invalid TOML"),
         ("[tool]\nsparkpush = 3\n", "tool.sparkpush must be a table"),
         ("[tool.sparkpush.java_udfs]\nf = 'x'\n", "'java_udfs.f' must be a table"),
+        ("[tool.sparkpush.layers]\nenabled = 'no'\n", "'layers.enabled' must be true or false"),
+        ("[tool.sparkpush.layers]\ncode = 'jars/a.jar'\n", "'layers.code' must be a list"),
+        ("[tool.sparkpush.layers]\nbase = []\n", "unknown key 'layers.base'"),
         ("[tool.sparkpush.java_udfs.f]\nclass = 'A'\n", "needs string keys"),
         (
             "[tool.sparkpush.java_udfs.f]\nclass = 'A'\nreturns = 'int'\nx = 1\n",
@@ -92,6 +95,15 @@ def test_bad_config_names_the_key_and_file(tmp_path: Path, body: str, message: s
     assert str(path) in caught.value.message
     assert caught.value.exit_code == ExitCode.USAGE
     assert "\n" not in caught.value.message
+
+
+def test_layers_are_on_by_default_and_configurable(tmp_path: Path) -> None:
+    assert load_config(cwd=tmp_path).layers == LayerSettings(enabled=True, code=())
+    write(
+        tmp_path / "pyproject.toml",
+        "[tool.sparkpush.layers]\nenabled = false\ncode = ['jars/myapp-*.jar']\n",
+    )
+    assert load_config(cwd=tmp_path).layers == LayerSettings(False, ("jars/myapp-*.jar",))
 
 
 def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:

@@ -124,3 +124,23 @@ def test_doctor_does_not_contact_an_untrusted_remote(
     by_name = {c.name: c for c in run_checks(tmp_path / "pyproject.toml", env={})}
     assert not by_name["trust"].ok
     assert by_name["remote"].detail.startswith("not checked: the project's config is not trusted")
+
+
+def test_the_layers_check_says_whether_the_server_clones_and_remembers_it(tmp_path: Path) -> None:
+    from sparkpush.config import LayerSettings
+    from sparkpush.doctor import check_layers
+    from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+    from tests.fake_session import FakeServer
+
+    for supports, verdict in ((True, "on: a code change clones"), (False, "not on this server")):
+        server = FakeServer(supports_clone=supports)
+        target = server.target()
+        with target.session() as probe:
+            check = check_layers(Config(project_root=tmp_path), target, probe, "4.1.0")
+        assert check.ok and check.detail.startswith(verdict), check
+        key = server_key(target.spec.display(), "4.1.0", client_version())
+        assert CloneSupport().known(key) is supports
+        assert server.released == server.clones  # the probe's clone, if any, is released
+    off = Config(project_root=tmp_path, layers=LayerSettings(enabled=False))
+    with FakeServer().target().session() as probe:
+        assert check_layers(off, FakeServer().target(), probe, "4.1.0").detail.startswith("off")

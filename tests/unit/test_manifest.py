@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sparkpush.artifacts.manifest import (
+    BaseSession,
     Manifest,
     ManifestEntry,
     load_manifest,
@@ -137,3 +139,27 @@ def test_failed_save_keeps_the_old_manifest(tmp_path: Path) -> None:
     loaded = load_manifest(tmp_path)
     assert loaded is not None and loaded.generation == 1
     assert [p.name for p in state_dir(tmp_path).iterdir()] == ["manifest.json"]
+
+
+def test_a_layered_generation_keeps_its_base(tmp_path: Path) -> None:
+    base = BaseSession("b" * 8, "bs" * 4, ("jars/a.jar",), "cf" * 32)
+    manifest = replace(sample(), base=base)
+    save_manifest(tmp_path, manifest)
+    loaded = load_manifest(tmp_path)
+    assert loaded == manifest
+    assert loaded is not None and loaded.base is not None
+    assert loaded.base.digest(loaded.entries) == base.digest(manifest.entries)
+    changed = {
+        **manifest.entries,
+        "jars/a.jar": replace(manifest.entries["jars/a.jar"], sha256="0"),
+    }
+    assert base.digest(changed) != base.digest(manifest.entries)
+
+
+def test_a_manifest_written_before_layers_has_no_base(tmp_path: Path) -> None:
+    save_manifest(tmp_path, sample())
+    document = json.loads(manifest_path(tmp_path).read_text())
+    del document["base"]
+    manifest_path(tmp_path).write_text(json.dumps(document))
+    loaded = load_manifest(tmp_path)
+    assert loaded is not None and loaded.base is None and loaded.session_id == sample().session_id

@@ -1,4 +1,9 @@
-"""The sync engine against an in-memory server: generations, in-place adds, releases."""
+"""The sync engine against an in-memory server: generations, in-place adds, releases.
+
+Every test runs twice, both ways a generation is one session of its own (today's behaviour):
+with `[tool.sparkpush.layers] enabled = false`, and on a server without CloneSession (Spark
+4.0). Layered generations are tested in test_sync_layers.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import pytest
 
 from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.config import ArtifactSettings, Config
+from sparkpush.config import ArtifactSettings, Config, LayerSettings
 from sparkpush.errors import (
     CallCancelledError,
     ServerError,
@@ -22,9 +27,9 @@ from sparkpush.sync.unfinished import UnfinishedSession, record_unfinished, unfi
 from tests.fake_session import FakeServer
 
 
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    server = FakeServer()
+@pytest.fixture(params=["layers-off", "no-clone-server"])
+def server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
+    server = FakeServer(supports_clone=request.param != "no-clone-server")
     yield server
     assert server.closed == server.opened, "every session the engine opened is closed"
 
@@ -35,13 +40,14 @@ def target(server: FakeServer) -> Target:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, server: FakeServer) -> Config:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "jobs.py").write_text("def run(): return 1\n")
     return Config(
         project_root=tmp_path,
         conf={"spark.sql.shuffle.partitions": "4"},
         artifacts=ArtifactSettings(pyfiles=("src/*.py",), files=("*.txt",)),
+        layers=LayerSettings(enabled=server.supports_clone is False),
     )
 
 

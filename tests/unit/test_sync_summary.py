@@ -18,6 +18,8 @@ SUMMARY = SyncSummary(
     warnings=("artifacts.jars: 'lib/*.jar' matches no file",),
     udfs=("answer",),
     by_daemon=True,
+    layers=True,
+    layer="code",
 )
 
 
@@ -44,3 +46,4 @@ def test_a_sync_that_was_not_needed_reports_nothing_on_the_same_generation() -> 
     assert (unchanged.uploaded, unchanged.bytes, unchanged.skipped) == (0, 0, 5)
     assert unchanged.reasons == unchanged.released == unchanged.udfs == ()
     assert unchanged.warnings == SUMMARY.warnings
+    assert (unchanged.layers, unchanged.layer) == (True, None)

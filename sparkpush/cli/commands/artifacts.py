@@ -15,8 +15,10 @@ from sparkpush.cli.context import AppContext, pass_app
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @pass_app
 def artifacts(app_ctx: AppContext, as_json: bool) -> int:
-    """List the current generation's artifacts (name, kind, size, hash, source)."""
+    """List the current generation's artifacts (name, kind, size, hash, source, layer)."""
     manifest = load_manifest(app_ctx.config.project_root)
+    base = manifest.base if manifest else None
+    in_base = set(base.names) if base else set()
     rows = [
         {
             "name": entry.name,
@@ -25,6 +27,7 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
             "sha256": entry.sha256,
             "source": entry.source,
             "generation": entry.generation,
+            "layer": ("base" if entry.name in in_base else "code") if base else None,
         }
         for entry in (manifest.entries.values() if manifest else ())
     ]
@@ -35,6 +38,7 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
                 {
                     "session_id": manifest.session_id if manifest else None,
                     "generation": manifest.generation if manifest else None,
+                    "base_session_id": base.session_id if base else None,
                     "artifacts": rows,
                 },
                 sort_keys=True,
@@ -44,7 +48,8 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
     if manifest is None:
         click.echo("no generation yet: run 'connect sync'")
         return 0
-    click.echo(f"generation {manifest.generation} (session {manifest.session_id})")
+    held = f", a clone of base session {base.session_id}" if base else ""
+    click.echo(f"generation {manifest.generation} (session {manifest.session_id}{held})")
     widths = {key: max([len(key), *(len(str(r[key])) for r in rows)]) for key in ("name", "kind")}
     for row in rows:
         click.echo(

@@ -1,0 +1,80 @@
+"""An attached run's own session: a server-side clone of the project's generation.
+
+What a script sets (confs, temp views, `spark.udf.register`, `SET`) then stays in its clone,
+released at the end of the run; `connect sql` keeps using the generation itself. The clone is
+recorded as unfinished (with this process's id) before the server creates it, so a run killed
+with `kill -9` has it released by the project's next sync. A server without CloneSession (Spark
+4.0), or `[tool.sparkpush.layers] enabled = false`, runs on the generation as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sparkpush.config import Config
+from sparkpush.connect.connection_string import new_session_id
+from sparkpush.errors import CloneUnsupportedError
+from sparkpush.notify import Notify
+from sparkpush.remote import Target
+from sparkpush.submit.session import SessionLease, attached_session, new_run_tag
+from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.unfinished import UnfinishedSession, forget_unfinished, record_unfinished
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def run_session(
+    config: Config,
+    target: Target,
+    session_id: str,
+    server_side_session_id: str | None,
+    notify: Notify,
+) -> Iterator[SessionLease]:
+    """A lease for the run: on a clone of the generation where the server can clone."""
+    generation = attached_session(target, session_id, server_side_session_id)
+    try:
+        lease = _clone_of(config, target, generation)
+    except BaseException:
+        generation.client.close()
+        raise
+    if lease is None:
+        yield generation
+        return
+    generation.client.close()
+    notify(f"running on a clone of it (session {lease.session_id})")
+    try:
+        yield lease
+    finally:
+        if lease.released:
+            forget_unfinished(config.project_root, lease.session_id)
+        # else it stays recorded: the next sync releases it once this process is gone
+
+
+def _clone_of(config: Config, target: Target, generation: SessionLease) -> SessionLease | None:
+    if not config.layers.enabled:
+        return None
+    version = generation.client.spark_version()
+    support = CloneSupport()
+    key = server_key(target.spec.display(), version, client_version())
+    if support.known(key) is False:
+        return None
+    root = config.project_root
+    clone_id = new_session_id()
+    record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pid=os.getpid()))
+    try:
+        clone_id, server_side = generation.client.clone_session(clone_id=clone_id)
+    except CloneUnsupportedError as exc:
+        log.info("attached run on the generation itself: %s", exc.message)
+        forget_unfinished(root, clone_id)
+        support.remember(key, False)
+        return None
+    except BaseException:
+        forget_unfinished(root, clone_id)  # never created: nothing to release
+        raise
+    support.remember(key, True)
+    client = target.client(clone_id, server_side)
+    return SessionLease(client=client, owned=True, run_tag=new_run_tag())

@@ -1,0 +1,161 @@
+"""A new generation, built complete before it becomes current (the old one keeps serving).
+
+A code change clones the current base and sends the code layer; anything else starts from a
+new session with the base layer and the confs, which becomes the base of a clone that gets the
+code layer, or, where the server cannot clone (or layers are off), gets the code layer itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from sparkpush.artifacts.collect import DesiredArtifact
+from sparkpush.artifacts.layers import Layer
+from sparkpush.artifacts.manifest import BaseSession, Manifest, ManifestEntry, save_manifest
+from sparkpush.artifacts.planner import SyncPlan, upload_order
+from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact
+from sparkpush.config import Config
+from sparkpush.connect.session import Session
+from sparkpush.errors import CloneUnsupportedError
+from sparkpush.remote import Target
+from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.layering import Layout
+from sparkpush.sync.session_build import SessionBuild
+
+log = logging.getLogger(__name__)
+
+GenerationHook = Callable[[Session, Manifest], Manifest]
+"""Runs on a session before it becomes current (e.g. registers UDFs); returns the manifest."""
+
+
+def build_generation(
+    config: Config,
+    target: Target,
+    previous: Manifest | None,
+    current: Manifest | None,
+    desired: Sequence[DesiredArtifact],
+    layout: Layout,
+    plan: SyncPlan,
+    on_progress: ProgressCallback | None,
+    prepare_generation: GenerationHook | None,
+) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
+    """Build a complete new generation; only then make it current (the old one keeps serving).
+
+    A code change clones the current base and sends the code layer; otherwise a new session
+    gets the base layer and confs, and, where the server can clone, becomes the base of a
+    clone that gets the code layer (else it gets the code itself: one session, as on Spark 4.0).
+    """
+    root = config.project_root
+    generation = (previous.generation + 1) if previous is not None else 1
+    by_name = {d.name: d for d in desired}
+    build = SessionBuild(root, target, by_name, on_progress)
+    base: BaseSession | None
+    try:
+        if plan.layer is Layer.CODE and current is not None and current.base is not None:
+            session, base = _clone_of_base(build, current.base, layout, plan)
+        else:
+            session, base = _from_scratch(build, layout, layered=plan.layer is Layer.BASE)
+        uploaded = {u.name: u for u in build.uploaded}
+        entries = {
+            n: manifest_entry(uploaded[n], by_name[n], generation)
+            if n in uploaded
+            else _kept_entry(current, n)
+            for n in layout.hashes
+        }
+        manifest = Manifest(
+            session_id=session.session_id,
+            generation=generation,
+            remote=target.spec.display(),
+            server_side_session_id=session.server_side_session_id,
+            entries=entries,
+            pending_release=pending_after_switch(previous, target, base),
+            base=base,
+        )
+        if prepare_generation is not None:
+            manifest = prepare_generation(session, manifest)
+    except BaseException:
+        build.abandon()
+        raise
+    finally:
+        build.close()
+    save_manifest(root, manifest)
+    build.finished()
+    return manifest, tuple(build.uploaded)
+
+
+def _clone_of_base(
+    build: SessionBuild, base: BaseSession, layout: Layout, plan: SyncPlan
+) -> tuple[Session, BaseSession]:
+    """A clone of the current base with the code layer; new base artifacts join the base first
+    (a pure addition), so later clones have them too."""
+    joining = [n for n in plan.upload if n in layout.base]
+    with build.target.session(base.session_id, base.server_side_session_id) as base_session:
+        build.upload(base_session, joining)
+        clone = build.clone(base_session)
+    build.upload(clone, [n for n in plan.upload if n not in layout.base])
+    return clone, replace(base, names=tuple(sorted({*base.names, *joining})))
+
+
+def _from_scratch(
+    build: SessionBuild, layout: Layout, *, layered: bool
+) -> tuple[Session, BaseSession | None]:
+    """A new session with the base layer and confs; then a clone of it with the code layer,
+    or, where the server cannot clone (or layers are off), the code layer in it too."""
+    session = build.new_session()
+    version = session.spark_version()
+    support = CloneSupport()
+    key = server_key(build.target.spec.display(), version, client_version())
+    if not layered or support.known(key) is False:
+        build.upload(session, upload_order(layout.hashes))
+        session.set_conf(layout.conf)
+        return session, None
+    build.upload(session, layout.base_order())
+    session.set_conf(layout.conf)
+    try:
+        clone = build.clone(session)
+    except CloneUnsupportedError as exc:
+        log.info("no layers on this server: %s", exc.message)
+        support.remember(key, False)
+        build.upload(session, layout.code_order())
+        return session, None
+    support.remember(key, True)
+    build.upload(clone, layout.code_order())
+    return clone, layout.base_record(session.session_id, session.server_side_session_id)
+
+
+def _kept_entry(current: Manifest | None, name: str) -> ManifestEntry:
+    """A base artifact the clone got from its base: recorded as the base got it."""
+    assert current is not None
+    return current.entries[name]
+
+
+def pending_after_switch(
+    previous: Manifest | None, target: Target, base: BaseSession | None
+) -> tuple[str, ...]:
+    """Sessions to release once the new generation is current: the old one, then its base if
+    the new generation has another, and any leftovers."""
+    if previous is None:
+        return ()
+    if previous.remote != target.spec.display():
+        return ()  # another server: its sessions are not ours to reach from here
+    pending = [*previous.pending_release, previous.session_id]
+    old_base = previous.base
+    if old_base is not None and (base is None or base.session_id != old_base.session_id):
+        pending.append(old_base.session_id)
+    return tuple(pending)
+
+
+def manifest_entry(
+    uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int
+) -> ManifestEntry:
+    # The hash recorded is the one of the bytes actually sent: if the file changed between
+    # planning and sending, the next sync sees the difference and rebuilds.
+    return ManifestEntry(
+        name=uploaded.name,
+        sha256=uploaded.sha256,
+        size=uploaded.size,
+        source=str(desired.source),
+        generation=generation,
+    )

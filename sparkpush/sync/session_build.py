@@ -1,0 +1,85 @@
+"""The sessions a new generation is built from: each recorded as unfinished before the server
+creates it, all released if the build fails, all forgotten once the generation is current."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sparkpush.artifacts.collect import DesiredArtifact
+from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
+from sparkpush.connect.connection_string import new_session_id
+from sparkpush.connect.session import Session
+from sparkpush.errors import CloneUnsupportedError, SparkpushError
+from sparkpush.remote import Target
+from sparkpush.sync.unfinished import UnfinishedSession, forget_unfinished, record_unfinished
+
+log = logging.getLogger(__name__)
+
+
+class SessionBuild:
+    """The sessions one build created; `close()` closes them, `abandon()` releases them."""
+
+    def __init__(
+        self,
+        root: Path,
+        target: Target,
+        desired: Mapping[str, DesiredArtifact],
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.root = root
+        self.target = target
+        self.desired = desired
+        self.on_progress = on_progress
+        self.created: list[Session] = []
+        self.uploaded: list[UploadedArtifact] = []
+
+    def new_session(self) -> Session:
+        session = self.target.session()
+        self._record(session.session_id)
+        self.created.append(session)
+        return session
+
+    def clone(self, base: Session) -> Session:
+        """A server-side clone of `base`; CloneUnsupportedError on servers without it."""
+        clone_id = new_session_id()
+        self._record(clone_id)
+        try:
+            clone_id, server_side = base.clone_session(clone_id=clone_id)
+        except CloneUnsupportedError:
+            forget_unfinished(self.root, clone_id)
+            raise
+        clone = self.target.session(clone_id, server_side)
+        self.created.append(clone)
+        return clone
+
+    def upload(self, session: Session, names: Sequence[str]) -> None:
+        if not names:
+            return
+        report = upload_artifacts(
+            session, [self.desired[n].artifact for n in names], self.on_progress
+        )
+        self.uploaded.extend(report.artifacts)
+
+    def abandon(self) -> None:
+        """Release what was created (newest first); a session not reached stays recorded."""
+        for session in reversed(self.created):
+            try:
+                session.release_session(timeout=5.0)
+            except SparkpushError as exc:
+                log.debug("could not release unfinished session: %s", exc.message)
+                continue
+            forget_unfinished(self.root, session.session_id)
+
+    def finished(self) -> None:
+        """The generation is current (its manifest saved): nothing left to clean up."""
+        for session in self.created:
+            forget_unfinished(self.root, session.session_id)
+
+    def close(self) -> None:
+        for session in self.created:
+            session.close()
+
+    def _record(self, session_id: str) -> None:
+        record_unfinished(self.root, UnfinishedSession(self.target.spec.display(), session_id))
