@@ -1,0 +1,179 @@
+"""What runs inside the script's process of `connect submit` (started by `script_process`).
+
+`main` attaches to the prepared session and runs the script. Spawned, the process runs
+`python -m sparkpush.submit.script_main (--path APP | --module NAME) [ARGS...]`; pre-forked,
+`wait_for_start` waits on the parent's pipe (forking UDF loaders meanwhile) and then calls
+`main` with the arguments and environment it was sent.
+
+The session's URL is in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
+With SPARKPUSH_LOCAL_PATHS_BASE (a server on this machine), relative paths of reads and
+writes resolve against that directory (see local_paths).
+Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
+the parent can interrupt exactly this run's work; SPARKPUSH_QUERY_PROGRESS=1 draws query
+progress on stderr.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import runpy
+import signal
+import sys
+import traceback
+from types import TracebackType
+from typing import Any, NoReturn
+
+from sparkpush.submit.local_paths import BASE_DIR_ENV
+from sparkpush.submit.local_paths import install as install_local_paths
+from sparkpush.submit.script_error import write_script_error
+
+RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
+QUERY_PROGRESS_ENV = "SPARKPUSH_QUERY_PROGRESS"
+
+
+def main(argv: list[str]) -> int:
+    mode, target, *args = argv
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
+    # The parent owns the session's life: a script's own spark.stop() must not release it.
+    session.release_session_on_close = False  # type: ignore[attr-defined]
+    base = os.environ.get(BASE_DIR_ENV)
+    if base:
+        install_local_paths(base)
+    run_tag = os.environ.get(RUN_TAG_ENV)
+    if run_tag:
+        session.addTag(run_tag)
+    if os.environ.get(QUERY_PROGRESS_ENV) == "1":
+        from sparkpush.submit.query_progress import QueryProgressLine
+
+        session.registerProgressHandler(QueryProgressLine(sys.stderr))
+    try:
+        return _run(mode, target, args)
+    finally:
+        # the script may have stopped it already; closing is best effort
+        with contextlib.suppress(Exception):
+            session.stop()
+
+
+def _run(mode: str, target: str, args: list[str]) -> int:
+    try:
+        if mode == "--module":
+            sys.argv = [target, *args]
+            sys.path.insert(0, os.getcwd())
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            path = os.path.abspath(target)
+            sys.argv = [target, *args]
+            sys.path.insert(0, os.path.dirname(path))
+            runpy.run_path(path, run_name="__main__")
+    except SystemExit as exc:
+        return _exit_code(exc.code)
+    except KeyboardInterrupt:
+        return 130
+    except BaseException as exc:  # the script's own failure: show it as Python would
+        _print_script_traceback(exc, target)
+        write_script_error(exc, os.environ)
+        return 1
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _print_script_traceback(exc: BaseException, target: str) -> None:
+    """The traceback from the script's first frame on, without our runner's frames."""
+    tb: TracebackType | None = exc.__traceback__
+    here = os.path.dirname(__file__)
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename.startswith(here)
+        or tb.tb_frame.f_code.co_filename.endswith("runpy.py")
+        or tb.tb_frame.f_code.co_filename.startswith("<frozen runpy")
+    ):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)
+
+
+def wait_for_start(read_end: int) -> int:
+    """The pre-forked process: warm PySpark's imports, then run what the parent sends."""
+    # The parent's exit handlers, log handlers and signal handlers are not the script's.
+    atexit._clear()
+    # as `python -u`: the script's output reaches CI logs as it is printed
+    sys.stdout.reconfigure(write_through=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(write_through=True)  # type: ignore[union-attr]
+    for handler in logging.getLogger().handlers[:]:
+        logging.getLogger().removeHandler(handler)
+    # Until the script starts, a Ctrl-C (or a SIGINT sent to the whole process group) is the
+    # parent's to handle: it closes the pipe, and we exit quietly instead of with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(Exception):
+        import pyspark.sql.connect.session  # noqa: F401  (warm while the parent prepares)
+    with os.fdopen(read_end) as pipe:
+        for line in pipe:
+            order = json.loads(line)
+            if "load" not in order:
+                break
+            _load_udfs(order["load"])
+        else:
+            return 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.environ.clear()
+    os.environ.update(order["env"])
+    code = main(order["argv"])
+    atexit._run_exitfuncs()
+    return code
+
+
+def _load_udfs(load: dict[str, Any]) -> None:
+    """Fork a UDF loader, wait for it, and add its `exit` event to its events FIFO."""
+    events = os.open(load["events"], os.O_WRONLY)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _run_loader(load, events)
+        _, status = os.waitpid(pid, 0)
+        exit_event = {"event": "exit", "status": os.waitstatus_to_exitcode(status)}
+        os.write(events, (json.dumps(exit_event) + "\n").encode())
+    finally:
+        os.close(events)
+
+
+def _run_loader(load: dict[str, Any], events: int) -> NoReturn:
+    """In the loader fork: events on `events`, anything printed into the loader's log."""
+    code = 1
+    try:
+        os.environ.clear()
+        os.environ.update(load["env"])
+        from sparkpush.private_files import private_opener
+
+        log = private_opener(load["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(log, 2)
+        os.dup2(log, 1)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        from sparkpush.udf import loader_child
+        from sparkpush.udf.loader_messages import LoadRequest
+
+        with os.fdopen(events, "w", buffering=1) as result:
+            code = loader_child.run(LoadRequest.from_json(load["request"]), result)
+    finally:
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: open gRPC channels can hang it (see the notes).
+    os._exit(code)
