@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO
 
+from sparkpush.notify import Notify
 from sparkpush.status_line import StatusLine
 
 SHOW_AFTER_S = 1.0
@@ -47,7 +47,7 @@ class ProgressLine:
 LOG_FORMATS = ("plain", "timestamped")
 
 
-def status_notifier(log_format: str) -> Callable[[str], None]:
+def status_notifier(log_format: str) -> Notify:
     """`connect: message` lines on stderr, prefixed with a UTC timestamp if asked for."""
     timestamped = log_format == "timestamped"
 

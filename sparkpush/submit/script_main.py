@@ -25,11 +25,12 @@ import signal
 import sys
 import traceback
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any
 
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
+from sparkpush.udf.loader_fork import load_in_fork
 
 RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
 QUERY_PROGRESS_ENV = "SPARKPUSH_QUERY_PROGRESS"
@@ -136,38 +137,12 @@ def wait_for_start(read_end: int) -> int:
 
 
 def _load_udfs(load: dict[str, Any]) -> None:
-    """Fork a UDF loader, wait for it, and add its `exit` event to its events FIFO."""
+    """A load ordered by `forked_loader`: in a fork, its events into the order's FIFO."""
     events = os.open(load["events"], os.O_WRONLY)
     try:
-        pid = os.fork()
-        if pid == 0:
-            _run_loader(load, events)
-        _, status = os.waitpid(pid, 0)
-        exit_event = {"event": "exit", "status": os.waitstatus_to_exitcode(status)}
-        os.write(events, (json.dumps(exit_event) + "\n").encode())
+        load_in_fork(load["request"], load["env"], events, load["log"])
     finally:
         os.close(events)
-
-
-def _run_loader(load: dict[str, Any], events: int) -> NoReturn:
-    """In the loader fork: events on `events`, anything printed into the loader's log."""
-    code = 1
-    try:
-        os.environ.clear()
-        os.environ.update(load["env"])
-        from sparkpush.private_files import private_opener
-
-        log = private_opener(load["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(log, 2)
-        os.dup2(log, 1)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        from sparkpush.udf import loader_child
-        from sparkpush.udf.loader_messages import LoadRequest
-
-        with os.fdopen(events, "w", buffering=1) as result:
-            code = loader_child.run(LoadRequest.from_json(load["request"]), result)
-    finally:
-        os._exit(code)
 
 
 if __name__ == "__main__":
