@@ -255,7 +255,7 @@ def _give_up_on_server(child: ScriptProcess, lease: SessionLease) -> NoReturn:
     lease.server_unresponsive = True
     stop_script(child, STOP_GRACE_S)
     raise ServerUnreachableError(
-        f"lost the Spark Connect server at {lease.client.spec.endpoint} during the run: "
+        f"lost the Spark Connect server at {lease.client.endpoint} during the run: "
         "it no longer accepts connections"
     )
 
