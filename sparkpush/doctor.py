@@ -23,7 +23,7 @@ from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config, load_config
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.connect.connection_string import new_session_id
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.errors import (
     AuthenticationError,
     JavaNotFoundError,
@@ -168,7 +168,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         return [Check("remote", False, exc.message, fix), *_not_checked("no usable remote")]
     shown = f"{target.spec.endpoint} ({target.source})"
     try:
-        with target.client() as client:
+        with target.session() as client:
             version = client.spark_version(timeout=PROBE_TIMEOUT_S)
             _release_quietly(client)
     except AuthenticationError as exc:
@@ -299,7 +299,7 @@ def _not_checked(reason: str) -> list[Check]:
     ]
 
 
-def _release_quietly(client: SessionClient) -> None:
+def _release_quietly(client: Session) -> None:
     with contextlib.suppress(SparkpushError):
         client.release_session(timeout=PROBE_TIMEOUT_S)
 
