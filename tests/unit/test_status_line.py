@@ -11,6 +11,7 @@ from sparkpush.cli import progress
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.status_line import CLEAR_LINE, StatusLine
 from sparkpush.submit.query_progress import SHOW_AFTER_S, QueryProgressLine
+from tests.unit.conftest import ManualClock
 
 
 def test_each_draw_erases_the_line_first() -> None:
@@ -43,16 +44,8 @@ class Stage:
     done: bool
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_quick_query_draws_nothing() -> None:
-    stream, clock = io.StringIO(), Clock()
+    stream, clock = io.StringIO(), ManualClock()
     handler = QueryProgressLine(stream, clock)
     handler([Stage(4, 1, False)], 3, "op", False)
     clock.now += SHOW_AFTER_S / 2
@@ -61,7 +54,7 @@ def test_a_quick_query_draws_nothing() -> None:
 
 
 def test_a_long_query_is_drawn_then_cleared() -> None:
-    stream, clock = io.StringIO(), Clock()
+    stream, clock = io.StringIO(), ManualClock()
     handler = QueryProgressLine(stream, clock)
     handler([Stage(4, 1, False)], 3, "op", False)
     clock.now += SHOW_AFTER_S
@@ -75,7 +68,7 @@ def test_a_long_query_is_drawn_then_cleared() -> None:
 def test_upload_progress_waits_then_draws_a_bar_and_finish_clears_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     monkeypatch.setattr(progress.time, "monotonic", clock)
     stream = io.StringIO()
     line = ProgressLine("uploading", stream)

@@ -25,6 +25,7 @@ from sparkpush.submit.script_error import SCRIPT_ERROR_ENV, write_script_error
 from sparkpush.submit.script_main import RUN_TAG_ENV
 from sparkpush.submit.session import SessionLease, new_run_tag
 from tests.fake_session import FakeServer, FakeSession
+from tests.unit.conftest import ManualClock
 
 
 @dataclass
@@ -110,6 +111,8 @@ class Run:
     session: RunSession
     lease: SessionLease
     behaviour: ScriptBehaviour = lambda script: script.end(0)
+    control: RunControl = field(default_factory=RunControl)
+    """Its deadline and signals: a script's behaviour can send them."""
     scripts: list[FakeScript] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
@@ -119,14 +122,10 @@ class Run:
         self.behaviour(script)
         return script
 
-    def __call__(
-        self,
-        request: runner.SubmitRequest | None = None,
-        control: RunControl | None = None,
-    ) -> SubmitOutcome:
+    def __call__(self, request: runner.SubmitRequest | None = None) -> SubmitOutcome:
         request = request or runner.SubmitRequest(app="app.py")
         return runner.run_on_lease(
-            self.target, self.lease, request, self.messages.append, control=control
+            self.target, self.lease, request, self.messages.append, control=self.control
         )
 
     @property
@@ -147,14 +146,6 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
     for script in the_run.scripts:
         if script.returncode is None:
             script.end(0)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_script_that_succeeds_ends_a_released_run_with_exit_0(run: Run) -> None:
@@ -219,15 +210,15 @@ def test_the_script_error_file_is_gone_after_the_run(run: Run) -> None:
 def test_a_deadline_reached_while_the_script_runs_interrupts_stops_and_exits_124(
     run: Run,
 ) -> None:
-    clock = Clock()
-    control = RunControl(timeout_s=30, clock=clock)
+    clock = ManualClock()
+    run.control = RunControl(timeout_s=30, clock=clock)
     run.session.interrupt_answers = ["op-1"]
 
     def runs_past_the_deadline(script: FakeScript) -> None:
         clock.now += 31
 
     run.behaviour = runs_past_the_deadline
-    outcome = run(runner.SubmitRequest(app="app.py", timeout_s=30), control)
+    outcome = run(runner.SubmitRequest(app="app.py", timeout_s=30))
     assert (outcome.status, outcome.exit_code) == (RunStatus.TIMEOUT, ExitCode.TIMEOUT)
     assert outcome.error == "timed out after 30 s"
     assert run.script.signals == [signal.SIGINT]
@@ -238,14 +229,13 @@ def test_a_deadline_reached_while_the_script_runs_interrupts_stops_and_exits_124
 
 
 def test_a_script_that_ignores_sigint_is_killed_after_the_grace(run: Run) -> None:
-    control = RunControl()
 
     def ignores_sigint(script: FakeScript) -> None:
         script.ignores_sigint = True
-        control.receive(signal.SIGTERM)
+        run.control.receive(signal.SIGTERM)
 
     run.behaviour = ignores_sigint
-    outcome = run(control=control)
+    outcome = run()
     assert (outcome.status, outcome.exit_code) == (RunStatus.INTERRUPTED, ExitCode.TERMINATED)
     assert outcome.signal_name == "SIGTERM"
     assert run.script.signals == [signal.SIGINT, signal.SIGKILL]
@@ -253,9 +243,8 @@ def test_a_script_that_ignores_sigint_is_killed_after_the_grace(run: Run) -> Non
 
 
 def test_nothing_interrupted_by_tag_on_an_owned_session_interrupts_all(run: Run) -> None:
-    control = RunControl()
-    run.behaviour = lambda script: control.receive(signal.SIGINT)
-    outcome = run(control=control)
+    run.behaviour = lambda script: run.control.receive(signal.SIGINT)
+    outcome = run()
     assert (outcome.status, outcome.exit_code) == (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED)
     # operations of the script's other threads carry no tag
     assert run.session.interrupts[:2] == [f"tag {run.lease.run_tag}", "all"]
@@ -264,28 +253,26 @@ def test_nothing_interrupted_by_tag_on_an_owned_session_interrupts_all(run: Run)
 def test_a_signal_that_also_ended_the_script_is_an_interruption_not_a_failure(
     run: Run,
 ) -> None:
-    control = RunControl()
 
     def the_whole_group_gets_sigterm(script: FakeScript) -> None:
-        control.receive(signal.SIGTERM)
+        run.control.receive(signal.SIGTERM)
         script.end(-signal.SIGTERM)
 
     run.behaviour = the_whole_group_gets_sigterm
-    outcome = run(control=control)
+    outcome = run()
     assert (outcome.status, outcome.exit_code) == (RunStatus.INTERRUPTED, ExitCode.TERMINATED)
     assert outcome.session_released
 
 
 def test_a_second_ctrl_c_kills_the_script_and_skips_the_release(run: Run) -> None:
-    control = RunControl()
 
     def ctrl_c_twice(script: FakeScript) -> None:
         script.ignores_sigint = True
-        control.receive(signal.SIGINT)
-        control.receive(signal.SIGINT)
+        run.control.receive(signal.SIGINT)
+        run.control.receive(signal.SIGINT)
 
     run.behaviour = ctrl_c_twice
-    outcome = run(control=control)
+    outcome = run()
     assert (outcome.status, outcome.exit_code) == (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED)
     assert signal.SIGKILL in run.script.signals
     assert not outcome.session_released
@@ -320,18 +307,17 @@ def test_a_server_error_while_preparing_fails_the_run_before_the_script(run: Run
 def test_a_signal_while_the_session_is_prepared_ends_the_run_without_a_script(
     run: Run,
 ) -> None:
-    control = RunControl()
     held = threading.Event()
     original_set_conf = run.session.set_conf
 
     def set_conf_held_until_the_test_ends(pairs: object, timeout: float = 10.0) -> None:
-        control.receive(signal.SIGINT)
+        run.control.receive(signal.SIGINT)
         held.wait(60)
         original_set_conf(pairs, timeout)
 
     run.session.set_conf = set_conf_held_until_the_test_ends
     try:
-        outcome = run(control=control)
+        outcome = run()
     finally:
         held.set()
     assert (outcome.status, outcome.exit_code) == (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED)
@@ -355,13 +341,11 @@ def test_udfs_are_registered_on_an_owned_session_before_the_script(run: Run) -> 
 def test_a_session_the_run_does_not_own_is_neither_released_nor_given_udfs(run: Run) -> None:
     run.lease.owned = False
     registered: list[object] = []
-    control = RunControl()
-    run.behaviour = lambda script: control.receive(signal.SIGINT)
+    run.behaviour = lambda script: run.control.receive(signal.SIGINT)
     outcome = run(
         runner.SubmitRequest(
             app="app.py", register_udfs=lambda session, _loader: registered.append(session) or []
-        ),
-        control,
+        )
     )
     assert registered == []
     assert not outcome.session_released
