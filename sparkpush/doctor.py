@@ -170,7 +170,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         return [Check("remote", False, exc.message, fix), *_not_checked("no usable remote")]
     shown = f"{target.spec.endpoint} ({target.source})"
     try:
-        with target.client() as client:
+        with target.session() as client:
             version = client.spark_version(timeout=PROBE_TIMEOUT_S)
             layers = check_layers(config, target, client, version)
             _release_quietly(client)

@@ -41,6 +41,8 @@ class Target:
     def client(
         self, session_id: str | None = None, server_side_session_id: str | None = None
     ) -> SessionClient:
+        """The gRPC client itself, for what `Session` does not offer (running queries,
+        watching the channel, the user id); everything else opens a `session`."""
         return SessionClient(
             self.spec,
             session_id,

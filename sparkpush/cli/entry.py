@@ -1,7 +1,7 @@
 """The `connect` entry point: forks `submit`'s script process before anything heavy loads.
 
 The script's child then imports PySpark while this process imports the CLI and prepares
-the session, instead of after it (see sparkpush/submit/forked_child.py).
+the session, instead of after it (see sparkpush/submit/prefork.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ _OPTIONS_WITH_VALUES = ("--config",)
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if _command_of(args) == "submit":
-        from sparkpush.submit.forked_child import prefork_early
+        from sparkpush.submit.prefork import prefork_early
 
         prefork_early()
     from sparkpush.cli.main import main as run_cli

@@ -5,17 +5,22 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import IO
+
+from sparkpush.notify import Notify
+from sparkpush.status_line import StatusLine
 
 SHOW_AFTER_S = 1.0
 
 
 class ProgressLine:
-    def __init__(self, label: str) -> None:
+    """Upload progress (a bar, MB/s, ETA) or a spinner on stderr's status line."""
+
+    def __init__(self, label: str, stream: IO[str] | None = None) -> None:
         self.label = label
         self.started = time.monotonic()
-        self.drawn = False
+        self.line = StatusLine(stream if stream is not None else sys.stderr)
 
     def update(self, done: int, total: int) -> None:
         elapsed = time.monotonic() - self.started
@@ -26,29 +31,23 @@ class ProgressLine:
         width = 30
         filled = int(width * done / total)
         bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(
-            f"\r{self.label} [{bar}] {done / 1e6:7.1f}/{total / 1e6:.1f} MB "
+        self.line.draw(
+            f"{self.label} [{bar}] {done / 1e6:7.1f}/{total / 1e6:.1f} MB "
             f"{rate / 1e6:6.1f} MB/s ETA {eta:4.0f} s"
         )
-        sys.stderr.flush()
-        self.drawn = True
 
     def spin(self, elapsed: float) -> None:
         frames = "|/-\\"
-        sys.stderr.write(f"\r{self.label} {frames[int(elapsed * 4) % 4]} {elapsed:4.0f} s")
-        sys.stderr.flush()
-        self.drawn = True
+        self.line.draw(f"{self.label} {frames[int(elapsed * 4) % 4]} {elapsed:4.0f} s")
 
     def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        self.line.clear()
 
 
 LOG_FORMATS = ("plain", "timestamped")
 
 
-def status_notifier(log_format: str) -> Callable[[str], None]:
+def status_notifier(log_format: str) -> Notify:
     """`connect: message` lines on stderr, prefixed with a UTC timestamp if asked for."""
     timestamped = log_format == "timestamped"
 

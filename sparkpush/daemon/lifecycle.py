@@ -6,7 +6,7 @@ import fcntl
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -15,6 +15,7 @@ from sparkpush.daemon.control_server import ControlServer
 from sparkpush.daemon.paths import daemon_paths
 from sparkpush.daemon.service import Daemon, OnSynced
 from sparkpush.errors import DaemonAlreadyRunningError
+from sparkpush.notify import Notify
 from sparkpush.private_files import private_opener, write_private_file
 
 
@@ -41,7 +42,7 @@ def run_daemon(
     config_file: Path | None = None,
     remote: str | None = None,
     on_synced: OnSynced | None = None,
-    on_message: Callable[[str], None] | None = None,
+    on_message: Notify | None = None,
     stop_event: threading.Event | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT, a `stop` request or `stop_event`; cleans up after itself."""

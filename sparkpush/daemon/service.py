@@ -22,6 +22,7 @@ from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
 from sparkpush.errors import ExitCode, ServerUnreachableError, SparkpushError
+from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target, target_still_current
 from sparkpush.sync.engine import SyncResult, release_generations
@@ -57,7 +58,7 @@ class Daemon:
         config_file: Path | None = None,
         remote: str | None = None,
         on_synced: OnSynced | None = None,
-        on_message: Callable[[str], None] | None = None,
+        on_message: Notify | None = None,
     ) -> None:
         self.project_root = project_root.resolve()
         self.config_file = config_file

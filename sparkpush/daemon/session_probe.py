@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 from sparkpush.artifacts.manifest import Manifest
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.errors import SparkpushError
 from sparkpush.remote import Target
 
@@ -20,7 +20,7 @@ PROBE_TIMEOUT_S = 2.0
 class SessionProbe:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._client: SessionClient | None = None
+        self._client: Session | None = None
         self._key: tuple[Target, str] | None = None
 
     def answers(self, target: Target, manifest: Manifest) -> bool:
@@ -30,7 +30,7 @@ class SessionProbe:
         with self._lock:
             if self._client is None or self._key != (target, manifest.session_id):
                 self._close()
-                self._client = target.client(manifest.session_id, manifest.server_side_session_id)
+                self._client = target.session(manifest.session_id, manifest.server_side_session_id)
                 self._key = (target, manifest.session_id)
             try:
                 self._client.spark_version(timeout=PROBE_TIMEOUT_S)

@@ -14,8 +14,8 @@ from sparkpush.daemon.attach import daemon_running
 from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.notify import Notify, ProgressCallback
 from sparkpush.remote import resolve_target
-from sparkpush.submit.forked_child import prefork
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome, interrupted_before_the_run
+from sparkpush.submit.prefork import prefork
 from sparkpush.submit.project import attach_to_project, with_project_artifacts
 from sparkpush.submit.report import build_report, remote_for_report, write_report
 from sparkpush.submit.runner import SubmitRequest, check_app, run_submit

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from sparkpush.submit.forked_child import ForkedChild
+from sparkpush.submit.prefork import ForkedScript
 from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
 from sparkpush.udf.loading import read_events
 
@@ -31,7 +31,7 @@ LIVENESS_POLL_S = 0.5
 class ForkedLoader:
     """A `Loader` (see `udf.loading`) that loads in a fork of the waiting script child."""
 
-    def __init__(self, child: ForkedChild) -> None:
+    def __init__(self, child: ForkedScript) -> None:
         self._child = child
         self._run: _ForkedRun | None = None
 
@@ -57,7 +57,7 @@ class ForkedLoader:
 class _ForkedRun:
     """One load: events read from a FIFO in a private temporary folder."""
 
-    def __init__(self, child: ForkedChild) -> None:
+    def __init__(self, child: ForkedScript) -> None:
         self._child = child
         self._folder = tempfile.mkdtemp(prefix="sparkpush-udf-")
         self.fifo = Path(self._folder) / "events"

@@ -8,6 +8,8 @@ from typing import IO, Any
 
 from pyspark.sql.connect.shell.progress import ProgressHandler
 
+from sparkpush.status_line import StatusLine
+
 SHOW_AFTER_S = 0.5
 """Quick queries draw nothing: a line that flashes and vanishes only distracts."""
 
@@ -16,10 +18,9 @@ class QueryProgressLine(ProgressHandler):
     """A `spark.registerProgressHandler` handler; clears its line when the query is done."""
 
     def __init__(self, stream: IO[str], clock: Any = time.monotonic) -> None:
-        self.stream = stream
+        self.line = StatusLine(stream)
         self.clock = clock
         self.started: dict[str | None, float] = {}
-        self.drawn = False
 
     def __call__(
         self,
@@ -30,20 +31,12 @@ class QueryProgressLine(ProgressHandler):
     ) -> None:
         if done:
             self.started.pop(operation_id, None)
-            self._clear()
+            self.line.clear()
             return
         began = self.started.setdefault(operation_id, self.clock())
         if self.clock() - began < SHOW_AFTER_S:
             return
-        self.stream.write("\r\033[K" + render_progress(list(stages or ()), inflight_tasks))
-        self.stream.flush()
-        self.drawn = True
-
-    def _clear(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.drawn = False
+        self.line.draw(render_progress(list(stages or ()), inflight_tasks))
 
 
 def render_progress(stages: list[Any], inflight_tasks: int) -> str:

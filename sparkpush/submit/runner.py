@@ -21,24 +21,24 @@ from sparkpush.errors import ServerUnreachableError, SparkpushError, UsageError
 from sparkpush.notify import Notify, ProgressCallback
 from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
-from sparkpush.submit.child_process import (
-    CHILD_STOP_GRACE_S,
-    ChildProcess,
-    child_args,
-    child_environment,
-    exit_status,
-    start_child,
-    stop_child,
-)
 from sparkpush.submit.control import RunControl, StopReason
-from sparkpush.submit.forked_child import ForkedChild
 from sparkpush.submit.forked_loader import ForkedLoader
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.prefork import ForkedScript
 from sparkpush.submit.script_error import (
     SCRIPT_ERROR_ENV,
     ScriptError,
     read_script_error,
     script_error_file,
+)
+from sparkpush.submit.script_process import (
+    STOP_GRACE_S,
+    ScriptProcess,
+    exit_status,
+    script_argv,
+    script_environment,
+    start_script,
+    stop_script,
 )
 from sparkpush.submit.session import (
     SessionLease,
@@ -54,7 +54,6 @@ __all__ = [
     "SubmitOutcome",
     "SubmitRequest",
     "check_app",
-    "child_environment",
     "run_on_lease",
     "run_submit",
 ]
@@ -104,12 +103,12 @@ def run_submit(
     notify: Notify,
     on_progress: ProgressCallback | None = None,
     *,
-    forked: ForkedChild | None = None,
+    forked: ForkedScript | None = None,
     lease: SessionLease | None = None,
 ) -> SubmitOutcome:
     """Run the request on a fresh session, released at the end whatever happens, or on `lease`.
 
-    `forked` is a child from `forked_child.prefork()` (made before any gRPC channel) to run
+    `forked` is a child from `prefork.prefork()` (made before any gRPC channel) to run
     the script in; without it a new Python process is spawned.
     """
     try:
@@ -130,7 +129,7 @@ def run_on_lease(
     on_progress: ProgressCallback | None = None,
     control: RunControl | None = None,
     *,
-    forked: ForkedChild | None = None,
+    forked: ForkedScript | None = None,
 ) -> SubmitOutcome:
     """Prepare `lease`, run the child on it, and end it (released only if owned)."""
     control = control or RunControl(request.timeout_s)
@@ -164,7 +163,7 @@ def _prepare(
     control: RunControl,
     on_progress: ProgressCallback | None,
     outcome: SubmitOutcome,
-    forked: ForkedChild | None,
+    forked: ForkedScript | None,
 ) -> bool:
     """Prepare the session in the background so that a deadline or signal can cut it short."""
 
@@ -199,14 +198,14 @@ def _supervise(
     request: SubmitRequest,
     control: RunControl,
     outcome: SubmitOutcome,
-    forked: ForkedChild | None,
+    forked: ForkedScript | None,
     notify: Notify,
 ) -> None:
-    argv = child_args(request.app, request.module, request.args)
-    env = child_environment(target, lease, query_progress=request.query_progress)
+    argv = script_argv(request.app, request.module, request.args)
+    env = script_environment(target, lease, query_progress=request.query_progress)
     with script_error_file() as error_file:
         env[SCRIPT_ERROR_ENV] = str(error_file)
-        child = start_child(argv, env, forked)
+        child = start_script(argv, env, forked)
         control.on_urgent(child.kill)
         returncode, reason = _wait_for_child(child, control, lease)
         if reason is None:
@@ -220,14 +219,14 @@ def _supervise(
         return
     # Interrupt first: the script's pending query then fails at once and the child can exit.
     outcome.interrupted_operations += interrupt_run(lease)
-    stop_child(child, CHILD_STOP_GRACE_S)
+    stop_script(child, STOP_GRACE_S)
     if not control.urgent.is_set():
         # whatever the script started between the interrupt and its end
         outcome.interrupted_operations += interrupt_run(lease)
 
 
 def _wait_for_child(
-    child: ChildProcess, control: RunControl, lease: SessionLease
+    child: ScriptProcess, control: RunControl, lease: SessionLease
 ) -> tuple[int, StopReason | None]:
     """The child's return code once it ends, or the reason to stop it first."""
     watch = lease.client.watch_connection()
@@ -250,13 +249,13 @@ def _wait_for_child(
     return returncode, control.signal_received
 
 
-def _give_up_on_server(child: ChildProcess, lease: SessionLease) -> NoReturn:
+def _give_up_on_server(child: ScriptProcess, lease: SessionLease) -> NoReturn:
     """The server went away under the run: end the script (its client would retry for
     minutes) and say so; nothing is left to interrupt, and clean-up calls are cut short."""
     lease.server_unresponsive = True
-    stop_child(child, CHILD_STOP_GRACE_S)
+    stop_script(child, STOP_GRACE_S)
     raise ServerUnreachableError(
-        f"lost the Spark Connect server at {lease.client.spec.endpoint} during the run: "
+        f"lost the Spark Connect server at {lease.client.endpoint} during the run: "
         "it no longer accepts connections"
     )
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from sparkpush.udf.loader_fork import load_in_fork
 from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
 from sparkpush.udf.loading import read_events, spawn_loader_process
 
@@ -132,31 +133,11 @@ class _WarmRun:
 
 def serve(stdin: IO[str], stdout: IO[str]) -> None:
     """The warm process: fork one loader child per request line, report its exit."""
-    from sparkpush.udf import loader_child
-
     for line in stdin:
         message: dict[str, Any] = json.loads(line)
         stdout.flush()
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.environ.clear()
-                os.environ.update(message["env"])
-                result = os.fdopen(os.dup(1), "w", buffering=1)
-                os.dup2(2, 1)
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                request = LoadRequest.from_json(message["request"])
-                code = loader_child.run(request, result)
-                result.flush()
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        exited = LoaderEvent.exited(os.waitstatus_to_exitcode(status))
-        stdout.write(json.dumps(exited.to_json()))
-        stdout.write("\n")
-        stdout.flush()
+        # what the user's modules print goes to our stderr: the warm loader's log
+        load_in_fork(message["request"], message["env"], stdout.fileno())
 
 
 def main() -> int:

@@ -163,6 +163,27 @@ def test_exit_code_of_the_script_is_the_exit_code(
         assert "sparkpush" not in result.stderr
 
 
+def test_a_spawned_script_process_runs_like_the_pre_forked_one(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    # SPARKPUSH_CHILD=spawn: `python -m sparkpush.submit.script_main`, not the early fork
+    app = script(
+        tmp_path,
+        "import sys\n"
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "print('rows', spark.range(3).count(), 'args', sys.argv[1:], flush=True)\n"
+        "raise RuntimeError('script broke')\n",
+    )
+    env = {**embedded_server.env, "SPARKPUSH_CHILD": "spawn"}
+    result = run_connect(["submit", str(app), "a", "b"], env=env, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "rows 3 args ['a', 'b']" in result.stdout
+    assert f'File "{app}", line 5' in result.stderr
+    assert "RuntimeError: script broke" in result.stderr
+    assert "sparkpush" not in result.stderr
+
+
 def test_each_submit_gets_a_fresh_session_that_is_released(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:

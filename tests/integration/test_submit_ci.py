@@ -18,19 +18,26 @@ import pytest
 
 from sparkpush.server.process_group import command_line
 from tests.conftest import EmbeddedServer, free_port, run_connect
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import Lines, wait_until
 
 pytestmark = pytest.mark.integration
 
 # Runs until interrupted: a max over 10^12 rows in as many partitions as the server has
 # cores (local[2]), so while it lives no other job's task can be scheduled. It ignores
 # SIGINT, so the child is killed and PySpark's own clean-up (ReleaseExecute) never runs:
-# only sparkpush's interrupt can stop the query.
+# only sparkpush's interrupt can stop the query. It prints "query running" once the server
+# reports the query's tasks running.
 LONG_QUERY_APP = """
 import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
+running = []
+def report_running(stages, inflight_tasks, operation_id, done):
+    if inflight_tasks and not running:
+        running.append(operation_id)
+        print("query running", flush=True)
+spark.registerProgressHandler(report_running)
 print("query started", flush=True)
 spark.range(0, 10**12, 1, 2).selectExpr("max(id)").collect()
 print("query finished")
@@ -125,15 +132,15 @@ def test_sigterm_interrupts_releases_and_exits_143_with_a_report(
     report = tmp_path / "report.json"
     process = start_submit(app, report, embedded_server.env, tmp_path)
     try:
-        assert process.stdout is not None
-        assert "query started" in process.stdout.readline()
-        time.sleep(2)  # let the query reach the server
+        Lines(process).wait_for("query running", seconds=120)
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
+        process.wait(timeout=CLEANUP_BOUND_S)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    assert process.stderr is not None
+    stderr = process.stderr.read()
     assert process.returncode == 143, stderr
     data = read_report(report)
     assert data["status"] == "interrupted"
@@ -217,10 +224,10 @@ def test_parallel_submits_do_not_see_each_others_views_confs_or_artifacts(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     app = """
-import sys, time
+import os, sys, time
 from pyspark.sql import SparkSession
 from pyspark.sql.functions import udf
-me = sys.argv[1]
+me, other = sys.argv[1], sys.argv[2]
 spark = SparkSession.builder.getOrCreate()
 spark.range(int(me)).createOrReplaceTempView("mine")
 spark.conf.set("spark.sql.shuffle.partitions", str(10 + int(me)))
@@ -230,7 +237,12 @@ def helper_on_worker(_):
     import helper  # from this run's --py-files, on the server's Python worker
     return helper.WHO
 
-time.sleep(3)  # both runs hold their view, confs and artifacts at the same time
+# both runs hold their view, confs and artifacts at the same time
+open(os.path.join("..", "ready-" + me), "w").close()
+deadline = time.monotonic() + 120
+while not os.path.exists(os.path.join("..", "ready-" + other)):
+    assert time.monotonic() < deadline, "the other run never got this far"
+    time.sleep(0.05)
 rows = spark.table("mine").count()
 parts = spark.conf.get("spark.sql.shuffle.partitions")
 conf = spark.conf.get("spark.sparkpush.test")
@@ -238,7 +250,7 @@ helper = spark.range(1).select(helper_on_worker("id")).first()[0]
 print(f"me={me} rows={rows} parts={parts} helper={helper} conf={conf}")
 """
     processes = []
-    for who in ("1", "2"):
+    for who, other in (("1", "2"), ("2", "1")):
         folder = tmp_path / who
         script = write(folder, "app.py", app)
         helper = write(folder, "helper.py", f"WHO = {who}\n")
@@ -255,6 +267,7 @@ print(f"me={me} rows={rows} parts={parts} helper={helper} conf={conf}")
                     f"spark.sparkpush.test=c{who}",
                     str(script),
                     who,
+                    other,
                 ],
                 env=embedded_server.env,
                 cwd=folder,
@@ -576,7 +589,9 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
         "udfs.py",
         "import os, time\n"
         f"open({str(started)!r}, 'w').write(str(os.getpid()))\n"
-        "time.sleep(8)\n"
+        "deadline = time.monotonic() + 120\n"
+        "while time.monotonic() < deadline:  # until the test's SIGINT ends the loader\n"
+        "    time.sleep(0.05)\n"
         f"open({str(finished)!r}, 'w').close()\n" + UDF_MODULE,
     )
     app = write(tmp_path, "app.py", UDF_APP)

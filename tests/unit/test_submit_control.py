@@ -8,6 +8,7 @@ import threading
 from sparkpush.errors import ExitCode, ServerError
 from sparkpush.submit.control import RunControl, StopReason
 from sparkpush.submit.session import SessionLease, end_session, interrupt_run
+from tests.unit.conftest import ManualClock
 
 """Generous: clean-up must take seconds, never the minute the fake server hangs."""
 
@@ -93,16 +94,8 @@ def test_end_session_does_not_release_a_session_we_do_not_own() -> None:
     assert client.closed
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_deadline_latches_timeout() -> None:
-    clock = Clock()
+    clock = ManualClock()
     control = RunControl(5.0, clock=clock)
     assert control.stop_reason is None
     assert control.remaining() == 5.0

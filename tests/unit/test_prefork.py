@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.submit.forked_child import ForkedChild, prefork
+from sparkpush.submit.prefork import ForkedScript, prefork
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 
 
 @pytest.fixture
-def waiting_child() -> Iterator[ForkedChild]:
+def waiting_child() -> Iterator[ForkedScript]:
     forked = prefork()
     if forked is None:
         pytest.skip("no fork on this platform")
@@ -34,7 +34,7 @@ def ignores_sigint(pid: int) -> bool:
 
 
 def test_sigint_before_the_script_starts_leaves_the_child_quiet(
-    waiting_child: ForkedChild, capfd: pytest.CaptureFixture[str]
+    waiting_child: ForkedScript, capfd: pytest.CaptureFixture[str]
 ) -> None:
     # what `kill -INT -- -PGID` does to a run still preparing its session
     deadline = time.monotonic() + 60

@@ -1,7 +1,11 @@
-"""The child process of `connect submit`: attach to the prepared session, run the script.
+"""What runs inside the script's process of `connect submit` (started by `script_process`).
 
-Run as `python -m sparkpush.submit.child (--path APP | --module NAME) [ARGS...]`, with the
-session's URL in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
+`main` attaches to the prepared session and runs the script. Spawned, the process runs
+`python -m sparkpush.submit.script_main (--path APP | --module NAME) [ARGS...]`; pre-forked,
+`wait_for_start` waits on the parent's pipe (forking UDF loaders meanwhile) and then calls
+`main` with the arguments and environment it was sent.
+
+The session's URL is in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
 With SPARKPUSH_LOCAL_PATHS_BASE (a server on this machine), relative paths of reads and
 writes resolve against that directory (see local_paths).
 Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
@@ -13,15 +17,23 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
+import logging
 import os
 import runpy
+import signal
 import sys
 import traceback
 from types import TracebackType
+from typing import Any
 
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
+from sparkpush.udf.loader_fork import load_in_fork
+
+RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
+QUERY_PROGRESS_ENV = "SPARKPUSH_QUERY_PROGRESS"
 
 
 def main(argv: list[str]) -> int:
@@ -34,10 +46,10 @@ def main(argv: list[str]) -> int:
     base = os.environ.get(BASE_DIR_ENV)
     if base:
         install_local_paths(base)
-    run_tag = os.environ.get("SPARKPUSH_RUN_TAG")
+    run_tag = os.environ.get(RUN_TAG_ENV)
     if run_tag:
         session.addTag(run_tag)
-    if os.environ.get("SPARKPUSH_QUERY_PROGRESS") == "1":
+    if os.environ.get(QUERY_PROGRESS_ENV) == "1":
         from sparkpush.submit.query_progress import QueryProgressLine
 
         session.registerProgressHandler(QueryProgressLine(sys.stderr))
@@ -91,6 +103,46 @@ def _print_script_traceback(exc: BaseException, target: str) -> None:
     ):
         tb = tb.tb_next
     traceback.print_exception(type(exc), exc, tb)
+
+
+def wait_for_start(read_end: int) -> int:
+    """The pre-forked process: warm PySpark's imports, then run what the parent sends."""
+    # The parent's exit handlers, log handlers and signal handlers are not the script's.
+    atexit._clear()
+    # as `python -u`: the script's output reaches CI logs as it is printed
+    sys.stdout.reconfigure(write_through=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(write_through=True)  # type: ignore[union-attr]
+    for handler in logging.getLogger().handlers[:]:
+        logging.getLogger().removeHandler(handler)
+    # Until the script starts, a Ctrl-C (or a SIGINT sent to the whole process group) is the
+    # parent's to handle: it closes the pipe, and we exit quietly instead of with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(Exception):
+        import pyspark.sql.connect.session  # noqa: F401  (warm while the parent prepares)
+    with os.fdopen(read_end) as pipe:
+        for line in pipe:
+            order = json.loads(line)
+            if "load" not in order:
+                break
+            _load_udfs(order["load"])
+        else:
+            return 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.environ.clear()
+    os.environ.update(order["env"])
+    code = main(order["argv"])
+    atexit._run_exitfuncs()
+    return code
+
+
+def _load_udfs(load: dict[str, Any]) -> None:
+    """A load ordered by `forked_loader`: in a fork, its events into the order's FIFO."""
+    events = os.open(load["events"], os.O_WRONLY)
+    try:
+        load_in_fork(load["request"], load["env"], events, load["log"])
+    finally:
+        os.close(events)
 
 
 if __name__ == "__main__":
