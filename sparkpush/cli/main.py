@@ -16,6 +16,7 @@ from sparkpush.cli.commands.server import server
 from sparkpush.cli.commands.sql import sql
 from sparkpush.cli.commands.submit import submit
 from sparkpush.cli.commands.sync import sync
+from sparkpush.cli.commands.test import test
 from sparkpush.cli.commands.trust import trust
 from sparkpush.cli.commands.udfs import udfs
 from sparkpush.cli.commands.watch import watch
@@ -53,6 +54,7 @@ cli.add_command(artifacts)
 cli.add_command(sql)
 cli.add_command(udfs)
 cli.add_command(trust)
+cli.add_command(test)
 name_environment_variables(cli)
 
 
