@@ -44,8 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sparkpush-config",
         metavar="FILE",
-        help="The sparkpush config file (default: [tool.sparkpush] in the nearest "
-        "pyproject.toml).",
+        help="The sparkpush config file (default: [tool.sparkpush] in the nearest pyproject.toml).",
     )
 
 

@@ -72,10 +72,7 @@ def test_a_suite_without_the_spark_fixtures_never_reaches_for_a_server(tmp_path:
 
 def test_a_conftest_spark_fixture_wins_over_the_plugin(tmp_path: Path) -> None:
     conftest = (
-        "import pytest\n\n"
-        "@pytest.fixture(scope='session')\n"
-        "def spark():\n"
-        "    return 'mine'\n"
+        "import pytest\n\n@pytest.fixture(scope='session')\ndef spark():\n    return 'mine'\n"
     )
     tests = "def test_mine(spark):\n    assert spark == 'mine'\n"
     root = suite(tmp_path, tests, conftest)
@@ -86,10 +83,7 @@ def test_a_conftest_spark_fixture_wins_over_the_plugin(tmp_path: Path) -> None:
 
 def test_a_conftest_fixture_wrapping_ours_still_uses_ours(tmp_path: Path) -> None:
     conftest = (
-        "import pytest\n\n"
-        "@pytest.fixture(scope='session')\n"
-        "def spark(spark):\n"
-        "    return spark\n"
+        "import pytest\n\n@pytest.fixture(scope='session')\ndef spark(spark):\n    return spark\n"
     )
     root = suite(tmp_path, USES_SPARK, conftest)
     result = run_pytest(root, "-q", "--sparkpush-remote", UNREACHABLE)

@@ -14,9 +14,7 @@ from sparkpush.remote import resolve_target
 from sparkpush.submit.report import summary_line, write_report
 
 
-@click.command(
-    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True}
-)
+@click.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 @click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
 @click.option("--fresh", is_flag=True, help="An own session with the project's artifacts.")
 @click.option("--json", "as_json", is_flag=True, help="End stdout with a one-line JSON summary.")
