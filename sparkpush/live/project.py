@@ -10,13 +10,15 @@ the generation itself. `close()` releases every clone and the lease, also after 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sparkpush.artifacts.manifest import load_manifest
+from sparkpush.artifacts.manifest import Manifest, load_manifest
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
@@ -54,6 +56,25 @@ class HeldGeneration:
     by_daemon: bool
     owned: bool = False
     """A fresh session of ours, released at the end (a generation never is)."""
+    revision: Revision | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A generation's number and a digest of what it holds: artifacts added or UDFs registered
+    again in place change the digest, not the number (and a clone made before misses them)."""
+
+    generation: int
+    digest: str
+
+
+def revision_of(manifest: Manifest) -> Revision:
+    functions = manifest.udfs.get("functions", {}) if manifest.udfs else {}
+    fingerprints = {name: entry.get("fingerprint") for name, entry in dict(functions).items()}
+    content = json.dumps(
+        [manifest.session_id, manifest.hashes, fingerprints], sort_keys=True, default=str
+    )
+    return Revision(manifest.generation, hashlib.sha256(content.encode()).hexdigest())
 
 
 @dataclass
@@ -65,6 +86,7 @@ class LiveSession:
     server_side_session_id: str | None
     cloned: bool
     generation: int
+    revision: Revision | None = None
 
 
 @dataclass
@@ -128,6 +150,7 @@ class LiveProject:
             number=lease.generation,
             udfs=self._udf_names(),
             by_daemon=True,
+            revision=self.current_revision(),
         )
 
     def _synced_here(self) -> HeldGeneration:
@@ -142,17 +165,18 @@ class LiveProject:
             number=manifest.generation,
             udfs=self._udf_names(),
             by_daemon=False,
+            revision=revision_of(manifest),
         )
 
     def _udf_names(self) -> tuple[str, ...]:
         return tuple(u.name for u in registered_udfs(load_manifest(self.config.project_root)))
 
-    def current_generation(self) -> int | None:
-        """The generation the project's manifest names now (the daemon may have moved on)."""
+    def current_revision(self) -> Revision | None:
+        """What the project's manifest holds now (the daemon may have moved on)."""
         if self.fresh:
             return None
         manifest = load_manifest(self.config.project_root)
-        return manifest.generation if manifest is not None else None
+        return revision_of(manifest) if manifest is not None else None
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -189,7 +213,7 @@ class LiveProject:
             if cloned:
                 self._release_session(session_id, server_side)
             raise
-        live = LiveSession(spark, session_id, server_side, cloned, held.number)
+        live = LiveSession(spark, session_id, server_side, cloned, held.number, held.revision)
         self._open.append(live)
         return live
 
