@@ -4,6 +4,7 @@ code on disk after an edit, nothing leaking into the generation, clones released
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import REPO, EmbeddedServer, run_connect
 from tests.integration.conftest import session_alive, wait_until, watching, write_udf_project
 
 pytestmark = pytest.mark.integration
@@ -222,3 +223,14 @@ def test_watch_test_reruns_the_tests_after_a_udf_edit_and_a_test_edit(
         (root / "tests" / "test_user.py").write_text(WATCHED_TESTS.format(mark="t2"))
         lines.wait_for("TAGGED x-v2 t2")
     assert watch.returncode == 0
+
+
+def test_the_testing_example_passes_with_connect_test(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "testing"
+    shutil.copytree(REPO / "examples" / "testing", root)
+    result = connect_test(embedded_server, root, "--json", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = last_json(result.stdout)
+    assert report["counts"]["passed"] == 3  # type: ignore[index]
