@@ -104,7 +104,10 @@ def held_by(config: pytest.Config) -> LiveProject | None:
     return config.stash.get(_PROJECT, None)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    project = held_by(session.config)
+    if project is not None and exitstatus != pytest.ExitCode.INTERRUPTED:
+        project.leave_spare(_start_python_worker)
     _close(session.config)
 
 
@@ -170,6 +173,14 @@ def _or_exit(call: Any) -> Any:
         return call()
     except SparkpushError as exc:
         pytest.exit(f"sparkpush: error: {exc.message}", returncode=exc.exit_code)
+
+
+def _start_python_worker(spark: SparkSession) -> None:
+    """One Python UDF call: the session's Python worker is up for the next run."""
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import LongType
+
+    spark.range(1).select(udf(lambda x: x, LongType())("id")).collect()
 
 
 def _point_environment_at(config: pytest.Config, project: LiveProject, live: LiveSession) -> None:

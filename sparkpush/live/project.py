@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from sparkpush.config import Config, load_config
 from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
 from sparkpush.live.pyspark_session import attach_pyspark, close_pyspark
+from sparkpush.live.spare import SpareClone, keep_spare, take_spare
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target
@@ -97,6 +98,8 @@ class LiveProject:
     fresh: bool = False
     held: HeldGeneration | None = None
     clones_supported: bool | None = None
+    took_spare: bool = False
+    """`session()` handed out a previous run's warm spare clone (see `spare`)."""
     _lease: DaemonGeneration | None = field(default=None, repr=False)
     _open: list[LiveSession] = field(default_factory=list, repr=False)
 
@@ -181,11 +184,70 @@ class LiveProject:
     # -- sessions -----------------------------------------------------------------------------
 
     def session(self) -> LiveSession:
-        """A clone of the held generation, or the generation itself where clones are missing."""
+        """A clone of the held generation (a previous run's warm spare when it matches), or the
+        generation itself where clones are missing."""
+        spare = self._take_matching_spare()
+        if spare is not None:
+            return spare
         try:
             return self.clone()
         except CloneUnsupportedError:
             return self._share_held()
+
+    def _take_matching_spare(self) -> LiveSession | None:
+        held = self.held
+        if self.fresh or held is None or held.revision is None:
+            return None
+        spare = take_spare(self.config.project_root)
+        if spare is None:
+            return None
+        matches = (spare.base_session_id, spare.digest, spare.remote) == (
+            held.session_id,
+            held.revision.digest,
+            self.remote,
+        )
+        if not matches:
+            self._release_session(spare.session_id, spare.server_side_session_id)
+            return None
+        try:
+            # echoing its server-side id: an expired or restarted session is an error, not
+            # a new empty one
+            with self.target.client(spare.session_id, spare.server_side_session_id) as client:
+                client.spark_version()
+        except SparkpushError:
+            return None
+        self.clones_supported = True
+        live = self._attach(spare.session_id, spare.server_side_session_id, cloned=True)
+        self.took_spare = True
+        return live
+
+    def leave_spare(self, warm: Callable[[SparkSession], None]) -> None:
+        """Clone the generation once more, `warm` it (start its Python worker), and record it
+        for the next run (see `spare`). Never raises."""
+        held = self.held
+        if self.fresh or held is None or held.revision is None or not self.clones_supported:
+            return
+        try:
+            live = self.clone()
+        except SparkpushError:
+            return
+        try:
+            warm(live.spark)
+        except Exception as exc:  # a warm-up that fails only costs the next run its speed
+            log.info("warming the spare clone failed: %s", exc)
+            self.release(live)
+            return
+        self._open.remove(live)
+        close_pyspark(live.spark)
+        spare = SpareClone(
+            live.session_id,
+            live.server_side_session_id,
+            held.session_id,
+            held.revision.digest,
+            self.remote,
+        )
+        if not keep_spare(self.config.project_root, spare):
+            self._release_session(live.session_id, live.server_side_session_id)
 
     def clone(self) -> LiveSession:
         """A fresh clone; CloneUnsupportedError on a server without CloneSession."""
@@ -219,8 +281,9 @@ class LiveProject:
 
     def release(self, live: LiveSession) -> None:
         """Close the session's client and release it if it is a clone. Never raises."""
-        if live in self._open:
-            self._open.remove(live)
+        if live not in self._open:
+            return  # released already (close() came first)
+        self._open.remove(live)
         close_pyspark(live.spark)
         if live.cloned:
             self._release_session(live.session_id, live.server_side_session_id)
@@ -247,9 +310,6 @@ class LiveProject:
         if self.held is None:
             raise UsageError("the project's generation is not held (closed already)")
         return self.held
-
-    def open_sessions(self) -> Iterator[LiveSession]:
-        return iter(list(self._open))
 
 
 def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGeneration:

@@ -32,6 +32,7 @@ class TestOutcome:
     generation: int | None = None
     remote: str | None = None
     cloned: bool | None = None
+    warm_spare: bool = False
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -46,6 +47,7 @@ class TestOutcome:
             "generation": self.generation,
             "remote": self.remote,
             "cloned": self.cloned,
+            "warm_spare": self.warm_spare,
             "error": self.error,
         }
 
@@ -100,6 +102,7 @@ class OutcomeCollector:
         self.outcome.generation = project.held.number
         self.outcome.remote = remote_for_report(project.target.spec)
         self.outcome.cloned = project.clones_supported
+        self.outcome.warm_spare = project.took_spare
 
 
 def run_tests(pytest_args: Sequence[str], options: LiveOptions) -> TestOutcome:

@@ -95,13 +95,26 @@ def test_a_user_suite_sees_project_udfs_and_the_edited_udf_through_the_daemon(
         }
         assert report["status"] == "passed" and report["cloned"] is True
         assert report["generation"] == 1 and report["session_id"]
+        assert report["warm_spare"] is False
+        spare = json.loads((root / ".sparkpush" / "spare-clone.json").read_text())
+        assert session_alive(embedded_server, spare["session_id"])
+        again = connect_test(embedded_server, root, "--json", "-s", "-q", "tests")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "TAGGED x-v1" in again.stdout
+        assert last_json(again.stdout)["warm_spare"] is True
+        assert not session_alive(embedded_server, spare["session_id"])  # used, then released
+        spare = json.loads((root / ".sparkpush" / "spare-clone.json").read_text())
         assert "token" not in first.stdout + first.stderr
         # an edit right before the run: the daemon's flush makes the run see it
         (root / "helpers.py").write_text("def tag():\n    return 'v2'\n")
         second = connect_test(embedded_server, root, "--report", "r.json", "-s", "-q", "tests")
         assert second.returncode == 0, second.stdout + second.stderr
         assert "TAGGED x-v2" in second.stdout
-        assert json.loads((root / "r.json").read_text())["status"] == "passed"
+        second_report = json.loads((root / "r.json").read_text())
+        assert second_report["status"] == "passed"
+        # the spare was cloned before the edit: not used, released
+        assert second_report["warm_spare"] is False
+        assert not session_alive(embedded_server, spare["session_id"])
         # the daemon serves another server than the one asked for: one line, no test runs
         other = f"sc://127.0.0.1:{embedded_server.port}"
         mismatch = connect_test(embedded_server, root, "--remote", other, "-q", "tests")
