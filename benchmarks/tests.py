@@ -57,7 +57,8 @@ add_one = { class = "com.jar.AddOne", returns = "bigint" }
 
 OUR_TEST = """
 def test_project_udfs(spark):
-    row = spark.sql("SELECT shout('hi') AS s, add_ten(CAST(1 AS BIGINT)) + add_one(CAST(1 AS BIGINT)) AS n").first()
+    one = "CAST(1 AS BIGINT)"
+    row = spark.sql(f"SELECT shout('hi') AS s, add_ten({one}) + add_one({one}) AS n").first()
     assert (row.s, row.n) == ("HI!", 13)
 """
 

@@ -39,7 +39,7 @@ def test(
         raise UsageError("connect test needs pytest in this environment: pip install pytest")
     # the embedded server is started here, as every command does, not inside a test run
     resolve_target(app_ctx.config, remote, notify=app_ctx.notify)
-    from sparkpush.live.test_run import run_tests
+    from sparkpush.live.pytest_run import run_tests
 
     options = LiveOptions(remote=remote, fresh=fresh, config_file=app_ctx.config_file)
     outcome = run_tests(pytest_args, options)

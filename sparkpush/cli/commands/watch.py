@@ -16,7 +16,7 @@ from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.daemon.lifecycle import run_daemon
 from sparkpush.daemon.script_sources import local_sources, sources_signature
 from sparkpush.errors import UsageError
-from sparkpush.live.test_sources import test_folders, test_sources
+from sparkpush.live.watched_tests import paths_under_test, sources_under_test
 from sparkpush.sync.engine import SyncResult
 
 STOP_RUN_GRACE_S = 10.0
@@ -49,8 +49,8 @@ class ScriptRunner:
     ) -> ScriptRunner:
         """`connect test PYTEST_ARGS`; re-run when a test file or what it imports changes."""
         command = [sys.executable, "-m", "sparkpush", *config_option, "test", *pytest_args]
-        folders = test_folders(pytest_args, Path.cwd())
-        return cls(command, lambda: test_sources(folders, project_root))
+        folders = paths_under_test(pytest_args, Path.cwd())
+        return cls(command, lambda: sources_under_test(folders, project_root))
 
     def needs_rerun(self, result: SyncResult) -> bool:
         """After a sync: did anything the script runs on change since its last run?"""

@@ -21,7 +21,7 @@ REPORT_VERSION = 1
 
 
 @dataclass
-class TestOutcome:
+class PytestOutcome:
     """How the run ended: pytest's exit code (130 on Ctrl-C), counts, and what it ran on."""
 
     exit_code: int = 0
@@ -68,7 +68,7 @@ OUTCOMES = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
 class OutcomeCollector:
     """A pytest plugin object: counts results and notes the generation the run held."""
 
-    def __init__(self, outcome: TestOutcome) -> None:
+    def __init__(self, outcome: PytestOutcome) -> None:
         self.outcome = outcome
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -105,9 +105,9 @@ class OutcomeCollector:
         self.outcome.warm_spare = project.took_spare
 
 
-def run_tests(pytest_args: Sequence[str], options: LiveOptions) -> TestOutcome:
+def run_tests(pytest_args: Sequence[str], options: LiveOptions) -> PytestOutcome:
     """pytest with `pytest_args` and the plugin's options; never raises for a failed run."""
-    outcome = TestOutcome()
+    outcome = PytestOutcome()
     args = [*plugin_args(options), *pytest_args]
     try:
         code = pytest.main(args, plugins=[OutcomeCollector(outcome)])

@@ -15,7 +15,7 @@ TEST_FILE_PATTERNS = ("test_*.py", "*_test.py", "conftest.py")
 """pytest's default `python_files`, and its conftests."""
 
 
-def test_folders(pytest_args: Sequence[str], cwd: Path) -> tuple[Path, ...]:
+def paths_under_test(pytest_args: Sequence[str], cwd: Path) -> tuple[Path, ...]:
     """The files and folders the arguments name (`path::test` included); else `cwd`."""
     named = []
     for arg in pytest_args:
@@ -27,7 +27,7 @@ def test_folders(pytest_args: Sequence[str], cwd: Path) -> tuple[Path, ...]:
     return tuple(named) or (cwd.resolve(),)
 
 
-def test_sources(folders: Sequence[Path], project_root: Path) -> tuple[Path, ...]:
+def sources_under_test(folders: Sequence[Path], project_root: Path) -> tuple[Path, ...]:
     """Every test file and conftest under `folders`, and the project files they import."""
     found: set[Path] = set()
     for test_file in _test_files(folders):
