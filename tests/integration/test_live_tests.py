@@ -8,13 +8,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, EmbeddedServer, run_connect
-from tests.integration.conftest import session_alive, wait_until, watching, write_udf_project
+from tests.integration.conftest import (
+    daemon_status,
+    generation_after,
+    session_alive,
+    wait_until,
+    watching,
+    write_udf_project,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,8 +57,8 @@ from pathlib import Path
 
 
 def test_waits(spark):
-    Path("clone.txt").write_text(spark.client._session_id)
     spark.sql("SELECT tagged('x')").collect()
+    Path("clone.txt").write_text(spark.client._session_id)
     time.sleep(600)
 """
 
@@ -166,13 +172,19 @@ def test_a_broken_udf_module_is_one_line_and_no_test_starts(
     assert last_json(result.stdout)["status"] == "error"
 
 
-def test_ctrl_c_in_the_middle_releases_the_clone(
+def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     root = user_project(tmp_path / "proj", SLOW_TESTS)
+    (root / "pyproject.toml").write_text(
+        (root / "pyproject.toml").read_text() + '[tool.sparkpush.artifacts]\nfiles = ["d.txt"]\n'
+    )
+    (root / "d.txt").write_text("1")
+    env = embedded_server.env
+    assert run_connect(["daemon", "start"], env=env, cwd=root).returncode == 0
     run = subprocess.Popen(
         [sys.executable, "-m", "sparkpush", "test", "--json", "-q", "tests"],
-        env=embedded_server.env,
+        env=env,
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -180,20 +192,30 @@ def test_ctrl_c_in_the_middle_releases_the_clone(
     )
     try:
         wait_until(lambda: (root / "clone.txt").exists(), "the test to start", seconds=300)
-        time.sleep(1.0)  # the test's query has run: the clone is in use
         clone = (root / "clone.txt").read_text()
-        assert session_alive(embedded_server, clone)
+        first = daemon_status(root, env)
+        assert first["generation"] == 1 and session_alive(embedded_server, clone)
+        # a new generation while the run holds generation 1: it stays, leased
+        (root / "d.txt").write_text("2")
+        second = generation_after(root, env, 1)
+        assert second["leases"] == {first["session_id"]: 1}
+        assert session_alive(embedded_server, first["session_id"])
         run.send_signal(signal.SIGINT)
         stdout, stderr = run.communicate(timeout=60)
+        assert run.returncode == 130, stdout + stderr
+        assert last_json(stdout)["status"] == "interrupted"
+        assert not session_alive(embedded_server, clone)
+        wait_until(
+            lambda: not session_alive(embedded_server, first["session_id"]),
+            "the daemon to release generation 1 once the run's lease ended",
+        )
+        assert daemon_status(root, env)["leases"] == {}
+        assert not (root / ".sparkpush" / "spare-clone.json").exists()
     finally:
         if run.poll() is None:
             run.kill()
             run.wait()
-    assert run.returncode == 130, stdout + stderr
-    assert last_json(stdout)["status"] == "interrupted"
-    assert not session_alive(embedded_server, clone)
-    manifest = json.loads((root / ".sparkpush" / "manifest.json").read_text())
-    assert session_alive(embedded_server, manifest["session_id"])
+        run_connect(["daemon", "stop"], env=env, cwd=root)
 
 
 @pytest.mark.parametrize("runner", ["pytest", "connect test"])
