@@ -212,7 +212,7 @@ class LiveProject:
         try:
             # echoing its server-side id: an expired or restarted session is an error, not
             # a new empty one
-            with self.target.client(spare.session_id, spare.server_side_session_id) as client:
+            with self.target.session(spare.session_id, spare.server_side_session_id) as client:
                 client.spark_version()
         except SparkpushError:
             return None
@@ -254,7 +254,7 @@ class LiveProject:
         held = self._require_held()
         if self.clones_supported is False:
             raise CloneUnsupportedError("the server has no CloneSession (Spark >= 4.1 has it)")
-        with self.target.client(held.session_id, held.server_side_session_id) as base:
+        with self.target.session(held.session_id, held.server_side_session_id) as base:
             try:
                 session_id, server_side = base.clone_session()
             except CloneUnsupportedError:
@@ -301,7 +301,7 @@ class LiveProject:
 
     def _release_session(self, session_id: str, server_side: str | None) -> None:
         try:
-            with self.target.client(session_id, server_side) as client:
+            with self.target.session(session_id, server_side) as client:
                 client.release_session(timeout=RELEASE_TIMEOUT_S)
         except SparkpushError as exc:
             log.warning("could not release session %s: %s", session_id, exc.message)

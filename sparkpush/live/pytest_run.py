@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -55,7 +57,7 @@ class PytestOutcome:
     def status(self) -> str:
         if self.error is not None:
             return "error"
-        if self.exit_code == ExitCode.INTERRUPTED:
+        if self.exit_code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
             return "interrupted"
         if self.exit_code == pytest.ExitCode.NO_TESTS_COLLECTED:
             return "no_tests"
@@ -106,14 +108,28 @@ class OutcomeCollector:
 
 
 def run_tests(pytest_args: Sequence[str], options: LiveOptions) -> PytestOutcome:
-    """pytest with `pytest_args` and the plugin's options; never raises for a failed run."""
+    """pytest with `pytest_args` and the plugin's options; never raises for a failed run.
+
+    SIGTERM (CI runners, `timeout`) ends the run as Ctrl-C does, clones and lease released,
+    and exits 143.
+    """
     outcome = PytestOutcome()
     args = [*plugin_args(options), *pytest_args]
+    terminated: list[int] = []
+
+    def on_sigterm(signum: int, _frame: FrameType | None) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         code = pytest.main(args, plugins=[OutcomeCollector(outcome)])
     finally:
+        signal.signal(signal.SIGTERM, previous)
         outcome.duration_s = time.time() - outcome.started_at
-    if outcome.exit_code != ExitCode.INTERRUPTED:
+    if terminated:
+        outcome.exit_code = ExitCode.TERMINATED
+    elif outcome.exit_code != ExitCode.INTERRUPTED:
         outcome.exit_code = int(code)
     return outcome
 

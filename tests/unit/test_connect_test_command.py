@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,3 +130,35 @@ def test_a_spare_is_taken_once_and_never_overwritten(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / ".sparkpush").iterdir()) == []
     spare_file.write_text('{"from": "another version"}')
     assert take_spare(tmp_path) is None
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_the_run_as_interrupted_with_its_exit_code(
+    tmp_path: Path, sent: signal.Signals, code: int
+) -> None:
+    body = (
+        "import time\nfrom pathlib import Path\n\n"
+        "def test_waits():\n    Path('started').write_text('')\n    time.sleep(300)\n"
+    )
+    root = write_suite(tmp_path, body)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "test", "--remote", "sc://localhost:1", "--json"],
+        cwd=root,
+        env=clean_env(XDG_STATE_HOME=str(root / "state")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "started").exists():
+            assert time.monotonic() < deadline and run.poll() is None, "the test never started"
+            time.sleep(0.1)
+        run.send_signal(sent)
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == code, stdout + stderr
+    assert json.loads(stdout.strip().splitlines()[-1])["status"] == "interrupted"
