@@ -10,17 +10,19 @@ own `spark` fixture overrides this one, as pytest fixtures do.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
 
+    from sparkpush.errors import SparkpushError
     from sparkpush.live.project import LiveProject, LiveSession
 
+T = TypeVar("T")
 OUR_FIXTURES = ("spark", "spark_isolated")
 _PROJECT = pytest.StashKey["LiveProject | None"]()
 _SAVED_ENV = pytest.StashKey["dict[str, str | None]"]()
@@ -73,14 +75,16 @@ def spark(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
 @pytest.fixture
 def spark_isolated(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
     """A fresh clone of the project's generation for one test, released after it."""
-    from sparkpush.errors import CloneUnsupportedError
+    from sparkpush.errors import CloneUnsupportedError, SparkpushError
     from sparkpush.live.pyspark_session import make_default
 
     project = live_project(pytestconfig)
     try:
-        live = _or_exit(project.clone)
-    except CloneUnsupportedError as exc:
+        live = project.clone()
+    except CloneUnsupportedError as exc:  # Spark 4.0: no per-test copy of the generation
         pytest.skip(f"spark_isolated needs CloneSession on the server: {exc.message}")
+    except SparkpushError as exc:
+        _exit(exc)
     try:
         yield live.spark
     finally:
@@ -165,14 +169,18 @@ def _say(config: pytest.Config, line: str) -> None:
         reporter.write_line(f"sparkpush: {line}")
 
 
-def _or_exit(call: Any) -> Any:
+def _or_exit(call: Callable[[], T]) -> T:
     """`call()`; a SparkpushError ends the run with one line and its exit code."""
     from sparkpush.errors import SparkpushError
 
     try:
         return call()
     except SparkpushError as exc:
-        pytest.exit(f"sparkpush: error: {exc.message}", returncode=exc.exit_code)
+        _exit(exc)
+
+
+def _exit(error: SparkpushError) -> NoReturn:
+    pytest.exit(f"sparkpush: error: {error.message}", returncode=error.exit_code)
 
 
 def _start_python_worker(spark: SparkSession) -> None:

@@ -269,3 +269,46 @@ def test_the_testing_example_passes_with_connect_test(
     assert result.returncode == 0, result.stdout + result.stderr
     report = last_json(result.stdout)
     assert report["counts"]["passed"] == 3  # type: ignore[index]
+
+
+SPARK_40_CONFTEST = """
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import CloneUnsupportedError
+
+
+def _no_clone(self, timeout=0):
+    raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
+
+
+SessionClient.clone_session = _no_clone  # what a Spark 4.0 server answers
+"""
+
+SPARK_40_TESTS = """
+import json
+from pathlib import Path
+
+
+def test_spark_is_the_generation_itself(spark):
+    manifest = json.loads(Path(".sparkpush/manifest.json").read_text())
+    assert spark.client._session_id == manifest["session_id"]
+    assert spark.sql("SELECT tagged('z')").first()[0] == "z-v1"
+
+
+def test_isolated_needs_clones(spark_isolated):
+    raise AssertionError("not reached")
+"""
+
+
+def test_without_clone_session_spark_is_the_generation_and_isolated_tests_skip(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = user_project(tmp_path / "proj", SPARK_40_TESTS)
+    (root / "tests" / "conftest.py").write_text(SPARK_40_CONFTEST)
+    result = connect_test(embedded_server, root, "--json", "-q", "-rs", "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = last_json(result.stdout)
+    assert report["cloned"] is False
+    assert report["counts"]["passed"] == 1 and report["counts"]["skipped"] == 1  # type: ignore[index]
+    assert "spark_isolated needs CloneSession" in result.stdout
+    assert session_alive(embedded_server, str(report["session_id"]))  # never released
+    assert not (root / ".sparkpush" / "spare-clone.json").exists()
