@@ -312,3 +312,16 @@ def test_without_clone_session_spark_is_the_generation_and_isolated_tests_skip(
     assert "spark_isolated needs CloneSession" in result.stdout
     assert session_alive(embedded_server, str(report["session_id"]))  # never released
     assert not (root / ".sparkpush" / "spare-clone.json").exists()
+
+
+def test_fresh_runs_on_an_own_session_with_the_project_udfs_released_at_the_end(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = user_project(tmp_path / "proj", USER_TESTS)
+    result = connect_test(embedded_server, root, "--fresh", "--json", "-s", "-q", "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "TAGGED x-v1" in result.stdout and "a fresh session" in result.stdout
+    report = last_json(result.stdout)
+    assert report["generation"] == 0
+    assert not session_alive(embedded_server, str(report["session_id"]))
+    assert not (root / ".sparkpush" / "manifest.json").exists()  # no generation was made
