@@ -14,9 +14,11 @@ from sparkpush.cli.commands.daemon import daemon
 from sparkpush.cli.commands.doctor import doctor
 from sparkpush.cli.commands.env import env
 from sparkpush.cli.commands.server import server
+from sparkpush.cli.commands.shell import shell
 from sparkpush.cli.commands.sql import sql
 from sparkpush.cli.commands.submit import submit
 from sparkpush.cli.commands.sync import sync
+from sparkpush.cli.commands.test import test
 from sparkpush.cli.commands.trust import trust
 from sparkpush.cli.commands.udfs import udfs
 from sparkpush.cli.commands.watch import watch
@@ -55,6 +57,8 @@ cli.add_command(sql)
 cli.add_command(udfs)
 cli.add_command(trust)
 cli.add_command(env)
+cli.add_command(test)
+cli.add_command(shell)
 name_environment_variables(cli)
 
 

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -14,38 +15,46 @@ from sparkpush.artifacts.planner import PlanAction
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.daemon.lifecycle import run_daemon
 from sparkpush.daemon.script_sources import local_sources, sources_signature
+from sparkpush.errors import UsageError
+from sparkpush.live.watched_tests import paths_under_test, sources_under_test
 from sparkpush.sync.engine import SyncResult
 
 STOP_RUN_GRACE_S = 10.0
 
 
 class ScriptRunner:
-    """Re-runs the script when the generation changed or its own sources did, like
-    `uvicorn --reload`."""
+    """Re-runs a command when the generation changed or the files it runs did, like
+    `uvicorn --reload`: a script (`--run`) or the project's tests (`--test`)."""
 
-    def __init__(
-        self, app: str, args: tuple[str, ...], config_option: list[str], project_root: Path
-    ) -> None:
-        self.command = [
-            sys.executable,
-            "-m",
-            "sparkpush",
-            *config_option,
-            "submit",
-            "--attach",
-            app,
-            *args,
-        ]
-        self.script = Path(app).absolute()
-        self.project_root = project_root
+    def __init__(self, command: list[str], sources: Callable[[], tuple[Path, ...]]) -> None:
+        self.command = command
+        self.sources = sources
         self.process: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
         self._sources: str | None = None
         self._udfs: dict[str, object] | None = None
 
+    @classmethod
+    def for_script(
+        cls, app: str, args: tuple[str, ...], config_option: list[str], project_root: Path
+    ) -> ScriptRunner:
+        """`connect submit --attach APP ARGS`; re-run when it or a module it imports changes."""
+        script = Path(app).absolute()
+        command = [sys.executable, "-m", "sparkpush", *config_option, "submit", "--attach"]
+        return cls([*command, app, *args], lambda: local_sources(script, project_root))
+
+    @classmethod
+    def for_tests(
+        cls, pytest_args: tuple[str, ...], config_option: list[str], project_root: Path
+    ) -> ScriptRunner:
+        """`connect test PYTEST_ARGS`; re-run when a test file or what it imports changes."""
+        command = [sys.executable, "-m", "sparkpush", *config_option, "test", *pytest_args]
+        folders = paths_under_test(pytest_args, Path.cwd())
+        return cls(command, lambda: sources_under_test(folders, project_root))
+
     def needs_rerun(self, result: SyncResult) -> bool:
         """After a sync: did anything the script runs on change since its last run?"""
-        sources = sources_signature(local_sources(self.script, self.project_root))
+        sources = sources_signature(self.sources())
         udfs = _udf_fingerprints(result)
         changed = (
             self.process is None
@@ -76,18 +85,34 @@ class ScriptRunner:
             self.process.wait()
 
 
-@click.command(context_settings={"allow_interspersed_args": False})
+@click.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 @click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
 @click.option("--run", "run_app", metavar="APP.py", help="Re-run APP.py after every sync.")
+@click.option(
+    "--test",
+    "run_tests",
+    is_flag=True,
+    help="Re-run connect test ARGS after every sync.",
+)
 @click.argument("app_args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
 def watch(
-    app_ctx: AppContext, remote: str | None, run_app: str | None, app_args: tuple[str, ...]
+    app_ctx: AppContext,
+    remote: str | None,
+    run_app: str | None,
+    run_tests: bool,
+    app_args: tuple[str, ...],
 ) -> int:
     """Watch the project's sources and keep its session on the code on disk."""
     config_option = ["--config", str(app_ctx.config_file)] if app_ctx.config_file else []
     root = app_ctx.config.project_root
-    runner = ScriptRunner(run_app, app_args, config_option, root) if run_app else None
+    if run_app and run_tests:
+        raise UsageError("--run and --test exclude each other")
+    runner: ScriptRunner | None = None
+    if run_app:
+        runner = ScriptRunner.for_script(run_app, app_args, config_option, root)
+    elif run_tests:
+        runner = ScriptRunner.for_tests(app_args, config_option, root)
 
     def on_synced(result: SyncResult) -> None:
         if result.action is not PlanAction.NOTHING:

@@ -1,0 +1,51 @@
+"""`connect test [PYTEST ARGS...]`: pytest with `spark` on the project's live generation."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import click
+
+from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.errors import UsageError
+from sparkpush.live.project import LiveOptions
+from sparkpush.remote import resolve_target
+from sparkpush.submit.report import summary_line, write_report
+
+
+@click.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
+@click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
+@click.option("--fresh", is_flag=True, help="An own session with the project's artifacts.")
+@click.option("--json", "as_json", is_flag=True, help="End stdout with a one-line JSON summary.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write a JSON report (counts, duration, session, generation) to FILE.",
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+@pass_app
+def test(
+    app_ctx: AppContext,
+    remote: str | None,
+    fresh: bool,
+    as_json: bool,
+    report_path: Path | None,
+    pytest_args: tuple[str, ...],
+) -> int:
+    """Run pytest; its `spark` fixture is on the project's generation, synced first."""
+    if importlib.util.find_spec("pytest") is None:
+        raise UsageError("connect test needs pytest in this environment: pip install pytest")
+    # the embedded server is started here, as every command does, not inside a test run
+    resolve_target(app_ctx.config, remote, notify=app_ctx.notify)
+    from sparkpush.live.pytest_run import run_tests
+
+    options = LiveOptions(remote=remote, fresh=fresh, config_file=app_ctx.config_file)
+    outcome = run_tests(pytest_args, options)
+    report = outcome.to_json()
+    if report_path is not None:
+        write_report(report_path, report)
+    if as_json:
+        click.echo(summary_line(report))
+    return outcome.exit_code

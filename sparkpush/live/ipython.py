@@ -1,0 +1,73 @@
+"""`%load_ext sparkpush`: `spark` on the project's live generation in IPython and notebooks.
+
+The project is found from the kernel's working folder; `SPARKPUSH_CONFIG` and
+`SPARKPUSH_SHELL_REMOTE` choose the config file and the server as they do for `connect shell`.
+Before each cell, a line says when the project's generation changed since `spark` was made;
+`spark.refresh()` moves it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sparkpush.errors import SparkpushError
+from sparkpush.live.project import LiveOptions, LiveProject
+from sparkpush.live.shell import LiveShell
+
+_loaded: dict[int, tuple[LiveShell, Callable[..., None]]] = {}
+"""Per IPython shell: the live shell and its pre_run_cell callback."""
+
+
+def load(ipython: Any) -> None:
+    """Put `spark` (and `refresh`) in the user namespace; an error is one line, not a trace."""
+    if id(ipython) in _loaded:
+        print("sparkpush: already loaded; spark.refresh() moves spark to the newest generation")
+        return
+    try:
+        shell = _open(ipython)
+    except SparkpushError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return
+    print(shell.banner())
+
+    def before_cell(*_: object) -> None:
+        notice = shell.newer_generation()
+        if notice:
+            print(notice)
+
+    ipython.events.register("pre_run_cell", before_cell)
+    atexit.register(shell.close)
+    _loaded[id(ipython)] = (shell, before_cell)
+
+
+def unload(ipython: Any) -> None:
+    loaded = _loaded.pop(id(ipython), None)
+    if loaded is None:
+        return
+    shell, before_cell = loaded
+    ipython.events.unregister("pre_run_cell", before_cell)
+    atexit.unregister(shell.close)
+    shell.close()
+    for name in ("spark", "refresh"):
+        ipython.user_ns.pop(name, None)
+
+
+def _open(ipython: Any) -> LiveShell:
+    config_file = os.environ.get("SPARKPUSH_CONFIG")
+    options = LiveOptions(
+        remote=os.environ.get("SPARKPUSH_SHELL_REMOTE") or None,
+        config_file=Path(config_file) if config_file else None,
+    )
+    project = LiveProject.open(options, notify=lambda line: print(f"connect: {line}"))
+    shell = LiveShell(project, ipython.user_ns, say=print)
+    try:
+        shell.start()
+    except BaseException:
+        shell.close()
+        raise
+    return shell

@@ -1,0 +1,340 @@
+"""The project's generation held for a test run or a shell, and the sessions opened on it.
+
+`LiveProject.open` syncs first (through the project's daemon when one runs, which then holds
+the generation with a lease until `close()`; else in this process), and hands out PySpark
+sessions on clones of that generation, so nothing a test or a shell sets (confs, temporary
+views, functions) reaches the generation. A server without `CloneSession` (Spark 4.0) gets
+the generation itself. `close()` releases every clone and the lease, also after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sparkpush.artifacts.manifest import Manifest, load_manifest
+from sparkpush.config import Config, load_config
+from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
+from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
+from sparkpush.live.pyspark_session import attach_pyspark, close_pyspark
+from sparkpush.live.spare import SpareClone, keep_spare, take_spare
+from sparkpush.notify import Notify
+from sparkpush.project_session import ready_session
+from sparkpush.remote import Target, resolve_target
+from sparkpush.udf.registration import registered_udfs
+
+if TYPE_CHECKING:
+    from pyspark.sql.connect.session import SparkSession
+
+log = logging.getLogger(__name__)
+
+RELEASE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How to find the project and its server; `fresh`: an own session, not the generation."""
+
+    remote: str | None = None
+    fresh: bool = False
+    config_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class HeldGeneration:
+    """The session everything is cloned from; `number` is 0 for a fresh session."""
+
+    session_id: str
+    server_side_session_id: str | None
+    number: int
+    udfs: tuple[str, ...]
+    by_daemon: bool
+    owned: bool = False
+    """A fresh session of ours, released at the end (a generation never is)."""
+    revision: Revision | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A generation's number and a digest of what it holds: artifacts added or UDFs registered
+    again in place change the digest, not the number (and a clone made before misses them)."""
+
+    generation: int
+    digest: str
+
+
+def revision_of(manifest: Manifest) -> Revision:
+    functions = manifest.udfs.get("functions", {}) if manifest.udfs else {}
+    fingerprints = {name: entry.get("fingerprint") for name, entry in dict(functions).items()}
+    content = json.dumps(
+        [manifest.session_id, manifest.hashes, fingerprints], sort_keys=True, default=str
+    )
+    return Revision(manifest.generation, hashlib.sha256(content.encode()).hexdigest())
+
+
+@dataclass
+class LiveSession:
+    """A PySpark session handed out; `cloned` False: it is the held session itself."""
+
+    spark: SparkSession
+    session_id: str
+    server_side_session_id: str | None
+    cloned: bool
+    generation: int
+    revision: Revision | None = None
+
+
+@dataclass
+class LiveProject:
+    config: Config
+    target: Target
+    notify: Notify
+    fresh: bool = False
+    held: HeldGeneration | None = None
+    clones_supported: bool | None = None
+    took_spare: bool = False
+    """`session()` handed out a previous run's warm spare clone (see `spare`)."""
+    _lease: DaemonGeneration | None = field(default=None, repr=False)
+    _open: list[LiveSession] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def open(cls, options: LiveOptions, notify: Notify) -> LiveProject:
+        """Sync the project and hold its generation (or a fresh session); raises SparkpushError."""
+        config = load_config(options.config_file)
+        target = resolve_target(config, options.remote, notify=notify)
+        project = cls(config, target, notify, fresh=options.fresh)
+        try:
+            project.hold()
+        except BaseException:
+            project.close()
+            raise
+        return project
+
+    @property
+    def remote(self) -> str:
+        return self.target.spec.display()
+
+    def hold(self) -> HeldGeneration:
+        """The current generation, synced (read-your-writes); the previous one let go."""
+        previous = self._lease
+        if self.fresh:
+            self.held = self.held or _fresh_session(self.config, self.target, self.notify)
+            return self.held
+        lease = daemon_generation(self.config.project_root, lease=True)
+        try:
+            self.held = self._from_daemon(lease) if lease else self._synced_here()
+        except BaseException:
+            if lease is not None:
+                lease.close()
+            raise
+        self._lease = lease
+        if previous is not None and previous is not lease:
+            previous.close()
+        return self.held
+
+    def _from_daemon(self, lease: DaemonGeneration) -> HeldGeneration:
+        # stale code would pass or fail tests for the wrong reason: a broken module stops here
+        lease.raise_error()
+        daemon_remote = lease.reply.remote
+        if daemon_remote and daemon_remote != self.remote:
+            raise UsageError(
+                f"the project's daemon syncs to {daemon_remote}, not to {self.remote}: "
+                "stop it ('connect daemon stop') or drop the remote option"
+            )
+        return HeldGeneration(
+            session_id=lease.session_id,
+            server_side_session_id=lease.server_side_session_id,
+            number=lease.generation,
+            udfs=self._udf_names(),
+            by_daemon=True,
+            revision=self.current_revision(),
+        )
+
+    def _synced_here(self) -> HeldGeneration:
+        result = ready_session(self.config, self.target)
+        for warning in result.warnings:
+            self.notify(f"warning: {warning}")
+        manifest = result.manifest
+        assert manifest is not None
+        return HeldGeneration(
+            session_id=manifest.session_id,
+            server_side_session_id=manifest.server_side_session_id,
+            number=manifest.generation,
+            udfs=self._udf_names(),
+            by_daemon=False,
+            revision=revision_of(manifest),
+        )
+
+    def _udf_names(self) -> tuple[str, ...]:
+        return tuple(u.name for u in registered_udfs(load_manifest(self.config.project_root)))
+
+    def current_revision(self) -> Revision | None:
+        """What the project's manifest holds now (the daemon may have moved on)."""
+        if self.fresh:
+            return None
+        manifest = load_manifest(self.config.project_root)
+        return revision_of(manifest) if manifest is not None else None
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def session(self) -> LiveSession:
+        """A clone of the held generation (a previous run's warm spare when it matches), or the
+        generation itself where clones are missing."""
+        spare = self._take_matching_spare()
+        if spare is not None:
+            return spare
+        try:
+            return self.clone()
+        except CloneUnsupportedError:
+            return self._share_held()
+
+    def _take_matching_spare(self) -> LiveSession | None:
+        held = self.held
+        if self.fresh or held is None or held.revision is None:
+            return None
+        spare = take_spare(self.config.project_root)
+        if spare is None:
+            return None
+        matches = (spare.base_session_id, spare.digest, spare.remote) == (
+            held.session_id,
+            held.revision.digest,
+            self.remote,
+        )
+        if not matches:
+            self._release_session(spare.session_id, spare.server_side_session_id)
+            return None
+        try:
+            # echoing its server-side id: an expired or restarted session is an error, not
+            # a new empty one
+            with self.target.session(spare.session_id, spare.server_side_session_id) as client:
+                client.spark_version()
+        except SparkpushError:
+            return None
+        self.clones_supported = True
+        live = self._attach(spare.session_id, spare.server_side_session_id, cloned=True)
+        self.took_spare = True
+        return live
+
+    def leave_spare(self, warm: Callable[[SparkSession], None]) -> None:
+        """Clone the generation once more, `warm` it (start its Python worker), and record it
+        for the next run (see `spare`). Never raises."""
+        held = self.held
+        if self.fresh or held is None or held.revision is None or not self.clones_supported:
+            return
+        try:
+            live = self.clone()
+        except SparkpushError:
+            return
+        try:
+            warm(live.spark)
+        except Exception as exc:  # a warm-up that fails only costs the next run its speed
+            log.info("warming the spare clone failed: %s", exc)
+            self.release(live)
+            return
+        self._open.remove(live)
+        close_pyspark(live.spark)
+        spare = SpareClone(
+            live.session_id,
+            live.server_side_session_id,
+            held.session_id,
+            held.revision.digest,
+            self.remote,
+        )
+        if not keep_spare(self.config.project_root, spare):
+            self._release_session(live.session_id, live.server_side_session_id)
+
+    def clone(self) -> LiveSession:
+        """A fresh clone; CloneUnsupportedError on a server without CloneSession."""
+        held = self._require_held()
+        if self.clones_supported is False:
+            raise CloneUnsupportedError("the server has no CloneSession (Spark >= 4.1 has it)")
+        with self.target.session(held.session_id, held.server_side_session_id) as base:
+            try:
+                session_id, server_side = base.clone_session()
+            except CloneUnsupportedError:
+                self.clones_supported = False
+                raise
+        self.clones_supported = True
+        return self._attach(session_id, server_side, cloned=True)
+
+    def _share_held(self) -> LiveSession:
+        held = self._require_held()
+        return self._attach(held.session_id, held.server_side_session_id, cloned=False)
+
+    def _attach(self, session_id: str, server_side: str | None, *, cloned: bool) -> LiveSession:
+        held = self._require_held()
+        try:
+            spark = attach_pyspark(self.target, session_id)
+        except BaseException:
+            if cloned:
+                self._release_session(session_id, server_side)
+            raise
+        live = LiveSession(spark, session_id, server_side, cloned, held.number, held.revision)
+        self._open.append(live)
+        return live
+
+    def release(self, live: LiveSession) -> None:
+        """Close the session's client and release it if it is a clone. Never raises."""
+        if live not in self._open:
+            return  # released already (close() came first)
+        self._open.remove(live)
+        close_pyspark(live.spark)
+        if live.cloned:
+            self._release_session(live.session_id, live.server_side_session_id)
+
+    def close(self) -> None:
+        """Release every clone, a fresh session, and the lease. Never raises."""
+        for live in list(self._open):
+            self.release(live)
+        held, self.held = self.held, None
+        if held is not None and held.owned:
+            self._release_session(held.session_id, held.server_side_session_id)
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            lease.close()
+
+    def _release_session(self, session_id: str, server_side: str | None) -> None:
+        try:
+            with self.target.session(session_id, server_side) as client:
+                client.release_session(timeout=RELEASE_TIMEOUT_S)
+        except SparkpushError as exc:
+            log.warning("could not release session %s: %s", session_id, exc.message)
+
+    def _require_held(self) -> HeldGeneration:
+        if self.held is None:
+            raise UsageError("the project's generation is not held (closed already)")
+        return self.held
+
+
+def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGeneration:
+    """A new session with the project's artifacts, confs and UDFs, like `submit --fresh`."""
+    from sparkpush.submit.project import with_project_artifacts
+    from sparkpush.submit.runner import SubmitRequest
+    from sparkpush.submit.session import fresh_session, prepare_session
+
+    request = with_project_artifacts(config, target, SubmitRequest(app=None), notify)
+    lease = fresh_session(target)
+    try:
+        prepare_session(lease, request.artifacts, config.conf)
+        udfs = request.register_udfs(lease.client, None) if request.register_udfs else []
+    except BaseException:
+        with contextlib.suppress(SparkpushError):
+            lease.client.release_session(timeout=RELEASE_TIMEOUT_S)
+        lease.client.close()
+        raise
+    held = HeldGeneration(
+        session_id=lease.session_id,
+        server_side_session_id=lease.client.server_side_session_id,
+        number=0,
+        udfs=tuple(udfs),
+        by_daemon=False,
+        owned=True,
+    )
+    lease.client.close()
+    return held

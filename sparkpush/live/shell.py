@@ -1,0 +1,123 @@
+"""`spark` in an interactive namespace, on the live generation, and moved when it changes.
+
+Used by `connect shell` (IPython when installed, else the standard REPL) and by the IPython
+extension (`%load_ext sparkpush`). `spark.refresh()` (also `refresh()`) moves `spark` to
+the project's newest generation; a thread says when the daemon has made one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from sparkpush.errors import SparkpushError
+from sparkpush.live.project import LiveProject, LiveSession, Revision
+
+if TYPE_CHECKING:
+    from pyspark.sql.connect.session import SparkSession
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0
+"""How often the shell looks for a newer generation (a read of the manifest)."""
+
+
+class LiveShell:
+    """Owns the namespace's `spark`: one live session at a time, released when replaced."""
+
+    def __init__(
+        self, project: LiveProject, namespace: MutableMapping[str, Any], say: Callable[[str], None]
+    ) -> None:
+        self.project = project
+        self.namespace = namespace
+        self.say = say
+        self.live: LiveSession | None = None
+        self._announced: Revision | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watch: threading.Thread | None = None
+
+    def start(self) -> SparkSession:
+        spark = self._put(self.project.session())
+        self.namespace["refresh"] = self.refresh
+        return spark
+
+    @property
+    def spark(self) -> SparkSession:
+        assert self.live is not None
+        return self.live.spark
+
+    def refresh(self) -> None:
+        """Move `spark` to the project's newest generation, synced first."""
+        with self._lock:
+            try:
+                self.project.hold()
+                fresh = self.project.session()
+            except SparkpushError as exc:
+                self.say(f"error: {exc.message} (spark stays where it was)")
+                return
+            old = self.live
+            self._put(fresh)
+            if old is not None:
+                self.project.release(old)
+            self.say(f"sparkpush: spark is on generation {fresh.generation}")
+
+    def _put(self, live: LiveSession) -> SparkSession:
+        self.live = live
+        # a method of this session object: `spark.refresh()` reads like the session's own
+        live.spark.refresh = self.refresh  # type: ignore[attr-defined]
+        self.namespace["spark"] = live.spark
+        return live.spark
+
+    def banner(self) -> str:
+        held = self.project.held
+        assert held is not None and self.live is not None
+        where = "a fresh session" if held.owned else f"generation {held.number}"
+        how = "a clone of it" if self.live.cloned else "the session itself (no CloneSession)"
+        try:
+            version = f" (Spark {self.spark.version})"
+        except Exception:  # the banner is no place to fail: queries will say what is wrong
+            version = ""
+        lines = [
+            f"sparkpush: spark is on {where} of {self.project.config.project_root}, {how}",
+            f"server: {self.project.remote}{version}",
+            f"UDFs: {', '.join(held.udfs) if held.udfs else 'none'}",
+        ]
+        if not held.owned:
+            lines.append("spark.refresh() moves spark to the newest generation")
+        return "\n".join(lines)
+
+    def newer_generation(self) -> str | None:
+        """A line to show once per change of the project's generation since `spark`'s clone."""
+        current = self.project.current_revision()
+        on = self.live.revision if self.live is not None else None
+        if current is None or on is None or current == on or current == self._announced:
+            return None
+        self._announced = current
+        if current.generation != on.generation:
+            what = f"generation {current.generation} is live (spark is on {on.generation})"
+        else:
+            what = f"generation {on.generation} changed in place (UDFs or files)"
+        return f"sparkpush: {what}: spark.refresh() moves spark to it"
+
+    def watch_generations(self) -> None:
+        """Say, from a thread, when the daemon has made a newer generation."""
+
+        def loop() -> None:
+            while not self._stop.wait(POLL_S):
+                try:
+                    notice = self.newer_generation()
+                except Exception as exc:  # a torn read now is a good read next time
+                    log.debug("reading the generation failed: %s", exc)
+                    continue
+                if notice:
+                    self.say(notice)
+
+        self._watch = threading.Thread(target=loop, name="sparkpush-generations", daemon=True)
+        self._watch.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.project.close()
