@@ -147,7 +147,18 @@ def main() -> None:
             ours_times, classic_times = [], []
             for round_ in range(args.rounds):
                 seconds, output = time_to_first_result(
-                    [*python, "-m", "sparkpush", "test", "-v", "-p", "no:cacheprovider"], env, ours
+                    [
+                        *python,
+                        "-m",
+                        "sparkpush",
+                        "test",
+                        "--keep-warm",
+                        "-v",
+                        "-p",
+                        "no:cacheprovider",
+                    ],
+                    env,
+                    ours,
                 )
                 if "1 passed" not in output:
                     raise SystemExit(f"connect test did not pass:\n{output}")

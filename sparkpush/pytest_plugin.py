@@ -44,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "not on the project's generation.",
     )
     group.addoption(
+        "--sparkpush-keep-warm",
+        action="store_true",
+        help="At the end, leave a clone of the generation with its Python worker started for "
+        "the next run (released by that run, or by the server's idle timeout).",
+    )
+    group.addoption(
         "--sparkpush-config",
         metavar="FILE",
         help="The sparkpush config file (default: [tool.sparkpush] in the nearest pyproject.toml).",
@@ -110,7 +116,8 @@ def held_by(config: pytest.Config) -> LiveProject | None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     project = held_by(session.config)
-    if project is not None and exitstatus != pytest.ExitCode.INTERRUPTED:
+    keep_warm = bool(session.config.getoption("sparkpush_keep_warm", False))
+    if project is not None and keep_warm and exitstatus != pytest.ExitCode.INTERRUPTED:
         project.leave_spare(_start_python_worker)
     _close(session.config)
 

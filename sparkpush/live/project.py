@@ -44,6 +44,8 @@ class LiveOptions:
     remote: str | None = None
     fresh: bool = False
     config_file: Path | None = None
+    keep_warm: bool = False
+    """Leave a warm clone of the generation for the next run (see `spare`)."""
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,8 @@ def plugin_args(options: LiveOptions) -> list[str]:
         args += ["--sparkpush-remote", options.remote]
     if options.fresh:
         args.append("--sparkpush-fresh")
+    if options.keep_warm:
+        args.append("--sparkpush-keep-warm")
     if options.config_file is not None:
         args += ["--sparkpush-config", os.fspath(options.config_file)]
     return args

@@ -25,12 +25,15 @@ from tests.integration.conftest import (
 pytestmark = pytest.mark.integration
 
 USER_TESTS = """
+from pathlib import Path
+
 from pyspark.sql import Row
 from pyspark.testing import assertDataFrameEqual
 
 
 def test_a_project_udf_by_name(spark):
     print("TAGGED", spark.sql("SELECT tagged('x') AS t").first()["t"])
+    Path("clone.txt").write_text(spark.client._session_id)
 
 
 def test_assert_dataframe_equal(spark):
@@ -87,7 +90,13 @@ def test_a_user_suite_sees_project_udfs_and_the_edited_udf_through_the_daemon(
     started = run_connect(["daemon", "start"], env=embedded_server.env, cwd=root)
     assert started.returncode == 0, started.stderr
     try:
-        first = connect_test(embedded_server, root, "--json", "-s", "-q", "tests")
+        plain = connect_test(embedded_server, root, "--json", "-s", "-q", "tests")
+        assert plain.returncode == 0, plain.stdout + plain.stderr
+        # without --keep-warm a run leaves nothing on the server
+        assert last_json(plain.stdout)["warm_spare"] is False
+        assert not (root / ".sparkpush" / "spare-clone.json").exists()
+        assert not session_alive(embedded_server, (root / "clone.txt").read_text())
+        first = connect_test(embedded_server, root, "--keep-warm", "--json", "-s", "-q", "tests")
         assert first.returncode == 0, first.stdout + first.stderr
         assert "TAGGED x-v1" in first.stdout
         report = last_json(first.stdout)
@@ -104,7 +113,7 @@ def test_a_user_suite_sees_project_udfs_and_the_edited_udf_through_the_daemon(
         assert report["warm_spare"] is False
         spare = json.loads((root / ".sparkpush" / "spare-clone.json").read_text())
         assert session_alive(embedded_server, spare["session_id"])
-        again = connect_test(embedded_server, root, "--json", "-s", "-q", "tests")
+        again = connect_test(embedded_server, root, "--keep-warm", "--json", "-s", "-q", "tests")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "TAGGED x-v1" in again.stdout
         assert last_json(again.stdout)["warm_spare"] is True
@@ -113,7 +122,9 @@ def test_a_user_suite_sees_project_udfs_and_the_edited_udf_through_the_daemon(
         assert "token" not in first.stdout + first.stderr
         # an edit right before the run: the daemon's flush makes the run see it
         (root / "helpers.py").write_text("def tag():\n    return 'v2'\n")
-        second = connect_test(embedded_server, root, "--report", "r.json", "-s", "-q", "tests")
+        second = connect_test(
+            embedded_server, root, "--keep-warm", "--report", "r.json", "-s", "-q", "tests"
+        )
         assert second.returncode == 0, second.stdout + second.stderr
         assert "TAGGED x-v2" in second.stdout
         second_report = json.loads((root / "r.json").read_text())

@@ -17,6 +17,11 @@ from sparkpush.submit.report import summary_line, write_report
 @click.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 @click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
 @click.option("--fresh", is_flag=True, help="An own session with the project's artifacts.")
+@click.option(
+    "--keep-warm",
+    is_flag=True,
+    help="Leave a warm clone of the generation for the next run (faster first test).",
+)
 @click.option("--json", "as_json", is_flag=True, help="End stdout with a one-line JSON summary.")
 @click.option(
     "--report",
@@ -30,6 +35,7 @@ def test(
     app_ctx: AppContext,
     remote: str | None,
     fresh: bool,
+    keep_warm: bool,
     as_json: bool,
     report_path: Path | None,
     pytest_args: tuple[str, ...],
@@ -41,7 +47,9 @@ def test(
     resolve_target(app_ctx.config, remote, notify=app_ctx.notify)
     from sparkpush.live.pytest_run import run_tests
 
-    options = LiveOptions(remote=remote, fresh=fresh, config_file=app_ctx.config_file)
+    options = LiveOptions(
+        remote=remote, fresh=fresh, config_file=app_ctx.config_file, keep_warm=keep_warm
+    )
     outcome = run_tests(pytest_args, options)
     report = outcome.to_json()
     if report_path is not None:
