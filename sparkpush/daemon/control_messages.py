@@ -183,7 +183,10 @@ class DaemonStatus:
     syncs: int
     started_at: float
     leases: Mapping[str, int] = field(default_factory=dict)
-    """Retired generations still held, by session id: how many leases each."""
+    """Retired generations (and bases) still held, by session id: how many leases (or live
+    generations cloned from it) each."""
+    base_session_id: str | None = None
+    """The base session the current generation was cloned from (None: not layered)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,6 +202,7 @@ class DaemonStatus:
             "artifacts": self.artifacts,
             "udfs": self.udfs,
             "leases": dict(self.leases),
+            "base_session_id": self.base_session_id,
             "syncs": self.syncs,
             "started_at": self.started_at,
         }
@@ -222,6 +226,7 @@ class DaemonStatus:
                 syncs=int(document["syncs"]),
                 started_at=float(document["started_at"]),
                 leases={str(k): int(v) for k, v in dict(document.get("leases") or {}).items()},
+                base_session_id=document.get("base_session_id"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ProtocolError(f"not a daemon status: {exc}") from None

@@ -148,6 +148,7 @@ class Daemon:
             syncs=self.worker.syncs,
             started_at=self.state.started_at,
             leases={s: self.leases.held(s) for s in self.leases.retired_and_held()},
+            base_session_id=manifest.base.session_id if manifest and manifest.base else None,
         )
 
     def lease_current(self) -> tuple[str, int] | None:

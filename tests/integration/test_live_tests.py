@@ -209,7 +209,10 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         # a new generation while the run holds generation 1: it stays, leased
         (root / "d.txt").write_text("2")
         second = generation_after(root, env, 1)
-        assert second["leases"] == {first["session_id"]: 1}
+        # generation 1 is leased; its base (replaced: d.txt is base) is held by generation 1
+        assert second["leases"][first["session_id"]] == 1
+        assert first["base_session_id"] and second["base_session_id"] != first["base_session_id"]
+        assert second["leases"] == {first["session_id"]: 1, first["base_session_id"]: 1}
         assert session_alive(embedded_server, first["session_id"])
         run.send_signal(signal.SIGINT)
         stdout, stderr = run.communicate(timeout=60)

@@ -82,10 +82,12 @@ def test_status_has_the_documented_fields_and_reads_back() -> None:
         syncs=2,
         started_at=0.5,
         leases={"s-0": 1},
+        base_session_id="b-1",
     )
     document = through_the_socket(status.to_json())
     assert document["last_sync"]["action"] == "new_generation"  # type: ignore[index]
     assert json.loads(json.dumps(document))["leases"] == {"s-0": 1}
+    assert document["base_session_id"] == "b-1"
     assert DaemonStatus.from_json(document) == status
 
 

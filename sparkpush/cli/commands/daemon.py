@@ -62,6 +62,8 @@ def status(app_ctx: AppContext, as_json: bool) -> int:
     click.echo(f"daemon: running (pid {current.pid})")
     click.echo(f"  remote:     {current.remote}")
     click.echo(f"  generation: {current.generation} (session {current.session_id})")
+    if current.base_session_id is not None:
+        click.echo(f"  base:       session {current.base_session_id}")
     click.echo(f"  artifacts:  {current.artifacts}, udfs: {current.udfs}")
     last = current.last_sync
     if last:
