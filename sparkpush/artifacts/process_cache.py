@@ -61,4 +61,4 @@ class ProcessCache:
     manifests: ParsedFiles[Manifest] = field(default_factory=ParsedFiles)
     stat_caches: ParsedFiles[StatCache] = field(default_factory=ParsedFiles)
     class_trees: dict[str, ClassTree] = field(default_factory=dict)
-    """Folder -> its artifacts: a 10,000-file class tree is not rebuilt one object per file."""
+    """Folder -> its jar: an unchanged 10,000-file class tree is not looked up or packed again."""
