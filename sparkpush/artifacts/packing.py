@@ -119,7 +119,7 @@ def pack_python_source(
     is_package = any(f.relative == "__init__.py" for f in files)
     prefix = f"{dirname}/" if is_package else ""
     members = sorted((f"{prefix}{f.relative}", Path(f.path)) for f in files)
-    data = deterministic_zip(members)
+    data = _deterministic_zip(members)
     digest = hashlib.sha256(data).hexdigest()
     return PackedZip(
         name=f"{ArtifactKind.PYFILE.prefix}/{dirname}-{digest[:NAME_HASH_CHARS]}.zip",
@@ -294,7 +294,7 @@ def _filter_base(directory: Path, root: Path | None) -> PurePosixPath:
     return PurePosixPath(relative.as_posix())
 
 
-def deterministic_zip(members: list[tuple[str, Path]]) -> bytes:
+def _deterministic_zip(members: list[tuple[str, Path]]) -> bytes:
     """A zip of `members` (arcname, path) with folder entries, fixed times, modes and level."""
     folders = sorted(
         {parent.as_posix() + "/" for arcname, _ in members for parent in _parents(arcname)}
