@@ -32,6 +32,7 @@ public class Greeting implements UDF1<Long, String> {
 """
 
 
+@pytest.mark.compat
 def test_a_java_udf_reads_a_resource_from_its_class_folder(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -54,6 +55,7 @@ def test_a_java_udf_reads_a_resource_from_its_class_folder(
     assert [n for n in names if n.startswith("jars/classes-out-classes-")] == names
 
 
+@pytest.mark.compat
 def test_a_rebuilt_unchanged_tree_is_the_servers_same_bytes_no_op(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:

@@ -72,6 +72,7 @@ def test_second_start_says_it_runs(embedded_server: EmbeddedServer, daemon: Path
     assert "already running" in again.stdout
 
 
+@pytest.mark.compat
 def test_edited_module_goes_live_in_a_new_generation(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
@@ -85,6 +86,7 @@ def test_edited_module_goes_live_in_a_new_generation(
     wait_until(lambda: not session_alive(embedded_server, first["session_id"]), "old release")
 
 
+@pytest.mark.compat
 def test_recompiled_class_gives_the_new_result_never_the_stale_one(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
@@ -260,6 +262,7 @@ def sql_answer(server: EmbeddedServer, root: Path) -> subprocess.CompletedProces
     return run_connect(["sql", "--json", "SELECT answer() AS a"], env=server.env, cwd=root)
 
 
+@pytest.mark.compat
 def test_udf_edit_is_live_on_the_next_sql_in_the_same_session(
     embedded_server: EmbeddedServer, udf_daemon: Path
 ) -> None:

@@ -17,6 +17,7 @@ from tests.session_query import query_session
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.compat
 def test_every_kind_works_end_to_end(
     embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
@@ -38,6 +39,7 @@ def test_every_kind_works_end_to_end(
     assert any(n.startswith("pyfiles/mypkg-") and n.endswith(".zip") for n in names)
 
 
+@pytest.mark.compat
 def test_noop_sync_uploads_nothing_and_keeps_the_session(
     embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
@@ -67,6 +69,7 @@ def test_changed_module_builds_a_new_generation_with_the_new_code(
     assert "python: helpers-v2|" in result.stdout
 
 
+@pytest.mark.compat
 def test_recompiled_class_builds_a_new_generation_that_answers_anew(
     embedded_server: EmbeddedServer, every_kind_project: Path
 ) -> None:
