@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The pyspark versions sparkpush claims (pyspark>=4.0,<5), each proven by the compat subset of
-# the integration tests (`-m compat`) run with that version's client AND embedded server.
+# the integration tests (`-m compat`) run with that version's client AND embedded server, after
+# the unit tests with that version.
 # One venv per version, cached under ~/.cache/sparkpush-compat/<version> and reused when present.
 #   bash scripts/compat.sh              # every tested version
 #   bash scripts/compat.sh 4.0.5        # one version
@@ -50,7 +51,10 @@ for version in "${versions[@]}"; do
   if "$setup_only"; then continue; fi
   started=$SECONDS
   echo "compat: pyspark $version: client and embedded server $version" >&2
-  if ! "$CACHE/$version/bin/python" -m pytest -m compat -q -ra -p no:cacheprovider; then
+  python="$CACHE/$version/bin/python"
+  # the unit tests (the protocol classes of that pyspark, no server; ~20 s), then the subset
+  if ! "$python" -m pytest -q -p no:cacheprovider tests/unit; then status=1; fi
+  if ! "$python" -m pytest -m compat -q -ra -p no:cacheprovider tests/integration; then
     status=1
   fi
   echo "compat: pyspark $version: $((SECONDS - started)) s" >&2
