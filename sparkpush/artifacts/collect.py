@@ -121,7 +121,7 @@ class _Collector:
                     continue
                 if self.packs is not None:
                     cached = self.packs.pack(folder, self.keep, self.root, self.confine)
-                    artifact = LocalArtifact(name=cached.name, path=cached.path)
+                    artifact = LocalArtifact(name=cached.name, path=cached.path, data=cached.data)
                     self._add(DesiredArtifact(artifact, cached.sha256, cached.size, folder))
                     continue
                 packed = pack_python_source(folder, self.keep, root=self.root, confine=self.confine)
@@ -191,7 +191,7 @@ class _Collector:
         if self.packs is not None:
             hits_before = self.packs.hits
             cached = self.packs.pack_class_jar(folder, files, name)
-            artifact = LocalArtifact(name=cached.name, path=cached.path)
+            artifact = LocalArtifact(name=cached.name, path=cached.path, data=cached.data)
             desired = DesiredArtifact(artifact, cached.sha256, cached.size, folder)
             return desired, self.packs.hits > hits_before
         jar = pack_class_jar(name, files)

@@ -31,18 +31,25 @@ INDEX_VERSION = 1
 
 @dataclass(frozen=True)
 class CachedPack:
+    """A pack in the cache folder (`path`), or built in memory (`data`) by a read-only cache."""
+
     name: str
     sha256: str
     size: int
-    path: Path
+    path: Path | None
+    data: bytes | None = None
 
 
 class PackCache:
     """Source folder -> (signature of its files' stat data, the zip or jar built from them)."""
 
-    def __init__(self, folder: Path, racy_window_ns: int = RACY_WINDOW_NS) -> None:
+    def __init__(
+        self, folder: Path, racy_window_ns: int = RACY_WINDOW_NS, *, read_only: bool = False
+    ) -> None:
+        """`read_only`: use what is stored, build the rest in memory, write nothing (a dry run)."""
         self.folder = folder
         self.racy_window_ns = racy_window_ns
+        self.read_only = read_only
         self._index: dict[str, dict[str, object]] = self._load()
         self._used: set[str] = set()
         self.hits = 0
@@ -102,6 +109,8 @@ class PackCache:
                 return CachedPack(str(known["name"]), str(known["sha256"]), size, path)
         self.misses += 1
         built_name, data, sha256 = build()
+        if self.read_only:
+            return CachedPack(built_name, sha256, len(data), None, data)
         path = ensure_private_dir(self.folder) / f"{sha256}{suffix}"
         if not path.is_file():
             write_private_file(path, data)
@@ -119,6 +128,8 @@ class PackCache:
     def save(self) -> None:
         """Keep the index and packs of the sources seen in this run; drop the rest."""
         kept = {k: v for k, v in self._index.items() if k in self._used}
+        if self.read_only:
+            return
         if self.misses == 0 and kept == self._index and (self.folder / "index.json").exists():
             return
         ensure_private_dir(self.folder)

@@ -124,3 +124,24 @@ def test_a_class_jar_asked_for_under_another_name_is_rebuilt(tmp_path: Path) -> 
     cache.pack_class_jar(classes, files, "jars/classes-c.jar")
     renamed = cache.pack_class_jar(classes, files, "jars/classes-d.jar")
     assert renamed.name == "jars/classes-d.jar" and cache.misses == 2
+
+
+def test_a_read_only_cache_uses_stored_packs_and_writes_nothing(tmp_path: Path) -> None:
+    classes = tmp_path / "classes"
+    files = old_class_tree(classes)
+    writer = PackCache(tmp_path / "packs")
+    stored = writer.pack_class_jar(classes, files, "jars/classes-c.jar")
+    writer.save()
+    before = sorted(p.name for p in (tmp_path / "packs").iterdir())
+    reader = PackCache(tmp_path / "packs", read_only=True)
+    assert reader.pack_class_jar(classes, files, "jars/classes-c.jar") == stored
+    write_old(classes / "com" / "ex" / "B.class", b"\xca\xfe\xba\xbeB")
+    built = reader.pack_class_jar(classes, walk_kept_files(classes, DefaultFilter()), "jars/x.jar")
+    reader.save()
+    assert built.path is None and built.data is not None and built.sha256 != stored.sha256
+    assert sorted(p.name for p in (tmp_path / "packs").iterdir()) == before
+    assert not (tmp_path / "other").exists()
+    PackCache(tmp_path / "other", read_only=True).pack(
+        make_package(tmp_path), DefaultFilter(), None
+    )
+    assert not (tmp_path / "other").exists()
