@@ -13,7 +13,11 @@ import hashlib
 import io
 import os
 import re
+import struct
+import time
 import zipfile
+import zlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from sparkpush.artifacts.packing import (
     SourceFile,
     read_source,
 )
+from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS
 
 CLASS_JAR_PREFIX = f"{ArtifactKind.JAR.prefix}/classes-"
 """Every jar named so holds a class folder of the project (the code layer counts it as code)."""
@@ -35,6 +40,27 @@ JAR_COMPRESS_LEVEL = 1
 """Deflate level 1: 5,000 real classes pack 35% faster than at level 6, 7% larger."""
 _UNIX = 3
 _MSDOS_DIR_FLAG = 0x10
+_STORED, _DEFLATED = 0, 8
+_DOS_TIME, _DOS_DATE = 0, (1 << 5) | 1  # 1980-01-01 00:00:00, as ZIP_EPOCH
+_UTF8_NAME = 0x800
+_ZIP_VERSION = 20
+_MAX_ENTRIES = 0xFFFF
+_MAX_OFFSET = 0xFFFFFFFF
+"""Past these a plain zip cannot say it: such a tree is written by zipfile, with zip64."""
+
+
+@dataclass(frozen=True)
+class JarEntry:
+    """One file's bytes as the jar holds them: deflated, or stored when deflating gains nothing."""
+
+    crc: int
+    method: int
+    data: bytes
+    size: int
+
+
+EntryCache = MutableMapping[tuple[str, int, int, int], JarEntry]
+"""(path, size, mtime_ns, inode) -> the file's entry: a rebuild deflates changed files only."""
 
 
 @dataclass(frozen=True)
@@ -63,18 +89,102 @@ def is_class_jar(name: str) -> bool:
     return name.startswith(CLASS_JAR_PREFIX) and name.endswith(".jar")
 
 
-def pack_class_jar(name: str, files: list[SourceFile]) -> ClassJar:
-    """The jar of every file walked in a class folder (classes and resources), in name order."""
-    data = _jar_bytes(sorted((f.relative, f.path) for f in files))
+def pack_class_jar(
+    name: str, files: list[SourceFile], entries: EntryCache | None = None
+) -> ClassJar:
+    """The jar of every file walked in a class folder (classes and resources), in name order.
+
+    With `entries` (kept by a long-lived process), a file whose stat is unchanged and settled
+    is not read and deflated again.
+    """
+    ordered = sorted(files, key=lambda f: f.relative)
+    settled_before = time.time_ns() - RACY_WINDOW_NS
+    kept: dict[tuple[str, int, int, int], JarEntry] = {}
+    data = _plain_zip([(f.relative, _entry(f, entries, kept, settled_before)) for f in ordered])
+    if entries is not None:  # what this tree no longer has is dropped
+        entries.clear()
+        entries.update(kept)
+    if data is None:
+        data = _jar_bytes([(f.relative, f.path) for f in ordered])
     return ClassJar(name, data, hashlib.sha256(data).hexdigest())
 
 
-def _jar_bytes(members: list[tuple[str, str]]) -> bytes:
-    """Folder entries and files in name order, with fixed times and modes: content alone counts.
+def _entry(
+    found: SourceFile,
+    entries: EntryCache | None,
+    kept: EntryCache,
+    settled_before: int,
+) -> JarEntry:
+    key = (found.path, *found.stat_key)
+    known = entries.get(key) if entries is not None else None
+    if known is not None:
+        kept[key] = known
+        return known
+    raw = read_source(Path(found.path))
+    packer = zlib.compressobj(JAR_COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = packer.compress(raw) + packer.flush()
+    crc = zlib.crc32(raw)
+    if len(deflated) < len(raw):
+        entry = JarEntry(crc, _DEFLATED, deflated, len(raw))
+    else:  # random bytes, tiny files: deflate would only add work for the reader
+        entry = JarEntry(crc, _STORED, raw, len(raw))
+    if found.info.st_mtime_ns < settled_before:
+        kept[key] = entry
+    return entry
 
-    Plain strings, not Path objects: a 10,000-class rebuild would spend most of its time in
-    pathlib.
-    """
+
+def _plain_zip(members: list[tuple[str, JarEntry]]) -> bytes | None:
+    """A zip of `members` and their folders, in name order, fixed times and modes; None when
+    it would need zip64 (more than 65,535 entries or 4 GiB)."""
+    folders = {name[: cut + 1] for name, _ in members for cut in _slashes(name)}
+    ordered: list[tuple[str, JarEntry | None]] = [(folder, None) for folder in folders]
+    ordered += members
+    if len(ordered) > _MAX_ENTRIES or sum(e.size for _, e in members) >= _MAX_OFFSET // 2:
+        return None
+    ordered.sort(key=lambda member: member[0])
+    body = bytearray()
+    central = bytearray()
+    for name, entry in ordered:
+        raw_name = name.encode("utf-8")
+        flags = 0 if raw_name.isascii() else _UTF8_NAME
+        if entry is None:
+            entry = JarEntry(0, _STORED, b"", 0)
+            attributes = (DIR_MODE << 16) | _MSDOS_DIR_FLAG
+        else:
+            attributes = FILE_MODE << 16
+        offset = len(body)
+        common = (flags, entry.method, _DOS_TIME, _DOS_DATE, entry.crc, len(entry.data))
+        body += struct.pack(
+            "<4s2B4HL2L2H", b"PK\x03\x04", _ZIP_VERSION, 0, *common, entry.size, len(raw_name), 0
+        )
+        body += raw_name
+        body += entry.data
+        central += struct.pack(
+            "<4s4B4HL2L5H2L",
+            b"PK\x01\x02",
+            _ZIP_VERSION,
+            _UNIX,
+            _ZIP_VERSION,
+            0,
+            *common,
+            entry.size,
+            len(raw_name),
+            0,
+            0,
+            0,
+            0,
+            attributes,
+            offset,
+        )
+        central += raw_name
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(ordered), len(ordered), len(central), len(body), 0
+    )
+    return bytes(body + central + end)
+
+
+def _jar_bytes(members: list[tuple[str, str]]) -> bytes:
+    """Like `_plain_zip`, through zipfile, for trees too big for a zip without zip64."""
     folders = {name[: cut + 1] for name, _ in members for cut in _slashes(name)}
     entries = sorted([(folder, "") for folder in folders] + members)
     buffer = io.BytesIO()

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
-from sparkpush.artifacts.class_jar import class_jar_name, pack_class_jar
+from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
@@ -82,7 +82,10 @@ def collect_artifacts(
     """
     confine = Confinement.of(root, settings.allowed_roots)
     trees = reuse.class_trees if reuse is not None else {}
-    collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs, confine, trees)
+    entries = reuse.jar_entries if reuse is not None else None
+    collector = _Collector(
+        root, cache, DefaultFilter(settings.exclude), packs, confine, trees, entries
+    )
     # the method of each setting has the setting's name
     for kind in ("python", "pyfiles", "wheels", "jars", "classes", "archives", "files"):
         add = getattr(collector, kind)
@@ -102,6 +105,7 @@ class _Collector:
         packs: PackCache | None,
         confine: Confinement,
         trees: dict[str, ClassTree],
+        jar_entries: dict[str, EntryCache] | None = None,
     ) -> None:
         self.root = root
         self.trees = trees
@@ -110,6 +114,7 @@ class _Collector:
         self.packs = packs
         self.keep = keep
         self.found: dict[str, DesiredArtifact] = {}
+        self.jar_entries = jar_entries
         self.class_folders: dict[str, Path] = {}
         """Class file (`com/x/A.class`) -> the class folder it came from."""
         self.warnings: list[str] = []
@@ -190,7 +195,10 @@ class _Collector:
         name = class_jar_name(folder, self.root)
         if self.packs is not None:
             hits_before = self.packs.hits
-            cached = self.packs.pack_class_jar(folder, files, name)
+            entries = None
+            if self.jar_entries is not None:
+                entries = self.jar_entries.setdefault(str(folder), {})
+            cached = self.packs.pack_class_jar(folder, files, name, entries)
             artifact = LocalArtifact(name=cached.name, path=cached.path, data=cached.data)
             desired = DesiredArtifact(artifact, cached.sha256, cached.size, folder)
             return desired, self.packs.hits > hits_before

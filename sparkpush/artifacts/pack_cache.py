@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.artifacts.class_jar import pack_class_jar
+from sparkpush.artifacts.class_jar import EntryCache, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.packing import (
     Confinement,
@@ -71,11 +71,18 @@ class PackCache:
 
         return self._cached(str(source.resolve()), files, ".zip", build)
 
-    def pack_class_jar(self, source: Path, files: list[SourceFile], name: str) -> CachedPack:
-        """The jar `name` of a class folder's walked `files`, rebuilt only when they changed."""
+    def pack_class_jar(
+        self,
+        source: Path,
+        files: list[SourceFile],
+        name: str,
+        entries: EntryCache | None = None,
+    ) -> CachedPack:
+        """The jar `name` of a class folder's walked `files`, rebuilt only when they changed
+        (from the unchanged files' `entries` kept by a long-lived process)."""
 
         def build() -> tuple[str, bytes, str]:
-            jar = pack_class_jar(name, files)
+            jar = pack_class_jar(name, files, entries)
             return jar.name, jar.data, jar.sha256
 
         return self._cached(_class_jar_key(source), files, ".jar", build, name)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.artifacts.class_jar import class_jar_name, is_class_jar, pack_class_jar
+from sparkpush.artifacts import class_jar
+from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, is_class_jar, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.packing import walk_kept_files
@@ -86,3 +87,49 @@ def test_a_class_folder_outside_the_project_is_named_by_its_full_path(tmp_path: 
     inside = class_jar_name(tmp_path / "project" / "shared" / "classes", tmp_path / "project")
     assert outside != inside
     assert "shared-classes" in outside
+
+
+def test_the_jar_is_a_valid_zip_storing_what_deflate_cannot_shrink(tmp_path: Path) -> None:
+    class_tree(tmp_path, 1_600_000_000)
+    (tmp_path / "com" / "ex" / "Random.class").write_bytes(os.urandom(4000))
+    (tmp_path / "com" / "ex" / "Big.class").write_bytes(b"\xca\xfe\xba\xbe" * 1000)
+    jar = pack_class_jar("jars/classes-x.jar", walk_kept_files(tmp_path, DefaultFilter()))
+    with zipfile.ZipFile(io.BytesIO(jar.data)) as archive:
+        assert archive.testzip() is None
+        infos = {info.filename: info for info in archive.infolist()}
+        assert infos["com/ex/Random.class"].compress_type == zipfile.ZIP_STORED
+        assert infos["com/ex/Big.class"].compress_type == zipfile.ZIP_DEFLATED
+        assert infos["com/"].is_dir() and infos["META-INF/services/"].is_dir()
+        for relative in ("com/ex/Random.class", "com/ex/Big.class", "com/ex/A.class"):
+            assert archive.read(relative) == (tmp_path / relative).read_bytes()
+
+
+def test_kept_entries_deflate_only_the_changed_file_and_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class_tree(tmp_path, 1_600_000_000)
+    entries: EntryCache = {}
+    pack_class_jar("jars/classes-x.jar", walk_kept_files(tmp_path, DefaultFilter()), entries)
+    (tmp_path / "com" / "ex" / "A.class").unlink()
+    changed = tmp_path / "com" / "ex" / "B.class"
+    changed.write_bytes(b"\xca\xfe\xba\xbeB2")
+    os.utime(changed, (1_600_000_100, 1_600_000_100))
+    read: list[str] = []
+    real_read = class_jar.read_source
+    monkeypatch.setattr(class_jar, "read_source", lambda p: read.append(p.name) or real_read(p))
+    files = walk_kept_files(tmp_path, DefaultFilter())
+    again = pack_class_jar("jars/classes-x.jar", files, entries)
+    assert read == ["B.class"]
+    assert len(entries) == 2  # the removed class's entry is gone
+    assert again.data == pack_class_jar("jars/classes-x.jar", files).data
+
+
+def test_a_tree_too_big_for_a_plain_zip_is_written_with_zip64(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class_tree(tmp_path, 1_600_000_000)
+    monkeypatch.setattr(class_jar, "_MAX_ENTRIES", 3)
+    jar = pack_class_jar("jars/classes-x.jar", walk_kept_files(tmp_path, DefaultFilter()))
+    with zipfile.ZipFile(io.BytesIO(jar.data)) as archive:
+        assert archive.testzip() is None
+        assert archive.read("com/ex/A.class") == b"\xca\xfe\xba\xbeA"

@@ -486,3 +486,11 @@ def test_a_remembered_jar_whose_pack_was_deleted_is_built_again(tmp_path: Path) 
     [again] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
     assert again.artifact.path is not None and again.artifact.path.is_file()
     assert again.sha256 == jar.sha256
+
+
+def test_a_long_lived_process_keeps_the_jar_entries_of_each_class_folder(tmp_path: Path) -> None:
+    settings = old_class_folder(tmp_path)
+    reuse = ProcessCache()
+    collect_artifacts(settings, tmp_path, StatCache(), PackCache(tmp_path / "packs"), reuse)
+    [(folder, entries)] = reuse.jar_entries.items()
+    assert folder == str(tmp_path / "out") and len(entries) == 3
