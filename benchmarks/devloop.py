@@ -1,6 +1,7 @@
 """The dev loop through the watch daemon, against a real embedded server.
 
-    .venv/bin/python benchmarks/devloop.py [--edits 20] [--only udf|class|tree]
+    .venv/bin/python benchmarks/devloop.py [--edits 20] [--only udf|class|tree|throttled]
+        [--throttled-edits 3] [--link-mbit 100] [--big-deps]
 
 Measures, with the daemon running in its own process as users run it:
   (a) UDF edit -> the first SQL answer with the new result (goal: p50 <= 300 ms);
@@ -10,7 +11,14 @@ Measures, with the daemon running in its own process as users run it:
       against the baseline in the same run on the same tree: the flush as it was before the
       watcher barrier, a walk (a no-op `ready_session` in-process with a ProcessCache kept
       between calls, as the daemon did), timed alternately with the flushes;
-  (d) the daemon's RSS while watching those 10,000 files (goal <= 150 MB).
+  (d) the daemon's RSS while watching those 10,000 files (goal <= 150 MB);
+  (e) through a throttled link (a bandwidth-limiting TCP proxy in this process, 100 Mbit/s
+      each way, a stand-in for a remote cluster) to the server: a project with 200 MB
+      (`--big-deps`: 1 GB) of unchanged jars of random bytes and one Java UDF in a class
+      folder; recompiling the class -> the first answer of a query using it (a `connect sync`
+      and the query), and the bytes sent. Ours (`[tool.sparkpush.layers] enabled = true`) vs
+      today's full re-upload (`enabled = false`) in the same run; where this sparkpush has no
+      layers setting, both rows measure the full re-upload (goal: <= 5 MB, <= 3 s).
 Each edit is timed from the file write to the answer. The last line is one JSON object.
 """
 
@@ -28,6 +36,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _server import BenchServer, bench_server
+from _throttle import ThrottledLink
 
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.artifacts.process_cache import ProcessCache
@@ -42,12 +52,19 @@ from sparkpush.config import Config, load_config
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.daemon.client import DaemonConnection, connect_to_daemon
 from sparkpush.daemon.control_messages import GenerationReply
+from sparkpush.errors import ConfigError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
 from tests.jvm import add_constant_udf, compile_java
 
 JAR_MB = 50
 TREE_FILES = 10_000
+DEPS_MB = 200
+BIG_DEPS_MB = 1000
+LINK_MBIT = 100.0
+GOAL_THROTTLED_MB = 5.0
+GOAL_THROTTLED_S = 3.0
+MB = 1_000_000
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -223,15 +240,158 @@ def walk_once(config: Config, target: Target, reuse: ProcessCache, session_id: s
         raise SystemExit(f"the walk was no no-op: {result.action}, {result.reasons}")
 
 
+def make_random_jars(folder: Path, total_mb: int, per_jar_mb: int = 50) -> list[Path]:
+    """Jars of incompressible bytes (stored, not deflated) adding up to `total_mb` MB."""
+    folder.mkdir(parents=True)
+    jars = []
+    for index in range(max(1, total_mb // per_jar_mb)):
+        jar = folder / f"dep{index:02d}.jar"
+        with zipfile.ZipFile(jar, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+            with archive.open(f"data/blob{index}.bin", "w", force_zip64=True) as blob:
+                for _ in range(per_jar_mb):
+                    blob.write(os.urandom(MB))
+        jars.append(jar)
+    return jars
+
+
+def layers_setting_known(work: Path) -> bool:
+    """Whether this sparkpush reads `[tool.sparkpush.layers]` (the layered generations)."""
+    probe = work / "layers-probe"
+    probe.mkdir()
+    (probe / "pyproject.toml").write_text("[tool.sparkpush.layers]\nenabled = false\n")
+    try:
+        load_config(cwd=probe)
+    except ConfigError:
+        return False
+    return True
+
+
+def throttled_project(root: Path, jars: list[Path], layers: bool | None) -> Path:
+    """A class folder with the AddN UDF, `jars` linked in (no copy); layers on/off if known."""
+    compile_java(add_constant_udf("com.ex", "AddN", 0), "com.ex.AddN", root / "classes")
+    (root / "lib").mkdir()
+    for jar in jars:
+        os.link(jar, root / "lib" / jar.name)
+    layers_table = "" if layers is None else f"[tool.sparkpush.layers]\nenabled = {layers}\n"
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.artifacts]\nclasses = ["classes"]\njars = ["lib/*.jar"]\n'
+        '[tool.sparkpush.java_udfs]\nadd_n = { class = "com.ex.AddN", returns = "bigint" }\n'
+        + layers_table.lower()
+    )
+    return root
+
+
+def answer_through(target: Target, config: Config) -> tuple[str, str]:
+    """What `connect sync` then `connect sql` do: bring the generation up to date, query it.
+    Returns the answer and the generation's session id."""
+    result = ready_session(config, target)
+    assert result.manifest is not None
+    with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+        table = run_sql(client, "SELECT add_n(CAST(1 AS BIGINT))")
+    return (str(table.column(0)[0].as_py()) if table is not None else ""), result.session_id
+
+
+def throttled_edits(
+    server: BenchServer, link: ThrottledLink, mbit: float, root: Path, built: Path, edits: int
+) -> tuple[list[float], list[int]]:
+    """Per class edit: seconds to the new answer and bytes sent through the link."""
+    config = load_config(cwd=root)
+    target = replace(server.target, spec=replace(server.target.spec, port=link.port))
+    link.limit(None)  # the first sync fills the server: the dependencies are already there
+    answer, session_id = answer_through(target, config)
+    if answer != "1":
+        raise SystemExit(f"first answer {answer!r}, wanted '1'")
+    target_class = root / "classes" / "com" / "ex" / "AddN.class"
+    times: list[float] = []
+    sent: list[int] = []
+    link.limit(mbit)
+    try:
+        for index in range(edits):
+            staged = target_class.with_suffix(".tmp")
+            shutil.copyfile(built / str(index) / "com" / "ex" / "AddN.class", staged)
+            link.reset_counts()
+            started = time.monotonic()
+            os.replace(staged, target_class)
+            answer, session_id = answer_through(target, config)
+            times.append(time.monotonic() - started)
+            sent.append(link.sent_bytes)
+            if answer != str(1 + 1000 + index):
+                raise SystemExit(f"stale answer {answer!r} after edit {index}")
+    finally:
+        link.limit(None)
+        with target.client(session_id) as client:
+            client.release_session()
+    return times, sent
+
+
+def throttled_link(
+    server: BenchServer, work: Path, edits: int, deps_mb: int, mbit: float
+) -> dict[str, Any]:
+    """Ours (layers on) and the baseline (layers off, today's full re-upload), same deps."""
+    layers_known = layers_setting_known(work)
+    jars = make_random_jars(work / "deps", deps_mb)
+    built = work / "throttled-javac-out"
+    for index in range(edits):  # compile ahead: javac's own time is not the dev loop's
+        compile_java(
+            add_constant_udf("com.ex", "AddN", 1000 + index), "com.ex.AddN", built / str(index)
+        )
+    rows: dict[str, Any] = {}
+    with ThrottledLink(server.port, None) as link:
+        for side, layers in (("ours", True), ("baseline", False)):
+            root = throttled_project(
+                work / f"throttled-{side}", jars, layers if layers_known else None
+            )
+            times, sent = throttled_edits(server, link, mbit, root, built, edits)
+            rows[side] = {
+                **summary(times),
+                "sent_mb_p50": round(statistics.median(sent) / MB, 2),
+                "sent_mb_max": round(max(sent) / MB, 2),
+            }
+            how = "layers on" if layers else "layers off, the full re-upload"
+            if not layers_known:
+                how = "no layers setting in this sparkpush: the full re-upload"
+            print(
+                f"    {side:<8} ({how}): edit -> answer "
+                f"p50 {rows[side]['p50_ms'] / 1000:.2f} s, sent p50 {rows[side]['sent_mb_p50']} MB",
+                flush=True,
+            )
+    ours, baseline = rows["ours"], rows["baseline"]
+    rows["time_ratio"] = round(baseline["p50_ms"] / ours["p50_ms"], 2)
+    rows["sent_ratio"] = round(baseline["sent_mb_p50"] / max(ours["sent_mb_p50"], 0.001), 1)
+    rows["layers_setting_known"] = layers_known
+    rows["deps_mb"] = deps_mb
+    rows["link_mbit"] = mbit
+    rows["goals_met"] = (
+        ours["sent_mb_p50"] <= GOAL_THROTTLED_MB and ours["p50_ms"] <= GOAL_THROTTLED_S * 1000
+    )
+    print(
+        f"    ratio baseline / ours: time {rows['time_ratio']}x, bytes sent {rows['sent_ratio']}x "
+        f"(goal ours <= {GOAL_THROTTLED_MB:.0f} MB and <= {GOAL_THROTTLED_S:.0f} s: "
+        f"{'MET' if rows['goals_met'] else 'NOT MET'})",
+        flush=True,
+    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--edits", type=int, default=20)
-    parser.add_argument("--only", choices=("udf", "class", "tree"), help="Measure one part.")
+    parser.add_argument(
+        "--only", choices=("udf", "class", "tree", "throttled"), help="Measure one part."
+    )
+    parser.add_argument(
+        "--throttled-edits", type=int, default=3, help="Class edits per side through the link."
+    )
+    parser.add_argument("--link-mbit", type=float, default=LINK_MBIT, help="The link's Mbit/s.")
+    parser.add_argument(
+        "--big-deps", action="store_true", help=f"{BIG_DEPS_MB} MB of jars, not {DEPS_MB} MB."
+    )
     parser.add_argument(
         "--flushes", type=int, default=20, help="No-op flushes (and as many walks) to time."
     )
     args = parser.parse_args()
-    wanted = {args.only} if args.only else {"udf", "class", "tree"}
+    wanted = {args.only} if args.only else {"udf", "class", "tree", "throttled"}
     figures: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}",
@@ -277,6 +437,16 @@ def main() -> None:
             print(f"    ratio walk p50 / flush p50: {ratio}x", flush=True)
             rss = figures["daemon_rss_10000_files_mb"]
             print(f"    daemon RSS {rss} MB (goal <= 150 MB)", flush=True)
+        if "throttled" in wanted:
+            deps_mb = BIG_DEPS_MB if args.big_deps else DEPS_MB
+            print(
+                f"(e) class edit through a {args.link_mbit:g} Mbit/s link, {deps_mb} MB of "
+                f"unchanged jars, {args.throttled_edits} edits per side ...",
+                flush=True,
+            )
+            figures[f"throttled_class_edit_{deps_mb}mb_jars"] = throttled_link(
+                server, work, args.throttled_edits, deps_mb, args.link_mbit
+            )
     print(json.dumps(figures, sort_keys=True))
 
 

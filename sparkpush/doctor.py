@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.collect import collect_artifacts
-from sparkpush.artifacts.manifest import stat_cache_path
+from sparkpush.artifacts.manifest import stat_cache_path, state_dir
+from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config, load_config
 from sparkpush.connect.client_environment import session_environment
@@ -123,7 +124,9 @@ def check_artifacts(config: Config) -> Check:
     """What `connect sync` checks before it sends anything: paths, kinds, names, links."""
     root = config.project_root
     try:
-        collected = collect_artifacts(config.artifacts, root, StatCache.load(stat_cache_path(root)))
+        packs = PackCache(state_dir(root) / "packs", read_only=True)
+        cache = StatCache.load(stat_cache_path(root))
+        collected = collect_artifacts(config.artifacts, root, cache, packs)
         for module in config.udf_modules:
             if not (root / module).is_file():
                 raise UsageError(f"udf.modules: UDF module {module} does not exist")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
+from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
@@ -28,7 +30,7 @@ from sparkpush.artifacts.packing import (
     walk_kept_files,
 )
 from sparkpush.artifacts.process_cache import ClassTree, ProcessCache
-from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS, StatCache
 from sparkpush.artifacts.wheels import is_platform_wheel, wheel_artifact
 from sparkpush.config import ArtifactSettings
 from sparkpush.errors import UsageError
@@ -77,12 +79,15 @@ def collect_artifacts(
 
     A glob matching nothing is a warning; a missing literal path, an unusable file, a path or
     symlink leading outside `root` (and the user's `settings.allowed_roots`) or two sources
-    claiming one artifact name is a UsageError. With `reuse`, a class tree whose files all
-    kept their stat is not rebuilt.
+    claiming one artifact name (or one class) is a UsageError. A class folder becomes one jar
+    (`class_jar.py`); with `reuse`, a class tree whose files all kept their stat is not rebuilt.
     """
     confine = Confinement.of(root, settings.allowed_roots)
     trees = reuse.class_trees if reuse is not None else {}
-    collector = _Collector(root, cache, DefaultFilter(settings.exclude), packs, confine, trees)
+    entries = reuse.jar_entries if reuse is not None else None
+    collector = _Collector(
+        root, cache, DefaultFilter(settings.exclude), packs, confine, trees, entries
+    )
     # the method of each setting has the setting's name
     for kind in ("python", "pyfiles", "wheels", "jars", "classes", "archives", "files"):
         add = getattr(collector, kind)
@@ -106,6 +111,7 @@ class _Collector:
         packs: PackCache | None,
         confine: Confinement,
         trees: dict[str, ClassTree],
+        jar_entries: dict[str, EntryCache] | None = None,
     ) -> None:
         self.root = root
         self.trees = trees
@@ -114,6 +120,9 @@ class _Collector:
         self.packs = packs
         self.keep = keep
         self.found: dict[str, DesiredArtifact] = {}
+        self.jar_entries = jar_entries
+        self.class_folders: dict[str, Path] = {}
+        """Class file (`com/x/A.class`) -> the class folder it came from."""
         self.warnings: list[str] = []
         self.platform_wheels: list[Path] = []
 
@@ -124,7 +133,7 @@ class _Collector:
                     continue
                 if self.packs is not None:
                     cached = self.packs.pack(folder, self.keep, self.root, self.confine)
-                    artifact = LocalArtifact(name=cached.name, path=cached.path)
+                    artifact = LocalArtifact(name=cached.name, path=cached.path, data=cached.data)
                     self._add(DesiredArtifact(artifact, cached.sha256, cached.size, folder))
                     continue
                 packed = pack_python_source(folder, self.keep, root=self.root, confine=self.confine)
@@ -162,31 +171,66 @@ class _Collector:
     def classes(self, pattern: str) -> None:
         with _setting("classes"):
             for folder in self._matches("classes", pattern, want_dir=True):
-                class_files = [
-                    f
-                    for f in walk_kept_files(
-                        folder, self.keep, root=self.root, confine=self.confine
-                    )
-                    if f.relative.endswith(".class")
-                ]
-                if not class_files:
+                files = walk_kept_files(folder, self.keep, root=self.root, confine=self.confine)
+                class_names = [f.relative for f in files if f.relative.endswith(".class")]
+                if not class_names:
                     self.warnings.append(
                         f"artifacts.classes: {self._shown(folder)} has no .class files"
                     )
-                known = self.trees.get(str(folder))
-                if known is not None and known.signature == stat_signature(class_files):
-                    for desired in known.artifacts:
-                        self._add(desired)
                     continue
-                misses_before = self.cache.misses
-                added = []
-                for found in class_files:
-                    name = f"{ArtifactKind.CLASS.prefix}/{found.relative}"
-                    added.append(self._add_walked(name, found))
-                # Only cache hits, which the stat cache trusts once settled: the same tree while
-                # every file keeps its (size, mtime, inode).
-                if self.cache.misses == misses_before:
-                    self.trees[str(folder)] = ClassTree(stat_signature(class_files), added)
+                self._claim_classes(folder, class_names)
+                signature = stat_signature(files)
+                if self._reuse_class_tree(folder, signature):
+                    continue
+                desired, settled = self._class_jar(folder, files)
+                self._add(desired)
+                # Only a settled tree is trusted by its stat data alone: a file written within
+                # the racy window could change again without its mtime moving.
+                if settled:
+                    self.trees[str(folder)] = ClassTree(signature, [desired])
+
+    def _reuse_class_tree(self, folder: Path, signature: str) -> bool:
+        """Add the jar kept from an earlier collect when the tree and the jar are still there."""
+        known = self.trees.get(str(folder))
+        if known is None or known.signature != signature:
+            return False
+        if any(
+            d.artifact.path is not None and not d.artifact.path.is_file() for d in known.artifacts
+        ):
+            return False
+        for desired in known.artifacts:
+            self._add(desired)
+        if self.packs is not None:
+            self.packs.keep_class_jar(folder)
+        return True
+
+    def _class_jar(self, folder: Path, files: list[SourceFile]) -> tuple[DesiredArtifact, bool]:
+        """The folder's jar (from the pack cache when it has one) and whether it is settled."""
+        name = class_jar_name(folder, self.root)
+        if self.packs is not None:
+            hits_before = self.packs.hits
+            entries = None
+            if self.jar_entries is not None:
+                entries = self.jar_entries.setdefault(str(folder), {})
+            cached = self.packs.pack_class_jar(folder, files, name, entries)
+            artifact = LocalArtifact(name=cached.name, path=cached.path, data=cached.data)
+            desired = DesiredArtifact(artifact, cached.sha256, cached.size, folder)
+            return desired, self.packs.hits > hits_before
+        jar = pack_class_jar(name, files)
+        artifact = LocalArtifact(name=jar.name, data=jar.data)
+        newest = max(f.info.st_mtime_ns for f in files)
+        settled = newest + RACY_WINDOW_NS <= time.time_ns()
+        return DesiredArtifact(artifact, jar.sha256, len(jar.data), folder), settled
+
+    def _claim_classes(self, folder: Path, class_names: list[str]) -> None:
+        """Refuse a class found in two class folders: which one the JVM loads is left to chance."""
+        for class_name in class_names:
+            earlier = self.class_folders.setdefault(class_name, folder)
+            if earlier != folder:
+                raise UsageError(
+                    f"{class_name} is in two class folders: "
+                    f"{self._shown(earlier)} and {self._shown(folder)}"
+                )
 
     def archives(self, pattern: str) -> None:
         location, _, alias = pattern.partition("#")
@@ -270,18 +314,6 @@ class _Collector:
         except OSError as exc:
             raise UsageError(describe_os_error(path, exc, self._shown(path))) from None
         self._add(DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path))
-
-    def _add_walked(self, name: str, found: SourceFile) -> DesiredArtifact:
-        """A file found by a walk: its stat is already known, so the cache need not stat it."""
-        try:
-            key = found.path if found.path.startswith("/") else os.path.abspath(found.path)
-            digest, size = self.cache.sha256_with(key, found.info)
-        except OSError as exc:
-            raise UsageError(describe_os_error(Path(found.path), exc)) from None
-        path = Path(found.path)
-        desired = DesiredArtifact(LocalArtifact(name=name, path=path), digest, size, path)
-        self._add(desired)
-        return desired
 
     def _add(self, desired: DesiredArtifact) -> None:
         earlier = self.found.get(desired.name)

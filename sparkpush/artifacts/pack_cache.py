@@ -1,7 +1,8 @@
-"""Built Python zips kept in `.sparkpush/packs/`, reused while their sources are unchanged.
+"""Built Python zips and class jars kept in `.sparkpush/packs/`, reused while their sources are
+unchanged.
 
 Packing a large package on every sync would cost seconds; comparing the sources' stat data
-costs milliseconds. The zip is stored under its own sha256, so what is uploaded is exactly
+costs milliseconds. A pack is stored under its own sha256, so what is uploaded is exactly
 what was hashed.
 """
 
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sparkpush.artifacts.class_jar import EntryCache, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.packing import (
     Confinement,
-    PackedZip,
+    SourceFile,
     pack_python_source,
     stat_signature,
     walk_python_source,
@@ -28,18 +31,25 @@ INDEX_VERSION = 1
 
 @dataclass(frozen=True)
 class CachedPack:
+    """A pack in the cache folder (`path`), or built in memory (`data`) by a read-only cache."""
+
     name: str
     sha256: str
     size: int
-    path: Path
+    path: Path | None
+    data: bytes | None = None
 
 
 class PackCache:
-    """Source folder -> (signature of its files' stat data, the zip built from them)."""
+    """Source folder -> (signature of its files' stat data, the zip or jar built from them)."""
 
-    def __init__(self, folder: Path, racy_window_ns: int = RACY_WINDOW_NS) -> None:
+    def __init__(
+        self, folder: Path, racy_window_ns: int = RACY_WINDOW_NS, *, read_only: bool = False
+    ) -> None:
+        """`read_only`: use what is stored, build the rest in memory, write nothing (a dry run)."""
         self.folder = folder
         self.racy_window_ns = racy_window_ns
+        self.read_only = read_only
         self._index: dict[str, dict[str, object]] = self._load()
         self._used: set[str] = set()
         self.hits = 0
@@ -54,35 +64,79 @@ class PackCache:
     ) -> CachedPack:
         """The zip of `source`, rebuilt only when a kept file was added, removed or touched."""
         files = walk_python_source(source, keep, root=root, confine=confine)
-        key = str(source.resolve())
+
+        def build() -> tuple[str, bytes, str]:
+            packed = pack_python_source(source, keep, root=root, files=files)
+            return packed.name, packed.data, packed.sha256
+
+        return self._cached(str(source.resolve()), files, ".zip", build)
+
+    def pack_class_jar(
+        self,
+        source: Path,
+        files: list[SourceFile],
+        name: str,
+        entries: EntryCache | None = None,
+    ) -> CachedPack:
+        """The jar `name` of a class folder's walked `files`, rebuilt only when they changed
+        (from the unchanged files' `entries` kept by a long-lived process)."""
+
+        def build() -> tuple[str, bytes, str]:
+            jar = pack_class_jar(name, files, entries)
+            return jar.name, jar.data, jar.sha256
+
+        return self._cached(_class_jar_key(source), files, ".jar", build, name)
+
+    def keep_class_jar(self, source: Path) -> None:
+        """Keep the jar of `source` through `save`: the caller reused it without asking."""
+        self._used.add(_class_jar_key(source))
+
+    def _cached(
+        self,
+        key: str,
+        files: list[SourceFile],
+        suffix: str,
+        build: Callable[[], tuple[str, bytes, str]],
+        name: str | None = None,
+    ) -> CachedPack:
+        """The pack under `key`, rebuilt unless its files (and `name`, when given) are the same."""
         self._used.add(key)
         signature = stat_signature(files)
         known = self._index.get(key)
-        if known is not None and known.get("signature") == signature and self._settled(known):
-            path = self.folder / f"{known['sha256']}.zip"
+        if (
+            known is not None
+            and known.get("signature") == signature
+            and name in (None, known.get("name"))
+            and self._settled(known)
+        ):
+            path = self.folder / f"{known['sha256']}{suffix}"
             size = known.get("size")
             if path.is_file() and isinstance(size, int):
                 self.hits += 1
                 return CachedPack(str(known["name"]), str(known["sha256"]), size, path)
         self.misses += 1
-        packed: PackedZip = pack_python_source(source, keep, root=root, files=files)
-        path = ensure_private_dir(self.folder) / f"{packed.sha256}.zip"
+        built_name, data, sha256 = build()
+        if self.read_only:
+            return CachedPack(built_name, sha256, len(data), None, data)
+        path = ensure_private_dir(self.folder) / f"{sha256}{suffix}"
         if not path.is_file():
-            write_private_file(path, packed.data)
+            write_private_file(path, data)
         newest = max((f.stat_key[1] for f in files), default=0)
         self._index[key] = {
             "signature": signature,
-            "name": packed.name,
-            "sha256": packed.sha256,
-            "size": len(packed.data),
+            "name": built_name,
+            "sha256": sha256,
+            "size": len(data),
             "newest_mtime_ns": newest,
             "packed_at_ns": time.time_ns(),
         }
-        return CachedPack(packed.name, packed.sha256, len(packed.data), path)
+        return CachedPack(built_name, sha256, len(data), path)
 
     def save(self) -> None:
-        """Keep the index and zips of the sources seen in this run; drop the rest."""
+        """Keep the index and packs of the sources seen in this run; drop the rest."""
         kept = {k: v for k, v in self._index.items() if k in self._used}
+        if self.read_only:
+            return
         if self.misses == 0 and kept == self._index and (self.folder / "index.json").exists():
             return
         ensure_private_dir(self.folder)
@@ -90,8 +144,8 @@ class PackCache:
             self.folder / "index.json",
             json.dumps({"version": INDEX_VERSION, "packs": kept}, sort_keys=True).encode(),
         )
-        wanted = {f"{v['sha256']}.zip" for v in kept.values()}
-        for stale in self.folder.glob("*.zip"):
+        wanted = {f"{v['sha256']}{_suffix(k)}" for k, v in kept.items()}
+        for stale in (*self.folder.glob("*.zip"), *self.folder.glob("*.jar")):
             if stale.name not in wanted:
                 stale.unlink(missing_ok=True)
 
@@ -110,3 +164,12 @@ class PackCache:
             return {}
         packs = document.get("packs")
         return packs if isinstance(packs, dict) else {}
+
+
+def _class_jar_key(source: Path) -> str:
+    # a folder may be both a Python source and a class folder: keep the two apart
+    return f"jar:{source.resolve()}"
+
+
+def _suffix(key: str) -> str:
+    return ".jar" if key.startswith("jar:") else ".zip"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from sparkpush.artifacts.class_jar import EntryCache
     from sparkpush.artifacts.collect import DesiredArtifact
     from sparkpush.artifacts.manifest import Manifest
     from sparkpush.artifacts.stat_cache import StatCache
@@ -61,4 +62,6 @@ class ProcessCache:
     manifests: ParsedFiles[Manifest] = field(default_factory=ParsedFiles)
     stat_caches: ParsedFiles[StatCache] = field(default_factory=ParsedFiles)
     class_trees: dict[str, ClassTree] = field(default_factory=dict)
-    """Folder -> its artifacts: a 10,000-file class tree is not rebuilt one object per file."""
+    """Folder -> its jar: an unchanged 10,000-file class tree is not looked up or packed again."""
+    jar_entries: dict[str, EntryCache] = field(default_factory=dict)
+    """Folder -> its files' jar entries: a changed tree deflates only its changed files."""

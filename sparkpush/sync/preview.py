@@ -1,9 +1,10 @@
 """`preview_sync`: what `sync_project` would do, changing nothing on the server or on disk.
 
-It collects without the pack cache (zips are built in memory) and without saving the stat
-cache, reads the manifest without the project lock (state files are replaced atomically), asks
-the server only whether the current session is alive, and loads UDF modules in the isolated
-loader attached to that session with registration turned off, to know their fingerprints.
+It collects with the pack cache read-only (packs it lacks are built in memory) and without
+saving the stat cache, reads the manifest without the project lock (state files are replaced
+atomically), asks the server only whether the current session is alive, and loads UDF modules
+in the isolated loader attached to that session with registration turned off, to know their
+fingerprints.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from sparkpush.artifacts.collect import collect_artifacts
 from sparkpush.artifacts.layers import Layer
-from sparkpush.artifacts.manifest import Manifest, load_manifest, stat_cache_path
+from sparkpush.artifacts.manifest import Manifest, load_manifest, stat_cache_path, state_dir
+from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import PlanAction, SyncPlan
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config
@@ -59,7 +61,10 @@ def preview_sync(
 ) -> SyncPreview:
     """The plan a sync would follow now; `target` None: no server to ask (none running)."""
     root = config.project_root
-    collected = collect_artifacts(config.artifacts, root, StatCache.load(stat_cache_path(root)))
+    packs = PackCache(state_dir(root) / "packs", read_only=True)
+    collected = collect_artifacts(
+        config.artifacts, root, StatCache.load(stat_cache_path(root)), packs
+    )
     manifest = load_manifest(root)
     current = usable_current(manifest, target) if target is not None else None
     environment = preview_environment(config, collected.platform_wheels)

@@ -25,7 +25,7 @@ from tests.session_query import query_session
 
 pytestmark = pytest.mark.integration
 
-CODE_NAMES = ("classes/", "pyfiles/mypkg-")
+CODE_NAMES = ("jars/classes-", "pyfiles/mypkg-")
 
 
 def manifest_of(root: Path) -> Manifest:
@@ -56,7 +56,8 @@ def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
     assert document["base_session_id"] == before.base.session_id
     layers = {a["name"]: a["layer"] for a in document["artifacts"]}
     assert {n for n, layer in layers.items() if layer == "base"} == set(before.base.names)
-    assert layers["classes/com/ex/AddTen.class"] == "code"
+    [class_jar] = [n for n in layers if n.startswith("jars/classes-")]
+    assert layers[class_jar] == "code"
     compile_java(
         add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", every_kind_project / "classes"
     )
@@ -69,7 +70,7 @@ def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
     after = manifest_of(every_kind_project)
     assert after.base is not None and after.base.session_id == before.base.session_id
     assert second["bytes"] == code_bytes(after)
-    assert second["uploaded"] == 2  # the class and the package zip; no jar, archive or file
+    assert second["uploaded"] == 2  # the class jar and the package zip; no jar, archive or file
     result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
     assert result.returncode == 0, result.stderr
     assert "java: 103" in result.stdout  # the new class, the base's jar

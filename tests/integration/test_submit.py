@@ -21,6 +21,7 @@ def script(tmp_path: Path, body: str, name: str = "app.py") -> Path:
     return path
 
 
+@pytest.mark.compat
 def test_simple_app_runs_with_its_py_files_helper(embedded_server: EmbeddedServer) -> None:
     result = run_connect(SIMPLE_APP, env=embedded_server.env, cwd=REPO)
     assert result.returncode == 0, result.stderr
@@ -37,6 +38,7 @@ def test_without_the_helper_the_udf_cannot_import_it(embedded_server: EmbeddedSe
     assert "No module named 'text_predicates'" in result.stderr
 
 
+@pytest.mark.compat
 def test_java_udf_from_a_jar_is_registered_by_the_script(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -61,6 +63,7 @@ print("answer", spark.sql("SELECT add_one(CAST(41 AS BIGINT)) AS v").first().v)
     assert "answer 42" in result.stdout
 
 
+@pytest.mark.compat
 def test_archives_files_and_conf_reach_the_session(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -145,6 +148,7 @@ print("count", spark.range(5).count())
         ("import sys; sys.exit('a message')", 1),
     ],
 )
+@pytest.mark.compat
 def test_exit_code_of_the_script_is_the_exit_code(
     embedded_server: EmbeddedServer, tmp_path: Path, body: str, expected: int
 ) -> None:

@@ -75,6 +75,7 @@ def listed_udfs(server: EmbeddedServer, root: Path) -> dict[str, dict[str, objec
     return {u["name"]: u for u in json.loads(result.stdout)["udfs"]}
 
 
+@pytest.mark.compat
 def test_udfs_from_a_module_are_callable_by_a_second_client_and_follow_helper_edits(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -165,6 +166,7 @@ def test_failed_new_generation_is_abandoned_and_the_old_one_keeps_serving(
     assert listed["generation"] == 1
 
 
+@pytest.mark.compat
 def test_java_udf_compiled_from_a_class_dir_is_registered(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -237,6 +239,7 @@ def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
 
 
 @pytest.mark.parametrize("mode", [[], ["--attach"]])
+@pytest.mark.compat
 def test_submitted_script_calls_the_configured_udfs_by_name(
     embedded_server: EmbeddedServer, tmp_path: Path, mode: list[str]
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
+from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import ArtifactSettings
@@ -96,27 +97,41 @@ def test_archive_without_alias_keeps_its_file_name(tmp_path: Path) -> None:
     ]
 
 
-def test_class_folders_send_every_class_file(tmp_path: Path) -> None:
+def test_a_class_folder_is_sent_as_one_jar_with_its_resources(tmp_path: Path) -> None:
     classes = tmp_path / "target" / "classes"
     write(classes / "com" / "example" / "AddOne.class", b"\xca\xfe\xba\xbe1")
     write(classes / "com" / "example" / "AddOne$1.class", b"\xca\xfe\xba\xbe2")
-    write(classes / "com" / "example" / "notes.txt")
+    write(classes / "META-INF" / "services" / "com.example.Plugin", "com.example.AddOne\n")
     write(classes / "com" / "example" / "Skip.class")
     collected = collect(tmp_path, classes=("target/classes",), exclude=("Skip.class",))
-    assert [a.name for a in collected.artifacts] == [
-        "classes/com/example/AddOne$1.class",
-        "classes/com/example/AddOne.class",
-    ]
-    assert collected.by_name["classes/com/example/AddOne.class"].source == (
-        classes / "com" / "example" / "AddOne.class"
-    )
+    [jar] = collected.artifacts
+    assert jar.name.startswith("jars/classes-target-classes-") and jar.name.endswith(".jar")
+    assert jar.source == classes
+    assert jar.artifact.data is not None
+    with zipfile.ZipFile(io.BytesIO(jar.artifact.data)) as archive:
+        files = [n for n in archive.namelist() if not n.endswith("/")]
+        assert files == [
+            "META-INF/services/com.example.Plugin",
+            "com/example/AddOne$1.class",
+            "com/example/AddOne.class",
+        ]
+        assert archive.read("com/example/AddOne.class") == b"\xca\xfe\xba\xbe1"
+    assert jar.sha256 == hashlib.sha256(jar.artifact.data).hexdigest()
 
 
 def test_same_class_from_two_folders_is_refused(tmp_path: Path) -> None:
     write(tmp_path / "a" / "p" / "X.class", b"1")
     write(tmp_path / "b" / "p" / "X.class", b"2")
-    with pytest.raises(UsageError, match=r"artifacts.classes: two different sources .*X.class"):
+    with pytest.raises(
+        UsageError, match=r"^artifacts.classes: p/X.class is in two class folders: a and b$"
+    ):
         collect(tmp_path, classes=("a", "b"))
+
+
+def test_one_class_folder_matched_twice_is_one_jar(tmp_path: Path) -> None:
+    write(tmp_path / "out" / "p" / "X.class", b"1")
+    collected = collect(tmp_path, classes=("out", "o*"))
+    assert len(collected.artifacts) == 1
 
 
 def test_class_folder_without_classes_warns(tmp_path: Path) -> None:
@@ -404,9 +419,7 @@ def test_read_failure_while_hashing_is_a_usage_error(
         collect(tmp_path, jars=("a.jar",))
 
 
-def test_an_unchanged_class_tree_reuses_its_artifacts_and_a_change_rebuilds(
-    tmp_path: Path,
-) -> None:
+def test_an_unchanged_class_tree_reuses_its_jar_and_a_change_rebuilds(tmp_path: Path) -> None:
     classes = tmp_path / "target" / "classes" / "com"
     classes.mkdir(parents=True)
     for index in range(3):
@@ -417,16 +430,66 @@ def test_an_unchanged_class_tree_reuses_its_artifacts_and_a_change_rebuilds(
     settings = ArtifactSettings(classes=("target/classes",))
     cache = StatCache()
     reuse = ProcessCache()
-    collect_artifacts(settings, tmp_path, cache, reuse=reuse)  # misses, nothing remembered
-    second = collect_artifacts(settings, tmp_path, cache, reuse=reuse)  # all hits: remembered
+    second = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
     third = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
-    assert [a is b for a, b in zip(second.artifacts, third.artifacts, strict=True)] == [True] * 3
+    assert third.artifacts[0] is second.artifacts[0]
     without = collect_artifacts(settings, tmp_path, cache)  # nothing kept process-wide
-    assert not any(a is b for a, b in zip(third.artifacts, without.artifacts, strict=True))
+    assert without.artifacts[0] is not third.artifacts[0]
+    assert without.artifacts[0].sha256 == third.artifacts[0].sha256
     (classes / "C1.class").write_bytes(b"changed")
-    fourth = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
-    changed = fourth.by_name["classes/com/C1.class"]
-    assert changed.sha256 != third.by_name["classes/com/C1.class"].sha256
+    [changed] = collect_artifacts(settings, tmp_path, cache, reuse=reuse).artifacts
+    assert changed.name == third.artifacts[0].name
+    assert changed.sha256 != third.artifacts[0].sha256
+
+
+def test_a_just_written_class_tree_is_not_remembered(tmp_path: Path) -> None:
+    write(tmp_path / "out" / "p" / "X.class", b"1")  # mtime now: inside the racy window
+    settings = ArtifactSettings(classes=("out",))
+    reuse = ProcessCache()
+    first = collect_artifacts(settings, tmp_path, StatCache(), reuse=reuse)
+    again = collect_artifacts(settings, tmp_path, StatCache(), reuse=reuse)
+    assert reuse.class_trees == {}
+    assert again.artifacts[0] is not first.artifacts[0]
+
+
+def old_class_folder(root: Path) -> ArtifactSettings:
+    for index in range(3):
+        path = write(root / "out" / "p" / f"C{index}.class", bytes([index]) * 10)
+        os.utime(path, (1_600_000_000, 1_600_000_000))
+    return ArtifactSettings(classes=("out",))
+
+
+def test_a_jar_reused_from_the_process_cache_stays_in_the_pack_cache(tmp_path: Path) -> None:
+    settings = old_class_folder(tmp_path)
+    reuse = ProcessCache()
+    for _ in range(3):  # built, found in the pack cache, then taken from the process cache
+        packs = PackCache(tmp_path / "packs")
+        collect_artifacts(settings, tmp_path, StatCache(), packs, reuse)
+        packs.save()
+    one_shot = PackCache(tmp_path / "packs")
+    collect_artifacts(settings, tmp_path, StatCache(), one_shot)
+    assert (one_shot.hits, one_shot.misses) == (1, 0)
+
+
+def test_a_remembered_jar_whose_pack_was_deleted_is_built_again(tmp_path: Path) -> None:
+    settings = old_class_folder(tmp_path)
+    reuse = ProcessCache()
+    packs = PackCache(tmp_path / "packs")
+    collect_artifacts(settings, tmp_path, StatCache(), packs, reuse)
+    [jar] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
+    assert reuse.class_trees and jar.artifact.path is not None
+    jar.artifact.path.unlink()
+    [again] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
+    assert again.artifact.path is not None and again.artifact.path.is_file()
+    assert again.sha256 == jar.sha256
+
+
+def test_a_long_lived_process_keeps_the_jar_entries_of_each_class_folder(tmp_path: Path) -> None:
+    settings = old_class_folder(tmp_path)
+    reuse = ProcessCache()
+    collect_artifacts(settings, tmp_path, StatCache(), PackCache(tmp_path / "packs"), reuse)
+    [(folder, entries)] = reuse.jar_entries.items()
+    assert folder == str(tmp_path / "out") and len(entries) == 3
 
 
 def test_platform_wheels_go_to_the_environment_instead_of_being_refused(tmp_path: Path) -> None:

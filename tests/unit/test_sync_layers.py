@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sparkpush.artifacts.class_jar import class_jar_name
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.artifacts.planner import PlanAction
@@ -20,7 +22,8 @@ from sparkpush.sync.engine import sync_project
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.fake_session import FakeServer
 
-CODE = {"pyfiles/jobs.py", "classes/p/A.class"}
+CLASS_JAR = class_jar_name(Path("/project/classes"), Path("/project"))
+CODE = {"pyfiles/jobs.py", CLASS_JAR}
 BASE = {"jars/dep.jar", "files/lookup.txt", "pyfiles/wheelmod-1.0-py3-none-any.zip"}
 
 
@@ -104,17 +107,18 @@ def test_a_code_change_clones_the_same_base_and_sends_only_the_code(
     (config.project_root / "classes" / "p" / "A.class").write_bytes(b"\xca\xfe\xba\xbe v2")
     second = sync_project(config, target)
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.CODE)
-    assert second.reasons == ("changed: classes/p/A.class",)
+    assert second.reasons == (f"changed: {CLASS_JAR}",)
     assert {a.name for a in second.uploaded} == CODE
     assert second.bytes == sum(len(server.stored(second.session_id)[name]) for name in CODE)
     manifest = load_manifest(config.project_root)
     assert manifest is not None and manifest.base is not None
     assert manifest.base.session_id == base_id
     assert set(server.stored(second.session_id)) == BASE | CODE
-    assert server.stored(second.session_id)["classes/p/A.class"].endswith(b"v2")
+    with zipfile.ZipFile(io.BytesIO(server.stored(second.session_id)[CLASS_JAR])) as jar:
+        assert jar.read("p/A.class").endswith(b"v2")
     assert server.released == [first.session_id]  # the base keeps serving later clones
     assert manifest.entries["jars/dep.jar"].generation == 1
-    assert manifest.entries["classes/p/A.class"].generation == 2
+    assert manifest.entries[CLASS_JAR].generation == 2
 
 
 def test_a_base_change_builds_a_new_base_and_releases_the_old_generation_then_its_base(

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The pyspark versions sparkpush claims (pyspark>=4.0,<5), each proven by the compat subset of
+# the integration tests (`-m compat`) run with that version's client AND embedded server, after
+# the unit tests with that version.
+# One venv per version, cached under ~/.cache/sparkpush-compat/<version> and reused when present.
+#   bash scripts/compat.sh              # every tested version
+#   bash scripts/compat.sh 4.0.5        # one version
+#   bash scripts/compat.sh --setup-only # make the venvs, run nothing
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The latest patch of each minor line below the one in .venv (update when a patch comes out).
+TESTED_VERSIONS=(4.0.5 4.1.4)
+CACHE="${SPARKPUSH_COMPAT_CACHE:-$HOME/.cache/sparkpush-compat}"
+PYTHON="${PYTHON:-python3}"
+
+setup_only=false
+versions=()
+for arg in "$@"; do
+  if [ "$arg" = "--setup-only" ]; then setup_only=true; else versions+=("$arg"); fi
+done
+[ "${#versions[@]}" -gt 0 ] || versions=("${TESTED_VERSIONS[@]}")
+
+has_pyspark() {  # venv version
+  [ -x "$1/bin/python" ] && "$1/bin/python" - "$2" <<'EOF' 2>/dev/null
+import sys
+import pyspark
+sys.exit(pyspark.__version__ != sys.argv[1])
+EOF
+}
+
+make_venv() {  # version
+  local venv="$CACHE/$1"
+  if has_pyspark "$venv" "$1"; then
+    echo "compat: pyspark $1: cached venv $venv" >&2
+  else
+    echo "compat: pyspark $1: creating $venv (downloads pyspark, ~450 MB)" >&2
+    rm -rf "$venv"
+    mkdir -p "$CACHE"
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+  fi
+  # sparkpush from this checkout with its dependencies, pyspark held at the version under test
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -e '.[dev]' "pyspark[connect]==$1"
+  has_pyspark "$venv" "$1" || { echo "compat: $venv has no pyspark $1" >&2; exit 1; }
+}
+
+status=0
+for version in "${versions[@]}"; do
+  make_venv "$version"
+  if "$setup_only"; then continue; fi
+  started=$SECONDS
+  echo "compat: pyspark $version: client and embedded server $version" >&2
+  python="$CACHE/$version/bin/python"
+  # the unit tests (the protocol classes of that pyspark, no server; ~20 s), then the subset
+  if ! "$python" -m pytest -q -p no:cacheprovider tests/unit; then status=1; fi
+  if ! "$python" -m pytest -m compat -q -ra -p no:cacheprovider tests/integration; then
+    status=1
+  fi
+  echo "compat: pyspark $version: $((SECONDS - started)) s" >&2
+done
+exit "$status"

@@ -1,0 +1,211 @@
+"""A class folder sent as one deterministic jar: same files, same bytes, same name.
+
+The server writes every `classes/` artifact as a file of its own (5,000 classes: 6.4 s, the
+same classes as one jar: 1.4 s), and a jar also carries the folder's resources
+(`META-INF/services/...`). The name depends on the folder only, so an unchanged tree is the
+server's same-bytes no-op and a changed one is a changed jar (a new generation, where the new
+classes are loaded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import time
+import zipfile
+import zlib
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.packing import (
+    DIR_MODE,
+    FILE_MODE,
+    ZIP_EPOCH,
+    SourceFile,
+    read_source,
+)
+from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS
+
+CLASS_JAR_PREFIX = f"{ArtifactKind.JAR.prefix}/classes-"
+"""Every jar named so holds a class folder of the project (the code layer counts it as code)."""
+SLUG_CHARS = 60
+FOLDER_HASH_CHARS = 8
+_NOT_IN_SLUG = re.compile(r"[^A-Za-z0-9._]+")
+JAR_COMPRESS_LEVEL = 1
+"""Deflate level 1: 5,000 real classes pack 35% faster than at level 6, 7% larger."""
+_UNIX = 3
+_MSDOS_DIR_FLAG = 0x10
+_STORED, _DEFLATED = 0, 8
+_DOS_TIME, _DOS_DATE = 0, (1 << 5) | 1  # 1980-01-01 00:00:00, as ZIP_EPOCH
+_UTF8_NAME = 0x800
+_ZIP_VERSION = 20
+_MAX_ENTRIES = 0xFFFF
+_MAX_OFFSET = 0xFFFFFFFF
+"""Past these a plain zip cannot say it: such a tree is written by zipfile, with zip64."""
+
+
+@dataclass(frozen=True)
+class JarEntry:
+    """One file's bytes as the jar holds them: deflated, or stored when deflating gains nothing."""
+
+    crc: int
+    method: int
+    data: bytes
+    size: int
+
+
+EntryCache = MutableMapping[tuple[str, int, int, int], JarEntry]
+"""(path, size, mtime_ns, inode) -> the file's entry: a rebuild deflates changed files only."""
+
+
+@dataclass(frozen=True)
+class ClassJar:
+    name: str
+    data: bytes
+    sha256: str
+
+
+def class_jar_name(folder: Path, root: Path) -> str:
+    """`jars/classes-<folder path as a slug>-<hash of the path>.jar`, e.g. for `target/classes`.
+
+    The slug is for people; the hash of the full path keeps `a-b/c` and `a/b-c` apart.
+    """
+    where = os.path.normpath(os.path.abspath(folder))
+    top = os.path.normpath(os.path.abspath(root))
+    shown = os.path.relpath(where, top) if _inside(where, top) else where
+    shown = shown.replace(os.sep, "/")
+    # the end of a long path says most (`.../module/target/classes`)
+    slug = _NOT_IN_SLUG.sub("-", shown).strip("-.")[-SLUG_CHARS:].strip("-.") or "root"
+    digest = hashlib.sha256(shown.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{CLASS_JAR_PREFIX}{slug}-{digest[:FOLDER_HASH_CHARS]}.jar"
+
+
+def is_class_jar(name: str) -> bool:
+    return name.startswith(CLASS_JAR_PREFIX) and name.endswith(".jar")
+
+
+def pack_class_jar(
+    name: str, files: list[SourceFile], entries: EntryCache | None = None
+) -> ClassJar:
+    """The jar of every file walked in a class folder (classes and resources), in name order.
+
+    With `entries` (kept by a long-lived process), a file whose stat is unchanged and settled
+    is not read and deflated again.
+    """
+    ordered = sorted(files, key=lambda f: f.relative)
+    settled_before = time.time_ns() - RACY_WINDOW_NS
+    kept: dict[tuple[str, int, int, int], JarEntry] = {}
+    data = _plain_zip([(f.relative, _entry(f, entries, kept, settled_before)) for f in ordered])
+    if entries is not None:  # what this tree no longer has is dropped
+        entries.clear()
+        entries.update(kept)
+    if data is None:
+        data = _jar_bytes([(f.relative, f.path) for f in ordered])
+    return ClassJar(name, data, hashlib.sha256(data).hexdigest())
+
+
+def _entry(
+    found: SourceFile,
+    entries: EntryCache | None,
+    kept: EntryCache,
+    settled_before: int,
+) -> JarEntry:
+    key = (found.path, *found.stat_key)
+    known = entries.get(key) if entries is not None else None
+    if known is not None:
+        kept[key] = known
+        return known
+    raw = read_source(Path(found.path))
+    packer = zlib.compressobj(JAR_COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = packer.compress(raw) + packer.flush()
+    crc = zlib.crc32(raw)
+    if len(deflated) < len(raw):
+        entry = JarEntry(crc, _DEFLATED, deflated, len(raw))
+    else:  # random bytes, tiny files: deflate would only add work for the reader
+        entry = JarEntry(crc, _STORED, raw, len(raw))
+    if found.info.st_mtime_ns < settled_before:
+        kept[key] = entry
+    return entry
+
+
+def _plain_zip(members: list[tuple[str, JarEntry]]) -> bytes | None:
+    """A zip of `members` and their folders, in name order, fixed times and modes; None when
+    it would need zip64 (more than 65,535 entries or 4 GiB)."""
+    folders = {name[: cut + 1] for name, _ in members for cut in _slashes(name)}
+    ordered: list[tuple[str, JarEntry | None]] = [(folder, None) for folder in folders]
+    ordered += members
+    if len(ordered) > _MAX_ENTRIES or sum(e.size for _, e in members) >= _MAX_OFFSET // 2:
+        return None
+    ordered.sort(key=lambda member: member[0])
+    body = bytearray()
+    central = bytearray()
+    for name, entry in ordered:
+        raw_name = name.encode("utf-8")
+        flags = 0 if raw_name.isascii() else _UTF8_NAME
+        if entry is None:
+            entry = JarEntry(0, _STORED, b"", 0)
+            attributes = (DIR_MODE << 16) | _MSDOS_DIR_FLAG
+        else:
+            attributes = FILE_MODE << 16
+        offset = len(body)
+        common = (flags, entry.method, _DOS_TIME, _DOS_DATE, entry.crc, len(entry.data))
+        body += struct.pack(
+            "<4s2B4HL2L2H", b"PK\x03\x04", _ZIP_VERSION, 0, *common, entry.size, len(raw_name), 0
+        )
+        body += raw_name
+        body += entry.data
+        central += struct.pack(
+            "<4s4B4HL2L5H2L",
+            b"PK\x01\x02",
+            _ZIP_VERSION,
+            _UNIX,
+            _ZIP_VERSION,
+            0,
+            *common,
+            entry.size,
+            len(raw_name),
+            0,
+            0,
+            0,
+            0,
+            attributes,
+            offset,
+        )
+        central += raw_name
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(ordered), len(ordered), len(central), len(body), 0
+    )
+    return bytes(body + central + end)
+
+
+def _jar_bytes(members: list[tuple[str, str]]) -> bytes:
+    """Like `_plain_zip`, through zipfile, for trees too big for a zip without zip64."""
+    folders = {name[: cut + 1] for name, _ in members for cut in _slashes(name)}
+    entries = sorted([(folder, "") for folder in folders] + members)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for arcname, path in entries:
+            info = zipfile.ZipInfo(arcname, date_time=ZIP_EPOCH)
+            info.create_system = _UNIX
+            if not path:
+                info.external_attr = (DIR_MODE << 16) | _MSDOS_DIR_FLAG
+                archive.writestr(info, b"")
+            else:
+                info.external_attr = FILE_MODE << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                data = read_source(Path(path))
+                archive.writestr(info, data, compresslevel=JAR_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
+def _slashes(name: str) -> list[int]:
+    return [index for index, char in enumerate(name) if char == "/"]
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
