@@ -290,7 +290,7 @@ from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import CloneUnsupportedError
 
 
-def _no_clone(self, timeout=0):
+def _no_clone(self, *args, **kwargs):
     raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
 
 
