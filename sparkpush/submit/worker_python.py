@@ -24,9 +24,9 @@ from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.environment.target import WorkerTarget
 from sparkpush.errors import EnvironmentBuildError, SparkpushError
-from sparkpush.private_files import read_json, write_private_json
 from sparkpush.remote import Target
 from sparkpush.server.state import user_state_dir
+from sparkpush.server_records import ServerRecords
 
 CACHE_NAME = "worker-python.json"
 MAX_ENTRIES = 32
@@ -89,23 +89,10 @@ class WorkerPythonCache:
         self._store(identity, {"version": target.python, "target": target.as_json()})
 
     def _store(self, identity: str, value: object) -> None:
-        entries = self._read()
-        entries.pop(identity, None)
-        entries[identity] = value
-        kept = [[key, value] for key, value in entries.items()][-MAX_ENTRIES:]
-        with contextlib.suppress(OSError):  # only a cache: the next run probes again
-            write_private_json(self.path, {"servers": kept})
+        ServerRecords(self.path, MAX_ENTRIES).store(identity, value)
 
     def _read(self) -> dict[str, object]:
-        data = read_json(self.path)
-        servers = data.get("servers") if isinstance(data, dict) else None
-        if not isinstance(servers, list):
-            return {}
-        return {
-            str(entry[0]): entry[1]
-            for entry in servers
-            if isinstance(entry, list) and len(entry) == 2
-        }
+        return ServerRecords(self.path, MAX_ENTRIES).read()
 
 
 def probe_worker_target(target: Target) -> WorkerTarget:

@@ -9,13 +9,12 @@ file is only a cache.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from pathlib import Path
 
-from sparkpush.private_files import read_json, write_private_json
 from sparkpush.server.state import user_state_dir
+from sparkpush.server_records import ServerRecords
 
 CACHE_NAME = "clone-support.json"
 MAX_ENTRIES = 32
@@ -44,26 +43,13 @@ class CloneSupport:
 
     def known(self, key: str) -> bool | None:
         """True or False once found for this server; None when never asked."""
-        found = self._read().get(key)
+        found = self._records().read().get(key)
         return found if isinstance(found, bool) else None
 
     def remember(self, key: str, supported: bool) -> None:
-        entries = self._read()
-        if entries.get(key) is supported:
-            return
-        entries.pop(key, None)
-        entries[key] = supported
-        kept = [[k, v] for k, v in entries.items()][-MAX_ENTRIES:]
-        with contextlib.suppress(OSError):  # only a cache: the next run asks again
-            write_private_json(self.path, {"servers": kept})
+        records = self._records()
+        if records.read().get(key) is not supported:
+            records.store(key, supported)
 
-    def _read(self) -> dict[str, object]:
-        data = read_json(self.path)
-        servers = data.get("servers") if isinstance(data, dict) else None
-        if not isinstance(servers, list):
-            return {}
-        return {
-            str(entry[0]): entry[1]
-            for entry in servers
-            if isinstance(entry, list) and len(entry) == 2
-        }
+    def _records(self) -> ServerRecords:
+        return ServerRecords(self.path, MAX_ENTRIES)
