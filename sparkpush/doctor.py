@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,8 +21,7 @@ from sparkpush.artifacts.manifest import stat_cache_path, state_dir
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import Config, load_config
-from sparkpush.connect.client_environment import session_environment
-from sparkpush.connect.connection_string import new_session_id
+from sparkpush.connect.client_environment import run_on_new_session
 from sparkpush.connect.session import Session
 from sparkpush.errors import (
     AuthenticationError,
@@ -265,19 +263,12 @@ def check_worker_python(target: Target) -> Check:
 
 def probe_worker_python(target: Target) -> tuple[int, int] | str:
     """The workers' (major, minor), or why it could not be found."""
-    env = session_environment(target.spec, new_session_id(), None, target.ca_file)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "sparkpush.doctor"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=WORKER_PROBE_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
+    stdout = run_on_new_session(
+        target.spec, target.ca_file, "sparkpush.doctor", WORKER_PROBE_TIMEOUT_S
+    )
+    if stdout is None:
         return f"the probe UDF did not finish within {WORKER_PROBE_TIMEOUT_S:.0f} s"
-    return parse_probe_answer(result.stdout)
+    return parse_probe_answer(stdout)
 
 
 def parse_probe_answer(stdout: str) -> tuple[int, int] | str:

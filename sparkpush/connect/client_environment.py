@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import replace
 
-from sparkpush.connect.connection_string import ConnectionSpec
+from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
 
 TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
 CA_ENV = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
@@ -27,3 +29,23 @@ def session_environment(
     if ca_file is not None:
         env[CA_ENV] = os.fspath(ca_file)
     return env
+
+
+def run_on_new_session(
+    spec: ConnectionSpec, ca_file: os.PathLike[str] | None, module: str, timeout: float
+) -> str | None:
+    """Run `python -m module` attached to a new session of the server; its stdout, or None
+    when it did not finish within `timeout` seconds (a probe UDF on the server's workers)."""
+    env = session_environment(spec, new_session_id(), None, ca_file)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", module],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return result.stdout

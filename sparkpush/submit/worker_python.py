@@ -14,13 +14,11 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from sparkpush.connect.client_environment import session_environment
-from sparkpush.connect.connection_string import new_session_id
+from sparkpush.connect.client_environment import run_on_new_session
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.environment.target import WorkerTarget
 from sparkpush.errors import EnvironmentBuildError, SparkpushError
@@ -97,21 +95,14 @@ class WorkerPythonCache:
 
 def probe_worker_target(target: Target) -> WorkerTarget:
     """Run the facts UDF on a throwaway session of `target` (a child process with PySpark)."""
-    env = session_environment(target.spec, new_session_id(), None, target.ca_file)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "sparkpush.submit.worker_python"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TARGET_PROBE_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
+    stdout = run_on_new_session(
+        target.spec, target.ca_file, "sparkpush.submit.worker_python", TARGET_PROBE_TIMEOUT_S
+    )
+    if stdout is None:
         raise EnvironmentBuildError(
             f"the server's Python workers did not answer within {TARGET_PROBE_TIMEOUT_S:.0f} s"
-        ) from None
-    return parse_target_answer(result.stdout)
+        )
+    return parse_target_answer(stdout)
 
 
 def parse_target_answer(stdout: str) -> WorkerTarget:
