@@ -202,7 +202,7 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         text=True,
     )
     try:
-        wait_until(lambda: (root / "clone.txt").exists(), "the test to start", seconds=300)
+        wait_until(lambda: _text(root / "clone.txt"), "the test to start", seconds=300)
         clone = (root / "clone.txt").read_text()
         first = daemon_status(root, env)
         assert first["generation"] == 1 and session_alive(embedded_server, clone)
@@ -339,3 +339,11 @@ def test_fresh_runs_on_an_own_session_with_the_project_udfs_released_at_the_end(
     assert report["generation"] == 0
     assert not session_alive(embedded_server, str(report["session_id"]))
     assert not (root / ".sparkpush" / "manifest.json").exists()  # no generation was made
+
+
+def _text(path: Path) -> str:
+    """The file's text, empty while it does not exist (or is not written yet)."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
