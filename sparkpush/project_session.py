@@ -66,7 +66,7 @@ def ready_session(
 def _register_in_place(
     config: Config, target: Target, synced: Manifest, loader: Loader | None, reuse: ProcessCache
 ) -> Manifest:
-    if not has_udfs(config) and not synced.udfs.get("functions"):
+    if not has_udfs(config) and not synced.udfs.functions:
         return synced
     with project_lock(config.project_root):
         # another sync may have switched generations since ours returned

@@ -41,8 +41,8 @@ class Target:
     def client(
         self, session_id: str | None = None, server_side_session_id: str | None = None
     ) -> SessionClient:
-        """The gRPC client itself, for what `Session` does not offer (running queries,
-        watching the channel, the user id); everything else opens a `session`."""
+        """The gRPC client itself, for what `Session` does not offer (running a query:
+        `connect sql`); everything else opens a `session`."""
         return SessionClient(
             self.spec,
             session_id,
@@ -172,7 +172,7 @@ def probe_embedded(state: ServerState) -> None:
 
 def probe(target: Target, timeout: float = 10.0) -> str:
     """Check reachability and authentication with a short deadline; returns the Spark version."""
-    with target.client() as client:
+    with target.session() as client:
         version = client.spark_version(timeout=timeout)
         # the probe's own throwaway session: failing to release it loses nothing
         with contextlib.suppress(SparkpushError):

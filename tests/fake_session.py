@@ -25,6 +25,7 @@ from sparkpush.errors import (
 from sparkpush.remote import Target
 
 ENDPOINT = "fake.invalid:15002"
+USER_ID = "fake-user"
 _NO_OVERWRITE = ("jars", "pyfiles", "files", "archives")
 
 
@@ -98,6 +99,7 @@ class FakeSession:
     session_id: str
     server_side_session_id: str | None = None
     closed: bool = False
+    user_id: str = USER_ID
 
     @property
     def endpoint(self) -> str:
@@ -109,6 +111,10 @@ class FakeSession:
 
     def set_conf(self, pairs: Mapping[str, str], timeout: float = 10.0) -> None:
         self._answer("set_conf").conf.update(pairs)
+
+    def get_conf(self, keys: Iterable[str], timeout: float = 10.0) -> dict[str, str | None]:
+        conf = self._answer("get_conf").conf
+        return {key: conf.get(key) for key in keys}
 
     def add_artifacts(
         self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
@@ -154,6 +160,9 @@ class FakeSession:
         session.released = True
         self.server.released.append(self.session_id)
 
+    def watch_connection(self) -> QuietWatch:
+        return QuietWatch()
+
     def close(self) -> None:
         self.closed = True
         self.server.closed += 1
@@ -196,6 +205,22 @@ class FakeSession:
                 session.artifacts[name] = data
             verdicts.append((name, crc_ok))
         return verdicts
+
+
+@dataclass
+class QuietWatch:
+    """A connection watch that never reports the server lost."""
+
+    closed: bool = False
+
+    def poke(self) -> None:
+        pass
+
+    def lost(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def _artifacts_in(requests: list[pb.AddArtifactsRequest]) -> list[tuple[str, bytes, bool]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.private_files import ensure_private_dir, write_private_file
+from sparkpush.udf.registered import SessionUdfs
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class Manifest:
     remote: str
     server_side_session_id: str | None
     entries: Mapping[str, ManifestEntry]
-    udfs: Mapping[str, Any] = field(default_factory=dict)
+    udfs: SessionUdfs = field(default_factory=SessionUdfs)
     updated_at: float = field(default_factory=time.time)
     pending_release: tuple[str, ...] = ()
     base: BaseSession | None = None
@@ -132,7 +133,7 @@ def _to_json(manifest: Manifest) -> dict[str, Any]:
         "server_side_session_id": manifest.server_side_session_id,
         "updated_at": manifest.updated_at,
         "pending_release": list(manifest.pending_release),
-        "udfs": dict(manifest.udfs),
+        "udfs": manifest.udfs.to_json(),
         "base": _base_to_json(manifest.base),
         "entries": [
             {
@@ -171,7 +172,7 @@ def _from_json(document: Any) -> Manifest:
         remote=_typed(document["remote"], str),
         server_side_session_id=None if server_side is None else _typed(server_side, str),
         entries=entries,
-        udfs=_typed(document["udfs"], dict),
+        udfs=SessionUdfs.from_json(document["udfs"]),
         updated_at=float(updated_at),
         pending_release=tuple(
             _typed(item, str) for item in _typed(document["pending_release"], list)

@@ -12,9 +12,22 @@ from typing import Protocol
 from sparkpush.connect.proto import pb
 
 
+class LossWatch(Protocol):
+    """Notices a server that went away without sending an RPC (see `connection_watch`)."""
+
+    def poke(self) -> None:
+        """Ask an idle connection to connect again (call it every poll)."""
+        ...
+
+    def lost(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 class Session(Protocol):
     """RPCs on one (user_id, session_id) of one server."""
 
+    user_id: str
     session_id: str
     server_side_session_id: str | None
     """The server's id for the session, once an answer carried it."""
@@ -29,6 +42,10 @@ class Session(Protocol):
         ...
 
     def set_conf(self, pairs: Mapping[str, str], timeout: float = ...) -> None: ...
+
+    def get_conf(self, keys: Iterable[str], timeout: float = ...) -> dict[str, str | None]:
+        """The session's values of `keys` (None for one without a value)."""
+        ...
 
     def add_artifacts(
         self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
@@ -52,6 +69,10 @@ class Session(Protocol):
 
     def release_session(self, timeout: float = ...) -> None:
         """Release the session on the server (its artifacts are deleted)."""
+        ...
+
+    def watch_connection(self) -> LossWatch:
+        """Follow the connection to notice a server that went away during a long wait."""
         ...
 
     def close(self) -> None: ...

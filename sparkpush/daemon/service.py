@@ -133,7 +133,6 @@ class Daemon:
 
     def status(self) -> DaemonStatus:
         manifest = load_manifest(self.project_root, self.reuse)
-        udfs = manifest.udfs.get("functions", {}) if manifest is not None else {}
         return DaemonStatus(
             pid=os.getpid(),
             project=str(self.project_root),
@@ -144,7 +143,7 @@ class Daemon:
             last_error=self.state.last_error,
             server_reachable=self.state.server_reachable,
             artifacts=len(manifest.entries) if manifest else 0,
-            udfs=len(udfs) if isinstance(udfs, dict) else 0,
+            udfs=len(manifest.udfs.functions) if manifest else 0,
             syncs=self.worker.syncs,
             started_at=self.state.started_at,
             leases={s: self.leases.held(s) for s in self.leases.retired_and_held()},

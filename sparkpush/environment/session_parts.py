@@ -54,7 +54,7 @@ def environment_conf(artifact_names: Iterable[str]) -> dict[str, str]:
 def worker_target(server: Target) -> WorkerTarget:
     """The workers' target, probed once per server start (cached in the user's state)."""
     cache = WorkerPythonCache()
-    client = server.client()
+    client = server.session()
     try:
         identity = server_identity(client, server.spec.display())
     finally:

@@ -72,8 +72,7 @@ class Revision:
 
 
 def revision_of(manifest: Manifest) -> Revision:
-    functions = manifest.udfs.get("functions", {}) if manifest.udfs else {}
-    fingerprints = {name: entry.get("fingerprint") for name, entry in dict(functions).items()}
+    fingerprints = {name: u.fingerprint for name, u in manifest.udfs.functions.items()}
     content = json.dumps(
         [manifest.session_id, manifest.hashes, fingerprints], sort_keys=True, default=str
     )

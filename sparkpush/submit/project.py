@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config import Config
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.environment.session_parts import environment_conf
 from sparkpush.errors import UsageError
@@ -33,7 +33,7 @@ def with_project_artifacts(
     for warning in warnings:
         notify(f"warning: {warning}")
 
-    def register(client: SessionClient, loader: Loader | None) -> list[str]:
+    def register(client: Session, loader: Loader | None) -> list[str]:
         cache = WorkerPythonCache()
         identity = server_identity(client, remote_for_report(target.spec) or "")
         registered, worker_python = register_udfs_knowing_python(

@@ -76,5 +76,5 @@ def _clone_of(config: Config, target: Target, generation: SessionLease) -> Sessi
         forget_unfinished(root, clone_id)  # never created: nothing to release
         raise
     support.remember(key, True)
-    client = target.client(clone_id, server_side)
+    client = target.session(clone_id, server_side)
     return SessionLease(client=client, owned=True, run_tag=new_run_tag())

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.errors import ServerUnreachableError, SparkpushError, UsageError
 from sparkpush.notify import Notify, ProgressCallback
 from sparkpush.remote import Target
@@ -77,7 +77,7 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
-    register_udfs: Callable[[SessionClient, Loader | None], list[str]] | None = None
+    register_udfs: Callable[[Session, Loader | None], list[str]] | None = None
     """Registers the project's UDFs on a fresh session before the script runs (with the
     given UDF loader; None: a new Python process)."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.upload import UploadReport, upload_artifacts
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.errors import ConfigError, ServerError, ServerUnreachableError, SparkpushError
 from sparkpush.remote import Target
 from sparkpush.submit.bounded import CallTimedOut, call_within
@@ -33,9 +33,9 @@ _QUOTED = re.compile(r'"([^"]+)"')
 
 @dataclass
 class SessionLease:
-    """A session on the server with the client that talks to it and the run's tag."""
+    """A session on the server, opened through `client`, and the run's tag."""
 
-    client: SessionClient
+    client: Session
     owned: bool
     run_tag: str
     spark_version: str | None = None
@@ -57,14 +57,14 @@ def new_run_tag() -> str:
 
 def fresh_session(target: Target) -> SessionLease:
     """A lease on a new session id; nothing is sent until `prepare_session`."""
-    return SessionLease(client=target.client(), owned=True, run_tag=new_run_tag())
+    return SessionLease(client=target.session(), owned=True, run_tag=new_run_tag())
 
 
 def attached_session(
     target: Target, session_id: str, server_side_session_id: str | None
 ) -> SessionLease:
     """A lease on a session someone else owns (the project's generation): never released."""
-    client = target.client(session_id, server_side_session_id)
+    client = target.session(session_id, server_side_session_id)
     return SessionLease(client=client, owned=False, run_tag=new_run_tag())
 
 
@@ -80,7 +80,7 @@ def prepare_session(
     apply_conf(lease.client, conf)
 
 
-def apply_conf(client: SessionClient, conf: Mapping[str, str]) -> None:
+def apply_conf(client: Session, conf: Mapping[str, str]) -> None:
     """Set session confs; a static conf (one only the server can set) is a ConfigError."""
     try:
         client.set_conf(conf)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.connect.client_environment import run_on_new_session
-from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session import Session
 from sparkpush.environment.target import WorkerTarget
 from sparkpush.errors import EnvironmentBuildError, SparkpushError
 from sparkpush.remote import Target
@@ -32,7 +32,7 @@ IDENTITY_CONFS = ("spark.app.id", "spark.sql.execution.pyspark.python")
 TARGET_PROBE_TIMEOUT_S = 180.0
 
 
-def server_identity(client: SessionClient, remote: str) -> str | None:
+def server_identity(client: Session, remote: str) -> str | None:
     """A key that changes when the server restarts or the session's workers differ."""
     try:
         values = client.get_conf(IDENTITY_CONFS)

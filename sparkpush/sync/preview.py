@@ -123,7 +123,7 @@ def _udfs_to_register(
 
 def _udf_sources_unchanged(config: Config, current: Manifest) -> bool:
     area = current.udfs
-    if area.get("session_id") != current.session_id or not area.get("worker_python"):
+    if area.session_id != current.session_id or not area.worker_python:
         return False
     sources = udf_sources_signature(config)
-    return sources is not None and area.get("sources") == sources
+    return sources is not None and area.sources == sources

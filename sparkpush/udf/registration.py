@@ -1,18 +1,11 @@
-"""Registering the project's UDFs on a session, and remembering them in the manifest.
-
-The manifest's `udfs` area says which session it describes, the workers' Python version found
-there (so it is asked once per session) and each registered function with its fingerprint:
-
-    {"session_id": "...", "worker_python": "3.11",
-     "functions": {"name": {"kind", "return_type", "source", "fingerprint", "generation"}}}
-"""
+"""Registering the project's UDFs on a session, and remembering them in the manifest
+(as a `SessionUdfs` record, see `sparkpush.udf.registered`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from sparkpush.artifacts.manifest import Manifest, state_dir
 from sparkpush.config import Config
@@ -21,28 +14,8 @@ from sparkpush.remote import Target
 from sparkpush.udf.loader_messages import LoadOutcome, LoadRequest
 from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
 from sparkpush.udf.python_version import check_worker_python, local_python
+from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
 from sparkpush.udf.source_signature import udf_sources_signature
-
-
-@dataclass(frozen=True)
-class RegisteredUdf:
-    """A function callable by name in the session; `generation` is None outside a project."""
-
-    name: str
-    kind: str
-    return_type: str
-    source: str
-    fingerprint: str
-    generation: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "return_type": self.return_type,
-            "source": self.source,
-            "fingerprint": self.fingerprint,
-            "generation": self.generation,
-        }
 
 
 def has_udfs(config: Config) -> bool:
@@ -51,20 +24,10 @@ def has_udfs(config: Config) -> bool:
 
 def registered_udfs(manifest: Manifest | None) -> list[RegisteredUdf]:
     """What the manifest says is registered in its session, by name."""
-    if manifest is None or manifest.udfs.get("session_id") != manifest.session_id:
+    if manifest is None:
         return []
-    functions: Mapping[str, Mapping[str, Any]] = manifest.udfs.get("functions", {})
-    return [
-        RegisteredUdf(
-            name=name,
-            kind=str(entry.get("kind", "?")),
-            return_type=str(entry.get("return_type", "?")),
-            source=str(entry.get("source", "?")),
-            fingerprint=str(entry.get("fingerprint", "")),
-            generation=entry.get("generation"),
-        )
-        for name, entry in sorted(functions.items())
-    ]
+    functions = manifest.udfs.in_session(manifest.session_id).functions
+    return [functions[name] for name in sorted(functions)]
 
 
 def registered_since(before: Manifest | None, after: Manifest) -> tuple[str, ...]:
@@ -91,34 +54,42 @@ def register_project_udfs(
     failure UdfLoadError is raised and nothing about the manifest changes: the last good
     registration keeps serving.
     """
-    area = manifest.udfs if manifest.udfs.get("session_id") == manifest.session_id else {}
-    if not has_udfs(config) and not area.get("functions") and not warm_up:
+    area = manifest.udfs.in_session(manifest.session_id)
+    if not has_udfs(config) and not area.functions and not warm_up:
         return manifest
     sources = udf_sources_signature(config)
-    worker_python = area.get("worker_python")
-    if not force and sources is not None and area.get("sources") == sources and worker_python:
+    worker_python = area.worker_python
+    if not force and sources is not None and area.sources == sources and worker_python:
         return manifest  # nothing that could change a UDF changed since it was registered
     known = {} if force else {u.name: u.fingerprint for u in registered_udfs(manifest)}
     outcome = _load(config, target, manifest.session_id, known, worker_python is None, loader)
     functions = {
         u.name: RegisteredUdf(
-            u.name, u.kind, u.return_type, u.source, u.fingerprint, manifest.generation
-        ).to_json()
+            u.name,
+            u.kind,
+            u.return_type,
+            u.source,
+            u.fingerprint,
+            _generation_of(area.functions.get(u.name), u.fingerprint, manifest.generation, force),
+        )
         for u in outcome.udfs
     }
-    previous = area.get("functions", {})
-    for name, entry in functions.items():
-        # an unchanged function keeps the generation that registered it
-        old = previous.get(name)
-        if old is not None and not force and old.get("fingerprint") == entry["fingerprint"]:
-            entry["generation"] = old.get("generation", manifest.generation)
-    udfs = {
-        "session_id": manifest.session_id,
-        "worker_python": outcome.worker_python or worker_python,
-        "functions": functions,
-        "sources": sources,
-    }
+    udfs = SessionUdfs(
+        session_id=manifest.session_id,
+        worker_python=outcome.worker_python or worker_python,
+        sources=sources,
+        functions=functions,
+    )
     return replace(manifest, udfs=udfs)
+
+
+def _generation_of(
+    old: RegisteredUdf | None, fingerprint: str, generation: int, force: bool
+) -> int | None:
+    """An unchanged function keeps the generation that registered it."""
+    if old is not None and not force and old.fingerprint == fingerprint:
+        return old.generation
+    return generation
 
 
 def register_udfs_knowing_python(

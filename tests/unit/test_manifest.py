@@ -16,6 +16,7 @@ from sparkpush.artifacts.manifest import (
     save_manifest,
     state_dir,
 )
+from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
 
 
 def sample(generation: int = 3) -> Manifest:
@@ -30,7 +31,12 @@ def sample(generation: int = 3) -> Manifest:
                 "pyfiles/src-0123456789ab.zip", "cd" * 32, 99, "src", generation
             ),
         },
-        udfs={"plus_one": {"module": "udfs", "fingerprint": "ff"}},
+        udfs=SessionUdfs(
+            session_id="6f1c1c3e-8e0a-4a34-9d6c-1b0b8f3a2d11",
+            worker_python="3.11",
+            sources="5e" * 32,
+            functions={"plus_one": RegisteredUdf("plus_one", "python", "int", "udfs", "ff", 2)},
+        ),
         updated_at=1_700_000_000.5,
         pending_release=("0b0b0b0b-0000-4000-8000-000000000001",),
     )
@@ -48,7 +54,7 @@ def test_round_trip_without_server_side_id_or_udfs(tmp_path: Path) -> None:
     save_manifest(tmp_path, manifest)
     loaded = load_manifest(tmp_path)
     assert loaded == manifest
-    assert loaded is not None and loaded.udfs == {} and loaded.pending_release == ()
+    assert loaded is not None and loaded.udfs == SessionUdfs() and loaded.pending_release == ()
 
 
 def test_hashes_feed_the_planner(tmp_path: Path) -> None:
@@ -132,7 +138,7 @@ def test_failed_save_keeps_the_old_manifest(tmp_path: Path) -> None:
         remote="r",
         server_side_session_id=None,
         entries={},
-        udfs={"f": object()},
+        udfs=SessionUdfs(session_id=object()),  # type: ignore[arg-type]
     )
     with pytest.raises(TypeError):
         save_manifest(tmp_path, broken)

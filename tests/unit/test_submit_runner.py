@@ -24,7 +24,7 @@ from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.script_error import SCRIPT_ERROR_ENV, write_script_error
 from sparkpush.submit.script_main import RUN_TAG_ENV
 from sparkpush.submit.session import SessionLease, new_run_tag
-from tests.fake_session import FakeServer, FakeSession
+from tests.fake_session import USER_ID, FakeServer, FakeSession
 from tests.unit.conftest import ManualClock
 
 
@@ -364,3 +364,26 @@ def test_uploaded_artifacts_are_announced(run: Run, tmp_path: Path) -> None:
     assert run.server.stored("session-1") == {"pyfiles/helper.py": b"X = 1\n"}
     assert outcome.upload.artifacts
     assert any(message.startswith("uploaded 1 artifact(s)") for message in run.messages)
+
+
+def test_a_fresh_run_opens_its_session_through_the_target(run: Run, tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text("")
+    request = runner.SubmitRequest(app=str(app), conf={"spark.sql.shuffle.partitions": "3"})
+    outcome = runner.run_submit(run.target, request, run.messages.append)
+    assert (outcome.status, outcome.exit_code) == (RunStatus.SUCCEEDED, 0)
+    # the fake server, not a gRPC channel to it, saw the fresh session from start to release
+    fresh = run.server.sessions[outcome.session_id]
+    assert fresh.conf == {"spark.sql.shuffle.partitions": "3"} and fresh.released
+    assert run.server.released == [outcome.session_id]
+    (script,) = run.scripts
+    assert f";user_id={USER_ID}" in script.env["SPARK_REMOTE"]
+
+
+def test_a_quiet_connection_lets_a_long_run_end_by_itself(run: Run) -> None:
+    plain = FakeSession(run.server, "session-2")
+    run.lease = SessionLease(client=plain, owned=True, run_tag=new_run_tag())
+    run.behaviour = lambda script: threading.Timer(0.5, script.end, (0,)).start()
+    outcome = run()
+    assert (outcome.status, outcome.exit_code) == (RunStatus.SUCCEEDED, 0)
+    assert run.server.released == ["session-2"]

@@ -32,7 +32,7 @@ class ScriptRunner:
         self.process: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
         self._sources: str | None = None
-        self._udfs: dict[str, object] | None = None
+        self._udfs: dict[str, str] | None = None
 
     @classmethod
     def for_script(
@@ -143,9 +143,7 @@ def watch(
     return 0
 
 
-def _udf_fingerprints(result: SyncResult) -> dict[str, object]:
+def _udf_fingerprints(result: SyncResult) -> dict[str, str]:
     """Registered UDF name -> fingerprint: a re-registration or a drop changes it."""
-    functions = result.manifest.udfs.get("functions", {}) if result.manifest else {}
-    if not isinstance(functions, dict):
-        return {}
-    return {name: entry.get("fingerprint") for name, entry in functions.items()}
+    functions = result.manifest.udfs.functions if result.manifest else {}
+    return {name: u.fingerprint for name, u in functions.items()}

@@ -1,0 +1,102 @@
+"""What the manifest remembers of the UDFs registered in a session, as typed records.
+
+On disk (the manifest's `udfs` key) it reads:
+
+    {"session_id": "...", "worker_python": "3.11", "sources": "<digest>",
+     "functions": {"name": {"kind", "return_type", "source", "fingerprint", "generation"}}}
+
+and `{}` for a generation with no UDFs registered. `from_json` raises ValueError, TypeError or
+KeyError on anything else, which the manifest's loader treats as an unusable manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RegisteredUdf:
+    """A function callable by name in the session; `generation` is None outside a project."""
+
+    name: str
+    kind: str
+    return_type: str
+    source: str
+    fingerprint: str
+    generation: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest's entry for this function (keyed by its name, so without it)."""
+        return {
+            "kind": self.kind,
+            "return_type": self.return_type,
+            "source": self.source,
+            "fingerprint": self.fingerprint,
+            "generation": self.generation,
+        }
+
+    @classmethod
+    def from_json(cls, name: str, document: Any) -> RegisteredUdf:
+        entry = _typed(document, dict)
+        generation = entry["generation"]
+        return cls(
+            name=name,
+            kind=_typed(entry["kind"], str),
+            return_type=_typed(entry["return_type"], str),
+            source=_typed(entry["source"], str),
+            fingerprint=_typed(entry["fingerprint"], str),
+            generation=None if generation is None else _typed(generation, int),
+        )
+
+
+@dataclass(frozen=True)
+class SessionUdfs:
+    """The UDFs registered in session `session_id`, the workers' Python found there (asked once
+    per session) and the digest of the UDF sources they were registered from."""
+
+    session_id: str | None = None
+    worker_python: str | None = None
+    sources: str | None = None
+    functions: Mapping[str, RegisteredUdf] = field(default_factory=dict)
+
+    def in_session(self, session_id: str) -> SessionUdfs:
+        """This record if it describes `session_id`, else an empty one (it is stale)."""
+        return self if self.session_id == session_id else SessionUdfs()
+
+    def to_json(self) -> dict[str, Any]:
+        if self == SessionUdfs():
+            return {}
+        return {
+            "session_id": self.session_id,
+            "worker_python": self.worker_python,
+            "sources": self.sources,
+            "functions": {name: u.to_json() for name, u in sorted(self.functions.items())},
+        }
+
+    @classmethod
+    def from_json(cls, document: Any) -> SessionUdfs:
+        area = _typed(document, dict)
+        functions = _typed(area.get("functions", {}), dict)
+        return cls(
+            session_id=_optional_str(area.get("session_id")),
+            worker_python=_optional_str(area.get("worker_python")),
+            sources=_optional_str(area.get("sources")),
+            functions={
+                _typed(name, str): RegisteredUdf.from_json(name, entry)
+                for name, entry in functions.items()
+            },
+        )
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else _typed(value, str)
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) and kind is not bool:
+        raise TypeError(f"expected {kind.__name__}, got a boolean")
+    if not isinstance(value, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
