@@ -115,6 +115,9 @@ def sync_cli(server: EmbeddedServer, root: Path) -> dict[str, object]:
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
+AIMED_TRIALS = 8
+
+
 def killed_sync(server: EmbeddedServer, root: Path, delay: float) -> int | None:
     """Start `connect sync`, SIGKILL it after `delay` s; its return code if it ended first."""
     process = subprocess.Popen(
@@ -130,6 +133,27 @@ def killed_sync(server: EmbeddedServer, root: Path, delay: float) -> int | None:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         return None
+
+
+def killed_once_recorded(server: EmbeddedServer, root: Path, count: int) -> int | None:
+    """Start `connect sync`, SIGKILL it as soon as it has recorded `count` unfinished
+    sessions (a base, then a clone: each recorded before the server creates it); its return
+    code if it ended first. Aims a kill at a phase that random delays happened to miss."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "sync", "--json"],
+        env=server.env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        if len(unfinished_sessions(root)) >= count:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return None
+        time.sleep(0.002)
+    return process.wait(timeout=60)
 
 
 def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
@@ -157,7 +181,18 @@ def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
         # the server (creating the session, uploading, switching generations).
         low = 0.0 if trial % 2 else max(0.0, typical - 2 * engine)
         delay = rng.uniform(low, typical)
-        if killed_sync(embedded_server, root, delay) is None:
+        # The last trials aim at a phase the random kills missed (a loaded machine stretches
+        # the runs past `typical`): killed right after recording its base or its clone.
+        missing = {"base build", "clone"} - phases
+        aimed = trial > TRIALS - AIMED_TRIALS and (
+            ("base build" in missing and base_change) or "clone" in missing
+        )
+        if aimed:
+            count = 1 if ("base build" in missing and base_change) or not base_change else 2
+            outcome = killed_once_recorded(embedded_server, root, count)
+        else:
+            outcome = killed_sync(embedded_server, root, delay)
+        if outcome is None:
             killed += 1
             phases.add(killed_in(root, base_change) or "elsewhere")
         assert_state_readable(root)
