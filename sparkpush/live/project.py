@@ -27,6 +27,7 @@ from sparkpush.live.spare import SpareClone, keep_spare, take_spare
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target
+from sparkpush.sync.unfinished import clone_recorded, forget_unfinished
 from sparkpush.udf.registration import registered_udfs
 
 if TYPE_CHECKING:
@@ -247,7 +248,10 @@ class LiveProject:
             held.revision.digest,
             self.remote,
         )
-        if not keep_spare(self.config.project_root, spare):
+        if keep_spare(self.config.project_root, spare):
+            # the spare outlives this process: the spare file, not unfinished.json, owns it now
+            forget_unfinished(self.config.project_root, live.session_id)
+        else:
             self._release_session(live.session_id, live.server_side_session_id)
 
     def clone(self) -> LiveSession:
@@ -257,7 +261,9 @@ class LiveProject:
             raise CloneUnsupportedError("the server has no CloneSession (Spark >= 4.1 has it)")
         with self.target.session(held.session_id, held.server_side_session_id) as base:
             try:
-                session_id, server_side = base.clone_session()
+                session_id, server_side = clone_recorded(
+                    self.config.project_root, self.target, base
+                )
             except CloneUnsupportedError:
                 self.clones_supported = False
                 raise
@@ -306,6 +312,8 @@ class LiveProject:
                 client.release_session(timeout=RELEASE_TIMEOUT_S)
         except SparkpushError as exc:
             log.warning("could not release session %s: %s", session_id, exc.message)
+            return  # left recorded, if it was a clone: the next sync releases it
+        forget_unfinished(self.config.project_root, session_id)
 
     def _require_held(self) -> HeldGeneration:
         if self.held is None:

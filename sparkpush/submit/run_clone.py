@@ -10,18 +10,16 @@ with `kill -9` has it released by the project's next sync. A server without Clon
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sparkpush.config import Config
-from sparkpush.connect.connection_string import new_session_id
 from sparkpush.errors import CloneUnsupportedError
 from sparkpush.notify import Notify
 from sparkpush.remote import Target
 from sparkpush.submit.session import SessionLease, attached_session, new_run_tag
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
-from sparkpush.sync.unfinished import UnfinishedSession, forget_unfinished, record_unfinished
+from sparkpush.sync.unfinished import clone_recorded, forget_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +60,12 @@ def _clone_of(config: Config, target: Target, generation: SessionLease) -> Sessi
     key = server_key(target.spec.display(), version, client_version())
     if support.known(key) is False:
         return None
-    root = config.project_root
-    clone_id = new_session_id()
-    record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pid=os.getpid()))
     try:
-        clone_id, server_side = generation.client.clone_session(clone_id=clone_id)
+        clone_id, server_side = clone_recorded(config.project_root, target, generation.client)
     except CloneUnsupportedError as exc:
         log.info("attached run on the generation itself: %s", exc.message)
-        forget_unfinished(root, clone_id)
         support.remember(key, False)
         return None
-    except BaseException:
-        forget_unfinished(root, clone_id)  # never created: nothing to release
-        raise
     support.remember(key, True)
     client = target.session(clone_id, server_side)
     return SessionLease(client=client, owned=True, run_tag=new_run_tag())

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.manifest import state_dir
+from sparkpush.connect.connection_string import new_session_id
+from sparkpush.connect.session import Session
 from sparkpush.private_files import private_opener, read_json, write_private_json
 from sparkpush.remote import Target
 from sparkpush.sync.release import release_sessions
@@ -126,3 +128,17 @@ def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> Non
         log.info("released session(s) of an unfinished sync: %s", ", ".join(outcome.released))
     # read again: a run may have recorded its clone meanwhile
     _forget(root, {*outcome.released, *(s.session_id for s in recorded if s.session_id in keep)})
+
+
+def clone_recorded(root: Path, target: Target, source: Session) -> tuple[str, str]:
+    """`CloneSession` of `source`, recorded as unfinished with this process's id BEFORE the
+    server creates it: a process killed while it uses the clone leaves the record, and the
+    project's next sync releases the clone once the process is gone. The caller forgets the
+    record after releasing the clone. Raises what `clone_session` raises (nothing recorded)."""
+    clone_id = new_session_id()
+    record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pid=os.getpid()))
+    try:
+        return source.clone_session(clone_id=clone_id)
+    except BaseException:
+        forget_unfinished(root, clone_id)  # never created: nothing to release
+        raise

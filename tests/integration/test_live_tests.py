@@ -232,6 +232,35 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         run_connect(["daemon", "stop"], env=env, cwd=root)
 
 
+def test_a_run_killed_with_kill_9_leaves_its_clone_to_the_next_sync(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = user_project(tmp_path / "proj", SLOW_TESTS)
+    env = embedded_server.env
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "test", "-q", "tests"],
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _text(root / "clone.txt"), "the test to start", seconds=300)
+        clone = (root / "clone.txt").read_text()
+        assert session_alive(embedded_server, clone)
+        run.kill()
+        run.wait()
+        # nothing of the run released it; the project's next sync does, its process gone
+        assert session_alive(embedded_server, clone)
+        synced = run_connect(["sync", "--json"], env=env, cwd=root)
+        assert synced.returncode == 0, synced.stderr
+        assert not session_alive(embedded_server, clone)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
 @pytest.mark.parametrize("runner", ["pytest", "connect test"])
 def test_the_plugin_works_under_plain_pytest_too(
     embedded_server: EmbeddedServer, tmp_path: Path, runner: str
