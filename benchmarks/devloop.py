@@ -47,7 +47,6 @@ from _server import BenchServer, bench_server
 from _throttle import ThrottledLink
 
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.config import Config, load_config
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.daemon.client import DaemonConnection, connect_to_daemon
@@ -55,6 +54,7 @@ from sparkpush.daemon.control_messages import GenerationReply
 from sparkpush.errors import ConfigError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
+from sparkpush.sync.process_cache import ProcessCache
 from tests.jvm import add_constant_udf, compile_java
 
 JAR_MB = 50
@@ -127,7 +127,7 @@ def make_jars(folder: Path, total_mb: int) -> None:
     per_jar = 10
     for index in range(total_mb // per_jar):
         with zipfile.ZipFile(folder / f"dep{index}.jar", "w", zipfile.ZIP_STORED) as jar:
-            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+            jar.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
             jar.writestr(f"data/blob{index}.bin", os.urandom(per_jar * 1024 * 1024))
 
 
@@ -247,7 +247,7 @@ def make_random_jars(folder: Path, total_mb: int, per_jar_mb: int = 50) -> list[
     for index in range(max(1, total_mb // per_jar_mb)):
         jar = folder / f"dep{index:02d}.jar"
         with zipfile.ZipFile(jar, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+            archive.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
             with archive.open(f"data/blob{index}.bin", "w", force_zip64=True) as blob:
                 for _ in range(per_jar_mb):
                     blob.write(os.urandom(MB))

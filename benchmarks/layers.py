@@ -51,7 +51,7 @@ CHUNK_MB = 50
 def make_jar(path: Path, megabytes: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as jar:
-        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+        jar.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
         for index in range(max(1, megabytes // CHUNK_MB)):
             jar.writestr(f"data/blob{index}.bin", os.urandom(min(megabytes, CHUNK_MB) << 20))
 

@@ -23,12 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from sparkpush.config import ServerSettings, load_config
+from sparkpush.config import Config, ServerSettings, load_config
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, embedded_spec, probe_embedded
 from sparkpush.server.process import start_server, stop_server
 from sparkpush.server.state import StateFiles
+from sparkpush.sync.generation import Generation
 from sparkpush.udf.loading import ColdLoader, Loader
 from sparkpush.udf.registration import register_project_udfs
 from sparkpush.udf.warm_loader import WarmLoader
@@ -56,6 +57,19 @@ def udf_module(edit: int) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def register_all(config: Config, target: Target, current: Generation, loader: Loader) -> None:
+    """Load, pickle and register every UDF of the project anew on the current session."""
+    register_project_udfs(
+        config,
+        target,
+        current.udfs,
+        session_id=current.session_id,
+        generation=current.number,
+        force=True,
+        loader=loader,
+    )
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -117,13 +131,13 @@ def main() -> int:
         )
 
         started = time.perf_counter()
-        register_project_udfs(config, target, manifest, force=True, loader=ColdLoader())
+        register_all(config, target, manifest, ColdLoader())
         cold_all = time.perf_counter() - started
         print(f"load, pickle, register {UDF_COUNT} UDFs, cold loader: {cold_all * 1000:.0f} ms")
 
-        register_project_udfs(config, target, manifest, force=True, loader=warm)  # warm it up
+        register_all(config, target, manifest, warm)  # warm it up
         started = time.perf_counter()
-        register_project_udfs(config, target, manifest, force=True, loader=warm)
+        register_all(config, target, manifest, warm)
         warm_all = time.perf_counter() - started
         print(f"load, pickle, register {UDF_COUNT} UDFs, warm loader: {warm_all * 1000:.0f} ms")
 

@@ -52,11 +52,11 @@ from _server import BenchServer, bench_server, pyspark_token_env, sigterm_as_int
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.artifacts.upload import upload_artifacts
 from sparkpush.config import load_config
 from sparkpush.remote import Target
 from sparkpush.sync.engine import SyncResult, sync_project
+from sparkpush.sync.process_cache import ProcessCache
 
 PACKAGE_FILES = 2_000
 JAR_BYTES = 200 * 1000 * 1000
@@ -436,7 +436,7 @@ def edit_syncs(
 def write_hand_made_jar(classes_root: Path, jar: Path) -> None:
     """What `jar cf` makes of a class folder: a manifest, then every class, deflated."""
     with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+        archive.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
         for path in sorted(classes_root.rglob("*.class")):
             archive.write(path, path.relative_to(classes_root).as_posix())
 

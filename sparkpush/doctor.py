@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.collect import collect_artifacts
-from sparkpush.artifacts.manifest import stat_cache_path, state_dir
 from sparkpush.artifacts.pack_cache import PackCache
-from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config import Config, load_config
 from sparkpush.connect.client_environment import run_on_new_session
 from sparkpush.connect.session import Session
@@ -32,6 +31,7 @@ from sparkpush.errors import (
     UntrustedConfigError,
     UsageError,
 )
+from sparkpush.project_state import state_dir
 from sparkpush.remote import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key

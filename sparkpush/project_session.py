@@ -6,15 +6,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.artifacts.manifest import Manifest, load_manifest, save_manifest
-from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.config import Config
 from sparkpush.connect.session import Session
 from sparkpush.notify import ProgressCallback
 from sparkpush.remote import Target
 from sparkpush.sync.engine import SyncResult, sync_project
+from sparkpush.sync.generation import Generation, load_generation, save_generation
+from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.project_lock import project_lock
 from sparkpush.udf.loading import Loader
+from sparkpush.udf.registered import SessionUdfs
 from sparkpush.udf.registration import has_udfs, register_project_udfs, registered_since
 
 
@@ -37,14 +38,12 @@ def ready_session(
     long-lived process (the daemon) keeps between syncs; a call without makes its own.
     """
     reuse = reuse if reuse is not None else ProcessCache()
-    prepared: list[Manifest] = []
+    prepared: list[Generation] = []
 
-    def prepare(_: Session, manifest: Manifest) -> Manifest:
-        manifest = register_project_udfs(
-            config, target, manifest, force=True, loader=loader, warm_up=warm_up
-        )
-        prepared.append(manifest)
-        return manifest
+    def prepare(_: Session, fresh: Generation) -> Generation:
+        fresh = _with_udfs(config, target, fresh, force=True, loader=loader, warm_up=warm_up)
+        prepared.append(fresh)
+        return fresh
 
     result = sync_project(
         config,
@@ -58,22 +57,47 @@ def ready_session(
     if result.manifest is None:
         return result
     if prepared:
-        return replace(result, udfs=registered_since(None, result.manifest))
+        return replace(result, udfs=registered_since(SessionUdfs(), result.manifest.udfs))
     manifest = _register_in_place(config, target, result.manifest, loader, reuse)
-    return replace(result, manifest=manifest, udfs=registered_since(result.manifest, manifest))
+    return replace(
+        result, manifest=manifest, udfs=registered_since(result.manifest.udfs, manifest.udfs)
+    )
+
+
+def _with_udfs(
+    config: Config,
+    target: Target,
+    generation: Generation,
+    *,
+    force: bool,
+    loader: Loader | None,
+    warm_up: bool = False,
+) -> Generation:
+    """`generation` with its new and changed UDFs registered (itself when none were)."""
+    udfs = register_project_udfs(
+        config,
+        target,
+        generation.udfs,
+        session_id=generation.session_id,
+        generation=generation.number,
+        force=force,
+        loader=loader,
+        warm_up=warm_up,
+    )
+    return generation if udfs is generation.udfs else replace(generation, udfs=udfs)
 
 
 def _register_in_place(
-    config: Config, target: Target, synced: Manifest, loader: Loader | None, reuse: ProcessCache
-) -> Manifest:
+    config: Config, target: Target, synced: Generation, loader: Loader | None, reuse: ProcessCache
+) -> Generation:
     if not has_udfs(config) and not synced.udfs.functions:
         return synced
     with project_lock(config.project_root):
         # another sync may have switched generations since ours returned
-        current = load_manifest(config.project_root, reuse) or synced
+        current = load_generation(config.project_root, reuse) or synced
         if current.session_id != synced.session_id:
             return current
-        updated = register_project_udfs(config, target, current, force=False, loader=loader)
+        updated = _with_udfs(config, target, current, force=False, loader=loader)
         if updated is not current:
-            save_manifest(config.project_root, updated)
+            save_generation(config.project_root, updated)
         return updated

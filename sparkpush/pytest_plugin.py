@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
+from sparkpush.live.pytest_stash import PROJECT_KEY, held_by
+
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
 
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 OUR_FIXTURES = ("spark", "spark_isolated")
-_PROJECT = pytest.StashKey["LiveProject | None"]()
 _SAVED_ENV = pytest.StashKey["dict[str, str | None]"]()
 _SPARK = pytest.StashKey["LiveSession"]()
 
@@ -101,17 +102,12 @@ def spark_isolated(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
 
 def live_project(config: pytest.Config) -> LiveProject:
     """The run's project, opened (synced, held) on first use; exits pytest on failure."""
-    project = config.stash.get(_PROJECT, None)
+    project = config.stash.get(PROJECT_KEY, None)
     if project is None:
         project = _or_exit(lambda: _open(config))
-        config.stash[_PROJECT] = project
+        config.stash[PROJECT_KEY] = project
         _announce(config, project)
     return project
-
-
-def held_by(config: pytest.Config) -> LiveProject | None:
-    """The run's project if a test used the fixtures (for `connect test`'s report)."""
-    return config.stash.get(_PROJECT, None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -209,9 +205,9 @@ def _point_environment_at(config: pytest.Config, project: LiveProject, live: Liv
 
 
 def _close(config: pytest.Config) -> None:
-    project = config.stash.get(_PROJECT, None)
+    project = config.stash.get(PROJECT_KEY, None)
     if project is not None:
-        config.stash[_PROJECT] = None
+        config.stash[PROJECT_KEY] = None
         project.close()
     saved = config.stash.get(_SAVED_ENV, None)
     if saved is not None:

@@ -1,1 +1,1 @@
-"""Artifacts: kinds, names, packing, hashing, manifest and uploads."""
+"""Artifacts: kinds, names, packing, hashing, caches and uploads."""

@@ -29,7 +29,7 @@ from sparkpush.artifacts.packing import (
     stat_signature,
     walk_kept_files,
 )
-from sparkpush.artifacts.process_cache import ClassTree, ProcessCache
+from sparkpush.artifacts.process_cache import ArtifactCache, ClassTree
 from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS, StatCache
 from sparkpush.artifacts.wheels import is_platform_wheel, wheel_artifact
 from sparkpush.config import ArtifactSettings
@@ -73,7 +73,7 @@ def collect_artifacts(
     root: Path,
     cache: StatCache,
     packs: PackCache | None = None,
-    reuse: ProcessCache | None = None,
+    reuse: ArtifactCache | None = None,
 ) -> CollectedArtifacts:
     """Expand every configured glob under `root` into named, hashed artifacts.
 

@@ -1,9 +1,10 @@
-"""What a long-lived process (the daemon) keeps between syncs, so a no-op sync re-reads nothing.
+"""What a long-lived process (the daemon) keeps of the project's artifacts between syncs, so a
+no-op sync re-reads nothing.
 
-One `ProcessCache`, owned by the daemon and passed down to the sync; a one-shot command makes
-one for its own call. Every entry is trusted only while its source is unchanged: a parsed file
-while it is the same file (inode, size, mtime; writes always replace it), a class tree while
-every file in it keeps its (size, mtime, inode).
+An `ArtifactCache` is part of the daemon's `sparkpush.sync.process_cache.ProcessCache`, passed
+down to the sync; a one-shot command makes one for its own call. Every entry is trusted only
+while its source is unchanged: a parsed file while it is the same file (inode, size, mtime;
+writes always replace it), a class tree while every file in it keeps its (size, mtime, inode).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 if TYPE_CHECKING:
     from sparkpush.artifacts.class_jar import EntryCache
     from sparkpush.artifacts.collect import DesiredArtifact
-    from sparkpush.artifacts.manifest import Manifest
     from sparkpush.artifacts.stat_cache import StatCache
 
 Parsed = TypeVar("Parsed")
@@ -58,8 +58,7 @@ class ClassTree:
 
 
 @dataclass
-class ProcessCache:
-    manifests: ParsedFiles[Manifest] = field(default_factory=ParsedFiles)
+class ArtifactCache:
     stat_caches: ParsedFiles[StatCache] = field(default_factory=ParsedFiles)
     class_trees: dict[str, ClassTree] = field(default_factory=dict)
     """Folder -> its jar: an unchanged 10,000-file class tree is not looked up or packed again."""

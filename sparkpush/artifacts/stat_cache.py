@@ -9,14 +9,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.artifacts.process_cache import ProcessCache, file_identity
+from sparkpush.artifacts.process_cache import ArtifactCache, file_identity
 from sparkpush.private_files import write_private_file
+from sparkpush.project_state import STATE_DIR_NAME
 
 CACHE_VERSION = 1
+STAT_CACHE_FILE = "stat-cache.json"
 READ_BYTES = 1024 * 1024
 # A file modified this close to when it was hashed may change again within the same mtime
 # tick (coarse file system clocks); such an entry is re-hashed until it has settled.
 RACY_WINDOW_NS = 2_000_000_000
+
+
+def stat_cache_path(project_root: Path) -> Path:
+    """Where the project's stat cache is saved, in its state folder."""
+    return project_root / STATE_DIR_NAME / STAT_CACHE_FILE
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class StatCache:
         return len(self._entries)
 
     @classmethod
-    def load(cls, path: Path, reuse: ProcessCache | None = None) -> StatCache:
+    def load(cls, path: Path, reuse: ArtifactCache | None = None) -> StatCache:
         """The cache saved at `path`; empty when the file is missing or unusable.
 
         With `reuse`, the object loaded before is reused while the file is the one it was
@@ -85,7 +92,7 @@ class StatCache:
         cache._entries = entries
         return cache
 
-    def save(self, path: Path, reuse: ProcessCache | None = None) -> None:
+    def save(self, path: Path, reuse: ArtifactCache | None = None) -> None:
         """Write the entries looked up since loading (others are gone), atomically, 0600.
 
         Skipped when every lookup hit and every entry was looked up: nothing would change.

@@ -100,6 +100,4 @@ def current_generation(config: Config, target: Target, notify: Notify) -> Curren
         return CurrentGeneration(held.session_id, held.server_side_session_id, held.generation)
     manifest = ready_session(config, target).manifest
     assert manifest is not None
-    return CurrentGeneration(
-        manifest.session_id, manifest.server_side_session_id, manifest.generation
-    )
+    return CurrentGeneration(manifest.session_id, manifest.server_side_session_id, manifest.number)

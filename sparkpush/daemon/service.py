@@ -11,9 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
-from sparkpush.artifacts.manifest import Manifest, load_manifest
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.artifacts.process_cache import ProcessCache
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
@@ -26,6 +24,8 @@ from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target, target_still_current
 from sparkpush.sync.engine import SyncResult, release_generations
+from sparkpush.sync.generation import Generation, load_generation
+from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.summary import SyncSummary
 from sparkpush.udf.warm_loader import WarmLoader
 
@@ -110,7 +110,7 @@ class Daemon:
 
     def answer(self, *, synced: bool = True) -> GenerationReply:
         """The reply to a flush; `synced` False: no sync was needed, so none did anything."""
-        manifest = load_manifest(self.project_root, self.reuse)
+        manifest = load_generation(self.project_root, self.reuse)
         last = self.state.last_sync
         if not synced and last is not None:
             last = replace(last, summary=last.summary.unchanged())
@@ -126,18 +126,18 @@ class Daemon:
             reply,
             ok=True,
             session_id=manifest.session_id,
-            generation=manifest.generation,
+            generation=manifest.number,
             server_side_session_id=manifest.server_side_session_id,
             remote=self._target.spec.display(),
         )
 
     def status(self) -> DaemonStatus:
-        manifest = load_manifest(self.project_root, self.reuse)
+        manifest = load_generation(self.project_root, self.reuse)
         return DaemonStatus(
             pid=os.getpid(),
             project=str(self.project_root),
             session_id=manifest.session_id if manifest else None,
-            generation=manifest.generation if manifest else None,
+            generation=manifest.number if manifest else None,
             remote=self._target.spec.display() if self._target else None,
             last_sync=self.state.last_sync,
             last_error=self.state.last_error,
@@ -154,7 +154,7 @@ class Daemon:
         # Reading the current generation and taking the lease happen under the same lock
         # as retiring a generation, so a lease can never land on a released session.
         with self._lock:
-            manifest = load_manifest(self.project_root, self.reuse)
+            manifest = load_generation(self.project_root, self.reuse)
             if manifest is None:
                 return None
             return manifest.session_id, self.leases.acquire(manifest.session_id)
@@ -177,7 +177,7 @@ class Daemon:
         try:
             config = self._load_config()
             target = self._resolve_target(config)
-            before = load_manifest(self.project_root, self.reuse)
+            before = load_generation(self.project_root, self.reuse)
             # Old generations are released by lease accounting, except after a restart,
             # when no lease can exist on what a previous daemon left behind.
             result = ready_session(
@@ -227,10 +227,10 @@ class Daemon:
             return False
         if not watcher.barrier(MARKER_TIMEOUT_S):
             return False
-        manifest = load_manifest(self.project_root, self.reuse)
+        manifest = load_generation(self.project_root, self.reuse)
         return manifest is not None and self.probe.answers(self._target, manifest)
 
-    def _retire(self, before: Manifest, after: Manifest | None, target: Target) -> None:
+    def _retire(self, before: Generation, after: Generation | None, target: Target) -> None:
         """The previous generation stops being current; release it once no lease holds it,
         and its base, if the new generation has another, once no generation cloned from it
         is left."""

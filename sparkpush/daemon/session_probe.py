@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 
-from sparkpush.artifacts.manifest import Manifest
 from sparkpush.connect.session import Session
 from sparkpush.errors import SparkpushError
 from sparkpush.remote import Target
+from sparkpush.sync.generation import Generation
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -23,7 +23,7 @@ class SessionProbe:
         self._client: Session | None = None
         self._key: tuple[Target, str] | None = None
 
-    def answers(self, target: Target, manifest: Manifest) -> bool:
+    def answers(self, target: Target, manifest: Generation) -> bool:
         """True when `manifest`'s session answers on `target` as the same server session."""
         if manifest.remote != target.spec.display() or manifest.server_side_session_id is None:
             return False  # not confirmed by this server: only a sync can tell

@@ -12,9 +12,13 @@ from sparkpush.config import Config
 from sparkpush.environment.build import ProjectEnvironment, ensure_environment
 from sparkpush.environment.spec import environment_configured, read_spec
 from sparkpush.environment.target import WorkerTarget
+from sparkpush.environment.worker_probe import (
+    WorkerPythonCache,
+    probe_worker_target,
+    server_identity,
+)
 from sparkpush.errors import SparkpushError
 from sparkpush.remote import Target
-from sparkpush.submit.worker_python import WorkerPythonCache, probe_worker_target, server_identity
 
 ALIAS = "sparkpush_env"
 ARCHIVE_NAME = f"archives/{ALIAS}.tar.gz#{ALIAS}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sparkpush.artifacts.collect import DesiredArtifact, collect_artifacts
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import ArtifactSettings, Config
 from sparkpush.environment.build import spec_key
@@ -61,16 +61,15 @@ def known_environment(config: Config, wheels: tuple[Path, ...]) -> KnownEnvironm
     return KnownEnvironment(entry, cached)
 
 
-def environment_report(config: Config) -> dict[str, Any]:
-    """`connect env --json`: target, packages, size, hash, cache path, in the generation."""
+def environment_report(
+    config: Config, generation: int | None, held: Mapping[str, str]
+) -> dict[str, Any]:
+    """`connect env --json`: target, packages, size, hash, cache path, and whether the current
+    generation (number `generation`, holding artifact name -> sha256 `held`) has it."""
     known = known_environment(config, platform_wheels(config))
     if known is None:
         return {"configured": False}
-    manifest = load_manifest(config.project_root)
-    in_generation = False
-    if manifest is not None and known.cached is not None:
-        held = manifest.entries.get(ARCHIVE_NAME)
-        in_generation = held is not None and held.sha256 == known.cached.sha256
+    in_generation = known.cached is not None and held.get(ARCHIVE_NAME) == known.cached.sha256
     entry, cached = known.entry, known.cached
     return {
         "configured": True,
@@ -83,7 +82,7 @@ def environment_report(config: Config) -> dict[str, Any]:
         "cache_path": str(cached.folder) if cached else str(cache_root()),
         "lock_file": str(lock_path(config.project_root)),
         "in_current_generation": in_generation,
-        "generation": manifest.generation if manifest else None,
+        "generation": generation,
     }
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sparkpush.artifacts.manifest import Manifest, load_manifest
 from sparkpush.config import Config, load_config
 from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
@@ -27,8 +26,8 @@ from sparkpush.live.spare import SpareClone, keep_spare, take_spare
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, resolve_target
+from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.unfinished import clone_recorded, forget_unfinished
-from sparkpush.udf.registration import registered_udfs
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
@@ -72,12 +71,12 @@ class Revision:
     digest: str
 
 
-def revision_of(manifest: Manifest) -> Revision:
+def revision_of(manifest: Generation) -> Revision:
     fingerprints = {name: u.fingerprint for name, u in manifest.udfs.functions.items()}
     content = json.dumps(
         [manifest.session_id, manifest.hashes, fingerprints], sort_keys=True, default=str
     )
-    return Revision(manifest.generation, hashlib.sha256(content.encode()).hexdigest())
+    return Revision(manifest.number, hashlib.sha256(content.encode()).hexdigest())
 
 
 @dataclass
@@ -167,20 +166,21 @@ class LiveProject:
         return HeldGeneration(
             session_id=manifest.session_id,
             server_side_session_id=manifest.server_side_session_id,
-            number=manifest.generation,
+            number=manifest.number,
             udfs=self._udf_names(),
             by_daemon=False,
             revision=revision_of(manifest),
         )
 
     def _udf_names(self) -> tuple[str, ...]:
-        return tuple(u.name for u in registered_udfs(load_manifest(self.config.project_root)))
+        current = load_generation(self.config.project_root)
+        return tuple(u.name for u in current.registered_udfs()) if current is not None else ()
 
     def current_revision(self) -> Revision | None:
         """What the project's manifest holds now (the daemon may have moved on)."""
         if self.fresh:
             return None
-        manifest = load_manifest(self.config.project_root)
+        manifest = load_generation(self.config.project_root)
         return revision_of(manifest) if manifest is not None else None
 
     # -- sessions -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 
 from sparkpush.errors import ExitCode
 from sparkpush.live.project import LiveOptions
+from sparkpush.live.pytest_stash import held_by
 from sparkpush.submit.report import remote_for_report
 
 PLUGIN_MODULE = "sparkpush.pytest_plugin"
@@ -95,8 +96,6 @@ class OutcomeCollector:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from sparkpush.pytest_plugin import held_by
-
         project = held_by(session.config)
         if project is None or project.held is None:
             return

@@ -15,8 +15,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sparkpush.artifacts.manifest import state_dir
 from sparkpush.private_files import read_json, write_private_json
+from sparkpush.project_state import state_dir
 
 SPARE_FILE = "spare-clone.json"
 

@@ -11,6 +11,7 @@ from sparkpush.config import Config
 from sparkpush.connect.session import Session
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.environment.session_parts import environment_conf
+from sparkpush.environment.worker_probe import WorkerPythonCache, server_identity
 from sparkpush.errors import UsageError
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
@@ -19,7 +20,6 @@ from sparkpush.submit.report import remote_for_report
 from sparkpush.submit.run_clone import run_session
 from sparkpush.submit.runner import SubmitRequest
 from sparkpush.submit.session import SessionLease
-from sparkpush.submit.worker_python import WorkerPythonCache, server_identity
 from sparkpush.sync.engine import collect_project_artifacts
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
@@ -101,7 +101,7 @@ def attach_to_project(
         notify(f"warning: {warning}")
     manifest = result.manifest
     assert manifest is not None
-    notify(f"attached to generation {manifest.generation} (session {manifest.session_id})")
+    notify(f"attached to generation {manifest.number} (session {manifest.session_id})")
     with run_session(
         config, target, manifest.session_id, manifest.server_side_session_id, notify
     ) as lease:

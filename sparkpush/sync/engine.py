@@ -20,13 +20,6 @@ from pathlib import Path
 from sparkpush.artifacts.collect import CollectedArtifacts, DesiredArtifact, collect_artifacts
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.artifacts.manifest import (
-    Manifest,
-    load_manifest,
-    save_manifest,
-    stat_cache_path,
-    state_dir,
-)
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import (
     PlanAction,
@@ -34,8 +27,7 @@ from sparkpush.artifacts.planner import (
     plan_layered_sync,
     plan_sync,
 )
-from sparkpush.artifacts.process_cache import ProcessCache
-from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config import Config
 from sparkpush.environment.session_parts import environment_artifacts
@@ -44,9 +36,12 @@ from sparkpush.errors import (
     ServerError,
     UsageError,
 )
+from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
+from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
+from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.release import release_sessions
 from sparkpush.sync.unfinished import release_unfinished
@@ -67,7 +62,7 @@ class SyncResult:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
     released: tuple[str, ...] = ()
-    manifest: Manifest | None = field(default=None, repr=False)
+    manifest: Generation | None = field(default=None, repr=False)
     udfs: tuple[str, ...] = ()
     """SQL names of the UDFs registered or re-registered (filled in by `ready_session`)."""
     layer: Layer | None = None
@@ -105,7 +100,7 @@ def sync_project(
         desired += environment
         collected = replace(collected, warnings=collected.warnings + notes)
         layout = layout_of(config, desired)
-        manifest = load_manifest(root, reuse)
+        manifest = load_generation(root, reuse)
         release_unfinished(target, root, keep=_sessions_of(manifest))
         current = usable_current(manifest, target)
         plan = plan_generation(config, target, layout, current)
@@ -139,7 +134,7 @@ def sync_project(
         return _result(manifest, plan, uploaded, desired, collected, started, released)
 
 
-def _sessions_of(manifest: Manifest | None) -> tuple[str, ...]:
+def _sessions_of(manifest: Generation | None) -> tuple[str, ...]:
     if manifest is None:
         return ()
     if manifest.base is None:
@@ -148,7 +143,7 @@ def _sessions_of(manifest: Manifest | None) -> tuple[str, ...]:
 
 
 def plan_generation(
-    config: Config, target: Target | None, layout: Layout, current: Manifest | None
+    config: Config, target: Target | None, layout: Layout, current: Generation | None
 ) -> SyncPlan:
     """The layered plan for a generation cloned from a base; else today's single-session one.
 
@@ -227,7 +222,7 @@ def _with_extra(
     return desired
 
 
-def usable_current(manifest: Manifest | None, target: Target) -> Manifest | None:
+def usable_current(manifest: Generation | None, target: Target) -> Generation | None:
     """The manifest's session if it is on this server and still alive there."""
     if manifest is None or manifest.remote != target.spec.display():
         return None
@@ -255,12 +250,12 @@ def _alive(target: Target, session_id: str, server_side_session_id: str | None) 
 def _add_in_place(
     root: Path,
     target: Target,
-    current: Manifest,
+    current: Generation,
     desired: Sequence[DesiredArtifact],
     layout: Layout,
     plan: SyncPlan,
     on_progress: ProgressCallback | None,
-) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
+) -> tuple[Generation, tuple[UploadedArtifact, ...]]:
     """Upload new names into the generation; new base names into its base too, first, so that
     later clones of the base have them."""
     by_name = {d.name: d for d in desired}
@@ -274,25 +269,23 @@ def _add_in_place(
         report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
     entries = dict(current.entries)
     for uploaded in report.artifacts:
-        entries[uploaded.name] = manifest_entry(
-            uploaded, by_name[uploaded.name], current.generation
-        )
+        entries[uploaded.name] = manifest_entry(uploaded, by_name[uploaded.name], current.number)
     manifest = replace(current, entries=entries, updated_at=time.time(), base=base)
-    save_manifest(root, manifest)
+    save_generation(root, manifest)
     return manifest, tuple(report.artifacts)
 
 
-def _release_pending(target: Target, manifest: Manifest, root: Path) -> tuple[str, ...]:
+def _release_pending(target: Target, manifest: Generation, root: Path) -> tuple[str, ...]:
     """Release older generations recorded in the manifest; keep those that could not be."""
     if not manifest.pending_release:
         return ()
     outcome = release_sessions(target, manifest.pending_release)
-    save_manifest(root, replace(manifest, pending_release=outcome.unreachable))
+    save_generation(root, replace(manifest, pending_release=outcome.unreachable))
     return outcome.released
 
 
 def _result(
-    manifest: Manifest,
+    manifest: Generation,
     plan: SyncPlan,
     uploaded: tuple[UploadedArtifact, ...],
     desired: Sequence[DesiredArtifact],
@@ -302,7 +295,7 @@ def _result(
 ) -> SyncResult:
     return SyncResult(
         session_id=manifest.session_id,
-        generation=manifest.generation,
+        generation=manifest.number,
         action=plan.action,
         uploaded=uploaded,
         skipped=len(desired) - len(uploaded),
@@ -320,9 +313,9 @@ def release_generations(config: Config, target: Target, session_ids: Sequence[st
     root = config.project_root
     with project_lock(root):
         outcome = release_sessions(target, session_ids)
-        manifest = load_manifest(root)
+        manifest = load_generation(root)
         if manifest is None:
             return
         done = set(outcome.released)
         pending = tuple(s for s in manifest.pending_release if s not in done)
-        save_manifest(root, replace(manifest, pending_release=pending))
+        save_generation(root, replace(manifest, pending_release=pending))

@@ -13,7 +13,6 @@ from dataclasses import replace
 
 from sparkpush.artifacts.collect import DesiredArtifact
 from sparkpush.artifacts.layers import Layer
-from sparkpush.artifacts.manifest import BaseSession, Manifest, ManifestEntry, save_manifest
 from sparkpush.artifacts.planner import SyncPlan, upload_order
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact
 from sparkpush.config import Config
@@ -21,26 +20,27 @@ from sparkpush.connect.session import Session
 from sparkpush.errors import CloneUnsupportedError
 from sparkpush.remote import Target
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.generation import BaseSession, Generation, StoredArtifact, save_generation
 from sparkpush.sync.layering import Layout
 from sparkpush.sync.session_build import SessionBuild
 
 log = logging.getLogger(__name__)
 
-GenerationHook = Callable[[Session, Manifest], Manifest]
+GenerationHook = Callable[[Session, Generation], Generation]
 """Runs on a session before it becomes current (e.g. registers UDFs); returns the manifest."""
 
 
 def build_generation(
     config: Config,
     target: Target,
-    previous: Manifest | None,
-    current: Manifest | None,
+    previous: Generation | None,
+    current: Generation | None,
     desired: Sequence[DesiredArtifact],
     layout: Layout,
     plan: SyncPlan,
     on_progress: ProgressCallback | None,
     prepare_generation: GenerationHook | None,
-) -> tuple[Manifest, tuple[UploadedArtifact, ...]]:
+) -> tuple[Generation, tuple[UploadedArtifact, ...]]:
     """Build a complete new generation; only then make it current (the old one keeps serving).
 
     A code change clones the current base and sends the code layer; otherwise a new session
@@ -48,7 +48,7 @@ def build_generation(
     clone that gets the code layer (else it gets the code itself: one session, as on Spark 4.0).
     """
     root = config.project_root
-    generation = (previous.generation + 1) if previous is not None else 1
+    generation = (previous.number + 1) if previous is not None else 1
     by_name = {d.name: d for d in desired}
     build = SessionBuild(root, target, by_name, on_progress)
     base: BaseSession | None
@@ -64,9 +64,9 @@ def build_generation(
             else _kept_entry(current, n)
             for n in layout.hashes
         }
-        manifest = Manifest(
+        manifest = Generation(
             session_id=session.session_id,
-            generation=generation,
+            number=generation,
             remote=target.spec.display(),
             server_side_session_id=session.server_side_session_id,
             entries=entries,
@@ -80,7 +80,7 @@ def build_generation(
         raise
     finally:
         build.close()
-    save_manifest(root, manifest)
+    save_generation(root, manifest)
     build.finished()
     return manifest, tuple(build.uploaded)
 
@@ -125,14 +125,14 @@ def _from_scratch(
     return clone, layout.base_record(session.session_id, session.server_side_session_id)
 
 
-def _kept_entry(current: Manifest | None, name: str) -> ManifestEntry:
+def _kept_entry(current: Generation | None, name: str) -> StoredArtifact:
     """A base artifact the clone got from its base: recorded as the base got it."""
     assert current is not None
     return current.entries[name]
 
 
 def pending_after_switch(
-    previous: Manifest | None, target: Target, base: BaseSession | None
+    previous: Generation | None, target: Target, base: BaseSession | None
 ) -> tuple[str, ...]:
     """Sessions to release once the new generation is current: the old one, then its base if
     the new generation has another, and any leftovers."""
@@ -149,10 +149,10 @@ def pending_after_switch(
 
 def manifest_entry(
     uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int
-) -> ManifestEntry:
+) -> StoredArtifact:
     # The hash recorded is the one of the bytes actually sent: if the file changed between
     # planning and sending, the next sync sees the difference and rebuilds.
-    return ManifestEntry(
+    return StoredArtifact(
         name=uploaded.name,
         sha256=uploaded.sha256,
         size=uploaded.size,

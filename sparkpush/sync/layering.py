@@ -8,10 +8,10 @@ from types import MappingProxyType
 
 from sparkpush.artifacts.collect import DesiredArtifact
 from sparkpush.artifacts.layers import Layer, conf_digest, layer_of
-from sparkpush.artifacts.manifest import BaseSession, Manifest
 from sparkpush.artifacts.planner import LayeredSet, upload_order
 from sparkpush.config import Config
 from sparkpush.environment.session_parts import environment_conf
+from sparkpush.sync.generation import BaseSession, Generation
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def layout_of(
     return Layout(base, code, session_conf(config, [*base, *code]))
 
 
-def layered_current(manifest: Manifest, base: BaseSession) -> LayeredSet:
+def layered_current(manifest: Generation, base: BaseSession) -> LayeredSet:
     """The current generation's artifacts split as its base recorded them."""
     names = set(base.names)
     hashes = manifest.hashes

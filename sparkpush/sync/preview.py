@@ -16,19 +16,20 @@ from typing import Any
 
 from sparkpush.artifacts.collect import collect_artifacts
 from sparkpush.artifacts.layers import Layer
-from sparkpush.artifacts.manifest import Manifest, load_manifest, stat_cache_path, state_dir
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import PlanAction, SyncPlan
-from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.environment.status import preview_environment
+from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
 from sparkpush.sync.engine import plan_generation, usable_current
+from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.layering import layout_of
 from sparkpush.udf.loader_messages import LoadRequest
 from sparkpush.udf.loading import Loader, loader_environment, run_loader
-from sparkpush.udf.registration import has_udfs, registered_udfs
+from sparkpush.udf.registration import has_udfs
 from sparkpush.udf.source_signature import udf_sources_signature
 
 
@@ -65,7 +66,7 @@ def preview_sync(
     collected = collect_artifacts(
         config.artifacts, root, StatCache.load(stat_cache_path(root)), packs
     )
-    manifest = load_manifest(root)
+    manifest = load_generation(root)
     current = usable_current(manifest, target) if target is not None else None
     environment = preview_environment(config, collected.platform_wheels)
     sizes = {**{n: d.size for n, d in collected.by_name.items()}, **environment.sizes}
@@ -86,8 +87,8 @@ def preview_sync(
 def _udfs_to_register(
     config: Config,
     target: Target | None,
-    manifest: Manifest | None,
-    current: Manifest | None,
+    manifest: Generation | None,
+    current: Generation | None,
     plan: SyncPlan,
     loader: Loader | None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -100,12 +101,13 @@ def _udfs_to_register(
     if target is None or current is None:
         # Loading a module needs a session (return types are parsed there) and creating one
         # would change the server: name what is known instead.
-        known = {u.name for u in registered_udfs(manifest)} | set(config.java_udfs)
+        last = manifest.registered_udfs() if manifest is not None else []
+        known = {u.name for u in last} | set(config.java_udfs)
         return tuple(sorted(known)), (
             "UDF modules not loaded (no live session to load them in): "
             "the names are the last registered ones",
         )
-    known_fingerprints = {} if fresh else {u.name: u.fingerprint for u in registered_udfs(current)}
+    known_fingerprints = {} if fresh else {u.name: u.fingerprint for u in current.registered_udfs()}
     request = LoadRequest(
         project_root=str(config.project_root),
         modules=tuple(config.udf_modules),
@@ -121,7 +123,7 @@ def _udfs_to_register(
     return tuple(sorted(u.name for u in outcome.udfs if u.registered)), ()
 
 
-def _udf_sources_unchanged(config: Config, current: Manifest) -> bool:
+def _udf_sources_unchanged(config: Config, current: Generation) -> bool:
     area = current.udfs
     if area.session_id != current.session_id or not area.worker_python:
         return False

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.artifacts.manifest import state_dir
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
 from sparkpush.private_files import private_opener, read_json, write_private_json
+from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
 from sparkpush.sync.release import release_sessions
 

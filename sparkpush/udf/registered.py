@@ -65,6 +65,11 @@ class SessionUdfs:
         """This record if it describes `session_id`, else an empty one (it is stale)."""
         return self if self.session_id == session_id else SessionUdfs()
 
+    def registered_in(self, session_id: str) -> list[RegisteredUdf]:
+        """The functions this record says are registered in `session_id`, by name."""
+        functions = self.in_session(session_id).functions
+        return [functions[name] for name in sorted(functions)]
+
     def to_json(self) -> dict[str, Any]:
         if self == SessionUdfs():
             return {}

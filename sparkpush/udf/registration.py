@@ -1,15 +1,14 @@
-"""Registering the project's UDFs on a session, and remembering them in the manifest
-(as a `SessionUdfs` record, see `sparkpush.udf.registered`)."""
+"""Registering the project's UDFs on a session, and remembering them as a `SessionUdfs`
+record (see `sparkpush.udf.registered`), which the sync keeps in the generation record."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
-from sparkpush.artifacts.manifest import Manifest, state_dir
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
+from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
 from sparkpush.udf.loader_messages import LoadOutcome, LoadRequest
 from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
@@ -22,47 +21,43 @@ def has_udfs(config: Config) -> bool:
     return bool(config.udf_modules or config.java_udfs)
 
 
-def registered_udfs(manifest: Manifest | None) -> list[RegisteredUdf]:
-    """What the manifest says is registered in its session, by name."""
-    if manifest is None:
-        return []
-    functions = manifest.udfs.in_session(manifest.session_id).functions
-    return [functions[name] for name in sorted(functions)]
-
-
-def registered_since(before: Manifest | None, after: Manifest) -> tuple[str, ...]:
+def registered_since(before: SessionUdfs, after: SessionUdfs) -> tuple[str, ...]:
     """Names `after` registered anew: new in its session, or with another fingerprint."""
-    known = {u.name: u.fingerprint for u in registered_udfs(before)}
-    if before is None or before.session_id != after.session_id:
-        known = {}
-    return tuple(u.name for u in registered_udfs(after) if known.get(u.name) != u.fingerprint)
+    if after.session_id is None:
+        return ()
+    known = {u.name: u.fingerprint for u in before.registered_in(after.session_id)}
+    fresh = after.registered_in(after.session_id)
+    return tuple(u.name for u in fresh if known.get(u.name) != u.fingerprint)
 
 
 def register_project_udfs(
     config: Config,
     target: Target,
-    manifest: Manifest,
+    registered: SessionUdfs,
     *,
+    session_id: str,
+    generation: int,
     force: bool,
     loader: Loader | None = None,
     warm_up: bool = False,
-) -> Manifest:
-    """Register new and changed UDFs on the manifest's session; returns the updated manifest.
+) -> SessionUdfs:
+    """Register new and changed UDFs on session `session_id` (generation number `generation`),
+    given what is `registered` there; returns the new record, or `registered` itself when
+    nothing was registered.
 
     `force` registers everything (a brand-new generation). `warm_up` checks the workers'
     Python even with no UDFs configured, which starts the session's Python workers. On
-    failure UdfLoadError is raised and nothing about the manifest changes: the last good
-    registration keeps serving.
+    failure UdfLoadError is raised: the last good registration keeps serving.
     """
-    area = manifest.udfs.in_session(manifest.session_id)
+    area = registered.in_session(session_id)
     if not has_udfs(config) and not area.functions and not warm_up:
-        return manifest
+        return registered
     sources = udf_sources_signature(config)
     worker_python = area.worker_python
     if not force and sources is not None and area.sources == sources and worker_python:
-        return manifest  # nothing that could change a UDF changed since it was registered
-    known = {} if force else {u.name: u.fingerprint for u in registered_udfs(manifest)}
-    outcome = _load(config, target, manifest.session_id, known, worker_python is None, loader)
+        return registered  # nothing that could change a UDF changed since it was registered
+    known = {} if force else {u.name: u.fingerprint for u in area.registered_in(session_id)}
+    outcome = _load(config, target, session_id, known, worker_python is None, loader)
     functions = {
         u.name: RegisteredUdf(
             u.name,
@@ -70,17 +65,16 @@ def register_project_udfs(
             u.return_type,
             u.source,
             u.fingerprint,
-            _generation_of(area.functions.get(u.name), u.fingerprint, manifest.generation, force),
+            _generation_of(area.functions.get(u.name), u.fingerprint, generation, force),
         )
         for u in outcome.udfs
     }
-    udfs = SessionUdfs(
-        session_id=manifest.session_id,
+    return SessionUdfs(
+        session_id=session_id,
         worker_python=outcome.worker_python or worker_python,
         sources=sources,
         functions=functions,
     )
-    return replace(manifest, udfs=udfs)
 
 
 def _generation_of(

@@ -24,13 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.artifacts.manifest import STATE_DIR_NAME, load_manifest
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import load_config
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.secret import Secret
+from sparkpush.project_state import STATE_DIR_NAME
 from sparkpush.remote import Target
 from sparkpush.sync.engine import sync_project
+from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
 
@@ -70,7 +71,7 @@ def write_sources(root: Path, version: int, rng: random.Random, *, base: bool = 
 
 def current_sessions(root: Path) -> set[str]:
     """The current generation's session and its base's."""
-    manifest = load_manifest(root)
+    manifest = load_generation(root)
     assert manifest is not None and manifest.base is not None, "a layered generation"
     return {manifest.session_id, manifest.base.session_id}
 
@@ -105,7 +106,7 @@ def assert_state_readable(root: Path) -> None:
             continue  # an unfinished atomic write: never read
         json.loads(path.read_bytes())
     if (folder / "manifest.json").exists():
-        assert load_manifest(root) is not None, "manifest.json exists but is unusable"
+        assert load_generation(root) is not None, "manifest.json exists but is unusable"
 
 
 def sync_cli(server: EmbeddedServer, root: Path) -> dict[str, object]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.artifacts.manifest import Manifest, load_manifest
+from sparkpush.sync.generation import Generation, load_generation
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import (
     EVERY_KIND,
@@ -28,13 +28,13 @@ pytestmark = pytest.mark.integration
 CODE_NAMES = ("jars/classes-", "pyfiles/mypkg-")
 
 
-def manifest_of(root: Path) -> Manifest:
-    manifest = load_manifest(root)
+def manifest_of(root: Path) -> Generation:
+    manifest = load_generation(root)
     assert manifest is not None
     return manifest
 
 
-def code_bytes(manifest: Manifest) -> int:
+def code_bytes(manifest: Generation) -> int:
     return sum(e.size for n, e in manifest.entries.items() if n.startswith(CODE_NAMES))
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
 from sparkpush.artifacts.pack_cache import PackCache
-from sparkpush.artifacts.process_cache import ProcessCache
+from sparkpush.artifacts.process_cache import ArtifactCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import ArtifactSettings
 from sparkpush.errors import UsageError
@@ -429,7 +429,7 @@ def test_an_unchanged_class_tree_reuses_its_jar_and_a_change_rebuilds(tmp_path: 
         os.utime(path, (old, old))
     settings = ArtifactSettings(classes=("target/classes",))
     cache = StatCache()
-    reuse = ProcessCache()
+    reuse = ArtifactCache()
     second = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
     third = collect_artifacts(settings, tmp_path, cache, reuse=reuse)
     assert third.artifacts[0] is second.artifacts[0]
@@ -445,7 +445,7 @@ def test_an_unchanged_class_tree_reuses_its_jar_and_a_change_rebuilds(tmp_path: 
 def test_a_just_written_class_tree_is_not_remembered(tmp_path: Path) -> None:
     write(tmp_path / "out" / "p" / "X.class", b"1")  # mtime now: inside the racy window
     settings = ArtifactSettings(classes=("out",))
-    reuse = ProcessCache()
+    reuse = ArtifactCache()
     first = collect_artifacts(settings, tmp_path, StatCache(), reuse=reuse)
     again = collect_artifacts(settings, tmp_path, StatCache(), reuse=reuse)
     assert reuse.class_trees == {}
@@ -461,7 +461,7 @@ def old_class_folder(root: Path) -> ArtifactSettings:
 
 def test_a_jar_reused_from_the_process_cache_stays_in_the_pack_cache(tmp_path: Path) -> None:
     settings = old_class_folder(tmp_path)
-    reuse = ProcessCache()
+    reuse = ArtifactCache()
     for _ in range(3):  # built, found in the pack cache, then taken from the process cache
         packs = PackCache(tmp_path / "packs")
         collect_artifacts(settings, tmp_path, StatCache(), packs, reuse)
@@ -473,7 +473,7 @@ def test_a_jar_reused_from_the_process_cache_stays_in_the_pack_cache(tmp_path: P
 
 def test_a_remembered_jar_whose_pack_was_deleted_is_built_again(tmp_path: Path) -> None:
     settings = old_class_folder(tmp_path)
-    reuse = ProcessCache()
+    reuse = ArtifactCache()
     packs = PackCache(tmp_path / "packs")
     collect_artifacts(settings, tmp_path, StatCache(), packs, reuse)
     [jar] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
@@ -486,7 +486,7 @@ def test_a_remembered_jar_whose_pack_was_deleted_is_built_again(tmp_path: Path) 
 
 def test_a_long_lived_process_keeps_the_jar_entries_of_each_class_folder(tmp_path: Path) -> None:
     settings = old_class_folder(tmp_path)
-    reuse = ProcessCache()
+    reuse = ArtifactCache()
     collect_artifacts(settings, tmp_path, StatCache(), PackCache(tmp_path / "packs"), reuse)
     [(folder, entries)] = reuse.jar_entries.items()
     assert folder == str(tmp_path / "out") and len(entries) == 3

@@ -22,13 +22,13 @@ from sparkpush.environment.pip_command import BASE_OPTIONS, install_command
 from sparkpush.environment.session_parts import ARCHIVE_NAME, environment_conf
 from sparkpush.environment.spec import EnvironmentSpec, read_spec
 from sparkpush.environment.target import WorkerTarget, local_target, same_platform
+from sparkpush.environment.worker_probe import WorkerPythonCache, parse_target_answer
 from sparkpush.errors import (
     EnvironmentBuildError,
     EnvironmentOfflineError,
     ExitCode,
     UntrustedConfigError,
 )
-from sparkpush.submit.worker_python import WorkerPythonCache, parse_target_answer
 from sparkpush.trust import record_trust
 
 LINUX = WorkerTarget(

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sparkpush.artifacts.manifest import Manifest, load_manifest, save_manifest, stat_cache_path
-from sparkpush.artifacts.process_cache import ProcessCache
-from sparkpush.artifacts.stat_cache import StatCache
+from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
+from sparkpush.sync.generation import Generation, load_generation, save_generation
+from sparkpush.sync.process_cache import ProcessCache
 
 
-def sample(generation: int) -> Manifest:
-    return Manifest(
+def sample(generation: int) -> Generation:
+    return Generation(
         session_id="s",
-        generation=generation,
+        number=generation,
         remote="sc://localhost:15002",
         server_side_session_id=None,
         entries={},
@@ -21,15 +21,15 @@ def sample(generation: int) -> Manifest:
 
 
 def test_a_manifest_is_parsed_once_while_its_file_is_unchanged(tmp_path: Path) -> None:
-    save_manifest(tmp_path, sample(1))
+    save_generation(tmp_path, sample(1))
     reuse = ProcessCache()
-    first = load_manifest(tmp_path, reuse)
+    first = load_generation(tmp_path, reuse)
     assert first is not None
-    assert load_manifest(tmp_path, reuse) is first
-    assert load_manifest(tmp_path) is not first  # without the cache: read afresh
-    save_manifest(tmp_path, sample(2))
-    replaced = load_manifest(tmp_path, reuse)
-    assert replaced is not None and replaced.generation == 2
+    assert load_generation(tmp_path, reuse) is first
+    assert load_generation(tmp_path) is not first  # without the cache: read afresh
+    save_generation(tmp_path, sample(2))
+    replaced = load_generation(tmp_path, reuse)
+    assert replaced is not None and replaced.number == 2
 
 
 def test_a_stat_cache_is_reused_while_its_file_is_the_one_saved(tmp_path: Path) -> None:
@@ -51,6 +51,6 @@ def test_a_stat_cache_is_reused_while_its_file_is_the_one_saved(tmp_path: Path) 
 
 
 def test_two_caches_share_nothing(tmp_path: Path) -> None:
-    save_manifest(tmp_path, sample(1))
+    save_generation(tmp_path, sample(1))
     first, second = ProcessCache(), ProcessCache()
-    assert load_manifest(tmp_path, first) is not load_manifest(tmp_path, second)
+    assert load_generation(tmp_path, first) is not load_generation(tmp_path, second)

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sparkpush.artifacts.manifest import Manifest
 from sparkpush.daemon.session_probe import SessionProbe
 from sparkpush.remote import Target
+from sparkpush.sync.generation import Generation
 from tests.fake_session import FakeServer
 
 
@@ -25,13 +25,13 @@ def probe(server: FakeServer) -> Iterator[SessionProbe]:
     assert server.closed == server.opened, "every session the probe opened is closed"
 
 
-def generation_on(server: FakeServer, target: Target) -> Manifest:
+def generation_on(server: FakeServer, target: Target) -> Generation:
     """The record of a generation whose session the server holds."""
     with server.open() as session:
         session.set_conf({})
-        return Manifest(
+        return Generation(
             session_id=session.session_id,
-            generation=1,
+            number=1,
             remote=target.spec.display(),
             server_side_session_id=session.server_side_session_id,
             entries={},
@@ -63,9 +63,9 @@ def test_a_generation_of_another_server_is_not_probed(
     server: FakeServer, probe: SessionProbe
 ) -> None:
     current = generation_on(server, server.target())
-    elsewhere = Manifest(
+    elsewhere = Generation(
         session_id=current.session_id,
-        generation=1,
+        number=1,
         remote="sc://elsewhere.invalid:15002",
         server_side_session_id=current.server_side_session_id,
         entries={},

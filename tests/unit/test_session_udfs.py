@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.artifacts.manifest import Manifest, load_manifest, manifest_path, save_manifest
+from sparkpush.sync.generation import Generation, load_generation, manifest_path, save_generation
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
-from sparkpush.udf.registration import registered_udfs
 
 SESSION = "6f1c1c3e-8e0a-4a34-9d6c-1b0b8f3a2d11"
 
@@ -77,22 +76,22 @@ def test_no_registrations_are_written_as_an_empty_object() -> None:
 
 
 def test_registrations_round_trip_through_the_manifest(tmp_path: Path) -> None:
-    manifest = Manifest(SESSION, 2, "sc://h", None, {}, udfs=registrations())
-    save_manifest(tmp_path, manifest)
-    loaded = load_manifest(tmp_path)
+    manifest = Generation(SESSION, 2, "sc://h", None, {}, udfs=registrations())
+    save_generation(tmp_path, manifest)
+    loaded = load_generation(tmp_path)
     assert loaded is not None and loaded.udfs == registrations()
 
 
 def test_a_manifest_written_before_the_record_still_loads(tmp_path: Path) -> None:
     write_manifest(tmp_path, MANIFEST_WRITTEN_BEFORE)
-    loaded = load_manifest(tmp_path)
+    loaded = load_generation(tmp_path)
     assert loaded is not None
     assert loaded.udfs.worker_python == "3.11" and loaded.udfs.sources == "5e" * 32
-    assert registered_udfs(loaded) == [
+    assert loaded.registered_udfs() == [
         RegisteredUdf("add_one", "java", "IntegerType", "com.example.AddOne", "jj", 4),
         RegisteredUdf("plus_one", "python", "int", "udfs.py", "ff" * 32, 3),
     ]
-    save_manifest(tmp_path, loaded)
+    save_generation(tmp_path, loaded)
     assert (
         json.loads(manifest_path(tmp_path).read_text())["udfs"] == (MANIFEST_WRITTEN_BEFORE["udfs"])
     )
@@ -100,9 +99,9 @@ def test_a_manifest_written_before_the_record_still_loads(tmp_path: Path) -> Non
 
 def test_registrations_of_another_session_are_not_in_this_one() -> None:
     stale = SessionUdfs(session_id="older", functions=registrations().functions)
-    manifest = Manifest(SESSION, 2, "sc://h", None, {}, udfs=stale)
+    manifest = Generation(SESSION, 2, "sc://h", None, {}, udfs=stale)
     assert stale.in_session(SESSION) == SessionUdfs()
-    assert registered_udfs(manifest) == []
+    assert manifest.registered_udfs() == []
 
 
 @pytest.mark.parametrize(
@@ -124,4 +123,4 @@ def test_a_manifest_with_bad_registrations_is_unusable(
     document = json.loads(json.dumps(MANIFEST_WRITTEN_BEFORE))
     document["udfs"][key] = value
     write_manifest(tmp_path, document)
-    assert load_manifest(tmp_path) is None
+    assert load_generation(tmp_path) is None

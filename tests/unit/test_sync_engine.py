@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import ArtifactSettings, Config, LayerSettings
 from sparkpush.errors import (
@@ -23,6 +22,7 @@ from sparkpush.errors import (
 )
 from sparkpush.remote import Target
 from sparkpush.sync.engine import release_generations, sync_project
+from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import UnfinishedSession, record_unfinished, unfinished_sessions
 from tests.fake_session import FakeServer
 
@@ -60,7 +60,7 @@ def test_the_first_sync_builds_generation_one_with_every_artifact(
     session = server.sessions[result.session_id]
     assert session.artifacts == {"pyfiles/jobs.py": b"def run(): return 1\n"}
     assert session.conf == {"spark.sql.shuffle.partitions": "4"}
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.session_id == result.session_id
     assert manifest.server_side_session_id == session.server_side_session_id
     assert unfinished_sessions(config.project_root) == []
@@ -98,7 +98,7 @@ def test_a_changed_file_starts_a_new_generation_and_releases_the_old_one(
     assert second.reasons == ("changed: pyfiles/jobs.py",)
     assert second.released == (first.session_id,)
     assert server.released == [first.session_id]
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.pending_release == ()
 
 
@@ -109,7 +109,7 @@ def test_keep_old_leaves_the_previous_generation_pending(
     (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
     second = sync_project(config, target, keep_old=True)
     assert second.released == () and server.released == []
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.pending_release == (first.session_id,)
 
 
@@ -151,11 +151,11 @@ def test_an_old_generation_not_reached_stays_pending_until_a_later_sync(
     server.fail("release_session", failure)
     second = sync_project(config, target)
     assert second.released == ()
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.pending_release == (first.session_id,)
     third = sync_project(config, target)
     assert (third.action, third.released) == (PlanAction.NOTHING, (first.session_id,))
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.pending_release == ()
 
 
@@ -167,7 +167,7 @@ def test_a_generation_that_fails_midway_is_released_and_the_old_one_keeps_servin
     server.fail("set_conf", ServerError("setting Spark confs failed: bad value"))
     with pytest.raises(ServerError):
         sync_project(config, target)
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.session_id == first.session_id
     (failed,) = (s for s in server.sessions if s != first.session_id)
     assert server.released == [failed]
@@ -214,7 +214,7 @@ def test_releasing_generations_forgets_the_released_and_keeps_the_unreached(
     server.fail("release_session", ServerUnavailableError("cannot reach"))
     release_generations(config, target, [first.session_id, second.session_id])
     assert server.released == [second.session_id]
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.pending_release == (first.session_id,)
 
 

@@ -12,13 +12,13 @@ import pytest
 
 from sparkpush.artifacts.class_jar import class_jar_name
 from sparkpush.artifacts.layers import Layer
-from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config import ArtifactSettings, Config, LayerSettings
 from sparkpush.errors import ServerError, ServerUnavailableError
 from sparkpush.remote import Target
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.engine import sync_project
+from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.fake_session import FakeServer
 
@@ -83,7 +83,7 @@ def test_the_first_sync_builds_a_base_and_a_clone_of_it_with_the_code(
         Layer.BASE,
         True,
     )
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.base is not None
     base = server.sessions[manifest.base.session_id]
     assert set(base.artifacts) == BASE
@@ -102,7 +102,7 @@ def test_a_code_change_clones_the_same_base_and_sends_only_the_code(
     server: FakeServer, target: Target, config: Config
 ) -> None:
     first = sync_project(config, target)
-    base_id = load_manifest(config.project_root).base.session_id  # type: ignore[union-attr]
+    base_id = load_generation(config.project_root).base.session_id  # type: ignore[union-attr]
     server.calls.clear()
     (config.project_root / "classes" / "p" / "A.class").write_bytes(b"\xca\xfe\xba\xbe v2")
     second = sync_project(config, target)
@@ -110,7 +110,7 @@ def test_a_code_change_clones_the_same_base_and_sends_only_the_code(
     assert second.reasons == (f"changed: {CLASS_JAR}",)
     assert {a.name for a in second.uploaded} == CODE
     assert second.bytes == sum(len(server.stored(second.session_id)[name]) for name in CODE)
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.base is not None
     assert manifest.base.session_id == base_id
     assert set(server.stored(second.session_id)) == BASE | CODE
@@ -125,13 +125,13 @@ def test_a_base_change_builds_a_new_base_and_releases_the_old_generation_then_it
     server: FakeServer, target: Target, config: Config
 ) -> None:
     first = sync_project(config, target)
-    old_base = load_manifest(config.project_root).base.session_id  # type: ignore[union-attr]
+    old_base = load_generation(config.project_root).base.session_id  # type: ignore[union-attr]
     (config.project_root / "lib" / "dep.jar").write_bytes(b"dependency v2")
     second = sync_project(config, target)
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
     assert second.reasons == ("changed: jars/dep.jar",)
     assert {a.name for a in second.uploaded} == BASE | CODE
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.base is not None
     assert manifest.base.session_id != old_base
     assert server.released == [first.session_id, old_base]
@@ -155,7 +155,7 @@ def test_a_new_base_file_is_added_in_place_to_the_generation_and_its_base(
     second = sync_project(config, target)
     assert (second.action, second.layer) == (PlanAction.ADD_IN_PLACE, Layer.BASE)
     assert second.session_id == first.session_id
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.base is not None
     assert "files/more.txt" in server.stored(manifest.base.session_id)
     assert "files/more.txt" in manifest.base.names
@@ -177,7 +177,7 @@ def test_a_new_code_file_is_added_in_place_to_the_generation_only(
         Layer.CODE,
         first.session_id,
     )
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.base is not None
     assert "pyfiles/more.py" not in server.stored(manifest.base.session_id)
 
@@ -186,7 +186,7 @@ def test_a_base_gone_from_the_server_is_rebuilt_at_the_next_code_change(
     server: FakeServer, target: Target, config: Config
 ) -> None:
     sync_project(config, target)
-    base_id = load_manifest(config.project_root).base.session_id  # type: ignore[union-attr]
+    base_id = load_generation(config.project_root).base.session_id  # type: ignore[union-attr]
     server.sessions[base_id].released = True  # expired or released by someone else
     (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
     second = sync_project(config, target)
@@ -200,7 +200,7 @@ def test_code_globs_count_a_rebuilt_jar_as_code(
 ) -> None:
     config = project(tmp_path, code=["jars/dep*.jar"])
     sync_project(config, target)
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.base is not None
     assert "jars/dep.jar" not in manifest.base.names
     (config.project_root / "lib" / "dep.jar").write_bytes(b"dependency v2")
@@ -247,7 +247,7 @@ def test_a_build_failing_after_the_clone_releases_the_clone_and_the_new_base(
 
     with pytest.raises(ServerError):
         sync_project(config, target, prepare_generation=failing)  # type: ignore[arg-type]
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.session_id == first.session_id
     new_clone = server.clones[-1]
     new_base = next(
@@ -293,13 +293,13 @@ def test_a_new_jar_with_a_code_change_joins_the_base_before_the_clone(
     server: FakeServer, target: Target, config: Config
 ) -> None:
     first = sync_project(config, target)
-    base_id = load_manifest(config.project_root).base.session_id  # type: ignore[union-attr]
+    base_id = load_generation(config.project_root).base.session_id  # type: ignore[union-attr]
     (config.project_root / "lib" / "more.jar").write_bytes(b"another dependency")
     (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
     second = sync_project(config, target)
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.CODE)
     assert {a.name for a in second.uploaded} == CODE | {"jars/more.jar"}
-    manifest = load_manifest(config.project_root)
+    manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.base is not None
     assert manifest.base.session_id == base_id
     assert "jars/more.jar" in manifest.base.names

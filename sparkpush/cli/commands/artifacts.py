@@ -7,8 +7,8 @@ import json
 import click
 
 from sparkpush.artifacts.kinds import ArtifactKind
-from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.sync.generation import load_generation
 
 
 @click.command()
@@ -16,7 +16,7 @@ from sparkpush.cli.context import AppContext, pass_app
 @pass_app
 def artifacts(app_ctx: AppContext, as_json: bool) -> int:
     """List the current generation's artifacts (name, kind, size, hash, source, layer)."""
-    manifest = load_manifest(app_ctx.config.project_root)
+    manifest = load_generation(app_ctx.config.project_root)
     base = manifest.base if manifest else None
     in_base = set(base.names) if base else set()
     rows = [
@@ -37,7 +37,7 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
             json.dumps(
                 {
                     "session_id": manifest.session_id if manifest else None,
-                    "generation": manifest.generation if manifest else None,
+                    "generation": manifest.number if manifest else None,
                     "base_session_id": base.session_id if base else None,
                     "artifacts": rows,
                 },
@@ -49,7 +49,7 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
         click.echo("no generation yet: run 'connect sync'")
         return 0
     held = f", a clone of base session {base.session_id}" if base else ""
-    click.echo(f"generation {manifest.generation} (session {manifest.session_id}{held})")
+    click.echo(f"generation {manifest.number} (session {manifest.session_id}{held})")
     widths = {key: max([len(key), *(len(str(r[key])) for r in rows)]) for key in ("name", "kind")}
     for row in rows:
         click.echo(

@@ -10,6 +10,7 @@ from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.environment.session_parts import prepare_environment
 from sparkpush.environment.status import environment_report, platform_wheels
 from sparkpush.remote import resolve_target
+from sparkpush.sync.generation import load_generation
 
 
 @click.group(invoke_without_command=True)
@@ -20,7 +21,11 @@ def env(ctx: click.Context, as_json: bool) -> int:
     if ctx.invoked_subcommand is not None:
         return 0
     app_ctx = ctx.find_object(AppContext) or AppContext()
-    report = environment_report(app_ctx.config)
+    current = load_generation(app_ctx.config.project_root)
+    if current is None:
+        report = environment_report(app_ctx.config, None, {})
+    else:
+        report = environment_report(app_ctx.config, current.number, current.hashes)
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
     else:

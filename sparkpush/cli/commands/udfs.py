@@ -6,10 +6,9 @@ import json
 
 import click
 
-from sparkpush.artifacts.manifest import load_manifest
 from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.udf.registration import registered_udfs
+from sparkpush.sync.generation import load_generation
 
 
 @click.command()
@@ -17,8 +16,8 @@ from sparkpush.udf.registration import registered_udfs
 @pass_app
 def udfs(app_ctx: AppContext, as_json: bool) -> int:
     """List registered UDFs: name, kind, return type, source, fingerprint, generation."""
-    manifest = load_manifest(app_ctx.config.project_root)
-    found = registered_udfs(manifest)
+    manifest = load_generation(app_ctx.config.project_root)
+    found = manifest.registered_udfs() if manifest is not None else []
     if as_json:
         click.echo(json.dumps({"udfs": [{"name": u.name, **u.to_json()} for u in found]}))
         return 0

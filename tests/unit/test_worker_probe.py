@@ -7,8 +7,8 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from sparkpush.environment.worker_probe import MAX_ENTRIES, WorkerPythonCache, server_identity
 from sparkpush.errors import ServerUnreachableError
-from sparkpush.submit.worker_python import MAX_ENTRIES, WorkerPythonCache, server_identity
 
 
 class _Confs:

@@ -96,7 +96,7 @@ class WorkerPythonCache:
 def probe_worker_target(target: Target) -> WorkerTarget:
     """Run the facts UDF on a throwaway session of `target` (a child process with PySpark)."""
     stdout = run_on_new_session(
-        target.spec, target.ca_file, "sparkpush.submit.worker_python", TARGET_PROBE_TIMEOUT_S
+        target.spec, target.ca_file, "sparkpush.environment.worker_probe", TARGET_PROBE_TIMEOUT_S
     )
     if stdout is None:
         raise EnvironmentBuildError(

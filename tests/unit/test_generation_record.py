@@ -7,27 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.artifacts.manifest import (
+from sparkpush.project_state import state_dir
+from sparkpush.sync.generation import (
     BaseSession,
-    Manifest,
-    ManifestEntry,
-    load_manifest,
+    Generation,
+    StoredArtifact,
+    load_generation,
     manifest_path,
-    save_manifest,
-    state_dir,
+    save_generation,
 )
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
 
 
-def sample(generation: int = 3) -> Manifest:
-    return Manifest(
+def sample(generation: int = 3) -> Generation:
+    return Generation(
         session_id="6f1c1c3e-8e0a-4a34-9d6c-1b0b8f3a2d11",
-        generation=generation,
+        number=generation,
         remote="sc://localhost:15002",
         server_side_session_id="d2a4f7a0-0000-4000-8000-000000000000",
         entries={
-            "jars/a.jar": ManifestEntry("jars/a.jar", "ab" * 32, 1234, "libs/a.jar", 1),
-            "pyfiles/src-0123456789ab.zip": ManifestEntry(
+            "jars/a.jar": StoredArtifact("jars/a.jar", "ab" * 32, 1234, "libs/a.jar", 1),
+            "pyfiles/src-0123456789ab.zip": StoredArtifact(
                 "pyfiles/src-0123456789ab.zip", "cd" * 32, 99, "src", generation
             ),
         },
@@ -43,16 +43,16 @@ def sample(generation: int = 3) -> Manifest:
 
 
 def test_round_trip(tmp_path: Path) -> None:
-    save_manifest(tmp_path, sample())
-    assert load_manifest(tmp_path) == sample()
+    save_generation(tmp_path, sample())
+    assert load_generation(tmp_path) == sample()
 
 
 def test_round_trip_without_server_side_id_or_udfs(tmp_path: Path) -> None:
-    manifest = Manifest(
-        session_id="s", generation=1, remote="sc://h", server_side_session_id=None, entries={}
+    manifest = Generation(
+        session_id="s", number=1, remote="sc://h", server_side_session_id=None, entries={}
     )
-    save_manifest(tmp_path, manifest)
-    loaded = load_manifest(tmp_path)
+    save_generation(tmp_path, manifest)
+    loaded = load_generation(tmp_path)
     assert loaded == manifest
     assert loaded is not None and loaded.udfs == SessionUdfs() and loaded.pending_release == ()
 
@@ -62,7 +62,7 @@ def test_hashes_feed_the_planner(tmp_path: Path) -> None:
 
 
 def test_missing_manifest_is_none(tmp_path: Path) -> None:
-    assert load_manifest(tmp_path) is None
+    assert load_generation(tmp_path) is None
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_corrupt_manifest_is_none(tmp_path: Path, content: bytes) -> None:
     path = manifest_path(tmp_path)
     path.parent.mkdir()
     path.write_bytes(content)
-    assert load_manifest(tmp_path) is None
+    assert load_generation(tmp_path) is None
 
 
 @pytest.mark.parametrize(
@@ -100,58 +100,58 @@ def test_corrupt_manifest_is_none(tmp_path: Path, content: bytes) -> None:
     ],
 )
 def test_manifest_with_a_wrong_field_is_none(tmp_path: Path, key: str, value: object) -> None:
-    save_manifest(tmp_path, sample())
+    save_generation(tmp_path, sample())
     path = manifest_path(tmp_path)
     document = json.loads(path.read_text())
     document[key] = value
     path.write_text(json.dumps(document))
-    assert load_manifest(tmp_path) is None
+    assert load_generation(tmp_path) is None
 
 
 def test_manifest_that_is_a_folder_is_none(tmp_path: Path) -> None:
     manifest_path(tmp_path).mkdir(parents=True)
-    assert load_manifest(tmp_path) is None
+    assert load_generation(tmp_path) is None
 
 
 def test_state_dir_and_manifest_are_private(tmp_path: Path) -> None:
     folder = state_dir(tmp_path)
     assert folder == tmp_path / ".sparkpush"
     folder.chmod(0o755)
-    save_manifest(tmp_path, sample())
+    save_generation(tmp_path, sample())
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(manifest_path(tmp_path).stat().st_mode) == 0o600
 
 
 def test_saving_twice_replaces_and_leaves_no_temp_files(tmp_path: Path) -> None:
-    save_manifest(tmp_path, sample(generation=1))
-    save_manifest(tmp_path, sample(generation=2))
+    save_generation(tmp_path, sample(generation=1))
+    save_generation(tmp_path, sample(generation=2))
     assert [p.name for p in state_dir(tmp_path).iterdir()] == ["manifest.json"]
-    loaded = load_manifest(tmp_path)
-    assert loaded is not None and loaded.generation == 2
+    loaded = load_generation(tmp_path)
+    assert loaded is not None and loaded.number == 2
 
 
 def test_failed_save_keeps_the_old_manifest(tmp_path: Path) -> None:
-    save_manifest(tmp_path, sample(generation=1))
-    broken = Manifest(
+    save_generation(tmp_path, sample(generation=1))
+    broken = Generation(
         session_id="s",
-        generation=2,
+        number=2,
         remote="r",
         server_side_session_id=None,
         entries={},
         udfs=SessionUdfs(session_id=object()),  # type: ignore[arg-type]
     )
     with pytest.raises(TypeError):
-        save_manifest(tmp_path, broken)
-    loaded = load_manifest(tmp_path)
-    assert loaded is not None and loaded.generation == 1
+        save_generation(tmp_path, broken)
+    loaded = load_generation(tmp_path)
+    assert loaded is not None and loaded.number == 1
     assert [p.name for p in state_dir(tmp_path).iterdir()] == ["manifest.json"]
 
 
 def test_a_layered_generation_keeps_its_base(tmp_path: Path) -> None:
     base = BaseSession("b" * 8, "bs" * 4, ("jars/a.jar",), "cf" * 32)
     manifest = replace(sample(), base=base)
-    save_manifest(tmp_path, manifest)
-    loaded = load_manifest(tmp_path)
+    save_generation(tmp_path, manifest)
+    loaded = load_generation(tmp_path)
     assert loaded == manifest
     assert loaded is not None and loaded.base is not None
     assert loaded.base.digest(loaded.entries) == base.digest(manifest.entries)
@@ -163,9 +163,9 @@ def test_a_layered_generation_keeps_its_base(tmp_path: Path) -> None:
 
 
 def test_a_manifest_written_before_layers_has_no_base(tmp_path: Path) -> None:
-    save_manifest(tmp_path, sample())
+    save_generation(tmp_path, sample())
     document = json.loads(manifest_path(tmp_path).read_text())
     del document["base"]
     manifest_path(tmp_path).write_text(json.dumps(document))
-    loaded = load_manifest(tmp_path)
+    loaded = load_generation(tmp_path)
     assert loaded is not None and loaded.base is None and loaded.session_id == sample().session_id

@@ -1,4 +1,7 @@
-"""What the current session generation holds, kept in `<project>/.sparkpush/manifest.json`."""
+"""The generation record: which session serves the project's current code and what it holds.
+
+Kept in `<project>/.sparkpush/manifest.json`; the sync writes it, everything else reads it.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +12,23 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sparkpush.artifacts.process_cache import ProcessCache
-from sparkpush.private_files import ensure_private_dir, write_private_file
-from sparkpush.udf.registered import SessionUdfs
+from sparkpush.private_files import write_private_file
+from sparkpush.project_state import STATE_DIR_NAME, state_dir
+from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
+
+if TYPE_CHECKING:
+    from sparkpush.sync.process_cache import ProcessCache
 
 log = logging.getLogger(__name__)
 
-STATE_DIR_NAME = ".sparkpush"
 MANIFEST_FILE = "manifest.json"
-STAT_CACHE_FILE = "stat-cache.json"
 MANIFEST_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ManifestEntry:
+class StoredArtifact:
     """One artifact stored in the session; `generation` is the one that uploaded it."""
 
     name: str
@@ -38,7 +42,7 @@ class ManifestEntry:
 class BaseSession:
     """The session a layered generation was cloned from; it never runs user queries.
 
-    `names` are the base layer's artifacts (their entries are in `Manifest.entries`, since the
+    `names` are the base layer's artifacts (their entries are in `Generation.entries`, since the
     clone holds them too), `conf` the hash of the session confs set on it, `digest` a hash of
     both, to tell bases apart at a glance.
     """
@@ -48,15 +52,15 @@ class BaseSession:
     names: tuple[str, ...]
     conf: str
 
-    def digest(self, entries: Mapping[str, ManifestEntry]) -> str:
+    def digest(self, entries: Mapping[str, StoredArtifact]) -> str:
         parts = [f"{n}={entries[n].sha256}" for n in sorted(self.names) if n in entries]
         text = "\n".join([*parts, f"conf={self.conf}"])
         return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """The session generation in use and what it holds.
+class Generation:
+    """The session generation in use (`number` counts them per project) and what it holds.
 
     `pending_release` lists older generations' (and bases') session ids not yet released on
     the server, so a run that crashed can release them later. `base` is None for a generation
@@ -64,10 +68,10 @@ class Manifest:
     """
 
     session_id: str
-    generation: int
+    number: int
     remote: str
     server_side_session_id: str | None
-    entries: Mapping[str, ManifestEntry]
+    entries: Mapping[str, StoredArtifact]
     udfs: SessionUdfs = field(default_factory=SessionUdfs)
     updated_at: float = field(default_factory=time.time)
     pending_release: tuple[str, ...] = ()
@@ -78,37 +82,40 @@ class Manifest:
         """Artifact name -> sha256, the `current` side of `plan_sync`."""
         return {name: entry.sha256 for name, entry in self.entries.items()}
 
+    def registered_udfs(self) -> list[RegisteredUdf]:
+        """The UDFs registered in this generation's session, by name."""
+        return self.udfs.registered_in(self.session_id)
 
-def state_dir(project_root: Path) -> Path:
-    """`<project_root>/.sparkpush`, created user-only (0700)."""
-    return ensure_private_dir(project_root / STATE_DIR_NAME)
+    def to_json(self) -> dict[str, Any]:
+        return _to_json(self)
+
+    @classmethod
+    def from_json(cls, document: Any) -> Generation:
+        """Raises ValueError, TypeError or KeyError on anything `to_json` did not write."""
+        return _from_json(document)
 
 
 def manifest_path(project_root: Path) -> Path:
     return project_root / STATE_DIR_NAME / MANIFEST_FILE
 
 
-def stat_cache_path(project_root: Path) -> Path:
-    return project_root / STATE_DIR_NAME / STAT_CACHE_FILE
+def load_generation(project_root: Path, reuse: ProcessCache | None = None) -> Generation | None:
+    """The saved generation, or None when it is missing or unusable (never raises).
 
-
-def load_manifest(project_root: Path, cache: ProcessCache | None = None) -> Manifest | None:
-    """The saved manifest, or None when it is missing or unusable (never raises).
-
-    With `cache`, a manifest parsed before is reused while the file was not replaced (writes
-    always replace it, and Manifest is immutable).
+    With `reuse`, a record parsed before is reused while the file was not replaced (writes
+    always replace it, and Generation is immutable).
     """
     path = manifest_path(project_root)
     try:
         info = path.stat()
         identity = (info.st_ino, info.st_size, info.st_mtime_ns)
-        known = cache.manifests.get(path, identity) if cache is not None else None
+        known = reuse.generations.get(path, identity) if reuse is not None else None
         if known is not None:
             return known
-        manifest = _from_json(json.loads(path.read_bytes()))
-        if cache is not None:
-            cache.manifests.put(path, identity, manifest)
-        return manifest
+        record = _from_json(json.loads(path.read_bytes()))
+        if reuse is not None:
+            reuse.generations.put(path, identity, record)
+        return record
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -116,25 +123,25 @@ def load_manifest(project_root: Path, cache: ProcessCache | None = None) -> Mani
         return None
 
 
-def save_manifest(project_root: Path, manifest: Manifest) -> None:
-    """Write the manifest atomically as a 0600 file in the 0700 state folder."""
+def save_generation(project_root: Path, record: Generation) -> None:
+    """Write the generation record atomically as a 0600 file in the 0700 state folder."""
     folder = state_dir(project_root)
     # compact: a class-file tree gives manifests of tens of thousands of entries
-    text = json.dumps(_to_json(manifest), sort_keys=True, separators=(",", ":")) + "\n"
+    text = json.dumps(_to_json(record), sort_keys=True, separators=(",", ":")) + "\n"
     write_private_file(folder / MANIFEST_FILE, text.encode())
 
 
-def _to_json(manifest: Manifest) -> dict[str, Any]:
+def _to_json(record: Generation) -> dict[str, Any]:
     return {
         "version": MANIFEST_VERSION,
-        "session_id": manifest.session_id,
-        "generation": manifest.generation,
-        "remote": manifest.remote,
-        "server_side_session_id": manifest.server_side_session_id,
-        "updated_at": manifest.updated_at,
-        "pending_release": list(manifest.pending_release),
-        "udfs": manifest.udfs.to_json(),
-        "base": _base_to_json(manifest.base),
+        "session_id": record.session_id,
+        "generation": record.number,
+        "remote": record.remote,
+        "server_side_session_id": record.server_side_session_id,
+        "updated_at": record.updated_at,
+        "pending_release": list(record.pending_release),
+        "udfs": record.udfs.to_json(),
+        "base": _base_to_json(record.base),
         "entries": [
             {
                 "name": e.name,
@@ -143,18 +150,17 @@ def _to_json(manifest: Manifest) -> dict[str, Any]:
                 "source": e.source,
                 "generation": e.generation,
             }
-            for _, e in sorted(manifest.entries.items())
+            for _, e in sorted(record.entries.items())
         ],
     }
 
 
-def _from_json(document: Any) -> Manifest:
-    """Raises ValueError, TypeError or KeyError on anything not written by `_to_json`."""
+def _from_json(document: Any) -> Generation:
     if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
         raise ValueError("unknown manifest version")
-    entries: dict[str, ManifestEntry] = {}
+    entries: dict[str, StoredArtifact] = {}
     for raw in _typed(document["entries"], list):
-        entry = ManifestEntry(
+        entry = StoredArtifact(
             name=_typed(raw["name"], str),
             sha256=_typed(raw["sha256"], str),
             size=_typed(raw["size"], int),
@@ -166,9 +172,9 @@ def _from_json(document: Any) -> Manifest:
     updated_at = document["updated_at"]
     if isinstance(updated_at, bool) or not isinstance(updated_at, (int, float)):
         raise TypeError("updated_at must be a number")
-    return Manifest(
+    return Generation(
         session_id=_typed(document["session_id"], str),
-        generation=_typed(document["generation"], int),
+        number=_typed(document["generation"], int),
         remote=_typed(document["remote"], str),
         server_side_session_id=None if server_side is None else _typed(server_side, str),
         entries=entries,

@@ -1,0 +1,15 @@
+"""What a long-lived process (the daemon) keeps between syncs: the artifacts' caches and the
+parsed generation record. One is owned by the daemon and passed to every sync it runs; a
+one-shot command makes one for its own call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sparkpush.artifacts.process_cache import ArtifactCache, ParsedFiles
+from sparkpush.sync.generation import Generation
+
+
+@dataclass
+class ProcessCache(ArtifactCache):
+    generations: ParsedFiles[Generation] = field(default_factory=ParsedFiles)
