@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
+from sparkpush.artifacts.artifact_cache import ArtifactCache, ClassTree
 from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
@@ -29,7 +30,6 @@ from sparkpush.artifacts.packing import (
     stat_signature,
     walk_kept_files,
 )
-from sparkpush.artifacts.process_cache import ArtifactCache, ClassTree
 from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS, StatCache
 from sparkpush.artifacts.wheels import is_platform_wheel, wheel_artifact
 from sparkpush.config import ArtifactSettings

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.artifacts.process_cache import ArtifactCache, file_identity
+from sparkpush.artifacts.artifact_cache import ArtifactCache, file_identity
 from sparkpush.private_files import write_private_file
 from sparkpush.project_state import STATE_DIR_NAME
 

@@ -20,8 +20,8 @@ from sparkpush.environment.cache import (
     publish,
 )
 from sparkpush.environment.install import install
-from sparkpush.environment.launcher import LAUNCHER_PATH, SITE_PACKAGES, launcher_text
 from sparkpush.environment.lock import LockEntry, find_entry, record_entry
+from sparkpush.environment.python_launcher import LAUNCHER_PATH, SITE_PACKAGES, launcher_text
 from sparkpush.environment.spec import EnvironmentSpec
 from sparkpush.environment.target import WorkerTarget, local_target, same_platform
 from sparkpush.remote import require_trusted

@@ -324,8 +324,8 @@ class LiveProject:
 def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGeneration:
     """A new session with the project's artifacts, confs and UDFs, like `submit --fresh`."""
     from sparkpush.submit.project import with_project_artifacts
+    from sparkpush.submit.run_session import fresh_session, prepare_session
     from sparkpush.submit.runner import SubmitRequest
-    from sparkpush.submit.session import fresh_session, prepare_session
 
     request = with_project_artifacts(config, target, SubmitRequest(app=None), notify)
     lease = fresh_session(target)

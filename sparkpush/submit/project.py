@@ -18,8 +18,8 @@ from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
 from sparkpush.submit.report import remote_for_report
 from sparkpush.submit.run_clone import run_session
+from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.runner import SubmitRequest
-from sparkpush.submit.session import SessionLease
 from sparkpush.sync.engine import collect_project_artifacts
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python

@@ -25,6 +25,13 @@ from sparkpush.submit.control import RunControl, StopReason
 from sparkpush.submit.forked_loader import ForkedLoader
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.prefork import ForkedScript
+from sparkpush.submit.run_session import (
+    SessionLease,
+    end_session,
+    fresh_session,
+    interrupt_run,
+    prepare_session,
+)
 from sparkpush.submit.script_error import (
     SCRIPT_ERROR_ENV,
     ScriptError,
@@ -39,13 +46,6 @@ from sparkpush.submit.script_process import (
     script_environment,
     start_script,
     stop_script,
-)
-from sparkpush.submit.session import (
-    SessionLease,
-    end_session,
-    fresh_session,
-    interrupt_run,
-    prepare_session,
 )
 from sparkpush.udf.loading import Loader
 

@@ -16,8 +16,8 @@ from sparkpush.remote import Target
 from sparkpush.server.local_listener import is_local_spark_server
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.prefork import ForkedScript
+from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.script_main import QUERY_PROGRESS_ENV, RUN_TAG_ENV
-from sparkpush.submit.session import SessionLease
 
 STOP_GRACE_S = 3.0
 """How long a script has to end after SIGINT before it is killed."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sparkpush.artifacts.process_cache import ArtifactCache, ParsedFiles
+from sparkpush.artifacts.artifact_cache import ArtifactCache, ParsedFiles
 from sparkpush.sync.generation import Generation
 
 

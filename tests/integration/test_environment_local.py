@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.environment.build import build_environment
-from sparkpush.environment.launcher import launcher_text
+from sparkpush.environment.python_launcher import launcher_text
 from sparkpush.environment.spec import EnvironmentSpec
 from sparkpush.environment.target import local_target
 from tests.conftest import EmbeddedServer, run_connect

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from sparkpush.artifacts.artifact_cache import ArtifactCache
 from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
 from sparkpush.artifacts.pack_cache import PackCache
-from sparkpush.artifacts.process_cache import ArtifactCache
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.config import ArtifactSettings
 from sparkpush.errors import UsageError

@@ -17,8 +17,8 @@ from sparkpush.environment.archive import write_deterministic_tar_gz
 from sparkpush.environment.build import build_environment, ensure_environment, input_key
 from sparkpush.environment.cache import cache_root
 from sparkpush.environment.install import leave_out_protected, pip_failure
-from sparkpush.environment.launcher import launcher_text
 from sparkpush.environment.pip_command import BASE_OPTIONS, install_command
+from sparkpush.environment.python_launcher import launcher_text
 from sparkpush.environment.session_parts import ARCHIVE_NAME, environment_conf
 from sparkpush.environment.spec import EnvironmentSpec, read_spec
 from sparkpush.environment.target import WorkerTarget, local_target, same_platform

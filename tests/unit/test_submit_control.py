@@ -7,7 +7,7 @@ import threading
 
 from sparkpush.errors import ExitCode, ServerError
 from sparkpush.submit.control import RunControl, StopReason
-from sparkpush.submit.session import SessionLease, end_session, interrupt_run
+from sparkpush.submit.run_session import SessionLease, end_session, interrupt_run
 from tests.unit.conftest import ManualClock
 
 """Generous: clean-up must take seconds, never the minute the fake server hangs."""

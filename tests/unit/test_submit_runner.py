@@ -21,9 +21,9 @@ from sparkpush.remote import Target
 from sparkpush.submit import runner
 from sparkpush.submit.control import RunControl
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
+from sparkpush.submit.run_session import SessionLease, new_run_tag
 from sparkpush.submit.script_error import SCRIPT_ERROR_ENV, write_script_error
 from sparkpush.submit.script_main import RUN_TAG_ENV
-from sparkpush.submit.session import SessionLease, new_run_tag
 from tests.fake_session import USER_ID, FakeServer, FakeSession
 from tests.unit.conftest import ManualClock
 
