@@ -30,6 +30,7 @@ from sparkpush.remote import Target, embedded_spec, probe_embedded
 from sparkpush.server.process import start_server, stop_server
 from sparkpush.server.state import StateFiles
 from sparkpush.sync.generation import Generation
+from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loading import ColdLoader, Loader
 from sparkpush.udf.registration import register_project_udfs
 from sparkpush.udf.warm_loader import WarmLoader
@@ -67,6 +68,7 @@ def register_all(config: Config, target: Target, current: Generation, loader: Lo
         current.udfs,
         session_id=current.session_id,
         generation=current.number,
+        sources=udf_sources_signature(config),
         force=True,
         loader=loader,
     )

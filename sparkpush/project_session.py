@@ -14,9 +14,15 @@ from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.project_lock import project_lock
+from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registered import SessionUdfs
-from sparkpush.udf.registration import has_udfs, register_project_udfs, registered_since
+from sparkpush.udf.registration import (
+    has_udfs,
+    register_project_udfs,
+    registered_since,
+    registration_needed,
+)
 
 
 def ready_session(
@@ -74,12 +80,15 @@ def _with_udfs(
     warm_up: bool = False,
 ) -> Generation:
     """`generation` with its new and changed UDFs registered (itself when none were)."""
+    if not registration_needed(config, generation.udfs, generation.session_id, warm_up=warm_up):
+        return generation
     udfs = register_project_udfs(
         config,
         target,
         generation.udfs,
         session_id=generation.session_id,
         generation=generation.number,
+        sources=udf_sources_signature(config),
         force=force,
         loader=loader,
         warm_up=warm_up,

@@ -27,10 +27,10 @@ from sparkpush.remote import Target
 from sparkpush.sync.engine import plan_generation, usable_current
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.layering import layout_of
+from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loader_messages import LoadRequest
 from sparkpush.udf.loading import Loader, loader_environment, run_loader
 from sparkpush.udf.registration import has_udfs
-from sparkpush.udf.source_signature import udf_sources_signature
 
 
 @dataclass(frozen=True)

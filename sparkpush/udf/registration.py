@@ -14,7 +14,6 @@ from sparkpush.udf.loader_messages import LoadOutcome, LoadRequest
 from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
 from sparkpush.udf.python_version import check_worker_python, local_python
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
-from sparkpush.udf.source_signature import udf_sources_signature
 
 
 def has_udfs(config: Config) -> bool:
@@ -30,6 +29,13 @@ def registered_since(before: SessionUdfs, after: SessionUdfs) -> tuple[str, ...]
     return tuple(u.name for u in fresh if known.get(u.name) != u.fingerprint)
 
 
+def registration_needed(
+    config: Config, registered: SessionUdfs, session_id: str, *, warm_up: bool = False
+) -> bool:
+    """False when there is nothing to register nor to forget in session `session_id`."""
+    return has_udfs(config) or bool(registered.in_session(session_id).functions) or warm_up
+
+
 def register_project_udfs(
     config: Config,
     target: Target,
@@ -37,6 +43,7 @@ def register_project_udfs(
     *,
     session_id: str,
     generation: int,
+    sources: str | None,
     force: bool,
     loader: Loader | None = None,
     warm_up: bool = False,
@@ -45,14 +52,15 @@ def register_project_udfs(
     given what is `registered` there; returns the new record, or `registered` itself when
     nothing was registered.
 
-    `force` registers everything (a brand-new generation). `warm_up` checks the workers'
-    Python even with no UDFs configured, which starts the session's Python workers. On
-    failure UdfLoadError is raised: the last good registration keeps serving.
+    `sources` is the digest of the project's Python sources (None: unknown), kept in the
+    record: while it is the same, nothing is loaded. `force` registers everything (a
+    brand-new generation). `warm_up` checks the workers' Python even with no UDFs configured,
+    which starts the session's Python workers. On failure UdfLoadError is raised: the last
+    good registration keeps serving.
     """
     area = registered.in_session(session_id)
-    if not has_udfs(config) and not area.functions and not warm_up:
+    if not registration_needed(config, registered, session_id, warm_up=warm_up):
         return registered
-    sources = udf_sources_signature(config)
     worker_python = area.worker_python
     if not force and sources is not None and area.sources == sources and worker_python:
         return registered  # nothing that could change a UDF changed since it was registered
