@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sparkpush.json_values import typed
 from sparkpush.private_files import write_private_file
 from sparkpush.project_state import STATE_DIR_NAME, state_dir
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
@@ -159,13 +160,13 @@ def _from_json(document: Any) -> Generation:
     if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
         raise ValueError("unknown manifest version")
     entries: dict[str, StoredArtifact] = {}
-    for raw in _typed(document["entries"], list):
+    for raw in typed(document["entries"], list):
         entry = StoredArtifact(
-            name=_typed(raw["name"], str),
-            sha256=_typed(raw["sha256"], str),
-            size=_typed(raw["size"], int),
-            source=_typed(raw["source"], str),
-            generation=_typed(raw["generation"], int),
+            name=typed(raw["name"], str),
+            sha256=typed(raw["sha256"], str),
+            size=typed(raw["size"], int),
+            source=typed(raw["source"], str),
+            generation=typed(raw["generation"], int),
         )
         entries[entry.name] = entry
     server_side = document["server_side_session_id"]
@@ -173,15 +174,15 @@ def _from_json(document: Any) -> Generation:
     if isinstance(updated_at, bool) or not isinstance(updated_at, (int, float)):
         raise TypeError("updated_at must be a number")
     return Generation(
-        session_id=_typed(document["session_id"], str),
-        number=_typed(document["generation"], int),
-        remote=_typed(document["remote"], str),
-        server_side_session_id=None if server_side is None else _typed(server_side, str),
+        session_id=typed(document["session_id"], str),
+        number=typed(document["generation"], int),
+        remote=typed(document["remote"], str),
+        server_side_session_id=None if server_side is None else typed(server_side, str),
         entries=entries,
         udfs=SessionUdfs.from_json(document["udfs"]),
         updated_at=float(updated_at),
         pending_release=tuple(
-            _typed(item, str) for item in _typed(document["pending_release"], list)
+            typed(item, str) for item in typed(document["pending_release"], list)
         ),
         base=_base_from_json(document.get("base")),
     )
@@ -202,18 +203,10 @@ def _base_from_json(document: Any) -> BaseSession | None:
     """None for a manifest written before layers, or of a generation without a base."""
     if document is None:
         return None
-    server_side = _typed(document, dict)["server_side_session_id"]
+    server_side = typed(document, dict)["server_side_session_id"]
     return BaseSession(
-        session_id=_typed(document["session_id"], str),
-        server_side_session_id=None if server_side is None else _typed(server_side, str),
-        names=tuple(_typed(name, str) for name in _typed(document["names"], list)),
-        conf=_typed(document["conf"], str),
+        session_id=typed(document["session_id"], str),
+        server_side_session_id=None if server_side is None else typed(server_side, str),
+        names=tuple(typed(name, str) for name in typed(document["names"], list)),
+        conf=typed(document["conf"], str),
     )
-
-
-def _typed(value: Any, kind: type) -> Any:
-    if isinstance(value, bool) and kind is not bool:
-        raise TypeError(f"expected {kind.__name__}, got a boolean")
-    if not isinstance(value, kind):
-        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-    return value

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sparkpush.json_values import optional_str, typed
+
 
 @dataclass(frozen=True)
 class RegisteredUdf:
@@ -39,15 +41,15 @@ class RegisteredUdf:
 
     @classmethod
     def from_json(cls, name: str, document: Any) -> RegisteredUdf:
-        entry = _typed(document, dict)
+        entry = typed(document, dict)
         generation = entry["generation"]
         return cls(
             name=name,
-            kind=_typed(entry["kind"], str),
-            return_type=_typed(entry["return_type"], str),
-            source=_typed(entry["source"], str),
-            fingerprint=_typed(entry["fingerprint"], str),
-            generation=None if generation is None else _typed(generation, int),
+            kind=typed(entry["kind"], str),
+            return_type=typed(entry["return_type"], str),
+            source=typed(entry["source"], str),
+            fingerprint=typed(entry["fingerprint"], str),
+            generation=None if generation is None else typed(generation, int),
         )
 
 
@@ -82,26 +84,14 @@ class SessionUdfs:
 
     @classmethod
     def from_json(cls, document: Any) -> SessionUdfs:
-        area = _typed(document, dict)
-        functions = _typed(area.get("functions", {}), dict)
+        area = typed(document, dict)
+        functions = typed(area.get("functions", {}), dict)
         return cls(
-            session_id=_optional_str(area.get("session_id")),
-            worker_python=_optional_str(area.get("worker_python")),
-            sources=_optional_str(area.get("sources")),
+            session_id=optional_str(area.get("session_id")),
+            worker_python=optional_str(area.get("worker_python")),
+            sources=optional_str(area.get("sources")),
             functions={
-                _typed(name, str): RegisteredUdf.from_json(name, entry)
+                typed(name, str): RegisteredUdf.from_json(name, entry)
                 for name, entry in functions.items()
             },
         )
-
-
-def _optional_str(value: Any) -> str | None:
-    return None if value is None else _typed(value, str)
-
-
-def _typed(value: Any, kind: type) -> Any:
-    if isinstance(value, bool) and kind is not bool:
-        raise TypeError(f"expected {kind.__name__}, got a boolean")
-    if not isinstance(value, kind):
-        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-    return value
