@@ -20,7 +20,7 @@ from sparkpush.artifacts.collect import collect_artifacts
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config import Config, load_config
-from sparkpush.connect.client_environment import run_on_new_session
+from sparkpush.connect.client_environment import answer_from_a_worker, run_on_new_session
 from sparkpush.connect.session import Session
 from sparkpush.errors import (
     AuthenticationError,
@@ -289,29 +289,15 @@ def parse_probe_answer(stdout: str) -> tuple[int, int] | str:
 
 
 def _probe_main() -> int:
-    """In the probe child: run the UDF, print JSON, release the session."""
-    from pyspark.sql import SparkSession
-    from pyspark.sql.functions import udf
+    """In the probe child: print the workers' Python as {"version": [major, minor]}."""
+    return answer_from_a_worker("version", _python_version)
 
-    spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
-    try:
 
-        @udf("string")
-        def worker_python(_: int) -> str:
-            import sys
+def _python_version() -> list[int]:
+    """Run on a worker: its Python's (major, minor)."""
+    import sys
 
-            return f"{sys.version_info[0]}.{sys.version_info[1]}"
-
-        row = spark.range(1).select(worker_python("id").alias("v")).collect()[0]
-        major, minor = (int(p) for p in row["v"].split("."))
-        print(json.dumps({"version": [major, minor]}))
-    except Exception as exc:  # reported to the parent as data
-        print(json.dumps({"error": " ".join(str(exc).split())[:500]}))
-    finally:
-        # the session is throwaway: if it cannot be released it expires on its own
-        with contextlib.suppress(Exception):
-            spark.stop()
-    return 0
+    return [sys.version_info[0], sys.version_info[1]]
 
 
 def _not_checked(reason: str) -> list[Check]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
 
@@ -49,3 +53,28 @@ def run_on_new_session(
     except subprocess.TimeoutExpired:
         return None
     return result.stdout
+
+
+def answer_from_a_worker(key: str, facts: Callable[[], Any]) -> int:
+    """In a child started by `run_on_new_session`: call `facts` once on one of the server's
+    Python workers and print `{key: its JSON answer}`, or `{"error": ...}`, as one line.
+
+    `facts` and its module's functions travel by value: the workers have nothing of ours.
+    """
+    from pyspark import cloudpickle
+    from pyspark.sql import SparkSession
+    from pyspark.sql.functions import udf
+
+    cloudpickle.register_pickle_by_value(sys.modules[facts.__module__])
+    spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
+    try:
+        on_a_worker = udf(lambda _: json.dumps(facts()), "string")
+        row = spark.range(1).select(on_a_worker("id").alias("v")).collect()[0]
+        print(json.dumps({key: json.loads(row["v"])}))
+    except Exception as exc:  # reported to the parent as data
+        print(json.dumps({"error": " ".join(str(exc).split())[:500]}))
+    finally:
+        # the session is throwaway: if it cannot be released it expires on its own
+        with contextlib.suppress(Exception):
+            spark.stop()
+    return 0

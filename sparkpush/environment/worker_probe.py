@@ -10,7 +10,6 @@ is user-only, in the user's state dir.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -18,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sparkpush.connect.client_environment import run_on_new_session
+from sparkpush.connect.client_environment import answer_from_a_worker, run_on_new_session
 from sparkpush.connect.session import Session
 from sparkpush.environment.target import WorkerTarget
 from sparkpush.errors import EnvironmentBuildError, SparkpushError
@@ -124,26 +123,10 @@ def parse_target_answer(stdout: str) -> WorkerTarget:
 
 
 def _probe_main() -> int:
-    """In the probe child: run the facts UDF once, print JSON, stop the session."""
-    from pyspark import cloudpickle
-    from pyspark.sql import SparkSession
-    from pyspark.sql.functions import udf
+    """In the probe child: print the workers' facts as {"target": {...}}."""
+    from sparkpush.environment.target import worker_facts
 
-    from sparkpush.environment import target as target_module
-
-    # by value: the workers need nothing of ours to run it
-    cloudpickle.register_pickle_by_value(target_module)
-    spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
-    try:
-        facts = udf(lambda _: json.dumps(target_module.worker_facts()), "string")
-        row = spark.range(1).select(facts("id").alias("v")).collect()[0]
-        print(json.dumps({"target": json.loads(row["v"])}))
-    except Exception as exc:  # reported to the parent as data
-        print(json.dumps({"error": " ".join(str(exc).split())[:500]}))
-    finally:
-        with contextlib.suppress(Exception):
-            spark.stop()
-    return 0
+    return answer_from_a_worker("target", worker_facts)
 
 
 if __name__ == "__main__":
