@@ -115,12 +115,13 @@ def _entry(
     kept: EntryCache,
     settled_before: int,
 ) -> JarEntry:
-    key = (found.path, *found.stat_key)
+    info = found.info
+    key = (found.path, info.st_size, info.st_mtime_ns, info.st_ino)
     known = entries.get(key) if entries is not None else None
     if known is not None:
         kept[key] = known
         return known
-    raw = read_source(Path(found.path))
+    raw = read_source(found.path)
     packer = zlib.compressobj(JAR_COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
     deflated = packer.compress(raw) + packer.flush()
     crc = zlib.crc32(raw)
@@ -128,65 +129,85 @@ def _entry(
         entry = JarEntry(crc, _DEFLATED, deflated, len(raw))
     else:  # random bytes, tiny files: deflate would only add work for the reader
         entry = JarEntry(crc, _STORED, raw, len(raw))
-    if found.info.st_mtime_ns < settled_before:
+    if info.st_mtime_ns < settled_before:
         kept[key] = entry
     return entry
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL_HEADER = struct.Struct("<4s4B4HL2L5H2L")
+_FOLDER_ENTRY = JarEntry(0, _STORED, b"", 0)
 
 
 def _plain_zip(members: list[tuple[str, JarEntry]]) -> bytes | None:
     """A zip of `members` and their folders, in name order, fixed times and modes; None when
     it would need zip64 (more than 65,535 entries or 4 GiB)."""
-    folders = {name[: cut + 1] for name, _ in members for cut in _slashes(name)}
-    ordered: list[tuple[str, JarEntry | None]] = [(folder, None) for folder in folders]
+    names = [name for name, _ in members]
+    ordered: list[tuple[str, JarEntry | None]] = [(folder, None) for folder in folders_of(names)]
     ordered += members
     if len(ordered) > _MAX_ENTRIES or sum(e.size for _, e in members) >= _MAX_OFFSET // 2:
         return None
     ordered.sort(key=lambda member: member[0])
-    body = bytearray()
-    central = bytearray()
-    for name, entry in ordered:
+    local_header, central_header = _LOCAL_HEADER.pack, _CENTRAL_HEADER.pack
+    body: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, found in ordered:
         raw_name = name.encode("utf-8")
         flags = 0 if raw_name.isascii() else _UTF8_NAME
-        if entry is None:
-            entry = JarEntry(0, _STORED, b"", 0)
-            attributes = (DIR_MODE << 16) | _MSDOS_DIR_FLAG
+        if found is None:
+            entry, attributes = _FOLDER_ENTRY, (DIR_MODE << 16) | _MSDOS_DIR_FLAG
         else:
-            attributes = FILE_MODE << 16
-        offset = len(body)
-        common = (flags, entry.method, _DOS_TIME, _DOS_DATE, entry.crc, len(entry.data))
-        body += struct.pack(
-            "<4s2B4HL2L2H", b"PK\x03\x04", _ZIP_VERSION, 0, *common, entry.size, len(raw_name), 0
+            entry, attributes = found, FILE_MODE << 16
+        stored = len(entry.data)
+        common = (flags, entry.method, _DOS_TIME, _DOS_DATE, entry.crc, stored, entry.size)
+        body += (
+            local_header(b"PK\x03\x04", _ZIP_VERSION, 0, *common, len(raw_name), 0),
+            raw_name,
+            entry.data,
         )
-        body += raw_name
-        body += entry.data
-        central += struct.pack(
-            "<4s4B4HL2L5H2L",
-            b"PK\x01\x02",
-            _ZIP_VERSION,
-            _UNIX,
-            _ZIP_VERSION,
-            0,
-            *common,
-            entry.size,
-            len(raw_name),
-            0,
-            0,
-            0,
-            0,
-            attributes,
-            offset,
+        central += (
+            central_header(
+                b"PK\x01\x02",
+                _ZIP_VERSION,
+                _UNIX,
+                _ZIP_VERSION,
+                0,
+                *common,
+                len(raw_name),
+                0,
+                0,
+                0,
+                0,
+                attributes,
+                offset,
+            ),
+            raw_name,
         )
-        central += raw_name
+        offset += _LOCAL_HEADER.size + len(raw_name) + stored
+    central_size = sum(map(len, central))
     end = struct.pack(
-        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(ordered), len(ordered), len(central), len(body), 0
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(ordered), len(ordered), central_size, offset, 0
     )
-    return bytes(body + central + end)
+    return b"".join((*body, *central, end))
+
+
+def folders_of(names: list[str]) -> set[str]:
+    """Every folder above the POSIX `names`, each ending in `/` (`a/b/C.class`: `a/`, `a/b/`)."""
+    parents = {name[: name.rfind("/") + 1] for name in names}
+    parents.discard("")
+    folders: set[str] = set()
+    for parent in parents:
+        cut = len(parent) - 1
+        while cut > 0 and parent[: cut + 1] not in folders:
+            folders.add(parent[: cut + 1])
+            cut = parent.rfind("/", 0, cut)
+    return folders
 
 
 def _jar_bytes(members: list[tuple[str, str]]) -> bytes:
     """Like `_plain_zip`, through zipfile, for trees too big for a zip without zip64."""
-    folders = {name[: cut + 1] for name, _ in members for cut in _slashes(name)}
-    entries = sorted([(folder, "") for folder in folders] + members)
+    entries = sorted([(folder, "") for folder in folders_of([n for n, _ in members])] + members)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for arcname, path in entries:
@@ -198,13 +219,9 @@ def _jar_bytes(members: list[tuple[str, str]]) -> bytes:
             else:
                 info.external_attr = FILE_MODE << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
-                data = read_source(Path(path))
+                data = read_source(path)
                 archive.writestr(info, data, compresslevel=JAR_COMPRESS_LEVEL)
     return buffer.getvalue()
-
-
-def _slashes(name: str) -> list[int]:
-    return [index for index, char in enumerate(name) if char == "/"]
 
 
 def _inside(path: str, folder: str) -> bool:

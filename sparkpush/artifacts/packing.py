@@ -251,12 +251,13 @@ def describe_os_error(path: Path, exc: OSError, shown: str | None = None) -> str
     return f"cannot read {shown}: {exc.strerror or exc}"
 
 
-def read_source(path: Path) -> bytes:
+def read_source(path: str | Path) -> bytes:
     """The file's bytes, or a one-line UsageError."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as stream:
+            return stream.read()
     except OSError as exc:
-        raise UsageError(describe_os_error(path, exc)) from None
+        raise UsageError(describe_os_error(Path(path), exc)) from None
 
 
 def _list_folder(folder: Path) -> tuple[list[str], set[str]]:
