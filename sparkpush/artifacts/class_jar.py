@@ -108,32 +108,22 @@ def pack_class_jar(
     ordered = sorted(files, key=lambda f: f.relative)
     settled_before = time.time_ns() - RACY_WINDOW_NS
     known: EntryCache = entries if entries is not None else {}
-    keys = [_entry_key(f) for f in ordered]
-    unknown = [f for f, key in zip(ordered, keys, strict=True) if key not in known]
+    keys = [(f.path, f.info.st_size, f.info.st_mtime_ns, f.info.st_ino) for f in ordered]
+    found = [known.get(key) for key in keys]
+    unknown = [f for f, entry in zip(ordered, found, strict=True) if entry is None]
     built = iter(_file_entries(unknown))
-    kept: dict[tuple[str, int, int, int], JarEntry] = {}
-    members: list[tuple[str, JarEntry]] = []
-    for found, key in zip(ordered, keys, strict=True):
-        entry = known.get(key)
-        if entry is None:
-            entry = next(built)
-            if found.info.st_mtime_ns >= settled_before:  # may change again, unseen: not kept
-                members.append((found.relative, entry))
-                continue
-        kept[key] = entry
-        members.append((found.relative, entry))
-    data = _plain_zip(members)
-    if entries is not None:  # what this tree no longer has is dropped
+    jar_entries = [entry if entry is not None else next(built) for entry in found]
+    data = _plain_zip([(f.relative, e) for f, e in zip(ordered, jar_entries, strict=True)])
+    if entries is not None:  # what this tree no longer has is dropped, the unsettled not kept
         entries.clear()
-        entries.update(kept)
+        entries.update(
+            (key, entry)
+            for key, entry in zip(keys, jar_entries, strict=True)
+            if key[2] < settled_before
+        )
     if data is None:
         data = _jar_bytes([(f.relative, f.path) for f in ordered])
     return ClassJar(name, data, hashlib.sha256(data).hexdigest())
-
-
-def _entry_key(found: SourceFile) -> tuple[str, int, int, int]:
-    info = found.info
-    return (found.path, info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def _file_entries(files: list[SourceFile]) -> list[JarEntry]:
