@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from sparkpush.artifacts import class_jar
-from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, is_class_jar, pack_class_jar
+from sparkpush.artifacts.class_jar import (
+    EntryCache,
+    class_jar_name,
+    folders_of,
+    is_class_jar,
+    pack_class_jar,
+)
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.packing import walk_kept_files
@@ -208,3 +214,18 @@ def test_a_class_written_within_the_racy_window_is_deflated_again_at_the_next_pa
     assert again.data == pack_class_jar("jars/classes-x.jar", files).data
     with zipfile.ZipFile(io.BytesIO(again.data)) as archive:
         assert archive.read("com/ex/A.class") == b"\xca\xfe\xba\xbeY"
+
+
+@pytest.mark.parametrize(
+    ("names", "folders"),
+    [
+        ([], set()),
+        (["Top.class", "app.properties"], set()),
+        (["a/b/C.class"], {"a/", "a/b/"}),
+        (["a/b/C.class", "a/b/D.class", "a/E.class"], {"a/", "a/b/"}),
+        (["a/b/c/D.class", "a/x/E.class", "é/F.class"], {"a/", "a/b/", "a/b/c/", "a/x/", "é/"}),
+        (["a-b/C.class", "a/b-c/D.class"], {"a-b/", "a/", "a/b-c/"}),
+    ],
+)
+def test_a_jar_holds_every_folder_above_its_files(names: list[str], folders: set[str]) -> None:
+    assert folders_of(names) == folders
