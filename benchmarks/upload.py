@@ -22,7 +22,7 @@ no-op on the server, which would fake a fast result). Sessions are established b
 clock starts, except for `sync_project`, which is timed end to end (it opens its own session,
 hashes, packs and writes its state). Prints human lines, then one JSON line.
 
-    .venv/bin/python benchmarks/upload.py [--runs 5] [--big]
+    .venv/bin/python benchmarks/upload.py [--runs 5] [--big] [--classes-only [--profile]]
 """
 
 from __future__ import annotations
@@ -322,7 +322,7 @@ def bench_jar(root: Path, server: BenchServer, runs: int) -> Comparison:
     return result
 
 
-def bench_classes(root: Path, server: BenchServer, runs: int) -> Comparison:
+def bench_classes(root: Path, server: BenchServer, runs: int, profile: bool = False) -> Comparison:
     project = write_project(root / "classes", 'classes = ["classes"]')
     classes_root = project / "classes"
     paths = write_classes(classes_root, CLASS_FILES, seed=5000)
@@ -374,13 +374,13 @@ def bench_classes(root: Path, server: BenchServer, runs: int) -> Comparison:
         f"  class folder sync / hand-made jar sync {synced_s / hand_jar_s:.2f}x  "
         f"goal <= {GOAL_CLASS_JAR_RATIO}x: {verdict(met)}"
     )
-    edit = bench_class_edit(root, server, paths, runs)
+    edit = bench_class_edit(root, server, paths, runs, profile)
     result.extra.update(edit)
     return result
 
 
 def bench_class_edit(
-    root: Path, server: BenchServer, paths: Sequence[Path], runs: int
+    root: Path, server: BenchServer, paths: Sequence[Path], runs: int, profile: bool = False
 ) -> dict[str, float]:
     """The dev loop: one class edited, then a sync by a process that keeps its caches (the
     daemon), against the same edit rebuilt into a hand-made jar counted as code; both make a
@@ -403,8 +403,12 @@ def bench_class_edit(
         edit_class(classes_root)
         write_hand_made_jar(classes_root, jar_project / "hand.jar")  # the build's work: untimed
 
-    ours = edit_syncs(edit_project, server, lambda: edit_class(edit_project / "classes"), runs)
-    jar = edit_syncs(jar_project, server, edit_jar, runs)
+    ours, jar = edit_syncs(
+        server,
+        [(edit_project, lambda: edit_class(edit_project / "classes")), (jar_project, edit_jar)],
+        runs,
+        profile,
+    )
     ours_s, jar_s = statistics.median(ours), statistics.median(jar)
     print(
         f"  one class edited, caches kept (the daemon): folder sync {ours_s:.3f} s "
@@ -417,19 +421,34 @@ def bench_class_edit(
 
 
 def edit_syncs(
-    project: Path, server: BenchServer, edit: Callable[[], None], runs: int
-) -> list[float]:
-    config = load_config(cwd=project)
-    reuse = ProcessCache()
-    sync_project(config, server.target, reuse=reuse)
-    times: list[float] = []
-    for _ in range(max(runs, 3)):
-        edit()
-        started = time.perf_counter()
-        result = sync_project(config, server.target, reuse=reuse)
-        times.append(time.perf_counter() - started)
-        if result.action is not PlanAction.NEW_GENERATION:
-            raise SystemExit(f"an edit gave {result.action}: {result.reasons}")
+    server: BenchServer,
+    sides: Sequence[tuple[Path, Callable[[], None]]],
+    runs: int,
+    profile: bool = False,
+) -> list[list[float]]:
+    """Each side's (project, edit) edited then synced, caches kept; the sides take turns, the
+    first one swapped every run, so the server's work after a sync (releasing the last
+    generation, GC) and the load of the machine hit both alike."""
+    configs = [load_config(cwd=project) for project, _ in sides]
+    caches = [ProcessCache() for _ in sides]
+    for config, cache in zip(configs, caches, strict=True):
+        sync_project(config, server.target, reuse=cache)
+    times: list[list[float]] = [[] for _ in sides]
+    for run in range(max(runs, 3)):
+        turns = list(range(len(sides)))
+        for side in turns if run % 2 == 0 else reversed(turns):
+            sides[side][1]()
+            started = time.perf_counter()
+            result = sync_project(configs[side], server.target, reuse=caches[side])
+            times[side].append(time.perf_counter() - started)
+            if result.action is not PlanAction.NEW_GENERATION:
+                raise SystemExit(f"an edit gave {result.action}: {result.reasons}")
+    if profile:
+        sides[0][1]()
+        print_profile(
+            lambda: sync_project(configs[0], server.target, reuse=caches[0]),
+            title="one more class edit synced, caches kept",
+        )
     return times
 
 
@@ -493,8 +512,10 @@ def shown_ms(times: Sequence[float]) -> str:
     return ", ".join(f"{t * 1000:.0f}" for t in times)
 
 
-def print_profile(action: Callable[[], object], top: int = 14) -> None:
-    """Where a slow no-op sync spends its time: the costliest functions, cumulative and own."""
+def print_profile(
+    action: Callable[[], object], top: int = 14, title: str = "one no-op sync"
+) -> None:
+    """Where a slow sync spends its time: the costliest functions, cumulative and own."""
     profiler = cProfile.Profile()
     profiler.runcall(action)
     stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
@@ -508,7 +529,7 @@ def print_profile(action: Callable[[], object], top: int = 14) -> None:
         short = "/".join(parts[-2:]) if "sparkpush" not in parts else file.split("sparkpush/")[-1]
         return f"{short}:{line} {func}"
 
-    print(f"            profile of one no-op sync (cProfile, top {top}):")
+    print(f"            profile of {title} (cProfile, top {top}):")
     print("              cumulative ms   calls  function")
     for key, _own, cumulative, calls in sorted(rows, key=lambda r: -r[2])[:top]:
         print(f"              {cumulative * 1000:13.1f} {calls:7d}  {label(key)}")
@@ -605,6 +626,11 @@ def main() -> int:
         "--classes-only", action="store_true", help="only the 5,000 classes (per file and as a jar)"
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --classes-only: a cProfile of one more class edit synced, caches kept",
+    )
+    parser.add_argument(
         "--rss-child", nargs=3, metavar=("PATH", "URL", "TOKEN_FILE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -637,7 +663,8 @@ def main() -> int:
             )
             print("ratios are baseline seconds / ours seconds; medians where several runs")
             if args.classes_only:
-                figures["classes_5000"] = bench_classes(root, server, args.runs).figures()
+                classes = bench_classes(root, server, args.runs, args.profile)
+                figures["classes_5000"] = classes.figures()
                 print("\nstopping the server")
                 print(json.dumps(figures))
                 return 0  # the with blocks stop the server and remove the files

@@ -7,7 +7,7 @@ import stat
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -182,12 +182,12 @@ class _Collector:
                 signature = stat_signature(files)
                 if self._reuse_class_tree(folder, signature):
                     continue
-                desired, settled = self._class_jar(folder, files)
+                desired, settled = self._class_jar(folder, files, signature)
                 self._add(desired)
                 # Only a settled tree is trusted by its stat data alone: a file written within
                 # the racy window could change again without its mtime moving.
                 if settled:
-                    self.trees[str(folder)] = ClassTree(signature, [desired])
+                    self.trees[str(folder)] = ClassTree(signature, [_without_bytes(desired)])
 
     def _reuse_class_tree(self, folder: Path, signature: str) -> bool:
         """Add the jar kept from an earlier collect when the tree and the jar are still there."""
@@ -204,18 +204,19 @@ class _Collector:
             self.packs.keep_class_jar(folder)
         return True
 
-    def _class_jar(self, folder: Path, files: list[SourceFile]) -> tuple[DesiredArtifact, bool]:
+    def _class_jar(
+        self, folder: Path, files: list[SourceFile], signature: str
+    ) -> tuple[DesiredArtifact, bool]:
         """The folder's jar (from the pack cache when it has one) and whether it is settled."""
         name = class_jar_name(folder, self.root)
         if self.packs is not None:
-            hits_before = self.packs.hits
             entries = None
             if self.jar_entries is not None:
                 entries = self.jar_entries.setdefault(str(folder), {})
-            cached = self.packs.pack_class_jar(folder, files, name, entries)
+            cached = self.packs.pack_class_jar(folder, files, name, entries, signature)
             artifact = LocalArtifact(name=cached.name, path=cached.path, data=cached.data)
             desired = DesiredArtifact(artifact, cached.sha256, cached.size, folder)
-            return desired, self.packs.hits > hits_before
+            return desired, cached.path is not None  # the pack cache stores settled packs only
         jar = pack_class_jar(name, files)
         artifact = LocalArtifact(name=jar.name, data=jar.data)
         newest = max(f.info.st_mtime_ns for f in files)
@@ -226,7 +227,7 @@ class _Collector:
         """Refuse a class found in two class folders: which one the JVM loads is left to chance."""
         for class_name in class_names:
             earlier = self.class_folders.setdefault(class_name, folder)
-            if earlier != folder:
+            if earlier is not folder and earlier != folder:
                 raise UsageError(
                     f"{class_name} is in two class folders: "
                     f"{self._shown(earlier)} and {self._shown(folder)}"
@@ -329,6 +330,14 @@ class _Collector:
             return printable_path(path.relative_to(self.root))
         except ValueError:
             return printable_path(path)
+
+
+def _without_bytes(desired: DesiredArtifact) -> DesiredArtifact:
+    """`desired` reading its bytes from its stored file: a kept tree holds no jar in memory."""
+    artifact = desired.artifact
+    if artifact.path is None or artifact.data is None:
+        return desired
+    return replace(desired, artifact=LocalArtifact(name=artifact.name, path=artifact.path))
 
 
 def _same_source(a: DesiredArtifact, b: DesiredArtifact) -> bool:

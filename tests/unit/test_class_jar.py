@@ -4,15 +4,25 @@ import hashlib
 import io
 import os
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sparkpush.artifacts import class_jar
-from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, is_class_jar, pack_class_jar
+from sparkpush.artifacts.class_jar import (
+    EntryCache,
+    class_jar_name,
+    folders_of,
+    is_class_jar,
+    pack_class_jar,
+)
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.packing import walk_kept_files
+from sparkpush.errors import UsageError
 
 
 def class_tree(folder: Path, mtime: int) -> None:
@@ -116,7 +126,9 @@ def test_kept_entries_deflate_only_the_changed_file_and_give_the_same_bytes(
     os.utime(changed, (1_600_000_100, 1_600_000_100))
     read: list[str] = []
     real_read = class_jar.read_source
-    monkeypatch.setattr(class_jar, "read_source", lambda p: read.append(p.name) or real_read(p))
+    monkeypatch.setattr(
+        class_jar, "read_source", lambda p: read.append(os.path.basename(p)) or real_read(p)
+    )
     files = walk_kept_files(tmp_path, DefaultFilter())
     again = pack_class_jar("jars/classes-x.jar", files, entries)
     assert read == ["B.class"]
@@ -133,3 +145,87 @@ def test_a_tree_too_big_for_a_plain_zip_is_written_with_zip64(
     with zipfile.ZipFile(io.BytesIO(jar.data)) as archive:
         assert archive.testzip() is None
         assert archive.read("com/ex/A.class") == b"\xca\xfe\xba\xbeA"
+
+
+def many_classes(folder: Path, count: int) -> list[Path]:
+    paths = []
+    for index in range(count):
+        path = folder / "com" / "ex" / f"p{index % 3}" / f"C{index}.class"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\xca\xfe\xba\xbe" + bytes([index % 251]) * (index % 97))
+        os.utime(path, (1_600_000_000, 1_600_000_000))
+        paths.append(path)
+    return paths
+
+
+def test_classes_deflated_by_several_threads_give_the_bytes_of_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_classes(tmp_path, 40)
+    files = walk_kept_files(tmp_path, DefaultFilter())
+    alone = pack_class_jar("jars/classes-x.jar", files)
+    monkeypatch.setattr(class_jar, "THREAD_MIN_FILES", 1)
+    monkeypatch.setattr(class_jar.os, "cpu_count", lambda: 4)
+    shares: list[int] = []
+
+    class Recording(ThreadPoolExecutor):
+        def map(self, fn: Any, *parts: Any, **options: Any) -> Iterator[Any]:
+            shares.extend(len(part) for part in parts[0])
+            return super().map(fn, *parts, **options)
+
+    monkeypatch.setattr(class_jar, "ThreadPoolExecutor", Recording)
+    entries: EntryCache = {}
+    together = pack_class_jar("jars/classes-x.jar", files, entries)
+    assert shares == [10, 10, 10, 10]
+    assert together.data == alone.data and len(entries) == 40
+
+
+def test_a_class_gone_before_a_thread_reads_it_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = many_classes(tmp_path, 40)
+    files = walk_kept_files(tmp_path, DefaultFilter())
+    paths[33].unlink()
+    monkeypatch.setattr(class_jar, "THREAD_MIN_FILES", 1)
+    with pytest.raises(UsageError, match=r"C33\.class does not exist"):
+        pack_class_jar("jars/classes-x.jar", files)
+
+
+def test_a_class_written_within_the_racy_window_is_deflated_again_at_the_next_pack(
+    tmp_path: Path,
+) -> None:
+    class_tree(tmp_path, 1_600_000_000)
+    entries: EntryCache = {}
+    pack_class_jar("jars/classes-x.jar", walk_kept_files(tmp_path, DefaultFilter()), entries)
+    edited = tmp_path / "com" / "ex" / "A.class"
+    edited.write_bytes(b"\xca\xfe\xba\xbeX")  # mtime: now
+    first = pack_class_jar(
+        "jars/classes-x.jar", walk_kept_files(tmp_path, DefaultFilter()), entries
+    )
+    assert len(entries) == 2  # the new A.class is not trusted by its stat yet
+    # same size, same mtime, same inode: only its bytes say it changed
+    info = edited.stat()
+    with edited.open("r+b") as stream:
+        stream.write(b"\xca\xfe\xba\xbeY")
+    os.utime(edited, ns=(info.st_atime_ns, info.st_mtime_ns))
+    files = walk_kept_files(tmp_path, DefaultFilter())
+    again = pack_class_jar("jars/classes-x.jar", files, entries)
+    assert again.data != first.data
+    assert again.data == pack_class_jar("jars/classes-x.jar", files).data
+    with zipfile.ZipFile(io.BytesIO(again.data)) as archive:
+        assert archive.read("com/ex/A.class") == b"\xca\xfe\xba\xbeY"
+
+
+@pytest.mark.parametrize(
+    ("names", "folders"),
+    [
+        ([], set()),
+        (["Top.class", "app.properties"], set()),
+        (["a/b/C.class"], {"a/", "a/b/"}),
+        (["a/b/C.class", "a/b/D.class", "a/E.class"], {"a/", "a/b/"}),
+        (["a/b/c/D.class", "a/x/E.class", "é/F.class"], {"a/", "a/b/", "a/b/c/", "a/x/", "é/"}),
+        (["a-b/C.class", "a/b-c/D.class"], {"a-b/", "a/", "a/b-c/"}),
+    ],
+)
+def test_a_jar_holds_every_folder_above_its_files(names: list[str], folders: set[str]) -> None:
+    assert folders_of(names) == folders

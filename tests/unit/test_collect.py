@@ -492,6 +492,42 @@ def test_a_long_lived_process_keeps_the_jar_entries_of_each_class_folder(tmp_pat
     assert folder == str(tmp_path / "out") and len(entries) == 3
 
 
+def test_a_just_written_class_tree_is_sent_from_memory_and_its_same_stat_edit_is_seen(
+    tmp_path: Path,
+) -> None:
+    class_file = write(tmp_path / "out" / "p" / "X.class", b"1")  # mtime now: racy
+    settings = ArtifactSettings(classes=("out",))
+    reuse = ArtifactCache()
+    packs = PackCache(tmp_path / "packs")
+    [first] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
+    packs.save()
+    assert first.artifact.path is None and first.artifact.data is not None
+    assert reuse.class_trees == {} and not list((tmp_path / "packs").glob("*.jar"))
+    info = class_file.stat()
+    class_file.write_bytes(b"2")  # same size, and the same mtime as before
+    os.utime(class_file, ns=(info.st_atime_ns, info.st_mtime_ns))
+    packs = PackCache(tmp_path / "packs")
+    [second] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
+    assert second.sha256 != first.sha256
+    assert second.sha256 == hashlib.sha256(second.artifact.data or b"").hexdigest()
+
+
+def test_a_settled_class_tree_is_remembered_from_its_first_build_without_its_bytes(
+    tmp_path: Path,
+) -> None:
+    settings = old_class_folder(tmp_path)
+    reuse = ArtifactCache()
+    packs = PackCache(tmp_path / "packs")
+    [built] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
+    assert built.artifact.data is not None  # uploaded from the bytes just hashed
+    [tree] = reuse.class_trees.values()
+    [kept] = tree.artifacts
+    assert kept.artifact.data is None and kept.artifact.path == built.artifact.path
+    assert hashlib.sha256(kept.artifact.path.read_bytes()).hexdigest() == built.sha256
+    [again] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
+    assert again is kept
+
+
 def test_platform_wheels_go_to_the_environment_instead_of_being_refused(tmp_path: Path) -> None:
     platform = wheel(tmp_path / "dist" / "x-1.0-cp311-cp311-linux_x86_64.whl")
     wheel(tmp_path / "dist" / "tiny-1.0-py3-none-any.whl")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import zipfile
 from pathlib import Path
@@ -39,6 +41,7 @@ def test_an_edit_repacks_and_drops_the_old_zip(tmp_path: Path) -> None:
     first = cache.pack(pkg, DefaultFilter(), tmp_path)
     cache.save()
     (pkg / "mod.py").write_text("X = 2\n")
+    os.utime(pkg / "mod.py", (1_600_000_100, 1_600_000_100))
     later = PackCache(tmp_path / "packs")
     second = later.pack(pkg, DefaultFilter(), tmp_path)
     later.save()
@@ -58,6 +61,27 @@ def test_recent_edits_are_not_trusted_until_settled(tmp_path: Path) -> None:
     again = PackCache(tmp_path / "packs")
     again.pack(pkg, DefaultFilter(), tmp_path)
     assert again.misses == 1
+
+
+def test_a_pack_of_unsettled_files_stays_in_memory_and_the_stale_one_is_dropped(
+    tmp_path: Path,
+) -> None:
+    classes = tmp_path / "classes"
+    cache = PackCache(tmp_path / "packs")
+    first = cache.pack_class_jar(classes, old_class_tree(classes), "jars/classes-c.jar")
+    cache.save()
+    (classes / "com" / "ex" / "A.class").write_bytes(b"\xca\xfe\xba\xbe22")  # mtime: now
+    later = PackCache(tmp_path / "packs")
+    second = later.pack_class_jar(
+        classes, walk_kept_files(classes, DefaultFilter()), "jars/classes-c.jar"
+    )
+    later.save()
+    assert second.path is None and second.data is not None
+    assert second.sha256 == hashlib.sha256(second.data).hexdigest() != first.sha256
+    with zipfile.ZipFile(io.BytesIO(second.data)) as built:
+        assert built.read("com/ex/A.class") == b"\xca\xfe\xba\xbe22"
+    assert not first.path.exists()  # the jar of the old bytes is not kept either
+    assert sorted(p.name for p in (tmp_path / "packs").iterdir()) == ["index.json"]
 
 
 def test_a_new_file_changes_the_signature(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sparkpush.artifacts import packing
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.packing import pack_python_source, walk_kept_files
 from sparkpush.errors import UsageError
@@ -262,13 +264,13 @@ def test_read_failure_is_a_usage_error_even_as_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = make_package(tmp_path)
-    real_read_bytes = Path.read_bytes
+    real_open = open
 
-    def refuse_core(self: Path) -> bytes:
-        if self.name == "core.py":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def refuse_core(path: str | Path, *args: Any, **kwargs: Any) -> Any:
+        if os.path.basename(path) == "core.py":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse_core)
+    monkeypatch.setattr(packing, "open", refuse_core, raising=False)  # as root, chmod cannot
     with pytest.raises(UsageError, match=r"cannot read .*core\.py: permission denied"):
         pack_python_source(package, DefaultFilter())
