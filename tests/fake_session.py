@@ -9,6 +9,7 @@ restarted server's session answering INVALID_HANDLE.SESSION_CHANGED.
 
 from __future__ import annotations
 
+import collections
 import uuid
 import zlib
 from collections.abc import Iterable, Mapping
@@ -63,6 +64,8 @@ class FakeServer:
     """Session ids of the clones made, in order."""
     supports_clone: bool = True
     """False plays a Spark 4.0 server, which has no CloneSession RPC."""
+    rpcs: collections.Counter[str] = field(default_factory=collections.Counter)
+    """Calls answered (or failed) per RPC: each one a round trip to a remote server."""
 
     def target(self) -> Target:
         """A Target whose sessions are this server's."""
@@ -86,6 +89,7 @@ class FakeServer:
         return self.sessions[session_id].artifacts
 
     def _injected(self, rpc: str) -> None:
+        self.rpcs[rpc] += 1
         queue = self.fail_next.get(rpc)
         if queue:
             raise queue.pop(0)
