@@ -62,7 +62,9 @@ def register_project_udfs(
     if not registration_needed(config, registered, session_id, warm_up=warm_up):
         return registered
     worker_python = area.worker_python
-    if not force and sources is not None and area.sources == sources and worker_python:
+    # the workers' Python is only checked (and so only known) where there are Python UDFs
+    checked = worker_python is not None or not config.udf_modules
+    if not force and sources is not None and area.sources == sources and checked:
         return registered  # nothing that could change a UDF changed since it was registered
     known = {} if force else {u.name: u.fingerprint for u in area.registered_in(session_id)}
     outcome = _load(config, target, session_id, known, worker_python is None, loader)
