@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import grpc
 
-from sparkpush.connect.channel import open_channel
+from sparkpush.connect.channel import channel_for
 from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
 from sparkpush.connect.connection_watch import ConnectionWatch
 from sparkpush.connect.proto import pb, pb_grpc
@@ -45,7 +45,7 @@ class SessionClient:
         # Echoing the server-side id we saw before makes a restarted server answer
         # INVALID_HANDLE.SESSION_CHANGED instead of silently creating an empty session.
         self.server_side_session_id = server_side_session_id
-        self._channel = open_channel(spec, ca_file)
+        self._channel, self._owns_channel = channel_for(spec, ca_file)
         self._stub = pb_grpc.SparkConnectServiceStub(self._channel)
         self._metadata = tuple(spec.metadata)
         self.user_id = spec.user_id or default_user_id()
@@ -199,7 +199,8 @@ class SessionClient:
         return ConnectionWatch(self._channel)
 
     def close(self) -> None:
-        self._channel.close()
+        if self._owns_channel:
+            self._channel.close()
 
     def __enter__(self) -> SessionClient:
         return self
