@@ -11,6 +11,7 @@ leaves the session as it was.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.machinery
 import importlib.util
@@ -19,6 +20,7 @@ import json
 import os
 import sys
 import sysconfig
+import threading
 import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -84,6 +86,8 @@ def run(request: LoadRequest, out: IO[str]) -> int:
     os.chdir(root)
     try:
         spark = _attach()
+        if request.modules:
+            _ask_ahead(spark, request.return_types)
         worker = _check_python(spark, emit) if request.check_python and request.modules else None
         _compile_project_modules_from_source(root)
         modules = [_import(root, relative, emit) for relative in request.modules]
@@ -140,6 +144,23 @@ def _answer_repeated_lookups_once(spark: Any) -> None:
         return answers[key]
 
     RuntimeConf.get = get  # type: ignore[method-assign]
+
+
+def _ask_ahead(spark: Any, return_types: tuple[str, ...]) -> None:
+    """Ask now, all at once, what decorating the modules' UDFs will ask one after the other:
+    the Arrow default and (a guess) the return types the last load saw. The answers land in
+    the caches of `_answer_repeated_lookups_once`; a round trip each, and the connection's
+    setup, overlap instead of adding up on a remote server. A question that fails here is
+    asked again when needed, and fails there with its message."""
+
+    def ask(question: Callable[[], object]) -> None:
+        with contextlib.suppress(Exception):
+            question()
+
+    questions: list[Callable[[], object]] = [lambda: spark.conf.get(_ARROW_UDF_CONF)]
+    questions += [functools.partial(spark._parse_ddl, text) for text in return_types]
+    for question in questions:
+        threading.Thread(target=ask, args=(question,), daemon=True).start()
 
 
 def _check_python(spark: Any, emit: Emit) -> str:

@@ -10,6 +10,7 @@ from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
+from sparkpush.udf.kinds import UdfKind
 from sparkpush.udf.loader_messages import LoadOutcome, LoadRequest
 from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
 from sparkpush.udf.python_version import check_worker_python, local_python
@@ -67,7 +68,8 @@ def register_project_udfs(
     if not force and sources is not None and area.sources == sources and checked:
         return registered  # nothing that could change a UDF changed since it was registered
     known = {} if force else {u.name: u.fingerprint for u in area.registered_in(session_id)}
-    outcome = _load(config, target, session_id, known, worker_python is None, loader)
+    types = _python_return_types(area)
+    outcome = _load(config, target, session_id, known, worker_python is None, loader, types)
     functions = {
         u.name: RegisteredUdf(
             u.name,
@@ -84,6 +86,14 @@ def register_project_udfs(
         worker_python=outcome.worker_python or worker_python,
         sources=sources,
         functions=functions,
+    )
+
+
+def _python_return_types(registered: SessionUdfs) -> tuple[str, ...]:
+    """The return types of the Python UDFs registered (those the server parses at a load)."""
+    kinds = {UdfKind.JAVA.value, UdfKind.UDTF.value}
+    return tuple(
+        sorted({u.return_type for u in registered.functions.values() if u.kind not in kinds})
     )
 
 
@@ -126,6 +136,7 @@ def _load(
     known: Mapping[str, str],
     check_python: bool,
     loader: Loader | None,
+    return_types: tuple[str, ...] = (),
 ) -> LoadOutcome:
     request = LoadRequest(
         project_root=str(config.project_root),
@@ -134,6 +145,7 @@ def _load(
         java_udfs={n: (j.class_name, j.returns) for n, j in config.java_udfs.items()},
         known=dict(known),
         check_python=check_python,
+        return_types=return_types,
     )
     user_id = target.spec.user_id or default_user_id()
     env = loader_environment(target, session_id, user_id)

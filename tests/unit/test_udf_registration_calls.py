@@ -52,8 +52,15 @@ class RecordingLoader:
             )
             for name, (class_name, returns) in request.java_udfs.items()
         )
+        if request.modules:  # one Python UDF of each kind the server parses a type for
+            udfs += (
+                LoadedUdf("word", UdfKind.SCALAR.value, "string", "udfs.py:3", "f1", True),
+                LoadedUdf("plus", UdfKind.PANDAS.value, "bigint", "udfs.py:6", "f2", True),
+                LoadedUdf("rows", UdfKind.UDTF.value, "(from analyze)", "udfs.py:9", "f3", True),
+            )
+        worker = "3.11" if request.modules and request.check_python else None
         events: queue.Queue[LoaderEvent] = queue.Queue()
-        events.put(LoaderEvent(LoaderEventKind.DONE, outcome=LoadOutcome(udfs, None, ())))
+        events.put(LoaderEvent(LoaderEventKind.DONE, outcome=LoadOutcome(udfs, worker, ())))
         events.put(LoaderEvent.exited(0))
         return DoneRun(events)
 
@@ -77,3 +84,20 @@ def test_a_changed_java_udf_setting_starts_the_loader_again(tmp_path: Path) -> N
     ready_session(java_project(tmp_path), target, loader=loader)
     again = ready_session(java_project(tmp_path, returns="int"), target, loader=loader)
     assert again.udfs == ("add_n",) and len(loader.requests) == 2
+
+
+def test_a_reload_tells_the_loader_the_python_return_types_to_ask_ahead(tmp_path: Path) -> None:
+    server, loader = FakeServer(), RecordingLoader()
+    target = server.target()
+    config = Config(
+        project_root=tmp_path,
+        udf_modules=("udfs.py",),
+        java_udfs={"add_n": JavaUdf("com.ex.AddN", "bigint")},
+    )
+    (tmp_path / "udfs.py").write_text("# the loader is a fake: never imported\n")
+    ready_session(config, target, loader=loader)
+    (tmp_path / "udfs.py").write_text("# changed\n")
+    ready_session(config, target, loader=loader)
+    first, reload = loader.requests
+    assert first.return_types == ()  # a new generation: nothing known yet
+    assert reload.return_types == ("bigint", "string")  # not the Java UDF's, not the UDTF's
