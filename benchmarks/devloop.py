@@ -20,11 +20,12 @@ Measures, with the daemon running in its own process as users run it:
       today's full re-upload (`enabled = false`) in the same run; where this sparkpush has no
       layers setting, both rows measure the full re-upload (goal: <= 5 MB, <= 3 s).
   (f) through a link with latency (the same proxy, no bandwidth limit, `--link-rtt-ms` of
-      round-trip time, one more before a new connection's first bytes) and through it at
-      0 ms: a class edit -> the first answer (a `connect sync` and the query, layers on,
-      2 MB of jars), a Python UDF edit -> the first answer (registered in place by a warm
-      loader, as the daemon does), and a no-op sync; the sequential round trips each costs
-      ((t_rtt - t_0) / rtt), and the gRPC channels and calls per method it made (counted by
+      round-trip time, one more before a new connection's first bytes) and through one of
+      0 ms, steps alternating between the two: a class edit -> the first answer of a Java
+      UDF (the daemon's sync, layers on, 2 MB of jars, then the query), a Python UDF edit ->
+      the first answer (registered in place), both with a warm loader as the daemon has,
+      and a no-op `connect sync`; the sequential round trips each costs ((t_rtt - t_0) /
+      rtt), and the gRPC channels, TCP connections and calls per method it made (counted by
       an interceptor, in this process and in the UDF loader's).
 Each edit is timed from the file write to the answer. The last line is one JSON object.
 """
@@ -32,6 +33,7 @@ Each edit is timed from the file write to the answer. The last line is one JSON 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -389,8 +391,17 @@ def through(server: BenchServer, link: ThrottledLink) -> Target:
     return replace(server.target, spec=replace(server.target.spec, port=link.port))
 
 
+def class_answer(target: Target, config: Config, loader: WarmLoader) -> str:
+    """What the daemon's flush then `connect sql` do for a Java UDF project."""
+    result = ready_session(config, target, loader=loader)
+    assert result.manifest is not None
+    with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+        table = run_sql(client, "SELECT add_n(CAST(1 AS BIGINT))")
+    return str(table.column(0)[0].as_py()) if table is not None else ""
+
+
 def udf_answer(target: Target, config: Config, loader: WarmLoader) -> str:
-    """What the daemon's flush then `connect sql` do for a UDF project."""
+    """What the daemon's flush then `connect sql` do for a Python UDF project."""
     result = ready_session(config, target, loader=loader)
     assert result.manifest is not None
     with target.client(result.session_id, result.manifest.server_side_session_id) as client:
@@ -405,66 +416,79 @@ def noop_sync(target: Target, config: Config) -> None:
         raise SystemExit(f"the no-op sync did {result.action}: {result.reasons}")
 
 
-def counted_steps(
-    log: RpcLog, link: ThrottledLink, steps: int, step: Callable[[int], None]
-) -> tuple[list[float], list[dict[str, int]]]:
-    """Each step's seconds and the channels, TCP connections and calls it made."""
-    times: list[float] = []
-    calls: list[dict[str, int]] = []
-    for index in range(steps):
-        mark = log.mark()
-        link.reset_counts()
-        started = time.monotonic()
-        step(index)
-        times.append(time.monotonic() - started)
-        calls.append({**log.counts(since=mark), "connections": link.connections})
-    return times, calls
+class LatencyRig:
+    """One link (of `rtt_ms`) with a class project and a Python UDF project behind it."""
 
-
-def latency_cases(
-    server: BenchServer, work: Path, jars: list[Path], log: RpcLog, rtt_ms: float, edits: int
-) -> dict[str, tuple[list[float], list[dict[str, int]]]]:
-    """The three cases through one link of `rtt_ms`, each on its own project."""
-    built = work / "latency-javac-out"
-    cases: dict[str, tuple[list[float], list[dict[str, int]]]] = {}
-    with ThrottledLink(server.port, None, rtt_ms=rtt_ms) as link:
-        target = through(server, link)
-        root = throttled_project(work / f"latency-class-{rtt_ms:g}", jars, True)
-        config = load_config(cwd=root)
-        answer_through(target, config)  # the first sync, not timed
-        target_class = root / "classes" / "com" / "ex" / "AddN.class"
-
-        def class_edit(index: int) -> None:
-            staged = target_class.with_suffix(".tmp")
-            shutil.copyfile(built / str(index) / "com" / "ex" / "AddN.class", staged)
-            os.replace(staged, target_class)
-            answer, _ = answer_through(target, config)
-            if answer != str(1 + 1000 + index):
-                raise SystemExit(f"stale answer {answer!r} after class edit {index}")
-
-        cases["class_edit"] = counted_steps(log, link, edits, class_edit)
-        cases["noop_sync"] = counted_steps(log, link, edits, lambda _: noop_sync(target, config))
-        root = work / f"latency-udf-{rtt_ms:g}"
-        root.mkdir()
-        (root / "helpers.py").write_text("def word():\n    return 'w-start'\n")
-        (root / "udfs.py").write_text(
+    def __init__(
+        self, server: BenchServer, work: Path, jars: list[Path], rtt_ms: float, loader: WarmLoader
+    ) -> None:
+        self.rtt_ms = rtt_ms
+        self.loader = loader
+        self.link = ThrottledLink(server.port, None, rtt_ms=rtt_ms)
+        self.target = through(server, self.link)
+        self.class_root = throttled_project(work / f"latency-class-{rtt_ms:g}", jars, True)
+        self.class_config = load_config(cwd=self.class_root)
+        self.udf_root = work / f"latency-udf-{rtt_ms:g}"
+        self.udf_root.mkdir()
+        (self.udf_root / "helpers.py").write_text("def word():\n    return 'w-start'\n")
+        (self.udf_root / "udfs.py").write_text(
             "from pyspark.sql.functions import udf\nimport helpers\n\n"
             "@udf('string')\ndef answer():\n    return helpers.word()\n"
         )
-        (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
-        config = load_config(cwd=root)
-        with WarmLoader() as loader:
-            if udf_answer(target, config, loader) != "w-start":  # workers warm, not timed
-                raise SystemExit("the UDF project's first answer is wrong")
+        (self.udf_root / "pyproject.toml").write_text(
+            '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n'
+        )
+        self.udf_config = load_config(cwd=self.udf_root)
 
-            def udf_edit(index: int) -> None:
-                (root / "helpers.py").write_text(f"def word():\n    return 'w{index}'\n")
-                answer = udf_answer(target, config, loader)
-                if answer != f"w{index}":
-                    raise SystemExit(f"stale answer {answer!r} after UDF edit {index}")
+    def first_syncs(self) -> None:
+        """Not timed: generations built, UDFs registered, the workers started."""
+        if class_answer(self.target, self.class_config, self.loader) != "1":
+            raise SystemExit("the class project's first answer is wrong")
+        if udf_answer(self.target, self.udf_config, self.loader) != "w-start":
+            raise SystemExit("the UDF project's first answer is wrong")
 
-            cases["udf_edit"] = counted_steps(log, link, edits, udf_edit)
-    return cases
+    def class_edit(self, built: Path, index: int) -> None:
+        target_class = self.class_root / "classes" / "com" / "ex" / "AddN.class"
+        staged = target_class.with_suffix(".tmp")
+        shutil.copyfile(built / str(index) / "com" / "ex" / "AddN.class", staged)
+        os.replace(staged, target_class)
+        answer = class_answer(self.target, self.class_config, self.loader)
+        if answer != str(1 + 1000 + index):
+            raise SystemExit(f"stale answer {answer!r} after class edit {index}")
+
+    def noop_sync(self, _: int) -> None:
+        noop_sync(self.target, self.class_config)
+
+    def udf_edit(self, index: int) -> None:
+        (self.udf_root / "helpers.py").write_text(f"def word():\n    return 'w{index}'\n")
+        answer = udf_answer(self.target, self.udf_config, self.loader)
+        if answer != f"w{index}":
+            raise SystemExit(f"stale answer {answer!r} after UDF edit {index}")
+
+
+Steps = dict[str, dict[float, list[tuple[float, dict[str, int]]]]]
+
+
+def latency_steps(rigs: list[LatencyRig], log: RpcLog, built: Path, edits: int) -> Steps:
+    """Each case's steps, alternating between the links so that load drift hits all alike:
+    per case and RTT, each step's seconds and the channels, connections and calls it made."""
+    steps: Steps = {}
+    cases: dict[str, Callable[[LatencyRig, int], None]] = {
+        "class_edit": lambda rig, index: rig.class_edit(built, index),
+        "noop_sync": LatencyRig.noop_sync,
+        "udf_edit": LatencyRig.udf_edit,
+    }
+    for case, step in cases.items():
+        for index in range(edits):
+            for rig in rigs:
+                mark = log.mark()
+                rig.link.reset_counts()
+                started = time.monotonic()
+                step(rig, index)
+                seconds = time.monotonic() - started
+                calls = {**log.counts(since=mark), "connections": rig.link.connections}
+                steps.setdefault(case, {}).setdefault(rig.rtt_ms, []).append((seconds, calls))
+    return steps
 
 
 def latency(server: BenchServer, work: Path, edits: int, rtt_ms: float) -> dict[str, Any]:
@@ -477,20 +501,23 @@ def latency(server: BenchServer, work: Path, edits: int, rtt_ms: float) -> dict[
             add_constant_udf("com.ex", "AddN", 1000 + index), "com.ex.AddN", built / str(index)
         )
     log = RpcLog(work / "rpcs.jsonl")
-    with log.installed():
-        at_zero = latency_cases(server, work, jars, log, 0.0, edits)
-        at_rtt = latency_cases(server, work, jars, log, rtt_ms, edits)
+    with log.installed(), WarmLoader() as loader, contextlib.ExitStack() as links:
+        rigs = [LatencyRig(server, work, jars, rtt, loader) for rtt in (0.0, rtt_ms)]
+        for rig in rigs:
+            links.enter_context(rig.link)
+            rig.first_syncs()
+        steps = latency_steps(rigs, log, built, edits)
     rows: dict[str, Any] = {"rtt_ms": rtt_ms}
-    for case, (times, calls) in at_rtt.items():
-        zero = statistics.median(at_zero[case][0])
-        slow = statistics.median(times)
-        last = calls[-1]
+    for case, by_rtt in steps.items():
+        zero = statistics.median(seconds for seconds, _ in by_rtt[0.0])
+        slow = statistics.median(seconds for seconds, _ in by_rtt[rtt_ms])
+        last = by_rtt[rtt_ms][-1][1]
         rows[case] = {
             "p50_ms_rtt0": round(zero * 1000, 1),
             f"p50_ms_rtt{rtt_ms:g}": round(slow * 1000, 1),
             "round_trips": round((slow - zero) / (rtt_ms / 1000), 1),
             "calls": last,
-            "calls_vary": any(c != last for c in calls + at_zero[case][1]),
+            "calls_vary": any(c != last for rtt in by_rtt.values() for _, c in rtt),
         }
         rpcs = sum(n for name, n in last.items() if name[0].isupper())
         channels = sum(n for name, n in last.items() if name.startswith("channel"))
