@@ -22,7 +22,7 @@ Measures, with the daemon running in its own process as users run it:
   (f) through a link with latency (the same proxy, no bandwidth limit, `--link-rtt-ms` of
       round-trip time, one more before a new connection's first bytes) and through one of
       0 ms, steps alternating between the two: a class edit -> the first answer of a Java
-      UDF (the daemon's sync, layers on, 2 MB of jars, then the query), a Python UDF edit ->
+      UDF (a sync, layers on, 2 MB of jars, then the query), a Python UDF edit ->
       the first answer (registered in place), both with a warm loader as the daemon has,
       and a no-op `connect sync`; the sequential round trips each costs ((t_rtt - t_0) /
       rtt), and the gRPC channels, TCP connections and calls per method it made (counted by
@@ -392,7 +392,8 @@ def through(server: BenchServer, link: ThrottledLink) -> Target:
 
 
 def class_answer(target: Target, config: Config, loader: WarmLoader) -> str:
-    """What the daemon's flush then `connect sql` do for a Java UDF project."""
+    """A sync (old generations released at once, as `connect sync` does; a warm loader, as
+    the daemon has), then the query, for a Java UDF project."""
     result = ready_session(config, target, loader=loader)
     assert result.manifest is not None
     with target.client(result.session_id, result.manifest.server_side_session_id) as client:
@@ -401,7 +402,7 @@ def class_answer(target: Target, config: Config, loader: WarmLoader) -> str:
 
 
 def udf_answer(target: Target, config: Config, loader: WarmLoader) -> str:
-    """What the daemon's flush then `connect sql` do for a Python UDF project."""
+    """The same for a Python UDF project."""
     result = ready_session(config, target, loader=loader)
     assert result.manifest is not None
     with target.client(result.session_id, result.manifest.server_side_session_id) as client:
