@@ -37,6 +37,8 @@ class ServerSession:
     server_side_session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     artifacts: dict[str, bytes] = field(default_factory=dict)
     conf: dict[str, str] = field(default_factory=dict)
+    java_udfs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """SQL name -> (class, return type) registered."""
     released: bool = False
 
 
@@ -136,6 +138,11 @@ class FakeSession:
             artifacts=summaries,
         )
 
+    def register_java_udf(
+        self, name: str, class_name: str, returns: str, timeout: float = 120.0
+    ) -> None:
+        self._answer("register_java_udf").java_udfs[name] = (class_name, returns)
+
     def interrupt_all(self, timeout: float = 10.0) -> list[str]:
         self._answer("interrupt_all")
         return []
@@ -148,7 +155,11 @@ class FakeSession:
         if not self.server.supports_clone:
             raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
         source = self._answer("clone_session")
-        clone = ServerSession(artifacts=dict(source.artifacts), conf=dict(source.conf))
+        clone = ServerSession(
+            artifacts=dict(source.artifacts),
+            conf=dict(source.conf),
+            java_udfs=dict(source.java_udfs),
+        )
         clone_id = clone_id or str(uuid.uuid4())
         self.server.clones.append(clone_id)
         self.server.sessions[clone_id] = clone

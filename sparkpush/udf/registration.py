@@ -8,11 +8,14 @@ from pathlib import Path
 
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
+from sparkpush.errors import ServerError, UdfLoadError
 from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
+from sparkpush.udf.fingerprint import java_udf_fingerprint
 from sparkpush.udf.kinds import UdfKind
-from sparkpush.udf.loader_messages import LoadOutcome, LoadRequest
+from sparkpush.udf.loader_messages import LoadedUdf, LoadOutcome, LoadProblem, LoadRequest
 from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
+from sparkpush.udf.problems import describe_problem
 from sparkpush.udf.python_version import check_worker_python, local_python
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
 
@@ -138,6 +141,8 @@ def _load(
     loader: Loader | None,
     return_types: tuple[str, ...] = (),
 ) -> LoadOutcome:
+    if _java_only(config, known):
+        return _register_java_here(config, target, session_id, known)
     request = LoadRequest(
         project_root=str(config.project_root),
         modules=tuple(config.udf_modules),
@@ -150,6 +155,33 @@ def _load(
     user_id = target.spec.user_id or default_user_id()
     env = loader_environment(target, session_id, user_id)
     return run_loader(request, env, _log_path(config.project_root), loader=loader)
+
+
+def _java_only(config: Config, known: Mapping[str, str]) -> bool:
+    """Only Java UDFs, and none to drop: nothing to import, so no loader process (nor its
+    own connection to the server) is needed."""
+    return not config.udf_modules and set(known) <= set(config.java_udfs)
+
+
+def _register_java_here(
+    config: Config, target: Target, session_id: str, known: Mapping[str, str]
+) -> LoadOutcome:
+    """What the loader child does for Java UDFs, one call each, from this process."""
+    loaded: list[LoadedUdf] = []
+    with target.session(session_id) as session:
+        for name, java in config.java_udfs.items():
+            fingerprint = java_udf_fingerprint(java.class_name, java.returns)
+            is_new = known.get(name) != fingerprint
+            if is_new:
+                try:
+                    session.register_java_udf(name, java.class_name, java.returns)
+                except ServerError as exc:  # the server's answer; unreachable is no UDF problem
+                    reason = exc.message.removeprefix(f"registering {name} failed: ")
+                    problem = LoadProblem(kind="java", name=name, message=reason)
+                    raise UdfLoadError(describe_problem(problem)) from None
+            kind = UdfKind.JAVA.value
+            loaded.append(LoadedUdf(name, kind, java.returns, java.class_name, fingerprint, is_new))
+    return LoadOutcome(tuple(loaded), None, ())
 
 
 def _log_path(root: Path) -> Path:

@@ -1,5 +1,6 @@
-"""When a sync starts the UDF loader (a process that attaches to the session: a connection and
-round trips to a remote cluster), against an in-memory server and a recording loader."""
+"""How a sync registers UDFs, in calls: Java UDFs alone from this process (one call each, on
+the sync's connection), Python UDFs through the loader (a process that attaches to the
+session: a connection and round trips of its own). In-memory server, recording loader."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from sparkpush.config import Config, JavaUdf
+from sparkpush.errors import ServerError, UdfLoadError
 from sparkpush.project_session import ready_session
+from sparkpush.sync.generation import load_generation
 from sparkpush.udf.fingerprint import java_udf_fingerprint
 from sparkpush.udf.kinds import UdfKind
 from sparkpush.udf.loader_messages import (
@@ -69,21 +74,60 @@ def java_project(root: Path, returns: str = "bigint") -> Config:
     return Config(project_root=root, java_udfs={"add_n": JavaUdf("com.ex.AddN", returns)})
 
 
-def test_a_no_op_sync_of_a_java_udf_project_starts_no_loader(tmp_path: Path) -> None:
+def test_java_udfs_are_registered_without_a_loader_and_a_no_op_sync_registers_nothing(
+    tmp_path: Path,
+) -> None:
     server, loader = FakeServer(), RecordingLoader()
     target = server.target()
     first = ready_session(java_project(tmp_path), target, loader=loader)
-    assert first.udfs == ("add_n",) and len(loader.requests) == 1
+    assert first.udfs == ("add_n",) and loader.requests == []
+    assert server.sessions[first.session_id].java_udfs == {"add_n": ("com.ex.AddN", "bigint")}
+    server.rpcs.clear()
+    opened = server.opened
     again = ready_session(java_project(tmp_path), target, loader=loader)
-    assert again.udfs == () and len(loader.requests) == 1
+    assert again.udfs == () and loader.requests == []
+    assert server.rpcs == {"spark_version": 1}  # is the generation alive: nothing else
+    assert server.opened - opened == 1
 
 
-def test_a_changed_java_udf_setting_starts_the_loader_again(tmp_path: Path) -> None:
+def test_a_changed_java_udf_setting_registers_it_again(tmp_path: Path) -> None:
     server, loader = FakeServer(), RecordingLoader()
     target = server.target()
     ready_session(java_project(tmp_path), target, loader=loader)
     again = ready_session(java_project(tmp_path, returns="int"), target, loader=loader)
-    assert again.udfs == ("add_n",) and len(loader.requests) == 2
+    assert again.udfs == ("add_n",) and loader.requests == []
+    assert server.sessions[again.session_id].java_udfs == {"add_n": ("com.ex.AddN", "int")}
+
+
+def test_a_java_udf_the_server_refuses_is_one_line_and_the_last_registration_stays(
+    tmp_path: Path,
+) -> None:
+    server = FakeServer()
+    target = server.target()
+    first = ready_session(java_project(tmp_path), target)
+    refusal = "registering add_n failed: [CANNOT_LOAD_CLASS] Cannot load class com.ex.AddN"
+    server.fail("register_java_udf", ServerError(refusal, "CANNOT_LOAD_CLASS"))
+    with pytest.raises(UdfLoadError) as raised:
+        ready_session(java_project(tmp_path, returns="int"), target)
+    assert raised.value.message == (
+        "java_udfs.add_n: cannot register it: [CANNOT_LOAD_CLASS] Cannot load class com.ex.AddN"
+    )
+    manifest = load_generation(tmp_path)
+    assert manifest is not None and manifest.session_id == first.session_id
+    assert manifest.udfs.functions["add_n"].return_type == "bigint"
+
+
+def test_a_java_udf_to_drop_goes_through_the_loader(tmp_path: Path) -> None:
+    server, loader = FakeServer(), RecordingLoader()
+    target = server.target()
+    two = Config(
+        project_root=tmp_path,
+        java_udfs={"add_n": JavaUdf("com.ex.AddN", "bigint"), "old": JavaUdf("com.ex.Old", "int")},
+    )
+    ready_session(two, target, loader=loader)
+    ready_session(java_project(tmp_path), target, loader=loader)
+    [request] = loader.requests
+    assert set(request.known) == {"add_n", "old"} and set(request.java_udfs) == {"add_n"}
 
 
 def test_a_reload_tells_the_loader_the_python_return_types_to_ask_ahead(tmp_path: Path) -> None:
