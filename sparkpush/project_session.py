@@ -102,6 +102,7 @@ def _with_udfs(
         target,
         generation.udfs,
         session_id=generation.session_id,
+        server_side_session_id=generation.server_side_session_id,
         generation=generation.number,
         sources=udf_sources_signature(config),
         force=force,

@@ -51,6 +51,7 @@ def register_project_udfs(
     force: bool,
     loader: Loader | None = None,
     warm_up: bool = False,
+    server_side_session_id: str | None = None,
 ) -> SessionUdfs:
     """Register new and changed UDFs on session `session_id` (generation number `generation`),
     given what is `registered` there; returns the new record, or `registered` itself when
@@ -72,7 +73,8 @@ def register_project_udfs(
         return registered  # nothing that could change a UDF changed since it was registered
     known = {} if force else {u.name: u.fingerprint for u in area.registered_in(session_id)}
     types = _python_return_types(area)
-    outcome = _load(config, target, session_id, known, worker_python is None, loader, types)
+    seen = server_side_session_id
+    outcome = _load(config, target, session_id, known, worker_python is None, loader, types, seen)
     functions = {
         u.name: RegisteredUdf(
             u.name,
@@ -140,9 +142,10 @@ def _load(
     check_python: bool,
     loader: Loader | None,
     return_types: tuple[str, ...] = (),
+    server_side_session_id: str | None = None,
 ) -> LoadOutcome:
     if _java_only(config, known):
-        return _register_java_here(config, target, session_id, known)
+        return _register_java_here(config, target, session_id, server_side_session_id, known)
     request = LoadRequest(
         project_root=str(config.project_root),
         modules=tuple(config.udf_modules),
@@ -164,11 +167,17 @@ def _java_only(config: Config, known: Mapping[str, str]) -> bool:
 
 
 def _register_java_here(
-    config: Config, target: Target, session_id: str, known: Mapping[str, str]
+    config: Config,
+    target: Target,
+    session_id: str,
+    server_side_session_id: str | None,
+    known: Mapping[str, str],
 ) -> LoadOutcome:
-    """What the loader child does for Java UDFs, one call each, from this process."""
+    """What the loader child does for Java UDFs, one call each, from this process; with the
+    server's id for the session, a restarted server refuses instead of registering them in
+    a new, empty session."""
     loaded: list[LoadedUdf] = []
-    with target.session(session_id) as session:
+    with target.session(session_id, server_side_session_id) as session:
         for name, java in config.java_udfs.items():
             fingerprint = java_udf_fingerprint(java.class_name, java.returns)
             is_new = known.get(name) != fingerprint

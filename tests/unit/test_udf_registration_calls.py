@@ -24,6 +24,7 @@ from sparkpush.udf.loader_messages import (
     LoadOutcome,
     LoadRequest,
 )
+from sparkpush.udf.registration import register_project_udfs
 from tests.fake_session import FakeServer
 
 
@@ -145,3 +146,27 @@ def test_a_reload_tells_the_loader_the_python_return_types_to_ask_ahead(tmp_path
     first, reload = loader.requests
     assert first.return_types == ()  # a new generation: nothing known yet
     assert reload.return_types == ("bigint", "string")  # not the Java UDF's, not the UDTF's
+
+
+def test_java_udfs_are_not_registered_in_the_empty_session_of_a_restarted_server(
+    tmp_path: Path,
+) -> None:
+    server = FakeServer()
+    target = server.target()
+    ready_session(java_project(tmp_path), target)
+    manifest = load_generation(tmp_path)
+    assert manifest is not None
+    server.restart()  # between the sync's liveness check and the registration
+    with pytest.raises(UdfLoadError, match="SESSION_CHANGED"):
+        register_project_udfs(
+            java_project(tmp_path, returns="int"),
+            target,
+            manifest.udfs,
+            session_id=manifest.session_id,
+            generation=manifest.number,
+            sources=None,
+            force=False,
+            server_side_session_id=manifest.server_side_session_id,
+        )
+    after_restart = server.sessions.get(manifest.session_id)
+    assert after_restart is None or after_restart.java_udfs == {}
