@@ -1,7 +1,7 @@
 """The dev loop through the watch daemon, against a real embedded server.
 
-    .venv/bin/python benchmarks/devloop.py [--edits 20] [--only udf|class|tree|throttled]
-        [--throttled-edits 3] [--link-mbit 100] [--big-deps]
+    .venv/bin/python benchmarks/devloop.py [--edits 20] [--only udf|class|tree|throttled|latency]
+        [--throttled-edits 3] [--link-mbit 100] [--big-deps] [--link-rtt-ms 50]
 
 Measures, with the daemon running in its own process as users run it:
   (a) UDF edit -> the first SQL answer with the new result (goal: p50 <= 300 ms);
@@ -19,12 +19,21 @@ Measures, with the daemon running in its own process as users run it:
       and the query), and the bytes sent. Ours (`[tool.sparkpush.layers] enabled = true`) vs
       today's full re-upload (`enabled = false`) in the same run; where this sparkpush has no
       layers setting, both rows measure the full re-upload (goal: <= 5 MB, <= 3 s).
+  (f) through a link with latency (the same proxy, no bandwidth limit, `--link-rtt-ms` of
+      round-trip time, one more before a new connection's first bytes) and through one of
+      0 ms, steps alternating between the two: a class edit -> the first answer of a Java
+      UDF (a sync, layers on, 2 MB of jars, then the query), a Python UDF edit ->
+      the first answer (registered in place), both with a warm loader as the daemon has,
+      and a no-op `connect sync`; the sequential round trips each costs ((t_rtt - t_0) /
+      rtt), and the gRPC channels, TCP connections and calls per method it made (counted by
+      an interceptor, in this process and in the UDF loader's).
 Each edit is timed from the file write to the answer. The last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,6 +52,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _rpc_count import RpcLog
 from _server import BenchServer, bench_server
 from _throttle import ThrottledLink
 
@@ -55,6 +65,7 @@ from sparkpush.errors import ConfigError
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target
 from sparkpush.sync.process_cache import ProcessCache
+from sparkpush.udf.warm_loader import WarmLoader
 from tests.jvm import add_constant_udf, compile_java
 
 JAR_MB = 50
@@ -64,6 +75,8 @@ BIG_DEPS_MB = 1000
 LINK_MBIT = 100.0
 GOAL_THROTTLED_MB = 5.0
 GOAL_THROTTLED_S = 3.0
+LINK_RTT_MS = 50.0
+LATENCY_DEPS_MB = 2
 MB = 1_000_000
 
 
@@ -374,16 +387,169 @@ def throttled_link(
     return rows
 
 
+def through(server: BenchServer, link: ThrottledLink) -> Target:
+    return replace(server.target, spec=replace(server.target.spec, port=link.port))
+
+
+def class_answer(target: Target, config: Config, loader: WarmLoader) -> str:
+    """A sync (old generations released at once, as `connect sync` does; a warm loader, as
+    the daemon has), then the query, for a Java UDF project."""
+    result = ready_session(config, target, loader=loader)
+    assert result.manifest is not None
+    with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+        table = run_sql(client, "SELECT add_n(CAST(1 AS BIGINT))")
+    return str(table.column(0)[0].as_py()) if table is not None else ""
+
+
+def udf_answer(target: Target, config: Config, loader: WarmLoader) -> str:
+    """The same for a Python UDF project."""
+    result = ready_session(config, target, loader=loader)
+    assert result.manifest is not None
+    with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+        table = run_sql(client, "SELECT answer()")
+    return str(table.column(0)[0].as_py()) if table is not None else ""
+
+
+def noop_sync(target: Target, config: Config) -> None:
+    """`connect sync` with nothing changed."""
+    result = ready_session(config, target)
+    if result.action is not PlanAction.NOTHING:
+        raise SystemExit(f"the no-op sync did {result.action}: {result.reasons}")
+
+
+class LatencyRig:
+    """One link (of `rtt_ms`) with a class project and a Python UDF project behind it."""
+
+    def __init__(
+        self, server: BenchServer, work: Path, jars: list[Path], rtt_ms: float, loader: WarmLoader
+    ) -> None:
+        self.rtt_ms = rtt_ms
+        self.loader = loader
+        self.link = ThrottledLink(server.port, None, rtt_ms=rtt_ms)
+        self.target = through(server, self.link)
+        self.class_root = throttled_project(work / f"latency-class-{rtt_ms:g}", jars, True)
+        self.class_config = load_config(cwd=self.class_root)
+        self.udf_root = work / f"latency-udf-{rtt_ms:g}"
+        self.udf_root.mkdir()
+        (self.udf_root / "helpers.py").write_text("def word():\n    return 'w-start'\n")
+        (self.udf_root / "udfs.py").write_text(
+            "from pyspark.sql.functions import udf\nimport helpers\n\n"
+            "@udf('string')\ndef answer():\n    return helpers.word()\n"
+        )
+        (self.udf_root / "pyproject.toml").write_text(
+            '[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n'
+        )
+        self.udf_config = load_config(cwd=self.udf_root)
+
+    def first_syncs(self) -> None:
+        """Not timed: generations built, UDFs registered, the workers started."""
+        if class_answer(self.target, self.class_config, self.loader) != "1":
+            raise SystemExit("the class project's first answer is wrong")
+        if udf_answer(self.target, self.udf_config, self.loader) != "w-start":
+            raise SystemExit("the UDF project's first answer is wrong")
+
+    def class_edit(self, built: Path, index: int) -> None:
+        target_class = self.class_root / "classes" / "com" / "ex" / "AddN.class"
+        staged = target_class.with_suffix(".tmp")
+        shutil.copyfile(built / str(index) / "com" / "ex" / "AddN.class", staged)
+        os.replace(staged, target_class)
+        answer = class_answer(self.target, self.class_config, self.loader)
+        if answer != str(1 + 1000 + index):
+            raise SystemExit(f"stale answer {answer!r} after class edit {index}")
+
+    def noop_sync(self, _: int) -> None:
+        noop_sync(self.target, self.class_config)
+
+    def udf_edit(self, index: int) -> None:
+        (self.udf_root / "helpers.py").write_text(f"def word():\n    return 'w{index}'\n")
+        answer = udf_answer(self.target, self.udf_config, self.loader)
+        if answer != f"w{index}":
+            raise SystemExit(f"stale answer {answer!r} after UDF edit {index}")
+
+
+Steps = dict[str, dict[float, list[tuple[float, dict[str, int]]]]]
+
+
+def latency_steps(rigs: list[LatencyRig], log: RpcLog, built: Path, edits: int) -> Steps:
+    """Each case's steps, alternating between the links so that load drift hits all alike:
+    per case and RTT, each step's seconds and the channels, connections and calls it made."""
+    steps: Steps = {}
+    cases: dict[str, Callable[[LatencyRig, int], None]] = {
+        "class_edit": lambda rig, index: rig.class_edit(built, index),
+        "noop_sync": LatencyRig.noop_sync,
+        "udf_edit": LatencyRig.udf_edit,
+    }
+    for case, step in cases.items():
+        for index in range(edits):
+            for rig in rigs:
+                mark = log.mark()
+                rig.link.reset_counts()
+                started = time.monotonic()
+                step(rig, index)
+                seconds = time.monotonic() - started
+                calls = {**log.counts(since=mark), "connections": rig.link.connections}
+                steps.setdefault(case, {}).setdefault(rig.rtt_ms, []).append((seconds, calls))
+    return steps
+
+
+def latency(server: BenchServer, work: Path, edits: int, rtt_ms: float) -> dict[str, Any]:
+    """Each case at 0 ms and at `rtt_ms` through the same proxy: seconds, the round trips
+    the difference implies, and the calls made (those of the last step at `rtt_ms`)."""
+    jars = make_random_jars(work / "latency-deps", LATENCY_DEPS_MB, per_jar_mb=1)
+    built = work / "latency-javac-out"
+    for index in range(edits):
+        compile_java(
+            add_constant_udf("com.ex", "AddN", 1000 + index), "com.ex.AddN", built / str(index)
+        )
+    log = RpcLog(work / "rpcs.jsonl")
+    with log.installed(), WarmLoader() as loader, contextlib.ExitStack() as links:
+        rigs = [LatencyRig(server, work, jars, rtt, loader) for rtt in (0.0, rtt_ms)]
+        for rig in rigs:
+            links.enter_context(rig.link)
+            rig.first_syncs()
+        steps = latency_steps(rigs, log, built, edits)
+    rows: dict[str, Any] = {"rtt_ms": rtt_ms}
+    for case, by_rtt in steps.items():
+        zero = statistics.median(seconds for seconds, _ in by_rtt[0.0])
+        slow = statistics.median(seconds for seconds, _ in by_rtt[rtt_ms])
+        last = by_rtt[rtt_ms][-1][1]
+        rows[case] = {
+            "p50_ms_rtt0": round(zero * 1000, 1),
+            f"p50_ms_rtt{rtt_ms:g}": round(slow * 1000, 1),
+            "round_trips": round((slow - zero) / (rtt_ms / 1000), 1),
+            "calls": last,
+            "calls_vary": any(c != last for rtt in by_rtt.values() for _, c in rtt),
+        }
+        rpcs = sum(n for name, n in last.items() if name[0].isupper())
+        channels = sum(n for name, n in last.items() if name.startswith("channel"))
+        print(
+            f"    {case:<10} rtt 0: {zero:.3f} s, rtt {rtt_ms:g} ms: {slow:.3f} s -> "
+            f"{rows[case]['round_trips']} round trips; {rpcs} calls on {channels} channels, "
+            f"{last['connections']} TCP connections",
+            flush=True,
+        )
+        print(f"        {last}", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument(
-        "--only", choices=("udf", "class", "tree", "throttled"), help="Measure one part."
+        "--only",
+        choices=("udf", "class", "tree", "throttled", "latency"),
+        help="Measure one part.",
     )
     parser.add_argument(
         "--throttled-edits", type=int, default=3, help="Class edits per side through the link."
     )
     parser.add_argument("--link-mbit", type=float, default=LINK_MBIT, help="The link's Mbit/s.")
+    parser.add_argument(
+        "--link-rtt-ms", type=float, default=LINK_RTT_MS, help="The latency link's RTT (ms)."
+    )
+    parser.add_argument(
+        "--latency-edits", type=int, default=5, help="Steps per case and RTT through the link."
+    )
     parser.add_argument(
         "--big-deps", action="store_true", help=f"{BIG_DEPS_MB} MB of jars, not {DEPS_MB} MB."
     )
@@ -391,7 +557,7 @@ def main() -> None:
         "--flushes", type=int, default=20, help="No-op flushes (and as many walks) to time."
     )
     args = parser.parse_args()
-    wanted = {args.only} if args.only else {"udf", "class", "tree", "throttled"}
+    wanted = {args.only} if args.only else {"udf", "class", "tree", "throttled", "latency"}
     figures: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}",
@@ -447,6 +613,14 @@ def main() -> None:
             figures[f"throttled_class_edit_{deps_mb}mb_jars"] = throttled_link(
                 server, work, args.throttled_edits, deps_mb, args.link_mbit
             )
+        if "latency" in wanted:
+            print(
+                f"(f) through a link of {args.link_rtt_ms:g} ms RTT and of 0 ms, "
+                f"{args.latency_edits} steps per case ...",
+                flush=True,
+            )
+            figures["latency"] = latency(server, work, args.latency_edits, args.link_rtt_ms)
+            figures["load_average"] = os.getloadavg()[0]
     print(json.dumps(figures, sort_keys=True))
 
 

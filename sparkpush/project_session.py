@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.config import Config
+from sparkpush.connect.channel import shared_channels
 from sparkpush.connect.session import Session
 from sparkpush.notify import ProgressCallback
 from sparkpush.remote import Target
@@ -43,6 +44,20 @@ def ready_session(
     raises UdfLoadError and the last good registration keeps serving. `reuse`: what a
     long-lived process (the daemon) keeps between syncs; a call without makes its own.
     """
+    with shared_channels():  # one connection to the server for the whole sync
+        return _ready_session(config, target, keep_old, on_progress, loader, extra, warm_up, reuse)
+
+
+def _ready_session(
+    config: Config,
+    target: Target,
+    keep_old: bool,
+    on_progress: ProgressCallback | None,
+    loader: Loader | None,
+    extra: Sequence[LocalArtifact],
+    warm_up: bool,
+    reuse: ProcessCache | None,
+) -> SyncResult:
     reuse = reuse if reuse is not None else ProcessCache()
     prepared: list[Generation] = []
 
@@ -87,6 +102,7 @@ def _with_udfs(
         target,
         generation.udfs,
         session_id=generation.session_id,
+        server_side_session_id=generation.server_side_session_id,
         generation=generation.number,
         sources=udf_sources_signature(config),
         force=force,

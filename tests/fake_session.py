@@ -9,6 +9,7 @@ restarted server's session answering INVALID_HANDLE.SESSION_CHANGED.
 
 from __future__ import annotations
 
+import collections
 import uuid
 import zlib
 from collections.abc import Iterable, Mapping
@@ -36,6 +37,8 @@ class ServerSession:
     server_side_session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     artifacts: dict[str, bytes] = field(default_factory=dict)
     conf: dict[str, str] = field(default_factory=dict)
+    java_udfs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """SQL name -> (class, return type) registered."""
     released: bool = False
 
 
@@ -63,6 +66,8 @@ class FakeServer:
     """Session ids of the clones made, in order."""
     supports_clone: bool = True
     """False plays a Spark 4.0 server, which has no CloneSession RPC."""
+    rpcs: collections.Counter[str] = field(default_factory=collections.Counter)
+    """Calls answered (or failed) per RPC: each one a round trip to a remote server."""
 
     def target(self) -> Target:
         """A Target whose sessions are this server's."""
@@ -86,6 +91,7 @@ class FakeServer:
         return self.sessions[session_id].artifacts
 
     def _injected(self, rpc: str) -> None:
+        self.rpcs[rpc] += 1
         queue = self.fail_next.get(rpc)
         if queue:
             raise queue.pop(0)
@@ -132,6 +138,11 @@ class FakeSession:
             artifacts=summaries,
         )
 
+    def register_java_udf(
+        self, name: str, class_name: str, returns: str, timeout: float = 120.0
+    ) -> None:
+        self._answer("register_java_udf").java_udfs[name] = (class_name, returns)
+
     def interrupt_all(self, timeout: float = 10.0) -> list[str]:
         self._answer("interrupt_all")
         return []
@@ -144,7 +155,11 @@ class FakeSession:
         if not self.server.supports_clone:
             raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
         source = self._answer("clone_session")
-        clone = ServerSession(artifacts=dict(source.artifacts), conf=dict(source.conf))
+        clone = ServerSession(
+            artifacts=dict(source.artifacts),
+            conf=dict(source.conf),
+            java_udfs=dict(source.java_udfs),
+        )
         clone_id = clone_id or str(uuid.uuid4())
         self.server.clones.append(clone_id)
         self.server.sessions[clone_id] = clone

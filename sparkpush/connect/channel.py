@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import grpc
@@ -10,6 +13,11 @@ from sparkpush.connect.connection_string import ConnectionSpec
 from sparkpush.errors import UsageError
 
 MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+
+_ChannelKey = tuple[str, int, object, bool, str | None, Path | None]
+_shared: ContextVar[dict[_ChannelKey, grpc.Channel] | None] = ContextVar(
+    "sparkpush_shared_channels", default=None
+)
 
 
 def open_channel(spec: ConnectionSpec, ca_file: Path | None = None) -> grpc.Channel:
@@ -42,3 +50,38 @@ def _read_ca(ca_file: Path | None) -> bytes | None:
         return ca_file.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read CA file {ca_file}: {exc.strerror}") from None
+
+
+@contextmanager
+def shared_channels() -> Iterator[None]:
+    """Within the block, clients of the same server share one channel, closed at its end.
+
+    Each channel is a connection of its own, which costs a remote server a round trip (TCP)
+    or three (TLS) before its first call; a sync opens a client per session it touches.
+    Only this thread's clients share (a context variable); a nested block changes nothing.
+    """
+    if _shared.get() is not None:
+        yield
+        return
+    channels: dict[_ChannelKey, grpc.Channel] = {}
+    token = _shared.set(channels)
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+        for channel in channels.values():
+            channel.close()
+
+
+def channel_for(spec: ConnectionSpec, ca_file: Path | None = None) -> tuple[grpc.Channel, bool]:
+    """A channel to `spec`, and whether the caller owns it (closes it): a shared one inside a
+    `shared_channels` block, else a new one."""
+    channels = _shared.get()
+    if channels is None:
+        return open_channel(spec, ca_file), True
+    # exactly what `open_channel` builds the channel from; session and user travel per call
+    key: _ChannelKey = (spec.host, spec.port, spec.token, spec.use_ssl, spec.user_agent, ca_file)
+    channel = channels.get(key)
+    if channel is None:
+        channel = channels[key] = open_channel(spec, ca_file)
+    return channel, False

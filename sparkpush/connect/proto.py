@@ -29,6 +29,9 @@ if _PACKAGE not in sys.modules:
 
 from pyspark.sql.connect.proto import base_pb2 as pb  # noqa: E402
 from pyspark.sql.connect.proto import base_pb2_grpc as pb_grpc  # noqa: E402
+from pyspark.sql.connect.proto import commands_pb2 as commands  # noqa: E402
+from pyspark.sql.connect.proto import expressions_pb2 as expressions  # noqa: E402
 from pyspark.sql.connect.proto import relations_pb2 as relations  # noqa: E402
+from pyspark.sql.connect.proto import types_pb2 as data_types  # noqa: E402
 
-__all__ = ["pb", "pb_grpc", "relations"]
+__all__ = ["commands", "data_types", "expressions", "pb", "pb_grpc", "relations"]

@@ -13,10 +13,10 @@ from typing import TypeVar
 
 import grpc
 
-from sparkpush.connect.channel import open_channel
+from sparkpush.connect.channel import channel_for
 from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
 from sparkpush.connect.connection_watch import ConnectionWatch
-from sparkpush.connect.proto import pb, pb_grpc
+from sparkpush.connect.proto import commands, data_types, expressions, pb, pb_grpc
 from sparkpush.connect.rpc_errors import translate_rpc_error
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 CLIENT_TYPE = "sparkpush"
 PROBE_TIMEOUT_S = 10.0
 CONTROL_TIMEOUT_S = 10.0
+REGISTER_TIMEOUT_S = 120.0
 
 _Request = TypeVar("_Request")
 
@@ -45,7 +46,7 @@ class SessionClient:
         # Echoing the server-side id we saw before makes a restarted server answer
         # INVALID_HANDLE.SESSION_CHANGED instead of silently creating an empty session.
         self.server_side_session_id = server_side_session_id
-        self._channel = open_channel(spec, ca_file)
+        self._channel, self._owns_channel = channel_for(spec, ca_file)
         self._stub = pb_grpc.SparkConnectServiceStub(self._channel)
         self._metadata = tuple(spec.metadata)
         self.user_id = spec.user_id or default_user_id()
@@ -128,7 +129,12 @@ class SessionClient:
         return response
 
     def execute_plan(
-        self, plan: pb.Plan, *, tags: Iterable[str] = (), timeout: float | None = None
+        self,
+        plan: pb.Plan,
+        *,
+        tags: Iterable[str] = (),
+        timeout: float | None = None,
+        action: str = "running the query",
     ) -> Iterator[pb.ExecutePlanResponse]:
         request = self._fill(pb.ExecutePlanRequest(plan=plan, tags=list(tags)))
         try:
@@ -138,7 +144,22 @@ class SessionClient:
                 self._observe(response)
                 yield response
         except grpc.RpcError as exc:
-            raise self._fail(exc, "running the query") from None
+            raise self._fail(exc, action) from None
+
+    def register_java_udf(
+        self, name: str, class_name: str, returns: str, timeout: float = REGISTER_TIMEOUT_S
+    ) -> None:
+        """Register `class_name` as the SQL function `name` returning `returns` (a DDL type,
+        parsed by the server): the command PySpark's `registerJavaFunction` sends."""
+        unparsed = data_types.DataType.Unparsed(data_type_string=returns)
+        output = data_types.DataType(unparsed=unparsed)
+        udf = expressions.CommonInlineUserDefinedFunction(
+            function_name=name,
+            java_udf=expressions.JavaUDF(class_name=class_name, output_type=output),
+        )
+        plan = pb.Plan(command=commands.Command(register_function=udf))
+        for _ in self.execute_plan(plan, timeout=timeout, action=f"registering {name}"):
+            pass
 
     def interrupt_all(self, timeout: float = CONTROL_TIMEOUT_S) -> list[str]:
         """Interrupt every running operation of the session; returns their ids."""
@@ -199,7 +220,8 @@ class SessionClient:
         return ConnectionWatch(self._channel)
 
     def close(self) -> None:
-        self._channel.close()
+        if self._owns_channel:
+            self._channel.close()
 
     def __enter__(self) -> SessionClient:
         return self

@@ -102,8 +102,11 @@ def sync_project(
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
         release_unfinished(target, root, keep=_sessions_of(manifest))
-        current = usable_current(manifest, target)
+        current = recorded_current(manifest, target)
         plan = plan_generation(config, target, layout, current)
+        if current is not None and _uses_current(plan) and not _current_alive(target, current):
+            current = None
+            plan = plan_generation(config, target, layout, None)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
                 manifest, uploaded = _add_in_place(
@@ -222,15 +225,35 @@ def _with_extra(
     return desired
 
 
-def usable_current(manifest: Generation | None, target: Target) -> Generation | None:
-    """The manifest's session if it is on this server and still alive there."""
+def recorded_current(manifest: Generation | None, target: Target) -> Generation | None:
+    """The manifest's session if it is on this server and was confirmed by it (not asked now)."""
     if manifest is None or manifest.remote != target.spec.display():
         return None
     if manifest.server_side_session_id is None:
         return None  # never confirmed by the server: cannot tell a restart apart
-    if not _alive(target, manifest.session_id, manifest.server_side_session_id):
-        return None
     return manifest
+
+
+def usable_current(manifest: Generation | None, target: Target) -> Generation | None:
+    """The manifest's session if it is on this server and still alive there."""
+    current = recorded_current(manifest, target)
+    if current is None or not _current_alive(target, current):
+        return None
+    return current
+
+
+def _uses_current(plan: SyncPlan) -> bool:
+    """Whether the plan keeps serving the current session (so it must be alive).
+
+    A new generation does not: it is built from scratch or cloned from the base, whose
+    liveness `plan_generation` checked; asking the current session too would cost a round
+    trip per code change for an answer that changes nothing.
+    """
+    return plan.action in (PlanAction.NOTHING, PlanAction.ADD_IN_PLACE)
+
+
+def _current_alive(target: Target, current: Generation) -> bool:
+    return _alive(target, current.session_id, current.server_side_session_id)
 
 
 def _alive(target: Target, session_id: str, server_side_session_id: str | None) -> bool:

@@ -104,10 +104,15 @@ def _from_scratch(
     """A new session with the base layer and confs; then a clone of it with the code layer,
     or, where the server cannot clone (or layers are off), the code layer in it too."""
     session = build.new_session()
+    if not layered:
+        build.upload(session, upload_order(layout.hashes))
+        session.set_conf(layout.conf)
+        _confirm(session)
+        return session, None
     version = session.spark_version()
     support = CloneSupport()
     key = server_key(build.target.spec.display(), version, client_version())
-    if not layered or support.known(key) is False:
+    if support.known(key) is False:
         build.upload(session, upload_order(layout.hashes))
         session.set_conf(layout.conf)
         return session, None
@@ -123,6 +128,13 @@ def _from_scratch(
     support.remember(key, True)
     build.upload(clone, layout.code_order())
     return clone, layout.base_record(session.session_id, session.server_side_session_id)
+
+
+def _confirm(session: Session) -> None:
+    """Make sure the server's id for the new session is known (the next sync echoes it to
+    notice a restart); an upload's or a conf's answer carries it already, saving a call."""
+    if session.server_side_session_id is None:
+        session.spark_version()
 
 
 def _kept_entry(current: Generation | None, name: str) -> StoredArtifact:

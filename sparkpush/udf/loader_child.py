@@ -37,6 +37,7 @@ from sparkpush.udf.loader_messages import (
     LoadProblem,
     LoadRequest,
 )
+from sparkpush.udf.once_answers import OnceAnswers
 from sparkpush.udf.python_version import local_python, version_mismatch, worker_version_from_error
 
 Emit = Callable[[LoaderEvent], None]
@@ -83,7 +84,9 @@ def run(request: LoadRequest, out: IO[str]) -> int:
     root = Path(request.project_root)
     os.chdir(root)
     try:
-        spark = _attach()
+        spark, ask_ahead = _attach()
+        if request.modules:
+            ask_ahead(request.return_types)
         worker = _check_python(spark, emit) if request.check_python and request.modules else None
         _compile_project_modules_from_source(root)
         modules = [_import(root, relative, emit) for relative in request.modules]
@@ -112,34 +115,47 @@ def _problem(emit: Emit, problem: LoadProblem) -> _Stop:
     return _Stop()
 
 
-def _attach() -> Any:
+AskAhead = Callable[[tuple[str, ...]], None]
+
+
+def _attach() -> tuple[Any, AskAhead]:
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
     # The session belongs to the project: closing the loader must never release it.
     spark.release_session_on_close = False  # type: ignore[attr-defined]
-    _answer_repeated_lookups_once(spark)
-    return spark
+    return spark, _answer_repeated_lookups_once(spark)
 
 
-def _answer_repeated_lookups_once(spark: Any) -> None:
+def _answer_repeated_lookups_once(spark: Any) -> AskAhead:
     """Each `@udf("bigint")` costs two server round trips (the DDL string is parsed by the
     server, and the Arrow default is read from the session's conf); within one load the
-    answers cannot change, so a module of 50 UDFs asks each question once."""
+    answers cannot change, so a module of 50 UDFs asks each question once.
+
+    Returns `ask_ahead(return_types)`: asks now, all at once, the Arrow default and (a guess)
+    the return types the last load saw, so that their round trips and the connection's setup
+    overlap instead of adding up, one after the other, while the modules are decorated."""
     from pyspark.sql.connect.conf import RuntimeConf
 
-    spark._parse_ddl = functools.lru_cache(maxsize=None)(spark._parse_ddl)
+    answers = OnceAnswers()
+    parse = spark._parse_ddl
+    spark._parse_ddl = lambda text: answers.ask(("ddl", text), lambda: parse(text))
     original = RuntimeConf.get
-    answers: dict[str, Any] = {}
 
     def get(self: Any, key: str, *args: Any, **kwargs: Any) -> Any:
         if key != _ARROW_UDF_CONF or args or kwargs:
             return original(self, key, *args, **kwargs)
-        if key not in answers:
-            answers[key] = original(self, key)
-        return answers[key]
+        return answers.ask(("conf", key), lambda: original(self, key))
 
     RuntimeConf.get = get  # type: ignore[method-assign]
+
+    def ask_ahead(return_types: tuple[str, ...]) -> None:
+        conf = spark.conf
+        answers.ask_ahead(("conf", _ARROW_UDF_CONF), lambda: original(conf, _ARROW_UDF_CONF))
+        for text in return_types:
+            answers.ask_ahead(("ddl", text), functools.partial(parse, text))
+
+    return ask_ahead
 
 
 def _check_python(spark: Any, emit: Emit) -> str:

@@ -25,6 +25,9 @@ class LoadRequest:
     check_python: bool = True
     register: bool = True
     """False: load and fingerprint only, to say what would be registered (a dry run)."""
+    return_types: tuple[str, ...] = ()
+    """What the Python UDFs returned at the last load: the child has the server parse them
+    while it connects, as a guess (the real lookups ask again what it missed)."""
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
@@ -41,6 +44,7 @@ class LoadRequest:
             known=dict(document["known"]),
             check_python=bool(document["check_python"]),
             register=bool(document.get("register", True)),
+            return_types=tuple(str(t) for t in document.get("return_types", ())),
         )
 
 

@@ -8,10 +8,14 @@ from pathlib import Path
 
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
+from sparkpush.errors import ServerError, UdfLoadError
 from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
-from sparkpush.udf.loader_messages import LoadOutcome, LoadRequest
+from sparkpush.udf.fingerprint import java_udf_fingerprint
+from sparkpush.udf.kinds import UdfKind
+from sparkpush.udf.loader_messages import LoadedUdf, LoadOutcome, LoadProblem, LoadRequest
 from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
+from sparkpush.udf.problems import describe_problem
 from sparkpush.udf.python_version import check_worker_python, local_python
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
 
@@ -47,6 +51,7 @@ def register_project_udfs(
     force: bool,
     loader: Loader | None = None,
     warm_up: bool = False,
+    server_side_session_id: str | None = None,
 ) -> SessionUdfs:
     """Register new and changed UDFs on session `session_id` (generation number `generation`),
     given what is `registered` there; returns the new record, or `registered` itself when
@@ -62,10 +67,14 @@ def register_project_udfs(
     if not registration_needed(config, registered, session_id, warm_up=warm_up):
         return registered
     worker_python = area.worker_python
-    if not force and sources is not None and area.sources == sources and worker_python:
+    # the workers' Python is only checked (and so only known) where there are Python UDFs
+    checked = worker_python is not None or not config.udf_modules
+    if not force and sources is not None and area.sources == sources and checked:
         return registered  # nothing that could change a UDF changed since it was registered
     known = {} if force else {u.name: u.fingerprint for u in area.registered_in(session_id)}
-    outcome = _load(config, target, session_id, known, worker_python is None, loader)
+    types = _python_return_types(area)
+    seen = server_side_session_id
+    outcome = _load(config, target, session_id, known, worker_python is None, loader, types, seen)
     functions = {
         u.name: RegisteredUdf(
             u.name,
@@ -82,6 +91,14 @@ def register_project_udfs(
         worker_python=outcome.worker_python or worker_python,
         sources=sources,
         functions=functions,
+    )
+
+
+def _python_return_types(registered: SessionUdfs) -> tuple[str, ...]:
+    """The return types of the Python UDFs registered (those the server parses at a load)."""
+    kinds = {UdfKind.JAVA.value, UdfKind.UDTF.value}
+    return tuple(
+        sorted({u.return_type for u in registered.functions.values() if u.kind not in kinds})
     )
 
 
@@ -124,7 +141,11 @@ def _load(
     known: Mapping[str, str],
     check_python: bool,
     loader: Loader | None,
+    return_types: tuple[str, ...] = (),
+    server_side_session_id: str | None = None,
 ) -> LoadOutcome:
+    if _java_only(config, known):
+        return _register_java_here(config, target, session_id, server_side_session_id, known)
     request = LoadRequest(
         project_root=str(config.project_root),
         modules=tuple(config.udf_modules),
@@ -132,10 +153,44 @@ def _load(
         java_udfs={n: (j.class_name, j.returns) for n, j in config.java_udfs.items()},
         known=dict(known),
         check_python=check_python,
+        return_types=return_types,
     )
     user_id = target.spec.user_id or default_user_id()
     env = loader_environment(target, session_id, user_id)
     return run_loader(request, env, _log_path(config.project_root), loader=loader)
+
+
+def _java_only(config: Config, known: Mapping[str, str]) -> bool:
+    """Only Java UDFs, and none to drop: nothing to import, so no loader process (nor its
+    own connection to the server) is needed."""
+    return not config.udf_modules and set(known) <= set(config.java_udfs)
+
+
+def _register_java_here(
+    config: Config,
+    target: Target,
+    session_id: str,
+    server_side_session_id: str | None,
+    known: Mapping[str, str],
+) -> LoadOutcome:
+    """What the loader child does for Java UDFs, one call each, from this process; with the
+    server's id for the session, a restarted server refuses instead of registering them in
+    a new, empty session."""
+    loaded: list[LoadedUdf] = []
+    with target.session(session_id, server_side_session_id) as session:
+        for name, java in config.java_udfs.items():
+            fingerprint = java_udf_fingerprint(java.class_name, java.returns)
+            is_new = known.get(name) != fingerprint
+            if is_new:
+                try:
+                    session.register_java_udf(name, java.class_name, java.returns)
+                except ServerError as exc:  # the server's answer; unreachable is no UDF problem
+                    reason = exc.message.removeprefix(f"registering {name} failed: ")
+                    problem = LoadProblem(kind="java", name=name, message=reason)
+                    raise UdfLoadError(describe_problem(problem)) from None
+            kind = UdfKind.JAVA.value
+            loaded.append(LoadedUdf(name, kind, java.returns, java.class_name, fingerprint, is_new))
+    return LoadOutcome(tuple(loaded), None, ())
 
 
 def _log_path(root: Path) -> Path:

@@ -14,6 +14,7 @@ from sparkpush.udf.loader_messages import (
     LoaderEventKind,
     LoadOutcome,
     LoadProblem,
+    LoadRequest,
 )
 from sparkpush.udf.loading import read_events
 
@@ -52,3 +53,21 @@ def test_lines_that_are_no_event_are_skipped() -> None:
     read_events(stream, events)
     assert events.get_nowait() == LoaderEvent.exited(0)
     assert events.empty()
+
+
+def test_a_request_reads_back_from_its_json_line_with_the_types_to_ask_ahead() -> None:
+    request = LoadRequest(
+        project_root="/p",
+        modules=("udfs.py",),
+        java_udfs={"add_n": ("com.ex.AddN", "bigint")},
+        known={"word": "f" * 64},
+        return_types=("bigint", "string"),
+    )
+    line = json.dumps(request.to_json())
+    assert LoadRequest.from_json(json.loads(line)) == request
+
+
+def test_a_request_from_an_older_parent_asks_nothing_ahead() -> None:
+    document = LoadRequest(project_root="/p").to_json()
+    del document["return_types"]
+    assert LoadRequest.from_json(document).return_types == ()

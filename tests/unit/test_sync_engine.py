@@ -87,6 +87,41 @@ def test_nothing_changed_sends_nothing(server: FakeServer, target: Target, confi
     assert len(server.calls) == 1
 
 
+def test_a_no_op_sync_asks_the_server_one_question(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    # each call is a round trip to a remote cluster: only whether the session is alive
+    sync_project(config, target)
+    server.rpcs.clear()
+    sync_project(config, target)
+    assert server.rpcs == {"spark_version": 1}
+
+
+def test_a_new_generation_asks_nothing_beyond_building_it(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    sync_project(config, target)
+    server.rpcs.clear()
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    sync_project(config, target)
+    # the upload confirms the new session; the old one is released, never probed; a server
+    # without CloneSession is asked its version (what it was found to lack is remembered by it)
+    version = {"spark_version": 1} if config.layers.enabled else {}
+    assert server.rpcs == {"add_artifacts": 1, "set_conf": 1, "release_session": 1, **version}
+
+
+def test_a_new_generation_with_nothing_to_send_is_confirmed_by_the_server(
+    server: FakeServer, target: Target, tmp_path: Path
+) -> None:
+    config = Config(project_root=tmp_path, layers=LayerSettings(enabled=False))
+    result = sync_project(config, target)
+    manifest = load_generation(tmp_path)
+    assert manifest is not None
+    assert (
+        manifest.server_side_session_id == server.sessions[result.session_id].server_side_session_id
+    )
+
+
 def test_a_changed_file_starts_a_new_generation_and_releases_the_old_one(
     server: FakeServer, target: Target, config: Config
 ) -> None:

@@ -121,6 +121,47 @@ def test_a_code_change_clones_the_same_base_and_sends_only_the_code(
     assert manifest.entries[CLASS_JAR].generation == 2
 
 
+def test_a_code_change_asks_only_the_base_whether_it_is_alive(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    # each call is a round trip to a remote cluster: the clone's plan needs the base alive,
+    # not the generation it replaces
+    sync_project(config, target)
+    server.rpcs.clear()
+    (config.project_root / "classes" / "p" / "A.class").write_bytes(b"\xca\xfe\xba\xbe v2")
+    sync_project(config, target)
+    assert server.rpcs == {
+        "spark_version": 1,
+        "clone_session": 1,
+        "add_artifacts": 1,
+        "release_session": 1,
+    }
+
+
+def test_a_code_change_whose_generation_is_gone_still_clones_the_live_base(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    first = sync_project(config, target)
+    base_id = load_generation(config.project_root).base.session_id  # type: ignore[union-attr]
+    server.sessions[first.session_id].released = True  # expired, or released by someone else
+    (config.project_root / "classes" / "p" / "A.class").write_bytes(b"\xca\xfe\xba\xbe v2")
+    second = sync_project(config, target)
+    assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.CODE)
+    assert load_generation(config.project_root).base.session_id == base_id  # type: ignore[union-attr]
+    assert set(server.stored(second.session_id)) == BASE | CODE
+
+
+def test_a_code_change_after_a_server_restart_builds_everything_anew(
+    server: FakeServer, target: Target, config: Config
+) -> None:
+    sync_project(config, target)
+    server.restart()
+    (config.project_root / "classes" / "p" / "A.class").write_bytes(b"\xca\xfe\xba\xbe v2")
+    second = sync_project(config, target)
+    assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
+    assert set(server.stored(second.session_id)) == BASE | CODE
+
+
 def test_a_base_change_builds_a_new_base_and_releases_the_old_generation_then_its_base(
     server: FakeServer, target: Target, config: Config
 ) -> None:
