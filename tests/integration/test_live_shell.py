@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -99,11 +100,12 @@ def test_the_shell_answers_on_the_live_generation_and_notices_a_new_one(
             shell.wait_for("spark is on generation 1")
             shell.wait_for("UDFs: Squares, plus_one, tagged")
             shell.wait_for(">>> ")
-            shell.send(b"print('CLONE', spark.client._session_id)\n")
-            shell.wait_for("CLONE ")
+            # the REPL may write the words one by one: wait for the last before typing on
+            shell.send(b"print('CLONE', spark.client._session_id, 'END')\n")
+            shell.wait_for(" END")
+            clone = re.findall(r"CLONE (\S+) END", shell.output.decode())[-1]
             shell.send(QUERY)
             shell.wait_for("'q-v1'")
-            clone = shell.output.decode().split("CLONE ")[-1].split()[0]
             assert session_alive(embedded_server, clone)
             # a changed file: the daemon builds generation 2 and the shell says so unasked
             (root / "data" / "a.txt").write_text("b")
