@@ -85,21 +85,20 @@ class RpcLog:
 
     @contextmanager
     def installed(self) -> Iterator[None]:
+        # here, not at the top: this file's text is also the children's sitecustomize
+        from _server import restored_environment
+
         install(str(self.path))
-        with tempfile.TemporaryDirectory(prefix="sparkpush-rpc-count-") as site:
+        with (
+            tempfile.TemporaryDirectory(prefix="sparkpush-rpc-count-") as site,
+            restored_environment(LOG_ENV, "PYTHONPATH"),
+        ):
             source = Path(__file__).read_text()
             Path(site, "sitecustomize.py").write_text(f"{source}\ninstall_from_env()\n")
-            saved = {key: os.environ.get(key) for key in (LOG_ENV, "PYTHONPATH")}
+            inherited = os.environ.get("PYTHONPATH")
             os.environ[LOG_ENV] = str(self.path)
-            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (site, saved["PYTHONPATH"]) if p)
-            try:
-                yield
-            finally:
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
+            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (site, inherited) if p)
+            yield
 
     def mark(self) -> int:
         return self.path.stat().st_size

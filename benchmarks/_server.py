@@ -69,9 +69,16 @@ def bench_server(master: str = "local[2]") -> Iterator[BenchServer]:
 @contextmanager
 def pyspark_token_env(server: BenchServer) -> Iterator[None]:
     """PySpark clients created inside the block authenticate without a token in their URL."""
-    saved = {key: os.environ.get(key) for key in (TOKEN_ENV, "SPARK_REMOTE")}
-    os.environ.pop("SPARK_REMOTE", None)
-    os.environ[TOKEN_ENV] = server.token_file.read_text().strip()
+    with restored_environment(TOKEN_ENV, "SPARK_REMOTE"):
+        os.environ.pop("SPARK_REMOTE", None)
+        os.environ[TOKEN_ENV] = server.token_file.read_text().strip()
+        yield
+
+
+@contextmanager
+def restored_environment(*keys: str) -> Iterator[None]:
+    """The environment variables `keys` are as they were before the block, whatever it set."""
+    saved = {key: os.environ.get(key) for key in keys}
     try:
         yield
     finally:

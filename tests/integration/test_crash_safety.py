@@ -119,15 +119,20 @@ def sync_cli(server: EmbeddedServer, root: Path) -> dict[str, object]:
 AIMED_TRIALS = 8
 
 
-def killed_sync(server: EmbeddedServer, root: Path, delay: float) -> int | None:
-    """Start `connect sync`, SIGKILL it after `delay` s; its return code if it ended first."""
-    process = subprocess.Popen(
+def started_sync(server: EmbeddedServer, root: Path) -> subprocess.Popen[bytes]:
+    """`connect sync --json` in the background, its output dropped."""
+    return subprocess.Popen(
         [sys.executable, "-m", "sparkpush", "sync", "--json"],
         env=server.env,
         cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def killed_sync(server: EmbeddedServer, root: Path, delay: float) -> int | None:
+    """Start `connect sync`, SIGKILL it after `delay` s; its return code if it ended first."""
+    process = started_sync(server, root)
     try:
         return process.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -140,13 +145,7 @@ def killed_once_recorded(server: EmbeddedServer, root: Path, count: int) -> int 
     """Start `connect sync`, SIGKILL it as soon as it has recorded `count` unfinished
     sessions (a base, then a clone: each recorded before the server creates it); its return
     code if it ended first. Aims a kill at a phase that random delays happened to miss."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "sync", "--json"],
-        env=server.env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = started_sync(server, root)
     deadline = time.monotonic() + 300
     while process.poll() is None and time.monotonic() < deadline:
         if len(unfinished_sessions(root)) >= count:
