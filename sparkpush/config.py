@@ -60,6 +60,7 @@ _SCHEMA: dict[str, Any] = {
         "pip_args": _STR_LIST,
     },
     "layers": {"enabled": _BOOL, "code": _STR_LIST},
+    "worker_output": _BOOL,
 }
 
 USER_CONFIG_FILE = "config.toml"
@@ -141,6 +142,8 @@ class Config:
     java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
     environment: EnvironmentSettings = field(default_factory=EnvironmentSettings)
     layers: LayerSettings = field(default_factory=LayerSettings)
+    worker_output: bool = True
+    """Show what the Python workers print and log (and let the sessions keep it)."""
     project_credentials: Mapping[str, str] = field(default_factory=dict)
     """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`) as the
     project's config writes them."""
@@ -314,6 +317,7 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         java_udfs=_java_udfs(table.get("java_udfs", {}), path),
         environment=_environment(table.get("environment", {}), path, document),
         layers=_layers(table.get("layers", {})),
+        worker_output=table.get("worker_output", True),
     )
 
 

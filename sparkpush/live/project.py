@@ -326,11 +326,14 @@ def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGenera
     from sparkpush.submit.project import with_project_artifacts
     from sparkpush.submit.run_session import fresh_session, prepare_session
     from sparkpush.submit.runner import SubmitRequest
+    from sparkpush.workerout.settings import worker_output_conf
 
     request = with_project_artifacts(config, target, SubmitRequest(app=None), notify)
     lease = fresh_session(target)
     try:
-        prepare_session(lease, request.artifacts, config.conf)
+        prepare_session(
+            lease, request.artifacts, {**worker_output_conf(config.worker_output), **config.conf}
+        )
         udfs = request.register_udfs(lease.client, None) if request.register_udfs else []
     except BaseException:
         with contextlib.suppress(SparkpushError):

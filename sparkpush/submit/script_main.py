@@ -31,6 +31,9 @@ from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
 from sparkpush.udf.loader_fork import load_in_fork
+from sparkpush.workerout.activity import EVENTS_ENV
+from sparkpush.workerout.settings import ENABLED_ENV
+from sparkpush.workerout.worker_traceback import format_worker_failure
 
 RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
 QUERY_PROGRESS_ENV = "SPARKPUSH_QUERY_PROGRESS"
@@ -53,12 +56,25 @@ def main(argv: list[str]) -> int:
         from sparkpush.submit.query_progress import QueryProgressLine
 
         session.registerProgressHandler(QueryProgressLine(sys.stderr))
+    if os.environ.get(ENABLED_ENV) == "1":
+        _report_worker_activity(session, os.environ[EVENTS_ENV])
     try:
         return _run(mode, target, args)
     finally:
         # the script may have stopped it already; closing is best effort
         with contextlib.suppress(Exception):
             session.stop()
+
+
+def _report_worker_activity(session: Any, events_file: str) -> None:
+    """Tell the parent (which reads the worker output) when queries run and UDFs are sent;
+    every UDF sent carries the workers' whole-line print."""
+    from sparkpush.workerout.activity import PICKLED, EventFile, ProgressEvents
+    from sparkpush.workerout.pickle_hook import install_pickle_hook
+
+    events = EventFile(events_file)
+    install_pickle_hook(lambda: events.emit(PICKLED))
+    session.registerProgressHandler(ProgressEvents(events.emit))
 
 
 def _run(mode: str, target: str, args: list[str]) -> int:
@@ -102,6 +118,10 @@ def _print_script_traceback(exc: BaseException, target: str) -> None:
         or tb.tb_frame.f_code.co_filename.startswith("<frozen runpy")
     ):
         tb = tb.tb_next
+    shortened = format_worker_failure(exc, tb)
+    if shortened is not None:  # a failed UDF: the user's frames, not PySpark's
+        sys.stderr.write(shortened)
+        return
     traceback.print_exception(type(exc), exc, tb)
 
 

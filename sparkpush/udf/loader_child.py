@@ -39,6 +39,7 @@ from sparkpush.udf.loader_messages import (
 )
 from sparkpush.udf.once_answers import OnceAnswers
 from sparkpush.udf.python_version import local_python, version_mismatch, worker_version_from_error
+from sparkpush.workerout.pickle_hook import install_pickle_hook
 
 Emit = Callable[[LoaderEvent], None]
 
@@ -94,6 +95,9 @@ def run(request: LoadRequest, out: IO[str]) -> int:
         found = _find_udfs(root, modules, request.names, emit)
         for udf in found:
             udf.fingerprint = _fingerprint(udf, emit)
+        # what a registered UDF prints reaches the session's worker log whole (a fingerprint
+        # is of the bare function: it does not change with this)
+        install_pickle_hook()
         loaded = _register(spark, found, request, emit)
         dropped = (
             _drop_removed(spark, request, {u.name for u in loaded}) if request.register else []

@@ -1,0 +1,128 @@
+"""When a read of the worker log view can find something new: the run's query activity.
+
+Reading the view is a query of its own (0.1 s to seconds on a loaded server, more with every
+block the session holds), so it is done only when a query has finished or is running, and
+only where Python code runs on the workers: a Python function was sent (pickled) by the
+process, or the session has the project's Python UDFs.
+
+Events, one character each: `p` a Python function pickled, `r` a query reports progress
+(running), `d` a query finished, `i` none left running. A PySpark progress handler
+(`ProgressEvents`) makes them in the process that runs the queries; `connect submit`'s
+script child appends them to a file that the parent follows (`EventFile`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PICKLED = "p"
+RUNNING = "r"
+DONE = "d"
+IDLE = "i"
+EVENTS_ENV = "SPARKPUSH_WORKER_OUTPUT_EVENTS"
+"""The script child's events file (set by `connect submit` when worker output is on)."""
+
+
+@dataclass(frozen=True)
+class Activity:
+    relevant: bool
+    """Python code may have run on the workers."""
+    running: bool
+    """A query is running (it reported progress and has not finished)."""
+    finished: bool
+    """A query finished since the last `take()`."""
+
+
+class QueryActivity:
+    """The events so far, as `take()` sums them up (thread-safe)."""
+
+    def __init__(self, relevant: bool = False) -> None:
+        self._relevant = relevant
+        self._running = False
+        self._finished = False
+        self._lock = threading.Lock()
+
+    def add(self, events: Iterable[str]) -> None:
+        with self._lock:
+            for event in events:
+                if event == PICKLED:
+                    self._relevant = True
+                elif event == RUNNING:
+                    self._running = True
+                elif event == DONE:
+                    self._finished = True
+                elif event == IDLE:
+                    self._running = False
+
+    def take(self) -> Activity:
+        """The activity now; `finished` is reset (a read will see those queries' output)."""
+        with self._lock:
+            activity = Activity(self._relevant, self._running, self._finished)
+            self._finished = False
+            return activity
+
+
+class ProgressEvents:
+    """A PySpark progress handler (`spark.registerProgressHandler`) making events."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self._emit = emit
+        self._running: set[str | None] = set()
+        self._lock = threading.Lock()
+
+    def __call__(
+        self,
+        stages: Any = None,
+        inflight_tasks: int = 0,
+        operation_id: str | None = None,
+        done: bool = False,
+        **_: Any,
+    ) -> None:
+        with self._lock:
+            events = ""
+            if done:
+                events += DONE
+                if operation_id in self._running:
+                    self._running.discard(operation_id)
+                    events += "" if self._running else IDLE
+            elif operation_id not in self._running:
+                self._running.add(operation_id)
+                events += RUNNING
+        if events:
+            self._emit(events)
+
+
+class EventFile:
+    """The child's side: events appended to the file the parent follows."""
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+
+    def emit(self, events: str) -> None:
+        with contextlib.suppress(OSError):  # the parent gone: nobody to tell
+            os.write(self._fd, events.encode())
+
+
+class FollowedEventFile:
+    """The parent's side: new events of the file since the last look."""
+
+    def __init__(self, path: Path, activity: QueryActivity) -> None:
+        self.path = path
+        self.activity = activity
+        self._offset = 0
+
+    def look(self) -> None:
+        try:
+            with self.path.open("rb") as events:
+                events.seek(self._offset)
+                new = events.read()
+        except OSError:
+            return
+        self._offset += len(new)
+        self.activity.add(new.decode("ascii", errors="ignore"))
