@@ -9,6 +9,7 @@ own `spark` fixture overrides this one, as pytest fixtures do.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -49,6 +50,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="At the end, leave a clone of the generation with its Python worker started for "
         "the next run (released by that run, or by the server's idle timeout).",
+    )
+    group.addoption(
+        "--sparkpush-worker-output",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Show what the UDFs print and log on the workers: in a failing test's report, "
+        "live with -s (default: on, or worker_output in the config).",
     )
     group.addoption(
         "--sparkpush-config",
@@ -107,6 +115,7 @@ def live_project(config: pytest.Config) -> LiveProject:
         project = _or_exit(lambda: _open(config))
         config.stash[PROJECT_KEY] = project
         _announce(config, project)
+        _follow_worker_output(config, project)
     return project
 
 
@@ -155,6 +164,15 @@ def _open(config: pytest.Config) -> LiveProject:
         config_file=Path(config_file) if config_file else None,
     )
     return LiveProject.open(options, notify=lambda line: _say(config, line))
+
+
+def _follow_worker_output(config: pytest.Config, project: LiveProject) -> None:
+    from sparkpush.live.pytest_worker_output import follow_worker_output
+    from sparkpush.workerout.settings import worker_output_on
+
+    flag = config.getoption("sparkpush_worker_output", None)
+    if worker_output_on(flag, project.config.worker_output):
+        follow_worker_output(config, project, relevant=bool(project.config.udf_modules))
 
 
 def _announce(config: pytest.Config, project: LiveProject) -> None:

@@ -142,6 +142,10 @@ def plugin_args(options: LiveOptions) -> list[str]:
         args.append("--sparkpush-fresh")
     if options.keep_warm:
         args.append("--sparkpush-keep-warm")
+    if options.worker_output is not None:
+        args.append(
+            "--sparkpush-worker-output" if options.worker_output else "--sparkpush-no-worker-output"
+        )
     if options.config_file is not None:
         args += ["--sparkpush-config", os.fspath(options.config_file)]
     return args

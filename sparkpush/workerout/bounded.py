@@ -53,7 +53,7 @@ class BoundedLines:
         keep_path: Path | None = None,
         keep_limit: int = KEEP_LIMIT,
     ) -> None:
-        self._show = show
+        self.show = show
         self.show_limit = show_limit
         self.keep_path = keep_path
         self.keep_limit = keep_limit if keep_path is not None else 0
@@ -86,7 +86,7 @@ class BoundedLines:
             if self.note == note:
                 return
             self.note = note
-            self._show(f"[worker] {note}")
+            self.show(f"[worker] {note}")
 
     def close(self) -> WorkerOutputCounts:
         """Say what was left out, close the kept file, and return the counts."""
@@ -94,7 +94,7 @@ class BoundedLines:
             left_out = self.lines - self.shown
             if left_out > 0:
                 kept = f"; {self.keep_path} keeps {self.kept:,}" if self.keep_path else ""
-                self._show(
+                self.show(
                     f"[worker] {left_out:,} more worker line(s) not shown (the first "
                     f"{self.shown:,} were{kept})"
                 )
@@ -113,7 +113,7 @@ class BoundedLines:
         self.lines += 1
         if self.shown < self.show_limit:
             self.shown += 1
-            self._show(line)
+            self.show(line)
         if self.kept < self.keep_limit:
             kept = self._kept_file()
             if kept is not None:
@@ -131,7 +131,7 @@ class BoundedLines:
                 self.keep_limit = 0
                 note = f"cannot write {self.keep_path}: {exc.strerror or exc}"
                 self.note = note
-                self._show(f"[worker] {note}")
+                self.show(f"[worker] {note}")
                 return None
             self._keep = os.fdopen(fd, "w", encoding="utf-8", errors="replace")
         return self._keep

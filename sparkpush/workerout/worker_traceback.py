@@ -22,13 +22,17 @@ def worker_failure_of(exc: BaseException) -> WorkerFailure | None:
     return parse_worker_failure(str(exc))
 
 
-def format_worker_failure(exc: BaseException, tb: TracebackType | None) -> str | None:
-    """The shortened traceback of a failed UDF, or None if `exc` is no such failure."""
+def format_worker_failure(
+    exc: BaseException, tb: TracebackType | None, hidden: tuple[str, ...] = ()
+) -> str | None:
+    """The shortened traceback of a failed UDF, or None if `exc` is no such failure.
+
+    `hidden`: folders whose frames are no one's own code (a test runner's)."""
     failure = worker_failure_of(exc)
     if failure is None:
         return None
     lines = ["Traceback (most recent call last):"]
-    lines += _callers_frames(tb)
+    lines += _callers_frames(tb, hidden)
     lines.append("The UDF raised on a Python worker:")
     worker = failure.traceback_lines()[1:]
     frames = worker[: len(worker) - len(failure.exception)]
@@ -40,14 +44,15 @@ def format_worker_failure(exc: BaseException, tb: TracebackType | None) -> str |
     return "\n".join(lines) + "\n"
 
 
-def _callers_frames(tb: TracebackType | None) -> list[str]:
+def _callers_frames(tb: TracebackType | None, hidden: tuple[str, ...]) -> list[str]:
     """The frames before the first one of PySpark (PySpark and whatever it appended after)."""
     pyspark_dir = _pyspark_dir()
     shown: list[traceback.FrameSummary] = []
     for frame in traceback.extract_tb(tb):
         if pyspark_dir and frame.filename.startswith(pyspark_dir):
             break
-        shown.append(frame)
+        if not frame.filename.startswith(hidden):
+            shown.append(frame)
     return [line.rstrip("\n") for line in traceback.format_list(shown)]
 
 
