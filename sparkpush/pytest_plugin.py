@@ -172,7 +172,7 @@ def _follow_worker_output(config: pytest.Config, project: LiveProject) -> None:
 
     flag = config.getoption("sparkpush_worker_output", None)
     if worker_output_on(flag, project.config.worker_output):
-        follow_worker_output(config, project, relevant=bool(project.config.udf_modules))
+        follow_worker_output(config, project)
 
 
 def _announce(config: pytest.Config, project: LiveProject) -> None:

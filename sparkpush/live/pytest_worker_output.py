@@ -18,7 +18,7 @@ from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
 from sparkpush.live.project import LiveProject
-from sparkpush.live.worker_output import LiveWorkerOutput
+from sparkpush.live.worker_output import LiveWorkerOutput, follow_live_sessions
 from sparkpush.workerout.bounded import BoundedLines
 from sparkpush.workerout.worker_traceback import format_worker_failure
 
@@ -100,12 +100,9 @@ class ShortenedFailure(TerminalRepr):
         return self.text
 
 
-def follow_worker_output(config: pytest.Config, project: LiveProject, *, relevant: bool) -> None:
+def follow_worker_output(config: pytest.Config, project: LiveProject) -> None:
     """Follow the project's live sessions for the rest of the run."""
-    from sparkpush.submit.script_process import server_is_local
-
-    output = LiveWorkerOutput(project, server_is_local(project.target), relevant)
-    output.start()
+    output = follow_live_sessions(project)
     live = config.getoption("capture", "fd") == "no"
     if live:
         output.show_live(_to_stderr)

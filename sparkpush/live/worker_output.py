@@ -177,3 +177,14 @@ class LiveWorkerOutput:
                 return
             spent = time.monotonic() - started
             next_read = time.monotonic() + max(MIN_INTERVAL_S, COST_FACTOR * spent)
+
+
+def follow_live_sessions(project: LiveProject) -> LiveWorkerOutput:
+    """Follow the worker output of every session `project` hands out from now on."""
+    from sparkpush.submit.script_process import server_is_local
+
+    output = LiveWorkerOutput(
+        project, server_is_local(project.target), bool(project.config.udf_modules)
+    )
+    output.start()
+    return output

@@ -27,7 +27,8 @@ def format_worker_failure(
 ) -> str | None:
     """The shortened traceback of a failed UDF, or None if `exc` is no such failure.
 
-    `hidden`: folders whose frames are no one's own code (a test runner's)."""
+    `hidden`: folders (parts of a path) whose frames are no one's own code (a test
+    runner's, a shell's)."""
     failure = worker_failure_of(exc)
     if failure is None:
         return None
@@ -51,7 +52,7 @@ def _callers_frames(tb: TracebackType | None, hidden: tuple[str, ...]) -> list[s
     for frame in traceback.extract_tb(tb):
         if pyspark_dir and frame.filename.startswith(pyspark_dir):
             break
-        if not frame.filename.startswith(hidden):
+        if not any(folder in frame.filename for folder in hidden):
             shown.append(frame)
     return [line.rstrip("\n") for line in traceback.format_list(shown)]
 
