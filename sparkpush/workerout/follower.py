@@ -69,17 +69,21 @@ class WorkerOutputFollower:
     def due(self) -> bool:
         """Whether a read now could find something new and is not too soon after the last."""
         self._look()
-        activity = self.activity.take()
-        self._relevant = activity.relevant
-        self._running = activity.running
-        self._pending = self._pending or activity.finished
+        self._absorb()
         if not self._relevant or not (self._pending or self._running):
             return False
         return self._clock() >= self._next_read
 
+    def _absorb(self) -> None:
+        activity = self.activity.take()
+        self._relevant = activity.relevant
+        self._running = activity.running
+        self._pending = self._pending or activity.finished
+
     def read_now(self, timeout: float = FINAL_READ_S) -> None:
         """One read; its rows (or, past the bound, their count) go to the output."""
         with self._read_lock:
+            self._absorb()  # what happened so far, this read covers
             self._pending = False
             if self.unavailable is not None:
                 self.output.say(self.unavailable)
@@ -112,9 +116,8 @@ class WorkerOutputFollower:
         if self._thread is not None:
             self._thread.join()
         self._look()
-        activity = self.activity.take()
-        news = self._pending or activity.finished or activity.running or self._running
-        if read_rest and activity.relevant and news:
+        self._absorb()
+        if read_rest and self._relevant and (self._pending or self._running):
             self.read_now(timeout)
         return self.output.close()
 

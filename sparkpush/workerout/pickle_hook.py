@@ -8,6 +8,7 @@ a sparkpush session (the submitted script, `connect test`, the shell) and in the
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,7 @@ def install_pickle_hook(on_pickled: Callable[[], None] | None = None) -> None:
         cloudpickle.register_pickle_by_value(worker_print)
         original = CloudPickleSerializer.dumps
 
+        @functools.wraps(original)
         def dumps(self: CloudPickleSerializer, obj: Any) -> bytes:
             for listener in list(_listeners):
                 listener()
