@@ -62,9 +62,7 @@ class WorkerOutputReports:
             return
         lines: list[str] = []
         output = BoundedLines(lines.append)
-        output.add(self.output.collect())
-        if self.output.unavailable:
-            output.say(self.output.unavailable)
+        self.output.fill(output)
         output.close()
         if lines:
             item.add_report_section("call", SECTION, "\n".join(lines))

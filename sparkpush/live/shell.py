@@ -64,11 +64,9 @@ class LiveShell:
             return
         output = BoundedLines(_to_stderr)
         try:
-            output.add(self.worker_output.collect())
+            self.worker_output.fill(output)
         except Exception as exc:  # never the reason a shell breaks
             log.debug("reading the worker output failed: %s", exc)
-        if self.worker_output.unavailable:
-            output.say(self.worker_output.unavailable)
         output.close()
 
     def show_exception(

@@ -99,12 +99,46 @@ class LiveWorkerOutput:
                 followed.pending = False
                 followed.running = activity.running
 
-    def collect(self, timeout: float = READ_TIMEOUT_S) -> list[WorkerRecord]:
-        """What the sessions' workers wrote since `mark()` and was not collected yet."""
+    def fill(self, output: BoundedLines) -> None:
+        """Into `output`: what the sessions' workers wrote since `mark()` and was not read yet
+        (past its bound, only how many lines)."""
         with self._read_lock:
-            return self._collect(timeout)
+            self._fill(output)
 
-    def _collect(self, timeout: float) -> list[WorkerRecord]:
+    def _fill(self, output: BoundedLines) -> None:
+        if output.wants_records:
+            output.add(self._collect(READ_TIMEOUT_S, output.wanted))
+            if not output.wants_records:
+                output.counted(self._count_lines())
+        elif self._any_news():
+            output.counted(self._count_lines())
+        if self.unavailable:
+            output.say(self.unavailable)
+
+    def _count_lines(self) -> int:
+        with self._lock:
+            followed = list(self._followed.values())
+        total = 0
+        for one in followed:
+            try:
+                total += one.view.reader.count_lines(READ_TIMEOUT_S)
+            except (WorkerLogsUnavailable, SparkpushError) as exc:
+                log.info("counting the worker output failed: %s", exc)
+        return total
+
+    def _any_news(self) -> bool:
+        with self._lock:
+            followed = list(self._followed.values())
+        news = False
+        for one in followed:
+            activity = one.activity.take()
+            one.pending = one.pending or activity.finished
+            one.running = activity.running
+            news = news or (activity.relevant and (one.pending or one.running))
+            one.pending = False
+        return news
+
+    def _collect(self, timeout: float, want: int) -> list[WorkerRecord]:
         records: list[WorkerRecord] = []
         with self._lock:
             followed = list(self._followed.values())
@@ -118,7 +152,7 @@ class LiveWorkerOutput:
                 return []
             one.pending = False
             try:
-                records += one.view.reader.read(timeout)
+                records += one.view.reader.read(timeout, want)
             except WorkerLogsUnavailable as exc:
                 self.unavailable = exc.message
             except SparkpushError as exc:
@@ -138,9 +172,7 @@ class LiveWorkerOutput:
         """Show now what is left of the current test's or cell's lines."""
         with self._read_lock:
             if self._live_output is not None:
-                self._live_output.add(self._collect(READ_TIMEOUT_S))
-                if self.unavailable:
-                    self._live_output.say(self.unavailable)
+                self._fill(self._live_output)
 
     def close(self) -> None:
         self._stop.set()
@@ -170,8 +202,7 @@ class LiveWorkerOutput:
             started = time.monotonic()
             try:
                 with self._read_lock:
-                    output = self._live_output
-                    output.add(self._collect(READ_TIMEOUT_S))
+                    self._fill(self._live_output)
             except Exception:  # never the reason a test run fails
                 log.exception("showing the worker output failed")
                 return

@@ -67,7 +67,12 @@ class BoundedLines:
     @property
     def wants_records(self) -> bool:
         """Whether more records would be shown or kept (else counting them is enough)."""
-        return self.shown < self.show_limit or self.kept < self.keep_limit
+        return self.wanted > 0
+
+    @property
+    def wanted(self) -> int:
+        """How many more lines would be shown or kept."""
+        return max(self.show_limit - self.shown, self.keep_limit - self.kept, 0)
 
     def add(self, records: Iterable[WorkerRecord]) -> None:
         with self._lock:
@@ -126,6 +131,8 @@ class BoundedLines:
             umask = os.umask(0)
             os.umask(umask)
             try:
+                # as the report itself: its folder made if missing (a CI job's workspace)
+                self.keep_path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.keep_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 & ~umask)
             except OSError as exc:
                 self.keep_limit = 0

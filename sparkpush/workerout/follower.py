@@ -91,8 +91,8 @@ class WorkerOutputFollower:
             started = self._clock()
             try:
                 if self.output.wants_records:
-                    self.output.add(self.reader.read(timeout))
-                else:
+                    self.output.add(self.reader.read(timeout, self.output.wanted))
+                if not self.output.wants_records:
                     self.output.counted(self.reader.count_lines(timeout))
             except WorkerLogsUnavailable as exc:
                 self.unavailable = exc.message

@@ -39,7 +39,9 @@ def show_query_output(
     )
     output = BoundedLines(show)
     try:
-        output.add(view.reader.read(FINAL_READ_S))
+        output.add(view.reader.read(FINAL_READ_S, output.wanted))
+        if not output.wants_records:
+            output.counted(view.reader.count_lines(FINAL_READ_S))
     except WorkerLogsUnavailable as exc:
         output.say(exc.message)
     except SparkpushError as exc:  # the query's own answer still counts

@@ -51,9 +51,11 @@ class WorkerLogReader:
         self.last_read_s = 0.0
         """How long the last read took (the caller paces its reads by it)."""
 
-    def read(self, timeout: float = READ_TIMEOUT_S) -> list[WorkerRecord]:
-        """New rows since the last read; WorkerLogsUnavailable when there is no view."""
-        rows = self._query(records_query(self.floor_us), timeout)
+    def read(self, timeout: float = READ_TIMEOUT_S, want: int | None = None) -> list[WorkerRecord]:
+        """New rows since the last read (with `want`: at most about so many, the first ones
+        written; the rest come with later reads); WorkerLogsUnavailable without a view."""
+        limit = None if want is None else len(self._seen) + max(want, 0)
+        rows = self._query(records_query(self.floor_us, limit), timeout)
         new = [r for r in records_from_rows(rows) if r.key not in self._seen]
         self._seen.update(r.key for r in new)
         return new

@@ -52,18 +52,20 @@ class WorkerRecord:
         return self.message.count("\n") + 1
 
 
-def records_query(floor_us: int | None) -> str:
-    """Every row of the view from `floor_us` on, in a shape that is cheap to send.
+def records_query(floor_us: int | None, limit: int | None = None) -> str:
+    """The rows of the view from `floor_us` on (with `limit`: the first so many as written),
+    in a shape that is cheap to send.
 
     The position is numbered before the filter: it must not depend on the floor."""
     where = f" WHERE ts >= timestamp_micros({int(floor_us)})" if floor_us is not None else ""
+    first = f" ORDER BY ts, position LIMIT {int(limit)}" if limit is not None else ""
     return (
         "SELECT unix_micros(ts) AS ts, id & " + str(_POSITION_BITS) + " AS position, level, "
         "logger, msg, context['func_name'] AS function, context['class_name'] AS class_name, "
         "CASE WHEN exception IS NULL THEN NULL "
         "ELSE concat_ws(': ', exception.class, exception.msg) END AS exception, "
         "transform(exception.stacktrace, f -> array(f.file, f.line, f.method)) AS frames "
-        f"FROM (SELECT *, monotonically_increasing_id() AS id FROM {LOG_VIEW}){where}"
+        f"FROM (SELECT *, monotonically_increasing_id() AS id FROM {LOG_VIEW}){where}{first}"
     )
 
 

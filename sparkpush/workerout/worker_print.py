@@ -12,6 +12,12 @@ line is written through a function named after the UDF (its frame right below Py
 from a print whose module name begins with `pyspark.`: the capture's walk then stops there.
 Should a PySpark version walk differently, only the name is lost; lines stay whole.
 
+And it keeps the session's capture from hanging the query (Spark 4.1 to 4.3): the server
+reads the workers' log lines in a function that calls itself once per line until a line that
+is not a log line comes, so a few thousand log lines in a row overflow its stack, its reader
+thread dies, and the worker blocks for good on the full pipe. An empty line after every
+`BREAK_EVERY` lines the worker writes there ends the recursion (the server's log shows it).
+
 Sent inside every UDF pickle a sparkpush process makes (see `pickle_hook`), by value: this
 module imports nothing of sparkpush and nothing PySpark does not load already.
 """
@@ -29,6 +35,10 @@ _INSTALLED = "__sparkpush_whole_lines__"
 _original: Any = None
 """The print replaced (set in the installed print's own globals, see `install`)."""
 _CAPTURE_MODULE = "pyspark.sparkpush_whole_lines"
+_CAPTURED = "PYSPARK_SPARK_SESSION_UUID"
+"""Set in a worker whose session captures its output (what PySpark's capture checks)."""
+BREAK_EVERY = 64
+"""Log lines between two empty lines on the captured stream (see the module docstring)."""
 """The module name the installed print claims (see the module docstring)."""
 
 
@@ -40,10 +50,13 @@ def with_whole_lines(obj: Any) -> Any:
 
 
 def install() -> None:
-    """Replace `builtins.print` once per process (a worker runs many tasks)."""
+    """Replace `builtins.print` once per process (a worker runs many tasks), and break the
+    run of log lines where the session captures them."""
     original = builtins.print
     if getattr(original, _INSTALLED, False):
         return
+    if _CAPTURED in os.environ and sys.stdout is not None:
+        sys.stdout = _LineBreaks(sys.stdout)
     namespace: dict[str, Any] = {
         "__name__": _CAPTURE_MODULE,
         "sys": sys,
@@ -123,3 +136,23 @@ def _write(stream: Any, text: str, self: Any) -> None:
     if self is None:
         del self
     stream.write(text)
+
+
+class _LineBreaks:
+    """The worker's stdout, where the capture writes its log lines: an empty line after every
+    `BREAK_EVERY` lines."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._lines = 0
+
+    def write(self, text: str) -> int:
+        written = self._stream.write(text)
+        self._lines += text.count("\n")
+        if self._lines >= BREAK_EVERY:
+            self._lines = 0
+            self._stream.write("\n")
+        return int(written)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

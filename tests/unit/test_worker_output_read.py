@@ -57,6 +57,9 @@ class FakeView:
         if "timestamp_micros(" in sql:
             floor = int(sql.split("timestamp_micros(")[1].split(")")[0])
         rows = [r for r in self.rows if floor is None or r["ts"] >= floor]
+        if " LIMIT " in sql:
+            rows = sorted(rows, key=lambda r: (r["ts"], r["position"]))
+            rows = rows[: int(sql.rsplit(" LIMIT ", 1)[1])]
         if sql.startswith("SELECT count(*)"):
             lines = sum(r["msg"].count("\n") + 1 for r in rows)
             return [{"records": len(rows), "lines": lines}]
@@ -99,6 +102,16 @@ def test_each_row_is_handed_out_once_across_reads() -> None:
     view.rows += [row(0, "late", position=0), row(3, "c")]
     assert [r.message for r in reader.read()] == ["late", "c"]
     assert reader.read() == []
+
+
+def test_a_read_asked_for_a_few_rows_leaves_the_rest_for_later() -> None:
+    view = FakeView()
+    reader = WorkerLogReader(view)
+    view.rows += [row(t, f"line {t}") for t in range(10)]
+    assert [r.message for r in reader.read(want=3)] == ["line 0", "line 1", "line 2"]
+    assert [r.message for r in reader.read(want=2)] == ["line 3", "line 4"]
+    assert len(reader.read()) == 5
+    assert "ORDER BY ts, position LIMIT 5" in view.queries[1]  # 3 seen + 2 wanted
 
 
 def test_two_equal_rows_of_one_microsecond_stay_two() -> None:
@@ -249,7 +262,8 @@ def test_a_note_is_said_once() -> None:
 
 def test_an_unwritable_kept_file_is_said_not_raised(tmp_path: Path) -> None:
     shown: list[str] = []
-    output = BoundedLines(shown.append, keep_path=tmp_path / "missing" / "x.log")
+    (tmp_path / "a-file").write_text("")
+    output = BoundedLines(shown.append, keep_path=tmp_path / "a-file" / "x.log")
     output.add([record("one")])
     assert output.close().kept == 0
     assert any("cannot write" in line for line in shown)

@@ -155,3 +155,35 @@ def test_every_pickle_carries_the_print_and_unpickles_as_it_was(whole_lines: Non
     assert b"with_whole_lines" in data  # by value: the workers have no sparkpush
     function, return_type = cloudpickle.loads(data)
     assert (function(1), return_type) == (2, "long")
+
+
+def test_a_captured_stream_gets_an_empty_line_after_every_64_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Spark's reader of the workers' log lines recurses once per line until a line that is
+    not a log line: thousands in a row overflowed its stack and hung the query."""
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setenv("PYSPARK_SPARK_SESSION_UUID", "a-session")
+    original = builtins.print
+    try:
+        worker_print.install()
+        for n in range(130):
+            sys.stdout.write(f"PYTHON_WORKER_LOGGING:1:{{}} {n}\n")
+    finally:
+        builtins.print = original
+    lines = stream.getvalue().split("\n")
+    assert lines[64] == "" and lines[129] == ""
+    assert len([line for line in lines if line]) == 130
+
+
+def test_outside_a_capturing_worker_stdout_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.delenv("PYSPARK_SPARK_SESSION_UUID", raising=False)
+    original = builtins.print
+    try:
+        worker_print.install()
+        assert sys.stdout is stream
+    finally:
+        builtins.print = original
