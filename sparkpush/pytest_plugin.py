@@ -168,11 +168,14 @@ def _open(config: pytest.Config) -> LiveProject:
 
 def _follow_worker_output(config: pytest.Config, project: LiveProject) -> None:
     from sparkpush.live.pytest_worker_output import follow_worker_output
+    from sparkpush.workerout.pickle_hook import install_pickle_hook
     from sparkpush.workerout.settings import worker_output_on
 
     flag = config.getoption("sparkpush_worker_output", None)
     if worker_output_on(flag, project.config.worker_output):
         follow_worker_output(config, project)
+    else:  # the generation may still capture: its UDFs must not hang it (see worker_print)
+        install_pickle_hook()
 
 
 def _announce(config: pytest.Config, project: LiveProject) -> None:

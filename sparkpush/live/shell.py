@@ -18,6 +18,7 @@ from sparkpush.errors import SparkpushError
 from sparkpush.live.project import LiveProject, LiveSession, Revision
 from sparkpush.live.worker_output import LiveWorkerOutput, follow_live_sessions
 from sparkpush.workerout.bounded import BoundedLines
+from sparkpush.workerout.pickle_hook import install_pickle_hook
 from sparkpush.workerout.worker_traceback import format_worker_failure
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class LiveShell:
         workers is shown after each cell (see `before_cell`, `after_cell`)."""
         if worker_output:
             self.worker_output = follow_live_sessions(self.project)
+        else:  # the generation may still capture: its UDFs must not hang it (see worker_print)
+            install_pickle_hook()
         spark = self._put(self.project.session())
         self.namespace["refresh"] = self.refresh
         return spark

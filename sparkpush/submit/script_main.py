@@ -56,8 +56,7 @@ def main(argv: list[str]) -> int:
         from sparkpush.submit.query_progress import QueryProgressLine
 
         session.registerProgressHandler(QueryProgressLine(sys.stderr))
-    if os.environ.get(ENABLED_ENV) == "1":
-        _report_worker_activity(session, os.environ[EVENTS_ENV])
+    _guard_worker_output(session)
     try:
         return _run(mode, target, args)
     finally:
@@ -66,13 +65,17 @@ def main(argv: list[str]) -> int:
             session.stop()
 
 
-def _report_worker_activity(session: Any, events_file: str) -> None:
-    """Tell the parent (which reads the worker output) when queries run and UDFs are sent;
-    every UDF sent carries the workers' whole-line print."""
+def _guard_worker_output(session: Any) -> None:
+    """Every UDF the script sends carries the workers' whole-line print (which also keeps a
+    session that captures worker output from hanging, see `worker_print`); with worker output
+    on, the parent, which reads it, learns when queries run and UDFs are sent."""
     from sparkpush.workerout.activity import PICKLED, EventFile, ProgressEvents
     from sparkpush.workerout.pickle_hook import install_pickle_hook
 
-    events = EventFile(events_file)
+    if os.environ.get(ENABLED_ENV) != "1":
+        install_pickle_hook()
+        return
+    events = EventFile(os.environ[EVENTS_ENV])
     install_pickle_hook(lambda: events.emit(PICKLED))
     session.registerProgressHandler(ProgressEvents(events.emit))
 

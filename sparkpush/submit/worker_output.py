@@ -87,7 +87,7 @@ def _finish(follower: WorkerOutputFollower, control: RunControl) -> WorkerOutput
 
 
 def _note(lease: SessionLease) -> str:
-    return needs_newer_server(lease.spark_version or "an older version")
+    return needs_newer_server(lease.spark_version)
 
 
 def _show(line: str) -> None:

@@ -19,6 +19,7 @@ from sparkpush.workerout.records import (
     records_from_rows,
     records_query,
 )
+from sparkpush.workerout.settings import needs_newer_server
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +79,7 @@ class WorkerLogReader:
             return self._run_query(sql, timeout)
         except ServerError as exc:
             if exc.error_class in _NO_VIEW:
-                raise WorkerLogsUnavailable(
-                    "worker output needs Spark >= 4.1 on the server"
-                ) from None
+                raise WorkerLogsUnavailable(needs_newer_server()) from None
             if exc.error_class == _NOT_ENABLED:
                 raise WorkerLogsUnavailable(
                     "worker output is off on this session "

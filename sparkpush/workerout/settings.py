@@ -14,8 +14,9 @@ ENABLED_ENV = "SPARKPUSH_WORKER_OUTPUT"
 
 def worker_output_conf(enabled: bool) -> dict[str, str]:
     """The session conf every session sparkpush creates gets (project confs come after it and
-    win, so `[tool.sparkpush.conf]` may still turn it off)."""
-    return {LOGGING_CONF: "true"} if enabled else {}
+    win). Said either way: a run's own clone of a generation that keeps worker output does not
+    keep it (nor pay for it) under `--no-worker-output`."""
+    return {LOGGING_CONF: "true" if enabled else "false"}
 
 
 def worker_output_on(flag: bool | None, configured: bool) -> bool:
@@ -33,10 +34,11 @@ def has_log_view(spark_version: str | None) -> bool:
     return (int(found.group(1)), int(found.group(2))) >= FIRST_VERSION
 
 
-def needs_newer_server(spark_version: str) -> str:
+def needs_newer_server(spark_version: str | None = None) -> str:
     """The one line shown instead of worker output on an older server."""
+    runs = f" (it runs {spark_version})" if spark_version else ""
     return (
-        f"worker output needs Spark >= 4.1 on the server (it runs {spark_version}); "
+        f"worker output needs Spark >= 4.1 on the server{runs}; "
         "on the embedded server it is in `connect server logs`"
     )
 
