@@ -258,6 +258,38 @@ def test_two_concurrent_runs_see_only_their_own_lines(
         assert sorted(lines) == [f"[worker tagged] from run {tag} row {x}" for x in range(4)]
 
 
+LOUD = """
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+
+spark = SparkSession.builder.getOrCreate()
+
+@udf("long")
+def loud(x):
+    for i in range(5000):
+        print("loud line", i)
+    return x
+
+print("ROWS", len(spark.range(1).select(loud("id")).collect()))
+"""
+
+
+def test_a_run_on_the_generation_with_no_worker_output_neither_shows_nor_hangs(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """The generation keeps worker output (the config's default); `--no-worker-output` turns it
+    off on the run's own clone. 5,000 lines in a row once hung a capturing session (a Spark
+    bug that every UDF sparkpush sends now guards against)."""
+    root = udf_project(tmp_path / "proj")
+    (root / "job.py").write_text(LOUD)
+    result = run_connect(
+        ["submit", "--attach", "--no-worker-output", "job.py"], env=embedded_server.env, cwd=root
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ROWS 1" in result.stdout
+    assert "[worker" not in result.stderr
+
+
 # --- connect sql ---------------------------------------------------------------------------
 
 
@@ -390,3 +422,35 @@ class StreamLines:
         while not self._queue.empty():
             self._lines.append(self._queue.get())
         return "".join(self._lines)
+
+
+# --- Spark 4.0 servers (scripts/compat.sh runs these with each tested version) --------------
+
+
+@pytest.mark.compat
+def test_an_old_server_gets_one_line_and_nothing_breaks(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    import pyspark
+
+    (tmp_path / "job.py").write_text(CHATTY_SCRIPT)
+    submitted = run_connect(["submit", "job.py"], env=embedded_server.env, cwd=tmp_path)
+    assert submitted.returncode == 0, submitted.stderr
+    assert "ROWS [0, 1, 2]" in submitted.stdout
+    root = udf_project(tmp_path / "proj")
+    queried = run_connect(["sql", "SELECT shout('hi') AS s"], env=embedded_server.env, cwd=root)
+    assert queried.returncode == 0, queried.stderr
+    assert "HI!" in queried.stdout
+    major, minor = (int(n) for n in pyspark.__version__.split(".")[:2])
+    if (major, minor) >= (4, 1):
+        assert worker_lines(submitted.stderr) == CHATTY_LINES
+        assert worker_lines(queried.stderr) == shout_lines("hi")
+        return
+    note = "worker output needs Spark >= 4.1 on the server"
+    assert worker_lines(submitted.stderr) == [
+        f"[worker] {note} (it runs {pyspark.__version__}); on the embedded server it is in "
+        "`connect server logs`"
+    ]
+    assert worker_lines(queried.stderr) == [
+        f"[worker] {note}; on the embedded server it is in `connect server logs`"
+    ]
