@@ -31,7 +31,7 @@ from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
 from sparkpush.udf.loader_fork import load_in_fork
-from sparkpush.workerout.activity import EVENTS_ENV
+from sparkpush.workerout.activity import EVENTS_ENV, EventFile
 from sparkpush.workerout.settings import ENABLED_ENV
 from sparkpush.workerout.worker_traceback import format_worker_failure
 
@@ -65,17 +65,29 @@ def main(argv: list[str]) -> int:
             session.stop()
 
 
+_events: EventFile | None = None
+"""Where this process tells the parent about its queries (with worker output on)."""
+FLUSH_WAIT_S = 10.0
+
+
+def _show_worker_output_first() -> None:
+    """Let the parent show what the UDFs printed before the traceback (bounded wait)."""
+    if _events is not None:
+        _events.flush(FLUSH_WAIT_S)
+
+
 def _guard_worker_output(session: Any) -> None:
     """Every UDF the script sends carries the workers' whole-line print (which also keeps a
     session that captures worker output from hanging, see `worker_print`); with worker output
     on, the parent, which reads it, learns when queries run and UDFs are sent."""
-    from sparkpush.workerout.activity import PICKLED, EventFile, ProgressEvents
+    from sparkpush.workerout.activity import PICKLED, ProgressEvents
     from sparkpush.workerout.pickle_hook import install_pickle_hook
 
     if os.environ.get(ENABLED_ENV) != "1":
         install_pickle_hook()
         return
-    events = EventFile(os.environ[EVENTS_ENV])
+    global _events
+    events = _events = EventFile(os.environ[EVENTS_ENV])
     install_pickle_hook(lambda: events.emit(PICKLED))
     session.registerProgressHandler(ProgressEvents(events.emit))
 
@@ -96,6 +108,7 @@ def _run(mode: str, target: str, args: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     except BaseException as exc:  # the script's own failure: show it as Python would
+        _show_worker_output_first()
         _print_script_traceback(exc, target)
         write_script_error(exc, os.environ)
         return 1

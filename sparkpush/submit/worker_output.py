@@ -62,11 +62,13 @@ def followed_worker_output(
         )
         output = BoundedLines(_show, keep_path=_fresh(keep_path))
         activity = QueryActivity(relevant)
+        followed = FollowedEventFile(events, activity)
         follower = WorkerOutputFollower(
             view.reader,
             output,
             activity,
-            look=FollowedEventFile(events, activity).look,
+            look=followed.look,
+            flushed=followed.flushed,
             unavailable=None if has_log_view(lease.spark_version) else _note(lease),
         )
         follower.start()

@@ -6,9 +6,11 @@ only where Python code runs on the workers: a Python function was sent (pickled)
 process, or the session has the project's Python UDFs.
 
 Events, one character each: `p` a Python function pickled, `r` a query reports progress
-(running), `d` a query finished, `i` none left running. A PySpark progress handler
-(`ProgressEvents`) makes them in the process that runs the queries; `connect submit`'s
-script child appends them to a file that the parent follows (`EventFile`).
+(running), `d` a query finished, `i` none left running, `f` show what there is now (the
+script failed: its traceback should follow its UDFs' lines, not come before them). A
+PySpark progress handler (`ProgressEvents`) makes them in the process that runs the
+queries; `connect submit`'s script child appends them to a file that the parent follows
+(`EventFile`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,7 @@ PICKLED = "p"
 RUNNING = "r"
 DONE = "d"
 IDLE = "i"
+FLUSH = "f"
 EVENTS_ENV = "SPARKPUSH_WORKER_OUTPUT_EVENTS"
 """The script child's events file (set by `connect submit` when worker output is on)."""
 
@@ -37,6 +41,8 @@ class Activity:
     """A query is running (it reported progress and has not finished)."""
     finished: bool
     """A query finished since the last `take()`."""
+    flush: bool = False
+    """Someone waits for a read now (see `FLUSH`)."""
 
 
 class QueryActivity:
@@ -46,6 +52,7 @@ class QueryActivity:
         self._relevant = relevant
         self._running = False
         self._finished = False
+        self._flush = False
         self._lock = threading.Lock()
 
     def add(self, events: Iterable[str]) -> None:
@@ -59,12 +66,14 @@ class QueryActivity:
                     self._finished = True
                 elif event == IDLE:
                     self._running = False
+                elif event == FLUSH:
+                    self._flush = True
 
     def take(self) -> Activity:
         """The activity now; `finished` is reset (a read will see those queries' output)."""
         with self._lock:
-            activity = Activity(self._relevant, self._running, self._finished)
-            self._finished = False
+            activity = Activity(self._relevant, self._running, self._finished, self._flush)
+            self._finished = self._flush = False
             return activity
 
 
@@ -102,11 +111,30 @@ class EventFile:
     """The child's side: events appended to the file the parent follows."""
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
 
     def emit(self, events: str) -> None:
         with contextlib.suppress(OSError):  # the parent gone: nobody to tell
             os.write(self._fd, events.encode())
+
+    def flush(self, seconds: float) -> bool:
+        """Ask the parent to show what the workers wrote so far; whether it did in time."""
+        done = flushed_marker(self.path)
+        with contextlib.suppress(OSError):
+            os.unlink(done)
+        self.emit(FLUSH)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if os.path.exists(done):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def flushed_marker(events_path: str | Path) -> str:
+    """The file the parent creates once a flush's read is shown."""
+    return f"{events_path}.flushed"
 
 
 class FollowedEventFile:
@@ -126,3 +154,8 @@ class FollowedEventFile:
             return
         self._offset += len(new)
         self.activity.add(new.decode("ascii", errors="ignore"))
+
+    def flushed(self) -> None:
+        """Tell the child its flush is done (see `EventFile.flush`)."""
+        with contextlib.suppress(OSError):
+            Path(flushed_marker(self.path)).touch(mode=0o600)

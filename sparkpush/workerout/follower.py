@@ -36,6 +36,7 @@ class WorkerOutputFollower:
         activity: QueryActivity,
         *,
         look: Callable[[], None] = lambda: None,
+        flushed: Callable[[], None] = lambda: None,
         min_interval_s: float = MIN_INTERVAL_S,
         cost_factor: float = COST_FACTOR,
         clock: Callable[[], float] = time.monotonic,
@@ -47,6 +48,8 @@ class WorkerOutputFollower:
         self.output = output
         self.activity = activity
         self._look = look
+        self._flushed = flushed
+        self._flush = False
         self._min_interval_s = min_interval_s
         self._cost_factor = cost_factor
         self._clock = clock
@@ -70,6 +73,8 @@ class WorkerOutputFollower:
         """Whether a read now could find something new and is not too soon after the last."""
         self._look()
         self._absorb()
+        if self._flush:
+            return True
         if not self._relevant or not (self._pending or self._running):
             return False
         return self._clock() >= self._next_read
@@ -79,33 +84,42 @@ class WorkerOutputFollower:
         self._relevant = activity.relevant
         self._running = activity.running
         self._pending = self._pending or activity.finished
+        self._flush = self._flush or activity.flush
 
     def read_now(self, timeout: float = FINAL_READ_S) -> None:
-        """One read; its rows (or, past the bound, their count) go to the output."""
+        """One read where Python code may have run; its rows (or, past the bound, their
+        count) go to the output."""
         with self._read_lock:
             self._absorb()  # what happened so far, this read covers
             self._pending = False
-            if self.unavailable is not None:
-                self.output.say(self.unavailable)
-                return
-            started = self._clock()
             try:
-                if self.output.wants_records:
-                    self.output.add(self.reader.read(timeout, self.output.wanted))
-                if not self.output.wants_records:
-                    self.output.counted(self.reader.count_lines(timeout))
-            except WorkerLogsUnavailable as exc:
-                self.unavailable = exc.message
-                self.output.say(exc.message)
-            except SparkpushError as exc:  # the next read tries again
-                log.info("reading the worker output failed: %s", exc.message)
-                self._pending = True
+                if self._relevant:
+                    self._read(timeout)
             finally:
-                self.reads += 1
-                spent = self._clock() - started
-                self._next_read = self._clock() + max(
-                    self._min_interval_s, self._cost_factor * spent
-                )
+                if self._flush:
+                    self._flush = False
+                    self._flushed()
+
+    def _read(self, timeout: float) -> None:
+        if self.unavailable is not None:
+            self.output.say(self.unavailable)
+            return
+        started = self._clock()
+        try:
+            if self.output.wants_records:
+                self.output.add(self.reader.read(timeout, self.output.wanted))
+            if not self.output.wants_records:
+                self.output.counted(self.reader.count_lines(timeout))
+        except WorkerLogsUnavailable as exc:
+            self.unavailable = exc.message
+            self.output.say(exc.message)
+        except SparkpushError as exc:  # the next read tries again
+            log.info("reading the worker output failed: %s", exc.message)
+            self._pending = True
+        finally:
+            self.reads += 1
+            spent = self._clock() - started
+            self._next_read = self._clock() + max(self._min_interval_s, self._cost_factor * spent)
 
     def finish(
         self, timeout: float = FINAL_READ_S, *, read_rest: bool = True

@@ -10,6 +10,7 @@ from typing import Any
 from sparkpush.errors import ServerUnavailableError
 from sparkpush.workerout.activity import (
     DONE,
+    FLUSH,
     IDLE,
     PICKLED,
     RUNNING,
@@ -226,3 +227,30 @@ def test_the_childs_events_reach_the_parent_through_a_file(tmp_path: Path) -> No
     followed.look()
     assert activity.take().finished
     assert not activity.take().finished
+
+
+def test_a_flush_reads_at_once_and_tells_the_child(tmp_path: Path) -> None:
+    path = tmp_path / "events"
+    path.touch()
+    clock = Clock()
+    view = View(clock, cost=5.0)
+    activity = QueryActivity(True)
+    followed = FollowedEventFile(path, activity)
+    shown: list[str] = []
+    one = WorkerOutputFollower(
+        WorkerLogReader(view),
+        BoundedLines(shown.append),
+        activity,
+        look=followed.look,
+        flushed=followed.flushed,
+        clock=clock,
+    )
+    activity.add(DONE)
+    one.read_now()  # the next read would wait 15 s
+    view.lines.append("printed before the script failed")
+    child = EventFile(str(path))
+    child.emit(FLUSH)
+    assert one.due()
+    one.read_now()
+    assert shown == ["[worker] printed before the script failed"]
+    assert Path(f"{path}.flushed").exists()  # what the child waits for
