@@ -10,8 +10,8 @@ session registers them). Goal: <= 1.25x the project without UDFs.
 
 Worker output, same run: a script whose UDF prints a line per row, `connect submit` with
 worker output on vs `--no-worker-output` (goal <= 1.1x); and the delay from a `print` in a
-running query (16 one-second tasks, each printing the time as it ends) to its line on
-`connect submit`'s stderr (goal p50 <= 2 s).
+running script (16 queries one after the other, each a one-second task that prints the
+time as it ends) to its line on `connect submit`'s stderr (goal p50 <= 2 s).
 
     .venv/bin/python benchmarks/submit.py [--runs 5] [--only worker-output]
 """
@@ -66,7 +66,7 @@ PRINTING_TOTAL = f"total {PRINTED_ROWS * (PRINTED_ROWS - 1)}"
 DELAY_APP = """\
 import time
 from pyspark.sql import SparkSession
-from pyspark.sql.functions import udf
+from pyspark.sql.functions import lit, udf
 spark = SparkSession.builder.getOrCreate()
 
 @udf("long")
@@ -75,7 +75,9 @@ def stamped(x):
     print("PRINTED_AT", repr(time.time()))
     return x
 
-print("rows", len(spark.range(0, 16, 1, 16).select(stamped("id")).collect()))
+for n in range(16):
+    spark.range(1).select(stamped(lit(n))).collect()
+print("rows", 16)
 """
 
 

@@ -18,7 +18,7 @@ from sparkpush.errors import SparkpushError
 from sparkpush.live.project import LiveProject, LiveSession
 from sparkpush.workerout.activity import PICKLED, ProgressEvents, QueryActivity
 from sparkpush.workerout.bounded import BoundedLines
-from sparkpush.workerout.follower import COST_FACTOR, MIN_INTERVAL_S, TICK_S
+from sparkpush.workerout.follower import TICK_S, pause_after
 from sparkpush.workerout.pickle_hook import install_pickle_hook
 from sparkpush.workerout.reader import WorkerLogsUnavailable
 from sparkpush.workerout.records import WorkerRecord
@@ -207,7 +207,7 @@ class LiveWorkerOutput:
                 log.exception("showing the worker output failed")
                 return
             spent = time.monotonic() - started
-            next_read = time.monotonic() + max(MIN_INTERVAL_S, COST_FACTOR * spent)
+            next_read = time.monotonic() + pause_after(spent)
 
 
 def follow_live_sessions(project: LiveProject) -> LiveWorkerOutput:

@@ -6,8 +6,10 @@ only where Python code runs on the workers: a Python function was sent (pickled)
 process, or the session has the project's Python UDFs.
 
 Events, one character each: `p` a Python function pickled, `r` a query reports progress
-(running), `d` a query finished, `i` none left running, `f` show what there is now (the
-script failed: its traceback should follow its UDFs' lines, not come before them). A
+(running) with every task started, `b` a query reports tasks still waiting for a slot (a
+read now would wait behind them: Spark runs jobs first come, first served), `d` a query
+finished, `i` none left running, `f` show what there is now (the script failed: its
+traceback should follow its UDFs' lines, not come before them). A
 PySpark progress handler (`ProgressEvents`) makes them in the process that runs the
 queries; `connect submit`'s script child appends them to a file that the parent follows
 (`EventFile`).
@@ -26,6 +28,7 @@ from typing import Any
 
 PICKLED = "p"
 RUNNING = "r"
+BACKLOGGED = "b"
 DONE = "d"
 IDLE = "i"
 FLUSH = "f"
@@ -38,7 +41,8 @@ class Activity:
     relevant: bool
     """Python code may have run on the workers."""
     running: bool
-    """A query is running (it reported progress and has not finished)."""
+    """A query is running (it reported progress and has not finished), with no task waiting
+    for a slot."""
     finished: bool
     """A query finished since the last `take()`."""
     flush: bool = False
@@ -62,6 +66,8 @@ class QueryActivity:
                     self._relevant = True
                 elif event == RUNNING:
                     self._running = True
+                elif event == BACKLOGGED:
+                    self._running = False
                 elif event == DONE:
                     self._finished = True
                 elif event == IDLE:
@@ -82,7 +88,7 @@ class ProgressEvents:
 
     def __init__(self, emit: Callable[[str], None]) -> None:
         self._emit = emit
-        self._running: set[str | None] = set()
+        self._running: dict[str | None, str] = {}
         self._lock = threading.Lock()
 
     def __call__(
@@ -97,14 +103,25 @@ class ProgressEvents:
             events = ""
             if done:
                 events += DONE
-                if operation_id in self._running:
-                    self._running.discard(operation_id)
-                    events += "" if self._running else IDLE
-            elif operation_id not in self._running:
-                self._running.add(operation_id)
-                events += RUNNING
+                if self._running.pop(operation_id, None) is not None and not self._running:
+                    events += IDLE
+            else:
+                state = BACKLOGGED if waiting_tasks(stages, inflight_tasks) else RUNNING
+                if self._running.get(operation_id) != state:
+                    self._running[operation_id] = state
+                    events += state
         if events:
             self._emit(events)
+
+
+def waiting_tasks(stages: Any, inflight_tasks: int) -> int:
+    """Tasks of the query's known stages that neither ran nor run (PySpark's StageInfo)."""
+    left = sum(
+        max(0, int(stage.num_tasks) - int(stage.num_completed_tasks))
+        for stage in stages or ()
+        if not getattr(stage, "done", False)
+    )
+    return max(0, left - int(inflight_tasks or 0))
 
 
 class EventFile:

@@ -22,8 +22,16 @@ MIN_INTERVAL_S = 1.0
 COST_FACTOR = 3.0
 """Reads are at least this many times their own duration apart: a read that takes 1 s on a
 loaded server leaves the next 3 s to the run's own queries."""
+MAX_INTERVAL_S = 5.0
+"""...but no more than this: one slow read (the session's first, on a loaded machine, took
+7 s) must not hold back the lines that follow for 20 s."""
 FINAL_READ_S = 30.0
 """The last read's deadline (a hung server must not hold the run's exit)."""
+
+
+def pause_after(read_s: float, min_interval_s: float = MIN_INTERVAL_S) -> float:
+    """How long to wait after a read of `read_s` seconds before the next."""
+    return min(max(min_interval_s, COST_FACTOR * read_s), max(MAX_INTERVAL_S, min_interval_s))
 
 
 class WorkerOutputFollower:
@@ -38,7 +46,6 @@ class WorkerOutputFollower:
         look: Callable[[], None] = lambda: None,
         flushed: Callable[[], None] = lambda: None,
         min_interval_s: float = MIN_INTERVAL_S,
-        cost_factor: float = COST_FACTOR,
         clock: Callable[[], float] = time.monotonic,
         unavailable: str | None = None,
     ) -> None:
@@ -51,7 +58,6 @@ class WorkerOutputFollower:
         self._flushed = flushed
         self._flush = False
         self._min_interval_s = min_interval_s
-        self._cost_factor = cost_factor
         self._clock = clock
         self._next_read = 0.0
         self._pending = False
@@ -119,7 +125,8 @@ class WorkerOutputFollower:
         finally:
             self.reads += 1
             spent = self._clock() - started
-            self._next_read = self._clock() + max(self._min_interval_s, self._cost_factor * spent)
+            self._next_read = self._clock() + pause_after(spent, self._min_interval_s)
+            log.debug("worker output read %d took %.3f s", self.reads, spent)
 
     def finish(
         self, timeout: float = FINAL_READ_S, *, read_rest: bool = True

@@ -9,6 +9,7 @@ from typing import Any
 
 from sparkpush.errors import ServerUnavailableError
 from sparkpush.workerout.activity import (
+    BACKLOGGED,
     DONE,
     FLUSH,
     IDLE,
@@ -101,13 +102,23 @@ def test_a_session_without_python_code_is_never_read() -> None:
 
 
 def test_a_running_query_is_read_again_no_sooner_than_its_reads_cost_allow() -> None:
-    one, _, activity, _, clock = follower(cost=2.0)
+    one, _, activity, _, clock = follower(cost=1.5)
     activity.add(RUNNING)
     assert one.due()
-    one.read_now()  # 2 s: the next read waits 3 x 2 s
-    clock.now += 5.0
+    one.read_now()  # 1.5 s: the next read waits 3 x 1.5 s
+    clock.now += 4.0
     assert not one.due()
-    clock.now += 1.0
+    clock.now += 0.6
+    assert one.due()
+
+
+def test_a_slow_read_holds_the_next_back_five_seconds_at_most() -> None:
+    one, _, activity, _, clock = follower(cost=7.0)
+    activity.add(RUNNING)
+    one.read_now()
+    clock.now += 4.9
+    assert not one.due()
+    clock.now += 0.2
     assert one.due()
 
 
@@ -201,6 +212,29 @@ def test_progress_events_say_running_done_and_idle() -> None:
     handler(stages=[], inflight_tasks=0, operation_id="b", done=True)
     handler(stages=[], inflight_tasks=0, operation_id="quick", done=True)
     assert events == [RUNNING, RUNNING, DONE, DONE + IDLE, DONE]
+
+
+class Stage:
+    def __init__(self, num_tasks: int, num_completed_tasks: int, done: bool = False) -> None:
+        self.num_tasks = num_tasks
+        self.num_completed_tasks = num_completed_tasks
+        self.done = done
+
+
+def test_a_query_with_tasks_waiting_for_a_slot_is_not_read_live() -> None:
+    """Spark runs jobs first come, first served: a read now would wait behind those tasks."""
+    events: list[str] = []
+    handler = ProgressEvents(events.append)
+    handler(stages=[Stage(1, 1, done=True), Stage(16, 2)], inflight_tasks=2, operation_id="q")
+    handler(stages=[Stage(1, 1, done=True), Stage(16, 9)], inflight_tasks=2, operation_id="q")
+    handler(stages=[Stage(1, 1, done=True), Stage(16, 14)], inflight_tasks=2, operation_id="q")
+    handler(stages=[], inflight_tasks=0, operation_id="q", done=True)
+    assert events == [BACKLOGGED, RUNNING, DONE + IDLE]
+    activity = QueryActivity()
+    activity.add(BACKLOGGED)
+    assert not activity.take().running
+    activity.add(RUNNING)
+    assert activity.take().running
 
 
 def test_activity_sums_events_up_and_take_resets_finished() -> None:
