@@ -28,7 +28,7 @@ from sparkpush.connect.sql_query import run_sql
 from sparkpush.project_session import ready_session
 from sparkpush.remote import Target, embedded_spec, probe_embedded
 from sparkpush.server.process import start_server, stop_server
-from sparkpush.server.state import StateFiles
+from sparkpush.state.server_state import StateFiles
 from sparkpush.sync.generation import Generation
 from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loading import ColdLoader, Loader

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.errors import ConfigError
+from sparkpush.state.folders import user_config_dir
 from sparkpush.trust import (
     CREDENTIAL_KEYS,
     SOURCE_KEYS,
     TrustState,
     credentials_digest,
     trust_state,
-    user_config_dir,
 )
 
 if sys.version_info >= (3, 11):

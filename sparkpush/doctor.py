@@ -31,9 +31,9 @@ from sparkpush.errors import (
     UntrustedConfigError,
     UsageError,
 )
-from sparkpush.project_state import state_dir
 from sparkpush.remote import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
+from sparkpush.state.folders import state_dir
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 
 MIN_PYTHON = (3, 10)

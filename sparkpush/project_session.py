@@ -11,10 +11,10 @@ from sparkpush.connect.channel import shared_channels
 from sparkpush.connect.session import Session
 from sparkpush.notify import ProgressCallback
 from sparkpush.remote import Target
+from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.process_cache import ProcessCache
-from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registered import SessionUdfs

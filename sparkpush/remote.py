@@ -21,7 +21,7 @@ from sparkpush.errors import (
 )
 from sparkpush.notify import Notify
 from sparkpush.server.process import server_status, start_server
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.state.server_state import ServerState, StateFiles
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
     from sparkpush.config import ServerSettings
     from sparkpush.remote import probe_embedded
     from sparkpush.server.process import start_server, stop_server
-    from sparkpush.server.state import StateFiles
+    from sparkpush.state.server_state import StateFiles
 
     state_home = tmp_path_factory.mktemp("state")
     files = StateFiles(state_home / "sparkpush")

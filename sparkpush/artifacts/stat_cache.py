@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.artifacts.artifact_cache import ArtifactCache, file_identity
-from sparkpush.private_files import write_private_file
-from sparkpush.project_state import STATE_DIR_NAME
+from sparkpush.state.folders import STATE_DIR_NAME
+from sparkpush.state.private_files import write_private_file
 
 CACHE_VERSION = 1
 STAT_CACHE_FILE = "stat-cache.json"

@@ -22,8 +22,8 @@ from sparkpush.connect.session import Session
 from sparkpush.environment.target import WorkerTarget
 from sparkpush.errors import EnvironmentBuildError, SparkpushError
 from sparkpush.remote import Target
-from sparkpush.server.state import user_state_dir
-from sparkpush.server_records import ServerRecords
+from sparkpush.state.folders import user_state_dir
+from sparkpush.state.server_records import ServerRecords
 
 CACHE_NAME = "worker-python.json"
 MAX_ENTRIES = 32

@@ -36,13 +36,13 @@ from sparkpush.errors import (
     ServerError,
     UsageError,
 )
-from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
+from sparkpush.state.folders import state_dir
+from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
 from sparkpush.sync.process_cache import ProcessCache
-from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.release import release_sessions
 from sparkpush.sync.unfinished import release_unfinished
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sparkpush.json_values import typed
-from sparkpush.private_files import write_private_file
-from sparkpush.project_state import STATE_DIR_NAME, state_dir
+from sparkpush.state.folders import STATE_DIR_NAME, state_dir
+from sparkpush.state.json_values import typed
+from sparkpush.state.private_files import write_private_file
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
 
 if TYPE_CHECKING:

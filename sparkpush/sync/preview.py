@@ -22,8 +22,8 @@ from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.environment.status import preview_environment
-from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
+from sparkpush.state.folders import state_dir
 from sparkpush.sync.engine import plan_generation, usable_current
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.layering import layout_of

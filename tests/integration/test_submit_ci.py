@@ -544,7 +544,7 @@ def test_server_killed_under_a_run_is_noticed_within_seconds(tmp_path: Path) -> 
     from sparkpush.config import ServerSettings
     from sparkpush.remote import probe_embedded
     from sparkpush.server.process import start_server, stop_server
-    from sparkpush.server.state import StateFiles
+    from sparkpush.state.server_state import StateFiles
     from tests.conftest import clean_env
 
     # a server of this test's own: it gets killed

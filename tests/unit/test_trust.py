@@ -11,7 +11,8 @@ import pytest
 from sparkpush.config import load_config
 from sparkpush.errors import ConfigError, ExitCode, UntrustedConfigError
 from sparkpush.remote import resolve_target
-from sparkpush.trust import RECORDS_FILE, record_trust, revoke_trust, user_config_dir
+from sparkpush.state.folders import user_config_dir
+from sparkpush.trust import RECORDS_FILE, record_trust, revoke_trust
 
 
 def project(root: Path, body: str) -> Path:
