@@ -32,7 +32,7 @@ from sparkpush.artifacts.packing import (
 )
 from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS, StatCache
 from sparkpush.artifacts.wheels import is_platform_wheel, wheel_artifact
-from sparkpush.config import ArtifactSettings
+from sparkpush.config.settings import ArtifactSettings
 from sparkpush.errors import UsageError
 
 

@@ -14,7 +14,7 @@ from types import FrameType
 from sparkpush.daemon.control_server import ControlServer
 from sparkpush.daemon.service import Daemon, OnSynced
 from sparkpush.errors import DaemonAlreadyRunningError
-from sparkpush.notify import Notify
+from sparkpush.progress.notify import Notify
 from sparkpush.state.daemon_paths import daemon_paths
 from sparkpush.state.private_files import private_opener, write_private_file
 

@@ -21,7 +21,7 @@ from sparkpush.connect.client_environment import answer_from_a_worker, run_on_ne
 from sparkpush.connect.session import Session
 from sparkpush.environment.target import WorkerTarget
 from sparkpush.errors import EnvironmentBuildError, SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.state.folders import user_state_dir
 from sparkpush.state.server_records import ServerRecords
 

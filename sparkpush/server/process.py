@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sparkpush.config import ServerSettings
+from sparkpush.config.settings import ServerSettings
 from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
 from sparkpush.server.cluster import start_cluster, stop_cluster
 from sparkpush.server.java import find_java

@@ -29,14 +29,14 @@ from sparkpush.artifacts.planner import (
 )
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.environment.session_parts import environment_artifacts
 from sparkpush.errors import (
     ArtifactConflictError,
     ServerError,
     UsageError,
 )
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.generation import Generation, load_generation, save_generation

@@ -12,7 +12,7 @@ from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, uploa
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.unfinished import UnfinishedSession, forget_unfinished, record_unfinished
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.private_files import private_opener, read_json, write_private_json
 from sparkpush.sync.release import release_sessions

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import DEFAULT_SERVER_PORT, LayerSettings, load_config
+from sparkpush.config.settings import DEFAULT_SERVER_PORT, LayerSettings, load_config
 from sparkpush.errors import ConfigError, ExitCode
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.errors import ServerUnreachableError
-from sparkpush.remote import Target, embedded_spec, target_still_current
+from sparkpush.remote.target import Target, embedded_spec, target_still_current
 from sparkpush.state.server_state import ServerState, StateFiles
 
 
