@@ -6,8 +6,7 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sparkpush.artifacts.collect import DesiredArtifact
-from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.config.settings import Config
 from sparkpush.environment.build import ProjectEnvironment, ensure_environment
 from sparkpush.environment.spec import environment_configured, read_spec

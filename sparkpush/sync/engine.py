@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sparkpush.artifacts.collect import CollectedArtifacts, DesiredArtifact, collect_artifacts
+from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
 from sparkpush.artifacts.layers import Layer
-from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import (
     PlanAction,

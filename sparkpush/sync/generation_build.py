@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from sparkpush.artifacts.collect import DesiredArtifact
 from sparkpush.artifacts.layers import Layer
+from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.planner import SyncPlan, upload_order
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact
 from sparkpush.config.settings import Config

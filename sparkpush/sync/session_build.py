@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sparkpush.artifacts.collect import DesiredArtifact
+from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session

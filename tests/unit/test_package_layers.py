@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -97,3 +98,27 @@ def test_the_low_layers_import_none_of_the_high_ones() -> None:
     assert edges["server"] <= {"errors", "state", "config"}
     assert not edges["artifacts"] & {"sync", "udf", "daemon", "submit", "cli", "live"}
     assert not edges["udf"] & {"artifacts", "sync", "daemon", "submit", "cli", "live"}
+
+
+def imports_between_modules() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (`from pkg import module` names the module)."""
+    paths = {
+        ".".join(("sparkpush", *p.relative_to(ROOT).with_suffix("").parts)): p
+        for p in ROOT.rglob("*.py")
+    }
+    modules = {name.removesuffix(".__init__"): path for name, path in paths.items()}
+    edges: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = node.names if isinstance(node, ast.ImportFrom) else []
+            for module in imported_modules(node):
+                submodules = {f"{module}.{alias.name}" for alias in named} & modules.keys()
+                edges[name] |= submodules or ({module} & modules.keys())
+        edges[name].discard(name)
+    return edges
+
+
+def test_no_import_cycle_between_modules() -> None:
+    edges = imports_between_modules()
+    assert "sparkpush.sync.generation" in edges["sparkpush.sync.process_cache"]
+    graphlib.TopologicalSorter(edges).prepare()  # raises CycleError naming the cycle
