@@ -1,4 +1,5 @@
-"""The packages of sparkpush depend on each other one way only: no import cycle between them."""
+"""The packages of sparkpush depend on each other one way only, and so do its modules; the top
+level holds only what every layer needs, and `state/` sits at the bottom."""
 
 from __future__ import annotations
 
