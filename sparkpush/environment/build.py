@@ -23,8 +23,8 @@ from sparkpush.environment.install import install
 from sparkpush.environment.lock import LockEntry, find_entry, record_entry
 from sparkpush.environment.python_launcher import LAUNCHER_PATH, SITE_PACKAGES, launcher_text
 from sparkpush.environment.spec import EnvironmentSpec
-from sparkpush.environment.target import WorkerTarget, local_target, same_platform
 from sparkpush.remote.target import require_trusted
+from sparkpush.remote.worker_target import WorkerTarget, local_target, same_platform
 
 log = logging.getLogger(__name__)
 

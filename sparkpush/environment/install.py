@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sparkpush.environment.pip_command import constraints_text, install_command
 from sparkpush.environment.spec import EnvironmentSpec
-from sparkpush.environment.target import PROTECTED, WorkerTarget, normalised_name
 from sparkpush.errors import EnvironmentBuildError, EnvironmentOfflineError
+from sparkpush.remote.worker_target import PROTECTED, WorkerTarget, normalised_name
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sparkpush.environment.spec import EnvironmentSpec
-from sparkpush.environment.target import WorkerTarget
+from sparkpush.remote.worker_target import WorkerTarget
 
 PIP_ENV = "SPARKPUSH_PIP"
 """A pip executable to run instead of `python -m pip` (e.g. another interpreter's pip)."""

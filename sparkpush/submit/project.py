@@ -11,11 +11,10 @@ from sparkpush.config.settings import Config
 from sparkpush.connect.session import Session
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.environment.session_parts import environment_conf
-from sparkpush.environment.worker_probe import WorkerPythonCache, server_identity
 from sparkpush.errors import UsageError
 from sparkpush.progress.notify import Notify
+from sparkpush.remote.server_facts import WORKER_PYTHON, ServerFacts
 from sparkpush.remote.target import Target
-from sparkpush.submit.report import remote_for_report
 from sparkpush.submit.run_clone import run_session
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.runner import SubmitRequest
@@ -34,12 +33,12 @@ def with_project_artifacts(
         notify(f"warning: {warning}")
 
     def register(client: Session, loader: Loader | None) -> list[str]:
-        cache = WorkerPythonCache()
-        identity = server_identity(client, remote_for_report(target.spec) or "")
+        facts = ServerFacts(target, client)
         registered, worker_python = register_udfs_knowing_python(
-            config, target, client.session_id, cache.get(identity), loader=loader
+            config, target, client.session_id, facts.known(WORKER_PYTHON), loader=loader
         )
-        cache.put(identity, worker_python)
+        if worker_python is not None:
+            facts.remember(WORKER_PYTHON, worker_python)
         if registered:
             notify(f"registered {len(registered)} UDF(s): {', '.join(u.name for u in registered)}")
         return [u.name for u in registered]

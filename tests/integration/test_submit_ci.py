@@ -517,13 +517,13 @@ def test_workers_python_is_asked_once_per_server_not_per_session(
     first = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "udf 42" in first.stdout
-    cache = state / "sparkpush" / "worker-python.json"
+    cache = state / "sparkpush" / "server-facts.json"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
-    [[identity, version]] = json.loads(cache.read_text())["servers"]
-    assert version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    [[identity, facts]] = json.loads(cache.read_text())["servers"]
+    assert facts == {"worker_python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
     # A second fresh session trusts what the server answered: a (forged) other version there
     # is refused without running the probe UDF again.
-    cache.write_text(json.dumps({"servers": [[identity, "2.7"]]}))
+    cache.write_text(json.dumps({"servers": [[identity, {"worker_python": "2.7"}]]}))
     second = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
     assert second.returncode != 0
     assert "the server's Python workers run Python 2.7" in second.stderr

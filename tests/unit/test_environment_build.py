@@ -22,14 +22,13 @@ from sparkpush.environment.pip_command import BASE_OPTIONS, install_command
 from sparkpush.environment.python_launcher import launcher_text
 from sparkpush.environment.session_parts import ARCHIVE_NAME, environment_conf
 from sparkpush.environment.spec import EnvironmentSpec, read_spec
-from sparkpush.environment.target import WorkerTarget, local_target, same_platform
-from sparkpush.environment.worker_probe import WorkerPythonCache, parse_target_answer
 from sparkpush.errors import (
     EnvironmentBuildError,
     EnvironmentOfflineError,
     ExitCode,
     UntrustedConfigError,
 )
+from sparkpush.remote.worker_target import WorkerTarget, local_target, same_platform
 
 LINUX = WorkerTarget(
     python="3.11",
@@ -299,26 +298,6 @@ def test_trust_given_before_pip_args_existed_stays_valid_for_configs_without_the
     from sparkpush.config.trust import credentials_digest
 
     assert config.credentials_digest == credentials_digest({"remote": "sc://h:1"}, None)
-
-
-def test_the_worker_cache_keeps_the_target_next_to_the_python_version(tmp_path: Path) -> None:
-    cache = WorkerPythonCache(tmp_path / "worker-python.json")
-    cache.put_target("server-a", LINUX)
-    assert cache.get("server-a") == "3.11"
-    assert cache.get_target("server-a") == LINUX
-    cache.put("server-a", "3.11")  # the UDF loader's answer keeps the probed target
-    assert cache.get_target("server-a") == LINUX
-    cache.put("server-b", "3.12")
-    assert cache.get_target("server-b") is None and cache.get("server-b") == "3.12"
-
-
-def test_a_probe_answer_is_a_target_or_one_line_error() -> None:
-    import json
-
-    answer = json.dumps({"target": LINUX.as_json()})
-    assert parse_target_answer(f"noise\n{answer}\n") == LINUX
-    with pytest.raises(EnvironmentBuildError, match="workers run: boom"):
-        parse_target_answer('{"error": "boom"}')
 
 
 def test_connect_env_says_when_there_is_no_environment_or_it_is_not_built(tmp_path: Path) -> None:
