@@ -9,6 +9,7 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import LOG_FORMATS, ProgressLine, status_notifier, timestamp_logs
 from sparkpush.errors import UsageError
+from sparkpush.packages.spec import PackageFlags
 from sparkpush.submit.command import SubmitOptions, submit_and_report, tell_how_it_ended
 from sparkpush.submit.report import summary_line
 
@@ -24,6 +25,21 @@ from sparkpush.submit.report import summary_line
 @click.option("--jars", multiple=True, help="Comma-separated jars for the session class path.")
 @click.option("--archives", multiple=True, help="Comma-separated archives, each FILE[#ALIAS].")
 @click.option("--files", multiple=True, help="Comma-separated plain files (see SparkFiles).")
+@click.option(
+    "--packages",
+    multiple=True,
+    help="Comma-separated Maven coordinates group:artifact:version (resolved, transitive).",
+)
+@click.option(
+    "--repositories",
+    multiple=True,
+    help="Comma-separated Maven repositories searched before Maven Central.",
+)
+@click.option(
+    "--exclude-packages",
+    multiple=True,
+    help="Comma-separated group:artifact modules left out of --packages' resolution.",
+)
 @click.option("--conf", "confs", multiple=True, help="Spark SQL conf KEY=VALUE for the session.")
 @click.option("-m", "module", help="Run a module like `python -m` instead of a script.")
 @click.option(
@@ -66,6 +82,9 @@ def submit(
     jars: tuple[str, ...],
     archives: tuple[str, ...],
     files: tuple[str, ...],
+    packages: tuple[str, ...],
+    repositories: tuple[str, ...],
+    exclude_packages: tuple[str, ...],
     confs: tuple[str, ...],
     module: str | None,
     timeout_raw: str | None,
@@ -96,6 +115,7 @@ def submit(
         jars=jars,
         archives=archives,
         files=files,
+        packages=PackageFlags(packages, repositories, exclude_packages),
         confs=confs,
         timeout_raw=timeout_raw,
         report_path=report_path,
