@@ -103,7 +103,7 @@ def parse_ivy_uri(text: str, where: str) -> Coordinate:
         raise PackageError(f"{where}: {_shown(text)}: cannot read its query") from None
     for name in query:
         if name not in _IVY_PARAMETERS:
-            hint = " (put repositories in [tool.sparkpush.packages] repositories)"
+            hint = " (repositories go in packages.repositories)"
             raise PackageError(
                 f"{where}: {_shown(text)}: unknown parameter {name!r}"
                 f"{hint if name == 'repos' else ''}; known: {', '.join(_IVY_PARAMETERS)}"
