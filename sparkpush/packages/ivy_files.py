@@ -46,7 +46,7 @@ def settings_xml(
     ElementTree.SubElement(root, "settings", defaultResolver=CHAIN)
     for name, value in IVY_PROPERTIES.items():
         ElementTree.SubElement(root, "property", name=name, value=value)
-    ElementTree.SubElement(
+    caches = ElementTree.SubElement(
         root,
         "caches",
         defaultCacheDir=str(cache_dir),
@@ -54,11 +54,22 @@ def settings_xml(
         lockStrategy="artifact-lock-nio",
         useOrigin="false",
     )
+    # One Ivy cache per repository: Ivy keeps one copy of a module's jar whichever
+    # repository it came from, so a jar fetched from one would be taken for another's.
+    for repository in repositories:
+        ElementTree.SubElement(
+            caches, "cache", name=repository.name, basedir=str(cache_dir / repository.name)
+        )
     resolvers = ElementTree.SubElement(root, "resolvers")
     chain = ElementTree.SubElement(resolvers, "chain", name=CHAIN, returnFirst="true")
     for repository in repositories:
         ElementTree.SubElement(
-            chain, "ibiblio", name=repository.name, m2compatible="true", root=repository.url
+            chain,
+            "ibiblio",
+            name=repository.name,
+            m2compatible="true",
+            root=repository.url,
+            cache=repository.name,
         )
     for credential, realm in credentials:
         attributes = {

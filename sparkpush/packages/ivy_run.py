@@ -118,7 +118,12 @@ def ivy_failure(
     for revision in revisions:
         for artifact in revision.artifacts:
             if artifact.status == "failed" and "invalid" in artifact.details:
-                source = _repository_of(artifact.origin, repositories)
+                by_name = {r.name: r.url for r in repositories}
+                source = (
+                    _repository_of(artifact.origin, repositories)
+                    if artifact.origin
+                    else by_name.get(revision.resolver, revision.resolver or "its repository")
+                )
                 return PackageChecksumError(
                     f"checksum mismatch for {revision.module}:{revision.version} "
                     f"({artifact.name}.{artifact.ext} from {source}): {artifact.details}"

@@ -12,6 +12,7 @@ and no URL may carry credentials (they come from the user's own settings only).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -166,6 +167,9 @@ def parse_repository(
     """An `https://` URL, `http://` on loopback, or a `file:` URL or path (relative to `base`);
     a folder from the project's config must be inside the project (`confine`)."""
     raw = text.strip()
+    if "$" in raw:
+        # Ivy would expand `${...}` in its settings (a system property sent to a host)
+        raise PackageError(f"{where}: {raw!r}: '$' is not allowed in a repository")
     split = urlsplit(raw)
     if split.scheme in ("https", "http"):
         if split.username is not None or split.password is not None:
@@ -200,18 +204,19 @@ def parse_repository(
             confine.require(path, printable_path(path))
         except UsageError as exc:
             raise PackageError(f"{where}: {exc.message}") from None
+    # not required to exist: a locked resolution needs no repository (offline, a share
+    # unmounted), and Ivy says "not found" for one that is missing when it is needed
     folder = Path(os.path.abspath(path))
-    if not folder.is_dir():
-        raise PackageError(f"{where}: {printable_path(folder)} is not a folder")
     return Repository(url="file://" + quote(str(folder).rstrip("/")) + "/", name="")
 
 
 def with_default_repository(
     repositories: Sequence[Repository], maven: MavenSettings
 ) -> tuple[Repository, ...]:
-    """Named `repo-1`, `repo-2`... in order, then the default one: Maven Central, or Spark's
-    `DEFAULT_ARTIFACT_REPOSITORY`, or your settings.xml mirror of `central`; a mirror of `*`
-    (or `external:*`) also stands in for every remote repository."""
+    """In order, then the default one: Maven Central, or Spark's `DEFAULT_ARTIFACT_REPOSITORY`,
+    or your settings.xml mirror of `central`; a mirror of `*` (or `external:*`) also stands in
+    for every remote repository. Each is named after its URL: Ivy's cache remembers which
+    resolver a module came from, and two repositories must never share a name there."""
     default = os.environ.get(DEFAULT_REPOSITORY_ENV) or MAVEN_CENTRAL
     central = maven.mirror_for("central") or default
     everything = maven.mirror_for("*")
@@ -224,8 +229,8 @@ def with_default_repository(
         if url in seen:
             continue
         seen.add(url)
-        name = "central" if url == central.rstrip("/") + "/" else f"repo-{len(named) + 1}"
-        named.append(Repository(url=url, name=name))
+        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+        named.append(Repository(url=url, name=f"repo-{digest}"))
     return tuple(named)
 
 

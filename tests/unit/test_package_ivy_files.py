@@ -34,6 +34,12 @@ def test_settings_list_the_repositories_in_order_with_checks_on(tmp_path: Path) 
         ("repo-1", "file:///srv/m2/", "true"),
         ("central", "https://repo1.maven.org/maven2/", "true"),
     ]
+    # each repository has an Ivy cache of its own: no jar of one is taken for another's
+    assert [r.get("cache") for r in chain] == ["repo-1", "central"]
+    assert {(c.get("name"), c.get("basedir")) for c in root.findall("caches/cache")} == {
+        ("repo-1", str(tmp_path / "ivy" / "repo-1")),
+        ("central", str(tmp_path / "ivy" / "central")),
+    }
     properties = {p.get("name"): p.get("value") for p in root.findall("property")}
     assert properties["ivy.checksums"] == "sha1,md5"
     assert properties["ivy.maven.lookup.sources"] == "false"
