@@ -162,6 +162,7 @@ def test_the_resolution_follows_scopes_exclusions_parents_and_conflicts(synced: 
         "com.example:data:1.0:fixtures",
     }
     assert jars["com.example:helper:1.1"]["requested_by"] == [
+        "com.example:data",
         "com.example:other",
         "com.example:udfs",
     ]
@@ -200,8 +201,9 @@ def test_an_unchanged_lock_starts_no_jvm(synced: Synced, tmp_path: Path) -> None
 
 
 def test_offline_from_the_cache(synced: Synced, tmp_path: Path) -> None:
-    """The repository gone, the default one refusing connections and no usable java: a fresh
-    submit still gets the locked jars, from the cache."""
+    """The repository gone and no usable java: a fresh submit still gets the locked jars, from
+    the cache (a changed list of repositories, the default one included, is another input:
+    it resolves again)."""
     fake = tmp_path / "bin"
     fake.mkdir()
     log = tmp_path / "java-calls.log"
@@ -209,7 +211,6 @@ def test_offline_from_the_cache(synced: Synced, tmp_path: Path) -> None:
     (fake / "java").chmod(0o755)
     env = {k: v for k, v in synced.env.items() if k != "JAVA_HOME"}
     env["PATH"] = f"{fake}:{env['PATH']}"
-    env["DEFAULT_ARTIFACT_REPOSITORY"] = f"http://127.0.0.1:{free_port()}/maven2"
     (synced.root / "app.py").write_text(SHOUT_APP)
     moved = tmp_path / "m2-away"
     shutil.move(synced.root / "m2", moved)
@@ -259,7 +260,8 @@ def test_submit_packages_gives_the_same(
     repo: Repo, embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     (tmp_path / "app.py").write_text(SHOUT_APP)
-    result = connect(
+    # a child process: the script's output is the process's own
+    result = run_connect(
         [
             "submit",
             "--packages",
@@ -270,8 +272,8 @@ def test_submit_packages_gives_the_same(
             "com.example:noise",
             "app.py",
         ],
-        repo.env(embedded_server),
-        tmp_path,
+        env=repo.env(embedded_server),
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "answer: HI!" in result.stdout
