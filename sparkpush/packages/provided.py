@@ -12,6 +12,7 @@ so it is kept in the user's cache under a digest of the folder's listing.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -69,11 +70,17 @@ class ProvidedModules:
 
 
 def jars_digest(jars_folder: Path | None) -> str:
-    """A digest of the folder's jar names and sizes (cheap: one listing)."""
-    if jars_folder is None or not jars_folder.is_dir():
+    """A digest of the folder's jar names (one listing, no stat: every sync computes it; the
+    names carry the versions)."""
+    try:
+        names = (
+            sorted(n for n in os.listdir(jars_folder) if n.endswith(".jar")) if jars_folder else []
+        )
+    except OSError:
+        names = []
+    if not names:
         return "spark-defaults"
-    lines = sorted(f"{p.name}\0{p.stat().st_size}" for p in jars_folder.glob("*.jar"))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 
 def provided_modules(jars_folder: Path | None) -> ProvidedModules:
