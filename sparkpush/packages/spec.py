@@ -265,8 +265,15 @@ def _without_duplicates(coordinates: list[Coordinate]) -> tuple[Coordinate, ...]
 
 
 def _split(values: Sequence[str]) -> list[str]:
-    """spark-submit style: each flag may repeat and hold a comma-separated list."""
-    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+    """spark-submit style: each flag may repeat and hold a comma-separated list; an `ivy://`
+    URI is one value whole (its `exclude=` holds commas)."""
+    found: list[str] = []
+    for value in values:
+        if value.strip().startswith("ivy://"):
+            found.append(value.strip())
+        else:
+            found.extend(item.strip() for item in value.split(",") if item.strip())
+    return found
 
 
 def _redacted(url: str) -> str:

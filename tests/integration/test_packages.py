@@ -256,27 +256,39 @@ def test_a_changed_coordinate_makes_a_new_base_without_the_old_jar(
     assert "HI! v2" in answer.stdout
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--packages", "com.example:udfs:1.0", "--exclude-packages", "com.example:noise"],
+        ["--jars", "ivy://com.example:udfs:1.0?exclude=com.example:noise"],
+    ],
+    ids=["packages", "ivy-uri"],
+)
 def test_submit_packages_gives_the_same(
-    repo: Repo, embedded_server: EmbeddedServer, tmp_path: Path
+    repo: Repo, embedded_server: EmbeddedServer, tmp_path: Path, flags: list[str]
 ) -> None:
     (tmp_path / "app.py").write_text(SHOUT_APP)
     # a child process: the script's output is the process's own
     result = run_connect(
-        [
-            "submit",
-            "--packages",
-            "com.example:udfs:1.0",
-            "--repositories",
-            repo.folder.as_uri(),
-            "--exclude-packages",
-            "com.example:noise",
-            "app.py",
-        ],
+        ["submit", *flags, "--repositories", repo.folder.as_uri(), "app.py"],
         env=repo.env(embedded_server),
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "answer: HI!" in result.stdout
+
+
+def test_submit_packages_on_the_generation_is_refused(
+    repo: Repo, embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text(SHOUT_APP)
+    result = connect(
+        ["submit", "--attach", "--packages", "com.example:udfs:1.0", "app.py"],
+        repo.env(embedded_server),
+        tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "[tool.sparkpush.packages]" in result.stderr.strip().splitlines()[-1]
 
 
 ERRORS = [

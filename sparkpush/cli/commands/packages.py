@@ -12,6 +12,7 @@ from sparkpush.packages.resolve import ensure_packages
 from sparkpush.packages.spec import Scope, packages_configured, read_spec
 from sparkpush.packages.status import packages_report
 from sparkpush.sync.generation import load_generation
+from sparkpush.sync.project_lock import project_lock
 
 
 @click.group(invoke_without_command=True)
@@ -44,7 +45,8 @@ def resolve(app_ctx: AppContext) -> int:
     for scope in Scope:
         if not packages_configured(config, scope):
             continue
-        resolved = ensure_packages(config, read_spec(config, scope))
+        with project_lock(config.project_root):  # one resolution at a time per project
+            resolved = ensure_packages(config, read_spec(config, scope))
         for warning in resolved.warnings:
             app_ctx.notify(f"warning: {warning}")
         state = "resolved" if resolved.resolved_now else "already resolved"
