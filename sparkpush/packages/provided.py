@@ -16,6 +16,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from sparkpush.packages.cache import maven_cache_root
@@ -143,10 +144,8 @@ def _properties(text: str) -> dict[str, str]:
 
 def _wheel_version(jars_folder: Path) -> str:
     try:
-        from importlib import metadata
-
         return metadata.version(jars_folder.parent.name)
-    except Exception:
+    except metadata.PackageNotFoundError:
         return ""
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.config import Config
-from sparkpush.errors import PackageChecksumError, PackageError
+from sparkpush.errors import PackageChecksumError, PackageError, SparkpushError
 from sparkpush.packages.cache import (
     CachedJar,
     ivy_cache_dir,
@@ -61,9 +61,7 @@ def server_jars_folder() -> Path | None:
     """The pyspark wheel's `jars/`: the embedded server's class path, and a Spark server's."""
     try:
         folder = spark_home() / "jars"
-    except PackageError:
-        return None
-    except Exception:
+    except SparkpushError:  # no pyspark: only Spark's own excludes apply
         return None
     return folder if folder.is_dir() else None
 
