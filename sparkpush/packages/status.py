@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sparkpush.config import Config
 from sparkpush.errors import SparkpushError
 from sparkpush.packages.cache import CachedJar, maven_cache_root, verified_jars
-from sparkpush.packages.lock import LockEntry, find_entry, lock_path, newest_entry
+from sparkpush.packages.lock import LockedJar, LockEntry, find_entry, lock_path, newest_entry
 from sparkpush.packages.resolve import current_input_key, left_out_lines
 from sparkpush.packages.spec import Scope, packages_configured, read_spec
 
@@ -131,6 +131,7 @@ def _scope_report(known: KnownPackages | None, held: Mapping[str, str]) -> dict[
             for j in jars
         ],
         "size": sum(j.size for j in jars),
+        "tree": dependency_tree(jars),
         "left_out": [
             {"module": o.module, "version": o.version, "server_has": o.server_has}
             for o in (entry.left_out if entry else ())
@@ -139,6 +140,29 @@ def _scope_report(known: KnownPackages | None, held: Mapping[str, str]) -> dict[
         "left_out_line": left_out_lines(entry) if entry else [],
         "in_current_generation": bool(jars) and all(held.get(j.name) == j.sha256 for j in jars),
     }
+
+
+def dependency_tree(jars: Sequence[LockedJar]) -> list[dict[str, Any]]:
+    """The requested jars, each with the jars its module asked for, and so on down."""
+    by_module: dict[str, list[LockedJar]] = {}
+    for jar in jars:
+        by_module.setdefault(jar.module, []).append(jar)
+
+    def node(jar: LockedJar, above: frozenset[str]) -> dict[str, Any]:
+        seen = above | {jar.module}
+        children = [
+            node(child, seen)
+            for child in jars
+            if jar.module in child.requested_by and child.module not in seen
+        ]
+        return {
+            "coordinate": jar.coordinate,
+            "size": jar.size,
+            "sha256": jar.sha256,
+            "dependencies": children,
+        }
+
+    return [node(jar, frozenset()) for jar in jars if not jar.requested_by]
 
 
 def _cache_file(cached: CachedJar | None) -> str | None:

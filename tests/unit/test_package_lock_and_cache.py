@@ -191,3 +191,17 @@ def test_what_the_server_has_comes_from_its_jars(tmp_path: Path) -> None:
     assert again.versions == provided.versions
     without = provided_modules(None)
     assert set(without.versions) == set(SPARK_DEFAULT_EXCLUDES)
+
+
+def test_the_tree_follows_who_asked_for_what() -> None:
+    from sparkpush.packages.status import dependency_tree
+
+    def locked(coordinate: str, *by: str) -> LockedJar:
+        return LockedJar(coordinate, "jars/x.jar", "1", SHA, 1, "r", by)
+
+    tree = dependency_tree(
+        [locked("g:app:1"), locked("g:lib:1", "g:app"), locked("g:leaf:1", "g:lib", "g:app")]
+    )
+    assert [n["coordinate"] for n in tree] == ["g:app:1"]
+    assert [n["coordinate"] for n in tree[0]["dependencies"]] == ["g:lib:1", "g:leaf:1"]
+    assert [n["coordinate"] for n in tree[0]["dependencies"][0]["dependencies"]] == ["g:leaf:1"]

@@ -60,6 +60,14 @@ def resolve(app_ctx: AppContext) -> int:
     return 0
 
 
+def _walk(nodes: list[dict[str, Any]], depth: int = 1) -> list[tuple[int, dict[str, Any]]]:
+    found: list[tuple[int, dict[str, Any]]] = []
+    for node in nodes:
+        found.append((depth, node))
+        found.extend(_walk(node["dependencies"], depth + 1))
+    return found
+
+
 def render_report(report: dict[str, Any]) -> str:
     lines: list[str] = []
     for scope in Scope:
@@ -74,13 +82,12 @@ def render_report(report: dict[str, Any]) -> str:
                 "'connect packages resolve'"
             )
             continue
-        for jar in part["jars"]:
-            depth = "    " if jar["requested_by"] else "  "
-            via = f" (via {', '.join(jar['requested_by'])})" if jar["requested_by"] else ""
-            cached = "" if jar["cache_file"] else "  NOT IN CACHE"
+        cached = {j["coordinate"]: bool(j["cache_file"]) for j in part["jars"]}
+        for depth, node in _walk(part["tree"]):
+            missing = "" if cached.get(node["coordinate"]) else "  NOT IN CACHE"
             lines.append(
-                f"{depth}{jar['coordinate']}  {jar['size']:,} bytes  {jar['sha256'][:12]}"
-                f"{via}{cached}"
+                f"{'  ' * depth}{node['coordinate']}  {node['size']:,} bytes  "
+                f"{node['sha256'][:12]}{missing}"
             )
         for line in part["left_out_line"]:
             lines.append(f"  {line}")
