@@ -226,8 +226,8 @@ def measure_cold(root: Path, repository: Path, trials: int) -> dict[str, object]
 
 
 def measure_noop(root: Path, repository: Path, server: BenchServer, runs: int) -> dict[str, object]:
-    from sparkpush.config import load_config
-    from sparkpush.project_session import ready_session
+    from sparkpush.config.settings import load_config
+    from sparkpush.sync.ready_session import ready_session
 
     plain = project(root / "plain", repository, packages=False)
     with_packages = project(root / "with-packages", repository, packages=True)

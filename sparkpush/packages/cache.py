@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.errors import UnsafeStateDirError
-from sparkpush.private_files import ensure_private_dir, read_json, write_private_json
+from sparkpush.state.private_files import ensure_private_dir, read_json, write_private_json
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 VERIFIED_FILE = "verified.json"

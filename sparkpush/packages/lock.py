@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sparkpush.private_files import read_json, write_private_json
-from sparkpush.project_state import STATE_DIR_NAME, state_dir
+from sparkpush.state.folders import STATE_DIR_NAME, state_dir
+from sparkpush.state.private_files import read_json, write_private_json
 
 LOCK_FILE = "packages.lock.json"
 LOCK_VERSION = 1

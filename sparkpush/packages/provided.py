@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sparkpush.packages.cache import maven_cache_root
 from sparkpush.packages.coordinates import ModuleId
-from sparkpush.private_files import ensure_private_dir, read_json, write_private_json
+from sparkpush.state.private_files import ensure_private_dir, read_json, write_private_json
 
 SPARK_DEFAULT_EXCLUDES = (
     ModuleId("*", "scala-library"),

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.errors import PackageChecksumError, PackageError, SparkpushError
 from sparkpush.packages.cache import (
     CachedJar,

@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.packages.resolve import ensure_packages
 from sparkpush.packages.spec import Scope, packages_configured, read_spec
 from sparkpush.server.server_conf import ServerExtras, check_server_conf

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparkpush.artifacts.collect import DesiredArtifact
-from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.config import Config
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
+from sparkpush.config.settings import Config
 from sparkpush.packages.lock import LockedJar
 from sparkpush.packages.resolve import ensure_packages
 from sparkpush.packages.spec import PackageFlags, Scope, packages_configured, read_spec

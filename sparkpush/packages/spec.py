@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from sparkpush.artifacts.packing import Confinement, printable_path
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.errors import PackageConflictError, PackageError, UntrustedConfigError, UsageError
 from sparkpush.packages.coordinates import (
     Coordinate,

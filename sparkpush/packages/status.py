@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.errors import SparkpushError
 from sparkpush.packages.cache import CachedJar, maven_cache_root, verified_jars
 from sparkpush.packages.lock import LockedJar, LockEntry, find_entry, lock_path, newest_entry

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparkpush.config import load_config
-from sparkpush.doctor import check_packages
+from sparkpush.config.settings import load_config
+from sparkpush.doctor.checks import check_packages
 from sparkpush.packages.cache import store_jars
 from sparkpush.packages.lock import LockedJar, LockEntry, record_entry
 from sparkpush.packages.resolve import current_input_key

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.errors import ConfigError, PackageChecksumError
 from sparkpush.packages import resolve
 from sparkpush.packages.cache import store_jars

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
+from sparkpush.config.trust import record_trust
 from sparkpush.errors import PackageConflictError, PackageError, UntrustedConfigError
 from sparkpush.packages.maven_settings import MavenSettings, Mirror
 from sparkpush.packages.spec import (
@@ -21,7 +22,6 @@ from sparkpush.packages.spec import (
     require_trusted_repositories,
     with_default_repository,
 )
-from sparkpush.trust import record_trust
 
 NO_SETTINGS = MavenSettings()
 

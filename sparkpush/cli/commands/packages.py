@@ -11,8 +11,8 @@ from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.packages.resolve import ensure_packages
 from sparkpush.packages.spec import Scope, packages_configured, read_spec
 from sparkpush.packages.status import packages_report
+from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.generation import load_generation
-from sparkpush.sync.project_lock import project_lock
 
 
 @click.group(invoke_without_command=True)
