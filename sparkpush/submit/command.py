@@ -112,15 +112,14 @@ def submit_and_report(
             query_progress=options.query_progress,
         )
         check_app(request)
+        if options.attach and not options.packages.empty:
+            raise UsageError(
+                "--packages, --repositories and --exclude-packages make an isolated session; "
+                "for the project's generation put them in [tool.sparkpush.packages]"
+            )
         target = resolve_target(config, options.remote, notify=notify, ca_file=options.ca_file)
         remote_shown = remote_for_report(target.spec)
         if _attaches(options, request, config, notify):
-            if not options.packages.empty:
-                raise UsageError(
-                    "--packages, --repositories and --exclude-packages make an isolated "
-                    "session; for the project's generation put them in "
-                    "[tool.sparkpush.packages]"
-                )
             with attach_to_project(config, target, request, notify, on_progress) as attached:
                 outcome = run_submit(
                     target,
