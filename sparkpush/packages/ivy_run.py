@@ -24,7 +24,7 @@ from sparkpush.errors import (
     PackageRepositoryError,
     SparkpushError,
 )
-from sparkpush.packages.report import ReportRevision
+from sparkpush.packages.report import ROOT, ReportRevision
 from sparkpush.packages.spec import Repository
 from sparkpush.server.java import find_java
 from sparkpush.server.process import spark_home
@@ -195,7 +195,7 @@ def _repository_of(url: str, repositories: Sequence[Repository]) -> str:
 
 
 def _needed_by(revision: ReportRevision) -> str:
-    callers = [f"{g}:{a}" for g, a in revision.callers if (g, a) != ("sparkpush", "packages")]
+    callers = [f"{g}:{a}" for g, a in revision.callers if (g, a) != ROOT]
     return f" (needed by {', '.join(callers)})" if callers else ""
 
 

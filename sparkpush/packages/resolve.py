@@ -19,7 +19,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparkpush.config.settings import Config
@@ -31,13 +31,13 @@ from sparkpush.packages.cache import (
     store_jars,
     verified_jars,
 )
-from sparkpush.packages.coordinates import Coordinate, jar_file_name
+from sparkpush.packages.coordinates import Coordinate, ModuleId, jar_file_name
 from sparkpush.packages.ivy_files import module_xml, settings_xml, usable_credentials
 from sparkpush.packages.ivy_run import excluded_modules, ivy_failure, run_ivy
 from sparkpush.packages.lock import LeftOut, LockedJar, LockEntry, find_entry, record_entry
 from sparkpush.packages.maven_settings import Credential, credentials_for_all, read_maven_settings
 from sparkpush.packages.provided import ProvidedModules, jars_digest, provided_modules
-from sparkpush.packages.report import ReportRevision, read_report, report_path
+from sparkpush.packages.report import ROOT, ReportRevision, read_report, report_path
 from sparkpush.packages.repository_http import probe_realm, published_sha256
 from sparkpush.packages.spec import PackageSpec, Repository, require_trusted_repositories
 from sparkpush.server.process import spark_home
@@ -118,33 +118,8 @@ def resolve_with_ivy(
     """Run Ivy for `spec` and store what it fetched; errors are one line each."""
     announce(f"resolving {len(spec.coordinates)} Maven coordinate(s)...")
     wanted, left_out = _without_provided(spec.coordinates, provided)
-    exclude = {*spec.exclude, *provided.modules}
-    credentials = usable_credentials(
-        credentials_for_all([r.url for r in spec.repositories], read_maven_settings())
-    )
-    with _work_folder() as work:
-        resolution = work / "resolution"
-        resolution.mkdir(mode=0o700)
-        settings = work / "ivysettings.xml"
-        module = work / "ivy.xml"
-        realms = [(c, probe_realm(_repository_for(c, spec.repositories))) for c in credentials]
-        _write_private(
-            settings, settings_xml(spec.repositories, ivy_cache_dir(), resolution, realms)
-        )
-        _write_private(module, module_xml(wanted, exclude) if wanted else module_xml([], ()))
-        run = run_ivy(settings, module, work) if wanted else None
-        revisions = read_report(report_path(resolution)) if run is not None else []
-        if run is not None and (run.returncode != 0 or any(r.error for r in revisions)):
-            raise ivy_failure(run, revisions, spec.repositories)
-        kept = [r for r in revisions if not r.evicted and r.group != "sparkpush"]
-        files = _jar_files(kept, spec.repositories, credentials)
-        stored = tuple(store_jars([path for _, _, path in files]))
-        excluded = excluded_modules(run.output) if run is not None else {}
-    jars = tuple(
-        _locked(revision, classifier, cached, spec.repositories)
-        for (revision, classifier, _), cached in zip(files, stored, strict=True)
-    )
-    for (group, artifact), version in sorted(excluded.items()):
+    fetched = _fetch(spec, wanted, {*spec.exclude, *provided.modules}) if wanted else _Fetched()
+    for (group, artifact), version in sorted(fetched.excluded.items()):
         server_has = provided.version_of(group, artifact)
         if server_has is not None:
             left_out.append(LeftOut(f"{group}:{artifact}", version, server_has))
@@ -153,12 +128,53 @@ def resolve_with_ivy(
         scope=spec.scope.value,
         coordinates=tuple(spec.requested()),
         repositories=tuple(r.url for r in spec.repositories),
-        jars=jars,
+        jars=fetched.jars(spec.repositories),
         left_out=tuple(left_out),
-        evicted=tuple(sorted(f"{r.module}:{r.version}" for r in revisions if r.evicted)),
+        evicted=tuple(sorted(f"{r.module}:{r.version}" for r in fetched.revisions if r.evicted)),
     )
-    announce(f"resolved {len(jars)} jar(s), {entry.size:,} bytes")
-    return entry, stored
+    announce(f"resolved {len(entry.jars)} jar(s), {entry.size:,} bytes")
+    return entry, fetched.stored
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """What one Ivy run resolved, and the jars it fetched, stored in the cache."""
+
+    revisions: tuple[ReportRevision, ...] = ()
+    files: tuple[tuple[ReportRevision, str | None, Path], ...] = ()
+    """(revision, classifier, the file in Ivy's cache) of each jar."""
+    stored: tuple[CachedJar, ...] = ()
+    excluded: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(group, artifact) -> version of the dependencies Ivy left out by an exclude rule."""
+
+    def jars(self, repositories: Sequence[Repository]) -> tuple[LockedJar, ...]:
+        return tuple(
+            _locked(revision, classifier, cached, repositories)
+            for (revision, classifier, _), cached in zip(self.files, self.stored, strict=True)
+        )
+
+
+def _fetch(spec: PackageSpec, wanted: Sequence[Coordinate], exclude: set[ModuleId]) -> _Fetched:
+    credentials = usable_credentials(
+        credentials_for_all([r.url for r in spec.repositories], read_maven_settings())
+    )
+    with _work_folder() as work:
+        resolution = work / "resolution"
+        resolution.mkdir(mode=0o700)
+        realms = [(c, probe_realm(_repository_for(c, spec.repositories))) for c in credentials]
+        settings = _write_private(
+            work / "ivysettings.xml",
+            settings_xml(spec.repositories, ivy_cache_dir(), resolution, realms),
+        )
+        module = _write_private(work / "ivy.xml", module_xml(wanted, exclude))
+        run = run_ivy(settings, module, work)
+        revisions = tuple(read_report(report_path(resolution)))
+        if run.returncode != 0 or any(r.error for r in revisions):
+            raise ivy_failure(run, revisions, spec.repositories)
+        kept = [r for r in revisions if not r.evicted and (r.group, r.artifact) != ROOT]
+        files = tuple(_jar_files(kept, spec.repositories, credentials))
+        stored = tuple(store_jars([path for _, _, path in files]))
+    return _Fetched(revisions, files, stored, excluded_modules(run.output))
 
 
 def announce(line: str) -> None:
@@ -224,9 +240,7 @@ def _locked(
 ) -> LockedJar:
     tail = f":{classifier}" if classifier else ""
     by_name = {r.name: r.url for r in repositories}
-    callers = tuple(
-        sorted({f"{g}:{a}" for g, a in revision.callers if (g, a) != ("sparkpush", "packages")})
-    )
+    callers = tuple(sorted({f"{g}:{a}" for g, a in revision.callers if (g, a) != ROOT}))
     return LockedJar(
         coordinate=f"{revision.group}:{revision.artifact}:{revision.version}{tail}",
         name="jars/"
@@ -262,10 +276,11 @@ def _work_folder() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as stream:
         stream.write(text)
+    return path
 
 
 def _repository_for(credential: Credential, repositories: Sequence[Repository]) -> str:
