@@ -94,7 +94,7 @@ def run_ivy(settings: Path, module: Path, work: Path) -> IvyRun:
             stdin=subprocess.DEVNULL,
             cwd=work,
             umask=0o077,
-            env={**os.environ, "JAVA_HOME": str(java.home)},
+            env=_ivy_environment(java.home),
         )
     except subprocess.TimeoutExpired:
         raise PackageRepositoryError(
@@ -103,6 +103,17 @@ def run_ivy(settings: Path, module: Path, work: Path) -> IvyRun:
     except OSError as exc:
         raise PackageError(f"cannot run {java.java}: {exc.strerror or exc}") from None
     return IvyRun(result.returncode, result.stdout + result.stderr)
+
+
+def _ivy_environment(java_home: Path) -> dict[str, str]:
+    """Ours, without what could carry a Spark token (Ivy needs none of it)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SPARK_REMOTE", "SPARK_CONNECT_", "SPARKPUSH_"))
+    }
+    env["JAVA_HOME"] = str(java_home)
+    return env
 
 
 def excluded_modules(output: str) -> dict[tuple[str, str], str]:
