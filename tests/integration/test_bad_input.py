@@ -256,10 +256,10 @@ CASES = [
         'ca_file = "ca.pem"\n',
     ),
     Case(
-        "untrusted-token-file-with-users-remote",
+        "project-token-file-without-its-remote-is-not-sent",
         ["sync", "--remote", "sc://localhost:{free}"],
-        USAGE,
-        "sets token_file (not trusted)",
+        UNREACHABLE,
+        "not sending token_file",
         config='[tool.sparkpush]\ntoken_file = "{state}/sparkpush/server.token"\n',
     ),
     Case(
