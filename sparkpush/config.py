@@ -14,6 +14,7 @@ from sparkpush.trust import (
     SOURCE_KEYS,
     TrustState,
     credentials_digest,
+    master_on_this_machine,
     trust_state,
     user_config_dir,
 )
@@ -297,6 +298,9 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
     pip_args = table.get("environment", {}).get("pip_args")
     if pip_args:
         credentials["pip_args"] = " ".join(pip_args)
+    master = server.get("master")
+    if master is not None and not master_on_this_machine(master):
+        credentials["master"] = master
     ca_file = as_path("ca_file")
     digest = credentials_digest(credentials, ca_file)
     return Config(

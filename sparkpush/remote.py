@@ -202,6 +202,7 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
                 "no remote is configured and the embedded server is not running; "
                 "start it with 'connect server start'"
             )
+        require_trusted(config, master=True)
         if notify is not None:
             notify(f"starting the embedded Spark Connect server on port {config.server.port}")
         state, _ = start_server(config.server, files, probe_embedded)
