@@ -22,6 +22,7 @@ from sparkpush.notify import Notify, ProgressCallback
 from sparkpush.remote import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.control import RunControl, StopReason
+from sparkpush.submit.driver_path import DRIVER_PATH_ENV, driver_path_entries
 from sparkpush.submit.forked_loader import ForkedLoader
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.prefork import ForkedScript
@@ -77,6 +78,9 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
+    driver_path: Sequence[LocalArtifact] = ()
+    """The Python artifacts (pyfiles, packages, pure wheels) the script's own `sys.path` gets,
+    as spark-submit does for `--py-files` (also when the session holds them already)."""
     register_udfs: Callable[[Session, Loader | None], list[str]] | None = None
     """Registers the project's UDFs on a fresh session before the script runs (with the
     given UDF loader; None: a new Python process)."""
@@ -205,6 +209,8 @@ def _supervise(
     env = script_environment(target, lease, query_progress=request.query_progress)
     with script_error_file() as error_file:
         env[SCRIPT_ERROR_ENV] = str(error_file)
+        entries = driver_path_entries(request.driver_path, error_file.parent / "driver")
+        env[DRIVER_PATH_ENV] = os.pathsep.join(entries)
         child = start_script(argv, env, forked)
         control.on_urgent(child.kill)
         returncode, reason = _wait_for_child(child, control, lease)

@@ -6,6 +6,7 @@
 `main` with the arguments and environment it was sent.
 
 The session's URL is in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
+SPARKPUSH_DRIVER_PATH holds the project's Python artifacts for the script's own `sys.path`.
 With SPARKPUSH_LOCAL_PATHS_BASE (a server on this machine), relative paths of reads and
 writes resolve against that directory (see local_paths).
 Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
@@ -27,6 +28,7 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from sparkpush.submit.driver_path import extend_sys_path
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
@@ -66,11 +68,13 @@ def _run(mode: str, target: str, args: list[str]) -> int:
         if mode == "--module":
             sys.argv = [target, *args]
             sys.path.insert(0, os.getcwd())
+            extend_sys_path(sys.path, os.environ)
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
             path = os.path.abspath(target)
             sys.argv = [target, *args]
             sys.path.insert(0, os.path.dirname(path))
+            extend_sys_path(sys.path, os.environ)
             runpy.run_path(path, run_name="__main__")
     except SystemExit as exc:
         return _exit_code(exc.code)
