@@ -35,6 +35,8 @@ from sparkpush.project_state import state_dir
 from sparkpush.remote import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.generation import load_generation
+from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
 
 MIN_PYTHON = (3, 10)
 MIN_PYSPARK_MAJOR = 4
@@ -200,7 +202,20 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         check_spark_version(version),
         check_worker_python(target),
         layers,
+        check_udf_names(config, target),
     ]
+
+
+def check_udf_names(config: Config, target: Target) -> Check:
+    """The project's registered UDFs against the server's builtin function names."""
+    manifest = load_generation(config.project_root)
+    names = [u.name for u in manifest.registered_udfs()] if manifest is not None else []
+    if not names:
+        return Check("udf names", True, "no UDFs registered")
+    clashes = builtin_clashes(names, server_builtins(target))
+    if clashes:
+        return Check("udf names", False, clashes[0], "rename the UDF (see the warning)")
+    return Check("udf names", True, f"{len(names)} UDF(s), none named like a builtin")
 
 
 def check_layers(config: Config, target: Target, client: Session, version: str) -> Check:
