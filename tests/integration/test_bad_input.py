@@ -376,8 +376,15 @@ CASES = [
         "env-submit-timeout",
         SUBMIT,
         USAGE,
-        "--timeout must be",
-        env={"SPARKPUSH_SUBMIT_TIMEOUT": "-1"},
+        "--timeout (from SPARKPUSH_SUBMIT_TIMEOUT) must be a positive number of seconds, not 'abc'",
+        env={"SPARKPUSH_SUBMIT_TIMEOUT": "abc"},
+    ),
+    Case(
+        "env-server-port",
+        ["server", "start"],
+        USAGE,
+        "Invalid value for '--port' (from SPARKPUSH_SERVER_START_PORT): 'abc'",
+        env={"SPARKPUSH_SERVER_START_PORT": "abc"},
     ),
     Case(
         "env-config",
