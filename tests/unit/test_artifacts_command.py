@@ -10,7 +10,7 @@ def test_the_table_has_a_layer_column() -> None:
     shown = render_table(
         [{**row, "layer": "base"}, {**row, "name": "pyfiles/m.py", "layer": "code"}]
     )
-    header, rule, base, code, count = shown.splitlines()
+    header, _rule, base, code, count = shown.splitlines()
     assert header.split() == ["name", "kind", "size", "sha256", "source", "layer"]
     assert base.split() == ["jars/a.jar", "jar", "1,234", "abababababab", "lib", "base"]
     assert code.split()[-1] == "code" and count == "(2 rows)"
