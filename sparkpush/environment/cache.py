@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.errors import UnsafeStateDirError
-from sparkpush.private_files import (
+from sparkpush.state.private_files import (
     check_own_dir,
     check_safe_ancestors,
     ensure_private_dir,

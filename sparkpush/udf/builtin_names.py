@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.errors import SparkpushError
-from sparkpush.remote import Target
-from sparkpush.server.state import user_state_dir
-from sparkpush.server_records import ServerRecords
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import user_state_dir
+from sparkpush.state.server_records import ServerRecords
 
 log = logging.getLogger(__name__)
 

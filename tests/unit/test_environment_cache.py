@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.config import Config, EnvironmentSettings
+from sparkpush.config.settings import Config, EnvironmentSettings
 from sparkpush.connect.artifact_stream import CHUNK_BYTES, upload_artifacts
 from sparkpush.connect.proto import pb
 from sparkpush.environment import cache

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.secret import Secret
 from sparkpush.errors import ConfigError
-from sparkpush.remote import resolve_target
+from sparkpush.remote.target import resolve_target
 
 
 def test_flag_beats_environment_beats_config(tmp_path: Path) -> None:
@@ -79,8 +79,8 @@ def test_a_token_file_goes_only_to_the_remote_it_was_configured_with(
     spark_remote: str | None,
     sent: str | None,
 ) -> None:
-    from sparkpush.config import load_config
-    from sparkpush.trust import record_trust
+    from sparkpush.config.settings import load_config
+    from sparkpush.config.trust import record_trust
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     (tmp_path / "xdg" / "sparkpush").mkdir(parents=True)

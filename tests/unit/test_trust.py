@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
+from sparkpush.config.trust import RECORDS_FILE, record_trust, revoke_trust
 from sparkpush.errors import ConfigError, ExitCode, UntrustedConfigError
-from sparkpush.remote import resolve_target
-from sparkpush.trust import RECORDS_FILE, record_trust, revoke_trust, user_config_dir
+from sparkpush.remote.target import resolve_target
+from sparkpush.state.folders import user_config_dir
 
 
 def project(root: Path, body: str) -> Path:
@@ -131,7 +132,7 @@ def test_records_another_user_could_write_are_ignored(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("configs", ['"x"', '{"CONFIG": {"digest": "d", "trusted_at": "noon"}}'])
 def test_malformed_records_are_read_without_a_traceback(tmp_path: Path, configs: str) -> None:
-    from sparkpush.trust import load_records
+    from sparkpush.config.trust import load_records
 
     folder = user_config_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -177,7 +178,7 @@ def test_a_pyproject_linked_to_a_trusted_config_is_not_trusted_for_its_own_folde
 def test_a_master_off_this_machine_from_a_project_needs_trust(
     tmp_path: Path, master: str, needs_trust: bool
 ) -> None:
-    from sparkpush.remote import embedded_target
+    from sparkpush.remote.target import embedded_target
     from tests.conftest import clean_env, run_connect_in_process
 
     root = project(tmp_path / "p", f'[tool.sparkpush.server]\nmaster = "{master}"\n')

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.connection_string import ConnectionSpec, parse_connection_string
 from sparkpush.connect.secret import Secret
 from sparkpush.connect.session import Session, SessionFactory
@@ -21,9 +21,9 @@ from sparkpush.errors import (
     SparkpushError,
     UntrustedConfigError,
 )
-from sparkpush.notify import Notify
+from sparkpush.progress.notify import Notify
 from sparkpush.server.process import server_status, start_server
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.state.server_state import ServerState, StateFiles
 
 log = logging.getLogger(__name__)
 
