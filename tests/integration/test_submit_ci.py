@@ -345,6 +345,7 @@ def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Pa
         "server spark",
         "worker python",
         "layers",
+        "udf names",
     ]
     py = f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert f"server workers run Python {py}, here {py}" in result.stdout
