@@ -23,9 +23,10 @@ from sparkpush.state.private_files import read_json, write_private_json
 
 CREDENTIAL_KEYS = ("remote", "token_file", "ca_file")
 """The keys that decide where data and credentials go."""
-SOURCE_KEYS = ("pip_args", "master")
-"""The keys that decide where the environment's packages come from (`environment.pip_args`)
-and where the embedded server runs its jobs (`server.master`, when not on this machine)."""
+SOURCE_KEYS = ("pip_args", "repositories", "master")
+"""The keys that decide where packages come from (`environment.pip_args`,
+`packages.repositories`) and where the embedded server runs its jobs (`server.master`, when
+not on this machine)."""
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
