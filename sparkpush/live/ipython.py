@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.errors import SparkpushError
+from sparkpush.live.ipython_errors import show_failed_udfs
 from sparkpush.live.project import LiveOptions, LiveProject
 from sparkpush.live.shell import LiveShell
 from sparkpush.workerout.settings import worker_output_on
@@ -52,24 +53,6 @@ def load(ipython: Any) -> None:
     show_failed_udfs(ipython, shell)
     atexit.register(shell.close)
     _loaded[id(ipython)] = (shell, before_cell, after_cell)
-
-
-_IPYTHON_DIRS = (os.path.join("site-packages", "IPython") + os.sep,)
-
-
-def show_failed_udfs(ipython: Any, shell: LiveShell) -> None:
-    """A failed UDF's traceback cut to the user's frames (other errors as IPython shows them)."""
-    from pyspark.errors.exceptions.connect import PythonException
-
-    from sparkpush.live.repl import quiet_pyspark_client_log
-
-    quiet_pyspark_client_log()
-
-    def show(self: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
-        if not shell.show_exception(value, tb, _IPYTHON_DIRS):
-            self.showtraceback((etype, value, tb), tb_offset=tb_offset)
-
-    ipython.set_custom_exc((PythonException,), show)
 
 
 def unload(ipython: Any) -> None:

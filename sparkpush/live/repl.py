@@ -5,8 +5,6 @@ from __future__ import annotations
 import code
 import contextlib
 import importlib.util
-import logging
-import os
 import sys
 from types import CodeType
 from typing import Any
@@ -72,20 +70,11 @@ def _ipython(shell: LiveShell) -> None:
     app.start()
 
 
-def quiet_pyspark_client_log() -> None:
-    """PySpark's client logger is off unless SPARK_CONNECT_LOG_LEVEL is set, but IPython's
-    logging setup turns every existing logger back on: a failed query then also printed the
-    gRPC error's whole traceback, twice, before the exception itself."""
-    if "SPARK_CONNECT_LOG_LEVEL" not in os.environ:
-        logging.getLogger("pyspark.sql.connect.logging").disabled = True
-
-
 def follow_cells(ipython: Any, shell: LiveShell) -> None:
     """After each IPython cell, the worker output of its queries; a failed UDF's traceback
     cut to the user's frames."""
-    from sparkpush.live.ipython import show_failed_udfs
+    from sparkpush.live.ipython_errors import show_failed_udfs
 
-    quiet_pyspark_client_log()
     ipython.events.register("pre_run_cell", lambda *_: shell.before_cell())
     ipython.events.register("post_run_cell", lambda *_: shell.after_cell())
     show_failed_udfs(ipython, shell)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.submit.control import RunControl
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.workerout.activity import EVENTS_ENV, FollowedEventFile, QueryActivity

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from sparkpush.errors import SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.workerout.bounded import BoundedLines, WorkerOutputCounts
 from sparkpush.workerout.follower import FINAL_READ_S
 from sparkpush.workerout.reader import WorkerLogsUnavailable

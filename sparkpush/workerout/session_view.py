@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.workerout.reader import WorkerLogReader
 
 CLOCK_MARGIN_S = 1.0

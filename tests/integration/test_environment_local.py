@@ -16,7 +16,7 @@ import pytest
 from sparkpush.environment.build import build_environment
 from sparkpush.environment.python_launcher import launcher_text
 from sparkpush.environment.spec import EnvironmentSpec
-from sparkpush.environment.target import local_target
+from sparkpush.remote.worker_target import local_target
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import daemon_status, generation_after
 
@@ -163,7 +163,7 @@ def test_the_daemon_serves_the_environment_to_sql_and_attached_submits_and_follo
 
 
 def test_pandas_and_what_it_needs_are_left_out_with_one_warning(tmp_path: Path) -> None:
-    from sparkpush.config import Config, EnvironmentSettings
+    from sparkpush.config.settings import Config, EnvironmentSettings
     from sparkpush.environment.build import ensure_environment
     from sparkpush.environment.spec import read_spec
 

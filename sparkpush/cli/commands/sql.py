@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.daemon.attach import CurrentGeneration, current_generation
 from sparkpush.errors import UdfFailedError
-from sparkpush.remote import Target, resolve_target
+from sparkpush.remote.target import Target, resolve_target
 from sparkpush.submit.script_process import server_is_local
 from sparkpush.sync.generation import load_generation
 from sparkpush.udf.kinds import UdfKind

@@ -1,0 +1,137 @@
+"""The project's current session, ready to use: artifacts synced and UDFs registered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.config.settings import Config
+from sparkpush.connect.channel import shared_channels
+from sparkpush.connect.session import Session
+from sparkpush.progress.notify import ProgressCallback
+from sparkpush.remote.target import Target
+from sparkpush.state.project_lock import project_lock
+from sparkpush.sync.engine import SyncResult, sync_project
+from sparkpush.sync.generation import Generation, load_generation, save_generation
+from sparkpush.sync.process_cache import ProcessCache
+from sparkpush.sync.udf_sources import udf_sources_signature
+from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
+from sparkpush.udf.loading import Loader
+from sparkpush.udf.registered import SessionUdfs
+from sparkpush.udf.registration import (
+    has_udfs,
+    register_project_udfs,
+    registered_since,
+    registration_needed,
+)
+
+
+def ready_session(
+    config: Config,
+    target: Target,
+    *,
+    keep_old: bool = False,
+    on_progress: ProgressCallback | None = None,
+    loader: Loader | None = None,
+    extra: Sequence[LocalArtifact] = (),
+    warm_up: bool = False,
+    reuse: ProcessCache | None = None,
+) -> SyncResult:
+    """Bring the project's current generation up to date; `result.manifest` describes it.
+
+    A new generation gets every UDF registered before it becomes current; an existing one
+    gets its new and changed UDFs registered in place. A UDF module that fails to load
+    raises UdfLoadError and the last good registration keeps serving. `reuse`: what a
+    long-lived process (the daemon) keeps between syncs; a call without makes its own.
+    """
+    with shared_channels():  # one connection to the server for the whole sync
+        return _ready_session(config, target, keep_old, on_progress, loader, extra, warm_up, reuse)
+
+
+def _ready_session(
+    config: Config,
+    target: Target,
+    keep_old: bool,
+    on_progress: ProgressCallback | None,
+    loader: Loader | None,
+    extra: Sequence[LocalArtifact],
+    warm_up: bool,
+    reuse: ProcessCache | None,
+) -> SyncResult:
+    reuse = reuse if reuse is not None else ProcessCache()
+    prepared: list[Generation] = []
+
+    def prepare(_: Session, fresh: Generation) -> Generation:
+        fresh = _with_udfs(config, target, fresh, force=True, loader=loader, warm_up=warm_up)
+        prepared.append(fresh)
+        return fresh
+
+    result = sync_project(
+        config,
+        target,
+        extra=extra,
+        keep_old=keep_old,
+        on_progress=on_progress,
+        prepare_generation=prepare,
+        reuse=reuse,
+    )
+    if result.manifest is None:
+        return result
+    if prepared:
+        registered = registered_since(SessionUdfs(), result.manifest.udfs)
+        return _warn_of_builtin_names(replace(result, udfs=registered), target)
+    manifest = _register_in_place(config, target, result.manifest, loader, reuse)
+    registered = registered_since(result.manifest.udfs, manifest.udfs)
+    return _warn_of_builtin_names(replace(result, manifest=manifest, udfs=registered), target)
+
+
+def _warn_of_builtin_names(result: SyncResult, target: Target) -> SyncResult:
+    """Registering a UDF named like a builtin succeeds, and the builtin still wins in SQL."""
+    if not result.udfs:
+        return result
+    clashes = builtin_clashes(result.udfs, server_builtins(target))
+    return replace(result, warnings=(*result.warnings, *clashes)) if clashes else result
+
+
+def _with_udfs(
+    config: Config,
+    target: Target,
+    generation: Generation,
+    *,
+    force: bool,
+    loader: Loader | None,
+    warm_up: bool = False,
+) -> Generation:
+    """`generation` with its new and changed UDFs registered (itself when none were)."""
+    if not registration_needed(config, generation.udfs, generation.session_id, warm_up=warm_up):
+        return generation
+    udfs = register_project_udfs(
+        config,
+        target,
+        generation.udfs,
+        session_id=generation.session_id,
+        server_side_session_id=generation.server_side_session_id,
+        generation=generation.number,
+        sources=udf_sources_signature(config),
+        force=force,
+        loader=loader,
+        warm_up=warm_up,
+    )
+    return generation if udfs is generation.udfs else replace(generation, udfs=udfs)
+
+
+def _register_in_place(
+    config: Config, target: Target, synced: Generation, loader: Loader | None, reuse: ProcessCache
+) -> Generation:
+    if not has_udfs(config) and not synced.udfs.functions:
+        return synced
+    with project_lock(config.project_root):
+        # another sync may have switched generations since ours returned
+        current = load_generation(config.project_root, reuse) or synced
+        if current.session_id != synced.session_id:
+            return current
+        updated = _with_udfs(config, target, current, force=False, loader=loader)
+        if updated is not current:
+            save_generation(config.project_root, updated)
+        return updated
