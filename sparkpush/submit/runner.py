@@ -218,17 +218,14 @@ def _supervise(
     with followed_worker_output(
         target,
         lease,
+        outcome,
         enabled=request.worker_output,
         relevant=request.worker_output_relevant,
         local_server=server_is_local(target),
         keep_path=request.worker_output_file,
         control=control,
-        started_at=outcome.started_at,
-    ) as worker_output:
-        _run_child(
-            target, lease, request, control, outcome, forked, notify, worker_output.child_env
-        )
-    outcome.worker_output = worker_output.counts
+    ) as child_env:
+        _run_child(target, lease, request, control, outcome, forked, notify, child_env)
 
 
 def _run_child(

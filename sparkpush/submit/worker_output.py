@@ -8,11 +8,11 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparkpush.remote.target import Target
 from sparkpush.submit.control import RunControl
+from sparkpush.submit.outcome import SubmitOutcome
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.workerout.activity import EVENTS_ENV, FollowedEventFile, QueryActivity
 from sparkpush.workerout.bounded import BoundedLines, WorkerOutputCounts
@@ -24,41 +24,32 @@ STOPPED_FINAL_READ_S = 10.0
 """The last read's deadline after --timeout, Ctrl-C or SIGTERM: the exit must follow soon."""
 
 
-@dataclass
-class FollowedRun:
-    """What the script child needs to report its activity, and the counts once it ended."""
-
-    child_env: dict[str, str] = field(default_factory=dict)
-    counts: WorkerOutputCounts | None = None
-
-
 @contextlib.contextmanager
 def followed_worker_output(
     target: Target,
     lease: SessionLease,
+    outcome: SubmitOutcome,
     *,
     enabled: bool,
     relevant: bool,
     local_server: bool,
     keep_path: Path | None,
     control: RunControl,
-    started_at: float,
-) -> Iterator[FollowedRun]:
-    """Follow the lease's session while the `with` block runs the script; `relevant`: the
-    session has the project's Python UDFs (else only the script's own UDFs count)."""
-    run = FollowedRun()
+) -> Iterator[dict[str, str]]:
+    """Follow the lease's session while the `with` block runs the script (given the child's
+    environment to report its activity); `relevant`: the session has the project's Python
+    UDFs (else only the script's own count). The counts go to `outcome`, however it ends."""
     if not enabled:
-        yield run
+        yield {}
         return
     with tempfile.TemporaryDirectory(prefix="sparkpush-events-") as folder:
         events = Path(folder) / "events"
         events.touch(mode=0o600)
-        run.child_env = {ENABLED_ENV: "1", EVENTS_ENV: str(events)}
         view = SessionLogView(
             target,
             lease.session_id,
             lease.client.server_side_session_id,
-            floor_for(started_at, local_server),
+            floor_for(outcome.started_at, local_server),
         )
         output = BoundedLines(_show, keep_path=_fresh(keep_path))
         activity = QueryActivity(relevant)
@@ -73,19 +64,21 @@ def followed_worker_output(
         )
         follower.start()
         try:
-            yield run
+            yield {ENABLED_ENV: "1", EVENTS_ENV: str(events)}
         finally:
             try:
-                run.counts = _finish(follower, control)
+                outcome.worker_output = _finish(follower, control, lease)
             finally:
                 view.close()
 
 
-def _finish(follower: WorkerOutputFollower, control: RunControl) -> WorkerOutputCounts:
+def _finish(
+    follower: WorkerOutputFollower, control: RunControl, lease: SessionLease
+) -> WorkerOutputCounts:
+    """The last read, unless nothing is worth waiting for (a second Ctrl-C, a lost server)."""
     stopped = control.stop_reason is not None
-    return follower.finish(
-        STOPPED_FINAL_READ_S if stopped else FINAL_READ_S, read_rest=not control.urgent.is_set()
-    )
+    worth_it = not control.urgent.is_set() and not lease.server_unresponsive
+    return follower.finish(STOPPED_FINAL_READ_S if stopped else FINAL_READ_S, read_rest=worth_it)
 
 
 def _note(lease: SessionLease) -> str:
@@ -99,6 +92,6 @@ def _show(line: str) -> None:
 def _fresh(keep_path: Path | None) -> Path | None:
     """The kept file starts empty: a previous run's must not pass for this one's."""
     if keep_path is not None:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # none, or not a file: writing it will say so
             os.unlink(keep_path)
     return keep_path
