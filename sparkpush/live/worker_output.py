@@ -19,7 +19,7 @@ from sparkpush.live.project import LiveProject, LiveSession
 from sparkpush.workerout.activity import PICKLED, ProgressEvents, QueryActivity
 from sparkpush.workerout.bounded import BoundedLines
 from sparkpush.workerout.follower import TICK_S, pause_after
-from sparkpush.workerout.pickle_hook import install_pickle_hook
+from sparkpush.workerout.pickle_hook import install_pickle_hook, remove_listener
 from sparkpush.workerout.reader import WorkerLogsUnavailable
 from sparkpush.workerout.records import WorkerRecord
 from sparkpush.workerout.session_view import SessionLogView, now_floor
@@ -180,6 +180,7 @@ class LiveWorkerOutput:
             self._thread.join()
         if self._live_output is not None:
             self._live_output.close()
+        remove_listener(self._pickled)
         for followed in list(self._followed.values()):
             self.forget(followed.live)
         for hooks, hook in (
