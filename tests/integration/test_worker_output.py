@@ -390,6 +390,40 @@ def test_the_shell_shows_a_cells_worker_output_after_it(
     assert "pyspark/sql/connect/client" not in output  # PySpark's frames are left out
 
 
+NOTEBOOK = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+
+ip = InteractiveShell.instance()
+ip.run_line_magic("load_ext", "sparkpush")
+ip.run_cell("print('ANSWER', spark.sql(\\"SELECT shout('cell') AS s\\").first()[0])")
+print("AFTER THE CELL", file=sys.stderr, flush=True)
+ip.run_cell("spark.sql(\\"SELECT shout('boom') AS s\\").collect()")
+"""
+
+
+def test_the_ipython_extension_shows_a_cells_worker_output_after_it(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("IPython")
+    root = udf_project(tmp_path / "proj")
+    result = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK],
+        env=embedded_server.env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ANSWER CELL!" in result.stdout
+    first, second = result.stderr.split("AFTER THE CELL")
+    assert worker_lines(first) == shout_lines("cell")
+    assert worker_lines(second) == shout_lines("boom")
+    assert "PythonException: ValueError: no boom please" in result.stdout + result.stderr
+    assert "GRPC Error received" not in result.stderr  # PySpark's client log stays off
+
+
 class StreamLines:
     """A pipe read in a thread: wait for a text with a deadline, keep all of it."""
 
