@@ -142,6 +142,8 @@ def plugin_args(options: LiveOptions) -> list[str]:
         args.append("--sparkpush-fresh")
     if options.keep_warm:
         args.append("--sparkpush-keep-warm")
+    if not options.classic:
+        args.append("--sparkpush-suite-sessions")
     if options.config_file is not None:
         args += ["--sparkpush-config", os.fspath(options.config_file)]
     return args

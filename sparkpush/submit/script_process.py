@@ -13,8 +13,7 @@ from typing import Protocol
 
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.remote import Target
-from sparkpush.server.local_listener import is_local_spark_server
-from sparkpush.submit.local_paths import BASE_DIR_ENV
+from sparkpush.submit.local_paths import BASE_DIR_ENV, server_is_local
 from sparkpush.submit.prefork import ForkedScript
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.script_main import QUERY_PROGRESS_ENV, RUN_TAG_ENV
@@ -37,11 +36,6 @@ def script_environment(
     if server_is_local(target):
         env[BASE_DIR_ENV] = os.getcwd()
     return env
-
-
-def server_is_local(target: Target) -> bool:
-    """The embedded server, or a Spark server of this machine on loopback: it sees our files."""
-    return target.source == "embedded" or is_local_spark_server(target.spec.host, target.spec.port)
 
 
 def script_argv(app: str | None, module: str | None, args: tuple[str, ...]) -> list[str]:

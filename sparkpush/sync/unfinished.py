@@ -130,15 +130,33 @@ def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> Non
     _forget(root, {*outcome.released, *(s.session_id for s in recorded if s.session_id in keep)})
 
 
-def clone_recorded(root: Path, target: Target, source: Session) -> tuple[str, str]:
-    """`CloneSession` of `source`, recorded as unfinished with this process's id BEFORE the
-    server creates it: a process killed while it uses the clone leaves the record, and the
-    project's next sync releases the clone once the process is gone. The caller forgets the
-    record after releasing the clone. Raises what `clone_session` raises (nothing recorded)."""
+def clone_recorded(
+    root: Path, target: Target, source: Session, owner_pid: int | None = None
+) -> tuple[str, str]:
+    """`CloneSession` of `source`, recorded as unfinished with its owner's process id (this
+    process's unless `owner_pid` names another, e.g. the pytest-xdist controller of a worker)
+    BEFORE the server creates it: a process killed while it uses the clone leaves the record,
+    and the owner's `release_owned_by` or the project's next sync once the owner is gone
+    releases the clone. The caller forgets the record after releasing the clone. Raises what
+    `clone_session` raises (nothing recorded)."""
     clone_id = new_session_id()
-    record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pid=os.getpid()))
+    owner = owner_pid if owner_pid is not None else os.getpid()
+    record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pid=owner))
     try:
         return source.clone_session(clone_id=clone_id)
     except BaseException:
         forget_unfinished(root, clone_id)  # never created: nothing to release
         raise
+
+
+def release_owned_by(target: Target, root: Path, pid: int) -> tuple[str, ...]:
+    """Release the sessions recorded under `pid` on `target` and forget them: the clones a
+    process's helpers (pytest-xdist workers) made for it and could not release themselves,
+    once they are gone. Returns the released ids."""
+    here = target.spec.display()
+    due = [s.session_id for s in unfinished_sessions(root) if s.pid == pid and s.remote == here]
+    if not due:
+        return ()
+    outcome = release_sessions(target, due)
+    _forget(root, outcome.released)
+    return outcome.released
