@@ -91,7 +91,8 @@ class OutcomeCollector:
             message = str(excinfo.value.msg)
             if message.startswith("sparkpush: error: "):
                 self.outcome.error = message.removeprefix("sparkpush: error: ")
-        else:
+        elif not isinstance(excinfo.value, pytest.Session.Interrupted):
+            # a real Ctrl-C; pytest's Interrupted (errors during collection) keeps its code 2
             self.outcome.exit_code = ExitCode.INTERRUPTED
 
     @pytest.hookimpl(tryfirst=True)

@@ -83,8 +83,12 @@ def test_counts_exit_code_and_report_of_a_mixed_suite(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("body", "code", "status"),
-    [("def test_ok():\n    pass\n", 0, "passed"), ("", 5, "no_tests")],
-    ids=["passed", "no-tests"],
+    [
+        ("def test_ok():\n    pass\n", 0, "passed"),
+        ("", 5, "no_tests"),
+        ("raise ImportError('broken module')\n", 2, "failed"),
+    ],
+    ids=["passed", "no-tests", "collection-error"],
 )
 def test_the_exit_code_is_pytest_s(tmp_path: Path, body: str, code: int, status: str) -> None:
     root = write_suite(tmp_path, body)
