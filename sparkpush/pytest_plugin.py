@@ -85,7 +85,7 @@ def _redirect_suite_sessions(config: pytest.Config) -> None:
 
     plugin = SuiteSessionsPlugin(
         config,
-        run_session=lambda: run_session(config).spark,
+        open_run_session=lambda: _open_run_session(config).spark,
         open_project=lambda: live_project(config),
         say=lambda line: _say(config, line),
     )
@@ -120,12 +120,17 @@ def spark(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
 def run_session(config: pytest.Config) -> LiveSession:
     """The run's session (`spark`, and what the suite's own builders return), made on first
     use and released when the run ends; `stop()` does not end it. Exits pytest on failure."""
+    return _or_exit(lambda: _open_run_session(config))
+
+
+def _open_run_session(config: pytest.Config) -> LiveSession:
+    """`run_session`; raises SparkpushError."""
     from sparkpush.live.suite_sessions import keep_running
 
     with _RUN_SESSION_LOCK:
         live = config.stash.get(_SPARK, None)
         if live is None:
-            live = _or_exit(live_project(config).session)
+            live = _open_project(config).session()
             keep_running(live.spark)
             config.stash[_SPARK] = live
         return live
@@ -155,9 +160,14 @@ def spark_isolated(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
 def live_project(config: pytest.Config) -> LiveProject:
     """The run's project, opened (synced, held) on first use; exits pytest on failure. A
     pytest-xdist worker takes the generation its controller holds instead."""
+    return _or_exit(lambda: _open_project(config))
+
+
+def _open_project(config: pytest.Config) -> LiveProject:
+    """`live_project`; raises SparkpushError."""
     project = config.stash.get(PROJECT_KEY, None)
     if project is None:
-        project = _or_exit(lambda: _open(config))
+        project = _open(config)
         config.stash[PROJECT_KEY] = project
         if project.owner_pid is None:
             _announce(config, project)

@@ -343,7 +343,8 @@ class LiveProject:
         for live in list(self._open):
             self.release(live)
         held, self.held = self.held, None
-        if held is not None and held.owned:
+        # a session another process holds (a pytest-xdist worker's controller) is its to release
+        if held is not None and held.owned and self.owner_pid is None:
             self._release_session(held.session_id, held.server_side_session_id)
         lease, self._lease = self._lease, None
         if lease is not None:

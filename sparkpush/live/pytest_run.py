@@ -17,6 +17,7 @@ import pytest
 from sparkpush.errors import ExitCode
 from sparkpush.live.project import LiveOptions
 from sparkpush.live.pytest_stash import held_by
+from sparkpush.live.pytest_suite_sessions import SuiteSetupFailed
 from sparkpush.submit.report import remote_for_report
 
 PLUGIN_MODULE = "sparkpush.pytest_plugin"
@@ -124,6 +125,9 @@ def run_tests(pytest_args: Sequence[str], options: LiveOptions) -> PytestOutcome
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         code = pytest.main(args, plugins=[OutcomeCollector(outcome)])
+    except SuiteSetupFailed as failed:  # while pytest read the conftests: its line is out
+        code = failed.error.exit_code
+        outcome.error = failed.error.message
     finally:
         signal.signal(signal.SIGTERM, previous)
         outcome.duration_s = time.time() - outcome.started_at

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from sparkpush.live.project import HeldGeneration, Revision
 
@@ -64,7 +64,4 @@ def shared_from_controller() -> SharedGeneration | None:
         )
     except (ValueError, KeyError, TypeError):
         return None
-    if shared.owner_pid != os.getppid():
-        return None
-    # the controller owns a fresh session and releases it; the worker only borrows it
-    return replace(shared, held=replace(shared.held, owned=False))
+    return shared if shared.owner_pid == os.getppid() else None
