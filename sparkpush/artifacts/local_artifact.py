@@ -129,3 +129,23 @@ def artifacts_from_flags(
             )
         seen[artifact.name] = artifact
     return list(seen.values())
+
+
+@dataclass(frozen=True)
+class DesiredArtifact:
+    """An artifact the session should hold, with the hash and size of its bytes."""
+
+    artifact: LocalArtifact
+    sha256: str
+    size: int
+    source: Path
+    origin: str | None = None
+    """What the manifest shows as its source when not `source` (a package's coordinate)."""
+
+    @property
+    def name(self) -> str:
+        return self.artifact.name
+
+    @property
+    def shown_source(self) -> str:
+        return self.origin if self.origin is not None else str(self.source)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sparkpush.remote import Target
+    from sparkpush.remote.target import Target
 
 BASE_DIR_ENV = "SPARKPUSH_LOCAL_PATHS_BASE"
 """Set by `connect submit` for a server on this machine: the directory it ran in."""

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sparkpush.artifacts.collect import CollectedArtifacts, DesiredArtifact, collect_artifacts
+from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
 from sparkpush.artifacts.layers import Layer
-from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import (
     PlanAction,
@@ -29,20 +29,22 @@ from sparkpush.artifacts.planner import (
 )
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.environment.session_parts import environment_artifacts
 from sparkpush.errors import (
     ArtifactConflictError,
     ServerError,
     UsageError,
 )
-from sparkpush.project_state import state_dir
-from sparkpush.remote import Target
+from sparkpush.packages.session_parts import package_artifacts
+from sparkpush.packages.spec import PackageFlags
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import state_dir
+from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
 from sparkpush.sync.process_cache import ProcessCache
-from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.release import release_sessions
 from sparkpush.sync.unfinished import release_unfinished
 
@@ -97,8 +99,9 @@ def sync_project(
     with project_lock(root):
         collected, desired = _collect(config, extra, reuse)
         environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-        desired += environment
-        collected = replace(collected, warnings=collected.warnings + notes)
+        packages, package_notes = package_artifacts(config)
+        desired = _joined(desired, environment, packages)
+        collected = replace(collected, warnings=collected.warnings + notes + package_notes)
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
         release_unfinished(target, root, keep=_sessions_of(manifest))
@@ -178,16 +181,42 @@ def _uses_base(plan: SyncPlan) -> bool:
 
 
 def collect_project_artifacts(
-    config: Config, extra: Sequence[LocalArtifact] = (), target: Target | None = None
+    config: Config,
+    extra: Sequence[LocalArtifact] = (),
+    target: Target | None = None,
+    packages: PackageFlags | None = None,
 ) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
-    """The project's configured artifacts plus `extra` (e.g. submit's flags), and warnings;
-    with `target`, also the project's environment for its workers."""
+    """The project's configured artifacts plus `extra` (e.g. submit's flags) and its packages
+    (with `packages`: submit's --packages too), and warnings; with `target`, also the
+    project's environment for its workers."""
     with project_lock(config.project_root):
         collected, desired = _collect(config, extra)
+        jars, package_notes = package_artifacts(config, packages)
+        warnings = collected.warnings + package_notes
+        environment: list[DesiredArtifact] = []
         if target is not None:
             environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-            return desired + environment, collected.warnings + notes
-    return desired, collected.warnings
+            warnings += notes
+    return _joined(desired, environment, jars), warnings
+
+
+def _joined(
+    desired: list[DesiredArtifact], *more: Sequence[DesiredArtifact]
+) -> list[DesiredArtifact]:
+    """`desired` and the artifacts the project's dependencies add; one name, one source."""
+    names = {d.name: d for d in desired}
+    joined = list(desired)
+    for artifact in (a for group in more for a in group):
+        earlier = names.get(artifact.name)
+        if earlier is None:
+            names[artifact.name] = artifact
+            joined.append(artifact)
+        elif earlier.sha256 != artifact.sha256:
+            raise UsageError(
+                f"{earlier.shown_source} and {artifact.shown_source} would both be sent as "
+                f"{artifact.name}"
+            )
+    return joined
 
 
 def _collect(

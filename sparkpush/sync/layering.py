@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from sparkpush.artifacts.collect import DesiredArtifact
 from sparkpush.artifacts.layers import Layer, conf_digest, layer_of
+from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.planner import LayeredSet, upload_order
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.environment.session_parts import environment_conf
 from sparkpush.sync.generation import BaseSession, Generation
 
@@ -53,8 +53,9 @@ def layout_of(
     desired: Sequence[DesiredArtifact],
     environment: Mapping[str, str] = MappingProxyType({}),
 ) -> Layout:
-    """`environment`: the environment's archive name -> hash when it is not in `desired`
-    (a dry run knows its hash from the lock without building it); always base."""
+    """`environment`: the environment's archive and the package jars, name -> hash, when they
+    are not in `desired` (a dry run knows their hashes from the locks without building or
+    resolving); always base."""
     base: dict[str, str] = dict(environment)
     code: dict[str, str] = {}
     for artifact in desired:
