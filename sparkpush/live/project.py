@@ -270,7 +270,8 @@ class LiveProject:
         """Clone the generation once more, `warm` it (start its Python worker), and record it
         for the next run (see `spare`). Never raises."""
         held = self.held
-        if self.fresh or held is None or held.revision is None or not self.clones_supported:
+        # None: nothing cloned here yet (pytest-xdist workers did): the clone below finds out
+        if self.fresh or held is None or held.revision is None or self.clones_supported is False:
             return
         try:
             live = self.clone()

@@ -187,3 +187,14 @@ def test_a_dataframe_of_the_session_refresh_let_go_is_one_line(
         "sparkpush: spark is stopped: spark.refresh() gives a new one"
     )
     shell.close()
+
+
+def test_a_controller_that_cloned_nothing_itself_still_leaves_a_spare(tmp_path: Path) -> None:
+    server = FakeServer()
+    controller = live_project(server, tmp_path)  # its pytest-xdist workers made the clones
+    assert controller.clones_supported is None
+    controller.leave_spare(lambda _: None)
+    controller.close()
+    spare = take_spare(tmp_path)
+    assert spare is not None and spare.session_id in server.clones
+    assert spare.session_id not in server.released
