@@ -22,7 +22,9 @@ from sparkpush.progress.notify import Notify, ProgressCallback
 from sparkpush.remote.target import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.control import RunControl, StopReason
+from sparkpush.submit.driver_path import DRIVER_PATH_ENV, driver_path_entries
 from sparkpush.submit.forked_loader import ForkedLoader
+from sparkpush.submit.group_interrupt import STOP_FILE_ENV
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.prefork import ForkedScript
 from sparkpush.submit.run_session import (
@@ -77,6 +79,9 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
+    driver_path: Sequence[LocalArtifact] = ()
+    """The Python artifacts (pyfiles, packages, pure wheels) the script's own `sys.path` gets,
+    as spark-submit does for `--py-files` (also when the session holds them already)."""
     register_udfs: Callable[[Session, Loader | None], list[str]] | None = None
     """Registers the project's UDFs on a fresh session before the script runs (with the
     given UDF loader; None: a new Python process)."""
@@ -205,6 +210,10 @@ def _supervise(
     env = script_environment(target, lease, query_progress=request.query_progress)
     with script_error_file() as error_file:
         env[SCRIPT_ERROR_ENV] = str(error_file)
+        entries = driver_path_entries(request.driver_path, error_file.parent / "driver")
+        env[DRIVER_PATH_ENV] = os.pathsep.join(entries)
+        stop_file = error_file.parent / "stop"
+        env[STOP_FILE_ENV] = str(stop_file)
         child = start_script(argv, env, forked)
         control.on_urgent(child.kill)
         returncode, reason = _wait_for_child(child, control, lease)
@@ -213,13 +222,15 @@ def _supervise(
             if outcome.exit_code != 0:
                 _record_failure(outcome, read_script_error(error_file, _secrets(target)), notify)
             return
-    _record_stop(outcome, reason, request)
-    if control.urgent.is_set():
-        child.kill()
-        return
-    # Interrupt first: the script's pending query then fails at once and the child can exit.
-    outcome.interrupted_operations += interrupt_run(lease)
-    stop_script(child, STOP_GRACE_S)
+        _record_stop(outcome, reason, request)
+        if control.urgent.is_set():
+            child.kill()
+            return
+        # Interrupt first: the script's pending query then fails at once and the child can
+        # exit; only then does the child take SIGINT as a stop (see group_interrupt).
+        outcome.interrupted_operations += interrupt_run(lease)
+        stop_file.touch()
+        stop_script(child, STOP_GRACE_S)
     if not control.urgent.is_set():
         # whatever the script started between the interrupt and its end
         outcome.interrupted_operations += interrupt_run(lease)

@@ -13,7 +13,7 @@ from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
 from sparkpush.packages.server_side import extras_mismatch, server_extras
-from sparkpush.remote.target import probe_embedded
+from sparkpush.remote.target import probe_embedded, require_trusted
 from sparkpush.server.process import server_status, start_server, stop_server
 from sparkpush.state.server_state import StateFiles
 
@@ -45,6 +45,8 @@ def start(
     If it runs already on another port than --port asks for, exits 2 and says where it runs.
     """
     settings = app_ctx.config.server
+    if master is None:  # a master off this machine from a project's config needs its trust
+        require_trusted(app_ctx.config, master=True)
     settings = replace(
         settings,
         port=port if port is not None else settings.port,
