@@ -76,10 +76,39 @@ _USER_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class ServerSettings:
-    port: int = DEFAULT_SERVER_PORT
-    master: str = DEFAULT_MASTER
-    ui: bool = False
-    workers: int = 0
+    """The embedded server's settings; None is "not set" (a later layer or the default).
+
+    Layers, first wins: `connect server start`'s flags, `[tool.sparkpush.server]`, and for a
+    server a command starts by itself, the settings of the last start (`server.last_start`).
+    """
+
+    port: int | None = None
+    """None: DEFAULT_SERVER_PORT when it is free, else a free port."""
+    master: str | None = None
+    ui: bool | None = None
+    workers: int | None = None
+    port_source: str | None = None
+    """Where `port` was set (`--port`, an environment variable, a config file): named when
+    that port is busy."""
+
+    def over(self, fallback: ServerSettings) -> ServerSettings:
+        """These settings, with what they leave unset taken from `fallback`."""
+        explicit_port = self.port is not None
+        return ServerSettings(
+            port=self.port if explicit_port else fallback.port,
+            master=self.master if self.master is not None else fallback.master,
+            ui=self.ui if self.ui is not None else fallback.ui,
+            workers=self.workers if self.workers is not None else fallback.workers,
+            port_source=self.port_source if explicit_port else fallback.port_source,
+        )
+
+    @property
+    def effective_master(self) -> str:
+        return self.master if self.master is not None else DEFAULT_MASTER
+
+    @property
+    def effective_workers(self) -> int:
+        return self.workers or 0
 
 
 @dataclass(frozen=True)
@@ -306,7 +335,7 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         token_file=as_path("token_file"),
         ca_file=ca_file,
         user_id=table.get("user_id"),
-        server=ServerSettings(**server),
+        server=_server(server, path),
         conf=dict(table.get("conf", {})),
         artifacts=ArtifactSettings(**{k: tuple(v) for k, v in table.get("artifacts", {}).items()}),
         udf_modules=tuple(udf.get("modules", ())),
@@ -336,6 +365,18 @@ def _environment(
         project_dependencies=bool(table.get("project_dependencies", False)),
         pip_args=tuple(table.get("pip_args", ())),
         project_requirements=project,
+    )
+
+
+def _server(table: Mapping[str, Any], path: Path) -> ServerSettings:
+    port = table.get("port")
+    source = f"server.port in {path}" if port is not None else None
+    return ServerSettings(
+        port=port,
+        master=table.get("master"),
+        ui=table.get("ui"),
+        workers=table.get("workers"),
+        port_source=source,
     )
 
 

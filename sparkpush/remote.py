@@ -20,6 +20,7 @@ from sparkpush.errors import (
     UntrustedConfigError,
 )
 from sparkpush.notify import Notify
+from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server
 from sparkpush.server.state import ServerState, StateFiles
 
@@ -139,9 +140,13 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
                 "no remote is configured and the embedded server is not running; "
                 "start it with 'connect server start'"
             )
+        # as the user last started it, unless the project's config says otherwise
+        settings = config.server.over(load_last_start(files.root))
         if notify is not None:
-            notify(f"starting the embedded Spark Connect server on port {config.server.port}")
-        state, _ = start_server(config.server, files, probe_embedded)
+            notify("starting the embedded Spark Connect server")
+        state, started = start_server(settings, files, probe_embedded, notify=notify)
+        if started and notify is not None:
+            notify(f"the embedded Spark Connect server runs at {state.url}")
     return Target(spec=embedded_spec(state), source="embedded", embedded=state)
 
 
