@@ -28,6 +28,7 @@ DEFAULT_MASTER = "local[*]"
 
 _STR = "a string"
 _INT = "an integer"
+_NUMBER = "a number of seconds (0 or more)"
 _BOOL = "true or false"
 _STR_LIST = "a list of strings"
 _STR_TABLE = "a table of strings"
@@ -39,6 +40,7 @@ _SCHEMA: dict[str, Any] = {
     "token_file": _STR,
     "ca_file": _STR,
     "user_id": _STR,
+    "liveness_timeout": _NUMBER,
     "server": {"port": _INT, "master": _STR, "ui": _BOOL, "workers": _INT},
     "conf": _STR_TABLE,
     "artifacts": {
@@ -162,6 +164,9 @@ class Config:
     token_file: Path | None = None
     ca_file: Path | None = None
     user_id: str | None = None
+    liveness_timeout: float | None = None
+    """Seconds a run waits for the server's answer to a liveness question before it counts
+    the server as hung (None: the default; 0: never)."""
     server: ServerSettings = field(default_factory=ServerSettings)
     conf: Mapping[str, str] = field(default_factory=dict)
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
@@ -300,6 +305,8 @@ def _has_type(value: Any, expected: str) -> bool:
         return isinstance(value, str)
     if expected == _INT:
         return isinstance(value, int) and not isinstance(value, bool)
+    if expected == _NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
     if expected == _BOOL:
         return isinstance(value, bool)
     if expected == _STR_LIST:
@@ -335,6 +342,7 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         token_file=as_path("token_file"),
         ca_file=ca_file,
         user_id=table.get("user_id"),
+        liveness_timeout=table.get("liveness_timeout"),
         server=_server(server, path),
         conf=dict(table.get("conf", {})),
         artifacts=ArtifactSettings(**{k: tuple(v) for k, v in table.get("artifacts", {}).items()}),

@@ -11,6 +11,8 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   ├── ServerAlreadyRunningError
 │   └── UdfLoadError
 ├── ServerUnreachableError          3
+│   ├── EmbeddedServerStoppedError
+│   ├── ServerHungError
 │   ├── AuthenticationError
 │   ├── ServerUnavailableError
 │   └── CallTimeoutError
@@ -71,6 +73,16 @@ class ServerUnreachableError(SparkpushError):
     """The Spark Connect server did not answer in time or refused the connection."""
 
     exit_code = ExitCode.UNREACHABLE
+
+
+class EmbeddedServerStoppedError(ServerUnreachableError):
+    """The embedded server is not running, and this command may not start it (the project's
+    daemon waits for it, or the command only looks)."""
+
+
+class ServerHungError(ServerUnreachableError):
+    """The server stopped answering during a run (a stopped or hung JVM): no liveness answer
+    within the liveness timeout."""
 
 
 class AuthenticationError(ServerUnreachableError):

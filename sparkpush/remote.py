@@ -15,7 +15,7 @@ from sparkpush.connect.session import Session, SessionFactory
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import (
     ConfigError,
-    ServerUnreachableError,
+    EmbeddedServerStoppedError,
     SparkpushError,
     UntrustedConfigError,
 )
@@ -136,7 +136,7 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
     state = status.state
     if state is None:
         if not start:
-            raise ServerUnreachableError(
+            raise EmbeddedServerStoppedError(
                 "no remote is configured and the embedded server is not running; "
                 "start it with 'connect server start'"
             )
@@ -161,7 +161,9 @@ def target_still_current(target: Target) -> bool:
         return True
     state = StateFiles().load()
     if state is None:
-        raise ServerUnreachableError("the embedded server is not running")
+        raise EmbeddedServerStoppedError(
+            "the embedded server is not running; start it with 'connect server start'"
+        )
     return state == target.embedded
 
 

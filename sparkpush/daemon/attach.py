@@ -11,12 +11,13 @@ from sparkpush.daemon.control_messages import GenerationReply, ProtocolError
 from sparkpush.errors import (
     DaemonSyncError,
     DaemonVersionMismatchError,
+    EmbeddedServerStoppedError,
     ExitCode,
     ServerUnreachableError,
 )
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
-from sparkpush.remote import Target
+from sparkpush.remote import Target, resolve_target
 
 
 @dataclass
@@ -41,6 +42,27 @@ class DaemonGeneration:
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+
+
+def project_target(
+    config: Config,
+    remote: str | None,
+    *,
+    notify: Notify | None = None,
+    ca_file: Path | None = None,
+) -> Target:
+    """The server a project's command uses (see `resolve_target`), which starts the embedded
+    server when it is not running, except while the project's daemon runs: the daemon waits
+    for a server the user stopped, and its commands end with one line (exit 3) instead."""
+    try:
+        return resolve_target(config, remote, notify=notify, ca_file=ca_file, start_embedded=False)
+    except EmbeddedServerStoppedError:
+        if daemon_running(config.project_root):
+            raise EmbeddedServerStoppedError(
+                "the embedded server is not running and the project's daemon waits for it "
+                "(a stopped server is not restarted): start it with 'connect server start'"
+            ) from None
+    return resolve_target(config, remote, notify=notify, ca_file=ca_file)
 
 
 def daemon_running(project_root: Path) -> bool:

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkpush.config import Config, load_config
-from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
+from sparkpush.daemon.attach import DaemonGeneration, daemon_generation, project_target
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
 from sparkpush.live.pyspark_session import attach_pyspark, close_pyspark
 from sparkpush.live.spare import SpareClone, keep_spare, take_spare
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
-from sparkpush.remote import Target, resolve_target
+from sparkpush.remote import Target
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.unfinished import clone_recorded, forget_unfinished
 
@@ -108,7 +108,7 @@ class LiveProject:
     def open(cls, options: LiveOptions, notify: Notify) -> LiveProject:
         """Sync the project and hold its generation (or a fresh session); raises SparkpushError."""
         config = load_config(options.config_file)
-        target = resolve_target(config, options.remote, notify=notify)
+        target = project_target(config, options.remote, notify=notify)
         project = cls(config, target, notify, fresh=options.fresh)
         try:
             project.hold()

@@ -101,7 +101,7 @@ def sync_project(
         collected = replace(collected, warnings=collected.warnings + notes)
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
-        release_unfinished(target, root, keep=_sessions_of(manifest))
+        release_unfinished(target, root, keep=sessions_of(manifest))
         current = recorded_current(manifest, target)
         plan = plan_generation(config, target, layout, current)
         if current is not None and _uses_current(plan) and not _current_alive(target, current):
@@ -137,7 +137,8 @@ def sync_project(
         return _result(manifest, plan, uploaded, desired, collected, started, released)
 
 
-def _sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+def sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+    """The sessions `manifest` uses: its own and, when layered, its base's."""
     if manifest is None:
         return ()
     if manifest.base is None:

@@ -10,7 +10,7 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.config import Config
-from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
+from sparkpush.daemon.attach import DaemonGeneration, daemon_generation, project_target
 from sparkpush.errors import DaemonVersionMismatchError, ServerUnreachableError
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
@@ -55,7 +55,7 @@ def sync(
             _show(app_ctx, summary.warnings)
             _print_summary(summary, as_json)
             return 0
-    target = resolve_target(config, remote, notify=app_ctx.notify, ca_file=ca_file)
+    target = project_target(config, remote, notify=app_ctx.notify, ca_file=ca_file)
     progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() and not as_json else None
     try:
         result = ready_session(
