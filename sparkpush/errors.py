@@ -23,6 +23,7 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 ├── EmbeddedServerError             3
 │   └── JavaNotFoundError
 ├── DaemonStartError                3
+├── DaemonRefusedError              3
 ├── DaemonSyncError                 the exit code of the daemon's failed sync
 └── DaemonVersionMismatchError      2
 """
@@ -158,6 +159,13 @@ class UdfLoadError(UsageError):
 
 class DaemonStartError(SparkpushError):
     """The background daemon exited or did not answer while starting."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class DaemonRefusedError(SparkpushError):
+    """The project's daemon refused a request: too many connections open at once, or one it
+    could not read."""
 
     exit_code = ExitCode.UNREACHABLE
 

@@ -90,6 +90,13 @@ class Refusal:
     def to_json(self) -> dict[str, Any]:
         return {"ok": False, "error": self.error}
 
+    @staticmethod
+    def found_in(document: Mapping[str, Any]) -> Refusal | None:
+        """The refusal `document` is, if it is one (every other reply has more keys)."""
+        if set(document) == {"ok", "error"} and document["ok"] is False:
+            return Refusal(str(document["error"]))
+        return None
+
 
 STOPPING = {"ok": True}
 """The answer to `stop`, sent before the daemon goes."""
