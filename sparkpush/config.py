@@ -96,11 +96,16 @@ class ServerSettings:
     def over(self, fallback: ServerSettings) -> ServerSettings:
         """These settings, with what they leave unset taken from `fallback`."""
         explicit_port = self.port is not None
+        workers: int | None
+        if self.workers is not None:
+            workers = self.workers
+        else:  # a master of our own means no local cluster, whatever the fallback had
+            workers = 0 if self.master is not None else fallback.workers
         return ServerSettings(
             port=self.port if explicit_port else fallback.port,
             master=self.master if self.master is not None else fallback.master,
             ui=self.ui if self.ui is not None else fallback.ui,
-            workers=self.workers if self.workers is not None else fallback.workers,
+            workers=workers,
             port_source=self.port_source if explicit_port else fallback.port_source,
         )
 

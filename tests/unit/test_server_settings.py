@@ -24,6 +24,8 @@ def test_what_is_unset_comes_from_the_fallback() -> None:
         port=16000, master=None, ui=True, workers=2, port_source="server.port in x"
     )
     assert merged.effective_master == DEFAULT_MASTER
+    # a master of one's own means no local cluster, whatever the fallback had
+    assert ServerSettings(master="local[1]").over(ServerSettings(workers=2)).workers == 0
 
 
 def test_the_last_start_keeps_its_settings_and_only_an_explicit_port(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from sparkpush.cli.progress import ProgressLine
 from sparkpush.config import ServerSettings
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
 from sparkpush.remote import probe_embedded
+from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server, stop_server
 from sparkpush.server.state import StateFiles
 
@@ -53,14 +54,16 @@ def start(
     flags = ServerSettings(
         port=port, master=master, ui=ui, workers=workers, port_source=_port_source(ctx)
     )
-    settings = flags.over(app_ctx.config.server)
-    if settings.workers and master is not None:
+    files = StateFiles()
+    # what the flags and the config leave unset is as the server was last started
+    settings = flags.over(app_ctx.config.server).over(load_last_start(files.root))
+    if workers and master is not None:
         raise UsageError("--workers starts its own master; do not combine it with --master")
     spinner = ProgressLine("starting Spark Connect server") if app_ctx.stderr_is_tty() else None
     try:
         state, started = start_server(
             settings,
-            StateFiles(),
+            files,
             probe_embedded,
             spinner.spin if spinner else None,
             notify=app_ctx.notify,
