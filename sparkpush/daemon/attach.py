@@ -13,7 +13,6 @@ from sparkpush.errors import (
     DaemonVersionMismatchError,
     EmbeddedServerStoppedError,
     ExitCode,
-    ServerUnreachableError,
 )
 from sparkpush.notify import Notify
 from sparkpush.project_session import ready_session
@@ -95,7 +94,10 @@ def daemon_generation(project_root: Path, *, lease: bool) -> DaemonGeneration | 
         if lease:
             connection.close()
         error = reply.error or "the daemon has no generation yet"
-        raise ServerUnreachableError(f"the project's daemon cannot serve: {error}")
+        # the exit code of what keeps it from serving (an untrusted config: 2)
+        raise DaemonSyncError(
+            f"the project's daemon cannot serve: {error}", reply.exit_code or ExitCode.UNREACHABLE
+        )
     return DaemonGeneration(
         session_id=reply.session_id,
         generation=reply.generation or 0,

@@ -49,7 +49,18 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # another user's process with that pid: not ours to judge
-    return True
+    return not _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """A zombie: it has exited and uses nothing, but its parent (or init) has not reaped it
+    yet, which may take seconds after a `kill -9`."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # the command name in parentheses may hold spaces: the state follows its closing one
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def unfinished_sessions(root: Path) -> list[UnfinishedSession]:

@@ -19,13 +19,12 @@ from sparkpush.daemon.control_server import MAX_CONNECTIONS
 from sparkpush.daemon.paths import daemon_paths
 from sparkpush.server.process_group import read_process
 from sparkpush.sync.unfinished import unfinished_sessions
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
 from tests.integration.conftest import (
     daemon_status,
     generation_after,
     session_alive,
     status_json,
-    trust_project,
     wait_until,
 )
 
