@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from sparkpush.sync.unfinished import UnfinishedSession
 
@@ -16,7 +17,8 @@ def test_a_process_that_exited_but_was_not_reaped_yet_uses_nothing() -> None:
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         deadline = time.monotonic() + 30
-        while "Z" not in open(f"/proc/{exited.pid}/stat").read().rpartition(")")[2][:3]:
+        stat = Path(f"/proc/{exited.pid}/stat")
+        while "Z" not in stat.read_text().rpartition(")")[2][:3]:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         assert not UnfinishedSession("sc://x:1", "s", pids=(exited.pid,)).owner_alive()
