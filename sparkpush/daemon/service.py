@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
-from sparkpush.config import Config, load_config
+from sparkpush.config.settings import Config, load_config
 from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.session_probe import SessionProbe
@@ -24,13 +24,13 @@ from sparkpush.errors import (
     ServerUnreachableError,
     SparkpushError,
 )
-from sparkpush.notify import Notify
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target, resolve_target, target_still_current
+from sparkpush.progress.notify import Notify
+from sparkpush.remote.target import Target, resolve_target, target_still_current
+from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.engine import SyncResult, release_generations, sessions_of
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.process_cache import ProcessCache
-from sparkpush.sync.project_lock import project_lock
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.sync.summary import SyncSummary
 from sparkpush.sync.unfinished import release_unfinished, unfinished_due
 from sparkpush.udf.warm_loader import WarmLoader

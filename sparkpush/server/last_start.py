@@ -7,20 +7,14 @@ A port is kept only when it was set explicitly; otherwise the next start picks a
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from sparkpush.config import ServerSettings
-from sparkpush.private_files import read_json, write_private_json
-
-LAST_START_FILE = "last-start.json"
-
-
-def last_start_file(state_root: Path) -> Path:
-    return state_root / LAST_START_FILE
+from sparkpush.config.settings import ServerSettings
+from sparkpush.state.private_files import read_json, write_private_json
+from sparkpush.state.server_state import StateFiles
 
 
-def save_last_start(state_root: Path, settings: ServerSettings) -> None:
+def save_last_start(files: StateFiles, settings: ServerSettings) -> None:
     document: dict[str, Any] = {
         "master": settings.master,
         "ui": settings.ui,
@@ -29,12 +23,12 @@ def save_last_start(state_root: Path, settings: ServerSettings) -> None:
     if settings.port is not None:
         document["port"] = settings.port
         document["port_source"] = settings.port_source
-    write_private_json(last_start_file(state_root), document)
+    write_private_json(files.last_start, document)
 
 
-def load_last_start(state_root: Path) -> ServerSettings:
+def load_last_start(files: StateFiles) -> ServerSettings:
     """The last start's settings; nothing set when there was none (or the file is damaged)."""
-    document = read_json(last_start_file(state_root))
+    document = read_json(files.last_start)
     if not isinstance(document, dict):
         return ServerSettings()
     port = document.get("port")

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.private_files import private_opener
+from sparkpush.state.private_files import private_opener
 
 ORPHAN_LAUNCHER = "sparkpush.server.orphan_launch"
 LAUNCH_TIMEOUT_S = 60.0

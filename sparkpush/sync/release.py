@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sparkpush.errors import CallCancelledError, ServerUnreachableError, SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 
 log = logging.getLogger(__name__)
 

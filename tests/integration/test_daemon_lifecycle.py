@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from sparkpush.daemon.control_server import MAX_CONNECTIONS
-from sparkpush.daemon.paths import daemon_paths
 from sparkpush.server.process_group import read_process
+from sparkpush.state.daemon_paths import daemon_paths
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
 from tests.integration.conftest import (

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from sparkpush.cli.commands import server as server_command
 from sparkpush.cli.context import AppContext
-from sparkpush.config import DEFAULT_MASTER, ServerSettings
+from sparkpush.config.settings import DEFAULT_MASTER, ServerSettings
 from sparkpush.server.last_start import load_last_start, save_last_start
-from sparkpush.server.state import ServerState
+from sparkpush.state.server_state import ServerState, StateFiles
 
 
 def test_what_is_unset_comes_from_the_fallback() -> None:
@@ -29,20 +29,22 @@ def test_what_is_unset_comes_from_the_fallback() -> None:
 
 
 def test_the_last_start_keeps_its_settings_and_only_an_explicit_port(tmp_path: Path) -> None:
-    save_last_start(tmp_path, ServerSettings(master="local[1]", ui=True, workers=2))
-    assert load_last_start(tmp_path) == ServerSettings(master="local[1]", ui=True, workers=2)
-    save_last_start(tmp_path, ServerSettings(port=16001, port_source="--port"))
-    again = load_last_start(tmp_path)
+    files = StateFiles(tmp_path)
+    save_last_start(files, ServerSettings(master="local[1]", ui=True, workers=2))
+    assert load_last_start(files) == ServerSettings(master="local[1]", ui=True, workers=2)
+    save_last_start(files, ServerSettings(port=16001, port_source="--port"))
+    again = load_last_start(files)
     assert again.port == 16001
     assert again.port_source == "--port, kept from the server's last start"
     # started again from that record: the note is not repeated
-    save_last_start(tmp_path, again)
-    assert load_last_start(tmp_path).port_source == again.port_source
+    save_last_start(files, again)
+    assert load_last_start(files).port_source == again.port_source
 
 
 def test_a_damaged_last_start_record_sets_nothing(tmp_path: Path) -> None:
-    (tmp_path / "last-start.json").write_text('{"workers": "two", "port": true}')
-    assert load_last_start(tmp_path) == ServerSettings()
+    files = StateFiles(tmp_path)
+    files.last_start.write_text('{"workers": "two", "port": true}')
+    assert load_last_start(files) == ServerSettings()
 
 
 def test_server_start_reports_the_whole_wait(

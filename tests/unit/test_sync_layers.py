@@ -13,9 +13,9 @@ import pytest
 from sparkpush.artifacts.class_jar import class_jar_name
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.config import ArtifactSettings, Config, LayerSettings
+from sparkpush.config.settings import ArtifactSettings, Config, LayerSettings
 from sparkpush.errors import ServerError, ServerUnavailableError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
@@ -423,8 +423,8 @@ def test_a_clone_whose_run_was_killed_stays_while_its_script_still_runs(
 
 
 def test_a_record_written_with_one_pid_is_still_read(config: Config) -> None:
-    from sparkpush.private_files import write_private_json
-    from sparkpush.project_state import state_dir
+    from sparkpush.state.folders import state_dir
+    from sparkpush.state.private_files import write_private_json
 
     write_private_json(
         state_dir(config.project_root) / "unfinished.json",

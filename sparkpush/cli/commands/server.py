@@ -11,12 +11,12 @@ import click
 from sparkpush.cli.context import AppContext
 from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
-from sparkpush.config import ServerSettings
+from sparkpush.config.settings import ServerSettings
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
-from sparkpush.remote import probe_embedded
+from sparkpush.remote.target import probe_embedded
 from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server, stop_server
-from sparkpush.server.state import StateFiles
+from sparkpush.state.server_state import StateFiles
 
 
 @click.group()
@@ -56,7 +56,7 @@ def start(
     )
     files = StateFiles()
     # what the flags and the config leave unset is as the server was last started
-    settings = flags.over(app_ctx.config.server).over(load_last_start(files.root))
+    settings = flags.over(app_ctx.config.server).over(load_last_start(files))
     if workers and master is not None:
         raise UsageError("--workers starts its own master; do not combine it with --master")
     spinner = ProgressLine("starting Spark Connect server") if app_ctx.stderr_is_tty() else None

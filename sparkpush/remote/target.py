@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.connection_string import ConnectionSpec, parse_connection_string
 from sparkpush.connect.secret import Secret
 from sparkpush.connect.session import Session, SessionFactory
@@ -19,10 +19,10 @@ from sparkpush.errors import (
     SparkpushError,
     UntrustedConfigError,
 )
-from sparkpush.notify import Notify
+from sparkpush.progress.notify import Notify
 from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.state.server_state import ServerState, StateFiles
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
                 "start it with 'connect server start'"
             )
         # as the user last started it, unless the project's config says otherwise
-        settings = config.server.over(load_last_start(files.root))
+        settings = config.server.over(load_last_start(files))
         if notify is not None:
             notify("starting the embedded Spark Connect server")
         state, started = start_server(settings, files, probe_embedded, notify=notify)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sparkpush.private_files import ensure_private_dir, read_json, write_private_json
-
-
-def user_state_dir() -> Path:
-    """`$XDG_STATE_HOME/sparkpush` (default `~/.local/state/sparkpush`), 0700."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return ensure_private_dir(Path(base) / "sparkpush")
+from sparkpush.state.folders import user_state_dir
+from sparkpush.state.private_files import ensure_private_dir, read_json, write_private_json
 
 
 @dataclass(frozen=True)
@@ -66,6 +60,11 @@ class StateFiles:
     def metastore(self) -> Path:
         """Derby's home, should the server use a Hive metastore (kept)."""
         return self.root / "metastore"
+
+    @property
+    def last_start(self) -> Path:
+        """The settings of the last start, for the next one (see `server.last_start`)."""
+        return self.root / "last-start.json"
 
     @property
     def reaper_log(self) -> Path:
