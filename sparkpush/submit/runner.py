@@ -241,11 +241,12 @@ def _wait_for_child(
 ) -> tuple[int, StopReason | None]:
     """The child's return code once it ends, or the reason to stop it first."""
     watch = lease.client.watch_connection()
-    liveness = (
-        LivenessProbe(lambda deadline: lease.client.spark_version(timeout=deadline), timeout)
-        if (timeout := liveness_timeout_s)
-        else None
-    )
+    liveness = None
+    if liveness_timeout_s:
+        # the server's version: the cheapest question with an answer (see `liveness`)
+        liveness = LivenessProbe(
+            lambda deadline: lease.client.spark_version(timeout=deadline), liveness_timeout_s
+        )
     try:
         while True:
             try:
