@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,10 +20,13 @@ from sparkpush.errors import (
     SparkpushError,
     UntrustedConfigError,
 )
+from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.progress.notify import Notify
 from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server
 from sparkpush.state.server_state import ServerState, StateFiles
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,11 +146,16 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
             )
         # as the user last started it, unless the project's config says otherwise
         settings = config.server.over(load_last_start(files))
+        extras = server_extras(config)
         if notify is not None:
             notify("starting the embedded Spark Connect server")
-        state, started = start_server(settings, files, probe_embedded, notify=notify)
+        state, started = start_server(settings, files, probe_embedded, notify=notify, extras=extras)
         if started and notify is not None:
             notify(f"the embedded Spark Connect server runs at {state.url}")
+    else:
+        mismatch = extras_mismatch(config, state.extras)
+        if mismatch is not None:
+            (notify or log.warning)(mismatch)
     return Target(spec=embedded_spec(state), source="embedded", embedded=state)
 
 

@@ -28,6 +28,7 @@ from sparkpush.server.process_group import (
 )
 from sparkpush.server.server_conf import (
     ServerDirs,
+    ServerExtras,
     daemon_environment,
     properties_text,
     server_properties,
@@ -78,17 +79,21 @@ def start_server(
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    extras: ServerExtras | None = None,
 ) -> tuple[ServerState, bool]:
     """Start the server unless ours is running; returns (state, started_now).
 
     Two commands starting it at once (parallel submits with no server yet) take turns: the
     second finds the first's server instead of starting a JVM of its own beside it. The
     server and everything it starts are adopted by init at once, never this process's
-    children, and `settings` are recorded for the next start a command makes by itself.
-    `notify` hears when the default port was taken and another one chosen.
+    children, and `settings` are recorded for the next start. `notify` hears when the
+    default port was taken and another one chosen; `extras`: the project's server packages
+    (their jars) and static confs.
     """
     with _start_lock(files):
-        return _start_unless_running(settings, files, ready, on_wait, notify)
+        return _start_unless_running(
+            settings, files, ready, on_wait, notify, extras or ServerExtras()
+        )
 
 
 @contextmanager
@@ -108,6 +113,7 @@ def _start_unless_running(
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None,
     notify: Callable[[str], None] | None,
+    extras: ServerExtras,
 ) -> tuple[ServerState, bool]:
     status = server_status(files)
     if status.running and status.state is not None:
@@ -119,7 +125,8 @@ def _start_unless_running(
     write_private_file(files.token, token.encode())
     # The token reaches the server in a 0600 properties file: never argv, never the
     # environment that its Python workers and executors inherit.
-    write_private_file(files.properties, properties_text(server_properties(dirs, token)).encode())
+    properties = {**extras.conf, **server_properties(dirs, token)}
+    write_private_file(files.properties, properties_text(properties).encode())
     env = {**_server_env(java.home), **daemon_environment(dirs)}
     cluster = None
     try:
@@ -128,7 +135,8 @@ def _start_unless_running(
                 spark_home(), settings.effective_workers, env, files.root / "cluster", dirs.work
             )
         master = cluster.master_url if cluster is not None else settings.effective_master
-        pid = _spawn(_server_command(settings, port, master, files.properties), env, files.log)
+        command = _server_command(settings, port, master, files.properties, extras.jars)
+        pid = _spawn(command, env, files.log)
     except BaseException:
         if cluster is not None:
             stop_cluster(cluster.pids)
@@ -144,6 +152,7 @@ def _start_unless_running(
         started_at=time.time(),
         master_url=cluster.master_url if cluster is not None else None,
         cluster_pids=cluster.pids if cluster is not None else (),
+        extras=extras.digest,
     )
     files.save(state)
     try:
@@ -190,13 +199,20 @@ def stop_server(files: StateFiles) -> bool:
 
 
 def _server_command(
-    settings: ServerSettings, port: int, master: str, properties: Path
+    settings: ServerSettings,
+    port: int,
+    master: str,
+    properties: Path,
+    jars: tuple[Path, ...] = (),
 ) -> list[str]:
     home = spark_home()
+    # the server's own class path: what a session cannot add (SQL extensions, catalogs)
+    on_class_path = ["--jars", ",".join(str(jar) for jar in jars)] if jars else []
     return [
         str(home / "bin" / "spark-submit"),
         "--properties-file",
         str(properties),
+        *on_class_path,
         "--class",
         CONNECT_SERVER_CLASS,
         "--name",

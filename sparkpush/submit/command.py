@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sparkpush.config.settings import Config
 from sparkpush.connect.liveness import DEFAULT_TIMEOUT_S as DEFAULT_LIVENESS_TIMEOUT_S
 from sparkpush.daemon.attach import daemon_running, project_target
 from sparkpush.errors import SparkpushError, UsageError
+from sparkpush.packages.spec import PackageFlags
 from sparkpush.progress.notify import Notify, ProgressCallback
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome, interrupted_before_the_run
 from sparkpush.submit.prefork import prefork
@@ -34,6 +35,7 @@ class SubmitOptions:
     jars: tuple[str, ...] = ()
     archives: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    packages: PackageFlags = field(default_factory=PackageFlags)
     confs: tuple[str, ...] = ()
     timeout_raw: str | None = None
     liveness_timeout_raw: str | None = None
@@ -130,6 +132,11 @@ def submit_and_report(
             ),
         )
         check_app(request)
+        if options.attach and not options.packages.empty:
+            raise UsageError(
+                "--packages, --repositories and --exclude-packages make an isolated session; "
+                "for the project's generation put them in [tool.sparkpush.packages]"
+            )
         target = project_target(config, options.remote, notify=notify, ca_file=options.ca_file)
         remote_shown = remote_for_report(target.spec)
         if _attaches(options, request, config, notify):
@@ -143,7 +150,7 @@ def submit_and_report(
                     lease=attached.lease,
                 )
         else:
-            request = with_project_artifacts(config, target, request, notify)
+            request = with_project_artifacts(config, target, request, notify, options.packages)
             outcome = run_submit(target, request, notify, on_progress, forked=forked)
     except SparkpushError as exc:
         if options.report_path is None and not options.as_json:
@@ -172,7 +179,12 @@ def _attaches(
         raise UsageError("--attach and --fresh exclude each other")
     if options.attach:
         return True
-    if options.fresh or request.artifacts or not daemon_running(config.project_root):
+    if (
+        options.fresh
+        or request.artifacts
+        or not options.packages.empty
+        or not daemon_running(config.project_root)
+    ):
         return False
     notify("the project's daemon is running: attaching to its generation (--fresh: own)")
     return True

@@ -13,6 +13,7 @@ from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.config.settings import ServerSettings
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
+from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.remote.target import probe_embedded
 from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server, stop_server
@@ -59,6 +60,8 @@ def start(
     settings = flags.over(app_ctx.config.server).over(load_last_start(files))
     if workers and master is not None:
         raise UsageError("--workers starts its own master; do not combine it with --master")
+    # resolving the server's packages may start a JVM: not for a server that already runs
+    extras = None if server_status(files).running else server_extras(app_ctx.config)
     spinner = ProgressLine("starting Spark Connect server") if app_ctx.stderr_is_tty() else None
     try:
         state, started = start_server(
@@ -67,6 +70,7 @@ def start(
             probe_embedded,
             spinner.spin if spinner else None,
             notify=app_ctx.notify,
+            extras=extras,
         )
     finally:
         if spinner is not None:
@@ -82,6 +86,9 @@ def start(
         )
     else:
         click.echo(f"Spark Connect server is already running at {state.url} (pid {state.pid})")
+        mismatch = extras_mismatch(app_ctx.config, state.extras)
+        if mismatch is not None:
+            app_ctx.notify(mismatch)
     return 0
 
 
