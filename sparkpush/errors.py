@@ -24,7 +24,8 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 ├── ServerError                     1
 │   └── CallCancelledError
 ├── ArtifactUploadError             4
-│   └── ArtifactConflictError
+│   ├── ArtifactConflictError
+│   └── ArtifactChangedError
 ├── EmbeddedServerError             3
 │   └── JavaNotFoundError
 ├── DaemonStartError                3
@@ -145,6 +146,11 @@ class ServerAlreadyRunningError(UsageError):
 
 class ArtifactConflictError(ArtifactUploadError):
     """The server already holds this artifact name with other bytes (ARTIFACT_ALREADY_EXISTS)."""
+
+
+class ArtifactChangedError(ArtifactUploadError):
+    """An artifact's bytes are not the ones recorded for it (the environment's archive):
+    refused before the server holds them."""
 
 
 class ServerUnavailableError(ServerUnreachableError):

@@ -13,6 +13,7 @@ from sparkpush.config.trust import (
     SOURCE_KEYS,
     TrustState,
     credentials_digest,
+    master_on_this_machine,
     trust_state,
 )
 from sparkpush.errors import ConfigError
@@ -195,6 +196,9 @@ class Config:
     source: Path | None = None
     remote: str | None = None
     token_file: Path | None = None
+    token_remote: str | None = None
+    """The `remote` written in the same file as `token_file`: the token goes only there (or to
+    the same host and port named by `--remote`/`SPARK_REMOTE`), never to another remote."""
     ca_file: Path | None = None
     user_id: str | None = None
     liveness_timeout: float | None = None
@@ -281,12 +285,12 @@ def _with_user_config(config: Config) -> Config:
         return base / Path(value).expanduser()
 
     roots = tuple(as_path(root) for root in table.get("artifact_roots", ()))
+    users_token = "token_file" not in config.project_credentials and "token_file" in table
     return replace(
         config,
         remote=config.remote if "remote" in config.project_credentials else table.get("remote"),
-        token_file=config.token_file
-        if "token_file" in config.project_credentials or "token_file" not in table
-        else as_path(table["token_file"]),
+        token_file=as_path(table["token_file"]) if users_token else config.token_file,
+        token_remote=table.get("remote") if users_token else config.token_remote,
         ca_file=config.ca_file
         if "ca_file" in config.project_credentials or "ca_file" not in table
         else as_path(table["ca_file"]),
@@ -364,6 +368,9 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
     pip_args = table.get("environment", {}).get("pip_args")
     if pip_args:
         credentials["pip_args"] = " ".join(pip_args)
+    master = server.get("master")
+    if master is not None and not master_on_this_machine(master):
+        credentials["master"] = master
     repositories = table.get("packages", {}).get("repositories")
     if repositories:
         credentials["repositories"] = " ".join(repositories)
@@ -382,6 +389,7 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         source=path,
         remote=table.get("remote"),
         token_file=as_path("token_file"),
+        token_remote=table.get("remote") if "token_file" in table else None,
         ca_file=ca_file,
         user_id=table.get("user_id"),
         liveness_timeout=table.get("liveness_timeout"),

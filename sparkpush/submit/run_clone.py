@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sparkpush.config.settings import Config
-from sparkpush.errors import CloneUnsupportedError
 from sparkpush.progress.notify import Notify
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.submit.run_session import SessionLease, attached_session, new_run_tag
-from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.unfinished import add_unfinished_owner, clone_recorded, forget_unfinished
 
 log = logging.getLogger(__name__)
@@ -56,18 +55,14 @@ def run_session(
 def _clone_of(config: Config, target: Target, generation: SessionLease) -> SessionLease | None:
     if not config.layers.enabled:
         return None
-    version = generation.client.spark_version()
-    support = CloneSupport()
-    key = server_key(target.spec.display(), version, client_version())
-    if support.known(key) is False:
+    facts = ServerFacts(target, generation.client)
+    made = facts.clone_or_none(
+        lambda: clone_recorded(config.project_root, target, generation.client)
+    )
+    if made is None:
+        log.info("attached run on the generation itself: the server cannot clone sessions")
         return None
-    try:
-        clone_id, server_side = clone_recorded(config.project_root, target, generation.client)
-    except CloneUnsupportedError as exc:
-        log.info("attached run on the generation itself: %s", exc.message)
-        support.remember(key, False)
-        return None
-    support.remember(key, True)
+    clone_id, server_side = made
     client = target.session(clone_id, server_side)
     return SessionLease(
         client=client,

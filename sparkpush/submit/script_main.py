@@ -6,6 +6,7 @@
 `main` with the arguments and environment it was sent.
 
 The session's URL is in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
+SPARKPUSH_DRIVER_PATH holds the project's Python artifacts for the script's own `sys.path`.
 With SPARKPUSH_LOCAL_PATHS_BASE (a server on this machine), relative paths of reads and
 writes resolve against that directory (see local_paths).
 Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
@@ -29,6 +30,9 @@ import traceback
 from types import TracebackType
 from typing import IO, Any
 
+from sparkpush.submit.driver_path import extend_sys_path
+from sparkpush.submit.group_interrupt import GroupInterrupts
+from sparkpush.submit.group_interrupt import from_environment as group_interrupts
 from sparkpush.submit.lifeline import die_with_parent, lifeline_from_environment
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
@@ -60,9 +64,14 @@ def main(argv: list[str], lifeline: IO[str] | None = None) -> int:
         from sparkpush.submit.query_progress import QueryProgressLine
 
         session.registerProgressHandler(QueryProgressLine(sys.stderr))
+    interrupts = group_interrupts(os.environ)
+    if interrupts is not None:
+        interrupts.install()
     try:
-        return _run(mode, target, args)
+        return _run(mode, target, args, interrupts)
     finally:
+        if interrupts is not None:  # the run is over: a late stop signal changes nothing
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         # the script may have stopped it already; closing is best effort
         with contextlib.suppress(Exception):
             session.stop()
@@ -85,22 +94,26 @@ def _interrupt_orphaned_run(session: Any, owns_session: bool) -> None:
     )
 
 
-def _run(mode: str, target: str, args: list[str]) -> int:
+def _run(mode: str, target: str, args: list[str], interrupts: GroupInterrupts | None) -> int:
     try:
         if mode == "--module":
             sys.argv = [target, *args]
             sys.path.insert(0, os.getcwd())
+            extend_sys_path(sys.path, os.environ)
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
             path = os.path.abspath(target)
             sys.argv = [target, *args]
             sys.path.insert(0, os.path.dirname(path))
+            extend_sys_path(sys.path, os.environ)
             runpy.run_path(path, run_name="__main__")
     except SystemExit as exc:
         return _exit_code(exc.code)
     except KeyboardInterrupt:
         return 130
     except BaseException as exc:  # the script's own failure: show it as Python would
+        if interrupts is not None and interrupts.noted:
+            return 130  # its query failed because the run's operations were interrupted
         _print_script_traceback(exc, target)
         write_script_error(exc, os.environ)
         return 1

@@ -15,8 +15,8 @@ from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config.settings import ArtifactSettings, Config, LayerSettings
 from sparkpush.errors import ServerError, ServerUnavailableError
+from sparkpush.remote.server_facts import CLONE_SESSION, ServerFacts
 from sparkpush.remote.target import Target
-from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
@@ -268,8 +268,8 @@ def test_a_server_without_clone_session_gets_single_sessions_and_is_asked_once(
     assert (first.layers, first.layer) == (False, None)
     assert set(server.sessions) == {first.session_id}  # the would-be base became the generation
     assert set(server.stored(first.session_id)) == BASE | CODE
-    key = server_key(target.spec.display(), "4.0.0", client_version())
-    assert CloneSupport().known(key) is False
+    with target.session() as asking:
+        assert ServerFacts(target, asking).known(CLONE_SESSION) is False
     server.supports_clone = True  # would clone now, but the answer is remembered
     (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
     second = sync_project(config, target)

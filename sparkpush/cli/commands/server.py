@@ -14,7 +14,7 @@ from sparkpush.cli.progress import ProgressLine
 from sparkpush.config.settings import ServerSettings
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
 from sparkpush.packages.server_side import extras_mismatch, server_extras
-from sparkpush.remote.target import probe_embedded
+from sparkpush.remote.target import probe_embedded, require_trusted
 from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server, stop_server
 from sparkpush.state.server_state import StateFiles
@@ -52,6 +52,8 @@ def start(
     """
     began = time.monotonic()
     app_ctx = ctx.ensure_object(AppContext)
+    if master is None:  # a master off this machine from a project's config needs its trust
+        require_trusted(app_ctx.config, master=True)
     flags = ServerSettings(
         port=port, master=master, ui=ui, workers=workers, port_source=_port_source(ctx)
     )
