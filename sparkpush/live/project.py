@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkpush.config.settings import Config, load_config
-from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
+from sparkpush.daemon.attach import DaemonGeneration, daemon_generation, project_target
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
 from sparkpush.live.pyspark_session import attach_pyspark, close_pyspark
 from sparkpush.live.spare import SpareClone, keep_spare, take_spare
@@ -126,7 +126,7 @@ class LiveProject:
     def open(cls, options: LiveOptions, notify: Notify) -> LiveProject:
         """Sync the project and hold its generation (or a fresh session); raises SparkpushError."""
         config = load_config(options.config_file)
-        target = resolve_target(config, options.remote, notify=notify)
+        target = project_target(config, options.remote, notify=notify)
         project = cls(config, target, notify, fresh=options.fresh)
         try:
             project.hold()
@@ -260,7 +260,8 @@ class LiveProject:
         # ours now: recorded, so that a run killed while it uses the spare leaves it released
         owner = self.owner_pid if self.owner_pid is not None else os.getpid()
         record_unfinished(
-            self.config.project_root, UnfinishedSession(self.remote, spare.session_id, owner)
+            self.config.project_root,
+            UnfinishedSession(self.remote, spare.session_id, pids=(owner,)),
         )
         live = self._attach(spare.session_id, spare.server_side_session_id, cloned=True)
         self.took_spare = True

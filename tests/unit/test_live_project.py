@@ -113,8 +113,8 @@ def test_a_worker_records_its_clones_under_its_controller_which_releases_what_is
         owner_pid=os.getpid(),
     )
     kept, left = worker.session(), worker.clone()
-    owners = {s.session_id: s.pid for s in unfinished_sessions(tmp_path)}
-    assert owners == {kept.session_id: os.getpid(), left.session_id: os.getpid()}
+    owners = {s.session_id: s.pids for s in unfinished_sessions(tmp_path)}
+    assert owners == {kept.session_id: (os.getpid(),), left.session_id: (os.getpid(),)}
     worker.release(kept)
     assert server.released == [kept.session_id]
     # the worker dies without releasing `left`: its controller does, the generation never

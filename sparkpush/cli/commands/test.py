@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.daemon.attach import project_target
 from sparkpush.errors import UsageError
 from sparkpush.live.project import LiveOptions
-from sparkpush.remote.target import resolve_target
 from sparkpush.submit.report import summary_line, write_report
 
 
@@ -52,7 +52,7 @@ def test(
     if importlib.util.find_spec("pytest") is None:
         raise UsageError("connect test needs pytest in this environment: pip install pytest")
     # the embedded server is started here, as every command does, not inside a test run
-    resolve_target(app_ctx.config, remote, notify=app_ctx.notify)
+    project_target(app_ctx.config, remote, notify=app_ctx.notify)
     from sparkpush.live.pytest_run import run_tests
 
     options = LiveOptions(
