@@ -3,7 +3,7 @@
 The project is found from the kernel's working folder; `SPARKPUSH_CONFIG` and
 `SPARKPUSH_SHELL_REMOTE` choose the config file and the server as they do for `connect shell`.
 Before each cell, a line says when the project's generation changed since `spark` was made;
-`spark.refresh()` moves it.
+`spark.refresh()` moves it. A DataFrame of the session it replaced answers with one line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.errors import SparkpushError
-from sparkpush.live.ipython_errors import show_failed_udfs
+from sparkpush.live.ipython_errors import explain_errors
 from sparkpush.live.project import LiveOptions, LiveProject
 from sparkpush.live.shell import LiveShell
 from sparkpush.workerout.settings import worker_output_on
@@ -50,7 +50,7 @@ def load(ipython: Any) -> None:
 
     ipython.events.register("pre_run_cell", before_cell)
     ipython.events.register("post_run_cell", after_cell)
-    show_failed_udfs(ipython, shell)
+    explain_errors(ipython, shell)
     atexit.register(shell.close)
     _loaded[id(ipython)] = (shell, before_cell, after_cell)
 

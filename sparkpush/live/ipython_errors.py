@@ -11,17 +11,26 @@ from sparkpush.live.shell import LiveShell
 _IPYTHON_DIRS = (os.path.join("site-packages", "IPython") + os.sep,)
 
 
-def show_failed_udfs(ipython: Any, shell: LiveShell) -> None:
-    """A failed UDF's traceback cut to the user's frames (other errors as IPython shows them)."""
-    from pyspark.errors.exceptions.connect import PythonException
+def explain_errors(ipython: Any, shell: LiveShell) -> None:
+    """A failed UDF's traceback cut to the user's frames; errors of Spark Connect that the
+    shell explains (`LiveShell.error_line`) as their one line; every other one as IPython
+    shows it."""
+    from pyspark.errors.exceptions.connect import SparkConnectException
 
     quiet_pyspark_client_log()
 
-    def show(self: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
-        if not shell.show_exception(value, tb, _IPYTHON_DIRS):
-            self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+    def handler(
+        ip: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> None:
+        if shell.show_exception(value, tb, _IPYTHON_DIRS):
+            return
+        line = shell.error_line(value)
+        if line is None:
+            ip.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        else:
+            print(line)
 
-    ipython.set_custom_exc((PythonException,), show)
+    ipython.set_custom_exc((SparkConnectException,), handler)
 
 
 def quiet_pyspark_client_log() -> None:

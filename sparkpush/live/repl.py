@@ -24,8 +24,9 @@ def interact(shell: LiveShell, *, plain: bool = False) -> None:
         _standard(shell)
 
 
-class _Console(code.InteractiveConsole):
-    """The standard console, with the worker output of each statement shown after it."""
+class LiveConsole(code.InteractiveConsole):
+    """The standard REPL: the worker output of each statement shown after it; a failed UDF's
+    traceback cut to the user's frames; an error the shell explains is its one line."""
 
     def __init__(self, shell: LiveShell) -> None:
         # the console reads the very dict the shell rebinds `spark` in
@@ -41,16 +42,24 @@ class _Console(code.InteractiveConsole):
 
     def showtraceback(self) -> None:
         _, error, tb = sys.exc_info()
-        # the first frame is the console's own, as the console shows it
-        if error is None or not self.shell.show_exception(error, tb.tb_next if tb else None):
+        if error is None:
             super().showtraceback()
+            return
+        # the first frame is the console's own, as the console shows it
+        if self.shell.show_exception(error, tb.tb_next if tb else None):
+            return
+        line = self.shell.error_line(error)
+        if line is None:
+            super().showtraceback()
+        else:
+            self.write(line + "\n")
 
 
 def _standard(shell: LiveShell) -> None:
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
     shell.namespace.setdefault("__name__", "__console__")
-    console = _Console(shell)
+    console = LiveConsole(shell)
     shell.watch_generations()
     console.interact(banner=_python_banner() + shell.banner(), exitmsg="")
 
@@ -63,7 +72,8 @@ def _ipython(shell: LiveShell) -> None:
     config.TerminalInteractiveShell.banner2 = shell.banner() + "\n"
     config.TerminalIPythonApp.display_banner = True
     shell.watch_generations()
-    # IPython.start_ipython, with the cell events registered between its two steps
+    # IPython.start_ipython's own steps, with the cell events and the error lines put in
+    # before the loop starts
     app = TerminalIPythonApp.instance(config=config, user_ns=shell.namespace)
     app.initialize(argv=[])
     follow_cells(app.shell, shell)
@@ -71,13 +81,13 @@ def _ipython(shell: LiveShell) -> None:
 
 
 def follow_cells(ipython: Any, shell: LiveShell) -> None:
-    """After each IPython cell, the worker output of its queries; a failed UDF's traceback
-    cut to the user's frames."""
-    from sparkpush.live.ipython_errors import show_failed_udfs
+    """After each IPython cell, the worker output of its queries; errors as `explain_errors`
+    shows them."""
+    from sparkpush.live.ipython_errors import explain_errors
 
     ipython.events.register("pre_run_cell", lambda *_: shell.before_cell())
     ipython.events.register("post_run_cell", lambda *_: shell.after_cell())
-    show_failed_udfs(ipython, shell)
+    explain_errors(ipython, shell)
 
 
 def _python_banner() -> str:

@@ -213,7 +213,7 @@ class LiveWorkerOutput:
 
 def follow_live_sessions(project: LiveProject) -> LiveWorkerOutput:
     """Follow the worker output of every session `project` hands out from now on."""
-    from sparkpush.submit.script_process import server_is_local
+    from sparkpush.submit.local_paths import server_is_local
 
     output = LiveWorkerOutput(
         project, server_is_local(project.target), bool(project.config.udf_modules)

@@ -17,12 +17,13 @@ from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import (
     ConfigError,
     ConnectionStringError,
-    ServerUnreachableError,
+    EmbeddedServerStoppedError,
     SparkpushError,
     UntrustedConfigError,
 )
 from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.progress.notify import Notify
+from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server
 from sparkpush.state.server_state import ServerState, StateFiles
 
@@ -199,15 +200,19 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
     state = status.state
     if state is None:
         if not start:
-            raise ServerUnreachableError(
+            raise EmbeddedServerStoppedError(
                 "no remote is configured and the embedded server is not running; "
                 "start it with 'connect server start'"
             )
         require_trusted(config, master=True)
+        # as the user last started it, unless the project's config says otherwise
+        settings = config.server.over(load_last_start(files))
         extras = server_extras(config)
         if notify is not None:
-            notify(f"starting the embedded Spark Connect server on port {config.server.port}")
-        state, _ = start_server(config.server, files, probe_embedded, extras=extras)
+            notify("starting the embedded Spark Connect server")
+        state, started = start_server(settings, files, probe_embedded, notify=notify, extras=extras)
+        if started and notify is not None:
+            notify(f"the embedded Spark Connect server runs at {state.url}")
     else:
         mismatch = extras_mismatch(config, state.extras)
         if mismatch is not None:
@@ -226,7 +231,9 @@ def target_still_current(target: Target) -> bool:
         return True
     state = StateFiles().load()
     if state is None:
-        raise ServerUnreachableError("the embedded server is not running")
+        raise EmbeddedServerStoppedError(
+            "the embedded server is not running; start it with 'connect server start'"
+        )
     return state == target.embedded
 
 

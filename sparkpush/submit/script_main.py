@@ -11,7 +11,9 @@ With SPARKPUSH_LOCAL_PATHS_BASE (a server on this machine), relative paths of re
 writes resolve against that directory (see local_paths).
 Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
 the parent can interrupt exactly this run's work; SPARKPUSH_QUERY_PROGRESS=1 draws query
-progress on stderr.
+progress on stderr. The process watches its lifeline to the parent (see `lifeline`): if the
+parent dies, it interrupts the run's operations itself (all of the session's, with
+SPARKPUSH_RUN_OWNS_SESSION=1) and exits.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import signal
 import sys
 import traceback
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from sparkpush.submit.driver_path import extend_sys_path
 from sparkpush.submit.group_interrupt import GroupInterrupts
 from sparkpush.submit.group_interrupt import from_environment as group_interrupts
+from sparkpush.submit.lifeline import die_with_parent, lifeline_from_environment
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
@@ -41,15 +44,19 @@ from sparkpush.workerout.worker_traceback import format_worker_failure
 
 RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
 QUERY_PROGRESS_ENV = "SPARKPUSH_QUERY_PROGRESS"
+OWNS_SESSION_ENV = "SPARKPUSH_RUN_OWNS_SESSION"
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], lifeline: IO[str] | None = None) -> int:
     mode, target, *args = argv
     from pyspark.sql import SparkSession
 
     session = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
     # The parent owns the session's life: a script's own spark.stop() must not release it.
     session.release_session_on_close = False  # type: ignore[attr-defined]
+    if lifeline is not None:
+        owns = os.environ.pop(OWNS_SESSION_ENV, "") == "1"
+        die_with_parent(lifeline, lambda: _interrupt_orphaned_run(session, owns))
     base = os.environ.get(BASE_DIR_ENV)
     if base:
         install_local_paths(base)
@@ -99,6 +106,23 @@ def _guard_worker_output(session: Any) -> None:
     events = _events = EventFile(os.environ[EVENTS_ENV])
     install_pickle_hook(lambda: events.emit(PICKLED))
     session.registerProgressHandler(ProgressEvents(events.emit))
+
+
+def _interrupt_orphaned_run(session: Any, owns_session: bool) -> None:
+    """`connect submit` is gone (killed): stop what this run left running on the server."""
+    print("connect: connect submit is gone: interrupting the run's operations", file=sys.stderr)
+    interrupted: list[str] = []
+    tag = os.environ.get(RUN_TAG_ENV)
+    with contextlib.suppress(Exception):
+        if tag:
+            interrupted += session.interruptTag(tag)
+        if owns_session:
+            # operations the script started from other threads carry no tag
+            interrupted += session.interruptAll()
+    print(
+        f"connect: interrupted {len(set(interrupted))} operation(s); stopping the script",
+        file=sys.stderr,
+    )
 
 
 def _run(mode: str, target: str, args: list[str], interrupts: GroupInterrupts | None) -> int:
@@ -169,18 +193,20 @@ def wait_for_start(read_end: int) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(Exception):
         import pyspark.sql.connect.session  # noqa: F401  (warm while the parent prepares)
-    with os.fdopen(read_end) as pipe:
-        for line in pipe:
-            order = json.loads(line)
-            if "load" not in order:
-                break
-            _load_udfs(order["load"])
-        else:
-            return 0
+    # after the order to start, the parent keeps the pipe open: it is the run's lifeline
+    pipe = os.fdopen(read_end)
+    for line in pipe:
+        order = json.loads(line)
+        if "load" not in order:
+            break
+        _load_udfs(order["load"])
+    else:
+        pipe.close()
+        return 0
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(order["env"])
-    code = main(order["argv"])
+    code = main(order["argv"], lifeline=pipe)
     atexit._run_exitfuncs()
     return code
 
@@ -195,7 +221,7 @@ def _load_udfs(load: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
+    code = main(sys.argv[1:], lifeline=lifeline_from_environment())
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

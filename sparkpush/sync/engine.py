@@ -99,7 +99,7 @@ def sync_project(
         collected = replace(collected, warnings=collected.warnings + notes + package_notes)
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
-        release_unfinished(target, root, keep=_sessions_of(manifest))
+        release_unfinished(target, root, keep=sessions_of(manifest))
         current = recorded_current(manifest, target)
         alive = ServerFacts(target).session_alive
         plan = plan_generation(config, alive, layout, current)
@@ -136,7 +136,8 @@ def sync_project(
         return _result(manifest, plan, uploaded, desired, collected, started, released)
 
 
-def _sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+def sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+    """The sessions `manifest` uses: its own and, when layered, its base's."""
     if manifest is None:
         return ()
     if manifest.base is None:

@@ -11,10 +11,10 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.config.settings import Config
-from sparkpush.daemon.attach import CurrentGeneration, current_generation
+from sparkpush.daemon.attach import CurrentGeneration, current_generation, project_target
 from sparkpush.errors import UdfFailedError
-from sparkpush.remote.target import Target, resolve_target
-from sparkpush.submit.script_process import server_is_local
+from sparkpush.remote.target import Target
+from sparkpush.submit.local_paths import server_is_local
 from sparkpush.sync.generation import load_generation
 from sparkpush.udf.kinds import UdfKind
 from sparkpush.workerout.query_output import calls_any, show_query_output
@@ -40,7 +40,7 @@ def sql(
 ) -> int:
     """Run QUERY on the project's session (synced first, UDFs registered)."""
     config = app_ctx.config
-    target = resolve_target(config, remote, notify=app_ctx.notify)
+    target = project_target(config, remote, notify=app_ctx.notify)
     # pyarrow costs half a second to import: only this command needs it
     from sparkpush.connect.sql_query import run_sql
 

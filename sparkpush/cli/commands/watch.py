@@ -146,7 +146,9 @@ def watch(
         if runner is not None and runner.needs_rerun(result):
             runner.restart()
 
-    click.echo(f"watching {app_ctx.config.project_root} (Ctrl-C to stop)", err=True)
+    def on_ready() -> None:
+        click.echo(f"watching {app_ctx.config.project_root} (Ctrl-C to stop)", err=True)
+
     try:
         run_daemon(
             app_ctx.config.project_root,
@@ -154,6 +156,7 @@ def watch(
             remote,
             on_synced=on_synced,
             on_message=app_ctx.notify,
+            on_ready=on_ready,
         )
     finally:
         if runner is not None:
