@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EmbeddedServer, run_connect
+from tests.integration.conftest import watching
 from tests.integration.test_live_shell import Terminal
 
 pytestmark = pytest.mark.integration
@@ -290,6 +291,74 @@ def test_a_run_on_the_generation_with_no_worker_output_neither_shows_nor_hangs(
     assert "[worker" not in result.stderr
 
 
+ATTACHED = """
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.getOrCreate()
+print("CAPTURE", spark.conf.get("spark.sql.pyspark.worker.logging.enabled"))
+print("ANSWER", spark.sql("SELECT shout('att') AS s").first()[0])
+"""
+
+
+@pytest.mark.parametrize("how", ["on", "flag", "env", "config"])
+def test_an_attached_run_shows_worker_output_unless_turned_off(
+    embedded_server: EmbeddedServer, tmp_path: Path, how: str
+) -> None:
+    """`--no-worker-output`, its environment variable and `worker_output = false` each silence
+    an attached run, whose own clone then does not keep the output either; the report says
+    none was followed."""
+    root = udf_project(tmp_path / "proj", "worker_output = false" if how == "config" else "")
+    (root / "job.py").write_text(ATTACHED)
+    env = dict(embedded_server.env)
+    args = ["submit", "--attach", "--report", "report.json"]
+    if how == "flag":
+        args.append("--no-worker-output")
+    if how == "env":
+        env["SPARKPUSH_SUBMIT_WORKER_OUTPUT"] = "false"
+    result = run_connect([*args, "job.py"], env=env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "ANSWER ATT!" in result.stdout
+    counts = json.loads((root / "report.json").read_text())["worker_output"]
+    if how == "on":
+        assert "CAPTURE true" in result.stdout
+        assert worker_lines(result.stderr) == shout_lines("att")
+        assert (counts["lines"], counts["shown"], counts["left_out"]) == (3, 3, 0)
+    else:
+        assert "CAPTURE false" in result.stdout
+        assert "[worker" not in result.stderr
+        assert counts is None
+
+
+# --- connect watch --run -------------------------------------------------------------------
+
+WATCHED_APP = """
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.getOrCreate()
+print("RUN", spark.sql("SELECT shout('{mark}') AS s").first()[0], flush=True)
+"""
+
+
+def test_watch_run_shows_each_runs_worker_output(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = udf_project(tmp_path / "proj")
+    (root / "app.py").write_text(WATCHED_APP.format(mark="one"))
+    with watching(["--run", "app.py"], embedded_server.env, root, with_stderr=True) as (
+        watch,
+        lines,
+    ):
+        lines.wait_for(shout_lines("one")[-1], seconds=300)
+        first_run = len(lines.seen)
+        (root / "app.py").write_text(WATCHED_APP.format(mark="two"))
+        lines.wait_for(shout_lines("two")[-1], seconds=300)
+        if not any("RUN TWO!" in line for line in lines.seen):
+            lines.wait_for("RUN TWO!", seconds=120)
+    assert watch.returncode == 0
+    assert worker_lines("".join(lines.seen[:first_run])) == shout_lines("one")
+    assert worker_lines("".join(lines.seen[first_run:])) == shout_lines("two")
+
+
 # --- connect sql ---------------------------------------------------------------------------
 
 
@@ -477,7 +546,12 @@ def test_an_old_server_gets_one_line_and_nothing_breaks(
     assert "HI!" in queried.stdout
     major, minor = (int(n) for n in pyspark.__version__.split(".")[:2])
     if (major, minor) >= (4, 1):
-        assert worker_lines(submitted.stderr) == CHATTY_LINES
+        # Spark 4.1 names the UDF of a script's logging record too (4.3 does not)
+        shown = [
+            line.replace("[worker chatty] WARNING", "[worker] WARNING")
+            for line in worker_lines(submitted.stderr)
+        ]
+        assert shown == CHATTY_LINES
         assert worker_lines(queried.stderr) == shout_lines("hi")
         return
     note = "worker output needs Spark >= 4.1 on the server"
