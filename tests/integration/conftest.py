@@ -10,9 +10,8 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
 from tests.jvm import add_constant_udf, build_jar, compile_java
+from tests.support import wait_until
 
 # --- scripts -----------------------------------------------------------------------------
 
@@ -205,17 +205,6 @@ def daemon_status(root: Path, env: dict[str, str]) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
-def wait_until(
-    check: Callable[[], bool], what: str, seconds: float = 90, step: float = 0.3
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str, Any]:
     found: dict[str, Any] = {}
 
@@ -223,7 +212,7 @@ def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str
         found.update(daemon_status(root, env))
         return int(found.get("generation") or 0) > previous
 
-    wait_until(advanced, f"a generation after {previous}")
+    wait_until(advanced, what=f"a generation after {previous}")
     return found
 
 
@@ -317,16 +306,18 @@ class Lines:
         threading.Thread(target=pump, daemon=True).start()
 
     def wait_for(self, text: str, seconds: float = 180) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        def next_line_has_it() -> bool:
             try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                line = self._queue.get(timeout=0.2)
             except queue.Empty:
-                break
+                return False
             self.seen.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"no {text!r} in the watch's output: {self.seen}")
+            return text in line
+
+        try:
+            wait_until(next_line_has_it, seconds, interval=0)
+        except AssertionError:
+            raise AssertionError(f"no {text!r} in the watch's output: {self.seen}") from None
 
 
 @contextmanager

@@ -11,6 +11,7 @@ a clone is made and filled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -34,6 +35,7 @@ from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -146,14 +148,17 @@ def killed_once_recorded(server: EmbeddedServer, root: Path, count: int) -> int 
     sessions (a base, then a clone: each recorded before the server creates it); its return
     code if it ended first. Aims a kill at a phase that random delays happened to miss."""
     process = started_sync(server, root)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and time.monotonic() < deadline:
-        if len(unfinished_sessions(root)) >= count:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-            return None
-        time.sleep(0.002)
-    return process.wait(timeout=60)
+    wait_until(
+        lambda: process.poll() is not None or len(unfinished_sessions(root)) >= count,
+        300,
+        what=f"{count} unfinished sessions recorded",
+        interval=0.002,
+    )
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        return None
+    return process.returncode
 
 
 def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
@@ -259,7 +264,6 @@ def test_daemon_killed_at_random_points_recovers_and_leaks_no_session(
             assert converged["session_id"] in alive
     finally:
         run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
-    deadline = time.monotonic() + 30
-    while warm_loaders_of(root) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    with contextlib.suppress(AssertionError):  # the assertion below names what is left
+        wait_until(lambda: warm_loaders_of(root) == [], 30)
     assert warm_loaders_of(root) == []

@@ -23,11 +23,11 @@ from tests.integration.conftest import (
     own_server,
     session_alive,
     traversable_by_others,
-    wait_until,
     watching,
 )
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def test_edited_module_goes_live_in_a_new_generation(
     assert second["session_id"] != first["session_id"]
     result = query_session(embedded_server, second["session_id"], UDF_CALL)
     assert "tag v2" in result.stdout, result.stderr
-    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), "old release")
+    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), what="release")
 
 
 @pytest.mark.compat
@@ -194,7 +194,7 @@ def test_a_lease_keeps_the_old_generation_until_the_run_ends(
     finally:
         if run.poll() is None:
             run.kill()
-    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), "release")
+    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), what="release")
 
 
 def test_kill_9_then_restart_converges_without_reuploading(
@@ -203,7 +203,7 @@ def test_kill_9_then_restart_converges_without_reuploading(
     env = embedded_server.env
     before = daemon_status(daemon, env)
     os.kill(int(before["pid"]), signal.SIGKILL)
-    wait_until(lambda: not daemon_status(daemon, env)["running"], "the daemon to be gone")
+    wait_until(lambda: not daemon_status(daemon, env)["running"], what="the daemon to go")
     restarted = run_connect(["daemon", "start"], env=env, cwd=daemon)
     assert restarted.returncode == 0, restarted.stderr
     assert "started" in restarted.stdout
@@ -220,7 +220,8 @@ def test_server_restart_under_a_running_daemon(tmp_path: Path, daemon_project: P
         assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0
         (daemon_project / "data" / "b.txt").write_text("b")
         wait_until(
-            lambda: daemon_status(daemon_project, env)["server_reachable"] is False, "unreachable"
+            lambda: daemon_status(daemon_project, env)["server_reachable"] is False,
+            what="the server to be unreachable",
         )
         assert daemon_status(daemon_project, env)["last_error"]
         assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0

@@ -18,10 +18,10 @@ from tests.integration.conftest import (
     generation_after,
     session_alive,
     sync_json,
-    wait_until,
 )
 from tests.jvm import add_constant_udf, build_jar, compile_java
 from tests.session_query import query_session
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -170,6 +170,6 @@ def test_a_replaced_base_lives_while_a_leased_generation_cloned_from_it_does(
     finally:
         if run.poll() is None:
             run.kill()
-    wait_until(lambda: not session_alive(embedded_server, old.session_id), "generation release")
-    wait_until(lambda: not session_alive(embedded_server, old.base.session_id), "base release")
+    wait_until(lambda: not session_alive(embedded_server, old.session_id), what="its release")
+    wait_until(lambda: not session_alive(embedded_server, old.base.session_id), what="base release")
     assert session_alive(embedded_server, new.base.session_id)

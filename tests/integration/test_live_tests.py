@@ -17,10 +17,10 @@ from tests.integration.conftest import (
     daemon_status,
     generation_after,
     session_alive,
-    wait_until,
     watching,
     write_udf_project,
 )
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -202,7 +202,7 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         text=True,
     )
     try:
-        wait_until(lambda: _text(root / "clone.txt"), "the test to start", seconds=300)
+        wait_until(lambda: _text(root / "clone.txt"), 300, what="the test to start")
         clone = (root / "clone.txt").read_text()
         first = daemon_status(root, env)
         assert first["generation"] == 1 and session_alive(embedded_server, clone)
@@ -221,7 +221,7 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         assert not session_alive(embedded_server, clone)
         wait_until(
             lambda: not session_alive(embedded_server, first["session_id"]),
-            "the daemon to release generation 1 once the run's lease ended",
+            what="the daemon to release generation 1 once the run's lease ended",
         )
         assert daemon_status(root, env)["leases"] == {}
         assert not (root / ".sparkpush" / "spare-clone.json").exists()
@@ -245,7 +245,7 @@ def test_a_run_killed_with_kill_9_leaves_its_clone_to_the_next_sync(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _text(root / "clone.txt"), "the test to start", seconds=300)
+        wait_until(lambda: _text(root / "clone.txt"), 300, what="the test to start")
         clone = (root / "clone.txt").read_text()
         assert session_alive(embedded_server, clone)
         run.kill()

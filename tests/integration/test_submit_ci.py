@@ -18,7 +18,8 @@ import pytest
 
 from sparkpush.server.process_group import command_line
 from tests.conftest import EmbeddedServer, free_port, run_connect
-from tests.integration.conftest import Lines, wait_until
+from tests.integration.conftest import Lines
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -598,7 +599,7 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
     report = tmp_path / "report.json"
     process = start_submit(app, report, embedded_server.env, tmp_path, new_session=True)
     try:
-        wait_until(lambda: started.exists() and started.read_text() != "", "the UDF import", 120)
+        wait_until(lambda: started.exists() and started.read_text(), 120, what="the UDF import")
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
     finally:
@@ -609,5 +610,5 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
     assert read_report(report)["status"] == "interrupted"
     # the process importing the module is gone, before it could finish the import
     loader = int(started.read_text())
-    wait_until(lambda: command_line(loader) is None, "the UDF loader to end", 30)
+    wait_until(lambda: command_line(loader) is None, 30, what="the UDF loader to end")
     assert not (tmp_path / "import-finished").exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
+from tests.support import wait_until
 from tests.tls_certs import Pki, make_pki
 
 pytestmark = pytest.mark.integration
@@ -82,17 +82,17 @@ def find_nginx() -> str:
 def wait_for_port(port: int, process: subprocess.Popen[bytes], root: Path) -> None:
     import socket
 
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             errors = (root / "error.log").read_text() if (root / "error.log").exists() else ""
             pytest.fail(f"nginx exited with {process.returncode}: {errors}", pytrace=False)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                return True
         except OSError:
-            time.sleep(0.1)
-    pytest.fail("nginx did not listen within 15 s", pytrace=False)
+            return False
+
+    wait_until(listening, 15, what="nginx to listen")
 
 
 @pytest.fixture(scope="module")

@@ -2,19 +2,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
 from sparkpush.daemon import worker as worker_module
 from sparkpush.daemon.worker import SyncWorker
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 5) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
+from tests.support import wait_until
 
 
 def test_a_burst_of_changes_gives_one_sync() -> None:
@@ -27,7 +20,7 @@ def test_a_burst_of_changes_gives_one_sync() -> None:
         for _ in range(500):
             worker.mark_dirty()
         # up to date: a sync ran, none runs or is due, so no other can follow
-        wait_for(worker.up_to_date)
+        wait_until(worker.up_to_date, 30, interval=0.005)
         assert len(calls) == 1
     finally:
         worker.stop()
@@ -52,7 +45,7 @@ def test_flush_waits_for_a_sync_that_started_after_it() -> None:
         done = []
         flusher = threading.Thread(target=lambda: done.append(worker.flush(10)))
         flusher.start()
-        wait_for(lambda: worker.flushes_waiting == 1)
+        wait_until(lambda: worker.flushes_waiting == 1, 30, interval=0.005)
         release.set()
         flusher.join(10)
         # the sync running when flush was asked cannot have seen the save: a second one ran
