@@ -53,6 +53,22 @@ class EmbeddedServer:
         return f"sc://localhost:{self.port}/;token={self.token}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in tests/integration or on the embedded server has the `integration` mark,
+    so that `-m "not integration"` starts no server."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if (
+            "integration" in item.path.parts
+            or "embedded_server" in getattr(item, "fixturenames", ())
+        )
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"tests without the integration mark: {', '.join(unmarked)}")
+
+
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     """A real Spark Connect server from the pyspark wheel: loopback, free port, random token."""
@@ -89,7 +105,7 @@ def user_config_home(
 
 def trust_project(cwd: Path, env: Mapping[str, str], *args: str) -> None:
     """`connect trust` in `cwd`: lets its config's remote, token_file and ca_file take effect."""
-    result = run_connect([*args, "trust"], env=env, cwd=cwd, timeout=60)
+    result = run_connect_in_process([*args, "trust"], env=env, cwd=cwd)
     assert result.returncode == 0, result.stderr
 
 

@@ -21,9 +21,9 @@ import pytest
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer, clean_env, free_port
 from tests.jvm import add_constant_udf, build_jar, compile_java
-from tests.support import wait_until
+from tests.support import run_connect, run_connect_in_process, wait_until
 
 # --- scripts -----------------------------------------------------------------------------
 
@@ -181,9 +181,38 @@ def write_udf_project(root: Path, extra_config: str = "") -> Path:
 
 
 def sync_json(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, object]:
-    result = run_connect(["sync", "--json", *extra], env=server.env, cwd=root)
+    result = run_connect_in_process(["sync", "--json", *extra], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+# --- a standalone cluster ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """`connect server start --workers 2`: a master, two workers and the server (4 JVMs), with
+    executors in JVMs of their own; started once for the modules that need one. Stopping it
+    leaves none of its processes running."""
+    state_home = tmp_path_factory.mktemp("cluster-state")
+    env = clean_env(XDG_STATE_HOME=str(state_home))
+    port = free_port()
+    started = run_connect(
+        ["server", "start", "--port", str(port), "--workers", "2"], env=env, timeout=300
+    )
+    assert started.returncode == 0, started.stderr
+    token = (state_home / "sparkpush" / "server.token").read_text().strip()
+    try:
+        yield EmbeddedServer(
+            state_home=state_home, port=port, url=f"sc://localhost:{port}", token=token
+        )
+    finally:
+        status = json.loads(run_connect_in_process(["server", "status", "--json"], env=env).stdout)
+        stopped = run_connect(["server", "stop"], env=env)
+        assert stopped.returncode == 0
+        for pid in [status["pid"], *status["cluster_pids"]]:
+            stat = Path(f"/proc/{pid}/stat")
+            assert not stat.exists() or ") Z" in stat.read_text(), f"pid {pid} still runs"
 
 
 # --- the daemon --------------------------------------------------------------------------
@@ -196,11 +225,11 @@ def daemon(embedded_server: EmbeddedServer, daemon_project: Path) -> Iterator[Pa
     try:
         yield daemon_project
     finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=daemon_project)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=daemon_project)
 
 
 def daemon_status(root: Path, env: dict[str, str]) -> dict[str, Any]:
-    result = run_connect(["daemon", "status", "--json"], env=env, cwd=root)
+    result = run_connect_in_process(["daemon", "status", "--json"], env=env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
 
@@ -281,7 +310,7 @@ def traversable_by_others(folder: Path) -> Iterator[None]:
 
 def status_json(env: dict[str, str]) -> dict[str, object]:
     """`connect server status --json` of the embedded server `env` points at."""
-    result = run_connect(["server", "status", "--json"], env=env)
+    result = run_connect_in_process(["server", "status", "--json"], env=env)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
 
@@ -357,5 +386,5 @@ def own_server(project: Path, state_home: Path) -> Iterator[dict[str, str]]:
         assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
         yield env
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=project)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=project)
         run_connect(["server", "stop"], env=env, cwd=project)

@@ -35,7 +35,7 @@ from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
-from tests.support import wait_until
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -112,7 +112,7 @@ def assert_state_readable(root: Path) -> None:
 
 
 def sync_cli(server: EmbeddedServer, root: Path) -> dict[str, object]:
-    result = run_connect(["sync", "--json"], env=server.env, cwd=root, timeout=120)
+    result = run_connect_in_process(["sync", "--json"], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -220,7 +220,7 @@ DAEMON_TRIALS = 20
 
 
 def daemon_pid(server: EmbeddedServer, root: Path) -> int:
-    result = run_connect(["daemon", "status", "--json"], env=server.env, cwd=root)
+    result = run_connect_in_process(["daemon", "status", "--json"], env=server.env, cwd=root)
     return int(json.loads(result.stdout)["pid"])
 
 
@@ -263,7 +263,7 @@ def test_daemon_killed_at_random_points_recovers_and_leaks_no_session(
             assert alive == current_sessions(root), (trial, alive)
             assert converged["session_id"] in alive
     finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
     with contextlib.suppress(AssertionError):  # the assertion below names what is left
         wait_until(lambda: warm_loaders_of(root) == [], 30)
     assert warm_loaders_of(root) == []

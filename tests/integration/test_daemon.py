@@ -27,7 +27,7 @@ from tests.integration.conftest import (
 )
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
-from tests.support import wait_until
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +123,7 @@ def test_a_burst_of_500_class_files_is_one_generation(
             (burst / f"C{index}.class").write_bytes(b"\xca\xfe\xba\xbe" + bytes([version]) * 8)
 
     write_all(1)
-    flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert flushed.returncode == 0, flushed.stderr
     added = daemon_status(daemon, env)
     assert added["artifacts"] == first["artifacts"]  # the class folder is one jar
@@ -132,7 +132,7 @@ def test_a_burst_of_500_class_files_is_one_generation(
     write_all(2)  # a rebuild: every class changes at once
     rebuilt = generation_after(daemon, env, int(added["generation"]))
     # a flush syncs every event of the rebuild still on its way: none builds another generation
-    flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert flushed.returncode == 0, flushed.stderr
     settled = daemon_status(daemon, env)
     assert rebuilt["generation"] == added["generation"] + 1
@@ -183,7 +183,7 @@ def test_a_lease_keeps_the_old_generation_until_the_run_ends(
         (daemon / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v9'\n")
         generation_after(daemon, env, int(first["generation"]))
         # a flush waits for the sync that built the new generation, retiring the old one
-        flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+        flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
         assert flushed.returncode == 0, flushed.stderr
         assert session_alive(embedded_server, first["session_id"])  # leased: kept
         assert daemon_status(daemon, env)["leases"] == {first["session_id"]: 1}
@@ -256,11 +256,13 @@ def udf_daemon(embedded_server: EmbeddedServer, tmp_path: Path) -> Iterator[Path
     try:
         yield root
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
 
 
 def sql_answer(server: EmbeddedServer, root: Path) -> subprocess.CompletedProcess[str]:
-    return run_connect(["sql", "--json", "SELECT answer() AS a"], env=server.env, cwd=root)
+    return run_connect_in_process(
+        ["sql", "--json", "SELECT answer() AS a"], env=server.env, cwd=root
+    )
 
 
 @pytest.mark.compat
@@ -283,7 +285,7 @@ def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
 ) -> None:
     env = embedded_server.env
     (udf_daemon / "udfs.py").write_text(UDF_MODULE + "\nraise ValueError('half-saved')\n")
-    synced = run_connect(["sync"], env=env, cwd=udf_daemon)
+    synced = run_connect_in_process(["sync"], env=env, cwd=udf_daemon)
     assert synced.returncode == 2
     assert "udfs.py:11: ValueError: half-saved" in synced.stderr
     assert "Traceback" not in synced.stderr

@@ -10,7 +10,7 @@ from sparkpush.daemon.client import connect_to_daemon
 from sparkpush.daemon.control_messages import GenerationReply
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import daemon_status, own_server
-from tests.support import wait_until
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -54,5 +54,7 @@ def test_a_server_restart_without_any_save_is_noticed_by_a_flush(
             lambda: flush(daemon_project).session_id not in (None, first.session_id),
             what="a new generation on the restarted server",
         )
-        answer = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=daemon_project)
+        answer = run_connect_in_process(
+            ["sql", "--json", "SELECT 1 AS one"], env=env, cwd=daemon_project
+        )
         assert answer.returncode == 0, answer.stderr

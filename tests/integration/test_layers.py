@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.sync.generation import Generation, load_generation
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer
 from tests.integration.conftest import (
     EVERY_KIND,
     daemon_status,
@@ -21,7 +21,7 @@ from tests.integration.conftest import (
 )
 from tests.jvm import add_constant_udf, build_jar, compile_java
 from tests.session_query import query_session
-from tests.support import wait_until
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,9 @@ def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
         "files/lookup.txt",
         "pyfiles/wheelmod-1.0-py3-none-any.zip",
     }
-    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project)
+    listed = run_connect_in_process(
+        ["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project
+    )
     document = json.loads(listed.stdout)
     assert document["base_session_id"] == before.base.session_id
     layers = {a["name"]: a["layer"] for a in document["artifacts"]}
@@ -118,7 +120,7 @@ def test_layers_off_builds_one_session_per_generation_as_before(
     assert second["released"] == [first["session_id"]]
     result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
     assert "java: 103" in result.stdout, result.stderr
-    doctor = run_connect(["doctor"], env=embedded_server.env, cwd=every_kind_project)
+    doctor = run_connect_in_process(["doctor"], env=embedded_server.env, cwd=every_kind_project)
     assert "OK   layers: off ([tool.sparkpush.layers] enabled = false)" in doctor.stdout
 
 

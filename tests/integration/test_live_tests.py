@@ -20,7 +20,7 @@ from tests.integration.conftest import (
     watching,
     write_udf_project,
 )
-from tests.support import wait_until
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +140,7 @@ def test_a_user_suite_sees_project_udfs_and_the_edited_udf_through_the_daemon(
         assert "Traceback" not in mismatch.stdout + mismatch.stderr
         assert "TAGGED" not in mismatch.stdout
     finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
 
 
 def test_a_failing_test_is_pytest_s_exit_code_and_counted(
@@ -160,12 +160,14 @@ def test_confs_and_temp_views_a_test_sets_stay_out_of_the_generation(
     root = user_project(tmp_path / "proj", LEAKY_TESTS)
     result = connect_test(embedded_server, root, "-q", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
-    conf = run_connect(
+    conf = run_connect_in_process(
         ["sql", "--json", "SET spark.sql.shuffle.partitions"], env=embedded_server.env, cwd=root
     )
     assert conf.returncode == 0, conf.stderr
     assert json.loads(conf.stdout)[0]["value"] != "7"
-    view = run_connect(["sql", "SELECT * FROM leaked_view"], env=embedded_server.env, cwd=root)
+    view = run_connect_in_process(
+        ["sql", "SELECT * FROM leaked_view"], env=embedded_server.env, cwd=root
+    )
     assert view.returncode != 0
     assert "leaked_view" in view.stderr
 
@@ -229,7 +231,7 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         if run.poll() is None:
             run.kill()
             run.wait()
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
 
 
 def test_a_run_killed_with_kill_9_leaves_its_clone_to_the_next_sync(
@@ -252,7 +254,7 @@ def test_a_run_killed_with_kill_9_leaves_its_clone_to_the_next_sync(
         run.wait()
         # nothing of the run released it; the project's next sync does, its process gone
         assert session_alive(embedded_server, clone)
-        synced = run_connect(["sync", "--json"], env=env, cwd=root)
+        synced = run_connect_in_process(["sync", "--json"], env=env, cwd=root)
         assert synced.returncode == 0, synced.stderr
         assert not session_alive(embedded_server, clone)
     finally:

@@ -13,6 +13,7 @@ from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import EVERY_KIND, USE_PACKAGE, sync_json
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,9 @@ def test_every_kind_works_end_to_end(
     assert "python: helpers-v1|wheel|from-archive|from-file" in result.stdout
     assert "java: 13" in result.stdout
 
-    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project)
+    listed = run_connect_in_process(
+        ["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project
+    )
     names = sorted(a["name"] for a in json.loads(listed.stdout)["artifacts"])
     assert names[0] == "archives/env.zip#env"
     assert any(n.startswith("jars/classes-classes-") and n.endswith(".jar") for n in names)
@@ -232,7 +235,7 @@ def test_bad_artifact_config_gives_one_line(
     elif setup == "archive":
         with zipfile.ZipFile(root / "env.zip", "w") as archive:
             archive.writestr("a.txt", "a")
-    result = run_connect(["sync"], env=embedded_server.env, cwd=root)
+    result = run_connect_in_process(["sync"], env=embedded_server.env, cwd=root)
     assert result.returncode == code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr

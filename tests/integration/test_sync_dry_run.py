@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import daemon_status, sync_json
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,7 @@ def twice(x):
 
 
 def dry_run(server: EmbeddedServer, root: Path) -> dict[str, object]:
-    result = run_connect(["sync", "--dry-run", "--json"], env=server.env, cwd=root)
+    result = run_connect_in_process(["sync", "--dry-run", "--json"], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
@@ -95,7 +96,9 @@ def test_dry_run_of_an_added_file_and_of_nothing(
     assert preview["action"] == "add_in_place"
     assert preview["upload"] == ["files/more.txt"]
     assert preview["bytes"] == 5
-    human = run_connect(["sync", "--dry-run"], env=embedded_server.env, cwd=every_kind_project)
+    human = run_connect_in_process(
+        ["sync", "--dry-run"], env=embedded_server.env, cwd=every_kind_project
+    )
     assert human.returncode == 0, human.stderr
     assert "add in place (dry run: nothing was changed)" in human.stdout
     assert "files/more.txt" in human.stdout
@@ -146,7 +149,7 @@ def test_sync_json_has_the_same_keys_with_and_without_a_daemon(
         assert dry_run(embedded_server, every_kind_project)["action"] == "nothing"
         assert daemon_status(every_kind_project, env)["syncs"] == syncs
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=every_kind_project)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=every_kind_project)
     assert with_daemon["by_daemon"] is True
     assert set(with_daemon) == set(alone)
     for key in ("skipped", "released", "warnings", "udfs"):

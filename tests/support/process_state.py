@@ -96,7 +96,11 @@ def _children() -> frozenset[int]:
 
 
 def _threads() -> frozenset[threading.Thread]:
-    return frozenset(threading.enumerate())
+    """Threads started through `threading`; not the entries Python adds for foreign threads
+    (gRPC's own, calling back into Python), which are never removed."""
+    return frozenset(
+        each for each in threading.enumerate() if not isinstance(each, threading._DummyThread)
+    )
 
 
 @dataclass(frozen=True)
