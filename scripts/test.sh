@@ -15,5 +15,6 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && command -v apt-g
 fi
 ruff check .
 ruff format --check .
-mypy sparkpush
+mypy sparkpush tests
+mypy benchmarks  # apart: its tests.py would clash with the tests package
 python -m pytest "$@"

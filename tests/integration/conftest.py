@@ -180,7 +180,7 @@ def write_udf_project(root: Path, extra_config: str = "") -> Path:
     return root
 
 
-def sync_json(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, object]:
+def sync_json(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, Any]:
     result = run_connect_in_process(["sync", "--json", *extra], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))

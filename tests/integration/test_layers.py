@@ -173,5 +173,7 @@ def test_a_replaced_base_lives_while_a_leased_generation_cloned_from_it_does(
         if run.poll() is None:
             run.kill()
     wait_until(lambda: not session_alive(embedded_server, old.session_id), what="its release")
-    wait_until(lambda: not session_alive(embedded_server, old.base.session_id), what="base release")
+    old_base = old.base
+    assert old_base is not None
+    wait_until(lambda: not session_alive(embedded_server, old_base.session_id), what="its release")
     assert session_alive(embedded_server, new.base.session_id)

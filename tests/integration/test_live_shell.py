@@ -56,10 +56,10 @@ class Terminal:
             raise AssertionError(f"{failure}: {self.output.decode()!r}") from None
 
     def exit_code(self, seconds: float = 60) -> int:
-        def ended() -> tuple[int] | None:
+        def ended() -> tuple[int, ...]:
             self._read(0.2)
             pid, status = os.waitpid(self.pid, os.WNOHANG)
-            return (os.waitstatus_to_exitcode(status),) if pid else None
+            return (os.waitstatus_to_exitcode(status),) if pid else ()
 
         return wait_until(ended, seconds, what="the shell to exit", interval=0)[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ def twice(x):
 """
 
 
-def dry_run(server: EmbeddedServer, root: Path) -> dict[str, object]:
+def dry_run(server: EmbeddedServer, root: Path) -> dict[str, Any]:
     result = run_connect_in_process(["sync", "--dry-run", "--json"], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -59,7 +60,7 @@ def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
     assert state_files(every_kind_project) == before
     assert preview["dry_run"] is True
     assert preview["action"] == "new_generation"
-    assert any("pyfiles/mypkg-" in str(r) for r in preview["reasons"])  # type: ignore[union-attr]
+    assert any("pyfiles/mypkg-" in str(r) for r in preview["reasons"])
     assert preview["layer"] == "code"
     synced = sync_json(embedded_server, every_kind_project)
     assert synced["session_id"] != first["session_id"]
@@ -68,7 +69,7 @@ def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
     sent = {
         e["name"]: e["size"] for e in after["entries"] if e["generation"] == synced["generation"]
     }
-    assert sorted(preview["upload"]) == sorted(sent)  # type: ignore[type-var]
+    assert sorted(preview["upload"]) == sorted(sent)
     assert preview["bytes"] == sum(sent.values()) == synced["bytes"]
     assert synced["layer"] == "code"
 
@@ -114,7 +115,7 @@ def test_dry_run_names_the_udfs_an_edit_would_re_register(
     (root / "helpers.py").write_text("def word():\n    return 'first'\n")
     (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
     first = sync_json(embedded_server, root)
-    assert sorted(first["udfs"]) == ["answer", "twice"]  # type: ignore[type-var]
+    assert sorted(first["udfs"]) == ["answer", "twice"]
     (root / "helpers.py").write_text("def word():\n    return 'second'\n")
     before = state_files(root)
     preview = dry_run(embedded_server, root)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 
 import pytest
 
@@ -10,11 +10,19 @@ from sparkpush.daemon.worker import SyncWorker
 from tests.support import wait_until
 
 
+def counted(calls: list[int], result: Callable[[], bool] = lambda: True) -> Callable[[], bool]:
+    """A sync that counts its calls in `calls` and returns `result()`."""
+
+    def sync() -> bool:
+        calls.append(1)
+        return result()
+
+    return sync
+
+
 def test_a_burst_of_changes_gives_one_sync() -> None:
-    calls: list[float] = []
-    worker = SyncWorker(
-        lambda: calls.append(time.monotonic()) or True, quiet_s=0.2, settled=lambda: True
-    )
+    calls: list[int] = []
+    worker = SyncWorker(counted(calls), quiet_s=0.2, settled=lambda: True)
     worker.start()
     try:
         for _ in range(500):
@@ -85,7 +93,7 @@ def test_flush_after_stop_returns_false() -> None:
 
 def test_a_settled_flush_answers_without_a_sync() -> None:
     calls: list[int] = []
-    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=0.01, settled=lambda: True)
+    worker = SyncWorker(counted(calls), quiet_s=0.01, settled=lambda: True)
     worker.start()
     try:
         assert not worker.up_to_date()  # the first sync always runs
@@ -109,7 +117,7 @@ def test_a_flush_syncs_when_not_settled_or_when_a_change_came_in_meanwhile() -> 
         return True
 
     # a long quiet time: no sync of its own, only the ones the flushes ask for
-    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=30, settled=settled)
+    worker = SyncWorker(counted(calls), quiet_s=30, settled=settled)
     worker.start()
     try:
         assert worker.up_to_date() or worker.flush(5)
@@ -125,9 +133,7 @@ def test_a_flush_after_a_failed_sync_syncs_again(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(worker_module, "RETRY_MIN_S", 600.0)
     results = iter([False, True, True])
     calls: list[int] = []
-    worker = SyncWorker(
-        lambda: calls.append(1) or next(results), quiet_s=0.01, settled=lambda: True
-    )
+    worker = SyncWorker(counted(calls, lambda: next(results)), quiet_s=0.01, settled=lambda: True)
     worker.start()
     try:
         assert worker.up_to_date() or worker.flush(5)  # unreachable: a retry is due
