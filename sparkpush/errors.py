@@ -9,7 +9,12 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   ├── ForeignDaemonError
 │   ├── DaemonAlreadyRunningError
 │   ├── ServerAlreadyRunningError
-│   └── UdfLoadError
+│   ├── UdfLoadError
+│   ├── EnvironmentBuildError
+│   └── PackageError
+│       ├── PackageNotFoundError
+│       ├── PackageChecksumError
+│       └── PackageConflictError
 ├── ServerUnreachableError          3
 │   ├── AuthenticationError
 │   ├── ServerUnavailableError
@@ -22,7 +27,8 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   └── JavaNotFoundError
 ├── DaemonStartError                3
 ├── DaemonSyncError                 the exit code of the daemon's failed sync
-└── DaemonVersionMismatchError      2
+├── DaemonVersionMismatchError      2
+└── PackageRepositoryError          3
 """
 
 from __future__ import annotations
@@ -179,5 +185,28 @@ class EnvironmentBuildError(UsageError):
 
 class EnvironmentOfflineError(SparkpushError):
     """A build of the environment is needed and the package index cannot be reached."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class PackageError(UsageError):
+    """JVM packages by Maven coordinates that cannot be resolved: a coordinate or repository
+    that does not parse, and the subclasses below."""
+
+
+class PackageNotFoundError(PackageError):
+    """A coordinate no repository has (all of them answered)."""
+
+
+class PackageChecksumError(PackageError):
+    """A file whose bytes do not match the repository's checksum, or the lock's sha256."""
+
+
+class PackageConflictError(PackageError):
+    """Versions of one module that Ivy (or the request itself) cannot settle."""
+
+
+class PackageRepositoryError(SparkpushError):
+    """A package is missing and a repository that could have it did not answer."""
 
     exit_code = ExitCode.UNREACHABLE

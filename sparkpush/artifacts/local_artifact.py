@@ -139,7 +139,13 @@ class DesiredArtifact:
     sha256: str
     size: int
     source: Path
+    origin: str | None = None
+    """What the manifest shows as its source when not `source` (a package's coordinate)."""
 
     @property
     def name(self) -> str:
         return self.artifact.name
+
+    @property
+    def shown_source(self) -> str:
+        return self.origin if self.origin is not None else str(self.source)

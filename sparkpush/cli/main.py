@@ -13,6 +13,7 @@ from sparkpush.cli.commands.artifacts import artifacts
 from sparkpush.cli.commands.daemon import daemon
 from sparkpush.cli.commands.doctor import doctor
 from sparkpush.cli.commands.env import env
+from sparkpush.cli.commands.packages import packages
 from sparkpush.cli.commands.server import server
 from sparkpush.cli.commands.shell import shell
 from sparkpush.cli.commands.sql import sql
@@ -57,6 +58,7 @@ cli.add_command(sql)
 cli.add_command(udfs)
 cli.add_command(trust)
 cli.add_command(env)
+cli.add_command(packages)
 cli.add_command(test)
 cli.add_command(shell)
 name_environment_variables(cli)

@@ -25,6 +25,8 @@ else:  # pragma: no cover
 
 DEFAULT_SERVER_PORT = 15002
 DEFAULT_MASTER = "local[*]"
+IVY_SCHEME = "ivy://"
+"""`artifacts.jars` entries with this scheme are Maven coordinates, as the Scala client takes."""
 
 _STR = "a string"
 _INT = "an integer"
@@ -39,7 +41,14 @@ _SCHEMA: dict[str, Any] = {
     "token_file": _STR,
     "ca_file": _STR,
     "user_id": _STR,
-    "server": {"port": _INT, "master": _STR, "ui": _BOOL, "workers": _INT},
+    "server": {
+        "port": _INT,
+        "master": _STR,
+        "ui": _BOOL,
+        "workers": _INT,
+        "packages": _STR_LIST,
+        "conf": _STR_TABLE,
+    },
     "conf": _STR_TABLE,
     "artifacts": {
         "python": _STR_LIST,
@@ -60,6 +69,7 @@ _SCHEMA: dict[str, Any] = {
         "pip_args": _STR_LIST,
     },
     "layers": {"enabled": _BOOL, "code": _STR_LIST},
+    "packages": {"coordinates": _STR_LIST, "repositories": _STR_LIST, "exclude": _STR_LIST},
 }
 
 USER_CONFIG_FILE = "config.toml"
@@ -80,6 +90,10 @@ class ServerSettings:
     master: str = DEFAULT_MASTER
     ui: bool = False
     workers: int = 0
+    packages: tuple[str, ...] = ()
+    """Maven coordinates for the embedded server's own class path (SQL extensions, catalogs)."""
+    conf: Mapping[str, str] = field(default_factory=dict)
+    """Static Spark confs the embedded server starts with (not settable per session)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,18 @@ class EnvironmentSettings:
     pip_args: tuple[str, ...] = ()
     project_requirements: tuple[str, ...] = ()
     """`[project].dependencies` of the same pyproject, when `project_dependencies` is true."""
+
+
+@dataclass(frozen=True)
+class PackageSettings:
+    """`[tool.sparkpush.packages]`: JVM libraries by Maven coordinates, for every session."""
+
+    coordinates: tuple[str, ...] = ()
+    repositories: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    """`group:artifact` modules never fetched (as `spark.jars.excludes`)."""
+    ivy_uris: tuple[str, ...] = ()
+    """`ivy://group:artifact:version?...` entries of `artifacts.jars` (the Scala client's form)."""
 
 
 @dataclass(frozen=True)
@@ -141,9 +167,10 @@ class Config:
     java_udfs: Mapping[str, JavaUdf] = field(default_factory=dict)
     environment: EnvironmentSettings = field(default_factory=EnvironmentSettings)
     layers: LayerSettings = field(default_factory=LayerSettings)
+    packages: PackageSettings = field(default_factory=PackageSettings)
     project_credentials: Mapping[str, str] = field(default_factory=dict)
-    """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`) as the
-    project's config writes them."""
+    """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`,
+    `packages.repositories` as `repositories`) as the project's config writes them."""
     credentials_digest: str = ""
     """What `connect trust` records for `project_credentials` (see sparkpush.config.trust)."""
     trust: TrustState = TrustState.TRUSTED
@@ -294,6 +321,14 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
     pip_args = table.get("environment", {}).get("pip_args")
     if pip_args:
         credentials["pip_args"] = " ".join(pip_args)
+    repositories = table.get("packages", {}).get("repositories")
+    if repositories:
+        credentials["repositories"] = " ".join(repositories)
+    artifacts = {k: tuple(v) for k, v in table.get("artifacts", {}).items()}
+    jars = artifacts.get("jars", ())
+    ivy_uris = tuple(j for j in jars if j.startswith(IVY_SCHEME))
+    if ivy_uris:
+        artifacts["jars"] = tuple(j for j in jars if not j.startswith(IVY_SCHEME))
     ca_file = as_path("ca_file")
     digest = credentials_digest(credentials, ca_file)
     return Config(
@@ -306,14 +341,32 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         token_file=as_path("token_file"),
         ca_file=ca_file,
         user_id=table.get("user_id"),
-        server=ServerSettings(**server),
+        server=_server(server),
         conf=dict(table.get("conf", {})),
-        artifacts=ArtifactSettings(**{k: tuple(v) for k, v in table.get("artifacts", {}).items()}),
+        artifacts=ArtifactSettings(**artifacts),
         udf_modules=tuple(udf.get("modules", ())),
         udf_names=dict(udf.get("names", {})),
         java_udfs=_java_udfs(table.get("java_udfs", {}), path),
         environment=_environment(table.get("environment", {}), path, document),
         layers=_layers(table.get("layers", {})),
+        packages=_packages(table.get("packages", {}), ivy_uris),
+    )
+
+
+def _server(table: Mapping[str, Any]) -> ServerSettings:
+    return ServerSettings(
+        **{k: v for k, v in table.items() if k not in ("packages", "conf")},
+        packages=tuple(table.get("packages", ())),
+        conf=dict(table.get("conf", {})),
+    )
+
+
+def _packages(table: Mapping[str, Any], ivy_uris: tuple[str, ...]) -> PackageSettings:
+    return PackageSettings(
+        coordinates=tuple(table.get("coordinates", ())),
+        repositories=tuple(table.get("repositories", ())),
+        exclude=tuple(table.get("exclude", ())),
+        ivy_uris=ivy_uris,
     )
 
 

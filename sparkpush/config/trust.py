@@ -23,8 +23,9 @@ from sparkpush.state.private_files import read_json, write_private_json
 
 CREDENTIAL_KEYS = ("remote", "token_file", "ca_file")
 """The keys that decide where data and credentials go."""
-SOURCE_KEYS = ("pip_args",)
-"""The keys that decide where the environment's packages come from (`environment.pip_args`)."""
+SOURCE_KEYS = ("pip_args", "repositories")
+"""The keys that decide where packages come from (`environment.pip_args`,
+`packages.repositories`)."""
 
 RECORDS_FILE = "trusted.json"
 RECORDS_VERSION = 1

@@ -31,6 +31,9 @@ from sparkpush.errors import (
     UntrustedConfigError,
     UsageError,
 )
+from sparkpush.packages.server_side import RESTART, extras_mismatch
+from sparkpush.packages.spec import Scope, packages_configured
+from sparkpush.packages.status import known_packages, packages_problem
 from sparkpush.remote.target import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
 from sparkpush.state.folders import state_dir
@@ -62,9 +65,9 @@ def run_checks(
     config, config_check = check_config(config_file)
     checks.append(config_check)
     if config_check.ok:
-        checks.extend([check_trust(config), check_artifacts(config)])
+        checks.extend([check_trust(config), check_artifacts(config), *check_packages(config)])
     remote_set = bool(remote_flag or env.get("SPARK_REMOTE") or config.remote)
-    checks.append(check_java(needed=not remote_set))
+    checks.append(check_java(needed=not remote_set or _packages_need_resolving(checks)))
     checks.extend(check_server(config, remote_flag, env))
     return checks
 
@@ -101,6 +104,30 @@ def check_config(config_file: Path | None) -> tuple[Config, Check]:
         return Config(project_root=Path.cwd()), check
     where = str(config.source) if config.source else "no [tool.sparkpush] found, using defaults"
     return config, Check("config", True, where)
+
+
+def check_packages(config: Config) -> list[Check]:
+    """Per scope with packages: resolved for the current coordinates, jars in the cache."""
+    checks = []
+    for scope in Scope:
+        if not packages_configured(config, scope):
+            continue
+        name = "packages" if scope is Scope.SESSION else "server packages"
+        problem = packages_problem(config, scope)
+        if problem is None:
+            known = known_packages(config, scope)
+            jars = known.entry.jars if known is not None and known.entry is not None else ()
+            size = sum(j.size for j in jars)
+            checks.append(
+                Check(name, True, f"{len(jars)} jar(s), {size:,} bytes, locked and cached")
+            )
+        else:
+            checks.append(Check(name, False, problem, "run 'connect packages resolve'"))
+    return checks
+
+
+def _packages_need_resolving(checks: list[Check]) -> bool:
+    return any(c.name.endswith("packages") and not c.ok for c in checks)
 
 
 def check_trust(config: Config) -> Check:
@@ -143,7 +170,10 @@ def check_java(*, needed: bool) -> Check:
     except JavaNotFoundError as exc:
         if not needed:
             return Check(
-                "java", True, f"not usable ({exc.message}); only the embedded server needs it"
+                "java",
+                True,
+                f"not usable ({exc.message}); only the embedded server and resolving packages "
+                "need it",
             )
         return Check(
             "java",
@@ -200,7 +230,18 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         check_spark_version(version),
         check_worker_python(target),
         layers,
+        *check_server_settings(config, target),
     ]
+
+
+def check_server_settings(config: Config, target: Target) -> list[Check]:
+    """Whether the running embedded server has the project's server packages and confs."""
+    if target.embedded is None:
+        return []
+    mismatch = extras_mismatch(config, target.embedded.extras)
+    if mismatch is None:
+        return [Check("server settings", True, "the embedded server runs with this project's")]
+    return [Check("server settings", False, mismatch, f"run '{RESTART}'")]
 
 
 def check_layers(config: Config, target: Target, client: Session, version: str) -> Check:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,9 +20,12 @@ from sparkpush.errors import (
     SparkpushError,
     UntrustedConfigError,
 )
+from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.progress.notify import Notify
 from sparkpush.server.process import server_status, start_server
 from sparkpush.state.server_state import ServerState, StateFiles
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,14 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
                 "no remote is configured and the embedded server is not running; "
                 "start it with 'connect server start'"
             )
+        extras = server_extras(config)
         if notify is not None:
             notify(f"starting the embedded Spark Connect server on port {config.server.port}")
-        state, _ = start_server(config.server, files, probe_embedded)
+        state, _ = start_server(config.server, files, probe_embedded, extras=extras)
+    else:
+        mismatch = extras_mismatch(config, state.extras)
+        if mismatch is not None:
+            (notify or log.warning)(mismatch)
     return Target(spec=embedded_spec(state), source="embedded", embedded=state)
 
 

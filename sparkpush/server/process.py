@@ -28,6 +28,7 @@ from sparkpush.server.process_group import (
 )
 from sparkpush.server.server_conf import (
     ServerDirs,
+    ServerExtras,
     daemon_environment,
     properties_text,
     server_properties,
@@ -76,14 +77,16 @@ def start_server(
     files: StateFiles,
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None = None,
+    extras: ServerExtras | None = None,
 ) -> tuple[ServerState, bool]:
     """Start the server unless ours is running; returns (state, started_now).
 
     Two commands starting it at once (parallel submits with no server yet) take turns: the
     second finds the first's server instead of starting a JVM of its own beside it.
+    `extras`: the project's server packages (their jars) and static confs.
     """
     with _start_lock(files):
-        return _start_unless_running(settings, files, ready, on_wait)
+        return _start_unless_running(settings, files, ready, on_wait, extras or ServerExtras())
 
 
 @contextmanager
@@ -102,6 +105,7 @@ def _start_unless_running(
     files: StateFiles,
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None,
+    extras: ServerExtras,
 ) -> tuple[ServerState, bool]:
     status = server_status(files)
     if status.running and status.state is not None:
@@ -113,7 +117,8 @@ def _start_unless_running(
     write_private_file(files.token, token.encode())
     # The token reaches the server in a 0600 properties file: never argv, never the
     # environment that its Python workers and executors inherit.
-    write_private_file(files.properties, properties_text(server_properties(dirs, token)).encode())
+    properties = {**extras.conf, **server_properties(dirs, token)}
+    write_private_file(files.properties, properties_text(properties).encode())
     env = {**_server_env(java.home), **daemon_environment(dirs)}
     cluster = None
     try:
@@ -123,7 +128,7 @@ def _start_unless_running(
             )
         master = cluster.master_url if cluster is not None else settings.master
         process = spawn_detached(
-            _server_command(settings, master, files.properties),
+            _server_command(settings, master, files.properties, extras.jars),
             env,
             files.log,
             cwd=files.root,
@@ -144,6 +149,7 @@ def _start_unless_running(
         started_at=time.time(),
         master_url=cluster.master_url if cluster is not None else None,
         cluster_pids=cluster.pids if cluster is not None else (),
+        extras=extras.digest,
     )
     files.save(state)
     try:
@@ -183,12 +189,17 @@ def stop_server(files: StateFiles) -> bool:
     return True
 
 
-def _server_command(settings: ServerSettings, master: str, properties: Path) -> list[str]:
+def _server_command(
+    settings: ServerSettings, master: str, properties: Path, jars: tuple[Path, ...] = ()
+) -> list[str]:
     home = spark_home()
+    # the server's own class path: what a session cannot add (SQL extensions, catalogs)
+    on_class_path = ["--jars", ",".join(str(jar) for jar in jars)] if jars else []
     return [
         str(home / "bin" / "spark-submit"),
         "--properties-file",
         str(properties),
+        *on_class_path,
         "--class",
         CONNECT_SERVER_CLASS,
         "--name",

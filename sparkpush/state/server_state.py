@@ -21,6 +21,8 @@ class ServerState:
     master_url: str | None = None
     cluster_pids: tuple[int, ...] = ()
     reaper_pid: int | None = None
+    extras: str = ""
+    """The digest of the server packages and confs it started with (`ServerExtras`)."""
 
 
 class StateFiles:

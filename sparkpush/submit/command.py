@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from sparkpush.artifacts.local_artifact import LocalArtifact, artifacts_from_fla
 from sparkpush.config.settings import Config
 from sparkpush.daemon.attach import daemon_running
 from sparkpush.errors import SparkpushError, UsageError
+from sparkpush.packages.spec import PackageFlags
 from sparkpush.progress.notify import Notify, ProgressCallback
 from sparkpush.remote.target import resolve_target
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome, interrupted_before_the_run
@@ -34,6 +35,7 @@ class SubmitOptions:
     jars: tuple[str, ...] = ()
     archives: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    packages: PackageFlags = field(default_factory=PackageFlags)
     confs: tuple[str, ...] = ()
     timeout_raw: str | None = None
     report_path: Path | None = None
@@ -110,6 +112,11 @@ def submit_and_report(
             query_progress=options.query_progress,
         )
         check_app(request)
+        if options.attach and not options.packages.empty:
+            raise UsageError(
+                "--packages, --repositories and --exclude-packages make an isolated session; "
+                "for the project's generation put them in [tool.sparkpush.packages]"
+            )
         target = resolve_target(config, options.remote, notify=notify, ca_file=options.ca_file)
         remote_shown = remote_for_report(target.spec)
         if _attaches(options, request, config, notify):
@@ -123,7 +130,7 @@ def submit_and_report(
                     lease=attached.lease,
                 )
         else:
-            request = with_project_artifacts(config, target, request, notify)
+            request = with_project_artifacts(config, target, request, notify, options.packages)
             outcome = run_submit(target, request, notify, on_progress, forked=forked)
     except SparkpushError as exc:
         if options.report_path is None and not options.as_json:
@@ -152,7 +159,12 @@ def _attaches(
         raise UsageError("--attach and --fresh exclude each other")
     if options.attach:
         return True
-    if options.fresh or request.artifacts or not daemon_running(config.project_root):
+    if (
+        options.fresh
+        or request.artifacts
+        or not options.packages.empty
+        or not daemon_running(config.project_root)
+    ):
         return False
     notify("the project's daemon is running: attaching to its generation (--fresh: own)")
     return True

@@ -13,6 +13,7 @@ from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.environment.session_parts import environment_conf
 from sparkpush.environment.worker_probe import WorkerPythonCache, server_identity
 from sparkpush.errors import UsageError
+from sparkpush.packages.spec import PackageFlags
 from sparkpush.progress.notify import Notify
 from sparkpush.remote.target import Target
 from sparkpush.submit.report import remote_for_report
@@ -26,10 +27,15 @@ from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
 
 
 def with_project_artifacts(
-    config: Config, target: Target, request: SubmitRequest, notify: Notify
+    config: Config,
+    target: Target,
+    request: SubmitRequest,
+    notify: Notify,
+    packages: PackageFlags | None = None,
 ) -> SubmitRequest:
-    """The request with the project's configured artifacts and UDFs for its fresh session."""
-    desired, warnings = collect_project_artifacts(config, request.artifacts, target)
+    """The request with the project's configured artifacts and UDFs for its fresh session;
+    `packages`: submit's --packages, resolved with the project's."""
+    desired, warnings = collect_project_artifacts(config, request.artifacts, target, packages)
     for warning in warnings:
         notify(f"warning: {warning}")
 

@@ -36,6 +36,8 @@ from sparkpush.errors import (
     ServerError,
     UsageError,
 )
+from sparkpush.packages.session_parts import package_artifacts
+from sparkpush.packages.spec import PackageFlags
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
@@ -97,8 +99,9 @@ def sync_project(
     with project_lock(root):
         collected, desired = _collect(config, extra, reuse)
         environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-        desired += environment
-        collected = replace(collected, warnings=collected.warnings + notes)
+        packages, package_notes = package_artifacts(config)
+        desired = _joined(desired, environment, packages)
+        collected = replace(collected, warnings=collected.warnings + notes + package_notes)
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
         release_unfinished(target, root, keep=_sessions_of(manifest))
@@ -178,16 +181,42 @@ def _uses_base(plan: SyncPlan) -> bool:
 
 
 def collect_project_artifacts(
-    config: Config, extra: Sequence[LocalArtifact] = (), target: Target | None = None
+    config: Config,
+    extra: Sequence[LocalArtifact] = (),
+    target: Target | None = None,
+    packages: PackageFlags | None = None,
 ) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
-    """The project's configured artifacts plus `extra` (e.g. submit's flags), and warnings;
-    with `target`, also the project's environment for its workers."""
+    """The project's configured artifacts plus `extra` (e.g. submit's flags) and its packages
+    (with `packages`: submit's --packages too), and warnings; with `target`, also the
+    project's environment for its workers."""
     with project_lock(config.project_root):
         collected, desired = _collect(config, extra)
+        jars, package_notes = package_artifacts(config, packages)
+        warnings = collected.warnings + package_notes
+        environment: list[DesiredArtifact] = []
         if target is not None:
             environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-            return desired + environment, collected.warnings + notes
-    return desired, collected.warnings
+            warnings += notes
+    return _joined(desired, environment, jars), warnings
+
+
+def _joined(
+    desired: list[DesiredArtifact], *more: Sequence[DesiredArtifact]
+) -> list[DesiredArtifact]:
+    """`desired` and the artifacts the project's dependencies add; one name, one source."""
+    names = {d.name: d for d in desired}
+    joined = list(desired)
+    for artifact in (a for group in more for a in group):
+        earlier = names.get(artifact.name)
+        if earlier is None:
+            names[artifact.name] = artifact
+            joined.append(artifact)
+        elif earlier.sha256 != artifact.sha256:
+            raise UsageError(
+                f"{earlier.shown_source} and {artifact.shown_source} would both be sent as "
+                f"{artifact.name}"
+            )
+    return joined
 
 
 def _collect(

@@ -168,6 +168,6 @@ def manifest_entry(
         name=uploaded.name,
         sha256=uploaded.sha256,
         size=uploaded.size,
-        source=str(desired.source),
+        source=desired.shown_source,
         generation=generation,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sparkpush.artifacts.planner import PlanAction
+from sparkpush.packages.session_parts import coordinate_of_source
 from sparkpush.sync.engine import SyncResult
 
 
@@ -33,6 +34,8 @@ class SyncSummary:
     """Whether the generation is a clone of a base session (False: one session of its own)."""
     layer: str | None = None
     """The lowest layer this sync changed: "base", "code", or None."""
+    packages: tuple[tuple[str, str], ...] = ()
+    """(coordinate, artifact name) of each package jar the generation holds."""
 
     @classmethod
     def of(cls, result: SyncResult, *, by_daemon: bool = False) -> SyncSummary:
@@ -51,6 +54,7 @@ class SyncSummary:
             by_daemon=by_daemon,
             layers=result.layers,
             layer=result.layer.value if result.layer is not None else None,
+            packages=_packages(result),
         )
 
     def unchanged(self) -> SyncSummary:
@@ -84,6 +88,7 @@ class SyncSummary:
             "by_daemon": self.by_daemon,
             "layers": self.layers,
             "layer": self.layer,
+            "packages": [{"coordinate": c, "name": n} for c, n in self.packages],
         }
 
     @classmethod
@@ -107,7 +112,22 @@ class SyncSummary:
             by_daemon=bool(document["by_daemon"]),
             layers=bool(document["layers"]),
             layer=None if document["layer"] is None else str(document["layer"]),
+            packages=tuple(
+                (str(p["coordinate"]), str(p["name"])) for p in _list(document["packages"])
+            ),
         )
+
+
+def _packages(result: SyncResult) -> tuple[tuple[str, str], ...]:
+    entries = result.manifest.entries.values() if result.manifest is not None else ()
+    found = ((coordinate_of_source(e.source), e.name) for e in entries)
+    return tuple(sorted((c, n) for c, n in found if c is not None))
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ import click
 
 from sparkpush.artifacts.kinds import ArtifactKind
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.packages.session_parts import coordinate_of_source
 from sparkpush.sync.generation import load_generation
 
 
@@ -15,7 +16,8 @@ from sparkpush.sync.generation import load_generation
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @pass_app
 def artifacts(app_ctx: AppContext, as_json: bool) -> int:
-    """List the current generation's artifacts (name, kind, size, hash, source, layer)."""
+    """List the current generation's artifacts (name, kind, size, hash, source, layer); a
+    package jar's source is its Maven coordinate."""
     manifest = load_generation(app_ctx.config.project_root)
     base = manifest.base if manifest else None
     in_base = set(base.names) if base else set()
@@ -26,6 +28,7 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
             "size": entry.size,
             "sha256": entry.sha256,
             "source": entry.source,
+            "coordinate": coordinate_of_source(entry.source),
             "generation": entry.generation,
             "layer": ("base" if entry.name in in_base else "code") if base else None,
         }

@@ -12,6 +12,7 @@ from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
+from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.remote.target import probe_embedded
 from sparkpush.server.process import server_status, start_server, stop_server
 from sparkpush.state.server_state import StateFiles
@@ -53,10 +54,13 @@ def start(
     )
     if settings.workers and master is not None:
         raise UsageError("--workers starts its own master; do not combine it with --master")
+    files = StateFiles()
+    # resolving the server's packages may start a JVM: not for a server that already runs
+    extras = None if server_status(files).running else server_extras(app_ctx.config)
     spinner = ProgressLine("starting Spark Connect server") if app_ctx.stderr_is_tty() else None
     try:
         state, started = start_server(
-            settings, StateFiles(), probe_embedded, spinner.spin if spinner else None
+            settings, files, probe_embedded, spinner.spin if spinner else None, extras
         )
     finally:
         if spinner is not None:
@@ -71,6 +75,9 @@ def start(
         )
     else:
         click.echo(f"Spark Connect server is already running at {state.url} (pid {state.pid})")
+        mismatch = extras_mismatch(app_ctx.config, state.extras)
+        if mismatch is not None:
+            app_ctx.notify(mismatch)
     return 0
 
 
