@@ -13,6 +13,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -374,17 +375,41 @@ def watching(
             raise
 
 
-@contextmanager
-def own_server(project: Path, state_home: Path) -> Iterator[dict[str, str]]:
-    """An embedded server of the test's own for `project` (it gets stopped and restarted):
-    a free port in the project's config, state under `state_home`; yields the environment.
-    The project's daemon and the server are stopped at the end."""
-    config = project / "pyproject.toml"
-    config.write_text(config.read_text() + f"\n[tool.sparkpush.server]\nport = {free_port()}\n")
-    env = clean_env(XDG_STATE_HOME=str(state_home))
+@dataclass(frozen=True)
+class RestartableServer:
+    """An embedded server besides the session's, for tests that stop and start it: its state
+    folder and port."""
+
+    state_home: Path
+    port: int
+
+    @property
+    def env(self) -> dict[str, str]:
+        return clean_env(XDG_STATE_HOME=str(self.state_home))
+
+
+@pytest.fixture(scope="session")
+def restartable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableServer]:
+    """Shared by the tests that restart a server: each restart is then one start, not three
+    (start, stop, start) per test. Stopped at the end of the session."""
+    server = RestartableServer(tmp_path_factory.mktemp("own-state"), free_port())
     try:
-        assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+        yield server
+    finally:
+        run_connect(["server", "stop"], env=server.env)
+
+
+@contextmanager
+def own_server(project: Path, server: RestartableServer) -> Iterator[dict[str, str]]:
+    """`server` for `project` (the test may stop and start it): its port in the project's
+    config, running on entry; yields the environment. The project's daemon is stopped at the
+    end."""
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text() + f"\n[tool.sparkpush.server]\nport = {server.port}\n")
+    env = server.env
+    try:
+        if not status_json(env)["running"]:
+            assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
         yield env
     finally:
         run_connect_in_process(["daemon", "stop"], env=env, cwd=project)
-        run_connect(["server", "stop"], env=env, cwd=project)

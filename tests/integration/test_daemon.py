@@ -16,6 +16,7 @@ from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import (
     AS_NOBODY,
     USE_PACKAGE,
+    RestartableServer,
     as_root,
     daemon_status,
     generation_after,
@@ -213,8 +214,10 @@ def test_kill_9_then_restart_converges_without_reuploading(
     assert after["last_sync"]["uploaded"] == 0
 
 
-def test_server_restart_under_a_running_daemon(tmp_path: Path, daemon_project: Path) -> None:
-    with own_server(daemon_project, tmp_path / "own-state") as env:
+def test_server_restart_under_a_running_daemon(
+    restartable_server: RestartableServer, daemon_project: Path
+) -> None:
+    with own_server(daemon_project, restartable_server) as env:
         assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
         first = daemon_status(daemon_project, env)
         assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0

@@ -9,7 +9,7 @@ import pytest
 from sparkpush.daemon.client import connect_to_daemon
 from sparkpush.daemon.control_messages import GenerationReply
 from tests.conftest import EmbeddedServer, run_connect
-from tests.integration.conftest import daemon_status, own_server
+from tests.integration.conftest import RestartableServer, daemon_status, own_server
 from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
@@ -41,10 +41,10 @@ def test_a_no_op_flush_runs_no_sync_but_a_save_still_reads_through(
 
 
 def test_a_server_restart_without_any_save_is_noticed_by_a_flush(
-    tmp_path: Path,
+    restartable_server: RestartableServer,
     daemon_project: Path,
 ) -> None:
-    with own_server(daemon_project, tmp_path / "own-state") as env:
+    with own_server(daemon_project, restartable_server) as env:
         assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
         first = flush(daemon_project)
         assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0

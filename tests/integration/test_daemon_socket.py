@@ -26,6 +26,7 @@ from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
 from tests.integration.conftest import (
     AS_NOBODY,
     NOBODY,
+    RestartableServer,
     as_root,
     daemon_status,
     other_user_python,
@@ -416,11 +417,11 @@ def test_daemon_server_and_loader_files_are_user_only_under_umask_000(tmp_path: 
 
 
 def test_first_sql_after_a_server_restart_uses_the_new_token(
-    tmp_path: Path, embedded_server: EmbeddedServer
+    tmp_path: Path, restartable_server: RestartableServer
 ) -> None:
     root = cloned_project(tmp_path)
-    token_file = tmp_path / "own-state" / "sparkpush" / "server.token"
-    with own_server(root, tmp_path / "own-state") as env:
+    token_file = restartable_server.state_home / "sparkpush" / "server.token"
+    with own_server(root, restartable_server) as env:
         assert run_connect(["daemon", "start"], env=env, cwd=root).returncode == 0
         first = run_connect_in_process(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=root)
         assert json.loads(first.stdout) == [{"one": 1}], first.stderr

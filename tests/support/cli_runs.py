@@ -14,6 +14,7 @@ between the two is lost), and each run checks that it left no process-wide state
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -21,10 +22,11 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+import grpc
 from click.testing import CliRunner
 
 # imported once here, not by the first run: the import sets GRPC_VERBOSITY in os.environ
@@ -33,6 +35,18 @@ from tests.support.process_state import ProcessState, leaks_since
 
 LOG_FORMAT = "connect: %(levelname)s %(name)s: %(message)s"
 """The CLI's own logging format (`sparkpush/cli/main.py`)."""
+
+
+def _initialize_grpc() -> None:
+    """gRPC registers an exit handler the first time a channel carries call credentials (a
+    token): once per process, so done here, before any run could be blamed for it."""
+    credentials = grpc.composite_channel_credentials(
+        grpc.local_channel_credentials(), grpc.access_token_call_credentials("not-a-token")
+    )
+    grpc.secure_channel("localhost:1", credentials).close()
+
+
+_initialize_grpc()
 
 
 def run_connect(
@@ -63,9 +77,12 @@ def run_connect_in_process(
     captured. An exception that escapes shows as a traceback on stderr, as it would in a real
     process. Fails the test if the run left process-wide state behind."""
     before = ProcessState.now()
-    code, stdout, stderr = _run_main(args, env, Path.cwd() if cwd is None else cwd)
+    with _atexit_registrations() as registered:
+        code, stdout, stderr = _run_main(args, env, Path.cwd() if cwd is None else cwd)
     leaks = leaks_since(before)
-    assert not leaks, f"`connect {' '.join(args)}` run in-process leaked: {'; '.join(leaks)}"
+    assert not leaks, f"`connect {' '.join(args)}` run in-process leaked: {'; '.join(leaks)}" + (
+        f" (atexit: {', '.join(registered)})" if registered else ""
+    )
     return subprocess.CompletedProcess(["connect", *args], code, stdout, stderr)
 
 
@@ -101,6 +118,25 @@ def _run_main(args: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int, 
         stdout.getvalue().decode() + fd_output.stdout,
         stderr.getvalue().decode() + trace + fd_output.stderr,
     )
+
+
+@contextlib.contextmanager
+def _atexit_registrations() -> Iterator[list[str]]:
+    """The names of the functions registered with `atexit` meanwhile (for the leak report)."""
+    registered: list[str] = []
+    real_register = atexit.register
+
+    def recording_register(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        registered.append(
+            f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', func)}"
+        )
+        return real_register(func, *args, **kwargs)
+
+    atexit.register = recording_register  # type: ignore[assignment]
+    try:
+        yield registered
+    finally:
+        atexit.register = real_register
 
 
 class _FdOutput:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -96,6 +97,10 @@ def test_an_escaping_exception_is_a_traceback_and_exit_code_1(
     assert "RuntimeError: a bug" in result.stderr
 
 
+def leaky_exit_handler() -> None:
+    pass
+
+
 class Leaks:
     """One leak of each kind a run in the test process could make, and how to undo them."""
 
@@ -124,6 +129,8 @@ class Leaks:
             self.held.append(subprocess.Popen(["sleep", "60"]))
         elif kind == "thread":
             threading.Thread(target=self.stop.wait, name="leaky", daemon=True).start()
+        elif kind == "atexit":
+            atexit.register(leaky_exit_handler)
 
     def undo(self) -> None:
         os.environ.clear()
@@ -134,6 +141,7 @@ class Leaks:
         signal.signal(signal.SIGUSR1, self.usr1)
         os.umask(self.before.umask)
         self.stop.set()
+        atexit.unregister(leaky_exit_handler)
         for each in self.held:
             if isinstance(each, socket.socket):
                 each.close()
@@ -152,6 +160,7 @@ LEAKS = {
     "socket": "1 open sockets",
     "child": "child processes [",
     "thread": "threads ['leaky']",
+    "atexit": "1 atexit callbacks (atexit: tests.unit.test_in_process_runner.leaky_exit_handler)",
 }
 """Each kind of leak, and how the failure names it."""
 
