@@ -1,16 +1,13 @@
 """`connect doctor`'s checks, as data: each has a name, a verdict, what was seen and the fix.
 
-Run as `python -m sparkpush.doctor.checks` it is the worker-Python probe's child: with the session
-URL in SPARK_REMOTE and the token in SPARK_CONNECT_AUTHENTICATE_TOKEN it runs a one-row
-Python UDF and prints the workers' Python version as JSON.
+What it learns about the server comes from `sparkpush.remote.server_facts`, as for a sync: a
+fact another command already found for this server (start) is not asked again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,11 +17,9 @@ from sparkpush.artifacts.collect import collect_artifacts
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config.settings import Config, load_config
-from sparkpush.connect.client_environment import answer_from_a_worker, run_on_new_session
 from sparkpush.connect.session import Session
 from sparkpush.errors import (
     AuthenticationError,
-    CloneUnsupportedError,
     JavaNotFoundError,
     ServerUnreachableError,
     SparkpushError,
@@ -34,16 +29,17 @@ from sparkpush.errors import (
 from sparkpush.packages.server_side import RESTART, extras_mismatch
 from sparkpush.packages.spec import Scope, packages_configured
 from sparkpush.packages.status import known_packages, packages_problem
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
 from sparkpush.state.folders import state_dir
-from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.generation import load_generation
+from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
+from sparkpush.udf.python_version import local_python, version_mismatch
 
 MIN_PYTHON = (3, 10)
 MIN_PYSPARK_MAJOR = 4
 PROBE_TIMEOUT_S = 5.0
-WORKER_PROBE_TIMEOUT_S = 120.0
-_WORKER_MISMATCH = re.compile(r"worker has different version:?\s*\(?(\d+)[.,]\s*(\d+)")
 
 
 @dataclass(frozen=True)
@@ -202,8 +198,10 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
     shown = f"{target.spec.endpoint} ({target.source})"
     try:
         with target.session() as client:
-            version = client.spark_version(timeout=PROBE_TIMEOUT_S)
-            layers = check_layers(config, target, client, version)
+            facts = ServerFacts(target, client)
+            version = facts.spark_version(timeout=PROBE_TIMEOUT_S)
+            layers = check_layers(config, facts, client)
+            worker_python = check_worker_python(facts)
             _release_quietly(client)
     except AuthenticationError as exc:
         return [
@@ -228,8 +226,9 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         Check("remote", True, f"{shown} answers"),
         Check("authentication", True, auth),
         check_spark_version(version),
-        check_worker_python(target),
+        worker_python,
         layers,
+        check_udf_names(config, target),
         *check_server_settings(config, target),
     ]
 
@@ -244,26 +243,36 @@ def check_server_settings(config: Config, target: Target) -> list[Check]:
     return [Check("server settings", False, mismatch, f"run '{RESTART}'")]
 
 
-def check_layers(config: Config, target: Target, client: Session, version: str) -> Check:
+def check_udf_names(config: Config, target: Target) -> Check:
+    """The project's registered UDFs against the server's builtin function names."""
+    manifest = load_generation(config.project_root)
+    names = [u.name for u in manifest.registered_udfs()] if manifest is not None else []
+    if not names:
+        return Check("udf names", True, "no UDFs registered")
+    clashes = builtin_clashes(names, server_builtins(target))
+    if clashes:
+        return Check("udf names", False, clashes[0], "rename the UDF (see the warning)")
+    return Check("udf names", True, f"{len(names)} UDF(s), none named like a builtin")
+
+
+def check_layers(config: Config, facts: ServerFacts, client: Session) -> Check:
     """Whether generations are layered here: the server clones a session (CloneSession)."""
     if not config.layers.enabled:
         return Check("layers", True, "off ([tool.sparkpush.layers] enabled = false)")
-    key = server_key(target.spec.display(), version, client_version())
     try:
-        clone_id, _ = client.clone_session(timeout=PROBE_TIMEOUT_S)
-    except CloneUnsupportedError:
-        CloneSupport().remember(key, False)
+        made = facts.clone_or_none(lambda: client.clone_session(timeout=PROBE_TIMEOUT_S))
+    except SparkpushError as exc:
+        return Check("layers", False, exc.message, "see the server's log")
+    if made is None:
         return Check(
             "layers",
             True,
-            f"not on this server (Spark {version} has no CloneSession): each generation is "
-            "one session that gets every artifact",
+            f"not on this server (Spark {facts.spark_version()} has no CloneSession): each "
+            "generation is one session that gets every artifact",
         )
-    except SparkpushError as exc:
-        return Check("layers", False, exc.message, "see the server's log")
-    with target.session(clone_id) as clone:
+    clone_id, _ = made
+    with facts.target.session(clone_id) as clone:
         _release_quietly(clone)
-    CloneSupport().remember(key, True)
     return Check(
         "layers", True, "on: a code change clones the base session and sends only the code"
     )
@@ -284,61 +293,24 @@ def check_spark_version(server_version: str) -> Check:
     )
 
 
-def check_worker_python(target: Target) -> Check:
-    """Run a one-row Python UDF on a throwaway session; its workers must match our minor."""
-    ours = sys.version_info[:2]
-    found = probe_worker_python(target)
-    if isinstance(found, str):
-        return Check("worker python", False, found, "check the server's Python workers (log)")
-    detail = f"server workers run Python {found[0]}.{found[1]}, here {ours[0]}.{ours[1]}"
-    if tuple(found) == ours:
+def check_worker_python(facts: ServerFacts) -> Check:
+    """The workers' Python (known for this server start, or found by a one-row UDF on a
+    throwaway session) must be our minor: UDF pickles only load there."""
+    ours = local_python()
+    try:
+        found = facts.worker_python()
+    except SparkpushError as exc:
+        return Check("worker python", False, exc.message, "check the server's Python workers (log)")
+    detail = f"server workers run Python {found}, here {ours}"
+    if version_mismatch(ours, found) is None:
         return Check("worker python", True, detail)
     return Check(
         "worker python",
         False,
         detail,
-        f"UDF pickles need the same minor: run here with Python {found[0]}.{found[1]} "
-        f"(or the server's workers with {ours[0]}.{ours[1]}, PYSPARK_PYTHON)",
+        f"UDF pickles need the same minor: run here with Python {found} "
+        f"(or the server's workers with {ours}, PYSPARK_PYTHON)",
     )
-
-
-def probe_worker_python(target: Target) -> tuple[int, int] | str:
-    """The workers' (major, minor), or why it could not be found."""
-    stdout = run_on_new_session(
-        target.spec, target.ca_file, "sparkpush.doctor.checks", WORKER_PROBE_TIMEOUT_S
-    )
-    if stdout is None:
-        return f"the probe UDF did not finish within {WORKER_PROBE_TIMEOUT_S:.0f} s"
-    return parse_probe_answer(stdout)
-
-
-def parse_probe_answer(stdout: str) -> tuple[int, int] | str:
-    """The probe child's last line: {"version": [3, 11]} or {"error": "..."}."""
-    lines = stdout.strip().splitlines()
-    try:
-        answer = json.loads(lines[-1]) if lines else {}
-    except ValueError:
-        answer = {}
-    if "version" in answer:
-        major, minor = answer["version"]
-        return int(major), int(minor)
-    error = str(answer.get("error") or "the probe UDF failed without a message")
-    mismatch = _WORKER_MISMATCH.search(error)
-    if mismatch:
-        return int(mismatch.group(1)), int(mismatch.group(2))
-    return error
-
-
-def _probe_main() -> int:
-    """In the probe child: print the workers' Python as {"version": [major, minor]}."""
-    return answer_from_a_worker("version", _python_version)
-
-
-def _python_version() -> list[int]:
-    """Run on a worker: its Python's (major, minor)."""
-    import sys
-
-    return [sys.version_info[0], sys.version_info[1]]
 
 
 def _not_checked(reason: str) -> list[Check]:
@@ -357,10 +329,3 @@ def _release_quietly(client: Session) -> None:
 def _major(version: str) -> int:
     head = version.split(".", 1)[0]
     return int(head) if head.isdigit() else 0
-
-
-if __name__ == "__main__":
-    sys.stdout.flush()
-    code = _probe_main()
-    sys.stdout.flush()
-    os._exit(code)  # skip teardown: gRPC channels can hang it (see the notes)

@@ -23,6 +23,7 @@ from sparkpush.config.settings import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.environment.status import preview_environment
 from sparkpush.packages.status import PackagePreview, preview_packages
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.sync.engine import plan_generation, usable_current
@@ -80,7 +81,8 @@ def preview_sync(
         **packages.sizes,
     }
     layout = layout_of(config, collected.artifacts, {**environment.hashes, **packages.hashes})
-    plan = plan_generation(config, target, layout, current)
+    alive = ServerFacts(target).session_alive if target is not None else None
+    plan = plan_generation(config, alive, layout, current)
     udfs, udf_warnings = _udfs_to_register(config, target, manifest, current, plan, loader)
     return SyncPreview(
         action=plan.action,
