@@ -20,7 +20,14 @@ from sparkpush.daemon.control_server import MAX_CONNECTIONS
 from sparkpush.server.process_group import read_process
 from sparkpush.state.daemon_paths import daemon_paths
 from sparkpush.sync.unfinished import unfinished_sessions
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
+from tests.conftest import (
+    EmbeddedServer,
+    clean_env,
+    free_port,
+    run_connect,
+    run_connect_in_process,
+    trust_project,
+)
 from tests.integration.conftest import (
     daemon_status,
     generation_after,
@@ -140,17 +147,18 @@ def test_daemon_logs_hold_every_start_stop_sync_and_error_of_the_running_daemon(
         assert run_connect(["daemon", "start"], env=env, cwd=root).returncode == 0
         pid = int(daemon_status(root, env)["pid"])
         if _ == 0:
-            assert run_connect(["daemon", "stop"], env=env, cwd=root).returncode == 0
+            assert run_connect_in_process(["daemon", "stop"], env=env, cwd=root).returncode == 0
     try:
         for word in ("second", "third"):
             (root / "helpers.py").write_text(f"def word():\n    return '{word}'\n")
-            assert run_connect(["sync"], env=env, cwd=root).returncode == 0
+            assert run_connect_in_process(["sync"], env=env, cwd=root).returncode == 0
         (root / "udfs.py").write_text(UDF_MODULE + "\nraise ValueError('half-saved')\n")
-        assert run_connect(["sync"], env=env, cwd=root).returncode == 2
-        assert run_connect(["sync"], env=env, cwd=root).returncode == 2  # nothing new: no sync
+        assert run_connect_in_process(["sync"], env=env, cwd=root).returncode == 2
+        # nothing new: no sync
+        assert run_connect_in_process(["sync"], env=env, cwd=root).returncode == 2
     finally:
-        assert run_connect(["daemon", "stop"], env=env, cwd=root).returncode == 0
-    shown = run_connect(["daemon", "logs", "-n", "500"], env=env, cwd=root)
+        assert run_connect_in_process(["daemon", "stop"], env=env, cwd=root).returncode == 0
+    shown = run_connect_in_process(["daemon", "logs", "-n", "500"], env=env, cwd=root)
     assert shown.returncode == 0, shown.stderr
     mine = [line for line in shown.stdout.splitlines() if f"[{pid}]" in line]
     text = "\n".join(mine)
@@ -167,7 +175,7 @@ def test_sync_json_through_the_daemon_says_what_it_applied_for_the_changes(
 ) -> None:
     env = embedded_server.env
     before = daemon_status(daemon, env)
-    run_connect(["sync", "--json"], env=env, cwd=daemon)  # what came before is reported
+    run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)  # what came before is reported
     (daemon / "data" / "new.txt").write_text("new")
     # the daemon syncs the save by itself before the command asks
     wait_until(
@@ -177,7 +185,7 @@ def test_sync_json_through_the_daemon_says_what_it_applied_for_the_changes(
         ),
         what="the daemon's own sync of the save",
     )
-    result = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    result = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["action"] == "nothing"  # this call had nothing left to do: documented
@@ -186,7 +194,7 @@ def test_sync_json_through_the_daemon_says_what_it_applied_for_the_changes(
     assert applied["action"] == "add_in_place"
     assert applied["generation"] == report["generation"]
     assert any("files/new.txt" in reason for reason in applied["reasons"])
-    again = json.loads(run_connect(["sync", "--json"], env=env, cwd=daemon).stdout)
+    again = json.loads(run_connect_in_process(["sync", "--json"], env=env, cwd=daemon).stdout)
     assert again["applied"] == []
 
 
@@ -216,11 +224,11 @@ def test_a_changed_remote_in_the_config_is_checked_for_trust_before_anything_is_
         )
         manifest = (root / ".sparkpush" / "manifest.json").read_text()
         assert "files/b.txt" not in manifest, "synced to the old remote after the change"
-        result = run_connect(["sync"], env=env, cwd=root)
+        result = run_connect_in_process(["sync"], env=env, cwd=root)
         assert result.returncode == 2
         assert "connect trust" in result.stderr
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
 
 
 WAITS = """
@@ -259,7 +267,7 @@ def test_a_no_op_sync_through_the_daemon_releases_a_killed_runs_clone(
     os.killpg(run.pid, signal.SIGKILL)  # the submit and its script
     run.wait()
     assert clone in {s.session_id for s in unfinished_sessions(daemon)}
-    result = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    result = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["action"] == "nothing"
     assert not session_alive(embedded_server, clone)
