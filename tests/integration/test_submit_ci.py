@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from sparkpush.server.process_group import command_line
-from tests.conftest import EmbeddedServer, free_port, run_connect
+from tests.conftest import EmbeddedServer, free_port, run_connect, run_connect_in_process
 from tests.integration.conftest import Lines
 from tests.support import wait_until
 
@@ -329,7 +329,7 @@ def test_bad_timeout_is_a_usage_error(tmp_path: Path, value: str) -> None:
 
 
 def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
-    result = run_connect(["doctor"], env=embedded_server.env, cwd=tmp_path)
+    result = run_connect_in_process(["doctor"], env=embedded_server.env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert all(line.startswith("OK") for line in lines), lines
@@ -357,7 +357,9 @@ def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Pa
 def test_doctor_on_a_broken_setup(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.sparkpush]\nbogus = 1\n")
     wrong_token = f"sc://localhost:{embedded_server.port}/;token=wrong-token-value"
-    result = run_connect(["doctor", "--remote", wrong_token], env=embedded_server.env, cwd=tmp_path)
+    result = run_connect_in_process(
+        ["doctor", "--remote", wrong_token], env=embedded_server.env, cwd=tmp_path
+    )
     assert result.returncode == 1
     verdicts = {
         line.split(":")[0].split(maxsplit=1)[1]: line.split()[0]

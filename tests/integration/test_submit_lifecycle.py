@@ -15,8 +15,8 @@ import pytest
 
 from sparkpush.server.process_group import read_process
 from sparkpush.sync.unfinished import unfinished_sessions
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
-from tests.integration.conftest import session_alive, status_json
+from tests.conftest import EmbeddedServer, run_connect_in_process
+from tests.integration.conftest import RestartableServer, own_server, session_alive, status_json
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
@@ -124,7 +124,7 @@ def test_kill_9_of_an_attached_submit_never_releases_its_clone_under_its_script(
     finally:
         if read_process(child) is not None:
             os.kill(child, signal.SIGKILL)
-    synced = run_connect(["sync", "--json"], env=env, cwd=root)
+    synced = run_connect_in_process(["sync", "--json"], env=env, cwd=root)
     assert synced.returncode == 0, synced.stderr
     assert json.loads(synced.stdout)["action"] == "nothing"
     assert not session_alive(embedded_server, clone)
@@ -145,17 +145,17 @@ for tick in range(600):
 """
 
 
-def test_a_hung_server_under_a_running_submit_ends_it_with_one_line(tmp_path: Path) -> None:
+def test_a_hung_server_under_a_running_submit_ends_it_with_one_line(
+    tmp_path: Path, restartable_server: RestartableServer
+) -> None:
     """`kill -STOP` of the JVM while a script runs a query a second (the server keeps its
-    connections: nothing but a question left unanswered shows it). The test's own server:
-    stopping the shared one would stall every other test."""
+    connections: nothing but a question left unanswered shows it). Not the session's server:
+    stopping it would stall every other test."""
     root = tmp_path / "proj"
     root.mkdir()
     (root / "ticks.py").write_text(TICKS)
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARKPUSH_DEFAULT_PORT=str(free_port()))
-    try:
-        started = run_connect(["server", "start", "--master", "local[1]"], env=env, cwd=root)
-        assert started.returncode == 0, started.stderr
+    (root / "pyproject.toml").write_text("")
+    with own_server(root, restartable_server) as env:
         jvm = int(str(status_json(env)["pid"]))
         run = subprocess.Popen(
             [sys.executable, "-m", "sparkpush", "submit", "--liveness-timeout", "5", "ticks.py"],
@@ -180,5 +180,3 @@ def test_a_hung_server_under_a_running_submit_ends_it_with_one_line(tmp_path: Pa
         assert "stopped answering during the run (no answer for 5 s" in errors[0]
         assert "Traceback" not in stderr
         wait_until(lambda: read_process(child) is None, 60, what="the script's process to end")
-    finally:
-        run_connect(["server", "stop"], env=env, cwd=root)
