@@ -64,6 +64,8 @@ class FakeServer:
     closed: int = 0
     clones: list[str] = field(default_factory=list)
     """Session ids of the clones made, in order."""
+    clone_timeouts: list[float] = field(default_factory=list)
+    """The deadline each CloneSession call was given, in order (failed calls too)."""
     supports_clone: bool = True
     """False plays a Spark 4.0 server, which has no CloneSession RPC."""
     rpcs: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -152,6 +154,7 @@ class FakeSession:
         return []
 
     def clone_session(self, timeout: float = 10.0, clone_id: str | None = None) -> tuple[str, str]:
+        self.server.clone_timeouts.append(timeout)
         if not self.server.supports_clone:
             raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
         source = self._answer("clone_session")
@@ -165,15 +168,17 @@ class FakeSession:
         self.server.sessions[clone_id] = clone
         return clone_id, clone.server_side_session_id
 
-    def release_session(self, timeout: float = 10.0) -> None:
+    def release_session(self, timeout: float = 10.0) -> str | None:
         self.server._injected("release_session")
         # as the server's SparkConnectSessionManager.closeSession: an unknown or already
-        # released session is a no-op, not an error; only an existing one is tombstoned
+        # released session is a no-op, not an error; only an existing one is tombstoned, and
+        # only then does the answer carry its server-side id
         session = self.server.sessions.get(self.session_id)
         if session is None or session.released:
-            return
+            return None
         session.released = True
         self.server.released.append(self.session_id)
+        return session.server_side_session_id
 
     def watch_connection(self) -> QuietWatch:
         return QuietWatch()

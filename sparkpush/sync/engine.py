@@ -38,6 +38,7 @@ from sparkpush.errors import (
 )
 from sparkpush.project_state import state_dir
 from sparkpush.remote import Target
+from sparkpush.sync.clone_cost import clone_deadline
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
@@ -101,7 +102,7 @@ def sync_project(
         collected = replace(collected, warnings=collected.warnings + notes)
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
-        release_unfinished(target, root, keep=_sessions_of(manifest))
+        release_unfinished(target, root, _sessions_of(manifest), _clone_deadline_of(manifest))
         current = recorded_current(manifest, target)
         plan = plan_generation(config, target, layout, current)
         if current is not None and _uses_current(plan) and not _current_alive(target, current):
@@ -135,6 +136,11 @@ def sync_project(
         )
         released = () if keep_old else _release_pending(target, manifest, root)
         return _result(manifest, plan, uploaded, desired, collected, started, released)
+
+
+def _clone_deadline_of(manifest: Generation | None) -> float:
+    """How long a clone recorded as unfinished may still be in the making on the server."""
+    return clone_deadline(manifest.sizes if manifest is not None else {})
 
 
 def _sessions_of(manifest: Generation | None) -> tuple[str, ...]:

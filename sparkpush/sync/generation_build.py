@@ -93,7 +93,7 @@ def _clone_of_base(
     joining = [n for n in plan.upload if n in layout.base]
     with build.target.session(base.session_id, base.server_side_session_id) as base_session:
         build.upload(base_session, joining)
-        clone = build.clone(base_session)
+        clone = build.clone(base_session, [*base.names, *joining])
     build.upload(clone, [n for n in plan.upload if n not in layout.base])
     return clone, replace(base, names=tuple(sorted({*base.names, *joining})))
 
@@ -119,7 +119,7 @@ def _from_scratch(
     build.upload(session, layout.base_order())
     session.set_conf(layout.conf)
     try:
-        clone = build.clone(session)
+        clone = build.clone(session, layout.base_order())
     except CloneUnsupportedError as exc:
         log.info("no layers on this server: %s", exc.message)
         support.remember(key, False)

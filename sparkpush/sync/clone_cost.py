@@ -1,0 +1,43 @@
+"""What a CloneSession costs the server, told from the sizes of the session's artifacts.
+
+The server copies the session's whole artifact folder into the clone, then registers the
+clone's files, pyfiles and archives with its SparkContext again, which copies each of them
+once more into the driver's files folder (an archive is also unpacked there); jars are not
+copied at that point (an executor fetches its own copy at the clone's first task). So a clone
+takes time, and disk, in proportion to these bytes: on 2 busy cores 1 GB of jars took up to
+6.2 s to clone, 1 GB of files up to 14.5 s, 3 GB of files up to ... s (`benchmarks/layers.py
+--clone-sizes`). A clone's deadline follows them, with a wide margin: the call is cut only
+when the server has stopped copying, not because the base is big.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sparkpush.artifacts.kinds import ArtifactKind
+
+CLONE_FLOOR_S = 10.0
+"""The deadline of a clone of a session with (nearly) nothing in it, as any control call."""
+SLOWEST_COPY_BYTES_PER_S = 32 * 1024 * 1024
+"""The slowest copy a live server is allowed: a quarter of the slowest measured (141 MB/s)."""
+BIG_CLONE_BYTES = 1 << 30
+"""From here on a clone costs the server seconds: the sync says so, once per base."""
+
+_COPIED_AGAIN = (ArtifactKind.FILE, ArtifactKind.PYFILE, ArtifactKind.ARCHIVE)
+
+
+def copied_bytes(sizes: Mapping[str, int]) -> int:
+    """The bytes the server writes to clone a session holding artifacts `name -> size`."""
+    return sum(size * (2 if _kind(name) in _COPIED_AGAIN else 1) for name, size in sizes.items())
+
+
+def clone_deadline(sizes: Mapping[str, int]) -> float:
+    """How long a CloneSession of a session holding `name -> size` may take."""
+    return CLONE_FLOOR_S + copied_bytes(sizes) / SLOWEST_COPY_BYTES_PER_S
+
+
+def _kind(name: str) -> ArtifactKind | None:
+    try:
+        return ArtifactKind.of_name(name)
+    except ValueError:
+        return None
