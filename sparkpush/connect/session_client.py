@@ -200,9 +200,7 @@ class SessionClient:
             client_type=CLIENT_TYPE,
         )
         try:
-            response = self._stub.ReleaseSession(
-                request, metadata=self._metadata, timeout=timeout
-            )
+            response = self._stub.ReleaseSession(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as exc:
             raise self._fail(exc, "releasing the session") from None
         released = str(response.server_side_session_id) or None
