@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from sparkpush.config import ServerSettings
-from sparkpush.remote import Target, embedded_spec, probe_embedded
+from sparkpush.config.settings import ServerSettings
+from sparkpush.remote.target import Target, embedded_spec, probe_embedded
 from sparkpush.server.process import start_server, stop_server
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.state.server_state import ServerState, StateFiles
 
 TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
 

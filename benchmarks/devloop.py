@@ -57,14 +57,14 @@ from _server import BenchServer, bench_server
 from _throttle import ThrottledLink
 
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.config import Config, load_config
+from sparkpush.config.settings import Config, load_config
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.daemon.client import DaemonConnection, connect_to_daemon
 from sparkpush.daemon.control_messages import GenerationReply
 from sparkpush.errors import ConfigError
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.process_cache import ProcessCache
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.udf.warm_loader import WarmLoader
 from tests.jvm import add_constant_udf, compile_java
 

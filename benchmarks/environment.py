@@ -64,7 +64,7 @@ def main() -> int:
 
 def measure_ours(server: BenchServer, project: Path, noop_runs: int) -> dict[str, object]:
     from sparkpush.artifacts.upload import upload_artifacts
-    from sparkpush.config import load_config
+    from sparkpush.config.settings import load_config
     from sparkpush.environment.session_parts import environment_artifacts, worker_target
 
     project.mkdir()

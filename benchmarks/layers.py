@@ -37,11 +37,11 @@ from _server import bench_server
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.upload import upload_artifacts
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.connect.sql_query import run_sql
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.engine import sync_project
+from sparkpush.sync.ready_session import ready_session
 from tests.jvm import add_constant_udf, compile_java
 
 JAR_MB = 200

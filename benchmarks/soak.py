@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _server import bench_server, sigterm_as_interrupt
 
-from sparkpush.daemon.paths import daemon_paths
+from sparkpush.state.daemon_paths import daemon_paths
 from tests.server_resources import read_server, rss_bytes
 
 UDFS = """

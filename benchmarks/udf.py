@@ -23,13 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from sparkpush.config import Config, ServerSettings, load_config
+from sparkpush.config.settings import Config, ServerSettings, load_config
 from sparkpush.connect.sql_query import run_sql
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target, embedded_spec, probe_embedded
+from sparkpush.remote.target import Target, embedded_spec, probe_embedded
 from sparkpush.server.process import start_server, stop_server
-from sparkpush.server.state import StateFiles
+from sparkpush.state.server_state import StateFiles
 from sparkpush.sync.generation import Generation
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loading import ColdLoader, Loader
 from sparkpush.udf.registration import register_project_udfs

@@ -53,8 +53,8 @@ from _server import BenchServer, bench_server, pyspark_token_env, sigterm_as_int
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.artifacts.upload import upload_artifacts
-from sparkpush.config import load_config
-from sparkpush.remote import Target
+from sparkpush.config.settings import load_config
+from sparkpush.remote.target import Target
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.process_cache import ProcessCache
 
@@ -578,7 +578,7 @@ def rss_child(path: Path, url: str, token_file: Path) -> None:
     so it reports at least the parent's size.
     """
     from sparkpush.connect.connection_string import parse_connection_string
-    from sparkpush.remote import read_token_file
+    from sparkpush.remote.target import read_token_file
 
     target = Target(parse_connection_string(url).with_token(read_token_file(token_file)), "bench")
     with target.client() as client:

@@ -115,10 +115,10 @@ def run_connect_in_process(
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     """A real Spark Connect server from the pyspark wheel: loopback, free port, random token."""
-    from sparkpush.config import ServerSettings
-    from sparkpush.remote import probe_embedded
+    from sparkpush.config.settings import ServerSettings
+    from sparkpush.remote.target import probe_embedded
     from sparkpush.server.process import start_server, stop_server
-    from sparkpush.server.state import StateFiles
+    from sparkpush.state.server_state import StateFiles
 
     state_home = tmp_path_factory.mktemp("state")
     files = StateFiles(state_home / "sparkpush")

@@ -24,7 +24,7 @@ from sparkpush.errors import (
     ServerError,
     SparkpushError,
 )
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 
 ENDPOINT = "fake.invalid:15002"
 USER_ID = "fake-user"

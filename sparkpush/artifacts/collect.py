@@ -16,7 +16,7 @@ from sparkpush.artifacts.artifact_cache import ArtifactCache, ClassTree
 from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
-from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.artifacts.names import check_archive_alias, check_archive_file_name
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.packing import (
@@ -32,22 +32,8 @@ from sparkpush.artifacts.packing import (
 )
 from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS, StatCache
 from sparkpush.artifacts.wheels import is_platform_wheel, wheel_artifact
-from sparkpush.config import ArtifactSettings
+from sparkpush.config.settings import ArtifactSettings
 from sparkpush.errors import UsageError
-
-
-@dataclass(frozen=True)
-class DesiredArtifact:
-    """An artifact the session should hold, with the hash and size of its bytes."""
-
-    artifact: LocalArtifact
-    sha256: str
-    size: int
-    source: Path
-
-    @property
-    def name(self) -> str:
-        return self.artifact.name
 
 
 @dataclass(frozen=True)

@@ -129,3 +129,17 @@ def artifacts_from_flags(
             )
         seen[artifact.name] = artifact
     return list(seen.values())
+
+
+@dataclass(frozen=True)
+class DesiredArtifact:
+    """An artifact the session should hold, with the hash and size of its bytes."""
+
+    artifact: LocalArtifact
+    sha256: str
+    size: int
+    source: Path
+
+    @property
+    def name(self) -> str:
+        return self.artifact.name

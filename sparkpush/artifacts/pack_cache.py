@@ -25,7 +25,7 @@ from sparkpush.artifacts.packing import (
     walk_python_source,
 )
 from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS
-from sparkpush.private_files import ensure_private_dir, write_private_file
+from sparkpush.state.private_files import ensure_private_dir, write_private_file
 
 INDEX_VERSION = 1
 

@@ -8,10 +8,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from sparkpush.artifacts.artifact_cache import ArtifactCache, file_identity
-from sparkpush.private_files import write_private_file
-from sparkpush.project_state import STATE_DIR_NAME
+from sparkpush.artifacts.parsed_files import ParsedFiles, file_identity
+from sparkpush.state.folders import STATE_DIR_NAME
+from sparkpush.state.private_files import write_private_file
 
 CACHE_VERSION = 1
 STAT_CACHE_FILE = "stat-cache.json"
@@ -19,6 +20,12 @@ READ_BYTES = 1024 * 1024
 # A file modified this close to when it was hashed may change again within the same mtime
 # tick (coarse file system clocks); such an entry is re-hashed until it has settled.
 RACY_WINDOW_NS = 2_000_000_000
+
+
+class KeepsStatCaches(Protocol):
+    """What a long-lived process keeps (an `ArtifactCache`): the caches it loaded, by file."""
+
+    stat_caches: ParsedFiles[StatCache]
 
 
 def stat_cache_path(project_root: Path) -> Path:
@@ -59,7 +66,7 @@ class StatCache:
         return len(self._entries)
 
     @classmethod
-    def load(cls, path: Path, reuse: ArtifactCache | None = None) -> StatCache:
+    def load(cls, path: Path, reuse: KeepsStatCaches | None = None) -> StatCache:
         """The cache saved at `path`; empty when the file is missing or unusable.
 
         With `reuse`, the object loaded before is reused while the file is the one it was
@@ -92,7 +99,7 @@ class StatCache:
         cache._entries = entries
         return cache
 
-    def save(self, path: Path, reuse: ArtifactCache | None = None) -> None:
+    def save(self, path: Path, reuse: KeepsStatCaches | None = None) -> None:
         """Write the entries looked up since loading (others are gone), atomically, 0600.
 
         Skipped when every lookup hit and every entry was looked up: nothing would change.

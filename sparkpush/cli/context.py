@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sparkpush.config import Config, load_config
+from sparkpush.config.settings import Config, load_config
 
 
 @dataclass

@@ -8,8 +8,8 @@ import time
 from datetime import datetime, timezone
 from typing import IO
 
-from sparkpush.notify import Notify
-from sparkpush.status_line import StatusLine
+from sparkpush.progress.notify import Notify
+from sparkpush.progress.status_line import StatusLine
 
 SHOW_AFTER_S = 1.0
 

@@ -22,7 +22,7 @@ from sparkpush.errors import (
     ServerUnreachableError,
     SparkpushError,
 )
-from sparkpush.notify import ProgressCallback
+from sparkpush.progress.notify import ProgressCallback
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.daemon.client import DaemonConnection, DaemonUnavailable, connect_to_daemon
 from sparkpush.daemon.control_messages import GenerationReply, ProtocolError
 from sparkpush.errors import (
@@ -14,9 +14,9 @@ from sparkpush.errors import (
     ExitCode,
     ServerUnreachableError,
 )
-from sparkpush.notify import Notify
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target
+from sparkpush.progress.notify import Notify
+from sparkpush.remote.target import Target
+from sparkpush.sync.ready_session import ready_session
 
 
 @dataclass

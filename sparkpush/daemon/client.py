@@ -20,8 +20,8 @@ from sparkpush.daemon.control_messages import (
     peer_uid,
     read_line,
 )
-from sparkpush.daemon.paths import daemon_paths, socket_address
 from sparkpush.errors import ForeignDaemonError
+from sparkpush.state.daemon_paths import daemon_paths, socket_address
 
 CONNECT_TIMEOUT_S = 10.0
 """How long a full listen queue (a burst of commands) may delay a connection."""

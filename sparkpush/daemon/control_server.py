@@ -28,8 +28,8 @@ from sparkpush.daemon.control_messages import (
     peer_uid,
     read_line,
 )
-from sparkpush.daemon.paths import socket_address
 from sparkpush.daemon.service import Daemon
+from sparkpush.state.daemon_paths import socket_address
 
 log = logging.getLogger(__name__)
 

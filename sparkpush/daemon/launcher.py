@@ -10,7 +10,6 @@ from pathlib import Path
 
 from sparkpush.daemon.client import DaemonUnavailable, connect_to_daemon
 from sparkpush.daemon.control_messages import DaemonStatus
-from sparkpush.daemon.paths import daemon_paths
 from sparkpush.daemon.process_main import REMOTE_ENV
 from sparkpush.errors import DaemonStartError
 from sparkpush.server.process_group import (
@@ -19,6 +18,7 @@ from sparkpush.server.process_group import (
     terminate_group,
     wait_gone,
 )
+from sparkpush.state.daemon_paths import daemon_paths
 
 DAEMON_MODULE = "sparkpush.daemon.process_main"
 START_TIMEOUT_S = 300.0

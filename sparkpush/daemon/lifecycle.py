@@ -12,11 +12,11 @@ from pathlib import Path
 from types import FrameType
 
 from sparkpush.daemon.control_server import ControlServer
-from sparkpush.daemon.paths import daemon_paths
 from sparkpush.daemon.service import Daemon, OnSynced
 from sparkpush.errors import DaemonAlreadyRunningError
-from sparkpush.notify import Notify
-from sparkpush.private_files import private_opener, write_private_file
+from sparkpush.progress.notify import Notify
+from sparkpush.state.daemon_paths import daemon_paths
+from sparkpush.state.private_files import private_opener, write_private_file
 
 
 @contextmanager

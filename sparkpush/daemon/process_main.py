@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import cast
 
 from sparkpush.daemon.lifecycle import run_daemon
-from sparkpush.daemon.paths import daemon_paths
 from sparkpush.errors import DaemonAlreadyRunningError, SparkpushError
-from sparkpush.private_files import private_opener
+from sparkpush.state.daemon_paths import daemon_paths
+from sparkpush.state.private_files import private_opener
 
 REMOTE_ENV = "SPARKPUSH_DAEMON_REMOTE"
 LOG_BYTES = 5 * 1024 * 1024

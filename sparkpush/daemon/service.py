@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.config import Config, load_config
+from sparkpush.config.settings import Config, load_config
 from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.session_probe import SessionProbe
@@ -20,12 +20,12 @@ from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
 from sparkpush.errors import ExitCode, ServerUnreachableError, SparkpushError
-from sparkpush.notify import Notify
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target, resolve_target, target_still_current
+from sparkpush.progress.notify import Notify
+from sparkpush.remote.target import Target, resolve_target, target_still_current
 from sparkpush.sync.engine import SyncResult, release_generations
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.process_cache import ProcessCache
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.sync.summary import SyncSummary
 from sparkpush.udf.warm_loader import WarmLoader
 

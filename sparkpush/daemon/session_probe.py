@@ -11,7 +11,7 @@ import threading
 
 from sparkpush.connect.session import Session
 from sparkpush.errors import SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.generation import Generation
 
 PROBE_TIMEOUT_S = 2.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 
 
 def watch_roots(config: Config) -> list[Path]:

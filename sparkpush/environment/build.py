@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.environment.archive import write_deterministic_tar_gz
 from sparkpush.environment.cache import (
     ARCHIVE_FILE,
@@ -24,7 +24,7 @@ from sparkpush.environment.lock import LockEntry, find_entry, record_entry
 from sparkpush.environment.python_launcher import LAUNCHER_PATH, SITE_PACKAGES, launcher_text
 from sparkpush.environment.spec import EnvironmentSpec
 from sparkpush.environment.target import WorkerTarget, local_target, same_platform
-from sparkpush.remote import require_trusted
+from sparkpush.remote.target import require_trusted
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparkpush.private_files import ensure_private_dir, read_json, write_private_json
+from sparkpush.state.private_files import ensure_private_dir, read_json, write_private_json
 
 ARCHIVE_FILE = "env.tar.gz"
 _KEY = re.compile(r"[0-9a-f]{32}")

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sparkpush.private_files import read_json, write_private_json
-from sparkpush.project_state import state_dir
+from sparkpush.state.folders import state_dir
+from sparkpush.state.private_files import read_json, write_private_json
 
 LOCK_FILE = "environment.lock.json"
 LOCK_VERSION = 1

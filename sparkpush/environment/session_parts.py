@@ -6,9 +6,8 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sparkpush.artifacts.collect import DesiredArtifact
-from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.config import Config
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
+from sparkpush.config.settings import Config
 from sparkpush.environment.build import ProjectEnvironment, ensure_environment
 from sparkpush.environment.spec import environment_configured, read_spec
 from sparkpush.environment.target import WorkerTarget
@@ -18,7 +17,7 @@ from sparkpush.environment.worker_probe import (
     server_identity,
 )
 from sparkpush.errors import SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 
 ALIAS = "sparkpush_env"
 ARCHIVE_NAME = f"archives/{ALIAS}.tar.gz#{ALIAS}"

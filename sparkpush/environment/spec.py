@@ -17,7 +17,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from sparkpush.artifacts.packing import Confinement, printable_path
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.errors import EnvironmentBuildError, UsageError
 
 ALLOWED_PIP_OPTIONS_WITH_VALUE = (

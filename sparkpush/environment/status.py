@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparkpush.artifacts.collect import DesiredArtifact, collect_artifacts
-from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.collect import collect_artifacts
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.artifacts.stat_cache import StatCache
-from sparkpush.config import ArtifactSettings, Config
+from sparkpush.config.settings import ArtifactSettings, Config
 from sparkpush.environment.build import spec_key
 from sparkpush.environment.cache import CachedEnvironment, cache_root, load_cached
 from sparkpush.environment.lock import LockEntry, find_entry, lock_path

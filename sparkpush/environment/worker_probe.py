@@ -21,9 +21,9 @@ from sparkpush.connect.client_environment import answer_from_a_worker, run_on_ne
 from sparkpush.connect.session import Session
 from sparkpush.environment.target import WorkerTarget
 from sparkpush.errors import EnvironmentBuildError, SparkpushError
-from sparkpush.remote import Target
-from sparkpush.server.state import user_state_dir
-from sparkpush.server_records import ServerRecords
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import user_state_dir
+from sparkpush.state.server_records import ServerRecords
 
 CACHE_NAME = "worker-python.json"
 MAX_ENTRIES = 32

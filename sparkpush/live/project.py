@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sparkpush.config import Config, load_config
+from sparkpush.config.settings import Config, load_config
 from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
 from sparkpush.live.pyspark_session import attach_pyspark, close_pyspark
 from sparkpush.live.spare import SpareClone, keep_spare, take_spare
-from sparkpush.notify import Notify
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target, resolve_target
+from sparkpush.progress.notify import Notify
+from sparkpush.remote.target import Target, resolve_target
 from sparkpush.sync.generation import Generation, load_generation
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.sync.unfinished import clone_recorded, forget_unfinished
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sparkpush.connect.client_environment import CA_ENV
 from sparkpush.connect.session_client import default_user_id
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession

@@ -19,7 +19,7 @@ from sparkpush.live.project import LiveOptions
 from sparkpush.live.pytest_stash import held_by
 from sparkpush.submit.report import remote_for_report
 
-PLUGIN_MODULE = "sparkpush.pytest_plugin"
+PLUGIN_MODULE = "sparkpush.live.pytest_plugin"
 REPORT_VERSION = 1
 
 

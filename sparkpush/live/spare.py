@@ -15,8 +15,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sparkpush.private_files import read_json, write_private_json
-from sparkpush.project_state import state_dir
+from sparkpush.state.folders import state_dir
+from sparkpush.state.private_files import read_json, write_private_json
 
 SPARE_FILE = "spare-clone.json"
 

@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sparkpush.config import ServerSettings
+from sparkpush.config.settings import ServerSettings
 from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
-from sparkpush.private_files import ensure_private_dir, private_opener, write_private_file
 from sparkpush.server.cluster import start_cluster, stop_cluster
 from sparkpush.server.java import find_java
 from sparkpush.server.process_group import (
@@ -33,7 +32,8 @@ from sparkpush.server.server_conf import (
     properties_text,
     server_properties,
 )
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.state.private_files import ensure_private_dir, private_opener, write_private_file
+from sparkpush.state.server_state import ServerState, StateFiles
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 REAPER_MODULE = "sparkpush.server.reaper"

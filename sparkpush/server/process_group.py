@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.private_files import private_opener
+from sparkpush.state.private_files import private_opener
 
 STOP_TIMEOUT_S = 30.0
 STRAGGLER_WAIT_S = 10.0

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.artifacts.local_artifact import LocalArtifact, artifacts_from_flags
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.daemon.attach import daemon_running
 from sparkpush.errors import SparkpushError, UsageError
-from sparkpush.notify import Notify, ProgressCallback
-from sparkpush.remote import resolve_target
+from sparkpush.progress.notify import Notify, ProgressCallback
+from sparkpush.remote.target import resolve_target
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome, interrupted_before_the_run
 from sparkpush.submit.prefork import prefork
 from sparkpush.submit.project import attach_to_project, with_project_artifacts

@@ -7,20 +7,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from sparkpush.artifacts.upload import ProgressCallback
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.session import Session
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.environment.session_parts import environment_conf
 from sparkpush.environment.worker_probe import WorkerPythonCache, server_identity
 from sparkpush.errors import UsageError
-from sparkpush.notify import Notify
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target
+from sparkpush.progress.notify import Notify
+from sparkpush.remote.target import Target
 from sparkpush.submit.report import remote_for_report
 from sparkpush.submit.run_clone import run_session
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.runner import SubmitRequest
 from sparkpush.sync.engine import collect_project_artifacts
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
 

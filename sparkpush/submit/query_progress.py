@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from pyspark.sql.connect.shell.progress import ProgressHandler
 
-from sparkpush.status_line import StatusLine
+from sparkpush.progress.status_line import StatusLine
 
 SHOW_AFTER_S = 0.5
 """Quick queries draw nothing: a line that flashes and vanishes only distracts."""

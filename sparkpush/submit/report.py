@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.connect.connection_string import ConnectionSpec
-from sparkpush.private_files import write_atomically
+from sparkpush.state.private_files import write_atomically
 from sparkpush.submit.outcome import SubmitOutcome
 
 REPORT_VERSION = 1

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.errors import CloneUnsupportedError
-from sparkpush.notify import Notify
-from sparkpush.remote import Target
+from sparkpush.progress.notify import Notify
+from sparkpush.remote.target import Target
 from sparkpush.submit.run_session import SessionLease, attached_session, new_run_tag
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.unfinished import clone_recorded, forget_unfinished

@@ -16,7 +16,7 @@ from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.upload import UploadReport, upload_artifacts
 from sparkpush.connect.session import Session
 from sparkpush.errors import ConfigError, ServerError, ServerUnreachableError, SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.submit.bounded import CallTimedOut, call_within
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from typing import NoReturn
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.connect.session import Session
 from sparkpush.errors import ServerUnreachableError, SparkpushError, UsageError
-from sparkpush.notify import Notify, ProgressCallback
-from sparkpush.remote import Target
+from sparkpush.progress.notify import Notify, ProgressCallback
+from sparkpush.remote.target import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.control import RunControl, StopReason
 from sparkpush.submit.forked_loader import ForkedLoader

@@ -12,7 +12,7 @@ import time
 from typing import Protocol
 
 from sparkpush.connect.client_environment import session_environment
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.server.local_listener import is_local_spark_server
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.prefork import ForkedScript

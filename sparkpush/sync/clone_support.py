@@ -13,8 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from sparkpush.server.state import user_state_dir
-from sparkpush.server_records import ServerRecords
+from sparkpush.state.folders import user_state_dir
+from sparkpush.state.server_records import ServerRecords
 
 CACHE_NAME = "clone-support.json"
 MAX_ENTRIES = 32

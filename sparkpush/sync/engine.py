@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sparkpush.artifacts.collect import CollectedArtifacts, DesiredArtifact, collect_artifacts
+from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
 from sparkpush.artifacts.layers import Layer
-from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import (
     PlanAction,
@@ -29,21 +29,21 @@ from sparkpush.artifacts.planner import (
 )
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.environment.session_parts import environment_artifacts
 from sparkpush.errors import (
     ArtifactConflictError,
     ServerError,
     UsageError,
 )
-from sparkpush.project_state import state_dir
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import state_dir
+from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.clone_cost import clone_deadline
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
 from sparkpush.sync.process_cache import ProcessCache
-from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.release import release_sessions
 from sparkpush.sync.unfinished import release_unfinished
 

@@ -12,15 +12,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sparkpush.json_values import typed
-from sparkpush.private_files import write_private_file
-from sparkpush.project_state import STATE_DIR_NAME, state_dir
+from sparkpush.artifacts.parsed_files import ParsedFiles
+from sparkpush.state.folders import STATE_DIR_NAME, state_dir
+from sparkpush.state.json_values import typed
+from sparkpush.state.private_files import write_private_file
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
-
-if TYPE_CHECKING:
-    from sparkpush.sync.process_cache import ProcessCache
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +103,13 @@ def manifest_path(project_root: Path) -> Path:
     return project_root / STATE_DIR_NAME / MANIFEST_FILE
 
 
-def load_generation(project_root: Path, reuse: ProcessCache | None = None) -> Generation | None:
+class KeepsGenerations(Protocol):
+    """What a long-lived process keeps (a `ProcessCache`): the records it parsed, by file."""
+
+    generations: ParsedFiles[Generation]
+
+
+def load_generation(project_root: Path, reuse: KeepsGenerations | None = None) -> Generation | None:
     """The saved generation, or None when it is missing or unusable (never raises).
 
     With `reuse`, a record parsed before is reused while the file was not replaced (writes

@@ -11,14 +11,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from sparkpush.artifacts.collect import DesiredArtifact
 from sparkpush.artifacts.layers import Layer
+from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.planner import SyncPlan, upload_order
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.session import Session
 from sparkpush.errors import CloneUnsupportedError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.generation import BaseSession, Generation, StoredArtifact, save_generation
 from sparkpush.sync.layering import Layout

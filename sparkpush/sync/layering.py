@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from sparkpush.artifacts.collect import DesiredArtifact
 from sparkpush.artifacts.layers import Layer, conf_digest, layer_of
+from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.planner import LayeredSet, upload_order
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.environment.session_parts import environment_conf
 from sparkpush.sync.generation import BaseSession, Generation
 

@@ -19,11 +19,11 @@ from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.planner import PlanAction, SyncPlan
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.environment.status import preview_environment
-from sparkpush.project_state import state_dir
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import state_dir
 from sparkpush.sync.engine import plan_generation, usable_current
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.layering import layout_of

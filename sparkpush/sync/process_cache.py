@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sparkpush.artifacts.artifact_cache import ArtifactCache, ParsedFiles
+from sparkpush.artifacts.artifact_cache import ArtifactCache
+from sparkpush.artifacts.parsed_files import ParsedFiles
 from sparkpush.sync.generation import Generation
 
 

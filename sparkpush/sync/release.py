@@ -13,7 +13,7 @@ from sparkpush.errors import (
     ServerUnreachableError,
     SparkpushError,
 )
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sparkpush.artifacts.collect import DesiredArtifact
+from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.clone_cost import clone_deadline
 from sparkpush.sync.unfinished import (
     UnfinishedSession,

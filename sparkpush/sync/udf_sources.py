@@ -15,7 +15,7 @@ import time
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.packing import stat_signature, walk_kept_files
 from sparkpush.artifacts.stat_cache import RACY_WINDOW_NS
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.errors import UsageError
 
 

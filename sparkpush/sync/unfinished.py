@@ -19,9 +19,9 @@ from pathlib import Path
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
-from sparkpush.private_files import private_opener, read_json, write_private_json
-from sparkpush.project_state import state_dir
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import state_dir
+from sparkpush.state.private_files import private_opener, read_json, write_private_json
 from sparkpush.sync.clone_cost import CLONE_FLOOR_S, clone_deadline
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.release import release_sessions, settle_and_release

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from sparkpush.private_files import private_opener
+from sparkpush.state.private_files import private_opener
 from sparkpush.udf.loader_messages import LoaderEvent, LoadRequest
 
 

@@ -23,8 +23,8 @@ from typing import IO, Protocol
 
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.errors import UdfLoadError
-from sparkpush.private_files import private_opener
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
+from sparkpush.state.private_files import private_opener
 from sparkpush.udf.loader_messages import (
     LoaderEvent,
     LoaderEventKind,

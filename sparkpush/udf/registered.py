@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sparkpush.json_values import optional_str, typed
+from sparkpush.state.json_values import optional_str, typed
 
 
 @dataclass(frozen=True)

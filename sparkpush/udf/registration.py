@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.errors import ServerError, UdfLoadError
-from sparkpush.project_state import state_dir
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import state_dir
 from sparkpush.udf.fingerprint import java_udf_fingerprint
 from sparkpush.udf.kinds import UdfKind
 from sparkpush.udf.loader_messages import LoadedUdf, LoadOutcome, LoadProblem, LoadRequest

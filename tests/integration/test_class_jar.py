@@ -11,9 +11,9 @@ import pytest
 from sparkpush.artifacts.collect import collect_artifacts
 from sparkpush.artifacts.stat_cache import StatCache
 from sparkpush.artifacts.upload import upload_artifacts
-from sparkpush.config import ArtifactSettings
+from sparkpush.config.settings import ArtifactSettings
 from sparkpush.connect.connection_string import parse_connection_string
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from tests.conftest import EmbeddedServer, run_connect
 from tests.jvm import compile_java
 

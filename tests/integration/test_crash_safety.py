@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.secret import Secret
-from sparkpush.project_state import STATE_DIR_NAME
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
+from sparkpush.state.folders import STATE_DIR_NAME
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions

@@ -300,7 +300,7 @@ def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
 def test_control_socket_and_daemon_state_are_user_only(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
-    from sparkpush.daemon.paths import daemon_paths
+    from sparkpush.state.daemon_paths import daemon_paths
 
     paths = daemon_paths(daemon)
     assert paths.socket.exists()
@@ -315,7 +315,7 @@ def test_control_socket_and_daemon_state_are_user_only(
 def test_another_user_cannot_reach_the_control_socket(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
-    from sparkpush.daemon.paths import daemon_paths
+    from sparkpush.state.daemon_paths import daemon_paths
 
     socket_path = daemon_paths(daemon).socket
     probe = (

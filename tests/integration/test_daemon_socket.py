@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.daemon.paths import daemon_paths
+from sparkpush.state.daemon_paths import daemon_paths
 from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
 from tests.integration.conftest import (
     AS_NOBODY,

@@ -163,7 +163,7 @@ def test_the_daemon_serves_the_environment_to_sql_and_attached_submits_and_follo
 
 
 def test_pandas_and_what_it_needs_are_left_out_with_one_warning(tmp_path: Path) -> None:
-    from sparkpush.config import Config, EnvironmentSettings
+    from sparkpush.config.settings import Config, EnvironmentSettings
     from sparkpush.environment.build import ensure_environment
     from sparkpush.environment.spec import read_spec
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import CallTimeoutError
-from sparkpush.remote import Target, embedded_spec
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.remote.target import Target, embedded_spec
+from sparkpush.state.server_state import ServerState, StateFiles
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions

@@ -541,10 +541,10 @@ while True:
 
 
 def test_server_killed_under_a_run_is_noticed_within_seconds(tmp_path: Path) -> None:
-    from sparkpush.config import ServerSettings
-    from sparkpush.remote import probe_embedded
+    from sparkpush.config.settings import ServerSettings
+    from sparkpush.remote.target import probe_embedded
     from sparkpush.server.process import start_server, stop_server
-    from sparkpush.server.state import StateFiles
+    from sparkpush.state.server_state import StateFiles
     from tests.conftest import clean_env
 
     # a server of this test's own: it gets killed

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from sparkpush.artifacts.layers import Layer
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.sql_query import run_sql
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
+from sparkpush.sync.ready_session import ready_session
 from tests.conftest import EmbeddedServer, run_connect
 from tests.fault_proxy import running_proxy
 from tests.jvm import add_constant_udf, build_jar, compile_java

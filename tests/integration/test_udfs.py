@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.connect.connection_string import new_session_id, parse_connection_string
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import UDF_MODULE_WITH_HELPER, write_udf_project
 from tests.jvm import add_constant_udf, compile_java
@@ -194,7 +194,7 @@ def test_sql_shows_the_servers_one_line_error(
 def test_udfs_registered_on_a_fresh_submit_session(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
-    from sparkpush.config import load_config
+    from sparkpush.config.settings import load_config
     from sparkpush.udf.registration import register_udfs_knowing_python
 
     root = write_udf_project(tmp_path / "project")
@@ -211,9 +211,9 @@ def test_udfs_registered_on_a_fresh_submit_session(
 def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
-    from sparkpush.config import load_config
+    from sparkpush.config.settings import load_config
     from sparkpush.errors import UdfLoadError
-    from sparkpush.project_session import ready_session
+    from sparkpush.sync.ready_session import ready_session
     from sparkpush.udf.warm_loader import WarmLoader
 
     root = tmp_path / "project"

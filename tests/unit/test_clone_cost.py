@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.errors import CallTimeoutError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync import clone_cost
 from sparkpush.sync.clone_cost import CLONE_FLOOR_S, clone_deadline, copied_bytes
 from sparkpush.sync.engine import sync_project

@@ -13,7 +13,7 @@ from sparkpush.artifacts.artifact_cache import ArtifactCache
 from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache
-from sparkpush.config import ArtifactSettings
+from sparkpush.config.settings import ArtifactSettings
 from sparkpush.errors import UsageError
 
 PURE_WHEEL = "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import DEFAULT_SERVER_PORT, LayerSettings, load_config
+from sparkpush.config.settings import DEFAULT_SERVER_PORT, LayerSettings, load_config
 from sparkpush.errors import ConfigError, ExitCode
 
 
@@ -112,7 +112,7 @@ def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_users_own_config_gives_defaults_and_artifact_roots(tmp_path: Path) -> None:
-    from sparkpush.trust import user_config_dir
+    from sparkpush.state.folders import user_config_dir
 
     write(
         user_config_dir() / "config.toml",
@@ -127,7 +127,7 @@ def test_the_users_own_config_gives_defaults_and_artifact_roots(tmp_path: Path) 
 
 
 def test_a_project_remote_overrides_the_users_and_needs_trust(tmp_path: Path) -> None:
-    from sparkpush.trust import user_config_dir
+    from sparkpush.state.folders import user_config_dir
 
     write(user_config_dir() / "config.toml", 'remote = "sc://mine:1"\n')
     write(tmp_path / "pyproject.toml", '[tool.sparkpush]\nremote = "sc://theirs:1"\n')
@@ -137,7 +137,7 @@ def test_a_project_remote_overrides_the_users_and_needs_trust(tmp_path: Path) ->
 
 
 def test_unknown_keys_in_the_users_config_are_errors(tmp_path: Path) -> None:
-    from sparkpush.trust import user_config_dir
+    from sparkpush.state.folders import user_config_dir
 
     write(user_config_dir() / "config.toml", "[artifacts]\nfiles = []\n")
     with pytest.raises(ConfigError, match="unknown key 'artifacts'"):
@@ -148,7 +148,7 @@ def test_a_user_config_folder_we_may_not_read_is_one_line_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Root reads anything, so the refusal another user would get is played by is_file().
-    from sparkpush.trust import user_config_dir
+    from sparkpush.state.folders import user_config_dir
 
     unreadable = user_config_dir() / "config.toml"
     real_is_file = Path.is_file

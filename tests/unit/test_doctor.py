@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from sparkpush.cli.commands.doctor import render_check
-from sparkpush.config import Config, load_config
-from sparkpush.doctor import (
+from sparkpush.config.settings import Config, load_config
+from sparkpush.config.trust import record_trust
+from sparkpush.doctor.checks import (
     Check,
     check_artifacts,
     check_spark_version,
@@ -18,7 +19,6 @@ from sparkpush.doctor import (
     parse_probe_answer,
     run_checks,
 )
-from sparkpush.trust import record_trust
 
 
 @pytest.mark.parametrize(
@@ -127,8 +127,8 @@ def test_doctor_does_not_contact_an_untrusted_remote(
 
 
 def test_the_layers_check_says_whether_the_server_clones_and_remembers_it(tmp_path: Path) -> None:
-    from sparkpush.config import LayerSettings
-    from sparkpush.doctor import check_layers
+    from sparkpush.config.settings import LayerSettings
+    from sparkpush.doctor.checks import check_layers
     from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
     from tests.fake_session import FakeServer
 

@@ -8,8 +8,8 @@ import pytest
 
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.errors import ServerUnreachableError
-from sparkpush.remote import Target, embedded_spec, target_still_current
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.remote.target import Target, embedded_spec, target_still_current
+from sparkpush.state.server_state import ServerState, StateFiles
 
 
 def saved_state(root: Path, port: int, token: str, pid: int = 1234) -> ServerState:

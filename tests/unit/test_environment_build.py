@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import Config, EnvironmentSettings, load_config
+from sparkpush.config.settings import Config, EnvironmentSettings, load_config
+from sparkpush.config.trust import record_trust
 from sparkpush.environment.archive import write_deterministic_tar_gz
 from sparkpush.environment.build import build_environment, ensure_environment, input_key
 from sparkpush.environment.cache import cache_root
@@ -29,7 +30,6 @@ from sparkpush.errors import (
     ExitCode,
     UntrustedConfigError,
 )
-from sparkpush.trust import record_trust
 
 LINUX = WorkerTarget(
     python="3.11",
@@ -296,7 +296,7 @@ def test_trust_given_before_pip_args_existed_stays_valid_for_configs_without_the
 ) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.sparkpush]\nremote = 'sc://h:1'\n")
     config = load_config(cwd=tmp_path)
-    from sparkpush.trust import credentials_digest
+    from sparkpush.config.trust import credentials_digest
 
     assert config.credentials_digest == credentials_digest({"remote": "sc://h:1"}, None)
 

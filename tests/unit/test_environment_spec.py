@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import Config, EnvironmentSettings
+from sparkpush.config.settings import Config, EnvironmentSettings
 from sparkpush.environment.spec import read_spec
 from sparkpush.errors import EnvironmentBuildError, ExitCode
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.project_state import state_dir
+from sparkpush.state.folders import state_dir
 from sparkpush.sync.generation import (
     BaseSession,
     Generation,

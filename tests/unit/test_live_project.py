@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.errors import CloneUnsupportedError
 from sparkpush.live.project import HeldGeneration, LiveProject, Revision
 from sparkpush.live.pyspark_session import make_default

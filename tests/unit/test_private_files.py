@@ -12,7 +12,7 @@ import pytest
 
 from sparkpush.daemon.process_main import _PrivateRotatingLog
 from sparkpush.errors import UnsafeStateDirError
-from sparkpush.private_files import ensure_private_dir, private_opener
+from sparkpush.state.private_files import ensure_private_dir, private_opener
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def test_first(spark):
 
 def test_loading_the_plugin_imports_neither_pyspark_nor_grpc() -> None:
     check = (
-        "import sys, sparkpush.pytest_plugin\n"
+        "import sys, sparkpush.live.pytest_plugin\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('pyspark', 'grpc', 'pyarrow', 'pandas', 'cloudpickle'))\n"
         "print(heavy)\n"
@@ -59,7 +59,7 @@ def test_the_plugin_is_registered_through_its_entry_point(tmp_path: Path) -> Non
     root = suite(tmp_path, "def test_nothing():\n    pass\n")
     result = run_pytest(root, "--trace-config", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "sparkpush.pytest_plugin" in result.stdout
+    assert "sparkpush.live.pytest_plugin" in result.stdout
 
 
 def test_a_suite_without_the_spark_fixtures_never_reaches_for_a_server(tmp_path: Path) -> None:

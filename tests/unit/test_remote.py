@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.secret import Secret
 from sparkpush.errors import ConfigError
-from sparkpush.remote import resolve_target
+from sparkpush.remote.target import resolve_target
 
 
 def test_flag_beats_environment_beats_config(tmp_path: Path) -> None:

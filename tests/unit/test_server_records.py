@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sparkpush.server_records import ServerRecords
+from sparkpush.state.server_records import ServerRecords
 
 
 def test_the_newest_entries_are_kept_and_a_stored_key_moves_to_the_end(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from sparkpush.daemon.session_probe import SessionProbe
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.generation import Generation
 from tests.fake_session import FakeServer
 

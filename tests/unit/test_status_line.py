@@ -9,7 +9,7 @@ import pytest
 
 from sparkpush.cli import progress
 from sparkpush.cli.progress import ProgressLine
-from sparkpush.status_line import CLEAR_LINE, StatusLine
+from sparkpush.progress.status_line import CLEAR_LINE, StatusLine
 from sparkpush.submit.query_progress import SHOW_AFTER_S, QueryProgressLine
 from tests.unit.conftest import ManualClock
 

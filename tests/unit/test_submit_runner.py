@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.errors import ExitCode, ServerUnreachableError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.submit import runner
 from sparkpush.submit.control import RunControl
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.config import ArtifactSettings, Config, LayerSettings
+from sparkpush.config.settings import ArtifactSettings, Config, LayerSettings
 from sparkpush.errors import (
     CallCancelledError,
     ServerError,
     ServerUnavailableError,
     SparkpushError,
 )
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.engine import release_generations, sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import UnfinishedSession, record_unfinished, unfinished_sessions

@@ -13,9 +13,9 @@ import pytest
 from sparkpush.artifacts.class_jar import class_jar_name
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.config import ArtifactSettings, Config, LayerSettings
+from sparkpush.config.settings import ArtifactSettings, Config, LayerSettings
 from sparkpush.errors import ServerError, ServerUnavailableError
-from sparkpush.remote import Target
+from sparkpush.remote.target import Target
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation

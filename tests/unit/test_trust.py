@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
+from sparkpush.config.trust import RECORDS_FILE, record_trust, revoke_trust
 from sparkpush.errors import ConfigError, ExitCode, UntrustedConfigError
-from sparkpush.remote import resolve_target
-from sparkpush.trust import RECORDS_FILE, record_trust, revoke_trust, user_config_dir
+from sparkpush.remote.target import resolve_target
+from sparkpush.state.folders import user_config_dir
 
 
 def project(root: Path, body: str) -> Path:
@@ -132,7 +133,7 @@ def test_records_another_user_could_write_are_ignored(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("configs", ['"x"', '{"CONFIG": {"digest": "d", "trusted_at": "noon"}}'])
 def test_malformed_records_are_read_without_a_traceback(tmp_path: Path, configs: str) -> None:
-    from sparkpush.trust import load_records
+    from sparkpush.config.trust import load_records
 
     folder = user_config_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from sparkpush.cli.main import cli
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 
 
 def run(args: list[str]) -> tuple[int, str]:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config import Config, JavaUdf
+from sparkpush.config.settings import Config, JavaUdf
 from sparkpush.errors import ServerError, UdfLoadError
-from sparkpush.project_session import ready_session
 from sparkpush.sync.generation import load_generation
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.udf.fingerprint import java_udf_fingerprint
 from sparkpush.udf.kinds import UdfKind
 from sparkpush.udf.loader_messages import (

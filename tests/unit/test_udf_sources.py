@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.sync.udf_sources import udf_sources_signature
 
 OLD_NS = 1_700_000_000 * 1_000_000_000  # long outside the window where a write may not move mtime

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparkpush.config import load_config
+from sparkpush.config.settings import load_config
 from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 
 

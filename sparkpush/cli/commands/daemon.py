@@ -10,7 +10,7 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.log_tail import show_log
 from sparkpush.daemon.launcher import daemon_status, start_daemon, stop_daemon
-from sparkpush.daemon.paths import daemon_paths
+from sparkpush.state.daemon_paths import daemon_paths
 
 
 @click.group()

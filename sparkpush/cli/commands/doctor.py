@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.doctor import Check, run_checks
+from sparkpush.doctor.checks import Check, run_checks
 from sparkpush.errors import ExitCode
 
 

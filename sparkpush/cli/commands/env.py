@@ -9,7 +9,7 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.environment.session_parts import prepare_environment
 from sparkpush.environment.status import environment_report, platform_wheels
-from sparkpush.remote import resolve_target
+from sparkpush.remote.target import resolve_target
 from sparkpush.sync.generation import load_generation
 
 

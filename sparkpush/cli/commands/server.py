@@ -12,9 +12,9 @@ from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
-from sparkpush.remote import probe_embedded
+from sparkpush.remote.target import probe_embedded
 from sparkpush.server.process import server_status, start_server, stop_server
-from sparkpush.server.state import StateFiles
+from sparkpush.state.server_state import StateFiles
 
 
 @click.group()

@@ -10,7 +10,7 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.daemon.attach import current_generation
-from sparkpush.remote import resolve_target
+from sparkpush.remote.target import resolve_target
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -9,13 +9,13 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
 from sparkpush.errors import DaemonVersionMismatchError, ServerUnreachableError
-from sparkpush.notify import Notify
-from sparkpush.project_session import ready_session
-from sparkpush.remote import Target, resolve_target
+from sparkpush.progress.notify import Notify
+from sparkpush.remote.target import Target, resolve_target
 from sparkpush.sync.preview import SyncPreview, preview_sync
+from sparkpush.sync.ready_session import ready_session
 from sparkpush.sync.summary import SyncSummary
 
 

@@ -10,7 +10,7 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.errors import UsageError
 from sparkpush.live.project import LiveOptions
-from sparkpush.remote import resolve_target
+from sparkpush.remote.target import resolve_target
 from sparkpush.submit.report import summary_line, write_report
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
+from sparkpush.config.trust import CREDENTIAL_KEYS, load_records, record_trust, revoke_trust
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.errors import UsageError
-from sparkpush.trust import CREDENTIAL_KEYS, load_records, record_trust, revoke_trust
 
 
 @click.command()

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sparkpush.private_files import ensure_private_dir, read_json, write_private_json
-
-
-def user_state_dir() -> Path:
-    """`$XDG_STATE_HOME/sparkpush` (default `~/.local/state/sparkpush`), 0700."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return ensure_private_dir(Path(base) / "sparkpush")
+from sparkpush.state.folders import user_state_dir
+from sparkpush.state.private_files import ensure_private_dir, read_json, write_private_json
 
 
 @dataclass(frozen=True)

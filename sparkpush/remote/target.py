@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.connection_string import ConnectionSpec, parse_connection_string
 from sparkpush.connect.secret import Secret
 from sparkpush.connect.session import Session, SessionFactory
@@ -20,10 +20,10 @@ from sparkpush.errors import (
     SparkpushError,
     UntrustedConfigError,
 )
-from sparkpush.notify import Notify
+from sparkpush.progress.notify import Notify
 from sparkpush.server.process import server_status, start_server
 from sparkpush.server.reclaim import reclaim_session_folders
-from sparkpush.server.state import ServerState, StateFiles
+from sparkpush.state.server_state import ServerState, StateFiles
 
 
 @dataclass(frozen=True)

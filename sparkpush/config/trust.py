@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from sparkpush.private_files import read_json, write_private_json
+from sparkpush.state.folders import user_config_dir
+from sparkpush.state.private_files import read_json, write_private_json
 
 CREDENTIAL_KEYS = ("remote", "token_file", "ca_file")
 """The keys that decide where data and credentials go."""
@@ -27,12 +28,6 @@ SOURCE_KEYS = ("pip_args",)
 
 RECORDS_FILE = "trusted.json"
 RECORDS_VERSION = 1
-
-
-def user_config_dir() -> Path:
-    """`$XDG_CONFIG_HOME/sparkpush` (default `~/.config/sparkpush`)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "sparkpush"
 
 
 class TrustState(Enum):

@@ -8,15 +8,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sparkpush.errors import ConfigError
-from sparkpush.trust import (
+from sparkpush.config.trust import (
     CREDENTIAL_KEYS,
     SOURCE_KEYS,
     TrustState,
     credentials_digest,
     trust_state,
-    user_config_dir,
 )
+from sparkpush.errors import ConfigError
+from sparkpush.state.folders import user_config_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -145,7 +145,7 @@ class Config:
     """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`) as the
     project's config writes them."""
     credentials_digest: str = ""
-    """What `connect trust` records for `project_credentials` (see sparkpush.trust)."""
+    """What `connect trust` records for `project_credentials` (see sparkpush.config.trust)."""
     trust: TrustState = TrustState.TRUSTED
     """Whether the user trusts `project_credentials` (`connect trust`)."""
 

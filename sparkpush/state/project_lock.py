@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sparkpush.private_files import private_opener
-from sparkpush.project_state import state_dir
+from sparkpush.state.folders import state_dir
+from sparkpush.state.private_files import private_opener
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from sparkpush.private_files import read_json, write_private_json
+from sparkpush.state.private_files import read_json, write_private_json
 
 
 class ServerRecords:

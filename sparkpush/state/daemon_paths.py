@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.project_state import state_dir
+from sparkpush.state.folders import state_dir
 
 # sockaddr_un holds 108 bytes, with its terminating NUL
 _MAX_SOCKET_PATH = 107

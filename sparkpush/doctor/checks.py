@@ -1,6 +1,6 @@
 """`connect doctor`'s checks, as data: each has a name, a verdict, what was seen and the fix.
 
-Run as `python -m sparkpush.doctor` it is the worker-Python probe's child: with the session
+Run as `python -m sparkpush.doctor.checks` it is the worker-Python probe's child: with the session
 URL in SPARK_REMOTE and the token in SPARK_CONNECT_AUTHENTICATE_TOKEN it runs a one-row
 Python UDF and prints the workers' Python version as JSON.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from sparkpush.artifacts.collect import collect_artifacts
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
-from sparkpush.config import Config, load_config
+from sparkpush.config.settings import Config, load_config
 from sparkpush.connect.client_environment import answer_from_a_worker, run_on_new_session
 from sparkpush.connect.session import Session
 from sparkpush.errors import (
@@ -31,9 +31,9 @@ from sparkpush.errors import (
     UntrustedConfigError,
     UsageError,
 )
-from sparkpush.project_state import state_dir
-from sparkpush.remote import Target, resolve_target
+from sparkpush.remote.target import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
+from sparkpush.state.folders import state_dir
 from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 
 MIN_PYTHON = (3, 10)
@@ -264,7 +264,7 @@ def check_worker_python(target: Target) -> Check:
 def probe_worker_python(target: Target) -> tuple[int, int] | str:
     """The workers' (major, minor), or why it could not be found."""
     stdout = run_on_new_session(
-        target.spec, target.ca_file, "sparkpush.doctor", WORKER_PROBE_TIMEOUT_S
+        target.spec, target.ca_file, "sparkpush.doctor.checks", WORKER_PROBE_TIMEOUT_S
     )
     if stdout is None:
         return f"the probe UDF did not finish within {WORKER_PROBE_TIMEOUT_S:.0f} s"

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
-from sparkpush.config import Config
+from sparkpush.config.settings import Config
 from sparkpush.connect.channel import shared_channels
 from sparkpush.connect.session import Session
-from sparkpush.notify import ProgressCallback
-from sparkpush.remote import Target
+from sparkpush.progress.notify import ProgressCallback
+from sparkpush.remote.target import Target
+from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.process_cache import ProcessCache
-from sparkpush.sync.project_lock import project_lock
 from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registered import SessionUdfs

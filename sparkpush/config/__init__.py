@@ -1,0 +1,1 @@
+"""The project's `[tool.sparkpush]` configuration, and which configs the user trusts."""
