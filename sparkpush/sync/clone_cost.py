@@ -22,6 +22,7 @@ SLOWEST_COPY_BYTES_PER_S = 32 * 1024 * 1024
 """The slowest copy a live server is allowed: a quarter of the slowest measured (141 MB/s)."""
 BIG_CLONE_BYTES = 1 << 30
 """From here on a clone costs the server seconds: the sync says so, once per base."""
+_GB = 1 << 30
 
 _WRITES = {ArtifactKind.FILE: 2, ArtifactKind.PYFILE: 2, ArtifactKind.ARCHIVE: 3}
 """How many times the server writes an artifact's bytes to clone it (by default once)."""
@@ -35,6 +36,19 @@ def copied_bytes(sizes: Mapping[str, int]) -> int:
 def clone_deadline(sizes: Mapping[str, int]) -> float:
     """How long a CloneSession of a session holding `name -> size` may take."""
     return CLONE_FLOOR_S + copied_bytes(sizes) / SLOWEST_COPY_BYTES_PER_S
+
+
+def big_base_note(sizes: Mapping[str, int]) -> str | None:
+    """One line for a new base that costs every code change a large copy; None below that."""
+    copied = copied_bytes(sizes)
+    if copied < BIG_CLONE_BYTES:
+        return None
+    return (
+        f"the base layer holds {sum(sizes.values()) / _GB:.1f} GB: each code change makes the "
+        f"server copy {copied / _GB:.1f} GB into the new generation's clone (seconds, and as "
+        "much of its disk while the generation lives); data a job reads is better kept in "
+        "storage than sent as artifacts"
+    )
 
 
 def _writes(name: str) -> int:

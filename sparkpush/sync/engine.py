@@ -39,7 +39,7 @@ from sparkpush.errors import (
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
-from sparkpush.sync.clone_cost import clone_deadline
+from sparkpush.sync.clone_cost import big_base_note, clone_deadline
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
@@ -135,7 +135,19 @@ def sync_project(
             prepare_generation,
         )
         released = () if keep_old else _release_pending(target, manifest, root)
+        collected = replace(
+            collected, warnings=collected.warnings + _new_base_notes(manifest, plan)
+        )
         return _result(manifest, plan, uploaded, desired, collected, started, released)
+
+
+def _new_base_notes(manifest: Generation, plan: SyncPlan) -> tuple[str, ...]:
+    """Said once per base: what each later code change will make the server copy."""
+    if manifest.base is None or plan.layer is not Layer.BASE:
+        return ()
+    names = set(manifest.base.names)
+    note = big_base_note({n: s for n, s in manifest.sizes.items() if n in names})
+    return (note,) if note is not None else ()
 
 
 def _clone_deadline_of(manifest: Generation | None) -> float:

@@ -14,6 +14,7 @@ from sparkpush.connect.session import Session
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
 from sparkpush.remote.target import Target
 from sparkpush.sync.clone_cost import clone_deadline
+from sparkpush.sync.clone_room import check_room_for_clone
 from sparkpush.sync.unfinished import (
     UnfinishedSession,
     forget_unfinished,
@@ -52,9 +53,11 @@ class SessionBuild:
         with their size. CloneUnsupportedError on servers without it; a clone the call was cut
         off from is released (and, on the embedded server, its files deleted) before the error
         goes on."""
+        sizes = {n: self.desired[n].size for n in names if n in self.desired}
+        check_room_for_clone(self.target, sizes)
         clone_id = new_session_id()
         self._record(clone_id)
-        deadline = clone_deadline({n: self.desired[n].size for n in names if n in self.desired})
+        deadline = clone_deadline(sizes)
         try:
             clone_id, server_side = base.clone_session(timeout=deadline, clone_id=clone_id)
         except CloneUnsupportedError:

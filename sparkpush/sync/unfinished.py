@@ -23,6 +23,7 @@ from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.private_files import private_opener, read_json, write_private_json
 from sparkpush.sync.clone_cost import CLONE_FLOOR_S, clone_deadline
+from sparkpush.sync.clone_room import check_room_for_clone
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.release import release_sessions, settle_and_release
 
@@ -145,9 +146,11 @@ def clone_recorded(
     record after releasing the clone. `timeout`: the clone's deadline; by default it follows
     the size of the project's current generation (`source`, as a rule).
     Raises what `clone_session` raises; a clone the call was cut off from is released first."""
+    manifest = load_generation(root)
+    sizes = manifest.sizes if manifest is not None else {}
+    check_room_for_clone(target, sizes)
     if timeout is None:
-        manifest = load_generation(root)
-        timeout = clone_deadline(manifest.sizes if manifest is not None else {})
+        timeout = clone_deadline(sizes)
     clone_id = new_session_id()
     record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pid=os.getpid()))
     try:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from sparkpush.errors import CallTimeoutError
+from sparkpush.errors import CallTimeoutError, ServerDiskFullError
 from sparkpush.remote.target import Target
-from sparkpush.sync import clone_cost
+from sparkpush.state.server_state import ServerState
+from sparkpush.sync import clone_cost, clone_room
 from sparkpush.sync.clone_cost import CLONE_FLOOR_S, clone_deadline, copied_bytes
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
@@ -139,4 +142,44 @@ def test_a_clone_a_killed_sync_left_in_the_making_is_released_by_the_next_sync(
     server.cloning[clone_id] = server.sessions[next(iter(server.sessions))]
     sync_project(config, target)
     assert clone_id in server.released
+    assert unfinished_sessions(config.project_root) == []
+
+
+def test_a_new_big_base_is_said_once_and_its_code_changes_are_quiet(
+    target: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clone_cost, "BIG_CLONE_BYTES", 10_000)  # the project's 13 KB base
+    config = project(tmp_path)
+    first = sync_project(config, target)
+    [note] = [w for w in first.warnings if "base layer" in w]
+    assert "each code change makes the server copy" in note
+    edit_class(config.project_root, "v2")
+    second = sync_project(config, target)
+    assert not [w for w in second.warnings if "base layer" in w]
+
+
+def test_a_clone_the_embedded_servers_disk_cannot_take_is_refused_before_it_starts(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    state = ServerState(
+        pid=1,
+        port=15002,
+        url="sc://localhost:15002",
+        token_file=str(tmp_path / "server.token"),
+        master="local[*]",
+        log_file=str(tmp_path / "server.log"),
+        started_at=0.0,
+        scratch=str(scratch),
+    )
+    embedded = replace(server.target(), embedded=state)
+    full = shutil._ntuple_diskusage(total=100 * GB, used=100 * GB - (1 << 20), free=1 << 20)  # type: ignore[attr-defined]
+    monkeypatch.setattr(clone_room.shutil, "disk_usage", lambda _path: full)
+    (tmp_path / "p").mkdir()
+    config = project(tmp_path / "p")
+    with pytest.raises(ServerDiskFullError, match="1.0 GB must stay free"):
+        sync_project(config, embedded)
+    assert server.clone_calls == []  # nothing copied
+    assert all(s.released for s in server.sessions.values())  # the new base too
     assert unfinished_sessions(config.project_root) == []
