@@ -178,7 +178,7 @@ def test_a_clone_the_embedded_servers_disk_cannot_take_is_refused_before_it_star
     monkeypatch.setattr(clone_room.shutil, "disk_usage", lambda _path: full)
     (tmp_path / "p").mkdir()
     config = project(tmp_path / "p")
-    with pytest.raises(ServerDiskFullError, match="1.0 GB must stay free"):
+    with pytest.raises(ServerDiskFullError, match=r"1\.0 GB must stay free"):
         sync_project(config, embedded)
     assert server.clone_calls == []  # nothing copied
     assert all(s.released for s in server.sessions.values())  # the new base too
