@@ -1,7 +1,7 @@
 """A long day on the embedded server: N code generations over a big base, a submit every few.
 
     .venv/bin/python benchmarks/soak.py [--generations 300] [--submit-every 5]
-                                        [--report-every 50] [--base-mb 100]
+                                        [--report-every 50] [--base-mb 100] [--as-remote]
 
 A project with a `--base-mb` jar (the base layer), a Python package (the code layer) whose
 `VERSION` changes at every step, and a UDF that answers the package's version from the
@@ -15,6 +15,10 @@ and the daemon's RSS; then the growth between N/2 and N.
 
 Goals: disk <= (live sessions + 2) x base size at every reading; JVM and daemon RSS within
 10 % between N/2 and N; no stale answer. The last line is one JSON object.
+
+`--as-remote` reaches the same server through `SPARK_REMOTE`, as a remote server would be:
+sparkpush then cannot reclaim the server's copies, and the figures show what a remote Spark
+Connect server keeps.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _server import bench_server, sigterm_as_interrupt
 
 from sparkpush.state.daemon_paths import daemon_paths
-from tests.server_resources import read_server, rss_bytes
+from tests.server_resources import jvm_memory, read_server, rss_bytes
 
 UDFS = """
 from pyspark.sql.functions import udf
@@ -142,6 +146,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         for key in ("SPARK_REMOTE", "SPARK_CONNECT_AUTHENTICATE_TOKEN"):
             env.pop(key, None)
+        if args.as_remote:  # the same server, reached as a remote one: nothing reclaimed
+            token = server.token_file.read_text().strip()
+            env["SPARK_REMOTE"] = f"sc://localhost:{server.port}/;token={token}"
         root = home / "project"
         make_project(root, args.base_mb)
         scratch = Path(server.state.scratch or state_home / "sparkpush" / "scratch")
@@ -173,6 +180,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "load": round(os.getloadavg()[0], 1),
                         **read_server(server.state.pid, scratch, log).as_dict(),
                         "daemon_rss": daemon_rss(root),
+                        **jvm_memory(server.state.pid),
                     }
                     readings.append(reading)
                     print_reading(reading, base_bytes)
@@ -188,7 +196,9 @@ def print_reading(r: dict[str, Any], base_bytes: int) -> None:
         f"held deleted {r['held_deleted_bytes'] / MB:.1f}; bound "
         f"{(r['live_sessions'] + 2) * base_bytes / MB:.0f}), JVM RSS {r['jvm_rss'] / MB:.0f} MB, "
         f"Python processes {r['python_processes']}, live sessions {r['live_sessions']}, "
-        f"daemon RSS {r['daemon_rss'] / MB:.1f} MB",
+        f"daemon RSS {r['daemon_rss'] / MB:.1f} MB; heap {r.get('heap_used', 0) / MB:.0f} "
+        f"of {r.get('heap_committed', 0) / MB:.0f} MB, metaspace "
+        f"{r.get('metaspace_used', 0) / MB:.0f} MB",
         flush=True,
     )
 
@@ -214,6 +224,7 @@ def summary(
         "generations": args.generations,
         "submit_every": args.submit_every,
         "base_mb": args.base_mb,
+        "as_remote": args.as_remote,
         "machine": f"{os.cpu_count()} cores {platform.machine()}",
         "readings": readings,
         "jvm_rss_growth": round(jvm_growth, 4),
@@ -233,6 +244,12 @@ def main() -> None:
     parser.add_argument("--submit-every", type=int, default=5)
     parser.add_argument("--report-every", type=int, default=50)
     parser.add_argument("--base-mb", type=int, default=100)
+    parser.add_argument(
+        "--as-remote",
+        action="store_true",
+        help="reach the server through SPARK_REMOTE, as a remote server (what sparkpush "
+        "cannot reclaim there stays)",
+    )
     args = parser.parse_args()
     with sigterm_as_interrupt():
         result = run(args)

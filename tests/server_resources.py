@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -112,6 +114,31 @@ def python_processes(server_pid: int) -> int:
 def live_sessions(log: Path) -> set[str]:
     text = log.read_text(errors="replace")
     return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
+
+
+_HEAP = re.compile(r"heap\s+total (\d+)K, used (\d+)K")
+_METASPACE = re.compile(r"Metaspace\s+used (\d+)K, committed (\d+)K")
+
+
+def jvm_memory(pid: int) -> dict[str, int]:
+    """The JVM's heap (committed, used) and metaspace (used), from `jcmd GC.heap_info`;
+    empty when jcmd is missing or the JVM does not answer."""
+    jcmd = shutil.which("jcmd")
+    if jcmd is None:
+        return {}
+    try:
+        text = subprocess.run(
+            [jcmd, str(pid), "GC.heap_info"], capture_output=True, text=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    heap, metaspace = _HEAP.search(text), _METASPACE.search(text)
+    found: dict[str, int] = {}
+    if heap:
+        found.update(heap_committed=int(heap[1]) * 1024, heap_used=int(heap[2]) * 1024)
+    if metaspace:
+        found["metaspace_used"] = int(metaspace[1]) * 1024
+    return found
 
 
 def _session_pids(server_pid: int) -> list[int]:
