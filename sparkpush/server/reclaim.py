@@ -34,10 +34,13 @@ def reclaim_session_folders(scratch: Path, server_side_session_id: str) -> int:
         return 0
     root = os.path.realpath(scratch)
     freed = 0
-    for parent in SESSION_FOLDERS:
-        for folder in scratch.glob(f"{parent}/{server_side_session_id}"):
-            if _safe_to_delete(folder, scratch, root):
-                freed += _delete(folder)
+    try:
+        for parent in SESSION_FOLDERS:
+            for folder in scratch.glob(f"{parent}/{server_side_session_id}"):
+                if _safe_to_delete(folder, scratch, root):
+                    freed += _delete(folder)
+    except OSError as exc:  # the server's own folders changed under us: left for its stop
+        log.debug("reclaiming session %s: %s", server_side_session_id, exc)
     if freed:
         log.debug("reclaimed %d bytes of released session %s", freed, server_side_session_id)
     return freed
