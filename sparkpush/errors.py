@@ -9,8 +9,15 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   ├── ForeignDaemonError
 │   ├── DaemonAlreadyRunningError
 │   ├── ServerAlreadyRunningError
-│   └── UdfLoadError
+│   ├── UdfLoadError
+│   ├── EnvironmentBuildError
+│   └── PackageError
+│       ├── PackageNotFoundError
+│       ├── PackageChecksumError
+│       └── PackageConflictError
 ├── ServerUnreachableError          3
+│   ├── EmbeddedServerStoppedError
+│   ├── ServerHungError
 │   ├── AuthenticationError
 │   ├── ServerUnavailableError
 │   └── CallTimeoutError
@@ -18,12 +25,15 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   └── CallCancelledError
 ├── ArtifactUploadError             4
 │   ├── ServerDiskFullError
-│   └── ArtifactConflictError
+│   ├── ArtifactConflictError
+│   └── ArtifactChangedError
 ├── EmbeddedServerError             3
 │   └── JavaNotFoundError
 ├── DaemonStartError                3
+├── DaemonRefusedError              3
 ├── DaemonSyncError                 the exit code of the daemon's failed sync
-└── DaemonVersionMismatchError      2
+├── DaemonVersionMismatchError      2
+└── PackageRepositoryError          3
 """
 
 from __future__ import annotations
@@ -72,6 +82,16 @@ class ServerUnreachableError(SparkpushError):
     """The Spark Connect server did not answer in time or refused the connection."""
 
     exit_code = ExitCode.UNREACHABLE
+
+
+class EmbeddedServerStoppedError(ServerUnreachableError):
+    """The embedded server is not running, and this command may not start it (the project's
+    daemon waits for it, or the command only looks)."""
+
+
+class ServerHungError(ServerUnreachableError):
+    """The server stopped answering during a run (a stopped or hung JVM): no liveness answer
+    within the liveness timeout."""
 
 
 class AuthenticationError(ServerUnreachableError):
@@ -133,6 +153,11 @@ class ArtifactConflictError(ArtifactUploadError):
     """The server already holds this artifact name with other bytes (ARTIFACT_ALREADY_EXISTS)."""
 
 
+class ArtifactChangedError(ArtifactUploadError):
+    """An artifact's bytes are not the ones recorded for it (the environment's archive):
+    refused before the server holds them."""
+
+
 class ServerUnavailableError(ServerUnreachableError):
     """The server did not take the call (gRPC UNAVAILABLE): restarting or the link dropped."""
 
@@ -151,6 +176,13 @@ class UdfLoadError(UsageError):
 
 class DaemonStartError(SparkpushError):
     """The background daemon exited or did not answer while starting."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class DaemonRefusedError(SparkpushError):
+    """The project's daemon refused a request: too many connections open at once, or one it
+    could not read."""
 
     exit_code = ExitCode.UNREACHABLE
 
@@ -184,5 +216,28 @@ class EnvironmentBuildError(UsageError):
 
 class EnvironmentOfflineError(SparkpushError):
     """A build of the environment is needed and the package index cannot be reached."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class PackageError(UsageError):
+    """JVM packages by Maven coordinates that cannot be resolved: a coordinate or repository
+    that does not parse, and the subclasses below."""
+
+
+class PackageNotFoundError(PackageError):
+    """A coordinate no repository has (all of them answered)."""
+
+
+class PackageChecksumError(PackageError):
+    """A file whose bytes do not match the repository's checksum, or the lock's sha256."""
+
+
+class PackageConflictError(PackageError):
+    """Versions of one module that Ivy (or the request itself) cannot settle."""
+
+
+class PackageRepositoryError(SparkpushError):
+    """A package is missing and a repository that could have it did not answer."""
 
     exit_code = ExitCode.UNREACHABLE

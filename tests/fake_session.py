@@ -77,6 +77,10 @@ class FakeServer:
     """False plays a Spark 4.0 server, which has no CloneSession RPC."""
     rpcs: collections.Counter[str] = field(default_factory=collections.Counter)
     """Calls answered (or failed) per RPC: each one a round trip to a remote server."""
+    version: str = "4.0.0"
+    """What SparkVersion answers."""
+    app_id: str = field(default_factory=lambda: f"local-{uuid.uuid4().hex[:12]}")
+    """The server's `spark.app.id`: new at every start (see `restart`)."""
 
     def target(self) -> Target:
         """A Target whose sessions are this server's."""
@@ -90,8 +94,10 @@ class FakeServer:
         return FakeSession(self, session_id or str(uuid.uuid4()), server_side_session_id)
 
     def restart(self) -> None:
-        """Every session is lost; a client naming an old one is told SESSION_CHANGED."""
+        """Every session is lost; a client naming an old one is told SESSION_CHANGED. The
+        server's `spark.app.id` is new, as after a real restart."""
         self.sessions.clear()
+        self.app_id = f"local-{uuid.uuid4().hex[:12]}"
 
     def fail(self, rpc: str, *errors: SparkpushError) -> None:
         self.fail_next.setdefault(rpc, []).extend(errors)
@@ -122,13 +128,13 @@ class FakeSession:
 
     def spark_version(self, timeout: float = 10.0) -> str:
         self._answer("spark_version")
-        return "4.0.0"
+        return self.server.version
 
     def set_conf(self, pairs: Mapping[str, str], timeout: float = 10.0) -> None:
         self._answer("set_conf").conf.update(pairs)
 
     def get_conf(self, keys: Iterable[str], timeout: float = 10.0) -> dict[str, str | None]:
-        conf = self._answer("get_conf").conf
+        conf = {"spark.app.id": self.server.app_id, **self._answer("get_conf").conf}
         return {key: conf.get(key) for key in keys}
 
     def add_artifacts(

@@ -44,3 +44,22 @@ def build_jar(classes_dir: Path, jar: Path) -> Path:
         for path in sorted(classes_dir.rglob("*.class")):
             archive.write(path, path.relative_to(classes_dir).as_posix())
     return jar
+
+
+def compile_sources(sources: dict[str, str], classes_dir: Path) -> None:
+    """Compile several classes (fully qualified name -> source) in one javac run, so that
+    they may use each other."""
+    src_dir = classes_dir.parent / (classes_dir.name + "-src")
+    files = []
+    for fqcn, source in sources.items():
+        src_file = src_dir / (fqcn.replace(".", "/") + ".java")
+        src_file.parent.mkdir(parents=True, exist_ok=True)
+        src_file.write_text(source)
+        files.append(str(src_file))
+    classes_dir.mkdir(parents=True, exist_ok=True)
+    classpath = str(spark_home() / "jars" / "*")
+    subprocess.run(
+        ["javac", "--release", "17", "-cp", classpath, "-d", str(classes_dir), *files],
+        check=True,
+        capture_output=True,
+    )

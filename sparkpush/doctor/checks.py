@@ -1,16 +1,13 @@
 """`connect doctor`'s checks, as data: each has a name, a verdict, what was seen and the fix.
 
-Run as `python -m sparkpush.doctor.checks` it is the worker-Python probe's child: with the session
-URL in SPARK_REMOTE and the token in SPARK_CONNECT_AUTHENTICATE_TOKEN it runs a one-row
-Python UDF and prints the workers' Python version as JSON.
+What it learns about the server comes from `sparkpush.remote.server_facts`, as for a sync: a
+fact another command already found for this server (start) is not asked again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,27 +17,29 @@ from sparkpush.artifacts.collect import collect_artifacts
 from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config.settings import Config, load_config
-from sparkpush.connect.client_environment import answer_from_a_worker, run_on_new_session
 from sparkpush.connect.session import Session
 from sparkpush.errors import (
     AuthenticationError,
-    CloneUnsupportedError,
     JavaNotFoundError,
     ServerUnreachableError,
     SparkpushError,
     UntrustedConfigError,
     UsageError,
 )
+from sparkpush.packages.server_side import RESTART, extras_mismatch
+from sparkpush.packages.spec import Scope, packages_configured
+from sparkpush.packages.status import known_packages, packages_problem
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
 from sparkpush.state.folders import state_dir
-from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
+from sparkpush.sync.generation import load_generation
+from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
+from sparkpush.udf.python_version import local_python, version_mismatch
 
 MIN_PYTHON = (3, 10)
 MIN_PYSPARK_MAJOR = 4
 PROBE_TIMEOUT_S = 5.0
-WORKER_PROBE_TIMEOUT_S = 120.0
-_WORKER_MISMATCH = re.compile(r"worker has different version:?\s*\(?(\d+)[.,]\s*(\d+)")
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,9 @@ def run_checks(
     config, config_check = check_config(config_file)
     checks.append(config_check)
     if config_check.ok:
-        checks.extend([check_trust(config), check_artifacts(config)])
+        checks.extend([check_trust(config), check_artifacts(config), *check_packages(config)])
     remote_set = bool(remote_flag or env.get("SPARK_REMOTE") or config.remote)
-    checks.append(check_java(needed=not remote_set))
+    checks.append(check_java(needed=not remote_set or _packages_need_resolving(checks)))
     checks.extend(check_server(config, remote_flag, env))
     return checks
 
@@ -101,6 +100,30 @@ def check_config(config_file: Path | None) -> tuple[Config, Check]:
         return Config(project_root=Path.cwd()), check
     where = str(config.source) if config.source else "no [tool.sparkpush] found, using defaults"
     return config, Check("config", True, where)
+
+
+def check_packages(config: Config) -> list[Check]:
+    """Per scope with packages: resolved for the current coordinates, jars in the cache."""
+    checks = []
+    for scope in Scope:
+        if not packages_configured(config, scope):
+            continue
+        name = "packages" if scope is Scope.SESSION else "server packages"
+        problem = packages_problem(config, scope)
+        if problem is None:
+            known = known_packages(config, scope)
+            jars = known.entry.jars if known is not None and known.entry is not None else ()
+            size = sum(j.size for j in jars)
+            checks.append(
+                Check(name, True, f"{len(jars)} jar(s), {size:,} bytes, locked and cached")
+            )
+        else:
+            checks.append(Check(name, False, problem, "run 'connect packages resolve'"))
+    return checks
+
+
+def _packages_need_resolving(checks: list[Check]) -> bool:
+    return any(c.name.endswith("packages") and not c.ok for c in checks)
 
 
 def check_trust(config: Config) -> Check:
@@ -143,7 +166,10 @@ def check_java(*, needed: bool) -> Check:
     except JavaNotFoundError as exc:
         if not needed:
             return Check(
-                "java", True, f"not usable ({exc.message}); only the embedded server needs it"
+                "java",
+                True,
+                f"not usable ({exc.message}); only the embedded server and resolving packages "
+                "need it",
             )
         return Check(
             "java",
@@ -172,8 +198,10 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
     shown = f"{target.spec.endpoint} ({target.source})"
     try:
         with target.session() as client:
-            version = client.spark_version(timeout=PROBE_TIMEOUT_S)
-            layers = check_layers(config, target, client, version)
+            facts = ServerFacts(target, client)
+            version = facts.spark_version(timeout=PROBE_TIMEOUT_S)
+            layers = check_layers(config, facts, client)
+            worker_python = check_worker_python(facts)
             _release_quietly(client)
     except AuthenticationError as exc:
         return [
@@ -198,31 +226,53 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         Check("remote", True, f"{shown} answers"),
         Check("authentication", True, auth),
         check_spark_version(version),
-        check_worker_python(target),
+        worker_python,
         layers,
+        check_udf_names(config, target),
+        *check_server_settings(config, target),
     ]
 
 
-def check_layers(config: Config, target: Target, client: Session, version: str) -> Check:
+def check_server_settings(config: Config, target: Target) -> list[Check]:
+    """Whether the running embedded server has the project's server packages and confs."""
+    if target.embedded is None:
+        return []
+    mismatch = extras_mismatch(config, target.embedded.extras)
+    if mismatch is None:
+        return [Check("server settings", True, "the embedded server runs with this project's")]
+    return [Check("server settings", False, mismatch, f"run '{RESTART}'")]
+
+
+def check_udf_names(config: Config, target: Target) -> Check:
+    """The project's registered UDFs against the server's builtin function names."""
+    manifest = load_generation(config.project_root)
+    names = [u.name for u in manifest.registered_udfs()] if manifest is not None else []
+    if not names:
+        return Check("udf names", True, "no UDFs registered")
+    clashes = builtin_clashes(names, server_builtins(target))
+    if clashes:
+        return Check("udf names", False, clashes[0], "rename the UDF (see the warning)")
+    return Check("udf names", True, f"{len(names)} UDF(s), none named like a builtin")
+
+
+def check_layers(config: Config, facts: ServerFacts, client: Session) -> Check:
     """Whether generations are layered here: the server clones a session (CloneSession)."""
     if not config.layers.enabled:
         return Check("layers", True, "off ([tool.sparkpush.layers] enabled = false)")
-    key = server_key(target.spec.display(), version, client_version())
     try:
-        clone_id, _ = client.clone_session(timeout=PROBE_TIMEOUT_S)
-    except CloneUnsupportedError:
-        CloneSupport().remember(key, False)
+        made = facts.clone_or_none(lambda: client.clone_session(timeout=PROBE_TIMEOUT_S))
+    except SparkpushError as exc:
+        return Check("layers", False, exc.message, "see the server's log")
+    if made is None:
         return Check(
             "layers",
             True,
-            f"not on this server (Spark {version} has no CloneSession): each generation is "
-            "one session that gets every artifact",
+            f"not on this server (Spark {facts.spark_version()} has no CloneSession): each "
+            "generation is one session that gets every artifact",
         )
-    except SparkpushError as exc:
-        return Check("layers", False, exc.message, "see the server's log")
-    with target.session(clone_id) as clone:
+    clone_id, _ = made
+    with facts.target.session(clone_id) as clone:
         _release_quietly(clone)
-    CloneSupport().remember(key, True)
     return Check(
         "layers", True, "on: a code change clones the base session and sends only the code"
     )
@@ -243,61 +293,24 @@ def check_spark_version(server_version: str) -> Check:
     )
 
 
-def check_worker_python(target: Target) -> Check:
-    """Run a one-row Python UDF on a throwaway session; its workers must match our minor."""
-    ours = sys.version_info[:2]
-    found = probe_worker_python(target)
-    if isinstance(found, str):
-        return Check("worker python", False, found, "check the server's Python workers (log)")
-    detail = f"server workers run Python {found[0]}.{found[1]}, here {ours[0]}.{ours[1]}"
-    if tuple(found) == ours:
+def check_worker_python(facts: ServerFacts) -> Check:
+    """The workers' Python (known for this server start, or found by a one-row UDF on a
+    throwaway session) must be our minor: UDF pickles only load there."""
+    ours = local_python()
+    try:
+        found = facts.worker_python()
+    except SparkpushError as exc:
+        return Check("worker python", False, exc.message, "check the server's Python workers (log)")
+    detail = f"server workers run Python {found}, here {ours}"
+    if version_mismatch(ours, found) is None:
         return Check("worker python", True, detail)
     return Check(
         "worker python",
         False,
         detail,
-        f"UDF pickles need the same minor: run here with Python {found[0]}.{found[1]} "
-        f"(or the server's workers with {ours[0]}.{ours[1]}, PYSPARK_PYTHON)",
+        f"UDF pickles need the same minor: run here with Python {found} "
+        f"(or the server's workers with {ours}, PYSPARK_PYTHON)",
     )
-
-
-def probe_worker_python(target: Target) -> tuple[int, int] | str:
-    """The workers' (major, minor), or why it could not be found."""
-    stdout = run_on_new_session(
-        target.spec, target.ca_file, "sparkpush.doctor.checks", WORKER_PROBE_TIMEOUT_S
-    )
-    if stdout is None:
-        return f"the probe UDF did not finish within {WORKER_PROBE_TIMEOUT_S:.0f} s"
-    return parse_probe_answer(stdout)
-
-
-def parse_probe_answer(stdout: str) -> tuple[int, int] | str:
-    """The probe child's last line: {"version": [3, 11]} or {"error": "..."}."""
-    lines = stdout.strip().splitlines()
-    try:
-        answer = json.loads(lines[-1]) if lines else {}
-    except ValueError:
-        answer = {}
-    if "version" in answer:
-        major, minor = answer["version"]
-        return int(major), int(minor)
-    error = str(answer.get("error") or "the probe UDF failed without a message")
-    mismatch = _WORKER_MISMATCH.search(error)
-    if mismatch:
-        return int(mismatch.group(1)), int(mismatch.group(2))
-    return error
-
-
-def _probe_main() -> int:
-    """In the probe child: print the workers' Python as {"version": [major, minor]}."""
-    return answer_from_a_worker("version", _python_version)
-
-
-def _python_version() -> list[int]:
-    """Run on a worker: its Python's (major, minor)."""
-    import sys
-
-    return [sys.version_info[0], sys.version_info[1]]
 
 
 def _not_checked(reason: str) -> list[Check]:
@@ -316,10 +329,3 @@ def _release_quietly(client: Session) -> None:
 def _major(version: str) -> int:
     head = version.split(".", 1)[0]
     return int(head) if head.isdigit() else 0
-
-
-if __name__ == "__main__":
-    sys.stdout.flush()
-    code = _probe_main()
-    sys.stdout.flush()
-    os._exit(code)  # skip teardown: gRPC channels can hang it (see the notes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -10,14 +9,9 @@ from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.config.settings import Config
 from sparkpush.environment.build import ProjectEnvironment, ensure_environment
 from sparkpush.environment.spec import environment_configured, read_spec
-from sparkpush.environment.target import WorkerTarget
-from sparkpush.environment.worker_probe import (
-    WorkerPythonCache,
-    probe_worker_target,
-    server_identity,
-)
-from sparkpush.errors import SparkpushError
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
+from sparkpush.remote.worker_target import WorkerTarget
 
 ALIAS = "sparkpush_env"
 ARCHIVE_NAME = f"archives/{ALIAS}.tar.gz#{ALIAS}"
@@ -34,7 +28,7 @@ def environment_artifacts(
     if prepared is None:
         return [], ()
     archive = prepared.cached.archive
-    artifact = LocalArtifact(name=ARCHIVE_NAME, path=archive)
+    artifact = LocalArtifact(name=ARCHIVE_NAME, path=archive, sha256=prepared.cached.sha256)
     desired = DesiredArtifact(artifact, prepared.cached.sha256, prepared.cached.size, archive)
     return [desired], prepared.warnings
 
@@ -55,18 +49,5 @@ def environment_conf(artifact_names: Iterable[str]) -> dict[str, str]:
 
 
 def worker_target(server: Target) -> WorkerTarget:
-    """The workers' target, probed once per server start (cached in the user's state)."""
-    cache = WorkerPythonCache()
-    client = server.session()
-    try:
-        identity = server_identity(client, server.spec.display())
-    finally:
-        with contextlib.suppress(SparkpushError):
-            client.release_session(timeout=5.0)
-        client.close()
-    found = cache.get_target(identity)
-    if found is not None:
-        return found
-    probed = probe_worker_target(server)
-    cache.put_target(identity, probed)
-    return probed
+    """The workers' target, probed once per server start (see `remote.server_facts`)."""
+    return ServerFacts(server).worker_target()

@@ -7,10 +7,56 @@ workers and executors, which inherit the environment, never see it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sparkpush.errors import ConfigError
+
 TOKEN_CONF = "spark.connect.authenticate.token"
+_CONF_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+OWN_PREFIXES = ("spark.connect.grpc.", "spark.connect.authenticate.")
+"""Where the server listens and how it checks tokens: ours alone, never a project's."""
+OWN_KEYS = (
+    "spark.master",
+    "spark.driver.host",
+    "spark.driver.bindAddress",
+    "spark.driver.extraJavaOptions",
+    "spark.executor.extraJavaOptions",
+    "spark.ui.enabled",
+    "spark.sql.warehouse.dir",
+    "spark.local.dir",
+    "spark.jars",
+    "spark.jars.packages",
+)
+"""Set by sparkpush (or by `server.master`, `server.ui`, `server.packages`)."""
+
+
+@dataclass(frozen=True)
+class ServerExtras:
+    """What a project adds to the embedded server: jars on its own class path and static
+    confs (`[tool.sparkpush.server] packages` and `conf`); `digest` names them, so a running
+    server started with other extras can be told apart."""
+
+    jars: tuple[Path, ...] = ()
+    conf: Mapping[str, str] = field(default_factory=dict)
+    digest: str = ""
+
+
+def check_server_conf(conf: Mapping[str, str], where: str) -> dict[str, str]:
+    """`conf` unless it sets what sparkpush owns (the binding, the token, the master...)."""
+    for key, value in conf.items():
+        if not _CONF_KEY.fullmatch(key):
+            raise ConfigError(f"{where}: {key!r} is not a Spark conf key")
+        if any(char in value for char in "\r\n"):
+            raise ConfigError(f"{where}: {key}: a line break in its value")
+        if key in OWN_KEYS or key.startswith(OWN_PREFIXES) or key == TOKEN_CONF:
+            raise ConfigError(
+                f"{where}: {key} is set by sparkpush (its loopback binding, token, master, "
+                "UI and folders are not a project's to change)"
+            )
+    return dict(conf)
 
 
 @dataclass(frozen=True)

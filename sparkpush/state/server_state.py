@@ -24,6 +24,8 @@ class ServerState:
     scratch: str | None = None
     """The server's scratch folder (see `StateFiles.scratch`); None in a record written by an
     older sparkpush."""
+    extras: str = ""
+    """The digest of the server packages and confs it started with (`ServerExtras`)."""
 
 
 class StateFiles:
@@ -63,6 +65,11 @@ class StateFiles:
     def metastore(self) -> Path:
         """Derby's home, should the server use a Hive metastore (kept)."""
         return self.root / "metastore"
+
+    @property
+    def last_start(self) -> Path:
+        """The settings of the last start, for the next one (see `server.last_start`)."""
+        return self.root / "last-start.json"
 
     @property
     def reaper_log(self) -> Path:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.upload import ProgressCallback
-from sparkpush.config.settings import Config
+from sparkpush.config.settings import ArtifactSettings, Config
 from sparkpush.connect.session import Session
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.environment.session_parts import environment_conf
-from sparkpush.environment.worker_probe import WorkerPythonCache, server_identity
 from sparkpush.errors import UsageError
+from sparkpush.packages.spec import PackageFlags
 from sparkpush.progress.notify import Notify
+from sparkpush.remote.server_facts import WORKER_PYTHON, ServerFacts
 from sparkpush.remote.target import Target
-from sparkpush.submit.report import remote_for_report
 from sparkpush.submit.run_clone import run_session
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.runner import SubmitRequest
@@ -26,30 +28,55 @@ from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
 
 
 def with_project_artifacts(
-    config: Config, target: Target, request: SubmitRequest, notify: Notify
+    config: Config,
+    target: Target,
+    request: SubmitRequest,
+    notify: Notify,
+    packages: PackageFlags | None = None,
 ) -> SubmitRequest:
-    """The request with the project's configured artifacts and UDFs for its fresh session."""
-    desired, warnings = collect_project_artifacts(config, request.artifacts, target)
+    """The request with the project's configured artifacts and UDFs for its fresh session;
+    `packages`: submit's --packages, resolved with the project's."""
+    desired, warnings = collect_project_artifacts(config, request.artifacts, target, packages)
     for warning in warnings:
         notify(f"warning: {warning}")
 
     def register(client: Session, loader: Loader | None) -> list[str]:
-        cache = WorkerPythonCache()
-        identity = server_identity(client, remote_for_report(target.spec) or "")
+        facts = ServerFacts(target, client)
         registered, worker_python = register_udfs_knowing_python(
-            config, target, client.session_id, cache.get(identity), loader=loader
+            config, target, client.session_id, facts.known(WORKER_PYTHON), loader=loader
         )
-        cache.put(identity, worker_python)
+        if worker_python is not None:
+            facts.remember(WORKER_PYTHON, worker_python)
         if registered:
             notify(f"registered {len(registered)} UDF(s): {', '.join(u.name for u in registered)}")
         return [u.name for u in registered]
 
+    artifacts = [d.artifact for d in desired]
     return replace(
         request,
-        artifacts=[d.artifact for d in desired],
+        artifacts=artifacts,
+        driver_path=artifacts,
         conf={**environment_conf(d.name for d in desired), **request.conf},
         register_udfs=register if has_udfs(config) else None,
     )
+
+
+def python_artifacts(config: Config, extra: Sequence[LocalArtifact]) -> list[LocalArtifact]:
+    """The project's Python artifacts (packages, pyfiles, pure wheels) and `extra`'s, as the
+    generation holds them: collected again from disk, which the sync just matched."""
+    settings = config.artifacts
+    only_python = ArtifactSettings(
+        python=settings.python,
+        pyfiles=settings.pyfiles,
+        wheels=settings.wheels,
+        exclude=settings.exclude,
+        allowed_roots=settings.allowed_roots,
+    )
+    flagged = [a for a in extra if a.kind is ArtifactKind.PYFILE]
+    if not (only_python.python or only_python.pyfiles or only_python.wheels):
+        return flagged
+    desired, _ = collect_project_artifacts(replace(config, artifacts=only_python), flagged)
+    return [d.artifact for d in desired]
 
 
 @dataclass(frozen=True)
@@ -79,8 +106,9 @@ def attach_to_project(
             "the project's daemon serves its generation: put extra artifacts in "
             "[tool.sparkpush.artifacts], or use --fresh for an isolated session"
         )
-    # the generation already holds every artifact: nothing more to upload
-    bare = replace(request, artifacts=())
+    # the generation already holds every artifact: nothing more to upload, but the script's
+    # own sys.path gets the Python ones
+    bare = replace(request, artifacts=(), driver_path=python_artifacts(config, request.artifacts))
     held = daemon_generation(config.project_root, lease=True)
     if held is not None:
         try:

@@ -43,4 +43,3 @@ def check_room_for_clone(target: Target, sizes: Mapping[str, int]) -> None:
 
 def _amount(size: int) -> str:
     return f"{size / GB:.1f} GB" if size >= GB else f"{size / MB:.0f} MB"
-

@@ -31,11 +31,10 @@ from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config.settings import Config
 from sparkpush.environment.session_parts import environment_artifacts
-from sparkpush.errors import (
-    ArtifactConflictError,
-    ServerError,
-    UsageError,
-)
+from sparkpush.errors import ArtifactConflictError, UsageError
+from sparkpush.packages.session_parts import package_artifacts
+from sparkpush.packages.spec import PackageFlags
+from sparkpush.remote.server_facts import ServerFacts, SessionAlive
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
@@ -48,8 +47,6 @@ from sparkpush.sync.release import release_sessions
 from sparkpush.sync.unfinished import release_unfinished
 
 log = logging.getLogger(__name__)
-
-_GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
 
 
 @dataclass(frozen=True)
@@ -98,16 +95,20 @@ def sync_project(
     with project_lock(root):
         collected, desired = _collect(config, extra, reuse)
         environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-        desired += environment
-        collected = replace(collected, warnings=collected.warnings + notes)
+        packages, package_notes = package_artifacts(config)
+        desired = _joined(desired, environment, packages)
+        collected = replace(collected, warnings=collected.warnings + notes + package_notes)
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
-        release_unfinished(target, root, _sessions_of(manifest), _clone_deadline_of(manifest))
+        release_unfinished(
+            target, root, keep=sessions_of(manifest), settle_s=_clone_deadline_of(manifest)
+        )
         current = recorded_current(manifest, target)
-        plan = plan_generation(config, target, layout, current)
-        if current is not None and _uses_current(plan) and not _current_alive(target, current):
+        alive = ServerFacts(target).session_alive
+        plan = plan_generation(config, alive, layout, current)
+        if current is not None and _uses_current(plan) and not _current_alive(alive, current):
             current = None
-            plan = plan_generation(config, target, layout, None)
+            plan = plan_generation(config, alive, layout, None)
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
                 manifest, uploaded = _add_in_place(
@@ -117,7 +118,7 @@ def sync_project(
                 # The plan said these names were new; the server disagrees, so trust nothing
                 # about the current session and rebuild.
                 log.warning("falling back to a new generation: %s", exc.message)
-                plan = plan_generation(config, target, layout, None)
+                plan = plan_generation(config, alive, layout, None)
             else:
                 return _result(manifest, plan, uploaded, desired, collected, started)
         if plan.action is PlanAction.NOTHING and current is not None:
@@ -155,7 +156,8 @@ def _clone_deadline_of(manifest: Generation | None) -> float:
     return clone_deadline(manifest.sizes if manifest is not None else {})
 
 
-def _sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+def sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+    """The sessions `manifest` uses: its own and, when layered, its base's."""
     if manifest is None:
         return ()
     if manifest.base is None:
@@ -164,22 +166,24 @@ def _sessions_of(manifest: Generation | None) -> tuple[str, ...]:
 
 
 def plan_generation(
-    config: Config, target: Target | None, layout: Layout, current: Generation | None
+    config: Config, alive: SessionAlive | None, layout: Layout, current: Generation | None
 ) -> SyncPlan:
     """The layered plan for a generation cloned from a base; else today's single-session one.
 
-    `target` None: no server to ask (then there is no usable `current` either).
+    The one thing it asks the server, through `alive` (`ServerFacts.session_alive`), is
+    whether the base is still there, and only when the plan would use it. `alive` None: no
+    server to ask (then there is no usable `current` either).
     """
     if (
         current is not None
         and current.base is not None
         and config.layers.enabled
-        and target is not None
+        and alive is not None
     ):
         recorded = layered_current(current, current.base)
         plan = plan_layered_sync(layout.layered, recorded)
-        if _uses_base(plan) and not _alive(
-            target, current.base.session_id, current.base.server_side_session_id
+        if _uses_base(plan) and not alive(
+            current.base.session_id, current.base.server_side_session_id
         ):
             plan = plan_layered_sync(layout.layered, recorded, base_alive=False)
         return plan
@@ -196,16 +200,42 @@ def _uses_base(plan: SyncPlan) -> bool:
 
 
 def collect_project_artifacts(
-    config: Config, extra: Sequence[LocalArtifact] = (), target: Target | None = None
+    config: Config,
+    extra: Sequence[LocalArtifact] = (),
+    target: Target | None = None,
+    packages: PackageFlags | None = None,
 ) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
-    """The project's configured artifacts plus `extra` (e.g. submit's flags), and warnings;
-    with `target`, also the project's environment for its workers."""
+    """The project's configured artifacts plus `extra` (e.g. submit's flags) and its packages
+    (with `packages`: submit's --packages too), and warnings; with `target`, also the
+    project's environment for its workers."""
     with project_lock(config.project_root):
         collected, desired = _collect(config, extra)
+        jars, package_notes = package_artifacts(config, packages)
+        warnings = collected.warnings + package_notes
+        environment: list[DesiredArtifact] = []
         if target is not None:
             environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-            return desired + environment, collected.warnings + notes
-    return desired, collected.warnings
+            warnings += notes
+    return _joined(desired, environment, jars), warnings
+
+
+def _joined(
+    desired: list[DesiredArtifact], *more: Sequence[DesiredArtifact]
+) -> list[DesiredArtifact]:
+    """`desired` and the artifacts the project's dependencies add; one name, one source."""
+    names = {d.name: d for d in desired}
+    joined = list(desired)
+    for artifact in (a for group in more for a in group):
+        earlier = names.get(artifact.name)
+        if earlier is None:
+            names[artifact.name] = artifact
+            joined.append(artifact)
+        elif earlier.sha256 != artifact.sha256:
+            raise UsageError(
+                f"{earlier.shown_source} and {artifact.shown_source} would both be sent as "
+                f"{artifact.name}"
+            )
+    return joined
 
 
 def _collect(
@@ -255,7 +285,7 @@ def recorded_current(manifest: Generation | None, target: Target) -> Generation 
 def usable_current(manifest: Generation | None, target: Target) -> Generation | None:
     """The manifest's session if it is on this server and still alive there."""
     current = recorded_current(manifest, target)
-    if current is None or not _current_alive(target, current):
+    if current is None or not _current_alive(ServerFacts(target).session_alive, current):
         return None
     return current
 
@@ -270,22 +300,8 @@ def _uses_current(plan: SyncPlan) -> bool:
     return plan.action in (PlanAction.NOTHING, PlanAction.ADD_IN_PLACE)
 
 
-def _current_alive(target: Target, current: Generation) -> bool:
-    return _alive(target, current.session_id, current.server_side_session_id)
-
-
-def _alive(target: Target, session_id: str, server_side_session_id: str | None) -> bool:
-    session = target.session(session_id, server_side_session_id)
-    try:
-        session.spark_version()
-    except ServerError as exc:
-        if exc.error_class in _GONE:
-            log.info("session %s is gone (%s)", session_id, exc.error_class)
-            return False
-        raise
-    finally:
-        session.close()
-    return True
+def _current_alive(alive: SessionAlive, current: Generation) -> bool:
+    return alive(current.session_id, current.server_side_session_id)
 
 
 def _add_in_place(

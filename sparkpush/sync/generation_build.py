@@ -17,9 +17,8 @@ from sparkpush.artifacts.planner import SyncPlan, upload_order
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact
 from sparkpush.config.settings import Config
 from sparkpush.connect.session import Session
-from sparkpush.errors import CloneUnsupportedError
+from sparkpush.remote.server_facts import CLONE_SESSION, ServerFacts
 from sparkpush.remote.target import Target
-from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
 from sparkpush.sync.generation import BaseSession, Generation, StoredArtifact, save_generation
 from sparkpush.sync.layering import Layout
 from sparkpush.sync.session_build import SessionBuild
@@ -109,23 +108,18 @@ def _from_scratch(
         session.set_conf(layout.conf)
         _confirm(session)
         return session, None
-    version = session.spark_version()
-    support = CloneSupport()
-    key = server_key(build.target.spec.display(), version, client_version())
-    if support.known(key) is False:
+    facts = ServerFacts(build.target, session)
+    if facts.known(CLONE_SESSION) is False:
         build.upload(session, upload_order(layout.hashes))
         session.set_conf(layout.conf)
         return session, None
     build.upload(session, layout.base_order())
     session.set_conf(layout.conf)
-    try:
-        clone = build.clone(session, layout.base_order())
-    except CloneUnsupportedError as exc:
-        log.info("no layers on this server: %s", exc.message)
-        support.remember(key, False)
+    clone = facts.clone_or_none(lambda: build.clone(session, layout.base_order()))
+    if clone is None:
+        log.info("no layers on this server: the code goes into the base session")
         build.upload(session, layout.code_order())
         return session, None
-    support.remember(key, True)
     build.upload(clone, layout.code_order())
     return clone, layout.base_record(session.session_id, session.server_side_session_id)
 
@@ -168,6 +162,6 @@ def manifest_entry(
         name=uploaded.name,
         sha256=uploaded.sha256,
         size=uploaded.size,
-        source=str(desired.source),
+        source=desired.shown_source,
         generation=generation,
     )

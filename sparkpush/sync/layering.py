@@ -53,8 +53,9 @@ def layout_of(
     desired: Sequence[DesiredArtifact],
     environment: Mapping[str, str] = MappingProxyType({}),
 ) -> Layout:
-    """`environment`: the environment's archive name -> hash when it is not in `desired`
-    (a dry run knows its hash from the lock without building it); always base."""
+    """`environment`: the environment's archive and the package jars, name -> hash, when they
+    are not in `desired` (a dry run knows their hashes from the locks without building or
+    resolving); always base."""
     base: dict[str, str] = dict(environment)
     code: dict[str, str] = {}
     for artifact in desired:

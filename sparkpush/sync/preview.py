@@ -22,6 +22,8 @@ from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config.settings import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.environment.status import preview_environment
+from sparkpush.packages.status import PackagePreview, preview_packages
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.sync.engine import plan_generation, usable_current
@@ -44,6 +46,8 @@ class SyncPreview:
     warnings: tuple[str, ...]
     layer: Layer | None = None
     """With layers, the lowest layer that changed: a new base, or a clone of the current one."""
+    packages: PackagePreview | None = None
+    """Whether the packages would be resolved first, and which coordinates changed."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +58,7 @@ class SyncPreview:
             "bytes": self.bytes,
             "udfs": list(self.udfs),
             "layer": self.layer.value if self.layer is not None else None,
+            "packages": self.packages.to_json() if self.packages is not None else None,
         }
 
 
@@ -69,9 +74,15 @@ def preview_sync(
     manifest = load_generation(root)
     current = usable_current(manifest, target) if target is not None else None
     environment = preview_environment(config, collected.platform_wheels)
-    sizes = {**{n: d.size for n, d in collected.by_name.items()}, **environment.sizes}
-    layout = layout_of(config, collected.artifacts, environment.hashes)
-    plan = plan_generation(config, target, layout, current)
+    packages = preview_packages(config)
+    sizes = {
+        **{n: d.size for n, d in collected.by_name.items()},
+        **environment.sizes,
+        **packages.sizes,
+    }
+    layout = layout_of(config, collected.artifacts, {**environment.hashes, **packages.hashes})
+    alive = ServerFacts(target).session_alive if target is not None else None
+    plan = plan_generation(config, alive, layout, current)
     udfs, udf_warnings = _udfs_to_register(config, target, manifest, current, plan, loader)
     return SyncPreview(
         action=plan.action,
@@ -79,8 +90,9 @@ def preview_sync(
         upload=plan.upload,
         bytes=sum(sizes[name] for name in plan.upload),
         udfs=udfs,
-        warnings=(*collected.warnings, *environment.warnings, *udf_warnings),
+        warnings=(*collected.warnings, *environment.warnings, *packages.warnings, *udf_warnings),
         layer=plan.layer,
+        packages=packages if packages.hashes or packages.resolve else None,
     )
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import IO, Any
 
+from sparkpush.remote.worker_target import worker_python_from_error
 from sparkpush.udf.fingerprint import java_udf_fingerprint, python_udf_fingerprint
 from sparkpush.udf.kinds import UdfKind, kind_of_eval_type
 from sparkpush.udf.loader_messages import (
@@ -38,7 +39,7 @@ from sparkpush.udf.loader_messages import (
     LoadRequest,
 )
 from sparkpush.udf.once_answers import OnceAnswers
-from sparkpush.udf.python_version import local_python, version_mismatch, worker_version_from_error
+from sparkpush.udf.python_version import local_python, version_mismatch
 
 Emit = Callable[[LoaderEvent], None]
 
@@ -168,7 +169,7 @@ def _check_python(spark: Any, emit: Emit) -> str:
     try:
         worker = str(spark.range(1).select(probe("id")).first()[0])
     except Exception as exc:
-        found = worker_version_from_error(str(exc))
+        found = worker_python_from_error(str(exc))
         if found is None:
             raise _problem(
                 emit,

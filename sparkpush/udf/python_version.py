@@ -1,28 +1,21 @@
-"""The server workers' Python version: found once per session, compared with ours.
+"""The server workers' Python version compared with ours.
 
 Pickles only load in the same Python minor version, and the worker checks that itself: a
-probe UDF either answers its version or fails with PYTHON_VERSION_MISMATCH naming both.
+probe UDF either answers its version or fails with PYTHON_VERSION_MISMATCH naming both (read
+by `sparkpush.remote.worker_target.worker_python_from_error`). The version is a fact about the
+server (`sparkpush.remote.server_facts.WORKER_PYTHON`).
 """
 
 from __future__ import annotations
 
-import re
 import sys
 
 from sparkpush.errors import UdfLoadError
-
-_MISMATCH = re.compile(r"Python in worker has different version:?\s*\(?\s*(\d+)[.,]\s*(\d+)")
 
 
 def local_python() -> str:
     """The minor version our pickles are made by, as PySpark writes it (`3.11`)."""
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
-
-
-def worker_version_from_error(message: str) -> str | None:
-    """The worker's version in a PYTHON_VERSION_MISMATCH error, if that is what it is."""
-    found = _MISMATCH.search(message)
-    return f"{found.group(1)}.{found.group(2)}" if found else None
 
 
 def version_mismatch(local: str, worker: str) -> str | None:

@@ -16,7 +16,7 @@ import pytest
 from sparkpush.environment.build import build_environment
 from sparkpush.environment.python_launcher import launcher_text
 from sparkpush.environment.spec import EnvironmentSpec
-from sparkpush.environment.target import local_target
+from sparkpush.remote.worker_target import local_target
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import daemon_status, generation_after
 

@@ -85,6 +85,7 @@ def test_dry_run_of_an_added_file_and_of_nothing(
         "bytes": 0,
         "udfs": [],
         "layer": None,
+        "packages": None,  # no [tool.sparkpush.packages]
     }
     (every_kind_project / "more.txt").write_text("more!")
     pyproject = every_kind_project / "pyproject.toml"

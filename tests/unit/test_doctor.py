@@ -1,9 +1,11 @@
-"""`connect doctor`'s pure parts: reading the probe's answer, versions, rendering."""
+"""`connect doctor`'s pure parts, and its server checks against the in-memory server."""
 
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,32 +18,59 @@ from sparkpush.doctor.checks import (
     check_artifacts,
     check_spark_version,
     check_trust,
-    parse_probe_answer,
+    check_worker_python,
     run_checks,
 )
+from sparkpush.remote.server_facts import CLONE_SESSION, WORKER_PYTHON, ServerFacts
+from sparkpush.remote.target import Target
+from tests.fake_session import FakeServer
+
+
+def probe_answering(stdout: str | None) -> Callable[[Target], str | None]:
+    """A fake probe child that answers `stdout`, and fails the test when run twice."""
+    runs: list[Target] = []
+
+    def probe(target: Target) -> str | None:
+        assert not runs, "the workers were asked twice"
+        runs.append(target)
+        return stdout
+
+    return probe
+
+
+HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @pytest.mark.parametrize(
-    ("stdout", "expected"),
+    ("stdout", "ok", "detail"),
     [
-        (json.dumps({"version": [3, 11]}), (3, 11)),
-        ("noise\n" + json.dumps({"version": [3, 12]}) + "\n", (3, 12)),
         (
-            json.dumps(
-                {
-                    "error": "[PYTHON_VERSION_MISMATCH] Python in worker has different version: "
-                    "3.10 than that in driver: 3.11, PySpark cannot run with different minor"
-                }
-            ),
-            (3, 10),
+            json.dumps({"error": "Python in worker has different version: 3.1 than that"}),
+            False,
+            f"server workers run Python 3.1, here {HERE}",
         ),
-        (json.dumps({"error": "boom"}), "boom"),
-        ("", "the probe UDF failed without a message"),
-        ("Traceback (most recent call last):", "the probe UDF failed without a message"),
+        (json.dumps({"error": "boom"}), False, "cannot find what the server's Python workers run"),
+        (None, False, "did not answer within"),
     ],
 )
-def test_parse_probe_answer(stdout: str, expected: object) -> None:
-    assert parse_probe_answer(stdout) == expected
+def test_the_worker_python_check(stdout: str | None, ok: bool, detail: str) -> None:
+    server = FakeServer()
+    target = server.target()
+    with target.session() as client:
+        check = check_worker_python(ServerFacts(target, client, probe=probe_answering(stdout)))
+    assert (check.ok, check.name) == (ok, "worker python")
+    assert detail in check.detail
+    assert check.fix
+
+
+def test_the_worker_python_check_trusts_what_this_server_start_answered() -> None:
+    server = FakeServer()
+    target = server.target()
+    with target.session() as client:
+        ServerFacts(target, client).remember(WORKER_PYTHON, HERE)
+    with target.session() as client:
+        check = check_worker_python(ServerFacts(target, client, probe=probe_answering(None)))
+    assert check.ok and check.detail == f"server workers run Python {HERE}, here {HERE}"
 
 
 def test_spark_major_mismatch_fails_with_a_fix() -> None:
@@ -129,18 +158,17 @@ def test_doctor_does_not_contact_an_untrusted_remote(
 def test_the_layers_check_says_whether_the_server_clones_and_remembers_it(tmp_path: Path) -> None:
     from sparkpush.config.settings import LayerSettings
     from sparkpush.doctor.checks import check_layers
-    from sparkpush.sync.clone_support import CloneSupport, client_version, server_key
-    from tests.fake_session import FakeServer
 
     for supports, verdict in ((True, "on: a code change clones"), (False, "not on this server")):
-        server = FakeServer(supports_clone=supports)
+        server = FakeServer(supports_clone=supports, version="4.1.0")
         target = server.target()
         with target.session() as probe:
-            check = check_layers(Config(project_root=tmp_path), target, probe, "4.1.0")
+            check = check_layers(Config(project_root=tmp_path), ServerFacts(target, probe), probe)
         assert check.ok and check.detail.startswith(verdict), check
-        key = server_key(target.spec.display(), "4.1.0", client_version())
-        assert CloneSupport().known(key) is supports
+        with target.session() as asking:
+            assert ServerFacts(target, asking).known(CLONE_SESSION) is supports
         assert server.released == server.clones  # the probe's clone, if any, is released
     off = Config(project_root=tmp_path, layers=LayerSettings(enabled=False))
     with FakeServer().target().session() as probe:
-        assert check_layers(off, FakeServer().target(), probe, "4.1.0").detail.startswith("off")
+        facts = ServerFacts(FakeServer().target(), probe)
+        assert check_layers(off, facts, probe).detail.startswith("off")

@@ -22,14 +22,13 @@ from sparkpush.environment.pip_command import BASE_OPTIONS, install_command
 from sparkpush.environment.python_launcher import launcher_text
 from sparkpush.environment.session_parts import ARCHIVE_NAME, environment_conf
 from sparkpush.environment.spec import EnvironmentSpec, read_spec
-from sparkpush.environment.target import WorkerTarget, local_target, same_platform
-from sparkpush.environment.worker_probe import WorkerPythonCache, parse_target_answer
 from sparkpush.errors import (
     EnvironmentBuildError,
     EnvironmentOfflineError,
     ExitCode,
     UntrustedConfigError,
 )
+from sparkpush.remote.worker_target import WorkerTarget, local_target, same_platform
 
 LINUX = WorkerTarget(
     python="3.11",
@@ -301,26 +300,6 @@ def test_trust_given_before_pip_args_existed_stays_valid_for_configs_without_the
     assert config.credentials_digest == credentials_digest({"remote": "sc://h:1"}, None)
 
 
-def test_the_worker_cache_keeps_the_target_next_to_the_python_version(tmp_path: Path) -> None:
-    cache = WorkerPythonCache(tmp_path / "worker-python.json")
-    cache.put_target("server-a", LINUX)
-    assert cache.get("server-a") == "3.11"
-    assert cache.get_target("server-a") == LINUX
-    cache.put("server-a", "3.11")  # the UDF loader's answer keeps the probed target
-    assert cache.get_target("server-a") == LINUX
-    cache.put("server-b", "3.12")
-    assert cache.get_target("server-b") is None and cache.get("server-b") == "3.12"
-
-
-def test_a_probe_answer_is_a_target_or_one_line_error() -> None:
-    import json
-
-    answer = json.dumps({"target": LINUX.as_json()})
-    assert parse_target_answer(f"noise\n{answer}\n") == LINUX
-    with pytest.raises(EnvironmentBuildError, match="workers run: boom"):
-        parse_target_answer('{"error": "boom"}')
-
-
 def test_connect_env_says_when_there_is_no_environment_or_it_is_not_built(tmp_path: Path) -> None:
     from tests.conftest import clean_env, run_connect_in_process
 
@@ -378,3 +357,48 @@ def test_connect_env_shows_a_built_environment_in_lines() -> None:
         "packages    msgpack==1.0.8",
         "left out    numpy 2.1.0 (the workers' own copies are used)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "message"),
+    [
+        (
+            "sparkpush-nosuchpkg",
+            "sparkpush-nosuchpkg is not on the package index ({links}); check the name",
+        ),
+        (
+            "sparkpush-goodpkg==9.9",
+            "no version of sparkpush-goodpkg matches ==9.9 on the package index ({links}, "
+            "which has 1.1, 1.0)",
+        ),
+        (
+            "sparkpush-sdistonly==0.6.2",
+            "sparkpush-sdistonly==0.6.2 has no wheel for the workers (",
+        ),
+    ],
+)
+def test_an_environment_error_says_what_is_wrong_with_the_requirement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requirement: str, message: str
+) -> None:
+    from tests.local_index import write_local_index
+
+    links = write_local_index(tmp_path / "links")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # only the index this test writes
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+    monkeypatch.delenv("SPARKPUSH_PIP", raising=False)
+    spec = EnvironmentSpec(
+        requirements=(requirement,),
+        pip_args=("--no-index", f"--find-links={links}"),
+        wheels=(),
+        wheel_hashes=(),
+    )
+    with pytest.raises(EnvironmentBuildError) as raised:
+        build_environment(spec, local_target())
+    assert message.format(links=links) in raised.value.message
+    assert "\n" not in raised.value.message
+    if "sdistonly" in requirement:
+        assert "build the wheel" in raised.value.message
+        assert "list it in artifacts.wheels" in raised.value.message
+    assert list(cache_root().iterdir()) == []

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sparkpush.errors import UdfLoadError
-from sparkpush.udf.python_version import (
-    check_worker_python,
-    local_python,
-    version_mismatch,
-    worker_version_from_error,
-)
+from sparkpush.remote.worker_target import worker_python_from_error
+from sparkpush.udf.python_version import check_worker_python, local_python, version_mismatch
 
 
 def test_same_minor_version_is_accepted() -> None:
@@ -38,7 +34,7 @@ def test_other_minor_version_is_refused_naming_both() -> None:
     ],
 )
 def test_worker_version_is_read_from_the_mismatch_error(message: str, worker: str | None) -> None:
-    assert worker_version_from_error(message) == worker
+    assert worker_python_from_error(message) == worker
 
 
 def test_local_python_is_major_dot_minor() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.packages.session_parts import coordinate_of_source
 from sparkpush.sync.generation import load_generation
 
 
@@ -15,7 +18,8 @@ from sparkpush.sync.generation import load_generation
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @pass_app
 def artifacts(app_ctx: AppContext, as_json: bool) -> int:
-    """List the current generation's artifacts (name, kind, size, hash, source, layer)."""
+    """List the current generation's artifacts (name, kind, size, hash, source, layer); a
+    package jar's source is its Maven coordinate."""
     manifest = load_generation(app_ctx.config.project_root)
     base = manifest.base if manifest else None
     in_base = set(base.names) if base else set()
@@ -26,6 +30,7 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
             "size": entry.size,
             "sha256": entry.sha256,
             "source": entry.source,
+            "coordinate": coordinate_of_source(entry.source),
             "generation": entry.generation,
             "layer": ("base" if entry.name in in_base else "code") if base else None,
         }
@@ -50,10 +55,22 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
         return 0
     held = f", a clone of base session {base.session_id}" if base else ""
     click.echo(f"generation {manifest.number} (session {manifest.session_id}{held})")
-    widths = {key: max([len(key), *(len(str(r[key])) for r in rows)]) for key in ("name", "kind")}
-    for row in rows:
-        click.echo(
-            f"{str(row['name']).ljust(widths['name'])}  {str(row['kind']).ljust(widths['kind'])}  "
-            f"{row['size']:>12,}  {str(row['sha256'])[:12]}  {row['source']}"
-        )
+    click.echo(render_table(rows))
     return 0
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    """The artifacts as a table, the layer column included (`-` without layers)."""
+    header = ["name", "kind", "size", "sha256", "source", "layer"]
+    cells = [
+        [
+            str(row["name"]),
+            str(row["kind"]),
+            f"{row['size']:,}",
+            str(row["sha256"])[:12],
+            str(row["source"]),
+            str(row["layer"] or "-"),
+        ]
+        for row in rows
+    ]
+    return format_table(header, cells)

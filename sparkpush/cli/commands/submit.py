@@ -9,6 +9,8 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import LOG_FORMATS, ProgressLine, status_notifier, timestamp_logs
 from sparkpush.errors import UsageError
+from sparkpush.packages.coordinates import IVY_SCHEME
+from sparkpush.packages.spec import PackageFlags
 from sparkpush.submit.command import SubmitOptions, submit_and_report, tell_how_it_ended
 from sparkpush.submit.report import summary_line
 
@@ -21,9 +23,28 @@ from sparkpush.submit.report import summary_line
     help="CA bundle for use_ssl=true (overrides ca_file in the config).",
 )
 @click.option("--py-files", multiple=True, help="Comma-separated .py/.zip/.egg files.")
-@click.option("--jars", multiple=True, help="Comma-separated jars for the session class path.")
+@click.option(
+    "--jars",
+    multiple=True,
+    help="Comma-separated jars for the session class path (ivy://group:artifact:version too).",
+)
 @click.option("--archives", multiple=True, help="Comma-separated archives, each FILE[#ALIAS].")
 @click.option("--files", multiple=True, help="Comma-separated plain files (see SparkFiles).")
+@click.option(
+    "--packages",
+    multiple=True,
+    help="Comma-separated Maven coordinates group:artifact:version (resolved, transitive).",
+)
+@click.option(
+    "--repositories",
+    multiple=True,
+    help="Comma-separated Maven repositories searched before Maven Central.",
+)
+@click.option(
+    "--exclude-packages",
+    multiple=True,
+    help="Comma-separated group:artifact modules left out of --packages' resolution.",
+)
 @click.option("--conf", "confs", multiple=True, help="Spark SQL conf KEY=VALUE for the session.")
 @click.option("-m", "module", help="Run a module like `python -m` instead of a script.")
 @click.option(
@@ -31,6 +52,13 @@ from sparkpush.submit.report import summary_line
     "timeout_raw",
     metavar="SECONDS",
     help="Stop the run after SECONDS: interrupt its queries, release the session, exit 124.",
+)
+@click.option(
+    "--liveness-timeout",
+    "liveness_timeout_raw",
+    metavar="SECONDS",
+    help="Count the server as hung once it leaves a liveness question unanswered this long: "
+    "stop the run, exit 3 (default: liveness_timeout in the config, else 60; 0: off).",
 )
 @click.option(
     "--report",
@@ -66,9 +94,13 @@ def submit(
     jars: tuple[str, ...],
     archives: tuple[str, ...],
     files: tuple[str, ...],
+    packages: tuple[str, ...],
+    repositories: tuple[str, ...],
+    exclude_packages: tuple[str, ...],
     confs: tuple[str, ...],
     module: str | None,
     timeout_raw: str | None,
+    liveness_timeout_raw: str | None,
     report_path: Path | None,
     as_json: bool,
     log_format: str,
@@ -93,11 +125,15 @@ def submit(
         remote=remote,
         ca_file=ca_file,
         py_files=py_files,
-        jars=jars,
+        jars=tuple(j for j in jars if not _is_ivy(j)),
         archives=archives,
         files=files,
+        packages=PackageFlags(
+            (*packages, *(j for j in jars if _is_ivy(j))), repositories, exclude_packages
+        ),
         confs=confs,
         timeout_raw=timeout_raw,
+        liveness_timeout_raw=liveness_timeout_raw,
         report_path=report_path,
         as_json=as_json,
         attach=attach,
@@ -118,3 +154,8 @@ def submit(
         raise result.failure
     tell_how_it_ended(notify, result.outcome)
     return result.exit_code
+
+
+def _is_ivy(value: str) -> bool:
+    """`--jars ivy://g:a:v`: coordinates, as the Scala client takes them (one per value)."""
+    return value.strip().startswith(f"{IVY_SCHEME}://")

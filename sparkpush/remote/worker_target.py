@@ -1,4 +1,9 @@
-"""`WorkerTarget`: what the server's Python workers run, so wheels can be chosen for them."""
+"""`WorkerTarget`: what the server's Python workers run, so wheels can be chosen for them, and
+how their Python version is read from the error a mismatched worker raises.
+
+`worker_facts` runs on a worker (inside the probe UDF, see `worker_probe`): this module travels
+there by value, so it imports nothing of ours.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+_MISMATCH = re.compile(r"Python in worker has different version:?\s*\(?\s*(\d+)[.,]\s*(\d+)")
+"""PySpark's PYTHON_VERSION_MISMATCH: `...different version: 3.10 than...` or `(3, 10)`."""
 OLDEST_MANYLINUX_MINOR = 17
 """manylinux2014 (glibc 2.17): the oldest tag a current wheel is built for."""
 
@@ -152,3 +159,9 @@ def same_platform(target: WorkerTarget, here: WorkerTarget) -> bool:
         and target.machine == here.machine
         and target.glibc == here.glibc
     )
+
+
+def worker_python_from_error(message: str) -> str | None:
+    """The workers' Python (`3.10`) named in a PYTHON_VERSION_MISMATCH error, if it is one."""
+    found = _MISMATCH.search(message)
+    return f"{found.group(1)}.{found.group(2)}" if found else None
