@@ -5,9 +5,9 @@ clone's files, pyfiles and archives with its SparkContext again, which copies ea
 once more into the driver's files folder (an archive is also unpacked there); jars are not
 copied at that point (an executor fetches its own copy at the clone's first task). So a clone
 takes time, and disk, in proportion to these bytes: on 2 busy cores 1 GB of jars took up to
-6.2 s to clone, 1 GB of files up to 14.5 s, 3 GB of files up to ... s (`benchmarks/layers.py
---clone-sizes`). A clone's deadline follows them, with a wide margin: the call is cut only
-when the server has stopped copying, not because the base is big.
+6.2 s to clone, 1 GB of files up to 14.5 s, 2-3 GB of files 14-35 s (`benchmarks/layers.py
+--clone-sizes --clone-kinds`). A clone's deadline follows them, with a wide margin: the call
+is cut only when the server has stopped copying, not because the base is big.
 """
 
 from __future__ import annotations
