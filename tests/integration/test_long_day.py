@@ -6,10 +6,13 @@ version than the one written before the call) or a session crossing into another
 wrong name) is caught; what a submit sets in its clone must never reach the generation. Disk,
 Python processes and sessions are read from the server while it runs.
 
-Runs for `SPARKPUSH_SOAK_SECONDS` (default 300: five minutes of edits make about a hundred
-generations and the CI matrix a few dozen submits on 2 cores, enough to cycle the executor's
-view of sessions and the reaper's many times over); CI can set a shorter time. Marked `soak`
-(and `integration`): `pytest -m "not soak"` leaves it out.
+Runs for `SPARKPUSH_SOAK_SECONDS` (default 60, what the whole suite and CI run: about two
+minutes with the daemons' starts on 2 idle cores), and each worker does at least its minimum
+(two edits per project, one round of the matrix, one `connect test`) however loaded the machine
+is. The soak proper is five minutes: `SPARKPUSH_SOAK_SECONDS=300 pytest -m soak` (about a
+hundred generations and a few dozen submits on 2 cores, enough to cycle the executor's view of
+sessions and the reaper's many times over). Marked `soak` (and `integration`): `pytest -m "not
+soak"` leaves it out.
 """
 
 from __future__ import annotations
@@ -32,13 +35,15 @@ from tests.server_resources import ServerReading, read_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
-SECONDS = float(os.environ.get("SPARKPUSH_SOAK_SECONDS", "300"))
+SECONDS = float(os.environ.get("SPARKPUSH_SOAK_SECONDS", "60"))
 PROJECTS = 3
 MATRIX = 4
 BASE_MB = 10
 MB = 1 << 20
 MARKER = "spark.sparkpush.soak.marker"
 MAX_PYTHON_PROCESSES = 60
+MIN_EDITS = 2
+"""Edits per project however short the run: with the matrix and a test, runs enough to judge."""
 
 UDFS = """
 from pyspark.sql.functions import udf
@@ -124,9 +129,13 @@ class Findings:
 def projects(embedded_server: EmbeddedServer, tmp_path: Path) -> Iterator[list[Project]]:
     made = [make_project(tmp_path / f"p{i}", f"p{i}") for i in range(PROJECTS)]
     try:
-        for project in made:
-            started = run_connect(["daemon", "start"], env=embedded_server.env, cwd=project.root)
-            assert started.returncode == 0, started.stderr
+        with ThreadPoolExecutor(PROJECTS) as pool:  # side by side, as a team's would
+            starts = pool.map(
+                lambda p: run_connect(["daemon", "start"], env=embedded_server.env, cwd=p.root),
+                made,
+            )
+            for started in starts:
+                assert started.returncode == 0, started.stderr
         yield made
     finally:
         for project in made:
@@ -136,6 +145,15 @@ def projects(embedded_server: EmbeddedServer, tmp_path: Path) -> Iterator[list[P
 def last_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def what_failed(stderr: str) -> str:
+    """The line of a failed run's output that says why: sparkpush's `error:` or the
+    exception's, not the last line of a Java stack trace."""
+    for line in stderr.splitlines():
+        if line.startswith("error:") or "Exception:" in line or "Error:" in line:
+            return line.strip()[:500]
+    return last_line(stderr)
 
 
 def check_answer(project: Project, answer: str, at_least: int, at_most: int) -> str | None:
@@ -150,7 +168,9 @@ def check_answer(project: Project, answer: str, at_least: int, at_most: int) -> 
 
 def editor(server: EmbeddedServer, project: Project, until: float, found: Findings) -> None:
     """Edit the project's code, then ask for the answer: the new version, never an old one."""
-    while time.monotonic() < until:
+    edits = 0
+    while time.monotonic() < until or edits < MIN_EDITS:
+        edits += 1
         with project.lock:
             version = project.version + 1
             project.write_version(version)
@@ -160,7 +180,8 @@ def editor(server: EmbeddedServer, project: Project, until: float, found: Findin
             cwd=project.root,
         )
         if done.returncode != 0:
-            found.record("sql", f"{project.name}: exit {done.returncode}: {last_line(done.stderr)}")
+            failed = what_failed(done.stderr)
+            found.record("sql", f"{project.name}: exit {done.returncode}: {failed}")
             continue
         row = json.loads(last_line(done.stdout))[0]
         problem = check_answer(project, str(row["v"]), version, version)
@@ -176,7 +197,7 @@ def submit(server: EmbeddedServer, project: Project, run: int, found: Findings) 
         line.split(" ", 1)[1] for line in done.stdout.splitlines() if line.startswith("answer ")
     ]
     if done.returncode != 0 or not answers:
-        found.record("submit", f"exit {done.returncode}: {last_line(done.stderr)}")
+        found.record("submit", f"exit {done.returncode}: {what_failed(done.stderr)}")
         return
     found.record("submit", check_answer(project, answers[0], at_least, project.version))
 
@@ -185,7 +206,7 @@ def ci_matrix(server: EmbeddedServer, project: Project, until: float, found: Fin
     """Four submits side by side, again and again: each on its own clone of the generation."""
     run = 0
     with ThreadPoolExecutor(MATRIX) as pool:
-        while time.monotonic() < until:
+        while time.monotonic() < until or run == 0:
             jobs = [pool.submit(submit, server, project, run + i, found) for i in range(MATRIX)]
             run += MATRIX
             for job in jobs:
@@ -193,19 +214,23 @@ def ci_matrix(server: EmbeddedServer, project: Project, until: float, found: Fin
 
 
 def run_tests(server: EmbeddedServer, project: Project, until: float, found: Findings) -> None:
-    while time.monotonic() < until:
+    runs = 0
+    while time.monotonic() < until or runs == 0:
+        runs += 1
         env = {**server.env, "SOAK_PROJECT": project.name, "SOAK_AT_LEAST": str(project.version)}
         done = run_connect(["test", "-q", "tests"], env=env, cwd=project.root, timeout=600)
         found.record("test", None if done.returncode == 0 else last_line(done.stdout))
 
 
-def watch_server(server: EmbeddedServer, until: float, found: Findings) -> None:
+def watch_server(server: EmbeddedServer, done: threading.Event, found: Findings) -> None:
+    """Read the server's disk, processes and sessions every 10 s until the load is `done`."""
     files = StateFiles(server.state_home / "sparkpush")
     state = files.load()
     assert state is not None
-    while time.monotonic() < until:
+    while True:
         found.readings.append(read_server(state.pid, files.scratch, files.log))
-        time.sleep(10)
+        if done.wait(10):
+            return
 
 
 def test_three_projects_a_ci_matrix_and_tests_share_one_server_without_a_wrong_answer(
@@ -218,18 +243,23 @@ def test_three_projects_a_ci_matrix_and_tests_share_one_server_without_a_wrong_a
         *((editor, (embedded_server, p, until, found)) for p in projects),
         (ci_matrix, (embedded_server, p0, until, found)),
         (run_tests, (embedded_server, p1, until, found)),
-        (watch_server, (embedded_server, until, found)),
     ]
-    with ThreadPoolExecutor(len(workers)) as pool:
-        for job in [pool.submit(work, *args) for work, args in workers]:
-            job.result()
+    done = threading.Event()
+    with ThreadPoolExecutor(len(workers) + 1) as pool:
+        watcher = pool.submit(watch_server, embedded_server, done, found)
+        try:
+            for job in [pool.submit(work, *args) for work, args in workers]:
+                job.result()
+        finally:
+            done.set()
+        watcher.result()
     most = {
         key: max(getattr(r, key) for r in found.readings)
         for key in ("disk_bytes", "python_processes", "live_sessions", "jvm_rss")
     }
     print(f"{found.runs} runs in {SECONDS:.0f} s; at most {most}")
     assert found.wrong == [], f"{len(found.wrong)} wrong of {found.runs} runs: {found.wrong}"
-    assert found.runs >= 3 * PROJECTS, "too few runs to mean anything"
+    assert found.runs >= MIN_EDITS * PROJECTS + MATRIX + 1, "a worker skipped its minimum"
     for reading in found.readings:
         # a session that ran a task holds its artifacts and the executor's copy of them
         bound = (2 * reading.live_sessions + 2) * BASE_MB * MB
