@@ -233,6 +233,7 @@ def watch_server(server: EmbeddedServer, done: threading.Event, found: Findings)
             return
 
 
+@pytest.mark.timeout(SECONDS + 1500)  # the daemons' starts and each worker's minimum, loaded
 def test_three_projects_a_ci_matrix_and_tests_share_one_server_without_a_wrong_answer(
     embedded_server: EmbeddedServer, projects: list[Project]
 ) -> None:
