@@ -223,14 +223,15 @@ def run_tests(server: EmbeddedServer, project: Project, until: float, found: Fin
 
 
 def watch_server(server: EmbeddedServer, done: threading.Event, found: Findings) -> None:
-    """Read the server's disk, processes and sessions every 10 s until the load is `done`."""
+    """Read the server's disk, processes and sessions every 10 s until the load is `done`, and
+    once after it: what the sessions released meanwhile left behind."""
     files = StateFiles(server.state_home / "sparkpush")
     state = files.load()
     assert state is not None
-    while True:
+    found.readings.append(read_server(state.pid, files.scratch, files.log))
+    while not done.wait(10):
         found.readings.append(read_server(state.pid, files.scratch, files.log))
-        if done.wait(10):
-            return
+    found.readings.append(read_server(state.pid, files.scratch, files.log))
 
 
 @pytest.mark.timeout(SECONDS + 1500)  # the daemons' starts and each worker's minimum, loaded
