@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
-import msgspec
-
 R = TypeVar("R")
 
 OMIT_IF_NONE = {"omit_if_none": True}
@@ -36,6 +34,9 @@ class RecordError(ValueError):
 
 def record_from_json(kind: type[R], document: Any, *, what: str | None = None) -> R:
     """`document` (parsed JSON) as a `kind`; RecordError, naming `what`, on anything else."""
+    # here, not at the top: commands that read no record (`--help`) do not pay its import
+    import msgspec
+
     try:
         return msgspec.convert(document, kind, strict=True)
     except msgspec.ValidationError as exc:
