@@ -45,21 +45,18 @@ def record_from_json(kind: type[R], document: Any, *, what: str | None = None) -
 
 def record_to_json(record: Any) -> dict[str, Any]:
     """A dataclass record as a JSON object (a dict of JSON values)."""
-    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+    if isinstance(record, type) or not dataclasses.is_dataclass(record):
         raise TypeError(f"not a record: {type(record).__name__}")
-    document: dict[str, Any] = {}
-    for field in dataclasses.fields(record):
-        value = getattr(record, field.name)
-        if value is None and field.metadata.get("omit_if_none"):
-            continue
-        document[field.name] = json_value(value)
-    return document
+    return _record_to_json(record)
 
 
 def json_value(value: Any) -> Any:
     """`value` with its records, enums, tuples and mappings turned into JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return record_to_json(value)
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind in _FIELDS or (dataclasses.is_dataclass(kind) and not isinstance(value, type)):
+        return _record_to_json(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (list, tuple)):
@@ -67,6 +64,28 @@ def json_value(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(key): json_value(item) for key, item in value.items()}
     return value
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+"""Per record class: each field's name and whether it is left out while None."""
+
+
+def _record_to_json(record: Any) -> dict[str, Any]:
+    kind = type(record)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = tuple(
+            (f.name, bool(f.metadata.get("omit_if_none"))) for f in dataclasses.fields(kind)
+        )
+        _FIELDS[kind] = names
+    document: dict[str, Any] = {}
+    for name, omit_if_none in names:
+        value = getattr(record, name)
+        if value is None and omit_if_none:
+            continue
+        document[name] = value if type(value) in _PLAIN else json_value(value)
+    return document
 
 
 def _name_of(kind: type) -> str:
