@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.proto import pb
+from sparkpush.connect.session import LossWatch
 from sparkpush.errors import (
     ArtifactConflictError,
     CloneUnsupportedError,
@@ -181,7 +182,7 @@ class FakeSession:
         session.released = True
         self.server.released.append(self.session_id)
 
-    def watch_connection(self) -> QuietWatch:
+    def watch_connection(self) -> LossWatch:
         return QuietWatch()
 
     def close(self) -> None:
