@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sparkpush.state.folders import user_config_dir
 from sparkpush.state.private_files import read_json, write_private_json
+from sparkpush.state.records import RecordError, record_from_json, record_to_json
 
 CREDENTIAL_KEYS = ("remote", "token_file", "ca_file")
 """The keys that decide where data and credentials go."""
@@ -58,6 +59,14 @@ class TrustRecord:
     trusted_at: float
 
 
+@dataclass(frozen=True)
+class TrustEntry:
+    """A `TrustRecord` as `trusted.json` keeps it, under its config's key."""
+
+    digest: str
+    trusted_at: float = 0.0
+
+
 def credentials_digest(values: Mapping[str, str], ca_file: Path | None) -> str:
     """The digest of the credential keys' values as written, and of the CA bundle's bytes."""
     document = {key: values.get(key) for key in CREDENTIAL_KEYS}
@@ -84,11 +93,12 @@ def load_records() -> dict[str, TrustRecord]:
         return {}
     records: dict[str, TrustRecord] = {}
     configs = document.get("configs")
-    for config, entry in (configs if isinstance(configs, dict) else {}).items():
-        if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
-            when = entry.get("trusted_at")
-            trusted_at = float(when) if isinstance(when, (int, float)) else 0.0
-            records[config] = TrustRecord(config, entry["digest"], trusted_at)
+    for config, document in (configs if isinstance(configs, dict) else {}).items():
+        try:
+            entry = record_from_json(TrustEntry, document, what="trust record")
+        except RecordError:  # that config is not trusted: it asks again
+            continue
+        records[config] = TrustRecord(config, entry.digest, entry.trusted_at)
     return records
 
 
@@ -116,7 +126,7 @@ def _key(config: Path) -> str:
 
 def _save(records: Mapping[str, TrustRecord]) -> None:
     configs = {
-        r.config: {"digest": r.digest, "trusted_at": round(r.trusted_at, 3)}
+        r.config: record_to_json(TrustEntry(r.digest, round(r.trusted_at, 3)))
         for r in records.values()
     }
     write_private_json(

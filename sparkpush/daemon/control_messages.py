@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from sparkpush.state.records import OMIT_IF_NONE, RecordError, record_from_json, record_to_json
 from sparkpush.sync.summary import SyncSummary
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -70,15 +71,14 @@ class ControlRequest:
     op: ControlOp
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op.value}
+        return record_to_json(self)
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> ControlRequest:
-        op = document.get("op")
         try:
-            return cls(ControlOp(op))
-        except ValueError:
-            raise ProtocolError(f"unknown op {op!r}") from None
+            return record_from_json(cls, document)
+        except RecordError:
+            raise ProtocolError(f"unknown op {document.get('op')!r}") from None
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,10 @@ class Refusal:
     """A request the daemon would not or could not serve."""
 
     error: str
+    ok: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": False, "error": self.error}
+        return record_to_json(self)
 
     @staticmethod
     def found_in(document: Mapping[str, Any]) -> Refusal | None:
@@ -103,22 +104,6 @@ STOPPING = {"ok": True}
 
 
 @dataclass(frozen=True)
-class DaemonSync:
-    """The daemon's last sync: what `connect sync --json` prints, plus when and how long."""
-
-    summary: SyncSummary
-    at: float
-    ms: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.summary.to_json(), "at": self.at, "ms": self.ms}
-
-    @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> DaemonSync:
-        return cls(SyncSummary.from_json(document), float(document["at"]), float(document["ms"]))
-
-
-@dataclass(frozen=True)
 class GenerationReply:
     """The answer to `flush` and `lease`: the generation to use, and the last sync's error.
 
@@ -126,69 +111,46 @@ class GenerationReply:
     """
 
     ok: bool
-    session_id: str | None = None
-    generation: int | None = None
-    server_side_session_id: str | None = None
-    remote: str | None = None
-    error: str | None = None
-    exit_code: int | None = None
-    last_sync: DaemonSync | None = None
-    lease: int | None = None
-    applied: tuple[DaemonSync, ...] = ()
+    session_id: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    generation: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    server_side_session_id: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    remote: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    error: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    exit_code: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    last_sync: SyncSummary | None = None
+    """The daemon's last sync, with when (`at`) and how long (`ms`)."""
+    lease: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    applied: tuple[SyncSummary, ...] = ()
     """The daemon's syncs that changed something since it last answered a flush, this one's
     own included, oldest first: what was done for the changes the flush waited for."""
 
     def to_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            "ok": self.ok,
-            "last_sync": self.last_sync.to_json() if self.last_sync else None,
-            "applied": [sync.to_json() for sync in self.applied],
-        }
-        for name in _OPTIONAL_GENERATION_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                document[name] = value
-        return document
+        return record_to_json(self)
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> GenerationReply:
         try:
-            last_sync = document.get("last_sync")
-            return cls(
-                ok=bool(document["ok"]),
-                last_sync=DaemonSync.from_json(last_sync) if last_sync is not None else None,
-                applied=tuple(DaemonSync.from_json(s) for s in document.get("applied") or ()),
-                **{name: document.get(name) for name in _OPTIONAL_GENERATION_FIELDS},
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ProtocolError(f"not a generation reply: {exc}") from None
+            return record_from_json(cls, document)
+        except RecordError as exc:
+            raise ProtocolError(str(exc)) from None
 
     def with_lease(self, session_id: str, lease: int) -> GenerationReply:
         return replace(self, session_id=session_id, lease=lease)
 
 
-_OPTIONAL_GENERATION_FIELDS = (
-    "session_id",
-    "generation",
-    "server_side_session_id",
-    "remote",
-    "error",
-    "exit_code",
-    "lease",
-)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DaemonStatus:
     """The answer to `status` (`connect daemon status --json` prints it)."""
 
+    ok: bool = True
     pid: int
     project: str
-    session_id: str | None
-    generation: int | None
-    remote: str | None
-    last_sync: DaemonSync | None
-    last_error: str | None
+    session_id: str | None = None
+    generation: int | None = None
+    remote: str | None = None
+    last_sync: SyncSummary | None = None
+    """The daemon's last sync, with when (`at`) and how long (`ms`)."""
+    last_error: str | None = None
     server_reachable: bool
     artifacts: int
     udfs: int
@@ -203,46 +165,11 @@ class DaemonStatus:
     """The embedded server is not running: the daemon waits for someone to start it."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "pid": self.pid,
-            "project": self.project,
-            "session_id": self.session_id,
-            "generation": self.generation,
-            "remote": self.remote,
-            "last_sync": self.last_sync.to_json() if self.last_sync else None,
-            "last_error": self.last_error,
-            "server_reachable": self.server_reachable,
-            "artifacts": self.artifacts,
-            "udfs": self.udfs,
-            "leases": dict(self.leases),
-            "base_session_id": self.base_session_id,
-            "syncs": self.syncs,
-            "started_at": self.started_at,
-            "waiting_for_server": self.waiting_for_server,
-        }
+        return record_to_json(self)
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> DaemonStatus:
         try:
-            last_sync = document.get("last_sync")
-            generation = document.get("generation")
-            return cls(
-                pid=int(document["pid"]),
-                project=str(document["project"]),
-                session_id=document.get("session_id"),
-                generation=int(generation) if generation is not None else None,
-                remote=document.get("remote"),
-                last_sync=DaemonSync.from_json(last_sync) if last_sync is not None else None,
-                last_error=document.get("last_error"),
-                server_reachable=bool(document["server_reachable"]),
-                artifacts=int(document["artifacts"]),
-                udfs=int(document["udfs"]),
-                syncs=int(document["syncs"]),
-                started_at=float(document["started_at"]),
-                leases={str(k): int(v) for k, v in dict(document.get("leases") or {}).items()},
-                base_session_id=document.get("base_session_id"),
-                waiting_for_server=bool(document.get("waiting_for_server", False)),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ProtocolError(f"not a daemon status: {exc}") from None
+            return record_from_json(cls, document)
+        except RecordError as exc:
+            raise ProtocolError(str(exc)) from None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.config.settings import Config, load_config
-from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
+from sparkpush.daemon.control_messages import DaemonStatus, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.session_probe import SessionProbe
 from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
@@ -52,13 +52,13 @@ OnSynced = Callable[[SyncResult], None]
 class DaemonState:
     """What `status` reports; updated after every sync."""
 
-    last_sync: DaemonSync | None = None
+    last_sync: SyncSummary | None = None
     last_error: str | None = None
     last_error_exit_code: int | None = None
     server_reachable: bool = True
     waiting_for_server: bool = False
     started_at: float = field(default_factory=time.time)
-    applied: list[DaemonSync] = field(default_factory=list)
+    applied: list[SyncSummary] = field(default_factory=list)
     """Syncs that changed something, not yet reported in a flush reply."""
 
 
@@ -149,7 +149,7 @@ class Daemon:
         manifest = load_generation(self.project_root, self.reuse)
         last = self.state.last_sync
         if not synced and last is not None:
-            last = replace(last, summary=last.summary.unchanged())
+            last = last.unchanged()
         reply = GenerationReply(
             ok=False,
             error=self.state.last_error,
@@ -242,11 +242,10 @@ class Daemon:
         self.state.last_error = None
         self.state.last_error_exit_code = None
         # the summary `connect sync --json` prints, plus when and how long for `status`
-        summary = SyncSummary.of(result, by_daemon=True)
-        synced = DaemonSync(summary, time.time(), round(result.seconds * 1000, 1))
+        synced = SyncSummary.of(result, at=time.time())
         self.state.last_sync = synced
-        log.info("sync: %s", summary.describe())
-        if summary.changed:
+        log.info("sync: %s", synced.describe())
+        if synced.changed:
             with self._lock:
                 self.state.applied = [*self.state.applied[-(APPLIED_KEPT - 1) :], synced]
         if before is not None and before.session_id != result.session_id:

@@ -15,6 +15,7 @@ from sparkpush.environment.archive import write_deterministic_tar_gz
 from sparkpush.environment.cache import (
     ARCHIVE_FILE,
     CachedEnvironment,
+    EnvironmentMeta,
     build_folder,
     file_sha256,
     load_cached,
@@ -112,13 +113,13 @@ def build_environment(spec: EnvironmentSpec, target: WorkerTarget) -> CachedEnvi
         existing = load_cached(key)
         if existing is not None:
             return existing
-        meta = {
-            "sha256": digest,
-            "size": archive.stat().st_size,
-            "packages": installed.packages,
-            "left_out": installed.left_out,
-            "target": target.as_json(),
-        }
+        meta = EnvironmentMeta(
+            sha256=digest,
+            size=archive.stat().st_size,
+            packages=installed.packages,
+            left_out=installed.left_out,
+            target=target.as_json(),
+        )
         publish(out, key, meta)
     found = load_cached(key)
     assert found is not None

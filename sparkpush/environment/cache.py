@@ -21,7 +21,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from sparkpush.state.private_files import (
     read_json,
     write_private_json,
 )
+from sparkpush.state.records import RecordError, record_from_json, record_to_json
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,19 @@ def cache_root() -> Path:
     """`$XDG_CACHE_HOME/sparkpush/envs` (default `~/.cache/sparkpush/envs`)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "sparkpush" / "envs"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentMeta:
+    """What `environment.json` in an entry's folder says of its archive."""
+
+    sha256: str
+    size: int
+    packages: dict[str, str]
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Missing in entries built before it."""
+    target: dict[str, Any]
+    """The workers' facts it was built for (`WorkerTarget.as_json`)."""
 
 
 @dataclass(frozen=True)
@@ -81,21 +95,19 @@ def load_cached(key: str, root: Path | None = None) -> CachedEnvironment | None:
     if not os.path.lexists(folder):
         return None
     check_cache_folders(base, folder)
-    meta = read_json(folder / META_FILE)
-    if not isinstance(meta, dict):
-        return None
     try:
-        cached = CachedEnvironment(
-            key=key,
-            folder=folder,
-            sha256=str(meta["sha256"]),
-            size=int(meta["size"]),
-            packages=dict(meta["packages"]),
-            left_out=dict(meta.get("left_out") or {}),
-            target=dict(meta["target"]),
-        )
-    except (KeyError, TypeError, ValueError):
+        meta = record_from_json(EnvironmentMeta, read_json(folder / META_FILE))
+    except RecordError:
         return None
+    cached = CachedEnvironment(
+        key=key,
+        folder=folder,
+        sha256=meta.sha256,
+        size=meta.size,
+        packages=meta.packages,
+        left_out=meta.left_out,
+        target=meta.target,
+    )
     identity = _own_file_identity(cached.archive)
     if identity is None:
         return None
@@ -182,9 +194,9 @@ def build_folder(root: Path | None = None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def publish(built: Path, key: str, meta: dict[str, Any], root: Path | None = None) -> Path:
+def publish(built: Path, key: str, meta: EnvironmentMeta, root: Path | None = None) -> Path:
     """Move the finished folder `built` (holding the archive) into place as entry `key`."""
-    write_private_json(built / META_FILE, meta)
+    write_private_json(built / META_FILE, record_to_json(meta))
     destination = (root or cache_root()) / key
     try:
         os.rename(built, destination)

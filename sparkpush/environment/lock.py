@@ -8,26 +8,27 @@ its cached archive without running pip.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sparkpush.state.folders import state_dir
 from sparkpush.state.private_files import read_json, write_private_json
+from sparkpush.state.records import RecordError, record_from_json, record_to_json
 
 LOCK_FILE = "environment.lock.json"
 LOCK_VERSION = 1
 MAX_ENTRIES = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LockEntry:
     input: str
     spec: str
     key: str
     target: str
     packages: dict[str, str]
-    left_out: dict[str, str]
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Missing in entries written before it."""
     sha256: str
 
 
@@ -42,8 +43,8 @@ def read_lock(project_root: Path) -> list[LockEntry]:
         return []
     entries: list[LockEntry] = []
     for raw in document.get("environments") or []:
-        with contextlib.suppress(TypeError, ValueError):
-            entries.append(_entry(raw))
+        with contextlib.suppress(RecordError):
+            entries.append(record_from_json(LockEntry, raw, what="environment lock entry"))
     return entries
 
 
@@ -64,19 +65,5 @@ def record_entry(project_root: Path, entry: LockEntry) -> None:
     state_dir(project_root)
     write_private_json(
         lock_path(project_root),
-        {"version": LOCK_VERSION, "environments": [asdict(e) for e in (*kept, entry)]},
-    )
-
-
-def _entry(raw: Any) -> LockEntry:
-    if not isinstance(raw, dict):
-        raise TypeError("not a table")
-    return LockEntry(
-        input=str(raw["input"]),
-        spec=str(raw["spec"]),
-        key=str(raw["key"]),
-        target=str(raw["target"]),
-        packages={str(k): str(v) for k, v in dict(raw["packages"]).items()},
-        left_out={str(k): str(v) for k, v in dict(raw.get("left_out") or {}).items()},
-        sha256=str(raw["sha256"]),
+        {"version": LOCK_VERSION, "environments": [record_to_json(e) for e in (*kept, entry)]},
     )

@@ -12,11 +12,12 @@ the next run, or expires with the server's idle timeout.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.state.folders import state_dir
 from sparkpush.state.private_files import read_json, write_private_json
+from sparkpush.state.records import RecordError, record_from_json, record_to_json
 
 SPARE_FILE = "spare-clone.json"
 
@@ -43,8 +44,8 @@ def take_spare(project_root: Path) -> SpareClone | None:
     document = read_json(claimed)
     claimed.unlink(missing_ok=True)
     try:
-        return SpareClone(**document) if isinstance(document, dict) else None
-    except TypeError:  # a file of another sparkpush version
+        return record_from_json(SpareClone, document, what="spare clone record")
+    except RecordError:  # a file of another sparkpush version
         return None
 
 
@@ -52,7 +53,7 @@ def keep_spare(project_root: Path, spare: SpareClone) -> bool:
     """Record `spare` for the next run; False when another run recorded one first."""
     folder = state_dir(project_root)
     pending = folder / f".{SPARE_FILE}.{os.getpid()}.new"
-    write_private_json(pending, asdict(spare))
+    write_private_json(pending, record_to_json(spare))
     try:
         os.link(pending, folder / SPARE_FILE)  # fails if one is there: never overwrite
         return True

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from sparkpush.live.project import HeldGeneration, Revision
+from sparkpush.live.project import HeldGeneration
+from sparkpush.state.records import record_from_json, record_to_json
 
 SHARED_ENV = "SPARKPUSH_TEST_GENERATION"
 XDIST_WORKER_ENV = "PYTEST_XDIST_WORKER"
@@ -36,8 +37,8 @@ class SharedGeneration:
 
 def publish_for_workers(held: HeldGeneration, remote: str) -> None:
     """In the controller, before the workers start: what they clone from."""
-    document = {"owner_pid": os.getpid(), "remote": remote, "held": asdict(held)}
-    os.environ[SHARED_ENV] = json.dumps(document)
+    shared = SharedGeneration(owner_pid=os.getpid(), remote=remote, held=held)
+    os.environ[SHARED_ENV] = json.dumps(record_to_json(shared))
 
 
 def withdraw() -> None:
@@ -51,17 +52,7 @@ def shared_from_controller() -> SharedGeneration | None:
     if not text or not os.environ.get(XDIST_WORKER_ENV):
         return None
     try:
-        document = json.loads(text)
-        held = dict(document["held"])
-        revision = held.pop("revision")
-        shared = SharedGeneration(
-            owner_pid=int(document["owner_pid"]),
-            remote=str(document["remote"]),
-            held=HeldGeneration(
-                **{**held, "udfs": tuple(held["udfs"])},
-                revision=Revision(**revision) if revision else None,
-            ),
-        )
-    except (ValueError, KeyError, TypeError):
+        shared = record_from_json(SharedGeneration, json.loads(text))
+    except ValueError:  # not JSON, or a RecordError
         return None
     return shared if shared.owner_pid == os.getppid() else None

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sparkpush.state.folders import STATE_DIR_NAME, state_dir
 from sparkpush.state.private_files import read_json, write_private_json
+from sparkpush.state.records import RecordError, record_from_json, record_to_json
 
 LOCK_FILE = "packages.lock.json"
 LOCK_VERSION = 1
@@ -86,7 +87,7 @@ def read_lock(project_root: Path) -> list[LockEntry]:
         return []
     entries: list[LockEntry] = []
     for raw in document.get("resolutions") or []:
-        with contextlib.suppress(TypeError, ValueError, KeyError):
+        with contextlib.suppress(RecordError):
             entries.append(entry_from_json(raw))
     return entries
 
@@ -118,61 +119,23 @@ def record_entry(project_root: Path, entry: LockEntry) -> None:
 
 
 def entry_to_json(entry: LockEntry) -> dict[str, Any]:
-    document = asdict(entry)
-    document["resolved_at"] = round(entry.resolved_at, 3)
-    return document
+    return record_to_json(replace(entry, resolved_at=round(entry.resolved_at, 3)))
 
 
 def entry_from_json(raw: Any) -> LockEntry:
-    """Raises TypeError, ValueError or KeyError on anything `entry_to_json` would not write."""
-    if not isinstance(raw, dict):
-        raise TypeError("not a table")
-    return LockEntry(
-        input=_hex(raw["input"]),
-        scope=str(raw["scope"]),
-        coordinates=_strings(raw["coordinates"]),
-        repositories=_strings(raw["repositories"]),
-        jars=tuple(_jar(j) for j in _list(raw["jars"])),
-        left_out=tuple(
-            LeftOut(str(o["module"]), str(o["version"]), str(o["server_has"]))
-            for o in _list(raw.get("left_out") or [])
-        ),
-        evicted=_strings(raw.get("evicted") or []),
-        resolved_at=float(raw.get("resolved_at") or 0.0),
-    )
+    """Raises RecordError (a ValueError) on anything `entry_to_json` would not write."""
+    entry = record_from_json(LockEntry, raw, what="packages lock entry")
+    # the lock may come with the repository: its names and hashes become cache paths
+    _check_sha256(entry.input)
+    for jar in entry.jars:
+        if not _JAR_NAME.fullmatch(jar.name) or ".." in jar.name:
+            raise RecordError(f"not a jar name: {jar.name[:80]!r}")
+        _check_sha256(jar.sha256)
+        if jar.size < 0:
+            raise RecordError(f"not a size: {jar.size}")
+    return entry
 
 
-def _jar(raw: Any) -> LockedJar:
-    if not isinstance(raw, dict):
-        raise TypeError("not a table")
-    name = str(raw["name"])
-    if not _JAR_NAME.fullmatch(name) or ".." in name:
-        raise ValueError(f"not a jar name: {name[:80]!r}")
-    size = raw["size"]
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ValueError("not a size")
-    return LockedJar(
-        coordinate=str(raw["coordinate"]),
-        name=name,
-        version=str(raw["version"]),
-        sha256=_hex(raw["sha256"]),
-        size=size,
-        repository=str(raw["repository"]),
-        requested_by=_strings(raw.get("requested_by") or []),
-    )
-
-
-def _hex(value: Any) -> str:
-    if not isinstance(value, str) or not _SHA256.fullmatch(value):
-        raise ValueError("not a sha256")
-    return value
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError("not a list")
-    return value
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(str(item) for item in _list(value))
+def _check_sha256(value: str) -> None:
+    if not _SHA256.fullmatch(value):
+        raise RecordError("not a sha256")

@@ -55,7 +55,7 @@ def parse_probe_answer(stdout: str) -> ProbeAnswer:
     if isinstance(answer.get("target"), dict):
         try:
             target = WorkerTarget.from_json(answer["target"])
-        except TypeError:  # another version's form
+        except ValueError:  # another version's form
             pass
         else:
             return ProbeAnswer(target=target, python=target.python)

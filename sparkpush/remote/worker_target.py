@@ -51,8 +51,12 @@ class WorkerTarget:
         return {**asdict(self), "provided": dict(sorted(self.provided.items()))}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WorkerTarget:
-        return cls(**{**data, "provided": dict(data.get("provided") or {})})
+    def from_json(cls, data: Any) -> WorkerTarget:
+        """Raises RecordError (a ValueError) on a form this version does not know."""
+        # here, not at the top: this module travels to the workers, which lack sparkpush
+        from sparkpush.state.records import record_from_json
+
+        return record_from_json(cls, data, what="worker target")
 
     def describe(self) -> str:
         libc = f", glibc {self.glibc}" if self.glibc else ""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.state.folders import user_state_dir
 from sparkpush.state.private_files import ensure_private_dir, read_json, write_private_json
+from sparkpush.state.records import RecordError, record_from_json, record_to_json
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,17 +80,18 @@ class StateFiles:
         return self.root / "reaper.log"
 
     def load(self) -> ServerState | None:
+        """The recorded server, or None when there is none or the file is not one."""
         raw = read_json(self.state)
-        if not isinstance(raw, dict):
+        if raw is None:
             return None
         try:
-            raw["cluster_pids"] = tuple(raw.get("cluster_pids", ()))
-            return ServerState(**raw)
-        except TypeError:
+            return record_from_json(ServerState, raw, what="server state")
+        except RecordError as exc:
+            log.debug("ignoring unusable %s: %s", self.state, exc)
             return None
 
     def save(self, state: ServerState) -> None:
-        write_private_json(self.state, asdict(state))
+        write_private_json(self.state, record_to_json(state))
 
     def clear(self) -> None:
         for path in (self.state, self.token, self.properties):

@@ -10,15 +10,15 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from sparkpush.artifacts.parsed_files import ParsedFiles
 from sparkpush.state.folders import STATE_DIR_NAME, state_dir
-from sparkpush.state.json_values import typed
 from sparkpush.state.private_files import write_private_file
-from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
+from sparkpush.state.records import record_from_json, record_to_json
+from sparkpush.udf.registered import RegisteredUdf, SessionUdfs, SessionUdfsDocument
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ class Generation:
 
     @classmethod
     def from_json(cls, document: Any) -> Generation:
-        """Raises ValueError, TypeError or KeyError on anything `to_json` did not write."""
+        """Raises ValueError (a RecordError for a bad record) on anything `to_json` did not
+        write."""
         return _from_json(document)
 
 
@@ -141,81 +142,59 @@ def save_generation(project_root: Path, record: Generation) -> None:
     write_private_file(folder / MANIFEST_FILE, text.encode())
 
 
+@dataclass(frozen=True)
+class ManifestDocument:
+    """A `Generation` as `manifest.json` keeps it: `generation` is its number, `entries` a
+    list sorted by name, `base` missing in manifests written before layers."""
+
+    version: int
+    session_id: str
+    generation: int
+    remote: str
+    server_side_session_id: str | None
+    updated_at: float
+    pending_release: tuple[str, ...]
+    udfs: SessionUdfsDocument
+    entries: tuple[StoredArtifact, ...]
+    base: BaseSession | None = None
+
+    @classmethod
+    def of(cls, record: Generation) -> ManifestDocument:
+        base = record.base
+        return cls(
+            version=MANIFEST_VERSION,
+            session_id=record.session_id,
+            generation=record.number,
+            remote=record.remote,
+            server_side_session_id=record.server_side_session_id,
+            updated_at=record.updated_at,
+            pending_release=record.pending_release,
+            udfs=SessionUdfsDocument.of(record.udfs),
+            entries=tuple(entry for _, entry in sorted(record.entries.items())),
+            base=replace(base, names=tuple(sorted(base.names))) if base is not None else None,
+        )
+
+    def record(self) -> Generation:
+        return Generation(
+            session_id=self.session_id,
+            number=self.generation,
+            remote=self.remote,
+            server_side_session_id=self.server_side_session_id,
+            entries={entry.name: entry for entry in self.entries},
+            udfs=self.udfs.record(),
+            updated_at=self.updated_at,
+            pending_release=self.pending_release,
+            base=self.base,
+        )
+
+
 def _to_json(record: Generation) -> dict[str, Any]:
-    return {
-        "version": MANIFEST_VERSION,
-        "session_id": record.session_id,
-        "generation": record.number,
-        "remote": record.remote,
-        "server_side_session_id": record.server_side_session_id,
-        "updated_at": record.updated_at,
-        "pending_release": list(record.pending_release),
-        "udfs": record.udfs.to_json(),
-        "base": _base_to_json(record.base),
-        "entries": [
-            {
-                "name": e.name,
-                "sha256": e.sha256,
-                "size": e.size,
-                "source": e.source,
-                "generation": e.generation,
-            }
-            for _, e in sorted(record.entries.items())
-        ],
-    }
+    document = record_to_json(ManifestDocument.of(record))
+    document["udfs"] = record.udfs.to_json()  # `{}` for none, as manifests always had it
+    return document
 
 
 def _from_json(document: Any) -> Generation:
     if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
         raise ValueError("unknown manifest version")
-    entries: dict[str, StoredArtifact] = {}
-    for raw in typed(document["entries"], list):
-        entry = StoredArtifact(
-            name=typed(raw["name"], str),
-            sha256=typed(raw["sha256"], str),
-            size=typed(raw["size"], int),
-            source=typed(raw["source"], str),
-            generation=typed(raw["generation"], int),
-        )
-        entries[entry.name] = entry
-    server_side = document["server_side_session_id"]
-    updated_at = document["updated_at"]
-    if isinstance(updated_at, bool) or not isinstance(updated_at, (int, float)):
-        raise TypeError("updated_at must be a number")
-    return Generation(
-        session_id=typed(document["session_id"], str),
-        number=typed(document["generation"], int),
-        remote=typed(document["remote"], str),
-        server_side_session_id=None if server_side is None else typed(server_side, str),
-        entries=entries,
-        udfs=SessionUdfs.from_json(document["udfs"]),
-        updated_at=float(updated_at),
-        pending_release=tuple(
-            typed(item, str) for item in typed(document["pending_release"], list)
-        ),
-        base=_base_from_json(document.get("base")),
-    )
-
-
-def _base_to_json(base: BaseSession | None) -> dict[str, Any] | None:
-    if base is None:
-        return None
-    return {
-        "session_id": base.session_id,
-        "server_side_session_id": base.server_side_session_id,
-        "names": sorted(base.names),
-        "conf": base.conf,
-    }
-
-
-def _base_from_json(document: Any) -> BaseSession | None:
-    """None for a manifest written before layers, or of a generation without a base."""
-    if document is None:
-        return None
-    server_side = typed(document, dict)["server_side_session_id"]
-    return BaseSession(
-        session_id=typed(document["session_id"], str),
-        server_side_session_id=None if server_side is None else typed(server_side, str),
-        names=tuple(typed(name, str) for name in typed(document["names"], list)),
-        conf=typed(document["conf"], str),
-    )
+    return record_from_json(ManifestDocument, document, what="manifest").record()

@@ -1,18 +1,26 @@
 """`SyncSummary`: what one sync did, in the one JSON form `connect sync --json` prints.
 
-The same record comes from a sync run here and from the daemon's flush reply, so the two
-paths cannot print different keys.
+The same record comes from a sync run here and from the daemon (its flush and status
+replies, with `at` and `ms` added), so the two paths cannot print different keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.packages.session_parts import coordinate_of_source
+from sparkpush.state.records import OMIT_IF_NONE, record_from_json, record_to_json
 from sparkpush.sync.engine import SyncResult
+
+
+@dataclass(frozen=True)
+class PackageJar:
+    """A package jar in the generation: its Maven coordinate and its artifact name."""
+
+    coordinate: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -34,11 +42,16 @@ class SyncSummary:
     """Whether the generation is a clone of a base session (False: one session of its own)."""
     layer: str | None = None
     """The lowest layer this sync changed: "base", "code", or None."""
-    packages: tuple[tuple[str, str], ...] = ()
-    """(coordinate, artifact name) of each package jar the generation holds."""
+    packages: tuple[PackageJar, ...] = ()
+    """Each package jar the generation holds."""
+    at: float | None = field(default=None, metadata=OMIT_IF_NONE)
+    """When the daemon ran this sync (epoch seconds); None for a sync run here."""
+    ms: float | None = field(default=None, metadata=OMIT_IF_NONE)
+    """How long the daemon's sync took; None for a sync run here."""
 
     @classmethod
-    def of(cls, result: SyncResult, *, by_daemon: bool = False) -> SyncSummary:
+    def of(cls, result: SyncResult, *, at: float | None = None) -> SyncSummary:
+        """The record of `result`; with `at`, a sync the daemon ran at that time."""
         return cls(
             session_id=result.session_id,
             generation=result.generation,
@@ -51,10 +64,12 @@ class SyncSummary:
             released=result.released,
             warnings=result.warnings,
             udfs=result.udfs,
-            by_daemon=by_daemon,
+            by_daemon=at is not None,
             layers=result.layers,
             layer=result.layer.value if result.layer is not None else None,
             packages=_packages(result),
+            at=at,
+            ms=round(result.seconds * 1000, 1) if at is not None else None,
         )
 
     @property
@@ -78,8 +93,9 @@ class SyncSummary:
             line += f", registered {', '.join(self.udfs)}"
         return line + (f" ({'; '.join(self.reasons)})" if self.reasons else "")
 
-    def change_json(self, at: float) -> dict[str, Any]:
-        """One entry of `applied`: what a sync did for the changes, and when (epoch seconds)."""
+    def change_json(self, at: float | None = None) -> dict[str, Any]:
+        """One entry of `applied`: what a sync did for the changes, and when (epoch seconds:
+        `at`, else when the daemon ran it)."""
         return {
             "generation": self.generation,
             "session_id": self.session_id,
@@ -89,7 +105,7 @@ class SyncSummary:
             "uploaded": self.uploaded,
             "bytes": self.bytes,
             "layer": self.layer,
-            "at": at,
+            "at": at if at is not None else self.at,
         }
 
     def unchanged(self) -> SyncSummary:
@@ -108,64 +124,19 @@ class SyncSummary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "generation": self.generation,
-            "action": self.action.value,
-            "uploaded": self.uploaded,
-            "skipped": self.skipped,
-            "bytes": self.bytes,
-            "seconds": self.seconds,
-            "reasons": list(self.reasons),
-            "released": list(self.released),
-            "warnings": list(self.warnings),
-            "udfs": list(self.udfs),
-            "by_daemon": self.by_daemon,
-            "layers": self.layers,
-            "layer": self.layer,
-            "packages": [{"coordinate": c, "name": n} for c, n in self.packages],
-        }
+        return record_to_json(self)
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> SyncSummary:
-        """Raises KeyError, ValueError or TypeError on anything `to_json` did not write."""
-        missing = {f.name for f in fields(cls)} - set(document)
-        if missing:
-            raise KeyError(f"sync summary without {', '.join(sorted(missing))}")
-        return cls(
-            session_id=str(document["session_id"]),
-            generation=int(document["generation"]),
-            action=PlanAction(document["action"]),
-            uploaded=int(document["uploaded"]),
-            skipped=int(document["skipped"]),
-            bytes=int(document["bytes"]),
-            seconds=float(document["seconds"]),
-            reasons=_strings(document["reasons"]),
-            released=_strings(document["released"]),
-            warnings=_strings(document["warnings"]),
-            udfs=_strings(document["udfs"]),
-            by_daemon=bool(document["by_daemon"]),
-            layers=bool(document["layers"]),
-            layer=None if document["layer"] is None else str(document["layer"]),
-            packages=tuple(
-                (str(p["coordinate"]), str(p["name"])) for p in _list(document["packages"])
-            ),
-        )
+    def from_json(cls, document: Any) -> SyncSummary:
+        """Raises RecordError (a ValueError) on anything `to_json` did not write."""
+        return record_from_json(cls, document, what="sync summary")
+
+    def as_run_here(self) -> SyncSummary:
+        """This sync without the daemon's `at` and `ms`: what `connect sync --json` prints."""
+        return replace(self, at=None, ms=None)
 
 
-def _packages(result: SyncResult) -> tuple[tuple[str, str], ...]:
+def _packages(result: SyncResult) -> tuple[PackageJar, ...]:
     entries = result.manifest.entries.values() if result.manifest is not None else ()
     found = ((coordinate_of_source(e.source), e.name) for e in entries)
-    return tuple(sorted((c, n) for c, n in found if c is not None))
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return tuple(str(item) for item in value)
+    return tuple(PackageJar(c, n) for c, n in sorted(found) if c is not None)

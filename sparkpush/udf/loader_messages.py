@@ -8,9 +8,11 @@ The parent sends one `LoadRequest`; the child answers with `LoaderEvent`s: `star
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from sparkpush.state.records import record_from_json, record_to_json
 
 
 @dataclass(frozen=True)
@@ -30,22 +32,12 @@ class LoadRequest:
     while it connects, as a guess (the real lookups ask again what it missed)."""
 
     def to_json(self) -> dict[str, Any]:
-        document = asdict(self)
-        document["java_udfs"] = {k: list(v) for k, v in self.java_udfs.items()}
-        return document
+        return record_to_json(self)
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> LoadRequest:
-        return cls(
-            project_root=str(document["project_root"]),
-            modules=tuple(document["modules"]),
-            names=dict(document["names"]),
-            java_udfs={k: (str(v[0]), str(v[1])) for k, v in document["java_udfs"].items()},
-            known=dict(document["known"]),
-            check_python=bool(document["check_python"]),
-            register=bool(document.get("register", True)),
-            return_types=tuple(str(t) for t in document.get("return_types", ())),
-        )
+    def from_json(cls, document: Any) -> LoadRequest:
+        """Raises RecordError (a ValueError) on anything `to_json` did not write."""
+        return record_from_json(cls, document, what="load request")
 
 
 @dataclass(frozen=True)
@@ -59,10 +51,6 @@ class LoadedUdf:
     source: str
     fingerprint: str
     registered: bool
-
-    @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> LoadedUdf:
-        return cls(**{k: document[k] for k in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -79,41 +67,14 @@ class LoadProblem:
     error_type: str | None = None
     message: str = ""
 
-    @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> LoadProblem:
-        line = document.get("line")
-        return cls(
-            kind=str(document.get("kind", "loader")),
-            file=document.get("file"),
-            line=int(line) if line is not None else None,
-            name=document.get("name"),
-            error_type=document.get("error_type"),
-            message=str(document.get("message") or ""),
-        )
-
 
 @dataclass(frozen=True)
 class LoadOutcome:
     """What a load that went through registered (or would have), and what it dropped."""
 
     udfs: tuple[LoadedUdf, ...]
-    worker_python: str | None
-    dropped: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "udfs": [asdict(u) for u in self.udfs],
-            "worker_python": self.worker_python,
-            "dropped": list(self.dropped),
-        }
-
-    @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> LoadOutcome:
-        return cls(
-            udfs=tuple(LoadedUdf.from_json(u) for u in document["udfs"]),
-            worker_python=document.get("worker_python"),
-            dropped=tuple(document.get("dropped", ())),
-        )
+    worker_python: str | None = None
+    dropped: tuple[str, ...] = ()
 
 
 class LoaderEventKind(str, Enum):
@@ -144,11 +105,11 @@ class LoaderEvent:
     """EXIT: the child's exit code."""
 
     def to_json(self) -> dict[str, Any]:
+        """One flat object: `event`, the fields of its problem or outcome, and its own."""
         document: dict[str, Any] = {"event": self.kind.value}
-        if self.problem is not None:
-            document.update(asdict(self.problem))
-        if self.outcome is not None:
-            document.update(self.outcome.to_json())
+        for part in (self.problem, self.outcome):
+            if part is not None:
+                document.update(record_to_json(part))
         for name in ("pid", "file", "worker", "status"):
             value = getattr(self, name)
             if value is not None:
@@ -156,22 +117,26 @@ class LoaderEvent:
         return document
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> LoaderEvent:
-        """Raises ValueError (or KeyError, TypeError) on a line that is no event."""
-        kind = LoaderEventKind(document["event"])
-        if kind is LoaderEventKind.PROBLEM:
-            return cls(kind, problem=LoadProblem.from_json(document))
-        if kind is LoaderEventKind.DONE:
-            return cls(kind, outcome=LoadOutcome.from_json(document))
-        pid, status = document.get("pid"), document.get("status")
-        return cls(
-            kind,
-            pid=int(pid) if pid is not None else None,
-            file=document.get("file"),
-            worker=document.get("worker"),
-            status=int(status) if status is not None else None,
-        )
+    def from_json(cls, document: Any) -> LoaderEvent:
+        """Raises RecordError (a ValueError) on a line that is no event."""
+        step = record_from_json(_EventLine, document, what="loader event")
+        if step.event is LoaderEventKind.PROBLEM:
+            return cls(step.event, problem=record_from_json(LoadProblem, document))
+        if step.event is LoaderEventKind.DONE:
+            return cls(step.event, outcome=record_from_json(LoadOutcome, document))
+        return cls(step.event, step.pid, step.file, step.worker, status=step.status)
 
     @classmethod
     def exited(cls, status: int) -> LoaderEvent:
         return cls(LoaderEventKind.EXIT, status=status)
+
+
+@dataclass(frozen=True)
+class _EventLine:
+    """The fields of an event line besides those of its problem or outcome."""
+
+    event: LoaderEventKind
+    pid: int | None = None
+    file: str | None = None
+    worker: str | None = None
+    status: int | None = None

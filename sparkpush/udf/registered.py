@@ -5,8 +5,8 @@ On disk (the manifest's `udfs` key) it reads:
     {"session_id": "...", "worker_python": "3.11", "sources": "<digest>",
      "functions": {"name": {"kind", "return_type", "source", "fingerprint", "generation"}}}
 
-and `{}` for a generation with no UDFs registered. `from_json` raises ValueError, TypeError or
-KeyError on anything else, which the manifest's loader treats as an unusable manifest.
+and `{}` for a generation with no UDFs registered. `from_json` raises RecordError (a
+ValueError) on anything else, which the manifest's loader treats as an unusable manifest.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sparkpush.state.json_values import optional_str, typed
+from sparkpush.state.records import record_from_json, record_to_json
 
 
 @dataclass(frozen=True)
@@ -31,25 +31,26 @@ class RegisteredUdf:
 
     def to_json(self) -> dict[str, Any]:
         """The manifest's entry for this function (keyed by its name, so without it)."""
-        return {
-            "kind": self.kind,
-            "return_type": self.return_type,
-            "source": self.source,
-            "fingerprint": self.fingerprint,
-            "generation": self.generation,
-        }
+        return record_to_json(UdfEntry.of(self))
+
+
+@dataclass(frozen=True)
+class UdfEntry:
+    """A `RegisteredUdf` as the manifest keeps it: under its name, so without it."""
+
+    kind: str
+    return_type: str
+    source: str
+    fingerprint: str
+    generation: int | None
 
     @classmethod
-    def from_json(cls, name: str, document: Any) -> RegisteredUdf:
-        entry = typed(document, dict)
-        generation = entry["generation"]
-        return cls(
-            name=name,
-            kind=typed(entry["kind"], str),
-            return_type=typed(entry["return_type"], str),
-            source=typed(entry["source"], str),
-            fingerprint=typed(entry["fingerprint"], str),
-            generation=None if generation is None else typed(generation, int),
+    def of(cls, udf: RegisteredUdf) -> UdfEntry:
+        return cls(udf.kind, udf.return_type, udf.source, udf.fingerprint, udf.generation)
+
+    def named(self, name: str) -> RegisteredUdf:
+        return RegisteredUdf(
+            name, self.kind, self.return_type, self.source, self.fingerprint, self.generation
         )
 
 
@@ -75,23 +76,28 @@ class SessionUdfs:
     def to_json(self) -> dict[str, Any]:
         if self == SessionUdfs():
             return {}
-        return {
-            "session_id": self.session_id,
-            "worker_python": self.worker_python,
-            "sources": self.sources,
-            "functions": {name: u.to_json() for name, u in sorted(self.functions.items())},
-        }
+        return record_to_json(SessionUdfsDocument.of(self))
 
     @classmethod
     def from_json(cls, document: Any) -> SessionUdfs:
-        area = typed(document, dict)
-        functions = typed(area.get("functions", {}), dict)
-        return cls(
-            session_id=optional_str(area.get("session_id")),
-            worker_python=optional_str(area.get("worker_python")),
-            sources=optional_str(area.get("sources")),
-            functions={
-                typed(name, str): RegisteredUdf.from_json(name, entry)
-                for name, entry in functions.items()
-            },
-        )
+        """Raises RecordError (a ValueError) on anything `to_json` did not write."""
+        return record_from_json(SessionUdfsDocument, document, what="udfs record").record()
+
+
+@dataclass(frozen=True)
+class SessionUdfsDocument:
+    """`SessionUdfs` as the manifest keeps it; `{}` (every key missing) for none."""
+
+    session_id: str | None = None
+    worker_python: str | None = None
+    sources: str | None = None
+    functions: Mapping[str, UdfEntry] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, udfs: SessionUdfs) -> SessionUdfsDocument:
+        functions = {name: UdfEntry.of(u) for name, u in sorted(udfs.functions.items())}
+        return cls(udfs.session_id, udfs.worker_python, udfs.sources, functions)
+
+    def record(self) -> SessionUdfs:
+        functions = {name: entry.named(name) for name, entry in self.functions.items()}
+        return SessionUdfs(self.session_id, self.worker_python, self.sources, functions)

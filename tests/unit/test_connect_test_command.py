@@ -136,6 +136,16 @@ def test_a_spare_is_taken_once_and_never_overwritten(tmp_path: Path) -> None:
     assert take_spare(tmp_path) is None
 
 
+@pytest.mark.parametrize(("key", "value"), [("session_id", 1), ("remote", None), ("digest", [])])
+def test_a_spare_record_with_a_value_of_the_wrong_kind_is_no_spare(
+    tmp_path: Path, key: str, value: object
+) -> None:
+    assert keep_spare(tmp_path, SpareClone("s1", "ss1", "base", "digest", "sc://localhost:1"))
+    spare_file = tmp_path / ".sparkpush" / "spare-clone.json"
+    spare_file.write_text(json.dumps({**json.loads(spare_file.read_text()), key: value}))
+    assert take_spare(tmp_path) is None
+
+
 @pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_ends_the_run_as_interrupted_with_its_exit_code(
     tmp_path: Path, sent: signal.Signals, code: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +12,6 @@ from sparkpush.daemon.control_messages import (
     ControlOp,
     ControlRequest,
     DaemonStatus,
-    DaemonSync,
     GenerationReply,
     ProtocolError,
     decode,
@@ -45,7 +45,7 @@ def test_a_lease_reply_reads_back_what_the_daemon_sent() -> None:
         session_id="s-1",
         generation=3,
         remote="sc://localhost:15002",
-        last_sync=DaemonSync(SUMMARY, at=1700000000.5, ms=250.0),
+        last_sync=replace(SUMMARY, at=1700000000.5, ms=250.0),
     ).with_lease("s-1", 7)
     assert GenerationReply.from_json(through_the_socket(reply.to_json())) == reply
 
@@ -64,7 +64,7 @@ def test_a_reply_without_a_generation_keeps_its_error_and_exit_code() -> None:
 
 
 def test_a_reply_says_what_the_daemon_applied_since_the_last_flush() -> None:
-    applied = (DaemonSync(SUMMARY, at=1700000000.5, ms=250.0),)
+    applied = (replace(SUMMARY, at=1700000000.5, ms=250.0),)
     reply = GenerationReply(ok=True, session_id="s-1", generation=3, applied=applied)
     assert GenerationReply.from_json(through_the_socket(reply.to_json())) == reply
     # an older daemon sends no `applied`: nothing is known to have been applied
@@ -84,7 +84,7 @@ def test_status_has_the_documented_fields_and_reads_back() -> None:
         session_id="s-1",
         generation=3,
         remote=None,
-        last_sync=DaemonSync(SUMMARY, at=1.0, ms=2.0),
+        last_sync=replace(SUMMARY, at=1.0, ms=2.0),
         last_error=None,
         server_reachable=True,
         artifacts=4,
@@ -111,3 +111,59 @@ def test_every_request_reads_back(op: ControlOp) -> None:
 def test_an_unknown_op_is_a_protocol_error(document: dict[str, object]) -> None:
     with pytest.raises(ProtocolError, match="unknown op"):
         ControlRequest.from_json(document)
+
+
+def test_the_daemons_last_sync_carries_when_and_how_long_as_it_always_did() -> None:
+    status = DaemonStatus(
+        pid=42,
+        project="/p",
+        last_sync=replace(SUMMARY, at=1.0, ms=2.0),
+        server_reachable=True,
+        artifacts=4,
+        udfs=1,
+        syncs=2,
+        started_at=0.5,
+    )
+    last_sync = status.to_json()["last_sync"]
+    assert (last_sync["at"], last_sync["ms"]) == (1.0, 2.0)
+    assert set(last_sync) == set(SUMMARY.to_json()) | {"at", "ms"}
+
+
+def test_a_status_from_an_older_daemon_still_reads() -> None:
+    older = {
+        "ok": True,
+        "pid": 42,
+        "project": "/p",
+        "session_id": None,
+        "generation": None,
+        "remote": None,
+        "last_sync": None,
+        "last_error": None,
+        "server_reachable": True,
+        "artifacts": 0,
+        "udfs": 0,
+        "syncs": 0,
+        "started_at": 0.5,
+    }
+    status = DaemonStatus.from_json(older)
+    assert (status.leases, status.base_session_id, status.waiting_for_server) == ({}, None, False)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("pid", "42"), ("leases", {"s-0": "1"}), ("last_sync", {"action": "upload"}), ("ok", 1)],
+)
+def test_a_status_with_a_value_of_the_wrong_kind_is_a_protocol_error(
+    key: str, value: object
+) -> None:
+    status = DaemonStatus(
+        pid=42,
+        project="/p",
+        server_reachable=True,
+        artifacts=4,
+        udfs=1,
+        syncs=2,
+        started_at=0.5,
+    )
+    with pytest.raises(ProtocolError, match="not a daemon status"):
+        DaemonStatus.from_json({**status.to_json(), key: value})

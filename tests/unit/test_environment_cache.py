@@ -4,6 +4,7 @@ user owns or may write is refused; bytes that changed after the check never leav
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -168,3 +169,26 @@ def test_bytes_that_do_not_hash_to_the_record_never_complete_an_upload(
         assert kinds == ["begin_chunk"] + ["chunk"] * (-(-size // CHUNK_BYTES) - 2)
     stored = session.fake.server.sessions.get(session.fake.session_id)
     assert stored is None or stored.artifacts == {}
+
+
+def test_an_entry_built_before_left_out_still_loads(built: tuple[Config, Path]) -> None:
+    config, _ = built
+    folder = entry_folder(config)
+    meta = json.loads((folder / "environment.json").read_text())
+    del meta["left_out"]
+    (folder / "environment.json").write_text(json.dumps(meta))
+    cached = load_cached(folder.name)
+    assert cached is not None and cached.left_out == {} and cached.packages == meta["packages"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("size", "10"), ("packages", {"m": 1}), ("target", None), ("sha256", 5)]
+)
+def test_an_entry_whose_record_has_a_value_of_the_wrong_kind_is_a_miss(
+    built: tuple[Config, Path], key: str, value: object
+) -> None:
+    config, _ = built
+    folder = entry_folder(config)
+    meta = json.loads((folder / "environment.json").read_text())
+    (folder / "environment.json").write_text(json.dumps({**meta, key: value}))
+    assert load_cached(folder.name) is None

@@ -169,3 +169,65 @@ def test_a_manifest_written_before_layers_has_no_base(tmp_path: Path) -> None:
     manifest_path(tmp_path).write_text(json.dumps(document))
     loaded = load_generation(tmp_path)
     assert loaded is not None and loaded.base is None and loaded.session_id == sample().session_id
+
+
+MANIFEST_AS_WRITTEN = {
+    "version": 1,
+    "session_id": "s-2",
+    "generation": 2,
+    "remote": "sc://localhost:15002",
+    "server_side_session_id": None,
+    "updated_at": 1700000000.5,
+    "pending_release": ["s-1"],
+    "udfs": {},
+    "base": {
+        "session_id": "b-1",
+        "server_side_session_id": "bs-1",
+        "names": ["jars/a.jar", "jars/b.jar"],
+        "conf": "cf",
+    },
+    "entries": [
+        {"name": "jars/a.jar", "sha256": "ab", "size": 3, "source": "libs/a.jar", "generation": 1},
+        {"name": "jars/b.jar", "sha256": "cd", "size": 4, "source": "libs/b.jar", "generation": 2},
+    ],
+}
+
+
+def test_a_manifest_an_earlier_sparkpush_wrote_loads_and_is_written_back_the_same(
+    tmp_path: Path,
+) -> None:
+    path = manifest_path(tmp_path)
+    path.parent.mkdir()
+    path.write_text(json.dumps(MANIFEST_AS_WRITTEN, indent=2))
+    loaded = load_generation(tmp_path)
+    assert loaded is not None and loaded.number == 2
+    assert loaded.base is not None and loaded.base.names == ("jars/a.jar", "jars/b.jar")
+    assert loaded.entries["jars/b.jar"].size == 4
+    save_generation(
+        tmp_path, replace(loaded, base=replace(loaded.base, names=("jars/b.jar", "jars/a.jar")))
+    )
+    assert json.loads(path.read_text()) == MANIFEST_AS_WRITTEN
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("entries", 1, "size"), "4"),
+        (("entries", 0, "generation"), True),
+        (("base", "names"), "jars/a.jar"),
+        (("updated_at",), "now"),
+        (("pending_release", 0), 7),
+    ],
+)
+def test_a_manifest_with_a_bad_value_deep_inside_is_a_miss_with_a_warning_naming_it(
+    tmp_path: Path, path: tuple[object, ...], value: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    document = json.loads(json.dumps(MANIFEST_AS_WRITTEN))
+    where = document
+    for step in path[:-1]:
+        where = where[step]
+    where[path[-1]] = value
+    manifest_path(tmp_path).parent.mkdir()
+    manifest_path(tmp_path).write_text(json.dumps(document))
+    assert load_generation(tmp_path) is None
+    assert "not a manifest" in caplog.text and "$." + str(path[0]) in caplog.text

@@ -205,3 +205,36 @@ def test_the_tree_follows_who_asked_for_what() -> None:
     assert [n["coordinate"] for n in tree] == ["g:app:1"]
     assert [n["coordinate"] for n in tree[0]["dependencies"]] == ["g:lib:1", "g:leaf:1"]
     assert [n["coordinate"] for n in tree[0]["dependencies"][0]["dependencies"]] == ["g:leaf:1"]
+
+
+def test_an_entry_written_before_left_out_evicted_and_requested_by_still_loads(
+    tmp_path: Path,
+) -> None:
+    record_entry(tmp_path, entry("1" * 64))
+    document = json.loads(lock_path(tmp_path).read_text())
+    older = document["resolutions"][0]
+    del older["left_out"], older["evicted"], older["jars"][0]["requested_by"]
+    lock_path(tmp_path).write_text(json.dumps(document))
+    [loaded] = read_lock(tmp_path)
+    assert (loaded.left_out, loaded.evicted, loaded.jars[0].requested_by) == ((), (), ())
+
+
+@pytest.mark.parametrize(
+    ("where", "bad"),
+    [
+        ("entry", {"coordinates": [1]}),
+        ("entry", {"scope": None}),
+        ("entry", {"left_out": [{"module": "m"}]}),
+        ("jar", {"repository": 5}),
+        ("jar", {"requested_by": "g:b"}),
+    ],
+)
+def test_a_lock_entry_with_a_value_of_the_wrong_kind_is_dropped(
+    tmp_path: Path, where: str, bad: dict[str, object]
+) -> None:
+    record_entry(tmp_path, entry("1" * 64))
+    document = json.loads(lock_path(tmp_path).read_text())
+    target = document["resolutions"][0]
+    (target if where == "entry" else target["jars"][0]).update(bad)
+    lock_path(tmp_path).write_text(json.dumps(document))
+    assert read_lock(tmp_path) == []

@@ -5,7 +5,8 @@ from dataclasses import replace
 import pytest
 
 from sparkpush.artifacts.planner import PlanAction
-from sparkpush.sync.summary import SyncSummary
+from sparkpush.state.records import RecordError
+from sparkpush.sync.summary import PackageJar, SyncSummary
 
 SUMMARY = SyncSummary(
     session_id="s",
@@ -22,6 +23,7 @@ SUMMARY = SyncSummary(
     by_daemon=True,
     layers=True,
     layer="code",
+    packages=(PackageJar("org.example:lib:1.0", "jars/lib-1.0.jar"),),
 )
 
 
@@ -30,14 +32,15 @@ def test_summary_survives_json() -> None:
 
 
 def test_every_field_is_a_json_key() -> None:
-    assert set(SUMMARY.to_json()) == set(SyncSummary.__dataclass_fields__)
+    daemon_timing = {"at", "ms"}
+    assert set(SUMMARY.to_json()) == set(SyncSummary.__dataclass_fields__) - daemon_timing
 
 
 def test_extra_keys_are_ignored_and_missing_ones_refused() -> None:
-    document = {**SUMMARY.to_json(), "at": 1.0, "ms": 500.0}
+    document = {**SUMMARY.to_json(), "written_later": 1.0}
     assert SyncSummary.from_json(document) == SUMMARY
     del document["released"]
-    with pytest.raises(KeyError, match="released"):
+    with pytest.raises(RecordError, match="missing required field `released`"):
         SyncSummary.from_json(document)
 
 
@@ -83,3 +86,27 @@ def test_a_sync_that_only_registered_udfs_changed_what_serves() -> None:
     assert not replace(SUMMARY, action=PlanAction.NOTHING, udfs=()).changed
     entry = SUMMARY.change_json(at=12.5)
     assert entry["generation"] == 3 and entry["action"] == "add_in_place" and entry["at"] == 12.5
+
+
+def test_package_jars_keep_their_json_form() -> None:
+    assert SUMMARY.to_json()["packages"] == [
+        {"coordinate": "org.example:lib:1.0", "name": "jars/lib-1.0.jar"}
+    ]
+
+
+def test_a_sync_run_here_has_no_daemon_timing_keys() -> None:
+    document = SUMMARY.to_json()
+    assert "at" not in document and "ms" not in document
+    by_daemon = replace(SUMMARY, at=2.0, ms=3.0)
+    assert (by_daemon.to_json()["at"], by_daemon.to_json()["ms"]) == (2.0, 3.0)
+    assert by_daemon.as_run_here() == SUMMARY
+    assert by_daemon.change_json()["at"] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("generation", "3"), ("action", "upload"), ("udfs", "answer"), ("bytes", True)],
+)
+def test_a_summary_with_a_value_of_the_wrong_kind_is_refused(key: str, value: object) -> None:
+    with pytest.raises(RecordError, match="not a sync summary"):
+        SyncSummary.from_json({**SUMMARY.to_json(), key: value})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -192,3 +193,19 @@ def test_a_master_off_this_machine_from_a_project_needs_trust(
         assert started.returncode == 2 and "sets master (not trusted)" in started.stderr
         trust(root)
         assert load_config(cwd=root).untrusted_keys == ()
+
+
+def test_a_record_without_its_time_still_trusts_and_a_bad_one_spoils_only_itself(
+    tmp_path: Path,
+) -> None:
+    from sparkpush.config.trust import load_records
+
+    folder = user_config_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / RECORDS_FILE
+    configs = {"/a": {"digest": "da"}, "/b": {"digest": 5}, "/c": {"digest": "dc", "trusted_at": 2}}
+    path.write_text(json.dumps({"version": 1, "configs": configs}))
+    os.chmod(path, 0o600)
+    records = load_records()
+    assert sorted(records) == ["/a", "/c"]
+    assert (records["/a"].trusted_at, records["/c"].trusted_at) == (0.0, 2.0)

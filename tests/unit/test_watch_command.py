@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.cli.commands.watch import ScriptRunner
+from sparkpush.artifacts.planner import PlanAction
+from sparkpush.cli.commands.watch import ScriptRunner, print_sync
+from sparkpush.connect.artifact_stream import UploadedArtifact
 from sparkpush.daemon.lifecycle import daemon_lock
+from sparkpush.sync.engine import SyncResult
+from sparkpush.sync.summary import SyncSummary
 from tests.conftest import clean_env, run_connect
 
 
@@ -37,3 +41,47 @@ def test_watch_passes_the_worker_output_flag_to_what_it_reruns(
     assert script.command[script.command.index("--attach") + 1 :] == [*passed, "app.py", "x"]
     tests = ScriptRunner.for_tests(("-q",), [], tmp_path, flag)
     assert tests.command[tests.command.index("test") + 1 :] == [*passed, "-q"]
+
+
+def _result(action: PlanAction, udfs: tuple[str, ...] = ()) -> SyncResult:
+    return SyncResult(
+        session_id="s",
+        generation=3,
+        action=action,
+        uploaded=(UploadedArtifact("jars/a.jar", 10, "ab"),),
+        skipped=4,
+        seconds=0.5,
+        reasons=("changed: jars/a.jar",),
+        warnings=(),
+        udfs=udfs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "line"),
+    [
+        (
+            _result(PlanAction.NEW_GENERATION),
+            "sync: new generation, generation 3, 1 artifact(s), 10 bytes, 500 ms "
+            "(changed: jars/a.jar)",
+        ),
+        (
+            _result(PlanAction.NOTHING, udfs=("answer",)),
+            "sync: registered answer in place, generation 3",
+        ),
+    ],
+)
+def test_watch_draws_a_sync_as_the_daemon_log_draws_the_same_record(
+    result: SyncResult, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = SyncSummary.of(result)
+    print_sync(summary)
+    assert capsys.readouterr().err == f"{line}\n"
+    assert line == f"sync: {summary.describe()}"
+
+
+def test_watch_prints_nothing_for_a_sync_that_changed_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    print_sync(SyncSummary.of(_result(PlanAction.NOTHING)))
+    assert capsys.readouterr().err == ""

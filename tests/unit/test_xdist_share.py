@@ -3,6 +3,7 @@ that very controller takes it, never a nested pytest that inherited the variable
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,3 +70,26 @@ def test_a_garbled_variable_is_no_generation(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv(XDIST_WORKER_ENV, "gw1")
     monkeypatch.setenv(SHARED_ENV, '{"owner_pid": "x"}')
     assert shared_from_controller() is None
+
+
+@pytest.mark.parametrize(
+    "held",
+    [
+        {"session_id": 5},
+        {"udfs": "shout"},
+        {"revision": {"generation": "4", "digest": "d"}},
+        {"by_daemon": "yes"},
+    ],
+)
+def test_a_held_generation_with_values_of_the_wrong_kind_is_no_generation(
+    monkeypatch: pytest.MonkeyPatch, held: dict[str, object]
+) -> None:
+    publish_for_workers(HELD, "sc://localhost:15002")
+    try:
+        document = json.loads(os.environ[SHARED_ENV])
+        document.update(owner_pid=os.getppid(), held={**document["held"], **held})
+        monkeypatch.setenv(SHARED_ENV, json.dumps(document))
+        monkeypatch.setenv(XDIST_WORKER_ENV, "gw0")
+        assert shared_from_controller() is None
+    finally:
+        withdraw()

@@ -70,7 +70,7 @@ def status(app_ctx: AppContext, as_json: bool) -> int:
     last = current.last_sync
     if last:
         when = time.strftime("%H:%M:%S", time.localtime(last.at))
-        click.echo(f"  last sync:  {when} {last.summary.action.value} in {last.ms} ms")
+        click.echo(f"  last sync:  {when} {last.action.value} in {last.ms} ms")
     if current.last_error:
         click.echo(f"  last error: {current.last_error}")
     return 0

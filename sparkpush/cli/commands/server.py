@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 
 import click
 
@@ -17,6 +16,7 @@ from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.remote.target import probe_embedded, require_trusted
 from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server, stop_server
+from sparkpush.state.records import record_to_json
 from sparkpush.state.server_state import StateFiles
 
 
@@ -131,8 +131,7 @@ def status(as_json: bool) -> int:
             "log_file": str(files.log),
         }
         if current.state is not None:
-            fields.update(asdict(current.state))
-            fields["cluster_pids"] = list(current.state.cluster_pids)
+            fields.update(record_to_json(current.state))
         click.echo(json.dumps(fields, sort_keys=True))
         return 0
     if current.state is None:

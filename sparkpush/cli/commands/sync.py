@@ -54,7 +54,7 @@ def sync(
             app_ctx.notify("synced by the project's daemon")
             held.raise_error()
             summary = _daemon_summary(held)
-            applied = [sync.summary.change_json(sync.at) for sync in held.reply.applied]
+            applied = [sync.change_json() for sync in held.reply.applied]
             _show(app_ctx, summary.warnings)
             _print_summary(summary, applied, as_json)
             return 0
@@ -88,7 +88,7 @@ def _dry_run_target(
 def _daemon_summary(held: DaemonGeneration) -> SyncSummary:
     if held.reply.last_sync is None:
         raise DaemonVersionMismatchError()
-    return held.reply.last_sync.summary
+    return held.reply.last_sync.as_run_here()
 
 
 def _show(app_ctx: AppContext, warnings: tuple[str, ...]) -> None:

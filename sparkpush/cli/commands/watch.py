@@ -18,8 +18,15 @@ from sparkpush.daemon.script_sources import local_sources, sources_signature
 from sparkpush.errors import UsageError
 from sparkpush.live.watched_tests import paths_under_test, sources_under_test
 from sparkpush.sync.engine import SyncResult
+from sparkpush.sync.summary import SyncSummary
 
 STOP_RUN_GRACE_S = 10.0
+
+
+def print_sync(summary: SyncSummary) -> None:
+    """One line for a sync that changed what serves, drawn as the daemon's log draws it."""
+    if summary.changed:
+        click.echo(f"sync: {summary.describe()}", err=True)
 
 
 class ScriptRunner:
@@ -133,16 +140,7 @@ def watch(
         runner = ScriptRunner.for_tests(app_args, config_option, root, worker_output)
 
     def on_synced(result: SyncResult) -> None:
-        if result.action is not PlanAction.NOTHING:
-            what = result.action.value.replace("_", " ")
-            reasons = f" ({'; '.join(result.reasons)})" if result.reasons else ""
-            click.echo(
-                f"sync: {what}, generation {result.generation}, {len(result.uploaded)} "
-                f"artifact(s), {result.bytes:,} bytes, {result.seconds * 1000:.0f} ms{reasons}",
-                err=True,
-            )
-        elif result.udfs:
-            click.echo(f"sync: registered {', '.join(result.udfs)} in place", err=True)
+        print_sync(SyncSummary.of(result))
         if runner is not None and runner.needs_rerun(result):
             runner.restart()
 
