@@ -13,6 +13,7 @@ from pathlib import Path
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config.settings import Config, load_config
+from sparkpush.connect.channel import KeptChannels
 from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.session_probe import SessionProbe
@@ -21,6 +22,7 @@ from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
 from sparkpush.errors import ExitCode, ServerUnreachableError, SparkpushError
 from sparkpush.progress.notify import Notify
+from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target, resolve_target, target_still_current
 from sparkpush.sync.engine import SyncResult, release_generations
 from sparkpush.sync.generation import Generation, load_generation
@@ -75,8 +77,10 @@ class Daemon:
         self._first_sync = True
         self._watched_config: tuple[Path, ...] = ()
         self._watch_complete = False
-        self.worker = SyncWorker(self._sync_once, settled=self._settled)
+        self.worker = SyncWorker(self._sync_once, settled=self._settled, settle=self._reported)
         self.probe = SessionProbe()
+        # one connection to the server from one sync to the next (a sync's own calls)
+        self.channels = KeptChannels()
         # PySpark imported once: a UDF edit then costs a fork, not an interpreter start.
         self.loader = WarmLoader()
         self.watcher: ProjectWatcher | None = None
@@ -95,13 +99,16 @@ class Daemon:
         self.worker.stop()
         self.loader.close()
         self.probe.close()
+        self.channels.close()
 
     # -- control entry points ----------------------------------------------------------------
 
     def flush(self) -> GenerationReply:
         """Sync everything saved so far; the generation to use (and the last error, if any)."""
         if self.worker.up_to_date():
+            mark("daemon.up_to_date")
             return self.answer(synced=False)
+        mark("daemon.not_up_to_date")
         if not self.worker.flush(FLUSH_TIMEOUT_S):
             return GenerationReply(
                 ok=False, error="the daemon is stopping", exit_code=ExitCode.UNREACHABLE
@@ -175,27 +182,34 @@ class Daemon:
     def _sync_once(self) -> bool:
         """One sync; False asks the worker to retry later (server unreachable)."""
         try:
+            mark("sync.start")
             config = self._load_config()
+            mark("sync.config")
             target = self._resolve_target(config)
+            mark("sync.target")
             before = load_generation(self.project_root, self.reuse)
             # Old generations are released by lease accounting, except after a restart,
             # when no lease can exist on what a previous daemon left behind.
-            result = ready_session(
-                config,
-                target,
-                keep_old=not self._first_sync,
-                loader=self.loader,
-                warm_up=True,
-                reuse=self.reuse,
-            )
+            with self.channels.shared():
+                result = ready_session(
+                    config,
+                    target,
+                    keep_old=not self._first_sync,
+                    loader=self.loader,
+                    warm_up=True,
+                    reuse=self.reuse,
+                )
         except ServerUnreachableError as exc:
+            self.channels.close()
             self._target = None  # the embedded server may come back with a new token
             self._record_error(exc)
             self.state.server_reachable = False
             return False
         except SparkpushError as exc:
+            self.channels.close()
             self._record_error(exc)
             return True
+        mark("sync.ready")
         self._first_sync = False
         self.state.server_reachable = True
         self.state.last_error = None
@@ -217,7 +231,13 @@ class Daemon:
             self._retire(before, result.manifest, target)
         if self.on_synced is not None:
             self.on_synced(result)
+        mark("sync.end")
         return True
+
+    def _reported(self) -> bool:
+        """Every change made so far has been reported by the watcher (False: not known)."""
+        watcher = self.watcher
+        return watcher is not None and watcher.barrier(MARKER_TIMEOUT_S)
 
     def _settled(self) -> bool:
         """No change is on its way and the current generation still answers: a flush then
@@ -270,6 +290,7 @@ class Daemon:
     def _resolve_target(self, config: Config) -> Target:
         if self._target is not None and not target_still_current(self._target):
             self._target = None
+            self.channels.close()  # to the server's previous port and token
         if self._target is None:
             self._target = resolve_target(config, self.remote, notify=self.on_message)
         return self._target
