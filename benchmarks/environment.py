@@ -13,6 +13,12 @@ venv), archive size, upload, and the first UDF call in a new session with the en
 environment <= 0.5 s more than without. Prints human lines, then one JSON line.
 
     .venv/bin/python benchmarks/environment.py [--noop-runs 20] [--trials 3]
+    .venv/bin/python benchmarks/environment.py --noop-only [--noop-runs 50]
+
+`--noop-only` measures the unchanged environment's no-op with the cache's checks (the
+entry's folders, the archive's owner, its hash remembered per file identity) against the
+same no-op reading the entry unchecked (as before the checks), alternating, same run; and
+what one check costs when the archive must be hashed again (a changed file identity).
 
 Needs `venv-pack` (pip install venv-pack) and the package index.
 """
@@ -45,7 +51,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--noop-runs", type=int, default=20)
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--noop-only", action="store_true")
     options = parser.parse_args()
+    if options.noop_only:
+        return noop_only(options.noop_runs)
     venv_pack = shutil.which("venv-pack") or str(Path(sys.executable).parent / "venv-pack")
     if not Path(venv_pack).exists():
         raise SystemExit("the baseline needs venv-pack: pip install venv-pack")
@@ -105,6 +114,87 @@ def measure_ours(server: BenchServer, project: Path, noop_runs: int) -> dict[str
         "upload_s": upload,
         "archive": str(desired[0].source),
     }
+
+
+def noop_only(runs: int) -> int:
+    from sparkpush.config.settings import load_config
+    from sparkpush.environment import build, cache
+    from sparkpush.environment.session_parts import environment_artifacts, worker_target
+
+    checked_loader = build.load_cached
+
+    def unchecked(key: str, root: Path | None = None) -> cache.CachedEnvironment | None:
+        folder = (root or cache.cache_root()) / key
+        meta = json.loads((folder / cache.META_FILE).read_text())
+        return cache.CachedEnvironment(
+            key,
+            folder,
+            meta["sha256"],
+            meta["size"],
+            meta["packages"],
+            meta.get("left_out") or {},
+            meta["target"],
+        )
+
+    with tempfile.TemporaryDirectory(prefix="sparkpush-bench-env-") as temp:
+        root = Path(temp)
+        for name in ("CACHE", "STATE", "CONFIG"):
+            os.environ[f"XDG_{name}_HOME"] = str(root / name.lower())
+        project = root / "project"
+        project.mkdir()
+        requirements = ", ".join(f'"{r}"' for r in REQUIREMENTS)
+        (project / "pyproject.toml").write_text(
+            f"[tool.sparkpush.environment]\nrequirements = [{requirements}]\n"
+        )
+        with bench_server() as server, pyspark_token_env(server):
+            config = load_config(cwd=project)
+            worker_target(server.target)
+            desired, _ = environment_artifacts(config, server.target)
+            os.environ["SPARKPUSH_PIP"] = "/bin/false"  # a no-op that ran pip would fail
+            timings: dict[str, list[float]] = {"checked": [], "unchecked": []}
+            for _ in range(runs):
+                for side, loader in (("checked", checked_loader), ("unchecked", unchecked)):
+                    build.load_cached = loader  # type: ignore[assignment]
+                    started = time.perf_counter()
+                    again, _ = environment_artifacts(load_config(cwd=project), server.target)
+                    timings[side].append(time.perf_counter() - started)
+                    assert again[0].sha256 == desired[0].sha256
+            build.load_cached = checked_loader
+            key = Path(str(desired[0].source)).parent.name
+            rehash = []
+            for _ in range(runs):
+                os.utime(desired[0].source)  # a new file identity: hashed once more
+                cache._verified.clear()
+                started = time.perf_counter()
+                cache.load_cached(key)
+                rehash.append(time.perf_counter() - started)
+    checked = statistics.median(timings["checked"])
+    plain = statistics.median(timings["unchecked"])
+    print(
+        f"no-op, unchanged environment: checked p50 {checked * 1000:.1f} ms, unchecked p50 "
+        f"{plain * 1000:.1f} ms ({checked / plain:.2f}x); goal <= {NOOP_GOAL_S * 1000:.0f} ms: "
+        f"{'met' if checked <= NOOP_GOAL_S else 'NOT met'}"
+    )
+    print(
+        f"a check that hashes the archive again ({desired[0].size / 1e6:.2f} MB): "
+        f"p50 {statistics.median(rehash) * 1000:.1f} ms"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "environment-noop",
+                "machine": f"{os.cpu_count()} cores ({platform.machine()})",
+                "load": os.getloadavg()[0],
+                "checked_p50_s": checked,
+                "unchecked_p50_s": plain,
+                "ratio": checked / plain,
+                "rehash_p50_s": statistics.median(rehash),
+                "archive_bytes": desired[0].size,
+            },
+            sort_keys=True,
+        )
+    )
+    return 0
 
 
 def measure_by_hand(server: BenchServer, folder: Path, venv_pack: str) -> dict[str, object]:

@@ -16,16 +16,20 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │       ├── PackageChecksumError
 │       └── PackageConflictError
 ├── ServerUnreachableError          3
+│   ├── EmbeddedServerStoppedError
+│   ├── ServerHungError
 │   ├── AuthenticationError
 │   ├── ServerUnavailableError
 │   └── CallTimeoutError
 ├── ServerError                     1
 │   └── CallCancelledError
 ├── ArtifactUploadError             4
-│   └── ArtifactConflictError
+│   ├── ArtifactConflictError
+│   └── ArtifactChangedError
 ├── EmbeddedServerError             3
 │   └── JavaNotFoundError
 ├── DaemonStartError                3
+├── DaemonRefusedError              3
 ├── DaemonSyncError                 the exit code of the daemon's failed sync
 ├── DaemonVersionMismatchError      2
 └── PackageRepositoryError          3
@@ -77,6 +81,16 @@ class ServerUnreachableError(SparkpushError):
     """The Spark Connect server did not answer in time or refused the connection."""
 
     exit_code = ExitCode.UNREACHABLE
+
+
+class EmbeddedServerStoppedError(ServerUnreachableError):
+    """The embedded server is not running, and this command may not start it (the project's
+    daemon waits for it, or the command only looks)."""
+
+
+class ServerHungError(ServerUnreachableError):
+    """The server stopped answering during a run (a stopped or hung JVM): no liveness answer
+    within the liveness timeout."""
 
 
 class AuthenticationError(ServerUnreachableError):
@@ -134,6 +148,11 @@ class ArtifactConflictError(ArtifactUploadError):
     """The server already holds this artifact name with other bytes (ARTIFACT_ALREADY_EXISTS)."""
 
 
+class ArtifactChangedError(ArtifactUploadError):
+    """An artifact's bytes are not the ones recorded for it (the environment's archive):
+    refused before the server holds them."""
+
+
 class ServerUnavailableError(ServerUnreachableError):
     """The server did not take the call (gRPC UNAVAILABLE): restarting or the link dropped."""
 
@@ -152,6 +171,13 @@ class UdfLoadError(UsageError):
 
 class DaemonStartError(SparkpushError):
     """The background daemon exited or did not answer while starting."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class DaemonRefusedError(SparkpushError):
+    """The project's daemon refused a request: too many connections open at once, or one it
+    could not read."""
 
     exit_code = ExitCode.UNREACHABLE
 

@@ -17,11 +17,16 @@ from sparkpush.errors import UsageError
 
 @dataclass(frozen=True)
 class LocalArtifact:
-    """`name` is the server-side artifact name (`jars/x.jar`); bytes come from `path` or `data`."""
+    """`name` is the server-side artifact name (`jars/x.jar`); bytes come from `path` or `data`.
+
+    `sha256`, when set, is what the bytes must hash to: the upload refuses other bytes before
+    their last chunk leaves (the environment's archive: what the lock names is what runs).
+    """
 
     name: str
     path: Path | None = None
     data: bytes | None = None
+    sha256: str | None = None
 
     def __post_init__(self) -> None:
         # Every artifact we send passes here: a name the server would store elsewhere never leaves.

@@ -24,7 +24,12 @@ from sparkpush.cli.commands.trust import trust
 from sparkpush.cli.commands.udfs import udfs
 from sparkpush.cli.commands.watch import watch
 from sparkpush.cli.context import AppContext
-from sparkpush.cli.environment import name_environment_variables
+from sparkpush.cli.environment import (
+    FROM_ENVIRONMENT,
+    bad_parameter_hint,
+    name_environment_variables,
+    name_the_variables,
+)
 from sparkpush.errors import ExitCode, SparkpushError
 
 
@@ -66,15 +71,18 @@ name_environment_variables(cli)
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented exit code."""
+    FROM_ENVIRONMENT.clear()
     try:
         result = cli.main(args=argv, prog_name="connect", standalone_mode=False)
     except SparkpushError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {name_the_variables(exc.message)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
+        if isinstance(exc, click.BadParameter):
+            bad_parameter_hint(exc)
         exc.show()
         sys.exit(ExitCode.USAGE)
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from sparkpush.config.trust import (
     SOURCE_KEYS,
     TrustState,
     credentials_digest,
+    master_on_this_machine,
     trust_state,
 )
 from sparkpush.errors import ConfigError
@@ -30,6 +31,7 @@ IVY_SCHEME = "ivy://"
 
 _STR = "a string"
 _INT = "an integer"
+_NUMBER = "a number of seconds (0 or more)"
 _BOOL = "true or false"
 _STR_LIST = "a list of strings"
 _STR_TABLE = "a table of strings"
@@ -41,6 +43,7 @@ _SCHEMA: dict[str, Any] = {
     "token_file": _STR,
     "ca_file": _STR,
     "user_id": _STR,
+    "liveness_timeout": _NUMBER,
     "server": {
         "port": _INT,
         "master": _STR,
@@ -86,14 +89,50 @@ _USER_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class ServerSettings:
-    port: int = DEFAULT_SERVER_PORT
-    master: str = DEFAULT_MASTER
-    ui: bool = False
-    workers: int = 0
+    """The embedded server's settings; None is "not set" (a later layer or the default).
+
+    Layers, first wins: `connect server start`'s flags, `[tool.sparkpush.server]`, and the
+    settings of the server's last start (`server.last_start`).
+    """
+
+    port: int | None = None
+    """None: DEFAULT_SERVER_PORT when it is free, else a free port."""
+    master: str | None = None
+    ui: bool | None = None
+    workers: int | None = None
+    port_source: str | None = None
+    """Where `port` was set (`--port`, an environment variable, a config file): named when
+    that port is busy."""
     packages: tuple[str, ...] = ()
     """Maven coordinates for the embedded server's own class path (SQL extensions, catalogs)."""
     conf: Mapping[str, str] = field(default_factory=dict)
     """Static Spark confs the embedded server starts with (not settable per session)."""
+
+    def over(self, fallback: ServerSettings) -> ServerSettings:
+        """These settings, with what they leave unset taken from `fallback`."""
+        explicit_port = self.port is not None
+        workers: int | None
+        if self.workers is not None:
+            workers = self.workers
+        else:  # a master of our own means no local cluster, whatever the fallback had
+            workers = 0 if self.master is not None else fallback.workers
+        return ServerSettings(
+            port=self.port if explicit_port else fallback.port,
+            master=self.master if self.master is not None else fallback.master,
+            ui=self.ui if self.ui is not None else fallback.ui,
+            workers=workers,
+            port_source=self.port_source if explicit_port else fallback.port_source,
+            packages=self.packages or fallback.packages,
+            conf=self.conf or fallback.conf,
+        )
+
+    @property
+    def effective_master(self) -> str:
+        return self.master if self.master is not None else DEFAULT_MASTER
+
+    @property
+    def effective_workers(self) -> int:
+        return self.workers or 0
 
 
 @dataclass(frozen=True)
@@ -157,8 +196,14 @@ class Config:
     source: Path | None = None
     remote: str | None = None
     token_file: Path | None = None
+    token_remote: str | None = None
+    """The `remote` written in the same file as `token_file`: the token goes only there (or to
+    the same host and port named by `--remote`/`SPARK_REMOTE`), never to another remote."""
     ca_file: Path | None = None
     user_id: str | None = None
+    liveness_timeout: float | None = None
+    """Seconds a run waits for the server's answer to a liveness question before it counts
+    the server as hung (None: the default; 0: never)."""
     server: ServerSettings = field(default_factory=ServerSettings)
     conf: Mapping[str, str] = field(default_factory=dict)
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
@@ -240,12 +285,12 @@ def _with_user_config(config: Config) -> Config:
         return base / Path(value).expanduser()
 
     roots = tuple(as_path(root) for root in table.get("artifact_roots", ()))
+    users_token = "token_file" not in config.project_credentials and "token_file" in table
     return replace(
         config,
         remote=config.remote if "remote" in config.project_credentials else table.get("remote"),
-        token_file=config.token_file
-        if "token_file" in config.project_credentials or "token_file" not in table
-        else as_path(table["token_file"]),
+        token_file=as_path(table["token_file"]) if users_token else config.token_file,
+        token_remote=table.get("remote") if users_token else config.token_remote,
         ca_file=config.ca_file
         if "ca_file" in config.project_credentials or "ca_file" not in table
         else as_path(table["ca_file"]),
@@ -298,6 +343,8 @@ def _has_type(value: Any, expected: str) -> bool:
         return isinstance(value, str)
     if expected == _INT:
         return isinstance(value, int) and not isinstance(value, bool)
+    if expected == _NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
     if expected == _BOOL:
         return isinstance(value, bool)
     if expected == _STR_LIST:
@@ -321,6 +368,9 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
     pip_args = table.get("environment", {}).get("pip_args")
     if pip_args:
         credentials["pip_args"] = " ".join(pip_args)
+    master = server.get("master")
+    if master is not None and not master_on_this_machine(master):
+        credentials["master"] = master
     repositories = table.get("packages", {}).get("repositories")
     if repositories:
         credentials["repositories"] = " ".join(repositories)
@@ -339,9 +389,11 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         source=path,
         remote=table.get("remote"),
         token_file=as_path("token_file"),
+        token_remote=table.get("remote") if "token_file" in table else None,
         ca_file=ca_file,
         user_id=table.get("user_id"),
-        server=_server(server),
+        liveness_timeout=table.get("liveness_timeout"),
+        server=_server(server, path),
         conf=dict(table.get("conf", {})),
         artifacts=ArtifactSettings(**artifacts),
         udf_modules=tuple(udf.get("modules", ())),
@@ -350,14 +402,6 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         environment=_environment(table.get("environment", {}), path, document),
         layers=_layers(table.get("layers", {})),
         packages=_packages(table.get("packages", {}), ivy_uris),
-    )
-
-
-def _server(table: Mapping[str, Any]) -> ServerSettings:
-    return ServerSettings(
-        **{k: v for k, v in table.items() if k not in ("packages", "conf")},
-        packages=tuple(table.get("packages", ())),
-        conf=dict(table.get("conf", {})),
     )
 
 
@@ -389,6 +433,20 @@ def _environment(
         project_dependencies=bool(table.get("project_dependencies", False)),
         pip_args=tuple(table.get("pip_args", ())),
         project_requirements=project,
+    )
+
+
+def _server(table: Mapping[str, Any], path: Path) -> ServerSettings:
+    port = table.get("port")
+    source = f"server.port in {path}" if port is not None else None
+    return ServerSettings(
+        port=port,
+        master=table.get("master"),
+        ui=table.get("ui"),
+        workers=table.get("workers"),
+        port_source=source,
+        packages=tuple(table.get("packages", ())),
+        conf=dict(table.get("conf", {})),
     )
 
 

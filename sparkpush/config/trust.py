@@ -23,9 +23,23 @@ from sparkpush.state.private_files import read_json, write_private_json
 
 CREDENTIAL_KEYS = ("remote", "token_file", "ca_file")
 """The keys that decide where data and credentials go."""
-SOURCE_KEYS = ("pip_args", "repositories")
+SOURCE_KEYS = ("pip_args", "repositories", "master")
 """The keys that decide where packages come from (`environment.pip_args`,
-`packages.repositories`)."""
+`packages.repositories`) and where the embedded server runs its jobs (`server.master`, when
+not on this machine)."""
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def master_on_this_machine(master: str) -> bool:
+    """`local`, `local[...]`, `local-cluster[...]` or a standalone master on loopback."""
+    if master == "local" or master.startswith(("local[", "local-cluster[")):
+        return True
+    if master.startswith("spark://"):
+        hosts = [each.rsplit(":", 1)[0] for each in master[len("spark://") :].split(",")]
+        return all(host in _LOOPBACK_HOSTS for host in hosts)
+    return False
+
 
 RECORDS_FILE = "trusted.json"
 RECORDS_VERSION = 1
@@ -94,8 +108,10 @@ def revoke_trust(config: Path) -> bool:
 
 
 def _key(config: Path) -> str:
-    """A config is known by its real path: a symlink to it is the same config."""
-    return os.path.realpath(config)
+    """A config is known by the real path of the folder it is found in, and its name: its
+    relative paths (token_file, ca_file, artifacts) resolve there. A `pyproject.toml` that is
+    a link to a trusted config in another folder is another config, trusted on its own."""
+    return os.path.join(os.path.realpath(config.parent), config.name)
 
 
 def _save(records: Mapping[str, TrustRecord]) -> None:

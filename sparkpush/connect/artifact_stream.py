@@ -17,6 +17,7 @@ from sparkpush.connect.proto import pb
 from sparkpush.connect.retry import RetryPolicy
 from sparkpush.connect.session import Session
 from sparkpush.errors import (
+    ArtifactChangedError,
     ArtifactUploadError,
     CallTimeoutError,
     ServerUnreachableError,
@@ -54,6 +55,10 @@ class ArtifactSource(Protocol):
 
     @property
     def data(self) -> bytes | None: ...
+
+    @property
+    def sha256(self) -> str | None:
+        """What the bytes must hash to, when the caller knows (None: whatever is read)."""
 
     def size(self) -> int: ...
 
@@ -166,8 +171,12 @@ class _RequestStream:
         self.uploaded: dict[str, UploadedArtifact] = {}
         self._read_error: OSError | None = None
         self._read_error_name = ""
+        self._refused: ArtifactChangedError | None = None
 
     def raise_read_error(self) -> None:
+        if self._refused is not None:
+            refused, self._refused = self._refused, None
+            raise refused
         if self._read_error is not None:
             error, self._read_error = self._read_error, None
             raise ArtifactUploadError(
@@ -176,11 +185,14 @@ class _RequestStream:
 
     def requests(self, artifacts: Sequence[ArtifactSource]) -> Iterator[pb.AddArtifactsRequest]:
         # grpc swallows exceptions raised inside a request iterator (it just cancels the
-        # call), so a read error is kept and raised by the caller afterwards.
+        # call), so a read error or a refusal is kept and raised by the caller afterwards.
         try:
             yield from self._requests(artifacts)
         except OSError as exc:
             self._read_error = exc
+            raise
+        except ArtifactChangedError as exc:
+            self._refused = exc
             raise
 
     def _requests(self, artifacts: Sequence[ArtifactSource]) -> Iterator[pb.AddArtifactsRequest]:
@@ -201,7 +213,9 @@ class _RequestStream:
                 yield pb.AddArtifactsRequest(batch=pb.AddArtifactsRequest.Batch(artifacts=batch))
                 batch, batch_size = [], 0
             data = _read_all(artifact)
-            self._record(artifact.name, data, hashlib.sha256(data))
+            digest = hashlib.sha256(data)
+            _check_digest(artifact, digest)
+            self._record(artifact.name, data, digest)
             batch.append(
                 pb.AddArtifactsRequest.SingleChunkArtifact(
                     name=artifact.name,
@@ -221,6 +235,8 @@ class _RequestStream:
             chunks = max(1, -(-total // CHUNK_BYTES))
             digest.update(first)
             size += len(first)
+            if chunks == 1:
+                _check_digest(artifact, digest)
             self._advance(len(first))
             yield pb.AddArtifactsRequest(
                 begin_chunk=pb.AddArtifactsRequest.BeginChunkedArtifact(
@@ -232,10 +248,12 @@ class _RequestStream:
                     ),
                 )
             )
-            for _ in range(chunks - 1):
+            for index in range(1, chunks):
                 data = source.read(CHUNK_BYTES)
                 digest.update(data)
                 size += len(data)
+                if index == chunks - 1:
+                    _check_digest(artifact, digest)  # before the last chunk completes it
                 self._advance(len(data))
                 yield pb.AddArtifactsRequest(
                     chunk=pb.AddArtifactsRequest.ArtifactChunk(data=data, crc=zlib.crc32(data))
@@ -252,6 +270,17 @@ class _RequestStream:
         self.sent += count
         if self.on_progress is not None:
             self.on_progress(min(self.sent, self.total), self.total)
+
+
+def _check_digest(artifact: ArtifactSource, digest: hashlib._Hash) -> None:
+    """Refuse bytes other than the ones the caller recorded, before the server has them all
+    (the server stores nothing of a call that is cut off)."""
+    expected = getattr(artifact, "sha256", None)
+    if expected is not None and digest.hexdigest() != expected:
+        raise ArtifactChangedError(
+            f"{artifact.path or artifact.name} does not hash to its recorded sha256 "
+            f"{expected[:12]}...: refused, not sent"
+        )
 
 
 @contextmanager

@@ -31,6 +31,7 @@ _ERROR_CLASS = re.compile(r"^\[([A-Z0-9_.]+)\]")
 _HTTP_STATUS = re.compile(r"Received http2 header with status: (\d+)")
 _NOT_GRPC_MARKERS = ("Failed parsing HTTP/2", "Trying to connect an http1.x server")
 _NO_SERVICE = "unknown service spark.connect"
+_NO_METHOD_MARKERS = ("Method not found", "unknown method")
 
 
 def error_class_of(exc: grpc.RpcError) -> str | None:
@@ -55,6 +56,8 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
             f"authentication failed at {endpoint}: {details or 'token refused'}"
         )
     not_spark_connect = _not_spark_connect(details)
+    if not_spark_connect is None and code == grpc.StatusCode.UNIMPLEMENTED:
+        not_spark_connect = _no_such_method(details, action)
     if not_spark_connect is not None:
         return ServerUnreachableError(
             f"{endpoint} did not answer as a Spark Connect server ({not_spark_connect}); "
@@ -108,6 +111,16 @@ def _not_spark_connect(details: str) -> str | None:
     if _NO_SERVICE in details:
         return "a gRPC server without the Spark Connect service"
     return None
+
+
+def _no_such_method(details: str, action: str) -> str | None:
+    """A gRPC server's own answer to a method it does not serve (grpc-python: `Method not
+    found!`, grpc-java: `Method not found: <service>/<method>`, grpc-go: `unknown method`).
+    Every Spark Connect server we support (>= 4.0) serves every method we call except
+    CloneSession (>= 4.1), so for anything else no Spark Connect service answered."""
+    if not details.startswith(_NO_METHOD_MARKERS) or "CloneSession" in details + action:
+        return None
+    return "a gRPC server without the Spark Connect service"
 
 
 def _details(exc: grpc.RpcError) -> str:

@@ -11,11 +11,11 @@ from sparkpush.daemon.control_messages import GenerationReply, ProtocolError
 from sparkpush.errors import (
     DaemonSyncError,
     DaemonVersionMismatchError,
+    EmbeddedServerStoppedError,
     ExitCode,
-    ServerUnreachableError,
 )
 from sparkpush.progress.notify import Notify
-from sparkpush.remote.target import Target
+from sparkpush.remote.target import Target, resolve_target
 from sparkpush.sync.ready_session import ready_session
 
 
@@ -41,6 +41,27 @@ class DaemonGeneration:
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+
+
+def project_target(
+    config: Config,
+    remote: str | None,
+    *,
+    notify: Notify | None = None,
+    ca_file: Path | None = None,
+) -> Target:
+    """The server a project's command uses (see `resolve_target`), which starts the embedded
+    server when it is not running, except while the project's daemon runs: the daemon waits
+    for a server the user stopped, and its commands end with one line (exit 3) instead."""
+    try:
+        return resolve_target(config, remote, notify=notify, ca_file=ca_file, start_embedded=False)
+    except EmbeddedServerStoppedError:
+        if daemon_running(config.project_root):
+            raise EmbeddedServerStoppedError(
+                "the embedded server is not running and the project's daemon waits for it "
+                "(a stopped server is not restarted): start it with 'connect server start'"
+            ) from None
+    return resolve_target(config, remote, notify=notify, ca_file=ca_file)
 
 
 def daemon_running(project_root: Path) -> bool:
@@ -73,7 +94,10 @@ def daemon_generation(project_root: Path, *, lease: bool) -> DaemonGeneration | 
         if lease:
             connection.close()
         error = reply.error or "the daemon has no generation yet"
-        raise ServerUnreachableError(f"the project's daemon cannot serve: {error}")
+        # the exit code of what keeps it from serving (an untrusted config: 2)
+        raise DaemonSyncError(
+            f"the project's daemon cannot serve: {error}", reply.exit_code or ExitCode.UNREACHABLE
+        )
     return DaemonGeneration(
         session_id=reply.session_id,
         generation=reply.generation or 0,

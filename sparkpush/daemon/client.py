@@ -15,12 +15,13 @@ from sparkpush.daemon.control_messages import (
     DaemonStatus,
     GenerationReply,
     ProtocolError,
+    Refusal,
     decode,
     encode,
     peer_uid,
     read_line,
 )
-from sparkpush.errors import ForeignDaemonError
+from sparkpush.errors import DaemonRefusedError, ForeignDaemonError
 from sparkpush.state.daemon_paths import daemon_paths, socket_address
 
 CONNECT_TIMEOUT_S = 10.0
@@ -79,9 +80,13 @@ class DaemonConnection:
         if not line:
             raise DaemonUnavailable("the daemon closed the connection")
         try:
-            return decode(line)
+            document = decode(line)
         except ProtocolError as exc:
             raise DaemonUnavailable(str(exc)) from None
+        refusal = Refusal.found_in(document)
+        if refusal is not None and op is not ControlOp.STOP:
+            raise DaemonRefusedError(f"the project's daemon refused: {refusal.error}")
+        return document
 
     def close(self) -> None:
         try:

@@ -90,6 +90,13 @@ class Refusal:
     def to_json(self) -> dict[str, Any]:
         return {"ok": False, "error": self.error}
 
+    @staticmethod
+    def found_in(document: Mapping[str, Any]) -> Refusal | None:
+        """The refusal `document` is, if it is one (every other reply has more keys)."""
+        if set(document) == {"ok", "error"} and document["ok"] is False:
+            return Refusal(str(document["error"]))
+        return None
+
 
 STOPPING = {"ok": True}
 """The answer to `stop`, sent before the daemon goes."""
@@ -127,11 +134,15 @@ class GenerationReply:
     exit_code: int | None = None
     last_sync: DaemonSync | None = None
     lease: int | None = None
+    applied: tuple[DaemonSync, ...] = ()
+    """The daemon's syncs that changed something since it last answered a flush, this one's
+    own included, oldest first: what was done for the changes the flush waited for."""
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "ok": self.ok,
             "last_sync": self.last_sync.to_json() if self.last_sync else None,
+            "applied": [sync.to_json() for sync in self.applied],
         }
         for name in _OPTIONAL_GENERATION_FIELDS:
             value = getattr(self, name)
@@ -146,6 +157,7 @@ class GenerationReply:
             return cls(
                 ok=bool(document["ok"]),
                 last_sync=DaemonSync.from_json(last_sync) if last_sync is not None else None,
+                applied=tuple(DaemonSync.from_json(s) for s in document.get("applied") or ()),
                 **{name: document.get(name) for name in _OPTIONAL_GENERATION_FIELDS},
             )
         except (KeyError, ValueError, TypeError) as exc:
@@ -187,6 +199,8 @@ class DaemonStatus:
     generations cloned from it) each."""
     base_session_id: str | None = None
     """The base session the current generation was cloned from (None: not layered)."""
+    waiting_for_server: bool = False
+    """The embedded server is not running: the daemon waits for someone to start it."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -205,6 +219,7 @@ class DaemonStatus:
             "base_session_id": self.base_session_id,
             "syncs": self.syncs,
             "started_at": self.started_at,
+            "waiting_for_server": self.waiting_for_server,
         }
 
     @classmethod
@@ -227,6 +242,7 @@ class DaemonStatus:
                 started_at=float(document["started_at"]),
                 leases={str(k): int(v) for k, v in dict(document.get("leases") or {}).items()},
                 base_session_id=document.get("base_session_id"),
+                waiting_for_server=bool(document.get("waiting_for_server", False)),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ProtocolError(f"not a daemon status: {exc}") from None

@@ -2,7 +2,11 @@
 
 Requests and replies are the records of `control_messages`. Peers that are not
 the owning user are refused (SO_PEERCRED), whatever the file modes say. A line is read
-MAX_LINE_BYTES at most: a longer one closes the connection.
+MAX_LINE_BYTES at most: a longer one closes the connection. Connections are bounded: at most
+MAX_CONNECTIONS at once (each is a thread; a lease keeps its own for the run); a further one
+waits in the queue up to QUEUE_WAIT_S for a free place, then gets a one-line refusal, and a
+connection that sends no request within REQUEST_WAIT_S is closed, so half-open connections
+cannot pile up threads and memory.
 """
 
 from __future__ import annotations
@@ -34,6 +38,15 @@ from sparkpush.state.daemon_paths import socket_address
 
 log = logging.getLogger(__name__)
 
+MAX_CONNECTIONS = 64
+"""Connections served at once: commands, and the leases of attached runs and test sessions."""
+QUEUE_WAIT_S = 5.0
+"""How long a connection beyond MAX_CONNECTIONS waits for a free place before it is refused
+(meanwhile the kernel's listen queue holds the ones behind it)."""
+REQUEST_WAIT_S = 10.0
+"""How long a connection may stay open without sending its next request (a lease, once held,
+waits for its client's end instead)."""
+
 
 class _Handler(socketserver.StreamRequestHandler):
     server: ControlServer
@@ -43,6 +56,7 @@ class _Handler(socketserver.StreamRequestHandler):
             self._send(Refusal("refused: not the daemon's user").to_json())
             return
         while True:
+            self.connection.settimeout(self.server.request_wait_s)
             try:
                 line = read_line(self.rfile)
                 if not line:
@@ -51,6 +65,9 @@ class _Handler(socketserver.StreamRequestHandler):
             except ProtocolError as exc:
                 self._send(Refusal(str(exc)).to_json())
                 return
+            except OSError:  # no request in time (a half-open connection), or a reset
+                return
+            self.connection.settimeout(None)
             try:
                 request = ControlRequest.from_json(document)
             except ProtocolError as exc:
@@ -105,9 +122,23 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     # a burst of `connect` commands must queue, not be refused (clients also retry)
     request_queue_size = 128
 
-    def __init__(self, path: Path, daemon: Daemon, on_stop: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        daemon: Daemon,
+        on_stop: Callable[[], None],
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        request_wait_s: float = REQUEST_WAIT_S,
+        queue_wait_s: float = QUEUE_WAIT_S,
+    ) -> None:
         self.daemon = daemon
         self.on_stop = on_stop
+        self.max_connections = max_connections
+        self.request_wait_s = request_wait_s
+        self.queue_wait_s = queue_wait_s
+        self._open = 0
+        self._place_freed = threading.Condition()
         path.unlink(missing_ok=True)
         old_umask = os.umask(0o177)
         try:
@@ -117,6 +148,37 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             os.umask(old_umask)
         os.chmod(path, 0o600)
         self.path = path
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection, up to `max_connections`; beyond, one line and close."""
+        with self._place_freed:
+            placed = self._place_freed.wait_for(
+                lambda: self._open < self.max_connections, self.queue_wait_s
+            )
+            if placed:
+                self._open += 1
+        if placed:
+            super().process_request(request, client_address)
+            return
+        log.warning("refused a connection: %d already open", self.max_connections)
+        refusal = Refusal(
+            f"the daemon is busy: {self.max_connections} connections already open; "
+            "try again when some runs have ended"
+        )
+        try:
+            request.settimeout(1.0)
+            request.sendall(encode(refusal.to_json()))
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._place_freed:
+                self._open -= 1
+                self._place_freed.notify()
 
     def request_stop(self) -> None:
         threading.Thread(target=self.on_stop, name="sparkpush-stop", daemon=True).start()

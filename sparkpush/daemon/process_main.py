@@ -45,12 +45,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _PrivateRotatingLog(logging.handlers.RotatingFileHandler):
-    """Every file it opens, the one after each rotation included, is 0600 whatever the umask."""
+    """Every file it opens, the one after each rotation included, is 0600 whatever the umask.
+
+    With `redirect_std`, the process's stdout and stderr follow it: what escapes logging (a
+    traceback of a thread, a library's print) lands in the log `connect daemon logs` shows,
+    not in a file rotated away.
+    """
+
+    redirect_std = False
 
     def _open(self) -> io.TextIOWrapper:
-        return cast(
+        # the handler owns the stream and closes it at the next rotation
+        stream = cast(
             io.TextIOWrapper,
-            open(
+            open(  # noqa: SIM115
                 self.baseFilename,
                 self.mode,
                 encoding=self.encoding,
@@ -58,13 +66,22 @@ class _PrivateRotatingLog(logging.handlers.RotatingFileHandler):
                 opener=private_opener,
             ),
         )
+        if self.redirect_std:
+            for standard in (sys.stdout, sys.stderr):
+                standard.flush()
+                os.dup2(stream.fileno(), standard.fileno())
+        return stream
 
 
 def _log_to_file(path: Path) -> None:
     handler = _PrivateRotatingLog(
-        path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.redirect_std = True
+    # the pid tells this daemon's lines from an earlier one's in the same file
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    )
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 

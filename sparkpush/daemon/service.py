@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
-from sparkpush.artifacts.planner import PlanAction
 from sparkpush.config.settings import Config, load_config
 from sparkpush.connect.channel import KeptChannels
 from sparkpush.daemon.control_messages import DaemonStatus, DaemonSync, GenerationReply
@@ -20,15 +19,22 @@ from sparkpush.daemon.session_probe import SessionProbe
 from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 from sparkpush.daemon.watcher import ProjectWatcher
 from sparkpush.daemon.worker import SyncWorker
-from sparkpush.errors import ExitCode, ServerUnreachableError, SparkpushError
+from sparkpush.errors import (
+    EmbeddedServerStoppedError,
+    ExitCode,
+    ServerUnreachableError,
+    SparkpushError,
+)
 from sparkpush.progress.notify import Notify
 from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target, resolve_target, target_still_current
-from sparkpush.sync.engine import SyncResult, release_generations
+from sparkpush.state.project_lock import project_lock
+from sparkpush.sync.engine import SyncResult, release_generations, sessions_of
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.ready_session import ready_session
 from sparkpush.sync.summary import SyncSummary
+from sparkpush.sync.unfinished import release_unfinished, unfinished_due
 from sparkpush.udf.warm_loader import WarmLoader
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,10 @@ log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S = 600.0
 MARKER_TIMEOUT_S = 0.5
 """How long a flush waits for the watcher's markers before it syncs (walks) instead."""
+SERVER_WAIT_POLL_S = 1.0
+"""How often a daemon waiting for a stopped embedded server looks at its state file."""
+APPLIED_KEPT = 50
+"""At most this many syncs wait to be reported in a flush reply's `applied`."""
 
 OnSynced = Callable[[SyncResult], None]
 
@@ -48,7 +58,10 @@ class DaemonState:
     last_error: str | None = None
     last_error_exit_code: int | None = None
     server_reachable: bool = True
+    waiting_for_server: bool = False
     started_at: float = field(default_factory=time.time)
+    applied: list[DaemonSync] = field(default_factory=list)
+    """Syncs that changed something, not yet reported in a flush reply."""
 
 
 class Daemon:
@@ -75,9 +88,12 @@ class Daemon:
         self._target: Target | None = None
         self._config: Config | None = None
         self._first_sync = True
+        # A server that is not running is started once, for the user's `daemon start` or
+        # `watch`; one stopped later stays stopped: the daemon says so and waits.
+        self._may_start_server = True
         self._watched_config: tuple[Path, ...] = ()
         self._watch_complete = False
-        self.worker = SyncWorker(self._sync_once, settled=self._settled, settle=self._reported)
+        self.worker = SyncWorker(self._sync_once, settled=self._settled, settle=self._all_reported)
         self.probe = SessionProbe()
         # one connection to the server from one sync to the next (a sync's own calls)
         self.channels = KeptChannels()
@@ -107,13 +123,33 @@ class Daemon:
         """Sync everything saved so far; the generation to use (and the last error, if any)."""
         if self.worker.up_to_date():
             mark("daemon.up_to_date")
-            return self.answer(synced=False)
+            self._release_unfinished()
+            return self._reported(self.answer(synced=False))
         mark("daemon.not_up_to_date")
         if not self.worker.flush(FLUSH_TIMEOUT_S):
             return GenerationReply(
                 ok=False, error="the daemon is stopping", exit_code=ExitCode.UNREACHABLE
             )
-        return self.answer()
+        return self._reported(self.answer())
+
+    def _reported(self, reply: GenerationReply) -> GenerationReply:
+        """`reply` with the syncs that changed something since the last flush reply."""
+        with self._lock:
+            applied, self.state.applied = tuple(self.state.applied), []
+        return replace(reply, applied=applied)
+
+    def _release_unfinished(self) -> None:
+        """Release what killed runs left recorded (an attached run's clone) also when no
+        sync is needed: the project lock keeps a sync from building meanwhile."""
+        target = self._target
+        if target is None or not unfinished_due(self.project_root):
+            return
+        try:
+            with project_lock(self.project_root):
+                manifest = load_generation(self.project_root, self.reuse)
+                release_unfinished(target, self.project_root, keep=sessions_of(manifest))
+        except SparkpushError as exc:
+            log.warning("could not release what killed runs left: %s", exc.message)
 
     def answer(self, *, synced: bool = True) -> GenerationReply:
         """The reply to a flush; `synced` False: no sync was needed, so none did anything."""
@@ -155,6 +191,7 @@ class Daemon:
             started_at=self.state.started_at,
             leases={s: self.leases.held(s) for s in self.leases.retired_and_held()},
             base_session_id=manifest.base.session_id if manifest and manifest.base else None,
+            waiting_for_server=self.state.waiting_for_server,
         )
 
     def lease_current(self) -> tuple[str, int] | None:
@@ -199,6 +236,11 @@ class Daemon:
                     warm_up=True,
                     reuse=self.reuse,
                 )
+        except EmbeddedServerStoppedError as exc:
+            self.channels.close()
+            self._target = None
+            self._wait_for_server(exc)
+            return False
         except ServerUnreachableError as exc:
             self.channels.close()
             self._target = None  # the embedded server may come back with a new token
@@ -215,18 +257,13 @@ class Daemon:
         self.state.last_error = None
         self.state.last_error_exit_code = None
         # the summary `connect sync --json` prints, plus when and how long for `status`
-        self.state.last_sync = DaemonSync(
-            SyncSummary.of(result, by_daemon=True), time.time(), round(result.seconds * 1000, 1)
-        )
-        if result.action is not PlanAction.NOTHING:
-            log.info(
-                "sync: %s, generation %d, %d artifact(s), %d bytes, %.0f ms",
-                result.action.value,
-                result.generation,
-                len(result.uploaded),
-                result.bytes,
-                result.seconds * 1000,
-            )
+        summary = SyncSummary.of(result, by_daemon=True)
+        synced = DaemonSync(summary, time.time(), round(result.seconds * 1000, 1))
+        self.state.last_sync = synced
+        log.info("sync: %s", summary.describe())
+        if summary.changed:
+            with self._lock:
+                self.state.applied = [*self.state.applied[-(APPLIED_KEPT - 1) :], synced]
         if before is not None and before.session_id != result.session_id:
             self._retire(before, result.manifest, target)
         if self.on_synced is not None:
@@ -234,10 +271,24 @@ class Daemon:
         mark("sync.end")
         return True
 
-    def _reported(self) -> bool:
+    def _all_reported(self) -> bool:
         """Every change made so far has been reported by the watcher (False: not known)."""
         watcher = self.watcher
         return watcher is not None and watcher.barrier(MARKER_TIMEOUT_S)
+
+    def _wait_for_server(self, exc: EmbeddedServerStoppedError) -> None:
+        """The embedded server is not running: say so once, and look again every second
+        (reading its state file costs nothing) until someone starts it."""
+        self.state.server_reachable = False
+        self.state.last_error = exc.message
+        self.state.last_error_exit_code = exc.exit_code
+        if not self.state.waiting_for_server:
+            self.state.waiting_for_server = True
+            self.on_message(
+                f"waiting for the embedded server: {exc.message} "
+                "(the daemon does not restart a server that was stopped)"
+            )
+        self.worker.retry_in(SERVER_WAIT_POLL_S)
 
     def _settled(self) -> bool:
         """No change is on its way and the current generation still answers: a flush then
@@ -283,8 +334,12 @@ class Daemon:
         config = load_config(self.config_file, cwd=self.project_root)
         previous = self._config
         self._config = config
-        if previous is not None and previous != config and self.watcher is not None:
-            self._restart_watcher(config)
+        if previous is not None and previous != config:
+            # where to sync may have changed (remote, token, CA, trust): resolve it again,
+            # which checks trust again, before anything more is sent
+            self._target = None
+            if self.watcher is not None:
+                self._restart_watcher(config)
         return config
 
     def _resolve_target(self, config: Config) -> Target:
@@ -292,7 +347,13 @@ class Daemon:
             self._target = None
             self.channels.close()  # to the server's previous port and token
         if self._target is None:
-            self._target = resolve_target(config, self.remote, notify=self.on_message)
+            start, self._may_start_server = self._may_start_server, False
+            self._target = resolve_target(
+                config, self.remote, notify=self.on_message, start_embedded=start
+            )
+            if self.state.waiting_for_server:
+                self.state.waiting_for_server = False
+                self.on_message(f"the server runs again at {self._target.spec.display()}")
         return self._target
 
     def _restart_watcher(self, config: Config) -> None:

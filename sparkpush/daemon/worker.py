@@ -64,6 +64,7 @@ class SyncWorker:
         self._running = False
         self._retry_at: float | None = None
         self._retry_delay = RETRY_MIN_S
+        self._retry_in: float | None = None
         self.syncs = 0
         self._thread = threading.Thread(target=self._loop, name="sparkpush-sync", daemon=True)
 
@@ -95,6 +96,12 @@ class SyncWorker:
             return self._cond.wait_for(
                 lambda: self._done_for >= ticket or self._stopping, timeout
             ) and not (self._stopping and self._done_for < ticket)
+
+    def retry_in(self, seconds: float) -> None:
+        """Called by a sync about to return False: retry after `seconds`, not the backoff
+        (waiting for something cheap to check, such as a stopped server's state file)."""
+        with self._cond:
+            self._retry_in = seconds
 
     @property
     def flushes_waiting(self) -> int:
@@ -147,9 +154,12 @@ class SyncWorker:
                 if ok:
                     self._retry_at = None
                     self._retry_delay = RETRY_MIN_S
+                elif self._retry_in is not None:
+                    self._retry_at = time.monotonic() + self._retry_in
                 else:
                     self._retry_at = time.monotonic() + self._retry_delay
                     self._retry_delay = min(self._retry_delay * 2, RETRY_MAX_S)
+                self._retry_in = None
                 self._cond.notify_all()
 
     def _wait_for_work(self) -> int | None:

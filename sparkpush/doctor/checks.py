@@ -33,6 +33,8 @@ from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
 from sparkpush.state.folders import state_dir
+from sparkpush.sync.generation import load_generation
+from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
 from sparkpush.udf.python_version import local_python, version_mismatch
 
 MIN_PYTHON = (3, 10)
@@ -226,6 +228,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         check_spark_version(version),
         worker_python,
         layers,
+        check_udf_names(config, target),
         *check_server_settings(config, target),
     ]
 
@@ -238,6 +241,18 @@ def check_server_settings(config: Config, target: Target) -> list[Check]:
     if mismatch is None:
         return [Check("server settings", True, "the embedded server runs with this project's")]
     return [Check("server settings", False, mismatch, f"run '{RESTART}'")]
+
+
+def check_udf_names(config: Config, target: Target) -> Check:
+    """The project's registered UDFs against the server's builtin function names."""
+    manifest = load_generation(config.project_root)
+    names = [u.name for u in manifest.registered_udfs()] if manifest is not None else []
+    if not names:
+        return Check("udf names", True, "no UDFs registered")
+    clashes = builtin_clashes(names, server_builtins(target))
+    if clashes:
+        return Check("udf names", False, clashes[0], "rename the UDF (see the warning)")
+    return Check("udf names", True, f"{len(names)} UDF(s), none named like a builtin")
 
 
 def check_layers(config: Config, facts: ServerFacts, client: Session) -> Check:

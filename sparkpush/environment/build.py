@@ -16,8 +16,10 @@ from sparkpush.environment.cache import (
     ARCHIVE_FILE,
     CachedEnvironment,
     build_folder,
+    file_sha256,
     load_cached,
     publish,
+    remember_sha256,
 )
 from sparkpush.environment.install import install
 from sparkpush.environment.lock import LockEntry, find_entry, record_entry
@@ -99,7 +101,9 @@ def build_environment(spec: EnvironmentSpec, target: WorkerTarget) -> CachedEnvi
         out.mkdir(mode=0o700)
         archive = out / ARCHIVE_FILE
         write_deterministic_tar_gz(tree, archive)
-        digest = _file_sha256(archive)
+        archive.chmod(0o600)
+        digest = file_sha256(archive)
+        remember_sha256(archive, digest)
         key = _sha256(
             json.dumps(sorted(installed.packages.items())),
             json.dumps(sorted(spec.wheel_hashes)),
@@ -139,12 +143,4 @@ def _sha256(*parts: str) -> str:
     for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _file_sha256(path: os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
     return digest.hexdigest()

@@ -58,3 +58,23 @@ def install_command(
 def constraints_text(target: WorkerTarget) -> str:
     """The workers' own versions of the packages their pyspark needs, as pip constraints."""
     return "".join(f"{name}=={version}\n" for name, version in sorted(target.provided.items()))
+
+
+_NOT_FOR_INDEX = ("--no-deps", "--prefer-binary")
+
+
+def index_versions_command(
+    name: str, spec: EnvironmentSpec, program: Sequence[str] = ()
+) -> list[str]:
+    """`pip index versions NAME` on the same indexes, every kind of distribution counted (no
+    build runs: pip only reads the index pages)."""
+    options = [arg for arg in spec.pip_args if arg not in _NOT_FOR_INDEX]
+    return [
+        *(program or pip_program()),
+        "index",
+        "versions",
+        "--disable-pip-version-check",
+        "--no-input",
+        *options,
+        name,
+    ]

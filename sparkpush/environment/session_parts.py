@@ -28,7 +28,7 @@ def environment_artifacts(
     if prepared is None:
         return [], ()
     archive = prepared.cached.archive
-    artifact = LocalArtifact(name=ARCHIVE_NAME, path=archive)
+    artifact = LocalArtifact(name=ARCHIVE_NAME, path=archive, sha256=prepared.cached.sha256)
     desired = DesiredArtifact(artifact, prepared.cached.sha256, prepared.cached.size, archive)
     return [desired], prepared.warnings
 

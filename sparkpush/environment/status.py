@@ -33,7 +33,7 @@ class KnownEnvironment:
         if self.cached is None:
             return None
         archive = self.cached.archive
-        artifact = LocalArtifact(name=ARCHIVE_NAME, path=archive)
+        artifact = LocalArtifact(name=ARCHIVE_NAME, path=archive, sha256=self.cached.sha256)
         return DesiredArtifact(artifact, self.cached.sha256, self.cached.size, archive)
 
 

@@ -3,7 +3,7 @@
 The project is found from the kernel's working folder; `SPARKPUSH_CONFIG` and
 `SPARKPUSH_SHELL_REMOTE` choose the config file and the server as they do for `connect shell`.
 Before each cell, a line says when the project's generation changed since `spark` was made;
-`spark.refresh()` moves it.
+`spark.refresh()` moves it. A DataFrame of the session it replaced answers with one line.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def load(ipython: Any) -> None:
             print(notice)
 
     ipython.events.register("pre_run_cell", before_cell)
+    explain_errors(ipython, shell)
     atexit.register(shell.close)
     _loaded[id(ipython)] = (shell, before_cell)
 
@@ -51,10 +52,28 @@ def unload(ipython: Any) -> None:
         return
     shell, before_cell = loaded
     ipython.events.unregister("pre_run_cell", before_cell)
+    ipython.set_custom_exc((), None)
     atexit.unregister(shell.close)
     shell.close()
     for name in ("spark", "refresh"):
         ipython.user_ns.pop(name, None)
+
+
+def explain_errors(ipython: Any, shell: LiveShell) -> None:
+    """Errors of Spark Connect that the shell explains (`LiveShell.error_line`) show as their
+    one line; every other one as IPython shows it."""
+    from pyspark.errors.exceptions.connect import SparkConnectException
+
+    def handler(
+        ip: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> None:
+        line = shell.error_line(value)
+        if line is None:
+            ip.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        else:
+            print(line)
+
+    ipython.set_custom_exc((SparkConnectException,), handler)
 
 
 def _open(ipython: Any) -> LiveShell:

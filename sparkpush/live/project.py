@@ -13,21 +13,29 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkpush.config.settings import Config, load_config
-from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
+from sparkpush.daemon.attach import DaemonGeneration, daemon_generation, project_target
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
 from sparkpush.live.pyspark_session import attach_pyspark, close_pyspark
 from sparkpush.live.spare import SpareClone, keep_spare, take_spare
 from sparkpush.progress.notify import Notify
 from sparkpush.remote.target import Target, resolve_target
+from sparkpush.submit.local_paths import resolve_here_if_local
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.ready_session import ready_session
-from sparkpush.sync.unfinished import clone_recorded, forget_unfinished
+from sparkpush.sync.unfinished import (
+    UnfinishedSession,
+    clone_recorded,
+    forget_unfinished,
+    record_unfinished,
+    release_owned_by,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
@@ -46,6 +54,11 @@ class LiveOptions:
     config_file: Path | None = None
     keep_warm: bool = False
     """Leave a warm clone of the generation for the next run (see `spare`)."""
+    classic: bool = False
+    """`connect test`: leave the sessions a suite builds itself classic (see `suite_sessions`)."""
+    working_dir: Path | None = None
+    """Where relative paths of reads and writes resolve on a server of this machine (as for
+    `connect submit`); default: the current directory when the project is opened."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,11 @@ class LiveProject:
     clones_supported: bool | None = None
     took_spare: bool = False
     """`session()` handed out a previous run's warm spare clone (see `spare`)."""
+    owner_pid: int | None = None
+    """Another process holds the generation and owns this one's clones (a pytest-xdist
+    worker's controller, see `xdist_share`); None: this process."""
+    lent_to_workers: bool = False
+    """Other processes (pytest-xdist workers) clone the held generation under this one's id."""
     _lease: DaemonGeneration | None = field(default=None, repr=False)
     _open: list[LiveSession] = field(default_factory=list, repr=False)
 
@@ -108,14 +126,34 @@ class LiveProject:
     def open(cls, options: LiveOptions, notify: Notify) -> LiveProject:
         """Sync the project and hold its generation (or a fresh session); raises SparkpushError."""
         config = load_config(options.config_file)
-        target = resolve_target(config, options.remote, notify=notify)
+        target = project_target(config, options.remote, notify=notify)
         project = cls(config, target, notify, fresh=options.fresh)
         try:
             project.hold()
         except BaseException:
             project.close()
             raise
+        project.resolve_relative_paths(options.working_dir)
         return project
+
+    @classmethod
+    def adopt(
+        cls, options: LiveOptions, held: HeldGeneration, owner_pid: int, remote: str
+    ) -> LiveProject:
+        """The generation `owner_pid` holds (on `remote`), for sessions of this process: no
+        sync, no lease; clones are recorded under the owner, which releases what is left."""
+        config = load_config(options.config_file)
+        target = resolve_target(config, options.remote)
+        project = cls(config, target, lambda _: None, held=held, owner_pid=owner_pid)
+        if project.remote != remote:
+            raise UsageError(f"the run holds a generation on {remote}, not on {project.remote}")
+        project.resolve_relative_paths(options.working_dir)
+        return project
+
+    def resolve_relative_paths(self, working_dir: Path | None) -> None:
+        """Relative paths of this process's reads and writes resolve in `working_dir` (the
+        current directory by default) when the server runs on this machine."""
+        resolve_here_if_local(self.target, os.fspath(working_dir or Path.cwd()))
 
     @property
     def remote(self) -> str:
@@ -219,6 +257,12 @@ class LiveProject:
         except SparkpushError:
             return None
         self.clones_supported = True
+        # ours now: recorded, so that a run killed while it uses the spare leaves it released
+        owner = self.owner_pid if self.owner_pid is not None else os.getpid()
+        record_unfinished(
+            self.config.project_root,
+            UnfinishedSession(self.remote, spare.session_id, pids=(owner,)),
+        )
         live = self._attach(spare.session_id, spare.server_side_session_id, cloned=True)
         self.took_spare = True
         return live
@@ -227,7 +271,8 @@ class LiveProject:
         """Clone the generation once more, `warm` it (start its Python worker), and record it
         for the next run (see `spare`). Never raises."""
         held = self.held
-        if self.fresh or held is None or held.revision is None or not self.clones_supported:
+        # None: nothing cloned here yet (pytest-xdist workers did): the clone below finds out
+        if self.fresh or held is None or held.revision is None or self.clones_supported is False:
             return
         try:
             live = self.clone()
@@ -262,7 +307,7 @@ class LiveProject:
         with self.target.session(held.session_id, held.server_side_session_id) as base:
             try:
                 session_id, server_side = clone_recorded(
-                    self.config.project_root, self.target, base
+                    self.config.project_root, self.target, base, owner_pid=self.owner_pid
                 )
             except CloneUnsupportedError:
                 self.clones_supported = False
@@ -300,11 +345,25 @@ class LiveProject:
         for live in list(self._open):
             self.release(live)
         held, self.held = self.held, None
-        if held is not None and held.owned:
+        # a session another process holds (a pytest-xdist worker's controller) is its to release
+        if held is not None and held.owned and self.owner_pid is None:
             self._release_session(held.session_id, held.server_side_session_id)
         lease, self._lease = self._lease, None
         if lease is not None:
             lease.close()
+        if self.lent_to_workers:
+            self._release_left_by_helpers()
+
+    def _release_left_by_helpers(self) -> None:
+        """Clones recorded under this process that are still there: those its pytest-xdist
+        workers could not release (see `xdist_share`). Never raises."""
+        try:
+            released = release_owned_by(self.target, self.config.project_root, os.getpid())
+        except (SparkpushError, OSError) as exc:
+            log.warning("could not release the clones left by workers: %s", exc)
+            return
+        if released:
+            log.info("released clones left by workers: %s", ", ".join(released))
 
     def _release_session(self, session_id: str, server_side: str | None) -> None:
         try:

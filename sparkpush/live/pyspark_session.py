@@ -55,4 +55,5 @@ def default_session() -> SparkSession | None:
 def close_pyspark(session: SparkSession) -> None:
     """Close the client's channel; the session itself is left to its owner. Never raises."""
     with contextlib.suppress(Exception):
-        session.stop()
+        # the class's stop: a run's session ignores its own `stop()` (see `suite_sessions`)
+        type(session).stop(session)

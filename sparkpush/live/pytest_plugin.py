@@ -5,11 +5,17 @@ and a suite that never asks for `spark` runs exactly as without it. When a test 
 project is synced (through its daemon when one runs, read-your-writes) and its generation held
 before the first test starts; a failure there is one line and no test starts. A conftest's
 own `spark` fixture overrides this one, as pytest fixtures do.
+
+With `--sparkpush-suite-sessions` (what `connect test` runs with, unless `--classic`), the
+sessions the suite builds itself are the run's session too (see `live.suite_sessions`), and
+under pytest-xdist each worker clones the generation its controller holds (`live.xdist_share`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -28,6 +34,9 @@ T = TypeVar("T")
 OUR_FIXTURES = ("spark", "spark_isolated")
 _SAVED_ENV = pytest.StashKey["dict[str, str | None]"]()
 _SPARK = pytest.StashKey["LiveSession"]()
+_SUITE_SESSIONS = pytest.StashKey[bool]()
+_PENDING_LINES = pytest.StashKey["list[str]"]()
+_RUN_SESSION_LOCK = threading.Lock()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,6 +64,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="The sparkpush config file (default: [tool.sparkpush] in the nearest pyproject.toml).",
     )
+    group.addoption(
+        "--sparkpush-suite-sessions",
+        action="store_true",
+        help="Every SparkSession the suite builds itself (SparkSession.builder, "
+        "getActiveSession) is the run's session on the generation, and no classic Spark JVM "
+        "starts (what `connect test` does unless --classic).",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Before the first conftest is imported: a session built at import time is redirected too."""
+    if _early_option(early_config, "sparkpush_suite_sessions"):
+        _redirect_suite_sessions(early_config)
+
+
+def _redirect_suite_sessions(config: pytest.Config) -> None:
+    from sparkpush.live.pytest_suite_sessions import SuiteSessionsPlugin
+
+    plugin = SuiteSessionsPlugin(
+        config,
+        open_run_session=lambda: _open_run_session(config).spark,
+        open_project=lambda: live_project(config),
+        say=lambda line: _say(config, line),
+    )
+    config.pluginmanager.register(plugin, SuiteSessionsPlugin.NAME)
+    config.stash[_SUITE_SESSIONS] = True
+    plugin.install()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from sparkpush.live.pytest_hints import ApiGapHints
+
+    config.pluginmanager.register(ApiGapHints(), ApiGapHints.NAME)
 
 
 @pytest.hookimpl(trylast=True)
@@ -68,15 +111,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def spark(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
     """A Spark Connect session on the project's current generation (a clone where the server
     supports CloneSession), for the whole run."""
-    project = live_project(pytestconfig)
-    live = _or_exit(project.session)
-    pytestconfig.stash[_SPARK] = live
-    _point_environment_at(pytestconfig, project, live)
-    try:
-        yield live.spark
-    finally:
-        project.release(live)
-        del pytestconfig.stash[_SPARK]
+    live = run_session(pytestconfig)
+    if not pytestconfig.stash.get(_SUITE_SESSIONS, False):
+        _point_environment_at(pytestconfig, live_project(pytestconfig), live)
+    yield live.spark
+
+
+def run_session(config: pytest.Config) -> LiveSession:
+    """The run's session (`spark`, and what the suite's own builders return), made on first
+    use and released when the run ends; `stop()` does not end it. Exits pytest on failure."""
+    return _or_exit(lambda: _open_run_session(config))
+
+
+def _open_run_session(config: pytest.Config) -> LiveSession:
+    """`run_session`; raises SparkpushError."""
+    from sparkpush.live.suite_sessions import keep_running
+
+    with _RUN_SESSION_LOCK:
+        live = config.stash.get(_SPARK, None)
+        if live is None:
+            live = _open_project(config).session()
+            keep_running(live.spark)
+            config.stash[_SPARK] = live
+        return live
 
 
 @pytest.fixture
@@ -101,19 +158,30 @@ def spark_isolated(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
 
 
 def live_project(config: pytest.Config) -> LiveProject:
-    """The run's project, opened (synced, held) on first use; exits pytest on failure."""
+    """The run's project, opened (synced, held) on first use; exits pytest on failure. A
+    pytest-xdist worker takes the generation its controller holds instead."""
+    return _or_exit(lambda: _open_project(config))
+
+
+def _open_project(config: pytest.Config) -> LiveProject:
+    """`live_project`; raises SparkpushError."""
     project = config.stash.get(PROJECT_KEY, None)
     if project is None:
-        project = _or_exit(lambda: _open(config))
+        project = _open(config)
         config.stash[PROJECT_KEY] = project
-        _announce(config, project)
+        if project.owner_pid is None:
+            _announce(config, project)
     return project
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has stopped its workers
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     project = held_by(session.config)
     keep_warm = bool(session.config.getoption("sparkpush_keep_warm", False))
-    if project is not None and keep_warm and exitstatus != pytest.ExitCode.INTERRUPTED:
+    # a worker of pytest-xdist leaves no spare: its controller does, once
+    ours = project is not None and project.owner_pid is None
+    if ours and keep_warm and exitstatus != pytest.ExitCode.INTERRUPTED:
+        assert project is not None
         project.leave_spare(_start_python_worker)
     _close(session.config)
 
@@ -147,14 +215,28 @@ def _resolves_to_ours(name: str, definitions: Sequence[Any]) -> bool:
 
 def _open(config: pytest.Config) -> LiveProject:
     from sparkpush.live.project import LiveOptions, LiveProject
+    from sparkpush.live.xdist_share import shared_from_controller
 
-    config_file = config.getoption("sparkpush_config")
+    # early options: a conftest may build a session before pytest has parsed them all
+    config_file = _early_option(config, "sparkpush_config")
     options = LiveOptions(
-        remote=config.getoption("sparkpush_remote"),
-        fresh=bool(config.getoption("sparkpush_fresh")),
+        remote=_early_option(config, "sparkpush_remote"),
+        fresh=bool(_early_option(config, "sparkpush_fresh")),
         config_file=Path(config_file) if config_file else None,
+        working_dir=config.invocation_params.dir,
     )
+    shared = shared_from_controller()
+    if shared is not None:
+        return LiveProject.adopt(options, shared.held, shared.owner_pid, shared.remote)
     return LiveProject.open(options, notify=lambda line: _say(config, line))
+
+
+def _early_option(config: pytest.Config, name: str) -> Any:
+    """An option of ours, also while the initial conftests load (before pytest sets them)."""
+    value = config.getoption(name, None)
+    if value is None or value is False:
+        value = getattr(config.known_args_namespace, name, value)
+    return value
 
 
 def _announce(config: pytest.Config, project: LiveProject) -> None:
@@ -167,9 +249,20 @@ def _announce(config: pytest.Config, project: LiveProject) -> None:
 
 
 def _say(config: pytest.Config, line: str) -> None:
+    """A line on the terminal; one said while the initial conftests load (a session built at
+    import time), before pytest has a terminal, waits for the next line said with one."""
+    pending = config.stash.setdefault(_PENDING_LINES, [])
+    pending.append(f"sparkpush: {line}")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"sparkpush: {line}")
+    if reporter is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    # said while a module is collected or a fixture runs: past pytest's capture, to the terminal
+    shown = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+    with shown:
+        for each in pending:
+            reporter.write_line(each)
+    pending.clear()
 
 
 def _or_exit(call: Callable[[], T]) -> T:

@@ -17,6 +17,7 @@ import pytest
 from sparkpush.errors import ExitCode
 from sparkpush.live.project import LiveOptions
 from sparkpush.live.pytest_stash import held_by
+from sparkpush.live.pytest_suite_sessions import SuiteSetupFailed
 from sparkpush.submit.report import remote_for_report
 
 PLUGIN_MODULE = "sparkpush.live.pytest_plugin"
@@ -91,7 +92,8 @@ class OutcomeCollector:
             message = str(excinfo.value.msg)
             if message.startswith("sparkpush: error: "):
                 self.outcome.error = message.removeprefix("sparkpush: error: ")
-        else:
+        elif not isinstance(excinfo.value, pytest.Session.Interrupted):
+            # a real Ctrl-C; pytest's Interrupted (errors during collection) keeps its code 2
             self.outcome.exit_code = ExitCode.INTERRUPTED
 
     @pytest.hookimpl(tryfirst=True)
@@ -123,6 +125,9 @@ def run_tests(pytest_args: Sequence[str], options: LiveOptions) -> PytestOutcome
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         code = pytest.main(args, plugins=[OutcomeCollector(outcome)])
+    except SuiteSetupFailed as failed:  # while pytest read the conftests: its line is out
+        code = failed.error.exit_code
+        outcome.error = failed.error.message
     finally:
         signal.signal(signal.SIGTERM, previous)
         outcome.duration_s = time.time() - outcome.started_at
@@ -142,6 +147,8 @@ def plugin_args(options: LiveOptions) -> list[str]:
         args.append("--sparkpush-fresh")
     if options.keep_warm:
         args.append("--sparkpush-keep-warm")
+    if not options.classic:
+        args.append("--sparkpush-suite-sessions")
     if options.config_file is not None:
         args += ["--sparkpush-config", os.fspath(options.config_file)]
     return args

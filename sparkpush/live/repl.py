@@ -22,25 +22,47 @@ def interact(shell: LiveShell, *, plain: bool = False) -> None:
         _standard(shell)
 
 
+class LiveConsole(code.InteractiveConsole):
+    """The standard REPL, where an error the shell explains is its one line."""
+
+    def __init__(self, shell: LiveShell) -> None:
+        # the console reads the very dict the shell rebinds `spark` in
+        super().__init__(shell.namespace)  # type: ignore[arg-type]
+        self.shell = shell
+
+    def showtraceback(self) -> None:
+        error = sys.exc_info()[1]
+        line = self.shell.error_line(error) if error is not None else None
+        if line is None:
+            super().showtraceback()
+        else:
+            self.write(line + "\n")
+
+
 def _standard(shell: LiveShell) -> None:
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
     shell.namespace.setdefault("__name__", "__console__")
-    # the console reads the very dict the shell rebinds `spark` in
-    console = code.InteractiveConsole(shell.namespace)  # type: ignore[arg-type]
+    console = LiveConsole(shell)
     shell.watch_generations()
     console.interact(banner=_python_banner() + shell.banner(), exitmsg="")
 
 
 def _ipython(shell: LiveShell) -> None:
-    import IPython
+    from IPython.terminal.ipapp import TerminalIPythonApp
     from traitlets.config import Config
+
+    from sparkpush.live.ipython import explain_errors
 
     config = Config()
     config.TerminalInteractiveShell.banner2 = shell.banner() + "\n"
     config.TerminalIPythonApp.display_banner = True
     shell.watch_generations()
-    IPython.start_ipython(argv=[], user_ns=shell.namespace, config=config)
+    # IPython.start_ipython's own steps, with the error lines put in before the loop starts
+    app = TerminalIPythonApp.instance(user_ns=shell.namespace, config=config)
+    app.initialize(argv=[])
+    explain_errors(app.shell, shell)
+    app.start()
 
 
 def _python_banner() -> str:

@@ -2,7 +2,9 @@
 
 Used by `connect shell` (IPython when installed, else the standard REPL) and by the IPython
 extension (`%load_ext sparkpush`). `spark.refresh()` (also `refresh()`) moves `spark` to
-the project's newest generation; a thread says when the daemon has made one.
+the project's newest generation; a thread says when the daemon has made one. A DataFrame of
+the session `spark.refresh()` replaced answers with one line (`error_line`), not PySpark's
+`NO_ACTIVE_SESSION` traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkpush.errors import SparkpushError
 from sparkpush.live.project import LiveProject, LiveSession, Revision
+from sparkpush.submit.script_error import error_condition
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
@@ -22,6 +25,9 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0
 """How often the shell looks for a newer generation (a read of the manifest)."""
+
+CLOSED_SESSION_CONDITION = "NO_ACTIVE_SESSION"
+"""PySpark's error for a query on a session whose client was closed."""
 
 
 class LiveShell:
@@ -35,6 +41,8 @@ class LiveShell:
         self.say = say
         self.live: LiveSession | None = None
         self._announced: Revision | None = None
+        self._replaced = 0
+        """How many sessions `refresh()` moved `spark` away from (and released)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watch: threading.Thread | None = None
@@ -62,6 +70,7 @@ class LiveShell:
             self._put(fresh)
             if old is not None:
                 self.project.release(old)
+                self._replaced += 1
             self.say(f"sparkpush: spark is on generation {fresh.generation}")
 
     def _put(self, live: LiveSession) -> SparkSession:
@@ -70,6 +79,20 @@ class LiveShell:
         live.spark.refresh = self.refresh  # type: ignore[attr-defined]
         self.namespace["spark"] = live.spark
         return live.spark
+
+    def error_line(self, exc: BaseException) -> str | None:
+        """One line for a query on a session the shell let go (a DataFrame made before
+        `spark.refresh()`, or `spark` after `spark.stop()`); None for any other error."""
+        if error_condition(exc) != CLOSED_SESSION_CONDITION or self.live is None:
+            return None
+        if self.live.spark.is_stopped:
+            return "sparkpush: spark is stopped: spark.refresh() gives a new one"
+        if not self._replaced:
+            return None
+        return (
+            "sparkpush: that DataFrame belongs to the session spark.refresh() let go: build it "
+            f"again with spark (now on generation {self.live.generation})"
+        )
 
     def banner(self) -> str:
         held = self.project.held

@@ -16,12 +16,14 @@ from sparkpush.connect.session import Session, SessionFactory
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import (
     ConfigError,
-    ServerUnreachableError,
+    ConnectionStringError,
+    EmbeddedServerStoppedError,
     SparkpushError,
     UntrustedConfigError,
 )
 from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.progress.notify import Notify
+from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server
 from sparkpush.state.server_state import ServerState, StateFiles
 
@@ -84,7 +86,7 @@ def resolve_target(
     ):
         if value:
             spec = parse_connection_string(value)
-            use_token_file = spec.token is None and config.token_file is not None
+            use_token_file = spec.token is None and token_file_goes_to(config, spec, source)
             require_trusted(
                 config,
                 remote=source == "config",
@@ -99,6 +101,65 @@ def resolve_target(
             ca = ca_file.absolute() if ca_file is not None else config.ca_file
             return Target(spec=spec, source=source, ca_file=ca)
     return embedded_target(config, start=start_embedded, notify=notify)
+
+
+def token_file_goes_to(config: Config, spec: ConnectionSpec, source: str) -> bool:
+    """Whether `token_file` is sent to `spec`: only to the remote written beside it (the same
+    host and port), so a project's `remote`, `SPARK_REMOTE` or `--remote` naming another host
+    never receives a token meant for someone else."""
+    if config.token_file is None:
+        return False
+    if token_meant_for(config, spec):
+        return True
+    log.warning(
+        "not sending token_file %s to %s (from %s): it is only sent to %s",
+        config.token_file,
+        spec.display(),
+        source,
+        token_destination_shown(config),
+    )
+    return False
+
+
+def token_meant_for(config: Config, spec: ConnectionSpec) -> bool:
+    meant_for = token_destination(config)
+    return meant_for is not None and same_server(meant_for, spec)
+
+
+def token_destination_shown(config: Config) -> str:
+    meant_for = token_destination(config)
+    return meant_for.display() if meant_for is not None else "the remote set beside it (none is)"
+
+
+def token_plan(config: Config) -> str:
+    """What token goes where with this config, for people (`connect trust`): never a token."""
+    if not config.remote:
+        return "the embedded server's own token, to the embedded server only"
+    try:
+        spec = parse_connection_string(config.remote)
+    except ConnectionStringError:
+        return "none (the remote is not a valid connection string)"
+    if spec.token is not None:
+        return f"the token written in the remote's URL, to {spec.display()}"
+    if config.token_file is None:
+        return "none"
+    if token_meant_for(config, spec):
+        return f"{config.token_file}, to {spec.display()}"
+    return f"none: {config.token_file} is only sent to {token_destination_shown(config)}"
+
+
+def token_destination(config: Config) -> ConnectionSpec | None:
+    """The server `token_file` was configured for, if any."""
+    if config.token_file is None or not config.token_remote:
+        return None
+    try:
+        return parse_connection_string(config.token_remote)
+    except ConnectionStringError:
+        return None
+
+
+def same_server(a: ConnectionSpec, b: ConnectionSpec) -> bool:
+    return (a.host.lower(), a.port) == (b.host.lower(), b.port)
 
 
 def require_trusted(config: Config, **used: bool) -> None:
@@ -139,14 +200,19 @@ def embedded_target(config: Config, *, start: bool = True, notify: Notify | None
     state = status.state
     if state is None:
         if not start:
-            raise ServerUnreachableError(
+            raise EmbeddedServerStoppedError(
                 "no remote is configured and the embedded server is not running; "
                 "start it with 'connect server start'"
             )
+        require_trusted(config, master=True)
+        # as the user last started it, unless the project's config says otherwise
+        settings = config.server.over(load_last_start(files))
         extras = server_extras(config)
         if notify is not None:
-            notify(f"starting the embedded Spark Connect server on port {config.server.port}")
-        state, _ = start_server(config.server, files, probe_embedded, extras=extras)
+            notify("starting the embedded Spark Connect server")
+        state, started = start_server(settings, files, probe_embedded, notify=notify, extras=extras)
+        if started and notify is not None:
+            notify(f"the embedded Spark Connect server runs at {state.url}")
     else:
         mismatch = extras_mismatch(config, state.extras)
         if mismatch is not None:
@@ -165,7 +231,9 @@ def target_still_current(target: Target) -> bool:
         return True
     state = StateFiles().load()
     if state is None:
-        raise ServerUnreachableError("the embedded server is not running")
+        raise EmbeddedServerStoppedError(
+            "the embedded server is not running; start it with 'connect server start'"
+        )
     return state == target.embedded
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.errors import EmbeddedServerError
-from sparkpush.server.process_group import command_line, spawn_detached, stop_session
+from sparkpush.server.process_group import command_line, spawn_orphan, stop_session
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -100,7 +100,10 @@ def is_cluster_process(pid: int) -> bool:
 
 def _spawn(command: list[str], env: dict[str, str], log: Path) -> int:
     log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return spawn_detached(command, env, log, umask=0o077).pid
+    try:
+        return spawn_orphan(command, env, log, umask=0o077)
+    except OSError as exc:
+        raise EmbeddedServerError(f"{exc} (log: {log})") from None
 
 
 def _wait_for_workers(ui_port: int, workers: int, pids: list[int]) -> None:

@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -16,13 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sparkpush.config.settings import ServerSettings
+from sparkpush.config.settings import DEFAULT_SERVER_PORT, ServerSettings
 from sparkpush.errors import EmbeddedServerError, ServerUnreachableError
 from sparkpush.server.cluster import start_cluster, stop_cluster
 from sparkpush.server.java import find_java
+from sparkpush.server.last_start import save_last_start
 from sparkpush.server.process_group import (
     command_line,
-    spawn_detached,
+    spawn_orphan,
     stop_session,
     terminate_group,
 )
@@ -39,6 +39,7 @@ from sparkpush.state.server_state import ServerState, StateFiles
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 REAPER_MODULE = "sparkpush.server.reaper"
 START_TIMEOUT_S = 180.0
+DEFAULT_PORT_ENV = "SPARKPUSH_DEFAULT_PORT"
 LOOPBACK = "127.0.0.1"
 # everything the server and its children create is user-only
 SERVER_UMASK = 0o077
@@ -77,16 +78,22 @@ def start_server(
     files: StateFiles,
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None = None,
+    notify: Callable[[str], None] | None = None,
     extras: ServerExtras | None = None,
 ) -> tuple[ServerState, bool]:
     """Start the server unless ours is running; returns (state, started_now).
 
     Two commands starting it at once (parallel submits with no server yet) take turns: the
-    second finds the first's server instead of starting a JVM of its own beside it.
-    `extras`: the project's server packages (their jars) and static confs.
+    second finds the first's server instead of starting a JVM of its own beside it. The
+    server and everything it starts are adopted by init at once, never this process's
+    children, and `settings` are recorded for the next start. `notify` hears when the
+    default port was taken and another one chosen; `extras`: the project's server packages
+    (their jars) and static confs.
     """
     with _start_lock(files):
-        return _start_unless_running(settings, files, ready, on_wait, extras or ServerExtras())
+        return _start_unless_running(
+            settings, files, ready, on_wait, notify, extras or ServerExtras()
+        )
 
 
 @contextmanager
@@ -105,13 +112,14 @@ def _start_unless_running(
     files: StateFiles,
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None,
+    notify: Callable[[str], None] | None,
     extras: ServerExtras,
 ) -> tuple[ServerState, bool]:
     status = server_status(files)
     if status.running and status.state is not None:
         return status.state, False
     java = find_java()
-    _check_port_free(settings.port)
+    port = _choose_port(settings, notify)
     dirs = _fresh_server_dirs(files)
     token = secrets.token_urlsafe(32)
     write_private_file(files.token, token.encode())
@@ -122,27 +130,22 @@ def _start_unless_running(
     env = {**_server_env(java.home), **daemon_environment(dirs)}
     cluster = None
     try:
-        if settings.workers > 0:
+        if settings.effective_workers > 0:
             cluster = start_cluster(
-                spark_home(), settings.workers, env, files.root / "cluster", dirs.work
+                spark_home(), settings.effective_workers, env, files.root / "cluster", dirs.work
             )
-        master = cluster.master_url if cluster is not None else settings.master
-        process = spawn_detached(
-            _server_command(settings, master, files.properties, extras.jars),
-            env,
-            files.log,
-            cwd=files.root,
-            umask=SERVER_UMASK,
-        )
+        master = cluster.master_url if cluster is not None else settings.effective_master
+        command = _server_command(settings, port, master, files.properties, extras.jars)
+        pid = _spawn(command, env, files.log)
     except BaseException:
         if cluster is not None:
             stop_cluster(cluster.pids)
         files.clear()
         raise
     state = ServerState(
-        pid=process.pid,
-        port=settings.port,
-        url=f"sc://localhost:{settings.port}",
+        pid=pid,
+        port=port,
+        url=f"sc://localhost:{port}",
         token_file=str(files.token),
         master=master,
         log_file=str(files.log),
@@ -153,26 +156,32 @@ def _start_unless_running(
     )
     files.save(state)
     try:
-        _wait_until_ready(process, state, ready, on_wait)
+        _wait_until_ready(state, ready, on_wait)
     except BaseException:
-        stop_session(process.pid)
-        process.wait()
+        stop_session(pid)
         if cluster is not None:
             stop_cluster(cluster.pids)
         files.clear()
         raise
     # read at start: no copy of the token needs to outlive it
     files.properties.unlink(missing_ok=True)
-    reaper = spawn_detached(
-        [sys.executable, "-m", REAPER_MODULE, str(process.pid), *map(str, state.cluster_pids)],
+    save_last_start(files, settings)
+    reaper = _spawn(
+        [sys.executable, "-m", REAPER_MODULE, str(pid), *map(str, state.cluster_pids)],
         env,
         files.reaper_log,
-        cwd=files.root,
-        umask=SERVER_UMASK,
     )
-    state = replace(state, reaper_pid=reaper.pid)
+    state = replace(state, reaper_pid=reaper)
     files.save(state)
     return state, True
+
+
+def _spawn(command: list[str], env: dict[str, str], log: Path) -> int:
+    """Start a server process, its working folder the state dir that holds its log."""
+    try:
+        return spawn_orphan(command, env, log, cwd=log.parent, umask=SERVER_UMASK)
+    except OSError as exc:
+        raise EmbeddedServerError(f"{exc} (log: {log})") from None
 
 
 def stop_server(files: StateFiles) -> bool:
@@ -190,7 +199,11 @@ def stop_server(files: StateFiles) -> bool:
 
 
 def _server_command(
-    settings: ServerSettings, master: str, properties: Path, jars: tuple[Path, ...] = ()
+    settings: ServerSettings,
+    port: int,
+    master: str,
+    properties: Path,
+    jars: tuple[Path, ...] = (),
 ) -> list[str]:
     home = spark_home()
     # the server's own class path: what a session cannot add (SQL extensions, catalogs)
@@ -209,7 +222,7 @@ def _server_command(
         "--conf",
         f"spark.connect.grpc.binding.address={LOOPBACK}",
         "--conf",
-        f"spark.connect.grpc.binding.port={settings.port}",
+        f"spark.connect.grpc.binding.port={port}",
         # The driver's own RPC and block manager ports carry no token: keep them on loopback.
         "--conf",
         f"spark.driver.host={LOOPBACK}",
@@ -244,32 +257,66 @@ def _fresh_server_dirs(files: StateFiles) -> ServerDirs:
     return dirs
 
 
-def _check_port_free(port: int) -> None:
-    """Raise unless `port` can be bound; sockets of a killed server in TIME-WAIT do not count
+def default_port() -> int:
+    """The port a server without an explicit one tries first (SPARKPUSH_DEFAULT_PORT: tests)."""
+    raw = os.environ.get(DEFAULT_PORT_ENV, "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 65536 else DEFAULT_SERVER_PORT
+
+
+def _choose_port(settings: ServerSettings, notify: Callable[[str], None] | None) -> int:
+    """An explicit port must be free; without one, the default if free, else any free port."""
+    if settings.port is not None:
+        _check_port_free(settings.port, settings.port_source)
+        return settings.port
+    preferred = default_port()
+    if _port_free(preferred):
+        return preferred
+    port = _any_free_port()
+    if notify is not None:
+        notify(f"port {preferred} is in use (another Spark Connect server?): using port {port}")
+    return port
+
+
+def _port_free(port: int) -> bool:
+    """Whether `port` can be bound; sockets of a killed server in TIME-WAIT do not count
     (the server binds with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, port))
         except OSError:
-            raise EmbeddedServerError(
-                f"port {port} on {LOOPBACK} is already in use; pick another with `port` in "
-                f"[tool.sparkpush.server] or `connect server start --port N`"
-            ) from None
+            return False
+        return True
+
+
+def _any_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def _check_port_free(port: int, source: str | None = None) -> None:
+    """Raise unless the explicitly set `port` can be bound, naming where it was set."""
+    if _port_free(port):
+        return
+    where = f" (set by {source})" if source else ""
+    raise EmbeddedServerError(
+        f"port {port} on {LOOPBACK} is already in use{where}; pick another there, or set "
+        f"none: without `port` in [tool.sparkpush.server] or `connect server start --port N` "
+        f"the server takes a free port"
+    )
 
 
 def _wait_until_ready(
-    process: subprocess.Popen[bytes],
     state: ServerState,
     ready: ReadyProbe,
     on_wait: Callable[[float], None] | None,
 ) -> None:
     started = time.monotonic()
     while True:
-        code = process.poll()
-        if code is not None:
+        if command_line(state.pid) is None:
             raise EmbeddedServerError(
-                f"the Spark Connect server exited with code {code} while starting: "
+                f"the Spark Connect server exited while starting: "
                 f"{_last_log_line(Path(state.log_file))} (log: {state.log_file})"
             )
         try:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.state.private_files import private_opener
 
+ORPHAN_LAUNCHER = "sparkpush.server.orphan_launch"
+LAUNCH_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 STRAGGLER_WAIT_S = 10.0
 POLL_S = 0.1
@@ -45,6 +49,42 @@ def spawn_detached(
         )
     finally:
         os.close(fd)
+
+
+def spawn_orphan(
+    command: list[str],
+    env: dict[str, str],
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    umask: int = -1,
+) -> int:
+    """Start `command` as `spawn_detached` does, but adopted by init at once; its pid.
+
+    A long-lived caller (the daemon, `connect watch`) never becomes the parent of what it
+    starts: the process outlives it, and nothing it does later (exit, kill) reaches the
+    process through being its parent. A short launcher process starts the command and exits.
+    """
+    fd = private_opener(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        launched = subprocess.run(
+            [sys.executable, "-m", ORPHAN_LAUNCHER, str(fd)],
+            input=json.dumps(command),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            umask=umask,
+            pass_fds=(fd,),
+            timeout=LAUNCH_TIMEOUT_S,
+        )
+    finally:
+        os.close(fd)
+    reported = launched.stdout.strip()
+    if launched.returncode != 0 or not reported.isdigit():
+        lines = launched.stderr.strip().splitlines() or ["no output"]
+        raise OSError(f"could not start {Path(command[0]).name}: {lines[-1]}")
+    return int(reported)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,32 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def check_own_dir(path: Path) -> None:
+    """Refuse a folder that is a link, another user's, or writable by group or others."""
+    os.close(_open_own_dir(path))
+
+
+def check_safe_ancestors(path: Path) -> None:
+    """Refuse when a folder on the way to `path` lets another user replace what lies below it.
+
+    Each must be yours or root's, and writable by group or others only when sticky (as /tmp
+    is: there nobody renames or deletes another user's entry).
+    """
+    real = Path(os.path.realpath(path))
+    for folder in (real, *real.parents):
+        try:
+            info = os.stat(folder)
+        except OSError as exc:
+            raise UnsafeStateDirError(f"cannot use {folder}: {exc.strerror}") from None
+        problem = None
+        if info.st_uid not in (os.getuid(), 0):
+            problem = f"it belongs to uid {info.st_uid}, not to you (uid {os.getuid()}) or root"
+        elif info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            problem = f"group or others may write to it (mode {stat.S_IMODE(info.st_mode):o})"
+        if problem is not None:
+            raise UnsafeStateDirError(f"{folder} (above {path}): {problem}: refused")
+
+
 def private_opener(path: str | Path, flags: int) -> int:
     """Opens `path` (an `opener` for open()): created 0600 whatever the umask, and never
     through a link (one planted in a cloned `.sparkpush` folder is refused)."""

@@ -64,6 +64,11 @@ class StateFiles:
         return self.root / "metastore"
 
     @property
+    def last_start(self) -> Path:
+        """The settings of the last start, for the next one (see `server.last_start`)."""
+        return self.root / "last-start.json"
+
+    @property
     def reaper_log(self) -> Path:
         return self.root / "reaper.log"
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from sparkpush.artifacts.local_artifact import LocalArtifact, artifacts_from_flags
 from sparkpush.config.settings import Config
-from sparkpush.daemon.attach import daemon_running
+from sparkpush.connect.liveness import DEFAULT_TIMEOUT_S as DEFAULT_LIVENESS_TIMEOUT_S
+from sparkpush.daemon.attach import daemon_running, project_target
 from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.packages.spec import PackageFlags
 from sparkpush.progress.notify import Notify, ProgressCallback
-from sparkpush.remote.target import resolve_target
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome, interrupted_before_the_run
 from sparkpush.submit.prefork import prefork
 from sparkpush.submit.project import attach_to_project, with_project_artifacts
@@ -38,6 +38,7 @@ class SubmitOptions:
     packages: PackageFlags = field(default_factory=PackageFlags)
     confs: tuple[str, ...] = ()
     timeout_raw: str | None = None
+    liveness_timeout_raw: str | None = None
     report_path: Path | None = None
     as_json: bool = False
     attach: bool = False
@@ -80,6 +81,22 @@ def parse_timeout(raw: str | None) -> float | None:
     return seconds
 
 
+def parse_liveness_timeout(raw: str | None, configured: float | None) -> float | None:
+    """Seconds without an answer after which the server counts as hung; None: never asked."""
+    if raw is None:
+        seconds = DEFAULT_LIVENESS_TIMEOUT_S if configured is None else configured
+    else:
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = -1.0
+        if not seconds >= 0 or seconds == float("inf"):
+            raise UsageError(
+                f"--liveness-timeout must be a number of seconds (0: off), not {raw!r}"
+            )
+    return seconds or None
+
+
 def submit_and_report(
     options: SubmitOptions,
     load_config: Callable[[], Config],
@@ -110,6 +127,9 @@ def submit_and_report(
             conf={**config.conf, **parse_conf(options.confs)},
             timeout_s=timeout_s,
             query_progress=options.query_progress,
+            liveness_timeout_s=parse_liveness_timeout(
+                options.liveness_timeout_raw, config.liveness_timeout
+            ),
         )
         check_app(request)
         if options.attach and not options.packages.empty:
@@ -117,7 +137,7 @@ def submit_and_report(
                 "--packages, --repositories and --exclude-packages make an isolated session; "
                 "for the project's generation put them in [tool.sparkpush.packages]"
             )
-        target = resolve_target(config, options.remote, notify=notify, ca_file=options.ca_file)
+        target = project_target(config, options.remote, notify=notify, ca_file=options.ca_file)
         remote_shown = remote_for_report(target.spec)
         if _attaches(options, request, config, notify):
             with attach_to_project(config, target, request, notify, on_progress) as attached:

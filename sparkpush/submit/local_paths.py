@@ -15,7 +15,10 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sparkpush.remote.target import Target
 
 BASE_DIR_ENV = "SPARKPUSH_LOCAL_PATHS_BASE"
 """Set by `connect submit` for a server on this machine: the directory it ran in."""
@@ -24,6 +27,22 @@ PATH_OPTIONS = ("path", "checkpointLocation")
 """Options that name a location (`.option("path", ...)`, streaming checkpoints)."""
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def server_is_local(target: Target) -> bool:
+    """The embedded server, or a Spark server of this machine on loopback: it sees our files."""
+    from sparkpush.server.local_listener import is_local_spark_server
+
+    return target.source == "embedded" or is_local_spark_server(target.spec.host, target.spec.port)
+
+
+def resolve_here_if_local(target: Target, base: str) -> bool:
+    """In this process, make relative paths resolve against `base` when `target` runs on this
+    machine (for the sessions of a test run, a shell or a notebook); whether it did."""
+    if not server_is_local(target):
+        return False
+    install(base)
+    return True
 
 
 def is_relative_local(path: str) -> bool:

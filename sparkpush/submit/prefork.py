@@ -7,6 +7,8 @@ environment and arguments; closing the pipe without a start (the run failed befo
 could run) makes it exit quietly. Forking is only safe before gRPC has a channel, hence so
 early, and this module imports nothing heavy; on platforms without fork, or with
 SPARKPUSH_CHILD=spawn, `prefork` returns None and the run spawns `python -m` instead.
+Once started, the pipe stays open until the process has ended: it is the run's lifeline (see
+`lifeline`), closed by the kernel if this process dies first.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ class ForkedScript:
         """Run the script: `argv` as for `script_main.main`."""
         assert self._pipe is not None, "already started or abandoned"
         self.started = True
-        with os.fdopen(self._pipe, "w") as pipe:
-            self._pipe = None
-            json.dump({"argv": argv, "env": env}, pipe)
+        data = (json.dumps({"argv": argv, "env": env}) + "\n").encode()
+        while data:
+            data = data[os.write(self._pipe, data) :]
         return self
 
     def load(self, order: dict[str, object]) -> None:
@@ -51,10 +53,7 @@ class ForkedScript:
         """The run ends before its script: the process sees EOF and exits (no-op once started)."""
         if self.started:
             return
-        if self._pipe is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._pipe)
-            self._pipe = None
+        self._close_pipe()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.wait(timeout=5)
         if self.poll() is None:
@@ -66,7 +65,14 @@ class ForkedScript:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid == self.pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
+                self._close_pipe()
         return self.returncode
+
+    def _close_pipe(self) -> None:
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pipe)
+            self._pipe = None
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.upload import ProgressCallback
-from sparkpush.config.settings import Config
+from sparkpush.config.settings import ArtifactSettings, Config
 from sparkpush.connect.session import Session
 from sparkpush.daemon.attach import daemon_generation, daemon_running
 from sparkpush.environment.session_parts import environment_conf
@@ -49,12 +51,32 @@ def with_project_artifacts(
             notify(f"registered {len(registered)} UDF(s): {', '.join(u.name for u in registered)}")
         return [u.name for u in registered]
 
+    artifacts = [d.artifact for d in desired]
     return replace(
         request,
-        artifacts=[d.artifact for d in desired],
+        artifacts=artifacts,
+        driver_path=artifacts,
         conf={**environment_conf(d.name for d in desired), **request.conf},
         register_udfs=register if has_udfs(config) else None,
     )
+
+
+def python_artifacts(config: Config, extra: Sequence[LocalArtifact]) -> list[LocalArtifact]:
+    """The project's Python artifacts (packages, pyfiles, pure wheels) and `extra`'s, as the
+    generation holds them: collected again from disk, which the sync just matched."""
+    settings = config.artifacts
+    only_python = ArtifactSettings(
+        python=settings.python,
+        pyfiles=settings.pyfiles,
+        wheels=settings.wheels,
+        exclude=settings.exclude,
+        allowed_roots=settings.allowed_roots,
+    )
+    flagged = [a for a in extra if a.kind is ArtifactKind.PYFILE]
+    if not (only_python.python or only_python.pyfiles or only_python.wheels):
+        return flagged
+    desired, _ = collect_project_artifacts(replace(config, artifacts=only_python), flagged)
+    return [d.artifact for d in desired]
 
 
 @dataclass(frozen=True)
@@ -84,8 +106,9 @@ def attach_to_project(
             "the project's daemon serves its generation: put extra artifacts in "
             "[tool.sparkpush.artifacts], or use --fresh for an isolated session"
         )
-    # the generation already holds every artifact: nothing more to upload
-    bare = replace(request, artifacts=())
+    # the generation already holds every artifact: nothing more to upload, but the script's
+    # own sys.path gets the Python ones
+    bare = replace(request, artifacts=(), driver_path=python_artifacts(config, request.artifacts))
     held = daemon_generation(config.project_root, lease=True)
     if held is not None:
         try:

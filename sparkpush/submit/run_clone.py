@@ -2,8 +2,9 @@
 
 What a script sets (confs, temp views, `spark.udf.register`, `SET`) then stays in its clone,
 released at the end of the run; `connect sql` keeps using the generation itself. The clone is
-recorded as unfinished (with this process's id) before the server creates it, so a run killed
-with `kill -9` has it released by the project's next sync. A server without CloneSession (Spark
+recorded as unfinished (with this process's id, and the script's once known) before the server
+creates it, so a run killed with `kill -9` has it released by the project's next sync, and never
+while the script's process still runs. A server without CloneSession (Spark
 4.0), or `[tool.sparkpush.layers] enabled = false`, runs on the generation as before.
 """
 
@@ -18,7 +19,7 @@ from sparkpush.progress.notify import Notify
 from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.submit.run_session import SessionLease, attached_session, new_run_tag
-from sparkpush.sync.unfinished import clone_recorded, forget_unfinished
+from sparkpush.sync.unfinished import add_unfinished_owner, clone_recorded, forget_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -63,4 +64,9 @@ def _clone_of(config: Config, target: Target, generation: SessionLease) -> Sessi
         return None
     clone_id, server_side = made
     client = target.session(clone_id, server_side)
-    return SessionLease(client=client, owned=True, run_tag=new_run_tag())
+    return SessionLease(
+        client=client,
+        owned=True,
+        run_tag=new_run_tag(),
+        track_process=lambda pid: add_unfinished_owner(config.project_root, clone_id, pid),
+    )

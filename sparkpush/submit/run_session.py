@@ -44,6 +44,9 @@ class SessionLease:
     """Set when a clean-up call found no answer in time: later ones are cut short."""
     released: bool = False
     """Set once `end_session` released the session on the server."""
+    track_process: Callable[[int], None] | None = None
+    """Told the script's process id before (or as) it starts, for a session recorded as
+    unfinished: it is not released while that process lives on."""
 
     @property
     def session_id(self) -> str:

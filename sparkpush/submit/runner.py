@@ -16,16 +16,20 @@ from pathlib import Path
 from typing import NoReturn
 
 from sparkpush.artifacts.local_artifact import LocalArtifact
+from sparkpush.connect.liveness import DEFAULT_TIMEOUT_S, LivenessProbe
 from sparkpush.connect.session import Session
-from sparkpush.errors import ServerUnreachableError, SparkpushError, UsageError
+from sparkpush.errors import ServerHungError, ServerUnreachableError, SparkpushError, UsageError
 from sparkpush.progress.notify import Notify, ProgressCallback
 from sparkpush.remote.target import Target
 from sparkpush.submit.bounded import BoundedCall, CallTimedOut
 from sparkpush.submit.control import RunControl, StopReason
+from sparkpush.submit.driver_path import DRIVER_PATH_ENV, driver_path_entries
 from sparkpush.submit.forked_loader import ForkedLoader
+from sparkpush.submit.group_interrupt import STOP_FILE_ENV
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.prefork import ForkedScript
 from sparkpush.submit.run_session import (
+    UNRESPONSIVE_CALL_S,
     SessionLease,
     end_session,
     fresh_session,
@@ -77,9 +81,14 @@ class SubmitRequest:
     """Deadline of the whole run, session preparation included."""
     query_progress: bool = False
     """Draw query progress (stages, tasks) from the child on stderr."""
+    driver_path: Sequence[LocalArtifact] = ()
+    """The Python artifacts (pyfiles, packages, pure wheels) the script's own `sys.path` gets,
+    as spark-submit does for `--py-files` (also when the session holds them already)."""
     register_udfs: Callable[[Session, Loader | None], list[str]] | None = None
     """Registers the project's UDFs on a fresh session before the script runs (with the
     given UDF loader; None: a new Python process)."""
+    liveness_timeout_s: float | None = DEFAULT_TIMEOUT_S
+    """The server counts as hung once a liveness question waits this long (None: never)."""
 
 
 def check_app(request: SubmitRequest) -> None:
@@ -205,31 +214,54 @@ def _supervise(
     env = script_environment(target, lease, query_progress=request.query_progress)
     with script_error_file() as error_file:
         env[SCRIPT_ERROR_ENV] = str(error_file)
+        entries = driver_path_entries(request.driver_path, error_file.parent / "driver")
+        env[DRIVER_PATH_ENV] = os.pathsep.join(entries)
+        stop_file = error_file.parent / "stop"
+        env[STOP_FILE_ENV] = str(stop_file)
+        if forked is not None and lease.track_process is not None:
+            lease.track_process(forked.pid)  # known before it runs: never unrecorded
         child = start_script(argv, env, forked)
+        if forked is None and lease.track_process is not None:
+            lease.track_process(child.pid)
         control.on_urgent(child.kill)
-        returncode, reason = _wait_for_child(child, control, lease)
+        returncode, reason = _wait_for_child(
+            child, control, lease, request.liveness_timeout_s, stop_file
+        )
         if reason is None:
             outcome.exit_code = exit_status(returncode)
             if outcome.exit_code != 0:
                 _record_failure(outcome, read_script_error(error_file, _secrets(target)), notify)
             return
-    _record_stop(outcome, reason, request)
-    if control.urgent.is_set():
-        child.kill()
-        return
-    # Interrupt first: the script's pending query then fails at once and the child can exit.
-    outcome.interrupted_operations += interrupt_run(lease)
-    stop_script(child, STOP_GRACE_S)
+        _record_stop(outcome, reason, request)
+        if control.urgent.is_set():
+            child.kill()
+            return
+        # Interrupt first: the script's pending query then fails at once and the child can
+        # exit; only then does the child take SIGINT as a stop (see group_interrupt).
+        outcome.interrupted_operations += interrupt_run(lease)
+        stop_file.touch()
+        stop_script(child, STOP_GRACE_S)
     if not control.urgent.is_set():
         # whatever the script started between the interrupt and its end
         outcome.interrupted_operations += interrupt_run(lease)
 
 
 def _wait_for_child(
-    child: ScriptProcess, control: RunControl, lease: SessionLease
+    child: ScriptProcess,
+    control: RunControl,
+    lease: SessionLease,
+    liveness_timeout_s: float | None,
+    stop_file: Path,
 ) -> tuple[int, StopReason | None]:
-    """The child's return code once it ends, or the reason to stop it first."""
+    """The child's return code once it ends, or the reason to stop it first (`stop_file`
+    makes the script take SIGINT as a stop: see group_interrupt)."""
     watch = lease.client.watch_connection()
+    liveness = None
+    if liveness_timeout_s:
+        # the server's version: the cheapest question with an answer (see `liveness`)
+        liveness = LivenessProbe(
+            lambda deadline: lease.client.spark_version(timeout=deadline), liveness_timeout_s
+        )
     try:
         while True:
             try:
@@ -241,9 +273,15 @@ def _wait_for_child(
                     return 0, reason
                 watch.poke()
                 if watch.lost():
+                    stop_file.touch()
                     _give_up_on_server(child, lease)
+                if liveness is not None and liveness.hung():
+                    stop_file.touch()
+                    _give_up_on_hung_server(child, lease, liveness.timeout)
     finally:
         watch.close()
+        if liveness is not None:
+            liveness.close()
     # A signal sent to the whole process group (CI runners, `timeout`) reaches the script
     # too, which may end of it before we look: the run was still stopped, not failed.
     return returncode, control.signal_received
@@ -257,6 +295,19 @@ def _give_up_on_server(child: ScriptProcess, lease: SessionLease) -> NoReturn:
     raise ServerUnreachableError(
         f"lost the Spark Connect server at {lease.client.endpoint} during the run: "
         "it no longer accepts connections"
+    )
+
+
+def _give_up_on_hung_server(child: ScriptProcess, lease: SessionLease, timeout: float) -> NoReturn:
+    """The server keeps its connections but answers nothing (a stopped or hung JVM): try to
+    interrupt the run's operations (a stopped JVM may take the call when it resumes), end the
+    script and say so; clean-up calls are cut short from here on."""
+    interrupt_run(lease, UNRESPONSIVE_CALL_S)
+    lease.server_unresponsive = True
+    stop_script(child, STOP_GRACE_S)
+    raise ServerHungError(
+        f"the Spark Connect server at {lease.client.endpoint} stopped answering during the run "
+        f"(no answer for {timeout:g} s: a stopped or hung server; see --liveness-timeout)"
     )
 
 

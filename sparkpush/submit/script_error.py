@@ -48,11 +48,14 @@ def describe_exception(exc: BaseException) -> ScriptError:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
     message = f"{name}: {first}" if first else name
-    return ScriptError(message[:MAX_MESSAGE_CHARS], _hint(exc, text))
+    return ScriptError(message[:MAX_MESSAGE_CHARS], api_gap_hint(exc))
 
 
-def _hint(exc: BaseException, text: str) -> str | None:
-    condition = _error_condition(exc)
+def api_gap_hint(exc: BaseException) -> str | None:
+    """The one-line hint for an exception raised by an API Spark Connect lacks (RDD,
+    `sparkContext`, `_jdf`, `_jsc`...), else None."""
+    text = str(exc)
+    condition = error_condition(exc)
     if condition in _NO_JVM_CLASSES:
         return NO_RDD_HINT
     if condition == "NOT_IMPLEMENTED" and _NOT_IMPLEMENTED_RDD.search(text):
@@ -60,7 +63,8 @@ def _hint(exc: BaseException, text: str) -> str | None:
     return None
 
 
-def _error_condition(exc: BaseException) -> str | None:
+def error_condition(exc: BaseException) -> str | None:
+    """A PySpark error's condition (`JVM_ATTRIBUTE_NOT_SUPPORTED`...), else None."""
     get = getattr(exc, "getCondition", None)
     try:
         condition = get() if callable(get) else None

@@ -6,11 +6,14 @@
 `main` with the arguments and environment it was sent.
 
 The session's URL is in SPARK_REMOTE and its token, if any, in SPARK_CONNECT_AUTHENTICATE_TOKEN.
+SPARKPUSH_DRIVER_PATH holds the project's Python artifacts for the script's own `sys.path`.
 With SPARKPUSH_LOCAL_PATHS_BASE (a server on this machine), relative paths of reads and
 writes resolve against that directory (see local_paths).
 Every operation of the script's main thread carries the run's tag (SPARKPUSH_RUN_TAG) so that
 the parent can interrupt exactly this run's work; SPARKPUSH_QUERY_PROGRESS=1 draws query
-progress on stderr.
+progress on stderr. The process watches its lifeline to the parent (see `lifeline`): if the
+parent dies, it interrupts the run's operations itself (all of the session's, with
+SPARKPUSH_RUN_OWNS_SESSION=1) and exits.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ import signal
 import sys
 import traceback
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
+from sparkpush.submit.driver_path import extend_sys_path
+from sparkpush.submit.group_interrupt import GroupInterrupts
+from sparkpush.submit.group_interrupt import from_environment as group_interrupts
+from sparkpush.submit.lifeline import die_with_parent, lifeline_from_environment
 from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
@@ -34,15 +41,19 @@ from sparkpush.udf.loader_fork import load_in_fork
 
 RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
 QUERY_PROGRESS_ENV = "SPARKPUSH_QUERY_PROGRESS"
+OWNS_SESSION_ENV = "SPARKPUSH_RUN_OWNS_SESSION"
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], lifeline: IO[str] | None = None) -> int:
     mode, target, *args = argv
     from pyspark.sql import SparkSession
 
     session = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
     # The parent owns the session's life: a script's own spark.stop() must not release it.
     session.release_session_on_close = False  # type: ignore[attr-defined]
+    if lifeline is not None:
+        owns = os.environ.pop(OWNS_SESSION_ENV, "") == "1"
+        die_with_parent(lifeline, lambda: _interrupt_orphaned_run(session, owns))
     base = os.environ.get(BASE_DIR_ENV)
     if base:
         install_local_paths(base)
@@ -53,30 +64,56 @@ def main(argv: list[str]) -> int:
         from sparkpush.submit.query_progress import QueryProgressLine
 
         session.registerProgressHandler(QueryProgressLine(sys.stderr))
+    interrupts = group_interrupts(os.environ)
+    if interrupts is not None:
+        interrupts.install()
     try:
-        return _run(mode, target, args)
+        return _run(mode, target, args, interrupts)
     finally:
+        if interrupts is not None:  # the run is over: a late stop signal changes nothing
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         # the script may have stopped it already; closing is best effort
         with contextlib.suppress(Exception):
             session.stop()
 
 
-def _run(mode: str, target: str, args: list[str]) -> int:
+def _interrupt_orphaned_run(session: Any, owns_session: bool) -> None:
+    """`connect submit` is gone (killed): stop what this run left running on the server."""
+    print("connect: connect submit is gone: interrupting the run's operations", file=sys.stderr)
+    interrupted: list[str] = []
+    tag = os.environ.get(RUN_TAG_ENV)
+    with contextlib.suppress(Exception):
+        if tag:
+            interrupted += session.interruptTag(tag)
+        if owns_session:
+            # operations the script started from other threads carry no tag
+            interrupted += session.interruptAll()
+    print(
+        f"connect: interrupted {len(set(interrupted))} operation(s); stopping the script",
+        file=sys.stderr,
+    )
+
+
+def _run(mode: str, target: str, args: list[str], interrupts: GroupInterrupts | None) -> int:
     try:
         if mode == "--module":
             sys.argv = [target, *args]
             sys.path.insert(0, os.getcwd())
+            extend_sys_path(sys.path, os.environ)
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
             path = os.path.abspath(target)
             sys.argv = [target, *args]
             sys.path.insert(0, os.path.dirname(path))
+            extend_sys_path(sys.path, os.environ)
             runpy.run_path(path, run_name="__main__")
     except SystemExit as exc:
         return _exit_code(exc.code)
     except KeyboardInterrupt:
         return 130
     except BaseException as exc:  # the script's own failure: show it as Python would
+        if interrupts is not None and interrupts.noted:
+            return 130  # its query failed because the run's operations were interrupted
         _print_script_traceback(exc, target)
         write_script_error(exc, os.environ)
         return 1
@@ -120,18 +157,20 @@ def wait_for_start(read_end: int) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(Exception):
         import pyspark.sql.connect.session  # noqa: F401  (warm while the parent prepares)
-    with os.fdopen(read_end) as pipe:
-        for line in pipe:
-            order = json.loads(line)
-            if "load" not in order:
-                break
-            _load_udfs(order["load"])
-        else:
-            return 0
+    # after the order to start, the parent keeps the pipe open: it is the run's lifeline
+    pipe = os.fdopen(read_end)
+    for line in pipe:
+        order = json.loads(line)
+        if "load" not in order:
+            break
+        _load_udfs(order["load"])
+    else:
+        pipe.close()
+        return 0
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(order["env"])
-    code = main(order["argv"])
+    code = main(order["argv"], lifeline=pipe)
     atexit._run_exitfuncs()
     return code
 
@@ -146,7 +185,7 @@ def _load_udfs(load: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
+    code = main(sys.argv[1:], lifeline=lifeline_from_environment())
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -13,11 +13,11 @@ from typing import Protocol
 
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.remote.target import Target
-from sparkpush.server.local_listener import is_local_spark_server
-from sparkpush.submit.local_paths import BASE_DIR_ENV
+from sparkpush.submit.lifeline import LIFELINE_ENV
+from sparkpush.submit.local_paths import BASE_DIR_ENV, server_is_local
 from sparkpush.submit.prefork import ForkedScript
 from sparkpush.submit.run_session import SessionLease
-from sparkpush.submit.script_main import QUERY_PROGRESS_ENV, RUN_TAG_ENV
+from sparkpush.submit.script_main import OWNS_SESSION_ENV, QUERY_PROGRESS_ENV, RUN_TAG_ENV
 
 STOP_GRACE_S = 3.0
 """How long a script has to end after SIGINT before it is killed."""
@@ -30,6 +30,9 @@ def script_environment(
     env = session_environment(target.spec, lease.session_id, lease.client.user_id, target.ca_file)
     env["PYTHONUNBUFFERED"] = "1"
     env[RUN_TAG_ENV] = lease.run_tag
+    env.pop(OWNS_SESSION_ENV, None)
+    if lease.owned:
+        env[OWNS_SESSION_ENV] = "1"
     env.pop(QUERY_PROGRESS_ENV, None)
     if query_progress:
         env[QUERY_PROGRESS_ENV] = "1"
@@ -37,11 +40,6 @@ def script_environment(
     if server_is_local(target):
         env[BASE_DIR_ENV] = os.getcwd()
     return env
-
-
-def server_is_local(target: Target) -> bool:
-    """The embedded server, or a Spark server of this machine on loopback: it sees our files."""
-    return target.source == "embedded" or is_local_spark_server(target.spec.host, target.spec.port)
 
 
 def script_argv(app: str | None, module: str | None, args: tuple[str, ...]) -> list[str]:
@@ -53,9 +51,12 @@ def script_argv(app: str | None, module: str | None, args: tuple[str, ...]) -> l
 
 
 class ScriptProcess(Protocol):
-    """What the runner needs of the script's process: `subprocess.Popen` or a ForkedScript."""
+    """What the runner needs of the script's process: a SpawnedScript or a ForkedScript."""
 
-    returncode: int | None
+    pid: int
+
+    @property
+    def returncode(self) -> int | None: ...
 
     def poll(self) -> int | None: ...
 
@@ -72,10 +73,54 @@ def start_script(
     """Start the script: in the pre-forked process if there is one, else `python -m`."""
     if forked is not None:
         return forked.start(argv, env)
-    # Same process group: a terminal's Ctrl-C reaches the script as it would without us,
-    # and a CI runner that kills the group kills the script too.
-    command = [sys.executable, "-u", "-m", "sparkpush.submit.script_main", *argv]
-    return subprocess.Popen(command, env=env)
+    return SpawnedScript(argv, env)
+
+
+class SpawnedScript:
+    """`python -m sparkpush.submit.script_main ARGV` with its lifeline (see `lifeline`)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        read_end, self._lifeline = os.pipe()
+        command = [sys.executable, "-u", "-m", "sparkpush.submit.script_main", *argv]
+        try:
+            # Same process group: a terminal's Ctrl-C reaches the script as it would without
+            # us, and a CI runner that kills the group kills the script too.
+            self._process = subprocess.Popen(
+                command, env={**env, LIFELINE_ENV: str(read_end)}, pass_fds=(read_end,)
+            )
+        except BaseException:
+            os.close(self._lifeline)
+            raise
+        finally:
+            os.close(read_end)
+        self.pid = self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+    def poll(self) -> int | None:
+        code = self._process.poll()
+        if code is not None:
+            self._close_lifeline()
+        return code
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._process.wait(timeout)
+        self._close_lifeline()
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        self._process.send_signal(signum)
+
+    def kill(self) -> None:
+        self._process.kill()
+
+    def _close_lifeline(self) -> None:
+        if self._lifeline >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._lifeline)
+            self._lifeline = -1
 
 
 def stop_script(script: ScriptProcess, grace: float = STOP_GRACE_S) -> None:

@@ -104,7 +104,7 @@ def sync_project(
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
         mark("sync.manifest")
-        release_unfinished(target, root, keep=_sessions_of(manifest))
+        release_unfinished(target, root, keep=sessions_of(manifest))
         mark("sync.unfinished")
         current = recorded_current(manifest, target)
         alive = ServerFacts(target).session_alive
@@ -143,7 +143,8 @@ def sync_project(
         return _result(manifest, plan, uploaded, desired, collected, started, released)
 
 
-def _sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+def sessions_of(manifest: Generation | None) -> tuple[str, ...]:
+    """The sessions `manifest` uses: its own and, when layered, its base's."""
     if manifest is None:
         return ()
     if manifest.base is None:

@@ -17,6 +17,7 @@ from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.udf_sources import udf_sources_signature
+from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registered import SessionUdfs
 from sparkpush.udf.registration import (
@@ -80,11 +81,19 @@ def _ready_session(
     if result.manifest is None:
         return result
     if prepared:
-        return replace(result, udfs=registered_since(SessionUdfs(), result.manifest.udfs))
+        registered = registered_since(SessionUdfs(), result.manifest.udfs)
+        return _warn_of_builtin_names(replace(result, udfs=registered), target)
     manifest = _register_in_place(config, target, result.manifest, loader, reuse)
-    return replace(
-        result, manifest=manifest, udfs=registered_since(result.manifest.udfs, manifest.udfs)
-    )
+    registered = registered_since(result.manifest.udfs, manifest.udfs)
+    return _warn_of_builtin_names(replace(result, manifest=manifest, udfs=registered), target)
+
+
+def _warn_of_builtin_names(result: SyncResult, target: Target) -> SyncResult:
+    """Registering a UDF named like a builtin succeeds, and the builtin still wins in SQL."""
+    if not result.udfs:
+        return result
+    clashes = builtin_clashes(result.udfs, server_builtins(target))
+    return replace(result, warnings=(*result.warnings, *clashes)) if clashes else result
 
 
 def _with_udfs(

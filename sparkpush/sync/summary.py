@@ -57,6 +57,41 @@ class SyncSummary:
             packages=_packages(result),
         )
 
+    @property
+    def changed(self) -> bool:
+        """Whether this sync changed what serves: artifacts, a generation, or UDFs in place."""
+        return self.action is not PlanAction.NOTHING or bool(self.udfs)
+
+    def describe(self) -> str:
+        """One line for people and logs: what was done, in which generation, and why."""
+        where = f"generation {self.generation}"
+        if self.action is PlanAction.NOTHING and not self.udfs:
+            return f"nothing to do, {where} serves ({self.seconds * 1000:.0f} ms)"
+        if self.action is PlanAction.NOTHING:
+            return f"registered {', '.join(self.udfs)} in place, {where}"
+        what = "new generation" if self.action is PlanAction.NEW_GENERATION else "added in place"
+        line = (
+            f"{what}, {where}, {self.uploaded} artifact(s), {self.bytes:,} bytes, "
+            f"{self.seconds * 1000:.0f} ms"
+        )
+        if self.udfs:
+            line += f", registered {', '.join(self.udfs)}"
+        return line + (f" ({'; '.join(self.reasons)})" if self.reasons else "")
+
+    def change_json(self, at: float) -> dict[str, Any]:
+        """One entry of `applied`: what a sync did for the changes, and when (epoch seconds)."""
+        return {
+            "generation": self.generation,
+            "session_id": self.session_id,
+            "action": self.action.value,
+            "reasons": list(self.reasons),
+            "udfs": list(self.udfs),
+            "uploaded": self.uploaded,
+            "bytes": self.bytes,
+            "layer": self.layer,
+            "at": at,
+        }
+
     def unchanged(self) -> SyncSummary:
         """What a sync of the same generation reports when it finds nothing to do."""
         return replace(

@@ -2,8 +2,9 @@
 
 A session is recorded BEFORE it is created, so a run killed at any point leaves it recorded
 and the next run releases it. That covers a generation's session, a base and a clone. A record
-with a `pid` belongs to a process that uses the session outside the project lock (an attached
-run's clone): it is released only once that process is gone.
+with `pids` belongs to processes that use the session outside the project lock (an attached
+run's clone: `connect submit` and its script's process): it is released only once all of them
+are gone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sparkpush.connect.connection_string import new_session_id
@@ -34,19 +35,32 @@ class UnfinishedSession:
     remote: str
     """The server's URL (never with its token), as `ConnectionSpec.display()` gives it."""
     session_id: str
-    pid: int | None = None
-    """The process still using the session, if it lives on after the sync's lock."""
+    pids: tuple[int, ...] = ()
+    """The processes still using the session, if they live on after the sync's lock."""
 
     def owner_alive(self) -> bool:
-        if self.pid is None:
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True  # another user's process with that pid: not ours to judge
-        return True
+        return any(_alive(pid) for pid in self.pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process with that pid: not ours to judge
+    return not _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """A zombie: it has exited and uses nothing, but its parent (or init) has not reaped it
+    yet, which may take seconds after a `kill -9`."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # the command name in parentheses may hold spaces: the state follows its closing one
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
@@ -56,16 +70,25 @@ def unfinished_sessions(root: Path) -> list[UnfinishedSession]:
     if not isinstance(sessions, list):
         return []
     return [
-        UnfinishedSession(
-            remote=s["remote"],
-            session_id=s["session_id"],
-            pid=s["pid"] if isinstance(s.get("pid"), int) else None,
-        )
+        UnfinishedSession(remote=s["remote"], session_id=s["session_id"], pids=_pids(s))
         for s in sessions
         if isinstance(s, dict)
         and isinstance(s.get("session_id"), str)
         and isinstance(s.get("remote"), str)
     ]
+
+
+def _pids(record: dict[str, object]) -> tuple[int, ...]:
+    """`pids`, or the single `pid` an older version wrote."""
+    found = record.get("pids")
+    if not isinstance(found, list):
+        found = [record.get("pid")]
+    return tuple(p for p in found if isinstance(p, int) and not isinstance(p, bool))
+
+
+def unfinished_due(root: Path) -> bool:
+    """Whether a recorded session's processes are all gone: a sync would release it."""
+    return any(not s.owner_alive() for s in unfinished_sessions(root))
 
 
 def save_unfinished(root: Path, sessions: list[UnfinishedSession]) -> None:
@@ -75,8 +98,8 @@ def save_unfinished(root: Path, sessions: list[UnfinishedSession]) -> None:
 
 def _to_json(session: UnfinishedSession) -> dict[str, object]:
     document: dict[str, object] = {"remote": session.remote, "session_id": session.session_id}
-    if session.pid is not None:
-        document["pid"] = session.pid
+    if session.pids:
+        document["pids"] = list(session.pids)
     return document
 
 
@@ -99,6 +122,18 @@ def record_unfinished(root: Path, session: UnfinishedSession) -> None:
 
 def forget_unfinished(root: Path, session_id: str) -> None:
     _forget(root, {session_id})
+
+
+def add_unfinished_owner(root: Path, session_id: str, pid: int) -> None:
+    """Another process uses the recorded session (an attached run's script): it is released
+    only once that one is gone too."""
+    with _file_lock(root):
+        sessions = unfinished_sessions(root)
+        updated = [
+            replace(s, pids=(*s.pids, pid)) if s.session_id == session_id else s for s in sessions
+        ]
+        if updated != sessions:
+            save_unfinished(root, updated)
 
 
 def _forget(root: Path, session_ids: Collection[str]) -> None:
@@ -130,15 +165,33 @@ def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> Non
     _forget(root, {*outcome.released, *(s.session_id for s in recorded if s.session_id in keep)})
 
 
-def clone_recorded(root: Path, target: Target, source: Session) -> tuple[str, str]:
-    """`CloneSession` of `source`, recorded as unfinished with this process's id BEFORE the
-    server creates it: a process killed while it uses the clone leaves the record, and the
-    project's next sync releases the clone once the process is gone. The caller forgets the
-    record after releasing the clone. Raises what `clone_session` raises (nothing recorded)."""
+def clone_recorded(
+    root: Path, target: Target, source: Session, owner_pid: int | None = None
+) -> tuple[str, str]:
+    """`CloneSession` of `source`, recorded as unfinished with its owner's process id (this
+    process's unless `owner_pid` names another, e.g. the pytest-xdist controller of a worker)
+    BEFORE the server creates it: a process killed while it uses the clone leaves the record,
+    and the owner's `release_owned_by` or the project's next sync once the owner is gone
+    releases the clone. The caller forgets the record after releasing the clone. Raises what
+    `clone_session` raises (nothing recorded)."""
     clone_id = new_session_id()
-    record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pid=os.getpid()))
+    owner = owner_pid if owner_pid is not None else os.getpid()
+    record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pids=(owner,)))
     try:
         return source.clone_session(clone_id=clone_id)
     except BaseException:
         forget_unfinished(root, clone_id)  # never created: nothing to release
         raise
+
+
+def release_owned_by(target: Target, root: Path, pid: int) -> tuple[str, ...]:
+    """Release the sessions recorded under `pid` on `target` and forget them: the clones a
+    process's helpers (pytest-xdist workers) made for it and could not release themselves,
+    once they are gone. Returns the released ids."""
+    here = target.spec.display()
+    due = [s.session_id for s in unfinished_sessions(root) if pid in s.pids and s.remote == here]
+    if not due:
+        return ()
+    outcome = release_sessions(target, due)
+    _forget(root, outcome.released)
+    return outcome.released

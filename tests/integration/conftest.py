@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import stat
 import subprocess
@@ -14,6 +15,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +227,31 @@ def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str
 
     wait_until(advanced, f"a generation after {previous}")
     return found
+
+
+_ACCESSED = re.compile(r"Session with userId: \S+ and sessionId: ([0-9a-f-]{36}) accessed")
+_CLOSED = re.compile(r"Closing session with userId: \S+ and sessionId: ([0-9a-f-]{36})")
+
+
+@dataclass
+class ServerSessions:
+    """Sessions the server logged since `offset`: touched and released. The server logs every
+    session it creates or touches ("Session with userId: U and sessionId: S accessed") and
+    every one it releases ("Closing session ... sessionId: S")."""
+
+    log: Path
+    offset: int
+
+    @classmethod
+    def from_now(cls, server: EmbeddedServer) -> ServerSessions:
+        log = server.state_home / "sparkpush" / "server.log"
+        return cls(log, log.stat().st_size)
+
+    def alive(self) -> set[str]:
+        with self.log.open("rb") as stream:
+            stream.seek(self.offset)
+            text = stream.read().decode("utf-8", "replace")
+        return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
 
 
 def session_alive(server: EmbeddedServer, session_id: str) -> bool:

@@ -25,6 +25,7 @@ from tests.conftest import (
     run_connect_in_process,
     trust_project,
 )
+from tests.local_index import write_local_index
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +97,16 @@ def a_zip(relative: str) -> Setup:
 
 
 ENV = "[tool.sparkpush.environment]\n"
+LOCAL_INDEX_ENV = {
+    "PIP_NO_INDEX": "1",
+    "PIP_FIND_LINKS": "{root}/links",
+    "PIP_CONFIG_FILE": os.devnull,
+}
+"""pip reads only the index on disk that `local_index` writes: no network."""
+
+
+def local_index(root: Path) -> None:
+    write_local_index(root / "links")
 
 
 def platform_wheel(root: Path) -> None:
@@ -256,13 +267,6 @@ CASES = [
         'ca_file = "ca.pem"\n',
     ),
     Case(
-        "untrusted-token-file-with-users-remote",
-        ["sync", "--remote", "sc://localhost:{free}"],
-        USAGE,
-        "sets token_file (not trusted)",
-        config='[tool.sparkpush]\ntoken_file = "{state}/sparkpush/server.token"\n',
-    ),
-    Case(
         "untrusted-remote-in-submit",
         SUBMIT,
         USAGE,
@@ -372,8 +376,15 @@ CASES = [
         "env-submit-timeout",
         SUBMIT,
         USAGE,
-        "--timeout must be",
-        env={"SPARKPUSH_SUBMIT_TIMEOUT": "-1"},
+        "--timeout (from SPARKPUSH_SUBMIT_TIMEOUT) must be a positive number of seconds, not 'abc'",
+        env={"SPARKPUSH_SUBMIT_TIMEOUT": "abc"},
+    ),
+    Case(
+        "env-server-port",
+        ["server", "start"],
+        USAGE,
+        "Invalid value for '--port' (from SPARKPUSH_SERVER_START_PORT): 'abc'",
+        env={"SPARKPUSH_SERVER_START_PORT": "abc"},
     ),
     Case(
         "env-config",
@@ -538,8 +549,35 @@ CASES = [
         "env-no-such-package",
         ["sync"],
         USAGE,
-        "no wheel of sparkpush-no-such-package==1.0 for the workers (Python ",
+        "sparkpush-no-such-package is not on the package index (https://pypi.org/simple",
         config=ENV + 'requirements = ["sparkpush-no-such-package==1.0"]\n',
+    ),
+    Case(
+        "env-package-not-on-the-local-index",
+        ["sync"],
+        USAGE,
+        "sparkpush-nosuchpkg is not on the package index (/",
+        config=ENV + 'requirements = ["sparkpush-nosuchpkg"]\n',
+        setup=local_index,
+        env=LOCAL_INDEX_ENV,
+    ),
+    Case(
+        "env-no-version-matches",
+        ["sync"],
+        USAGE,
+        "/project/links, which has 1.1, 1.0)",
+        config=ENV + 'requirements = ["sparkpush-goodpkg==9.9"]\n',
+        setup=local_index,
+        env=LOCAL_INDEX_ENV,
+    ),
+    Case(
+        "env-only-a-source-distribution",
+        ["sync"],
+        USAGE,
+        "sparkpush-sdistonly==0.6.2 has no wheel for the workers (",
+        config=ENV + 'requirements = ["sparkpush-sdistonly==0.6.2"]\n',
+        setup=local_index,
+        env=LOCAL_INDEX_ENV,
     ),
     Case(
         "env-offline",

@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,6 +32,7 @@ from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
+from tests.integration.conftest import ServerSessions
 
 pytestmark = pytest.mark.integration
 
@@ -41,23 +40,6 @@ SEED = 9_001
 TRIALS = 50
 DATA_FILES = 3
 DATA_BYTES = 1_500_000
-
-_ACCESSED = re.compile(r"Session with userId: \S+ and sessionId: ([0-9a-f-]{36}) accessed")
-_CLOSED = re.compile(r"Closing session with userId: \S+ and sessionId: ([0-9a-f-]{36})")
-
-
-@dataclass
-class ServerSessions:
-    """Sessions the server logged since `offset`: touched and released."""
-
-    log: Path
-    offset: int
-
-    def alive(self) -> set[str]:
-        with self.log.open("rb") as stream:
-            stream.seek(self.offset)
-            text = stream.read().decode("utf-8", "replace")
-        return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
 
 
 def write_sources(root: Path, version: int, rng: random.Random, *, base: bool = True) -> None:

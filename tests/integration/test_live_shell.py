@@ -107,6 +107,9 @@ def test_the_shell_answers_on_the_live_generation_and_notices_a_new_one(
             shell.send(QUERY)
             shell.wait_for("'q-v1'")
             assert session_alive(embedded_server, clone)
+            # a relative path reads the file where the shell was started
+            shell.send(b"old = spark.read.text('data/a.txt'); print('ROWS', old.count(), 'END')\n")
+            shell.wait_for("ROWS 1 END")
             # a changed file: the daemon builds generation 2 and the shell says so unasked
             (root / "data" / "a.txt").write_text("b")
             shell.wait_for("generation 2 is live (spark is on 1): spark.refresh()")
@@ -116,11 +119,15 @@ def test_the_shell_answers_on_the_live_generation_and_notices_a_new_one(
             shell.send(QUERY)
             shell.wait_for("'q-v2'")
             assert not session_alive(embedded_server, clone)  # the old clone is released
+            # a DataFrame of the old clone: one line, not PySpark's long NO_ACTIVE_SESSION
+            shell.send(b"old.count()\n")
+            shell.wait_for("that DataFrame belongs to the session spark.refresh() let go")
             shell.send(b"exit()\n")
             assert shell.exit_code() == 0
         finally:
             shell.kill()
         assert "Traceback" not in shell.output.decode()
+        assert "NO_ACTIVE_SESSION" not in shell.output.decode()
         assert embedded_server.token not in shell.output.decode()
         assert daemon_status(root, embedded_server.env)["generation"] == 2
 
@@ -134,6 +141,7 @@ from IPython.core.interactiveshell import InteractiveShell
 ip = InteractiveShell.instance()
 ip.run_line_magic("load_ext", "sparkpush")
 ip.run_cell("print('ANSWER', spark.sql(\\"SELECT tagged('n')\\").first()[0])")
+ip.run_cell("old = spark.read.text('data/a.txt'); print('ROWS', old.count())")
 Path("data/a.txt").write_text("c")
 deadline = time.monotonic() + 180
 while json.loads(Path(".sparkpush/manifest.json").read_text())["generation"] < 2:
@@ -141,6 +149,7 @@ while json.loads(Path(".sparkpush/manifest.json").read_text())["generation"] < 2
     time.sleep(0.3)
 ip.run_cell("print('CELL')")
 ip.run_cell("spark.refresh()")
+ip.run_cell("old.count()")
 ip.run_cell("print('ANSWER', spark.sql(\\"SELECT tagged('n')\\").first()[0])")
 ip.run_line_magic("unload_ext", "sparkpush")
 print("UNLOADED", "spark" in ip.user_ns)
@@ -167,5 +176,8 @@ def test_the_ipython_extension_gives_notebooks_the_same_spark(
         "sparkpush: generation 2 is live (spark is on 1): spark.refresh() moves spark to it"
     ) < lines.index("CELL")
     assert "sparkpush: spark is on generation 2" in lines
+    assert "ROWS 1" in lines  # a relative path, read where the kernel runs
+    assert any("belongs to the session spark.refresh() let go" in line for line in lines)
+    assert "NO_ACTIVE_SESSION" not in result.stdout + result.stderr
     assert lines.count("ANSWER n-v1") == 2
     assert "UNLOADED False" in lines

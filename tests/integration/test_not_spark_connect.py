@@ -97,6 +97,22 @@ def http2_404_endpoint() -> Iterator[int]:
         listener.close()
 
 
+@pytest.fixture
+def grpc_without_spark_connect() -> Iterator[int]:
+    """A gRPC server serving no method: grpc-python answers UNIMPLEMENTED `Method not found!`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop(grace=None)
+
+
 COMMANDS = [
     pytest.param(("submit", ["app.py"]), id="submit"),
     pytest.param(("sql", ["SELECT 1"]), id="sql"),
@@ -137,3 +153,15 @@ def test_http2_server_answering_404_is_not_a_spark_connect_server(
     http2_404_endpoint: int, tmp_path: Path, command: tuple[str, list[str]]
 ) -> None:
     _assert_one_line_exit_3(command, http2_404_endpoint, tmp_path, "HTTP status 404")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_grpc_server_without_the_spark_connect_service_is_not_a_spark_connect_server(
+    grpc_without_spark_connect: int, tmp_path: Path, command: tuple[str, list[str]]
+) -> None:
+    _assert_one_line_exit_3(
+        command,
+        grpc_without_spark_connect,
+        tmp_path,
+        "a gRPC server without the Spark Connect service",
+    )

@@ -328,3 +328,40 @@ def test_a_repository_config_cannot_send_the_users_token_or_files_elsewhere(
         assert not attacker.received(embedded_server.token)
     finally:
         attacker.stop()
+
+
+def test_the_users_token_goes_only_to_the_remote_it_was_configured_with(
+    tmp_path: Path, user_config_home: Path
+) -> None:
+    home, attacker = RecordingEndpoint(), RecordingEndpoint()
+    token = "users-own-token-for-home"
+    (user_config_home / "sparkpush").mkdir(parents=True, exist_ok=True)
+    (user_config_home / "sparkpush" / "token").write_text(token)
+    (user_config_home / "sparkpush" / "config.toml").write_text(
+        f'remote = "sc://localhost:{home.port}"\ntoken_file = "token"\n'
+    )
+    project = tmp_path / "cloned-repo"
+    project.mkdir()
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+    try:
+        (project / "pyproject.toml").write_text(
+            f'[tool.sparkpush]\nremote = "sc://localhost:{attacker.port}"\n'
+        )
+        trust_project(project, env)  # the prompt names only `remote`
+        to_attacker = [
+            (["sync"], env),
+            (["sync", "--remote", f"sc://localhost:{attacker.port}"], env),
+            (["sync"], {**env, "SPARK_REMOTE": f"sc://localhost:{attacker.port}"}),
+        ]
+        for args, each_env in to_attacker:
+            result = run_connect(args, env=each_env, cwd=project, timeout=120)
+            assert result.returncode != 0
+            assert "not sending token_file" in result.stderr, result.stderr
+        assert attacker.metadata and not attacker.received(token)
+
+        (project / "pyproject.toml").write_text("[tool.sparkpush]\n")  # the user's own remote
+        run_connect(["sync"], env=env, cwd=project, timeout=120)
+        assert home.received(token)
+    finally:
+        home.stop()
+        attacker.stop()

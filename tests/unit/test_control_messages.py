@@ -58,8 +58,18 @@ def test_a_reply_without_a_generation_keeps_its_error_and_exit_code() -> None:
         "error": "the daemon is stopping",
         "exit_code": 3,
         "last_sync": None,
+        "applied": [],
     }
     assert GenerationReply.from_json(document) == reply
+
+
+def test_a_reply_says_what_the_daemon_applied_since_the_last_flush() -> None:
+    applied = (DaemonSync(SUMMARY, at=1700000000.5, ms=250.0),)
+    reply = GenerationReply(ok=True, session_id="s-1", generation=3, applied=applied)
+    assert GenerationReply.from_json(through_the_socket(reply.to_json())) == reply
+    # an older daemon sends no `applied`: nothing is known to have been applied
+    older = {k: v for k, v in reply.to_json().items() if k != "applied"}
+    assert GenerationReply.from_json(older).applied == ()
 
 
 def test_a_reply_of_another_form_is_a_protocol_error() -> None:

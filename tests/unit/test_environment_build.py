@@ -357,3 +357,48 @@ def test_connect_env_shows_a_built_environment_in_lines() -> None:
         "packages    msgpack==1.0.8",
         "left out    numpy 2.1.0 (the workers' own copies are used)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "message"),
+    [
+        (
+            "sparkpush-nosuchpkg",
+            "sparkpush-nosuchpkg is not on the package index ({links}); check the name",
+        ),
+        (
+            "sparkpush-goodpkg==9.9",
+            "no version of sparkpush-goodpkg matches ==9.9 on the package index ({links}, "
+            "which has 1.1, 1.0)",
+        ),
+        (
+            "sparkpush-sdistonly==0.6.2",
+            "sparkpush-sdistonly==0.6.2 has no wheel for the workers (",
+        ),
+    ],
+)
+def test_an_environment_error_says_what_is_wrong_with_the_requirement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requirement: str, message: str
+) -> None:
+    from tests.local_index import write_local_index
+
+    links = write_local_index(tmp_path / "links")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # only the index this test writes
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+    monkeypatch.delenv("SPARKPUSH_PIP", raising=False)
+    spec = EnvironmentSpec(
+        requirements=(requirement,),
+        pip_args=("--no-index", f"--find-links={links}"),
+        wheels=(),
+        wheel_hashes=(),
+    )
+    with pytest.raises(EnvironmentBuildError) as raised:
+        build_environment(spec, local_target())
+    assert message.format(links=links) in raised.value.message
+    assert "\n" not in raised.value.message
+    if "sdistonly" in requirement:
+        assert "build the wheel" in raised.value.message
+        assert "list it in artifacts.wheels" in raised.value.message
+    assert list(cache_root().iterdir()) == []

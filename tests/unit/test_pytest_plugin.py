@@ -113,3 +113,28 @@ def test_a_setup_failure_is_one_line_its_exit_code_and_no_test_started(
         next(line for line in output.splitlines() if message in line)
     ]
     assert not (root / "started").exists()
+
+
+API_GAP = """
+class PySparkAttributeError(AttributeError):
+    def getCondition(self):
+        return "JVM_ATTRIBUTE_NOT_SUPPORTED"
+
+
+def test_uses_jdf():
+    raise PySparkAttributeError("Attribute `_jdf` is not supported in Spark Connect")
+
+
+def test_fails_otherwise():
+    assert 1 == 2
+"""
+
+
+def test_a_test_failing_on_a_spark_connect_api_gap_gets_the_submit_hint(tmp_path: Path) -> None:
+    from sparkpush.submit.script_error import NO_RDD_HINT
+
+    root = suite(tmp_path, API_GAP)
+    result = run_pytest(root, "-q")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.count(NO_RDD_HINT) == 1
+    assert "- sparkpush -" in result.stdout

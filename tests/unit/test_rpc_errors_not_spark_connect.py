@@ -40,6 +40,21 @@ class _Failure(grpc.RpcError):
             "unknown service spark.connect.SparkConnectService",
             "a gRPC server without the Spark Connect service",
         ),
+        (  # grpc-python's answer for a method no handler serves
+            grpc.StatusCode.UNIMPLEMENTED,
+            "Method not found!",
+            "a gRPC server without the Spark Connect service",
+        ),
+        (
+            grpc.StatusCode.UNIMPLEMENTED,
+            "Method not found: spark.connect.SparkConnectService/Config",
+            "a gRPC server without the Spark Connect service",
+        ),
+        (
+            grpc.StatusCode.UNIMPLEMENTED,
+            "unknown method Config for service spark.connect.SparkConnectService",
+            "a gRPC server without the Spark Connect service",
+        ),
     ],
 )
 def test_an_endpoint_that_is_not_spark_connect_is_unreachable_in_one_line(
@@ -52,6 +67,14 @@ def test_an_endpoint_that_is_not_spark_connect_is_unreachable_in_one_line(
     )
 
 
-def test_a_method_an_older_server_lacks_stays_a_server_error() -> None:
-    failure = _Failure(grpc.StatusCode.UNIMPLEMENTED, "Method not found: CloneSession")
-    assert isinstance(translate_rpc_error(failure, "h:1", "cloning"), ServerError)
+@pytest.mark.parametrize(
+    ("details", "action"),
+    [
+        ("Method not found: CloneSession", "cloning"),
+        ("Method not found: spark.connect.SparkConnectService/CloneSession", "cloning"),
+        ("Method not found!", "CloneSession"),
+    ],
+)
+def test_a_method_an_older_server_lacks_stays_a_server_error(details: str, action: str) -> None:
+    failure = _Failure(grpc.StatusCode.UNIMPLEMENTED, details)
+    assert isinstance(translate_rpc_error(failure, "h:1", action), ServerError)

@@ -21,7 +21,7 @@ def test_sigint_while_resolving_the_server_is_an_interruption(
 
     monkeypatch.setenv("SPARKPUSH_CHILD", "spawn")  # no pre-forked child in the test process
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(submit_policy, "resolve_target", interrupted)
+    monkeypatch.setattr(submit_policy, "project_target", interrupted)
     (tmp_path / "pyproject.toml").write_text("[tool.sparkpush]\n")
     (tmp_path / "app.py").write_text("print('never runs')\n")
     result = CliRunner().invoke(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from sparkpush.errors import ExitCode, ServerUnreachableError
+from sparkpush.errors import CallTimeoutError, ExitCode, ServerHungError, ServerUnreachableError
 from sparkpush.remote.target import Target
 from sparkpush.submit import runner
 from sparkpush.submit.control import RunControl
@@ -37,8 +38,19 @@ class RunSession(FakeSession):
     """What the server says it interrupted by tag."""
     interrupts: list[str] = field(default_factory=list)
     lose_connection: bool = False
+    hung: threading.Event = field(default_factory=threading.Event)
+    """Set: the server keeps the connection but answers nothing (a JVM under SIGSTOP)."""
+
+    def spark_version(self, timeout: float = 10.0) -> str:
+        if self.hung.is_set():
+            time.sleep(timeout)
+            raise CallTimeoutError("no answer within the deadline")
+        return super().spark_version(timeout)
 
     def interrupt_tag(self, tag: str, timeout: float = 10.0) -> list[str]:
+        if self.hung.is_set():
+            time.sleep(timeout)
+            raise CallTimeoutError("no answer within the deadline")
         super().interrupt_tag(tag, timeout)
         self.interrupts.append(f"tag {tag}")
         return list(self.interrupt_answers)
@@ -387,3 +399,28 @@ def test_a_quiet_connection_lets_a_long_run_end_by_itself(run: Run) -> None:
     outcome = run()
     assert (outcome.status, outcome.exit_code) == (RunStatus.SUCCEEDED, 0)
     assert run.server.released == ["session-2"]
+
+
+def test_a_server_that_stops_answering_under_the_run_ends_it_with_one_line(run: Run) -> None:
+    """A JVM under `kill -STOP` keeps its connections: only an unanswered question shows it."""
+    run.behaviour = lambda script: run.session.hung.set()
+    outcome = run(runner.SubmitRequest(app="app.py", liveness_timeout_s=0.5))
+    assert outcome.status is RunStatus.ERROR
+    assert outcome.exit_code == ServerHungError.exit_code == 3
+    assert outcome.error is not None
+    assert "stopped answering during the run (no answer for 0.5 s" in outcome.error
+    assert "\n" not in outcome.error
+    assert run.script.signals == [signal.SIGINT], "the script is stopped"
+    assert run.lease.server_unresponsive
+
+
+def test_without_a_liveness_timeout_nothing_is_asked(run: Run) -> None:
+    def slow_script(script: FakeScript) -> None:
+        threading.Timer(0.5, script.end, args=(0,)).start()
+
+    run.behaviour = slow_script
+    asked_before = run.server.rpcs["spark_version"]
+    outcome = run(runner.SubmitRequest(app="app.py", liveness_timeout_s=None))
+    assert outcome.exit_code == 0
+    # the one question is the session's preparation (its version), none on the side
+    assert run.server.rpcs["spark_version"] == asked_before + 1

@@ -371,12 +371,64 @@ def test_a_clone_recorded_by_a_live_run_is_left_alone_and_released_once_it_is_go
     ended.close()
     here = target.spec.display()
     record_unfinished(
-        config.project_root, UnfinishedSession(here, running.session_id, pid=os.getpid())
+        config.project_root, UnfinishedSession(here, running.session_id, pids=(os.getpid(),))
     )
     record_unfinished(
-        config.project_root, UnfinishedSession(here, ended.session_id, pid=int(gone.stdout))
+        config.project_root, UnfinishedSession(here, ended.session_id, pids=(int(gone.stdout),))
     )
     sync_project(config, target)
     assert ended.session_id in server.released
     assert running.session_id not in server.released
     assert [s.session_id for s in unfinished_sessions(config.project_root)] == [running.session_id]
+
+
+def test_a_clone_whose_run_was_killed_stays_while_its_script_still_runs(
+    config: Config, target: Target, server: FakeServer
+) -> None:
+    """`kill -9` of `connect submit --attach`: the submit is gone, its script's process may not
+    be yet; the clone is not released under it."""
+    import subprocess
+    import sys
+
+    from sparkpush.sync.unfinished import (
+        UnfinishedSession,
+        add_unfinished_owner,
+        record_unfinished,
+    )
+
+    sync_project(config, target)
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    clone = server.open()
+    clone.spark_version()
+    clone.close()
+    killed_submit = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    here = target.spec.display()
+    record_unfinished(
+        config.project_root,
+        UnfinishedSession(here, clone.session_id, pids=(int(killed_submit.stdout),)),
+    )
+    script = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        add_unfinished_owner(config.project_root, clone.session_id, script.pid)
+        sync_project(config, target)
+        assert clone.session_id not in server.released
+    finally:
+        script.kill()
+        script.wait()
+    sync_project(config, target)
+    assert clone.session_id in server.released
+    assert unfinished_sessions(config.project_root) == []
+
+
+def test_a_record_written_with_one_pid_is_still_read(config: Config) -> None:
+    from sparkpush.state.folders import state_dir
+    from sparkpush.state.private_files import write_private_json
+
+    write_private_json(
+        state_dir(config.project_root) / "unfinished.json",
+        {"sessions": [{"remote": "sc://x:1", "session_id": "s", "pid": 42}]},
+    )
+    [session] = unfinished_sessions(config.project_root)
+    assert session.pids == (42,)

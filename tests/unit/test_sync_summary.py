@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sparkpush.artifacts.planner import PlanAction
@@ -47,3 +49,37 @@ def test_a_sync_that_was_not_needed_reports_nothing_on_the_same_generation() -> 
     assert unchanged.reasons == unchanged.released == unchanged.udfs == ()
     assert unchanged.warnings == SUMMARY.warnings
     assert (unchanged.layers, unchanged.layer) == (True, None)
+
+
+@pytest.mark.parametrize(
+    ("summary", "line"),
+    [
+        (
+            SUMMARY,
+            "added in place, generation 3, 1 artifact(s), 10 bytes, 500 ms, registered answer "
+            "(added: files/a.txt)",
+        ),
+        (
+            replace(SUMMARY, action=PlanAction.NOTHING, uploaded=0, bytes=0, reasons=()),
+            "registered answer in place, generation 3",
+        ),
+        (
+            replace(SUMMARY, action=PlanAction.NOTHING, udfs=(), seconds=0.004),
+            "nothing to do, generation 3 serves (4 ms)",
+        ),
+        (
+            replace(SUMMARY, action=PlanAction.NEW_GENERATION, udfs=(), reasons=("changed: x",)),
+            "new generation, generation 3, 1 artifact(s), 10 bytes, 500 ms (changed: x)",
+        ),
+    ],
+)
+def test_every_sync_reads_as_one_line_saying_what_and_why(summary: SyncSummary, line: str) -> None:
+    assert summary.describe() == line
+
+
+def test_a_sync_that_only_registered_udfs_changed_what_serves() -> None:
+    assert SUMMARY.changed
+    assert replace(SUMMARY, action=PlanAction.NOTHING).changed
+    assert not replace(SUMMARY, action=PlanAction.NOTHING, udfs=()).changed
+    entry = SUMMARY.change_json(at=12.5)
+    assert entry["generation"] == 3 and entry["action"] == "add_in_place" and entry["at"] == 12.5

@@ -142,3 +142,26 @@ def test_a_flush_after_a_failed_sync_syncs_again(monkeypatch: pytest.MonkeyPatch
         assert len(calls) == 2
     finally:
         worker.stop()
+
+
+def test_a_sync_waiting_for_something_cheap_retries_on_its_own_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A daemon waiting for a stopped server looks again every second, not with a backoff
+    that would leave a restarted server unseen for half a minute."""
+    monkeypatch.setattr(worker_module, "RETRY_MIN_S", 600.0)
+    calls: list[float] = []
+    worker: SyncWorker
+
+    def waits() -> bool:
+        calls.append(time.monotonic())
+        worker.retry_in(0.05)
+        return False
+
+    worker = SyncWorker(waits)
+    worker.start()
+    try:
+        worker.mark_dirty()
+        wait_for(lambda: len(calls) >= 4)
+    finally:
+        worker.stop()

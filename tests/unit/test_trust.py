@@ -70,12 +70,11 @@ def test_the_users_own_remote_and_ca_flag_need_no_trust(tmp_path: Path) -> None:
         resolve_target(config, "sc://mine:1", {})
 
 
-def test_a_project_token_file_needs_trust_even_for_the_users_remote(tmp_path: Path) -> None:
+def test_a_project_token_file_never_goes_to_the_users_remote(tmp_path: Path) -> None:
     root = project(tmp_path / "p", 'token_file = "~/.netrc"\n')
-    with pytest.raises(UntrustedConfigError, match="token_file"):
-        resolve_target(load_config(cwd=root), "sc://mine:1", {})
-    # a token in the user's URL means the file is not read at all
-    resolve_target(load_config(cwd=root), "sc://mine:1/;token=t", {})
+    assert resolve_target(load_config(cwd=root), "sc://mine:1", {}).spec.token is None
+    trust(root)
+    assert resolve_target(load_config(cwd=root), "sc://mine:1", {}).spec.token is None
 
 
 def test_a_project_without_those_keys_needs_no_trust(tmp_path: Path) -> None:
@@ -142,3 +141,54 @@ def test_malformed_records_are_read_without_a_traceback(tmp_path: Path, configs:
     os.chmod(path, 0o600)
     records = load_records()
     assert all(record.trusted_at == 0.0 for record in records.values())
+
+
+def test_a_pyproject_linked_to_a_trusted_config_is_not_trusted_for_its_own_folder(
+    tmp_path: Path,
+) -> None:
+    trusted = project(tmp_path / "trusted", 'remote = "sc://server:1"\ntoken_file = "token"\n')
+    trust(trusted)
+    assert load_config(cwd=trusted).untrusted_keys == ()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").symlink_to(trusted / "pyproject.toml")
+    (elsewhere / "token").write_text("a token of another folder")
+    with pytest.raises(UntrustedConfigError, match="not trusted"):
+        resolve_target(load_config(cwd=elsewhere), None, {})
+    # the same folder reached through a linked path is the same config
+    (tmp_path / "via-link").symlink_to(trusted)
+    assert load_config(cwd=tmp_path / "via-link").untrusted_keys == ()
+
+
+@pytest.mark.parametrize(
+    ("master", "needs_trust"),
+    [
+        ("local[*]", False),
+        ("local", False),
+        ("local[2,3]", False),
+        ("local-cluster[2,1,1024]", False),
+        ("spark://127.0.0.1:7077", False),
+        ("spark://localhost:7077", False),
+        ("spark://cluster.example.com:7077", True),
+        ("spark://127.0.0.1:7077,evil:7077", True),
+        ("yarn", True),
+        ("k8s://https://evil.example:443", True),
+    ],
+)
+def test_a_master_off_this_machine_from_a_project_needs_trust(
+    tmp_path: Path, master: str, needs_trust: bool
+) -> None:
+    from sparkpush.remote.target import embedded_target
+    from tests.conftest import clean_env, run_connect_in_process
+
+    root = project(tmp_path / "p", f'[tool.sparkpush.server]\nmaster = "{master}"\n')
+    config = load_config(cwd=root)
+    assert (config.untrusted_keys == ("master",)) is needs_trust
+    if needs_trust:
+        with pytest.raises(UntrustedConfigError, match="sets master"):
+            embedded_target(config)
+        env = clean_env(XDG_CONFIG_HOME=os.environ["XDG_CONFIG_HOME"])
+        started = run_connect_in_process(["server", "start"], env=env, cwd=root)
+        assert started.returncode == 2 and "sets master (not trusted)" in started.stderr
+        trust(root)
+        assert load_config(cwd=root).untrusted_keys == ()

@@ -15,6 +15,8 @@ def test_watch_while_the_daemon_runs_is_an_error_with_a_non_zero_exit(tmp_path: 
             ["watch"], env=clean_env(XDG_STATE_HOME=str(tmp_path / "state")), cwd=tmp_path
         )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.splitlines()[-1].startswith("error: a daemon is already running for ")
+    # the error first, and nothing else: no "watching ... (Ctrl-C to stop)" before it
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: a daemon is already running for ")
     assert "connect daemon stop" in result.stderr
     assert "Traceback" not in result.stderr

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.packages.session_parts import coordinate_of_source
 from sparkpush.sync.generation import load_generation
@@ -53,10 +55,22 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
         return 0
     held = f", a clone of base session {base.session_id}" if base else ""
     click.echo(f"generation {manifest.number} (session {manifest.session_id}{held})")
-    widths = {key: max([len(key), *(len(str(r[key])) for r in rows)]) for key in ("name", "kind")}
-    for row in rows:
-        click.echo(
-            f"{str(row['name']).ljust(widths['name'])}  {str(row['kind']).ljust(widths['kind'])}  "
-            f"{row['size']:>12,}  {str(row['sha256'])[:12]}  {row['source']}"
-        )
+    click.echo(render_table(rows))
     return 0
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    """The artifacts as a table, the layer column included (`-` without layers)."""
+    header = ["name", "kind", "size", "sha256", "source", "layer"]
+    cells = [
+        [
+            str(row["name"]),
+            str(row["kind"]),
+            f"{row['size']:,}",
+            str(row["sha256"])[:12],
+            str(row["source"]),
+            str(row["layer"] or "-"),
+        ]
+        for row in rows
+    ]
+    return format_table(header, cells)

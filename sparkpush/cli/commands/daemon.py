@@ -61,6 +61,8 @@ def status(app_ctx: AppContext, as_json: bool) -> int:
         return 0
     click.echo(f"daemon: running (pid {current.pid})")
     click.echo(f"  remote:     {current.remote}")
+    if current.waiting_for_server:
+        click.echo("  server:     not running: waiting for it ('connect server start')")
     click.echo(f"  generation: {current.generation} (session {current.session_id})")
     if current.base_session_id is not None:
         click.echo(f"  base:       session {current.base_session_id}")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import click
 
-from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.cli.context import AppContext
 from sparkpush.cli.log_tail import show_log
 from sparkpush.cli.progress import ProgressLine
+from sparkpush.config.settings import ServerSettings
 from sparkpush.errors import ServerAlreadyRunningError, UsageError
 from sparkpush.packages.server_side import extras_mismatch, server_extras
-from sparkpush.remote.target import probe_embedded
+from sparkpush.remote.target import probe_embedded, require_trusted
+from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server, stop_server
 from sparkpush.state.server_state import StateFiles
 
@@ -24,7 +26,11 @@ def server() -> None:
 
 
 @server.command()
-@click.option("--port", type=click.IntRange(1, 65535), help="Port (default 15002 or config).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="Port (default: config, else 15002 if free, else a free port).",
+)
 @click.option("--master", help="Spark master (default local[*]).")
 @click.option("--ui/--no-ui", default=None, help="Run the Spark UI (default off).")
 @click.option(
@@ -32,9 +38,9 @@ def server() -> None:
     type=click.IntRange(0, 16),
     help="Start a local standalone cluster with N workers (separate executor JVMs).",
 )
-@pass_app
+@click.pass_context
 def start(
-    app_ctx: AppContext,
+    ctx: click.Context,
     port: int | None,
     master: str | None,
     ui: bool | None,
@@ -44,29 +50,36 @@ def start(
 
     If it runs already on another port than --port asks for, exits 2 and says where it runs.
     """
-    settings = app_ctx.config.server
-    settings = replace(
-        settings,
-        port=port if port is not None else settings.port,
-        master=master if master is not None else settings.master,
-        ui=ui if ui is not None else settings.ui,
-        workers=workers if workers is not None else settings.workers,
+    began = time.monotonic()
+    app_ctx = ctx.ensure_object(AppContext)
+    if master is None:  # a master off this machine from a project's config needs its trust
+        require_trusted(app_ctx.config, master=True)
+    flags = ServerSettings(
+        port=port, master=master, ui=ui, workers=workers, port_source=_port_source(ctx)
     )
-    if settings.workers and master is not None:
-        raise UsageError("--workers starts its own master; do not combine it with --master")
     files = StateFiles()
+    # what the flags and the config leave unset is as the server was last started
+    settings = flags.over(app_ctx.config.server).over(load_last_start(files))
+    if workers and master is not None:
+        raise UsageError("--workers starts its own master; do not combine it with --master")
     # resolving the server's packages may start a JVM: not for a server that already runs
     extras = None if server_status(files).running else server_extras(app_ctx.config)
     spinner = ProgressLine("starting Spark Connect server") if app_ctx.stderr_is_tty() else None
     try:
         state, started = start_server(
-            settings, files, probe_embedded, spinner.spin if spinner else None, extras
+            settings,
+            files,
+            probe_embedded,
+            spinner.spin if spinner else None,
+            notify=app_ctx.notify,
+            extras=extras,
         )
     finally:
         if spinner is not None:
             spinner.finish()
     if started:
-        took = time.time() - state.started_at
+        # the whole wait, the local cluster's start included
+        took = time.monotonic() - began
         click.echo(f"Spark Connect server started at {state.url} in {took:.1f} s")
     elif port is not None and port != state.port:
         raise ServerAlreadyRunningError(
@@ -79,6 +92,17 @@ def start(
         if mismatch is not None:
             app_ctx.notify(mismatch)
     return 0
+
+
+def _port_source(ctx: click.Context) -> str | None:
+    """Where --port came from, for the message when that port is busy."""
+    source = ctx.get_parameter_source("port")
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        [option] = [p for p in ctx.command.params if p.name == "port"]
+        return str(option.envvar)
+    if source is click.core.ParameterSource.COMMANDLINE:
+        return "--port"
+    return None
 
 
 @server.command()

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.daemon.attach import current_generation
-from sparkpush.remote.target import resolve_target
+from sparkpush.daemon.attach import current_generation, project_target
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 def sql(app_ctx: AppContext, query: str, remote: str | None, as_json: bool) -> int:
     """Run QUERY on the project's session (synced first, UDFs registered)."""
     config = app_ctx.config
-    target = resolve_target(config, remote, notify=app_ctx.notify)
+    target = project_target(config, remote, notify=app_ctx.notify)
     # pyarrow costs half a second to import: only this command needs it
     from sparkpush.connect.sql_query import run_sql
 

@@ -54,6 +54,13 @@ from sparkpush.submit.report import summary_line
     help="Stop the run after SECONDS: interrupt its queries, release the session, exit 124.",
 )
 @click.option(
+    "--liveness-timeout",
+    "liveness_timeout_raw",
+    metavar="SECONDS",
+    help="Count the server as hung once it leaves a liveness question unanswered this long: "
+    "stop the run, exit 3 (default: liveness_timeout in the config, else 60; 0: off).",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -93,6 +100,7 @@ def submit(
     confs: tuple[str, ...],
     module: str | None,
     timeout_raw: str | None,
+    liveness_timeout_raw: str | None,
     report_path: Path | None,
     as_json: bool,
     log_format: str,
@@ -125,6 +133,7 @@ def submit(
         ),
         confs=confs,
         timeout_raw=timeout_raw,
+        liveness_timeout_raw=liveness_timeout_raw,
         report_path=report_path,
         as_json=as_json,
         attach=attach,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.progress import ProgressLine
 from sparkpush.config.settings import Config
-from sparkpush.daemon.attach import DaemonGeneration, daemon_generation
+from sparkpush.daemon.attach import DaemonGeneration, daemon_generation, project_target
 from sparkpush.errors import DaemonVersionMismatchError, ServerUnreachableError
 from sparkpush.progress.notify import Notify
 from sparkpush.remote.target import Target, resolve_target
@@ -52,10 +54,11 @@ def sync(
             app_ctx.notify("synced by the project's daemon")
             held.raise_error()
             summary = _daemon_summary(held)
+            applied = [sync.summary.change_json(sync.at) for sync in held.reply.applied]
             _show(app_ctx, summary.warnings)
-            _print_summary(summary, as_json)
+            _print_summary(summary, applied, as_json)
             return 0
-    target = resolve_target(config, remote, notify=app_ctx.notify, ca_file=ca_file)
+    target = project_target(config, remote, notify=app_ctx.notify, ca_file=ca_file)
     progress = ProgressLine("uploading") if app_ctx.stderr_is_tty() and not as_json else None
     try:
         result = ready_session(
@@ -65,8 +68,9 @@ def sync(
         if progress is not None:
             progress.finish()
     summary = SyncSummary.of(result)
+    applied = [summary.change_json(time.time())] if summary.changed else []
     _show(app_ctx, summary.warnings)
-    _print_summary(summary, as_json)
+    _print_summary(summary, applied, as_json)
     return 0
 
 
@@ -92,9 +96,10 @@ def _show(app_ctx: AppContext, warnings: tuple[str, ...]) -> None:
         app_ctx.notify(f"warning: {warning}")
 
 
-def _print_summary(summary: SyncSummary, as_json: bool) -> None:
+def _print_summary(summary: SyncSummary, applied: list[dict[str, Any]], as_json: bool) -> None:
+    """`applied`: what was done for the changes this call waited for (see README)."""
     if as_json:
-        click.echo(json.dumps(summary.to_json(), sort_keys=True))
+        click.echo(json.dumps({**summary.to_json(), "applied": applied}, sort_keys=True))
         return
     rows = [
         ("action", summary.action.value.replace("_", " ")),
@@ -112,6 +117,12 @@ def _print_summary(summary: SyncSummary, as_json: bool) -> None:
         rows.append(("released", ", ".join(summary.released)))
     if summary.by_daemon:
         rows.append(("by", "the project's daemon"))
+        for change in applied:
+            why = f" ({'; '.join(change['reasons'])})" if change["reasons"] else ""
+            what = str(change["action"]).replace("_", " ")
+            if change["udfs"]:
+                what += f", registered {', '.join(change['udfs'])}"
+            rows.append(("applied", f"generation {change['generation']}: {what}{why}"))
     _print_rows(rows)
 
 

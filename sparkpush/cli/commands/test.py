@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.daemon.attach import project_target
 from sparkpush.errors import UsageError
 from sparkpush.live.project import LiveOptions
-from sparkpush.remote.target import resolve_target
 from sparkpush.submit.report import summary_line, write_report
 
 
@@ -21,6 +21,12 @@ from sparkpush.submit.report import summary_line, write_report
     "--keep-warm",
     is_flag=True,
     help="Leave a warm clone of the generation for the next run (faster first test).",
+)
+@click.option(
+    "--classic",
+    is_flag=True,
+    help="Leave the SparkSessions the suite builds itself classic (by default they run on the "
+    "project's generation).",
 )
 @click.option("--json", "as_json", is_flag=True, help="End stdout with a one-line JSON summary.")
 @click.option(
@@ -36,19 +42,25 @@ def test(
     remote: str | None,
     fresh: bool,
     keep_warm: bool,
+    classic: bool,
     as_json: bool,
     report_path: Path | None,
     pytest_args: tuple[str, ...],
 ) -> int:
-    """Run pytest; its `spark` fixture is on the project's generation, synced first."""
+    """Run pytest; its `spark` fixture and the suite's own SparkSessions are on the project's
+    generation, synced first."""
     if importlib.util.find_spec("pytest") is None:
         raise UsageError("connect test needs pytest in this environment: pip install pytest")
     # the embedded server is started here, as every command does, not inside a test run
-    resolve_target(app_ctx.config, remote, notify=app_ctx.notify)
+    project_target(app_ctx.config, remote, notify=app_ctx.notify)
     from sparkpush.live.pytest_run import run_tests
 
     options = LiveOptions(
-        remote=remote, fresh=fresh, config_file=app_ctx.config_file, keep_warm=keep_warm
+        remote=remote,
+        fresh=fresh,
+        config_file=app_ctx.config_file,
+        keep_warm=keep_warm,
+        classic=classic,
     )
     outcome = run_tests(pytest_args, options)
     report = outcome.to_json()

@@ -12,6 +12,7 @@ from sparkpush.config.settings import Config
 from sparkpush.config.trust import CREDENTIAL_KEYS, load_records, record_trust, revoke_trust
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.errors import UsageError
+from sparkpush.remote.target import token_plan
 
 
 @click.command()
@@ -46,6 +47,7 @@ def trust(app_ctx: AppContext, config_file: Path | None, list_all: bool, revoke:
     click.echo(f"{config.source} sends this project's files and your credentials to:")
     for key, value in shown_credentials(config).items():
         click.echo(f"  {key.ljust(10)}  {value}")
+    click.echo(f"  {'token'.ljust(10)}  {token_plan(config)}")
     record_trust(config.source, config.credentials_digest)
     click.echo("trusted; a change to these values (or to the CA bundle) asks again")
     return 0

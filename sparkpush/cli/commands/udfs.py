@@ -9,6 +9,7 @@ import click
 from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.sync.generation import load_generation
+from sparkpush.udf.builtin_names import builtin_clashes, cached_builtins
 
 
 @click.command()
@@ -18,8 +19,14 @@ def udfs(app_ctx: AppContext, as_json: bool) -> int:
     """List registered UDFs: name, kind, return type, source, fingerprint, generation."""
     manifest = load_generation(app_ctx.config.project_root)
     found = manifest.registered_udfs() if manifest is not None else []
+    # the names the sync that registered them found on that server (no server asked here)
+    builtins = cached_builtins(manifest.remote) if manifest is not None else None
+    warnings = builtin_clashes((u.name for u in found), builtins)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
-        click.echo(json.dumps({"udfs": [{"name": u.name, **u.to_json()} for u in found]}))
+        udfs = [{"name": u.name, **u.to_json()} for u in found]
+        click.echo(json.dumps({"udfs": udfs, "warnings": warnings}))
         return 0
     if not found:
         click.echo("no UDFs registered (configure [tool.sparkpush.udf] and run 'connect sync')")

@@ -128,7 +128,9 @@ def watch(
         if runner is not None and runner.needs_rerun(result):
             runner.restart()
 
-    click.echo(f"watching {app_ctx.config.project_root} (Ctrl-C to stop)", err=True)
+    def on_ready() -> None:
+        click.echo(f"watching {app_ctx.config.project_root} (Ctrl-C to stop)", err=True)
+
     try:
         run_daemon(
             app_ctx.config.project_root,
@@ -136,6 +138,7 @@ def watch(
             remote,
             on_synced=on_synced,
             on_message=app_ctx.notify,
+            on_ready=on_ready,
         )
     finally:
         if runner is not None:
