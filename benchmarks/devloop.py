@@ -186,39 +186,61 @@ def class_change(server: BenchServer, env: dict[str, str], work: Path, edits: in
 
 
 def udf_edit(
-    server: BenchServer, env: dict[str, str], work: Path, edits: int, phase_log: Path | None
-) -> list[float]:
-    """UDF edits timed from the write to the answer; with `phase_log`, every process involved
-    (this one, the daemon, its loader's forks) marks its phases in that file."""
+    server: BenchServer,
+    env: dict[str, str],
+    work: Path,
+    edits: int,
+    phase_log: Path | None,
+    baseline_code: Path | None = None,
+) -> dict[str, list[float]]:
+    """UDF edits timed from the write to the answer, per side: "ours" (this checkout) and,
+    with `baseline_code` (another checkout's top folder, first on the daemon's PYTHONPATH),
+    "baseline", each with a daemon of its own on the same server, edits alternating between
+    them so that the machine's load hits both alike. With `phase_log`, every process of ours
+    (this one, our daemon, its loader's forks) marks its phases in that file."""
+    sides = {"ours": env}
+    if baseline_code is not None:
+        sides["baseline"] = {**env, "PYTHONPATH": str(baseline_code)}
     if phase_log is not None:
-        env = {**env, PHASE_LOG_ENV: str(phase_log)}
-    root = work / "udf-project"
-    root.mkdir()
-    (root / "helpers.py").write_text("def word():\n    return 'w-start'\n")
-    (root / "udfs.py").write_text(
-        "from pyspark.sql.functions import udf\nimport helpers\n\n"
-        "@udf('string')\ndef answer():\n    return helpers.word()\n"
-    )
-    (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
-    connect_cli(["daemon", "start"], env, root)
+        sides["ours"] = {**env, PHASE_LOG_ENV: str(phase_log)}
+    roots = {side: work / f"udf-project-{side}" for side in sides}
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    started: list[str] = []
     try:
-        first_answer(server.target, root, "SELECT answer()", "w-start")  # workers warm
-
-        def edit(index: int) -> str:
-            (root / "helpers.py").write_text(f"def word():\n    return 'w{index}'\n")
-            return f"w{index}"
-
+        for side, root in roots.items():
+            root.mkdir()
+            (root / "helpers.py").write_text("def word():\n    return 'w-start'\n")
+            (root / "udfs.py").write_text(
+                "from pyspark.sql.functions import udf\nimport helpers\n\n"
+                "@udf('string')\ndef answer():\n    return helpers.word()\n"
+            )
+            (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
+            connect_cli(["daemon", "start"], sides[side], root)
+            started.append(side)
+            first_answer(server.target, root, "SELECT answer()", "w-start")  # workers warm
         if phase_log is not None:
             phase_log.unlink(missing_ok=True)  # the timed edits only
-            os.environ[PHASE_LOG_ENV] = str(phase_log)
-        try:
-            return timed_edits(
-                edits, edit, lambda want: first_answer(server.target, root, "SELECT answer()", want)
-            )
-        finally:
-            os.environ.pop(PHASE_LOG_ENV, None)
+        for index in range(edits):
+            for side, root in roots.items():
+                if phase_log is not None and side == "ours":
+                    os.environ[PHASE_LOG_ENV] = str(phase_log)
+                try:
+                    began = time.monotonic()
+                    mark("bench.edit")
+                    want = _write_word(root, f"w{index}")
+                    first_answer(server.target, root, "SELECT answer()", want)
+                    times[side].append(time.monotonic() - began)
+                finally:
+                    os.environ.pop(PHASE_LOG_ENV, None)
+        return times
     finally:
-        connect_cli(["daemon", "stop"], env, root)
+        for side in started:
+            connect_cli(["daemon", "stop"], sides[side], roots[side])
+
+
+def _write_word(root: Path, word: str) -> str:
+    (root / "helpers.py").write_text(f"def word():\n    return '{word}'\n")
+    return word
 
 
 def big_tree(
@@ -574,6 +596,12 @@ def main() -> None:
         "--big-deps", action="store_true", help=f"{BIG_DEPS_MB} MB of jars, not {DEPS_MB} MB."
     )
     parser.add_argument(
+        "--baseline-code",
+        type=Path,
+        help="(a): also time a daemon running this checkout's code (e.g. `git archive main`), "
+        "edits alternating with ours.",
+    )
+    parser.add_argument(
         "--phases",
         action="store_true",
         help="(a): where the milliseconds of a UDF edit go (SPARKPUSH_PHASE_LOG marks).",
@@ -596,9 +624,19 @@ def main() -> None:
         if "udf" in wanted:
             print(f"(a) UDF edit, {args.edits} edits ...", flush=True)
             phase_log = work / "phases.jsonl" if args.phases else None
-            figures["udf_edit"] = summary(udf_edit(server, env, work, args.edits, phase_log))
+            sides = udf_edit(server, env, work, args.edits, phase_log, args.baseline_code)
+            figures["udf_edit"] = summary(sides["ours"])
             figures["load_average_udf"] = os.getloadavg()[0]
             print(f"    {figures['udf_edit']} (goal p50 <= 150 ms, p95 <= 250 ms)", flush=True)
+            if "baseline" in sides:
+                figures["udf_edit_baseline"] = summary(sides["baseline"])
+                ratio = statistics.median(sides["baseline"]) / statistics.median(sides["ours"])
+                figures["udf_edit_ratio"] = round(ratio, 2)
+                print(
+                    f"    baseline ({args.baseline_code}) {figures['udf_edit_baseline']}, "
+                    f"ratio baseline p50 / ours p50: {figures['udf_edit_ratio']}x",
+                    flush=True,
+                )
             if phase_log is not None:
                 rows = phase_table(phase_log, start="bench.edit")
                 figures["udf_edit_phases_p50_ms"] = {name: at for name, at, _ in rows}
