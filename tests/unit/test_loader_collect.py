@@ -16,9 +16,7 @@ from sparkpush.udf.loader_messages import (
 )
 from sparkpush.udf.loading import collect
 
-OUTCOME = LoadOutcome(
-    (LoadedUdf("answer", "python", "string", "udfs.py:4", "f1", True),), None, ()
-)
+OUTCOME = LoadOutcome((LoadedUdf("answer", "python", "string", "udfs.py:4", "f1", True),), None, ())
 
 
 class ScriptedRun:
