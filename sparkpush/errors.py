@@ -24,6 +24,7 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 ├── ServerError                     1
 │   └── CallCancelledError
 ├── ArtifactUploadError             4
+│   ├── ServerDiskFullError
 │   ├── ArtifactConflictError
 │   └── ArtifactChangedError
 ├── EmbeddedServerError             3
@@ -142,6 +143,10 @@ class UntrustedConfigError(ConfigError):
 
 class ServerAlreadyRunningError(UsageError):
     """`connect server start --port B` while the embedded server runs on another port."""
+
+
+class ServerDiskFullError(ArtifactUploadError):
+    """The embedded server's disk has no room for what a clone would copy."""
 
 
 class ArtifactConflictError(ArtifactUploadError):

@@ -39,6 +39,7 @@ from sparkpush.remote.server_facts import ServerFacts, SessionAlive
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
+from sparkpush.sync.clone_cost import big_base_note, clone_deadline
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
 from sparkpush.sync.layering import Layout, layered_current, layout_of
@@ -104,7 +105,9 @@ def sync_project(
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
         mark("sync.manifest")
-        release_unfinished(target, root, keep=sessions_of(manifest))
+        release_unfinished(
+            target, root, keep=sessions_of(manifest), settle_s=_clone_deadline_of(manifest)
+        )
         mark("sync.unfinished")
         current = recorded_current(manifest, target)
         alive = ServerFacts(target).session_alive
@@ -140,7 +143,24 @@ def sync_project(
             prepare_generation,
         )
         released = () if keep_old else _release_pending(target, manifest, root)
+        collected = replace(
+            collected, warnings=collected.warnings + _new_base_notes(manifest, plan)
+        )
         return _result(manifest, plan, uploaded, desired, collected, started, released)
+
+
+def _new_base_notes(manifest: Generation, plan: SyncPlan) -> tuple[str, ...]:
+    """Said once per base: what each later code change will make the server copy."""
+    if manifest.base is None or plan.layer is not Layer.BASE:
+        return ()
+    names = set(manifest.base.names)
+    note = big_base_note({n: s for n, s in manifest.sizes.items() if n in names})
+    return (note,) if note is not None else ()
+
+
+def _clone_deadline_of(manifest: Generation | None) -> float:
+    """How long a clone recorded as unfinished may still be in the making on the server."""
+    return clone_deadline(manifest.sizes if manifest is not None else {})
 
 
 def sessions_of(manifest: Generation | None) -> tuple[str, ...]:
