@@ -182,7 +182,7 @@ def test_late_reports_of_a_change_the_sync_reads_ask_for_no_second_sync() -> Non
     try:
         worker.mark_dirty()
         assert worker.flush(10)
-        wait_for(worker.up_to_date)
+        wait_until(worker.up_to_date, 30, interval=0.005)
         assert runs == [0]
     finally:
         worker.stop()
@@ -206,8 +206,8 @@ def test_a_change_reported_after_the_sync_started_gets_a_sync_of_its_own() -> No
         assert started.wait(5)
         worker.mark_dirty()  # saved while the sync reads: it may have missed it
         release.set()
-        wait_for(lambda: len(runs) == 2)
-        wait_for(worker.up_to_date)
+        wait_until(lambda: len(runs) == 2, 30, interval=0.005)
+        wait_until(worker.up_to_date, 30, interval=0.005)
     finally:
         release.set()
         worker.stop()
