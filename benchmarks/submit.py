@@ -8,7 +8,12 @@ Goal: connect submit <= 1.15x the baseline. Prints human lines, then one JSON li
 In the same run, the same script in a project with 7 Python UDFs configured (each fresh
 session registers them). Goal: <= 1.25x the project without UDFs.
 
-    .venv/bin/python benchmarks/submit.py [--runs 5]
+Worker output, same run: a script whose UDF prints a line per row, `connect submit` with
+worker output on vs `--no-worker-output` (goal <= 1.1x); and the delay from a `print` in a
+running script (16 queries one after the other, each a one-second task that prints the
+time as it ends) to its line on `connect submit`'s stderr (goal p50 <= 2 s).
+
+    .venv/bin/python benchmarks/submit.py [--runs 5] [--only worker-output]
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from pathlib import Path
 
 GOAL_RATIO = 1.15
 UDF_GOAL_RATIO = 1.25
+WORKER_OUTPUT_GOAL_RATIO = 1.1
+DELAY_GOAL_P50_S = 2.0
+PRINTED_ROWS = 400
 
 UDF_MODULE = "from pyspark.sql.functions import udf\n" + "".join(
     f'\n@udf("long")\ndef plus_{n}(x):\n    return x + {n}\n' for n in range(7)
@@ -37,6 +45,39 @@ SMALL_APP = """\
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
 print("count", spark.range(1000).selectExpr("sum(id)").collect()[0][0])
+"""
+
+
+PRINTING_APP = f"""\
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+spark = SparkSession.builder.getOrCreate()
+
+@udf("long")
+def doubled(x):
+    print("processing row", x, "of", {PRINTED_ROWS})
+    return 2 * x
+
+total = spark.range({PRINTED_ROWS}).repartition(4).select(doubled("id").alias("v"))
+print("total", total.agg({{"v": "sum"}}).collect()[0][0])
+"""
+PRINTING_TOTAL = f"total {PRINTED_ROWS * (PRINTED_ROWS - 1)}"
+
+DELAY_APP = """\
+import time
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import lit, udf
+spark = SparkSession.builder.getOrCreate()
+
+@udf("long")
+def stamped(x):
+    time.sleep(1.0)
+    print("PRINTED_AT", repr(time.time()))
+    return x
+
+for n in range(16):
+    spark.range(1).select(stamped(lit(n))).collect()
+print("rows", 16)
 """
 
 
@@ -69,7 +110,9 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--only", choices=("all", "worker-output"), default="all")
+    options = parser.parse_args()
+    runs = options.runs
     with tempfile.TemporaryDirectory(prefix="sparkpush-bench-") as temp:
         root = Path(temp)
         project = root / "project"
@@ -83,6 +126,8 @@ def main() -> int:
         )
         (with_udfs / "udfs.py").write_text(UDF_MODULE)
         (with_udfs / "small.py").write_text(SMALL_APP)
+        (project / "printing.py").write_text(PRINTING_APP)
+        (project / "delay.py").write_text(DELAY_APP)
         base_env = {
             k: v
             for k, v in os.environ.items()
@@ -98,6 +143,8 @@ def main() -> int:
             return 1
         print(started.stdout.strip())
         try:
+            if options.only == "worker-output":
+                return measure_worker_output(project, base_env, runs)
             return measure(project, base_env, root, port, runs)
         finally:
             connect(["server", "stop"], base_env, project)
@@ -164,6 +211,92 @@ def measure(project: Path, base_env: dict[str, str], root: Path, port: int, runs
         )
     )
     return 0
+
+
+def measure_worker_output(project: Path, env: dict[str, str], runs: int) -> int:
+    """Worker output on vs off for a printing script; the delay from a print to its line."""
+    on_cmd = [sys.executable, "-m", "sparkpush", "submit", "printing.py"]
+    off_cmd = [*on_cmd[:-1], "--no-worker-output", "printing.py"]
+    timed_printing(on_cmd, env, project, PRINTED_ROWS)
+    timed_printing(off_cmd, env, project, 0)
+    on: list[float] = []
+    off: list[float] = []
+    for run in range(runs):
+        on.append(timed_printing(on_cmd, env, project, PRINTED_ROWS))
+        off.append(timed_printing(off_cmd, env, project, 0))
+        print(f"run {run + 1}: worker output on {on[-1]:.3f} s, off {off[-1]:.3f} s")
+    on_s, off_s = statistics.median(on), statistics.median(off)
+    ratio = on_s / off_s
+    print(f"median: on {on_s:.3f} s, off {off_s:.3f} s, ratio {ratio:.3f} (goal <= 1.1)")
+    delays: list[float] = []
+    for _ in range(max(1, runs // 2)):
+        delays += print_delays(project, env)
+    delays.sort()
+    p50 = statistics.median(delays)
+    p95 = delays[min(len(delays) - 1, int(0.95 * len(delays)))]
+    print(f"print -> terminal: p50 {p50:.2f} s, p95 {p95:.2f} s over {len(delays)} lines")
+    import pyspark
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "submit-worker-output",
+                "runs": runs,
+                "printed_lines": PRINTED_ROWS,
+                "on_median_s": round(on_s, 3),
+                "off_median_s": round(off_s, 3),
+                "on_s": [round(t, 3) for t in on],
+                "off_s": [round(t, 3) for t in off],
+                "ratio": round(ratio, 3),
+                "goal_ratio": WORKER_OUTPUT_GOAL_RATIO,
+                "goal_met": ratio <= WORKER_OUTPUT_GOAL_RATIO,
+                "delay_p50_s": round(p50, 2),
+                "delay_p95_s": round(p95, 2),
+                "delay_goal_p50_s": DELAY_GOAL_P50_S,
+                "delay_goal_met": p50 <= DELAY_GOAL_P50_S,
+                "load": [round(x, 2) for x in os.getloadavg()],
+                "pyspark": pyspark.__version__,
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "machine": platform.machine(),
+            },
+            sort_keys=True,
+        )
+    )
+    return 0
+
+
+def timed_printing(command: list[str], env: dict[str, str], cwd: Path, lines: int) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    took = time.perf_counter() - started
+    shown = sum(1 for line in result.stderr.splitlines() if line.startswith("[worker doubled]"))
+    if result.returncode != 0 or PRINTING_TOTAL not in result.stdout or shown != lines:
+        raise SystemExit(
+            f"printing.py: {result.returncode}, {shown} lines: {result.stderr[-2000:]}"
+        )
+    return took
+
+
+def print_delays(project: Path, env: dict[str, str]) -> list[float]:
+    """Seconds from each `print` in DELAY_APP's tasks to its line on our stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sparkpush", "submit", "delay.py"],
+        env=env,
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    delays = []
+    for line in process.stderr:
+        arrived = time.time()
+        if "PRINTED_AT" in line:
+            delays.append(arrived - float(line.rsplit(" ", 1)[1]))
+    if process.wait(timeout=300) != 0 or len(delays) != 16:
+        raise SystemExit(f"delay.py: exit {process.returncode}, {len(delays)} lines")
+    return delays
 
 
 if __name__ == "__main__":

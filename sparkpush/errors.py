@@ -22,7 +22,8 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   ├── ServerUnavailableError
 │   └── CallTimeoutError
 ├── ServerError                     1
-│   └── CallCancelledError
+│   ├── CallCancelledError
+│   └── UdfFailedError
 ├── ArtifactUploadError             4
 │   ├── ServerDiskFullError
 │   ├── ArtifactConflictError
@@ -168,6 +169,17 @@ class CallTimeoutError(ServerUnreachableError):
 
 class CallCancelledError(ServerError):
     """A call was cut off midway (gRPC CANCELLED); an idempotent one may be sent again."""
+
+
+class UdfFailedError(ServerError):
+    """A Python UDF raised on a worker; `traceback` is the worker's traceback cut down to the
+    user's own frames (the message says where, in one line)."""
+
+    def __init__(
+        self, message: str, traceback: tuple[str, ...] = (), error_class: str | None = None
+    ) -> None:
+        super().__init__(message, error_class=error_class)
+        self.traceback = traceback
 
 
 class UdfLoadError(UsageError):

@@ -73,6 +73,7 @@ _SCHEMA: dict[str, Any] = {
     },
     "layers": {"enabled": _BOOL, "code": _STR_LIST},
     "packages": {"coordinates": _STR_LIST, "repositories": _STR_LIST, "exclude": _STR_LIST},
+    "worker_output": _BOOL,
 }
 
 USER_CONFIG_FILE = "config.toml"
@@ -213,6 +214,8 @@ class Config:
     environment: EnvironmentSettings = field(default_factory=EnvironmentSettings)
     layers: LayerSettings = field(default_factory=LayerSettings)
     packages: PackageSettings = field(default_factory=PackageSettings)
+    worker_output: bool = True
+    """Show what the Python workers print and log (and let the sessions keep it)."""
     project_credentials: Mapping[str, str] = field(default_factory=dict)
     """`remote`, `token_file`, `ca_file` (and `environment.pip_args` as `pip_args`,
     `packages.repositories` as `repositories`) as the project's config writes them."""
@@ -402,6 +405,7 @@ def _build(table: dict[str, Any], path: Path, document: Mapping[str, Any]) -> Co
         environment=_environment(table.get("environment", {}), path, document),
         layers=_layers(table.get("layers", {})),
         packages=_packages(table.get("packages", {}), ivy_uris),
+        worker_output=table.get("worker_output", True),
     )
 
 

@@ -13,6 +13,7 @@ from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from sparkpush.connect.worker_failure import PYTHON_EXCEPTION, parse_worker_failure
 from sparkpush.errors import (
     ArtifactConflictError,
     AuthenticationError,
@@ -23,6 +24,7 @@ from sparkpush.errors import (
     ServerUnavailableError,
     ServerUnreachableError,
     SparkpushError,
+    UdfFailedError,
 )
 
 _ERROR_CLASS = re.compile(r"^\[([A-Z0-9_.]+)\]")
@@ -84,6 +86,13 @@ def translate_rpc_error(exc: grpc.RpcError, endpoint: str, action: str) -> Spark
     error_class = error_class_of(exc)
     if error_class == "ARTIFACT_ALREADY_EXISTS":
         return ArtifactConflictError(message)
+    failure = parse_worker_failure(_details(exc)) if error_class == PYTHON_EXCEPTION else None
+    if failure is not None:
+        return UdfFailedError(
+            f"{action} failed: a UDF raised on a Python worker: {failure.summary()}",
+            tuple(failure.traceback_lines()),
+            error_class=error_class,
+        )
     return ServerError(message, error_class=error_class)
 
 

@@ -7,7 +7,7 @@ import pyarrow.ipc as ipc
 
 from sparkpush.connect.proto import pb, relations
 from sparkpush.connect.session_client import SessionClient
-from sparkpush.errors import ServerError
+from sparkpush.errors import ServerError, UdfFailedError
 
 _ACTION = "running the query failed: "
 
@@ -26,6 +26,9 @@ def run_sql(client: SessionClient, query: str, timeout: float | None = None) -> 
                 reader = ipc.open_stream(response.arrow_batch.data)
                 schema = reader.schema
                 batches.extend(reader)
+    except UdfFailedError as exc:
+        message = exc.message.removeprefix(_ACTION)
+        raise UdfFailedError(message, exc.traceback, error_class=exc.error_class) from None
     except ServerError as exc:
         message = exc.message[len(_ACTION) :] if exc.message.startswith(_ACTION) else exc.message
         raise ServerError(message, error_class=exc.error_class) from None

@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.errors import SparkpushError
+from sparkpush.live.ipython_errors import explain_errors
 from sparkpush.live.project import LiveOptions, LiveProject
 from sparkpush.live.shell import LiveShell
+from sparkpush.workerout.settings import worker_output_on
 
-_loaded: dict[int, tuple[LiveShell, Callable[..., None]]] = {}
-"""Per IPython shell: the live shell and its pre_run_cell callback."""
+WORKER_OUTPUT_ENV = "SPARKPUSH_SHELL_WORKER_OUTPUT"
+
+_loaded: dict[int, tuple[LiveShell, Callable[..., None], Callable[..., None]]] = {}
+"""Per IPython shell: the live shell and its pre_run_cell and post_run_cell callbacks."""
 
 
 def load(ipython: Any) -> None:
@@ -39,41 +43,30 @@ def load(ipython: Any) -> None:
         notice = shell.newer_generation()
         if notice:
             print(notice)
+        shell.before_cell()
+
+    def after_cell(*_: object) -> None:
+        shell.after_cell()
 
     ipython.events.register("pre_run_cell", before_cell)
+    ipython.events.register("post_run_cell", after_cell)
     explain_errors(ipython, shell)
     atexit.register(shell.close)
-    _loaded[id(ipython)] = (shell, before_cell)
+    _loaded[id(ipython)] = (shell, before_cell, after_cell)
 
 
 def unload(ipython: Any) -> None:
     loaded = _loaded.pop(id(ipython), None)
     if loaded is None:
         return
-    shell, before_cell = loaded
+    shell, before_cell, after_cell = loaded
     ipython.events.unregister("pre_run_cell", before_cell)
+    ipython.events.unregister("post_run_cell", after_cell)
     ipython.set_custom_exc((), None)
     atexit.unregister(shell.close)
     shell.close()
     for name in ("spark", "refresh"):
         ipython.user_ns.pop(name, None)
-
-
-def explain_errors(ipython: Any, shell: LiveShell) -> None:
-    """Errors of Spark Connect that the shell explains (`LiveShell.error_line`) show as their
-    one line; every other one as IPython shows it."""
-    from pyspark.errors.exceptions.connect import SparkConnectException
-
-    def handler(
-        ip: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
-    ) -> None:
-        line = shell.error_line(value)
-        if line is None:
-            ip.showtraceback((etype, value, tb), tb_offset=tb_offset)
-        else:
-            print(line)
-
-    ipython.set_custom_exc((SparkConnectException,), handler)
 
 
 def _open(ipython: Any) -> LiveShell:
@@ -85,8 +78,16 @@ def _open(ipython: Any) -> LiveShell:
     project = LiveProject.open(options, notify=lambda line: print(f"connect: {line}"))
     shell = LiveShell(project, ipython.user_ns, say=print)
     try:
-        shell.start()
+        shell.start(worker_output=_worker_output_on(project))
     except BaseException:
         shell.close()
         raise
     return shell
+
+
+def _worker_output_on(project: LiveProject) -> bool:
+    """`SPARKPUSH_SHELL_WORKER_OUTPUT` (as `connect shell --[no-]worker-output`), else the
+    config."""
+    raw = os.environ.get(WORKER_OUTPUT_ENV, "").strip().lower()
+    flag = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(raw)
+    return worker_output_on(flag, project.config.worker_output)

@@ -54,6 +54,8 @@ class LiveOptions:
     config_file: Path | None = None
     keep_warm: bool = False
     """Leave a warm clone of the generation for the next run (see `spare`)."""
+    worker_output: bool | None = None
+    """`--worker-output/--no-worker-output`; None: the config decides."""
     classic: bool = False
     """`connect test`: leave the sessions a suite builds itself classic (see `suite_sessions`)."""
     working_dir: Path | None = None
@@ -114,6 +116,9 @@ class LiveProject:
     clones_supported: bool | None = None
     took_spare: bool = False
     """`session()` handed out a previous run's warm spare clone (see `spare`)."""
+    on_attach: list[Callable[[LiveSession], None]] = field(default_factory=list, repr=False)
+    """Called with every session handed out (e.g. to follow its worker output)."""
+    on_release: list[Callable[[LiveSession], None]] = field(default_factory=list, repr=False)
     owner_pid: int | None = None
     """Another process holds the generation and owns this one's clones (a pytest-xdist
     worker's controller, see `xdist_share`); None: this process."""
@@ -284,8 +289,7 @@ class LiveProject:
             log.info("warming the spare clone failed: %s", exc)
             self.release(live)
             return
-        self._open.remove(live)
-        close_pyspark(live.spark)
+        self._let_go(live)
         spare = SpareClone(
             live.session_id,
             live.server_side_session_id,
@@ -329,16 +333,24 @@ class LiveProject:
             raise
         live = LiveSession(spark, session_id, server_side, cloned, held.number, held.revision)
         self._open.append(live)
+        for hook in self.on_attach:
+            hook(live)
         return live
 
     def release(self, live: LiveSession) -> None:
         """Close the session's client and release it if it is a clone. Never raises."""
         if live not in self._open:
             return  # released already (close() came first)
-        self._open.remove(live)
-        close_pyspark(live.spark)
+        self._let_go(live)
         if live.cloned:
             self._release_session(live.session_id, live.server_side_session_id)
+
+    def _let_go(self, live: LiveSession) -> None:
+        """No longer hand out or follow `live`; its client closed, the session left as it is."""
+        self._open.remove(live)
+        for hook in self.on_release:
+            hook(live)
+        close_pyspark(live.spark)
 
     def close(self) -> None:
         """Release every clone, a fresh session, and the lease. Never raises."""
@@ -385,11 +397,14 @@ def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGenera
     from sparkpush.submit.project import with_project_artifacts
     from sparkpush.submit.run_session import fresh_session, prepare_session
     from sparkpush.submit.runner import SubmitRequest
+    from sparkpush.workerout.settings import worker_output_conf
 
     request = with_project_artifacts(config, target, SubmitRequest(app=None), notify)
     lease = fresh_session(target)
     try:
-        prepare_session(lease, request.artifacts, config.conf)
+        prepare_session(
+            lease, request.artifacts, {**worker_output_conf(config.worker_output), **config.conf}
+        )
         udfs = request.register_udfs(lease.client, None) if request.register_udfs else []
     except BaseException:
         with contextlib.suppress(SparkpushError):

@@ -13,6 +13,7 @@ under pytest-xdist each worker clones the generation its controller holds (`live
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import threading
@@ -58,6 +59,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="At the end, leave a clone of the generation with its Python worker started for "
         "the next run (released by that run, or by the server's idle timeout).",
+    )
+    group.addoption(
+        "--sparkpush-worker-output",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Show what the UDFs print and log on the workers: in a failing test's report, "
+        "live with -s (default: on, or worker_output in the config).",
     )
     group.addoption(
         "--sparkpush-config",
@@ -171,6 +179,7 @@ def _open_project(config: pytest.Config) -> LiveProject:
         config.stash[PROJECT_KEY] = project
         if project.owner_pid is None:
             _announce(config, project)
+        _follow_worker_output(config, project)
     return project
 
 
@@ -229,6 +238,18 @@ def _open(config: pytest.Config) -> LiveProject:
     if shared is not None:
         return LiveProject.adopt(options, shared.held, shared.owner_pid, shared.remote)
     return LiveProject.open(options, notify=lambda line: _say(config, line))
+
+
+def _follow_worker_output(config: pytest.Config, project: LiveProject) -> None:
+    from sparkpush.live.pytest_worker_output import follow_worker_output
+    from sparkpush.workerout.pickle_hook import install_pickle_hook
+    from sparkpush.workerout.settings import worker_output_on
+
+    flag = _early_option(config, "sparkpush_worker_output")
+    if worker_output_on(flag, project.config.worker_output):
+        follow_worker_output(config, project)
+    else:  # the generation may still capture: its UDFs must not hang it (see worker_print)
+        install_pickle_hook()
 
 
 def _early_option(config: pytest.Config, name: str) -> Any:

@@ -147,6 +147,10 @@ def plugin_args(options: LiveOptions) -> list[str]:
         args.append("--sparkpush-fresh")
     if options.keep_warm:
         args.append("--sparkpush-keep-warm")
+    if options.worker_output is not None:
+        args.append(
+            "--sparkpush-worker-output" if options.worker_output else "--sparkpush-no-worker-output"
+        )
     if not options.classic:
         args.append("--sparkpush-suite-sessions")
     if options.config_file is not None:

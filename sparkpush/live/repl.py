@@ -6,6 +6,8 @@ import code
 import contextlib
 import importlib.util
 import sys
+from types import CodeType
+from typing import Any
 
 from sparkpush.live.shell import LiveShell
 
@@ -23,16 +25,30 @@ def interact(shell: LiveShell, *, plain: bool = False) -> None:
 
 
 class LiveConsole(code.InteractiveConsole):
-    """The standard REPL, where an error the shell explains is its one line."""
+    """The standard REPL: the worker output of each statement shown after it; a failed UDF's
+    traceback cut to the user's frames; an error the shell explains is its one line."""
 
     def __init__(self, shell: LiveShell) -> None:
         # the console reads the very dict the shell rebinds `spark` in
         super().__init__(shell.namespace)  # type: ignore[arg-type]
         self.shell = shell
 
+    def runcode(self, code: CodeType) -> None:
+        self.shell.before_cell()
+        try:
+            super().runcode(code)
+        finally:
+            self.shell.after_cell()
+
     def showtraceback(self) -> None:
-        error = sys.exc_info()[1]
-        line = self.shell.error_line(error) if error is not None else None
+        _, error, tb = sys.exc_info()
+        if error is None:
+            super().showtraceback()
+            return
+        # the first frame is the console's own, as the console shows it
+        if self.shell.show_exception(error, tb.tb_next if tb else None):
+            return
+        line = self.shell.error_line(error)
         if line is None:
             super().showtraceback()
         else:
@@ -52,17 +68,26 @@ def _ipython(shell: LiveShell) -> None:
     from IPython.terminal.ipapp import TerminalIPythonApp
     from traitlets.config import Config
 
-    from sparkpush.live.ipython import explain_errors
-
     config = Config()
     config.TerminalInteractiveShell.banner2 = shell.banner() + "\n"
     config.TerminalIPythonApp.display_banner = True
     shell.watch_generations()
-    # IPython.start_ipython's own steps, with the error lines put in before the loop starts
-    app = TerminalIPythonApp.instance(user_ns=shell.namespace, config=config)
+    # IPython.start_ipython's own steps, with the cell events and the error lines put in
+    # before the loop starts
+    app = TerminalIPythonApp.instance(config=config, user_ns=shell.namespace)
     app.initialize(argv=[])
-    explain_errors(app.shell, shell)
+    follow_cells(app.shell, shell)
     app.start()
+
+
+def follow_cells(ipython: Any, shell: LiveShell) -> None:
+    """After each IPython cell, the worker output of its queries; errors as `explain_errors`
+    shows them."""
+    from sparkpush.live.ipython_errors import explain_errors
+
+    ipython.events.register("pre_run_cell", lambda *_: shell.before_cell())
+    ipython.events.register("post_run_cell", lambda *_: shell.after_cell())
+    explain_errors(ipython, shell)
 
 
 def _python_banner() -> str:

@@ -10,13 +10,19 @@ the session `spark.refresh()` replaced answers with one line (`error_line`), not
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, MutableMapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sparkpush.errors import SparkpushError
 from sparkpush.live.project import LiveProject, LiveSession, Revision
+from sparkpush.live.worker_output import LiveWorkerOutput, follow_live_sessions
 from sparkpush.submit.script_error import error_condition
+from sparkpush.workerout.bounded import BoundedLines
+from sparkpush.workerout.pickle_hook import install_pickle_hook
+from sparkpush.workerout.worker_traceback import format_worker_failure
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
@@ -46,11 +52,44 @@ class LiveShell:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watch: threading.Thread | None = None
+        self.worker_output: LiveWorkerOutput | None = None
 
-    def start(self) -> SparkSession:
+    def start(self, worker_output: bool = True) -> SparkSession:
+        """Put `spark` in the namespace; with `worker_output`, what its UDFs print on the
+        workers is shown after each cell (see `before_cell`, `after_cell`)."""
+        if worker_output:
+            self.worker_output = follow_live_sessions(self.project)
+        else:  # the generation may still capture: its UDFs must not hang it (see worker_print)
+            install_pickle_hook()
         spark = self._put(self.project.session())
         self.namespace["refresh"] = self.refresh
         return spark
+
+    def before_cell(self) -> None:
+        if self.worker_output is not None:
+            self.worker_output.mark()
+
+    def after_cell(self) -> None:
+        """Show what the cell's queries made the workers print (on stderr, bounded)."""
+        if self.worker_output is None:
+            return
+        output = BoundedLines(_to_stderr)
+        try:
+            self.worker_output.fill(output)
+        except Exception as exc:  # never the reason a shell breaks
+            log.debug("reading the worker output failed: %s", exc)
+        output.close()
+
+    def show_exception(
+        self, exc: BaseException, tb: TracebackType | None, hidden: tuple[str, ...] = ()
+    ) -> bool:
+        """Show a failed UDF's traceback cut to the user's frames (none from folders in
+        `hidden`, the shell's own); False for other errors."""
+        shortened = format_worker_failure(exc, tb, hidden)
+        if shortened is None:
+            return False
+        sys.stderr.write(shortened)
+        return True
 
     @property
     def spark(self) -> SparkSession:
@@ -143,4 +182,10 @@ class LiveShell:
 
     def close(self) -> None:
         self._stop.set()
+        if self.worker_output is not None:
+            self.worker_output.close()
         self.project.close()
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -27,6 +27,10 @@ from sparkpush.server.process_group import ProcessInfo, all_processes, read_proc
 
 SWEEP_S = 5.0
 CHILDLESS_S = 10.0
+STARTING_S = 120.0
+"""A daemon that has had no worker yet may still be starting (importing PySpark, more than
+10 s on a loaded machine): it gets this long (reaping it then failed the task with
+`EOFException occurred while reading the port number from pyspark.daemon's stdout`)."""
 DAEMON_MODULE = "pyspark.daemon"
 
 
@@ -56,20 +60,25 @@ def worker_daemons(
 class ChildlessSince:
     """Since when each daemon has had no workers; names the ones childless for `grace` s."""
 
-    def __init__(self, grace: float = CHILDLESS_S) -> None:
+    def __init__(self, grace: float = CHILDLESS_S, starting: float = STARTING_S) -> None:
         self.grace = grace
+        self.starting = max(grace, starting)
         self._since: dict[tuple[int, int], float] = {}
+        self._worked: set[tuple[int, int]] = set()
 
     def expired(self, daemons: dict[ProcessInfo, bool], now: float) -> list[ProcessInfo]:
         seen = {daemon.key for daemon in daemons}
         self._since = {key: since for key, since in self._since.items() if key in seen}
+        self._worked &= seen
         due = []
         for daemon, has_workers in daemons.items():
             if has_workers:
                 self._since.pop(daemon.key, None)
+                self._worked.add(daemon.key)
                 continue
             since = self._since.setdefault(daemon.key, now)
-            if now - since >= self.grace:
+            grace = self.grace if daemon.key in self._worked else self.starting
+            if now - since >= grace:
                 due.append(daemon)
         return due
 

@@ -20,6 +20,7 @@ from sparkpush.submit.prefork import prefork
 from sparkpush.submit.project import attach_to_project, with_project_artifacts
 from sparkpush.submit.report import build_report, remote_for_report, write_report
 from sparkpush.submit.runner import SubmitRequest, check_app, run_submit
+from sparkpush.workerout.settings import kept_file_for, worker_output_conf, worker_output_on
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class SubmitOptions:
     attach: bool = False
     fresh: bool = False
     query_progress: bool = False
+    worker_output: bool | None = None
+    """`--worker-output/--no-worker-output`; None: the config decides."""
 
 
 @dataclass(frozen=True)
@@ -119,14 +122,22 @@ def submit_and_report(
     remote_shown: str | None = None
     try:
         config = load_config()
+        worker_output = worker_output_on(options.worker_output, config.worker_output)
         request = SubmitRequest(
             app=app,
             module=options.module,
             args=app_args,
             artifacts=_flagged_artifacts(options),
-            conf={**config.conf, **parse_conf(options.confs)},
+            conf={
+                **worker_output_conf(worker_output),
+                **config.conf,
+                **parse_conf(options.confs),
+            },
             timeout_s=timeout_s,
             query_progress=options.query_progress,
+            worker_output=worker_output,
+            worker_output_relevant=bool(config.udf_modules),
+            worker_output_file=kept_file_for(options.report_path) if options.report_path else None,
             liveness_timeout_s=parse_liveness_timeout(
                 options.liveness_timeout_raw, config.liveness_timeout
             ),

@@ -8,6 +8,7 @@ from enum import Enum
 
 from sparkpush.artifacts.upload import UploadReport
 from sparkpush.errors import ExitCode, SparkpushError
+from sparkpush.workerout.bounded import WorkerOutputCounts
 
 
 class RunStatus(str, Enum):
@@ -39,6 +40,8 @@ class SubmitOutcome:
     started_at: float = 0.0
     """Seconds since the epoch."""
     duration_s: float = 0.0
+    worker_output: WorkerOutputCounts | None = None
+    """What the session's Python workers printed and logged (None: not followed)."""
     failure: SparkpushError | None = field(default=None, repr=False)
     """The error behind status ERROR, for the CLI to show once the report is written."""
 

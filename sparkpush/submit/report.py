@@ -56,6 +56,7 @@ def build_report(
         ],
         "udfs": list(outcome.udfs),
         "interrupted_operations": sorted(set(outcome.interrupted_operations)),
+        "worker_output": outcome.worker_output.to_json() if outcome.worker_output else None,
     }
 
 

@@ -48,9 +48,11 @@ from sparkpush.submit.script_process import (
     exit_status,
     script_argv,
     script_environment,
+    server_is_local,
     start_script,
     stop_script,
 )
+from sparkpush.submit.worker_output import followed_worker_output
 from sparkpush.udf.loading import Loader
 
 __all__ = [
@@ -87,6 +89,12 @@ class SubmitRequest:
     register_udfs: Callable[[Session, Loader | None], list[str]] | None = None
     """Registers the project's UDFs on a fresh session before the script runs (with the
     given UDF loader; None: a new Python process)."""
+    worker_output: bool = False
+    """Show what the session's Python workers print and log (see `worker_output`)."""
+    worker_output_relevant: bool = False
+    """The session has the project's Python UDFs (not only the script's own)."""
+    worker_output_file: Path | None = None
+    """Where to keep the run's worker lines (next to the `--report`)."""
     liveness_timeout_s: float | None = DEFAULT_TIMEOUT_S
     """The server counts as hung once a liveness question waits this long (None: never)."""
 
@@ -210,8 +218,33 @@ def _supervise(
     forked: ForkedScript | None,
     notify: Notify,
 ) -> None:
+    """Run the child while the session's worker output is followed (shown on stderr)."""
+    with followed_worker_output(
+        target,
+        lease,
+        outcome,
+        enabled=request.worker_output,
+        relevant=request.worker_output_relevant,
+        local_server=server_is_local(target),
+        keep_path=request.worker_output_file,
+        control=control,
+    ) as child_env:
+        _run_child(target, lease, request, control, outcome, forked, notify, child_env)
+
+
+def _run_child(
+    target: Target,
+    lease: SessionLease,
+    request: SubmitRequest,
+    control: RunControl,
+    outcome: SubmitOutcome,
+    forked: ForkedScript | None,
+    notify: Notify,
+    extra_env: dict[str, str],
+) -> None:
     argv = script_argv(request.app, request.module, request.args)
     env = script_environment(target, lease, query_progress=request.query_progress)
+    env.update(extra_env)
     with script_error_file() as error_file:
         env[SCRIPT_ERROR_ENV] = str(error_file)
         entries = driver_path_entries(request.driver_path, error_file.parent / "driver")

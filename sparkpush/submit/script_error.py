@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sparkpush.connect.worker_failure import parse_worker_failure
+
 SCRIPT_ERROR_ENV = "SPARKPUSH_SCRIPT_ERROR_FILE"
 MAX_MESSAGE_CHARS = 1000
 MIN_SECRET_CHARS = 4
@@ -47,6 +49,9 @@ def describe_exception(exc: BaseException) -> ScriptError:
         name = f"{kind.__module__}.{name}"
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
+    failure = parse_worker_failure(text) if "PythonException" in name else None
+    if failure is not None:  # the worker's exception, not PySpark's preamble
+        first = failure.summary()
     message = f"{name}: {first}" if first else name
     return ScriptError(message[:MAX_MESSAGE_CHARS], api_gap_hint(exc))
 

@@ -38,6 +38,9 @@ from sparkpush.submit.local_paths import BASE_DIR_ENV
 from sparkpush.submit.local_paths import install as install_local_paths
 from sparkpush.submit.script_error import write_script_error
 from sparkpush.udf.loader_fork import load_in_fork
+from sparkpush.workerout.activity import EVENTS_ENV, EventFile
+from sparkpush.workerout.settings import ENABLED_ENV
+from sparkpush.workerout.worker_traceback import format_worker_failure
 
 RUN_TAG_ENV = "SPARKPUSH_RUN_TAG"
 QUERY_PROGRESS_ENV = "SPARKPUSH_QUERY_PROGRESS"
@@ -64,6 +67,7 @@ def main(argv: list[str], lifeline: IO[str] | None = None) -> int:
         from sparkpush.submit.query_progress import QueryProgressLine
 
         session.registerProgressHandler(QueryProgressLine(sys.stderr))
+    _guard_worker_output(session)
     interrupts = group_interrupts(os.environ)
     if interrupts is not None:
         interrupts.install()
@@ -75,6 +79,33 @@ def main(argv: list[str], lifeline: IO[str] | None = None) -> int:
         # the script may have stopped it already; closing is best effort
         with contextlib.suppress(Exception):
             session.stop()
+
+
+_events: EventFile | None = None
+"""Where this process tells the parent about its queries (with worker output on)."""
+FLUSH_WAIT_S = 10.0
+
+
+def _show_worker_output_first() -> None:
+    """Let the parent show what the UDFs printed before the traceback (bounded wait)."""
+    if _events is not None:
+        _events.flush(FLUSH_WAIT_S)
+
+
+def _guard_worker_output(session: Any) -> None:
+    """Every UDF the script sends carries the workers' whole-line print (which also keeps a
+    session that captures worker output from hanging, see `worker_print`); with worker output
+    on, the parent, which reads it, learns when queries run and UDFs are sent."""
+    from sparkpush.workerout.activity import PICKLED, ProgressEvents
+    from sparkpush.workerout.pickle_hook import install_pickle_hook
+
+    if os.environ.get(ENABLED_ENV) != "1":
+        install_pickle_hook()
+        return
+    global _events
+    events = _events = EventFile(os.environ[EVENTS_ENV])
+    install_pickle_hook(lambda: events.emit(PICKLED))
+    session.registerProgressHandler(ProgressEvents(events.emit))
 
 
 def _interrupt_orphaned_run(session: Any, owns_session: bool) -> None:
@@ -114,6 +145,7 @@ def _run(mode: str, target: str, args: list[str], interrupts: GroupInterrupts | 
     except BaseException as exc:  # the script's own failure: show it as Python would
         if interrupts is not None and interrupts.noted:
             return 130  # its query failed because the run's operations were interrupted
+        _show_worker_output_first()
         _print_script_traceback(exc, target)
         write_script_error(exc, os.environ)
         return 1
@@ -139,6 +171,10 @@ def _print_script_traceback(exc: BaseException, target: str) -> None:
         or tb.tb_frame.f_code.co_filename.startswith("<frozen runpy")
     ):
         tb = tb.tb_next
+    shortened = format_worker_failure(exc, tb)
+    if shortened is not None:  # a failed UDF: the user's frames, not PySpark's
+        sys.stderr.write(shortened)
+        return
     traceback.print_exception(type(exc), exc, tb)
 
 

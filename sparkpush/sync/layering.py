@@ -12,6 +12,7 @@ from sparkpush.artifacts.planner import LayeredSet, upload_order
 from sparkpush.config.settings import Config
 from sparkpush.environment.session_parts import environment_conf
 from sparkpush.sync.generation import BaseSession, Generation
+from sparkpush.workerout.settings import worker_output_conf
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,13 @@ class Layout:
 
 def session_conf(config: Config, artifact_names: Iterable[str]) -> dict[str, str]:
     """The confs every generation gets, set once on its base (or on its own session): the
-    environment's Python (when its archive is sent), then the project's, which win."""
-    return {**environment_conf(artifact_names), **config.conf}
+    environment's Python (when its archive is sent), worker output kept (unless the config
+    turns it off), then the project's, which win."""
+    return {
+        **environment_conf(artifact_names),
+        **worker_output_conf(config.worker_output),
+        **config.conf,
+    }
 
 
 def layout_of(

@@ -41,6 +41,7 @@ from sparkpush.udf.loader_messages import (
 )
 from sparkpush.udf.once_answers import OnceAnswers
 from sparkpush.udf.python_version import local_python, version_mismatch
+from sparkpush.workerout.pickle_hook import install_pickle_hook
 
 Emit = Callable[[LoaderEvent], None]
 
@@ -103,6 +104,9 @@ def run(request: LoadRequest, out: IO[str]) -> int:
         for udf in found:
             udf.fingerprint = _fingerprint(udf, emit)
         mark("child.fingerprinted")
+        # what a registered UDF prints reaches the session's worker log whole (a fingerprint
+        # is of the bare function: it does not change with this)
+        install_pickle_hook()
         loaded = _register(spark, found, request, emit)
         mark("child.registered")
         dropped = (

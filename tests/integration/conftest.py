@@ -378,15 +378,16 @@ class Lines:
 
 @contextmanager
 def watching(
-    args: list[str], env: dict[str, str], cwd: Path
+    args: list[str], env: dict[str, str], cwd: Path, *, with_stderr: bool = False
 ) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
-    """`connect watch ARGS` in the background; stopped with Ctrl-C (killed if it hangs)."""
+    """`connect watch ARGS` in the background; stopped with Ctrl-C (killed if it hangs).
+    `with_stderr`: its stderr (and its runs') is read with its stdout."""
     watch = subprocess.Popen(
         [sys.executable, "-m", "sparkpush", "watch", *args],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if with_stderr else subprocess.DEVNULL,
         text=True,
     )
     try:

@@ -84,6 +84,7 @@ def test_explicit_config_file_may_hold_keys_at_top_level(tmp_path: Path) -> None
         ("[tool.sparkpush.layers]\ncode = 'jars/a.jar'\n", "'layers.code' must be a list"),
         ("[tool.sparkpush.layers]\nbase = []\n", "unknown key 'layers.base'"),
         ("[tool.sparkpush.java_udfs.f]\nclass = 'A'\n", "needs string keys"),
+        ("[tool.sparkpush]\nworker_output = 'off'\n", "'worker_output' must be true or false"),
         (
             "[tool.sparkpush.java_udfs.f]\nclass = 'A'\nreturns = 'int'\nx = 1\n",
             "unknown key 'java_udfs.f.x'",
@@ -107,6 +108,12 @@ def test_layers_are_on_by_default_and_configurable(tmp_path: Path) -> None:
         "[tool.sparkpush.layers]\nenabled = false\ncode = ['jars/myapp-*.jar']\n",
     )
     assert load_config(cwd=tmp_path).layers == LayerSettings(False, ("jars/myapp-*.jar",))
+
+
+def test_worker_output_is_on_by_default_and_can_be_turned_off(tmp_path: Path) -> None:
+    assert load_config(cwd=tmp_path).worker_output is True
+    write(tmp_path / "pyproject.toml", "[tool.sparkpush]\nworker_output = false\n")
+    assert load_config(cwd=tmp_path).worker_output is False
 
 
 def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:

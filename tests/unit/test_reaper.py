@@ -41,9 +41,20 @@ def test_orphaned_daemons_of_the_session_still_count() -> None:
 def test_a_daemon_is_due_only_after_staying_childless_for_the_grace() -> None:
     tracker = ChildlessSince(grace=10.0)
     daemon = proc(200, 100)
-    assert tracker.expired({daemon: False}, now=0.0) == []
-    assert tracker.expired({daemon: False}, now=9.0) == []
-    assert tracker.expired({daemon: False}, now=10.0) == [daemon]
+    tracker.expired({daemon: True}, now=0.0)
+    assert tracker.expired({daemon: False}, now=1.0) == []
+    assert tracker.expired({daemon: False}, now=10.0) == []
+    assert tracker.expired({daemon: False}, now=11.0) == [daemon]
+
+
+def test_a_daemon_that_never_had_a_worker_may_still_be_starting() -> None:
+    """On a loaded machine a daemon took more than 10 s to start: reaped, it failed the task
+    (EOFException reading its port)."""
+    tracker = ChildlessSince(grace=10.0, starting=120.0)
+    starting = proc(200, 100)
+    assert tracker.expired({starting: False}, now=0.0) == []
+    assert tracker.expired({starting: False}, now=30.0) == []
+    assert tracker.expired({starting: False}, now=120.0) == [starting]
 
 
 def test_a_worker_restarts_the_clock() -> None:
@@ -57,6 +68,7 @@ def test_a_worker_restarts_the_clock() -> None:
 
 def test_a_recycled_pid_is_a_new_daemon() -> None:
     tracker = ChildlessSince(grace=10.0)
+    tracker.expired({proc(200, 100): True}, now=0.0)
     tracker.expired({proc(200, 100): False}, now=0.0)
     reborn = ProcessInfo(pid=200, ppid=100, session=SERVER_SESSION, uid=ME, started=1, args=DAEMON)
     assert tracker.expired({reborn: False}, now=15.0) == []

@@ -14,6 +14,7 @@ from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.errors import ServerUnreachableError
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome
 from sparkpush.submit.report import build_report, remote_for_report, summary_line, write_report
+from sparkpush.workerout.bounded import WorkerOutputCounts
 
 REQUIRED = {
     "status",
@@ -51,6 +52,19 @@ def test_report_has_every_documented_field() -> None:
     assert report["duration_s"] == 1.235
     assert report["udfs"] == []
     assert report["args"] == ["a"]
+
+
+def test_the_report_counts_the_worker_lines() -> None:
+    assert report_of(outcome())["worker_output"] is None  # not followed
+    counts = WorkerOutputCounts(lines=100_000, shown=1000, kept=10_000, file="r.worker-output.log")
+    assert report_of(outcome(worker_output=counts))["worker_output"] == {
+        "lines": 100_000,
+        "shown": 1000,
+        "left_out": 99_000,
+        "kept": 10_000,
+        "file": "r.worker-output.log",
+        "note": None,
+    }
 
 
 def test_failure_fills_status_exit_code_and_error() -> None:

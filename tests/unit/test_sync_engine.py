@@ -24,6 +24,7 @@ from sparkpush.remote.target import Target
 from sparkpush.sync.engine import release_generations, sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import UnfinishedSession, record_unfinished, unfinished_sessions
+from sparkpush.workerout.settings import LOGGING_CONF
 from tests.fake_session import FakeServer
 
 
@@ -59,7 +60,7 @@ def test_the_first_sync_builds_generation_one_with_every_artifact(
     assert [a.name for a in result.uploaded] == ["pyfiles/jobs.py"]
     session = server.sessions[result.session_id]
     assert session.artifacts == {"pyfiles/jobs.py": b"def run(): return 1\n"}
-    assert session.conf == {"spark.sql.shuffle.partitions": "4"}
+    assert session.conf == {"spark.sql.shuffle.partitions": "4", LOGGING_CONF: "true"}
     manifest = load_generation(config.project_root)
     assert manifest is not None and manifest.session_id == result.session_id
     assert manifest.server_side_session_id == session.server_side_session_id

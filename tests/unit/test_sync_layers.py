@@ -20,6 +20,7 @@ from sparkpush.remote.target import Target
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
+from sparkpush.workerout.settings import LOGGING_CONF
 from tests.fake_session import FakeServer
 
 CLASS_JAR = class_jar_name(Path("/project/classes"), Path("/project"))
@@ -87,7 +88,7 @@ def test_the_first_sync_builds_a_base_and_a_clone_of_it_with_the_code(
     assert manifest is not None and manifest.base is not None
     base = server.sessions[manifest.base.session_id]
     assert set(base.artifacts) == BASE
-    assert base.conf == {"spark.sql.shuffle.partitions": "4"}
+    assert base.conf == {"spark.sql.shuffle.partitions": "4", LOGGING_CONF: "true"}
     assert server.clones == [result.session_id]
     generation = server.sessions[result.session_id]
     assert set(generation.artifacts) == BASE | CODE
@@ -185,7 +186,10 @@ def test_changed_confs_build_a_new_base(server: FakeServer, target: Target, conf
     second = sync_project(changed, target)
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
     assert second.reasons == ("changed: session confs",)
-    assert server.sessions[second.session_id].conf == {"spark.sql.shuffle.partitions": "8"}
+    assert server.sessions[second.session_id].conf == {
+        "spark.sql.shuffle.partitions": "8",
+        LOGGING_CONF: "true",
+    }
 
 
 def test_a_new_base_file_is_added_in_place_to_the_generation_and_its_base(

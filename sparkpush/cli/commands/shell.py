@@ -6,14 +6,23 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.live.project import LiveOptions, LiveProject
+from sparkpush.workerout.settings import worker_output_on
 
 
 @click.command()
 @click.option("--remote", help="Spark Connect URL (default: config, then the embedded server).")
 @click.option("--fresh", is_flag=True, help="An own session with the project's artifacts.")
 @click.option("--plain", is_flag=True, help="The standard Python REPL even if IPython is there.")
+@click.option(
+    "--worker-output/--no-worker-output",
+    default=None,
+    help="After each statement, what its UDFs printed and logged on the workers (default: "
+    "on, or worker_output in the config).",
+)
 @pass_app
-def shell(app_ctx: AppContext, remote: str | None, fresh: bool, plain: bool) -> int:
+def shell(
+    app_ctx: AppContext, remote: str | None, fresh: bool, plain: bool, worker_output: bool | None
+) -> int:
     """IPython (or the standard REPL) with `spark` on the project's generation, synced first."""
     from sparkpush.live.repl import interact
     from sparkpush.live.shell import LiveShell
@@ -22,7 +31,7 @@ def shell(app_ctx: AppContext, remote: str | None, fresh: bool, plain: bool) -> 
     project = LiveProject.open(options, notify=app_ctx.notify)
     live = LiveShell(project, {}, say=click.echo)
     try:
-        live.start()
+        live.start(worker_output=worker_output_on(worker_output, project.config.worker_output))
         interact(live, plain=plain)
     finally:
         live.close()

@@ -83,6 +83,12 @@ from sparkpush.submit.report import summary_line
     is_flag=True,
     help="An isolated session even when the project's daemon is running.",
 )
+@click.option(
+    "--worker-output/--no-worker-output",
+    default=None,
+    help="Show what the UDFs print and log on the workers, on stderr (default: on, or "
+    "worker_output in the config).",
+)
 @click.argument("app", required=False)
 @click.argument("app_args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
@@ -106,6 +112,7 @@ def submit(
     log_format: str,
     attach: bool,
     fresh: bool,
+    worker_output: bool | None,
     app: str | None,
     app_args: tuple[str, ...],
 ) -> int:
@@ -139,6 +146,7 @@ def submit(
         attach=attach,
         fresh=fresh,
         query_progress=tty,
+        worker_output=worker_output,
     )
     progress = ProgressLine("uploading") if tty else None
     try:

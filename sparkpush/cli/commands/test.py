@@ -35,6 +35,12 @@ from sparkpush.submit.report import summary_line, write_report
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write a JSON report (counts, duration, session, generation) to FILE.",
 )
+@click.option(
+    "--worker-output/--no-worker-output",
+    default=None,
+    help="Show what the UDFs print and log on the workers: in a failing test's report, live "
+    "with -s (default: on, or worker_output in the config).",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
 def test(
@@ -45,6 +51,7 @@ def test(
     classic: bool,
     as_json: bool,
     report_path: Path | None,
+    worker_output: bool | None,
     pytest_args: tuple[str, ...],
 ) -> int:
     """Run pytest; its `spark` fixture and the suite's own SparkSessions are on the project's
@@ -60,6 +67,7 @@ def test(
         fresh=fresh,
         config_file=app_ctx.config_file,
         keep_warm=keep_warm,
+        worker_output=worker_output,
         classic=classic,
     )
     outcome = run_tests(pytest_args, options)

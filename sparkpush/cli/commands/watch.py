@@ -36,19 +36,30 @@ class ScriptRunner:
 
     @classmethod
     def for_script(
-        cls, app: str, args: tuple[str, ...], config_option: list[str], project_root: Path
+        cls,
+        app: str,
+        args: tuple[str, ...],
+        config_option: list[str],
+        project_root: Path,
+        worker_output: bool | None = None,
     ) -> ScriptRunner:
         """`connect submit --attach APP ARGS`; re-run when it or a module it imports changes."""
         script = Path(app).absolute()
         command = [sys.executable, "-m", "sparkpush", *config_option, "submit", "--attach"]
+        command += _worker_output_flag(worker_output)
         return cls([*command, app, *args], lambda: local_sources(script, project_root))
 
     @classmethod
     def for_tests(
-        cls, pytest_args: tuple[str, ...], config_option: list[str], project_root: Path
+        cls,
+        pytest_args: tuple[str, ...],
+        config_option: list[str],
+        project_root: Path,
+        worker_output: bool | None = None,
     ) -> ScriptRunner:
         """`connect test PYTEST_ARGS`; re-run when a test file or what it imports changes."""
-        command = [sys.executable, "-m", "sparkpush", *config_option, "test", *pytest_args]
+        command = [sys.executable, "-m", "sparkpush", *config_option, "test"]
+        command += [*_worker_output_flag(worker_output), *pytest_args]
         folders = paths_under_test(pytest_args, Path.cwd())
         return cls(command, lambda: sources_under_test(folders, project_root))
 
@@ -94,6 +105,12 @@ class ScriptRunner:
     is_flag=True,
     help="Re-run connect test ARGS after every sync.",
 )
+@click.option(
+    "--worker-output/--no-worker-output",
+    default=None,
+    help="With --run or --test: show what the UDFs print and log on the workers (default: "
+    "on, or worker_output in the config).",
+)
 @click.argument("app_args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
 def watch(
@@ -101,6 +118,7 @@ def watch(
     remote: str | None,
     run_app: str | None,
     run_tests: bool,
+    worker_output: bool | None,
     app_args: tuple[str, ...],
 ) -> int:
     """Watch the project's sources and keep its session on the code on disk."""
@@ -110,9 +128,9 @@ def watch(
         raise UsageError("--run and --test exclude each other")
     runner: ScriptRunner | None = None
     if run_app:
-        runner = ScriptRunner.for_script(run_app, app_args, config_option, root)
+        runner = ScriptRunner.for_script(run_app, app_args, config_option, root, worker_output)
     elif run_tests:
-        runner = ScriptRunner.for_tests(app_args, config_option, root)
+        runner = ScriptRunner.for_tests(app_args, config_option, root, worker_output)
 
     def on_synced(result: SyncResult) -> None:
         if result.action is not PlanAction.NOTHING:
@@ -144,6 +162,13 @@ def watch(
         if runner is not None:
             runner.stop()
     return 0
+
+
+def _worker_output_flag(worker_output: bool | None) -> list[str]:
+    """The child command's own flag (it reads the config itself when none was given)."""
+    if worker_output is None:
+        return []
+    return ["--worker-output" if worker_output else "--no-worker-output"]
 
 
 def _udf_fingerprints(result: SyncResult) -> dict[str, str]:
