@@ -63,7 +63,7 @@ class FakeView:
         if sql.startswith("SELECT count(*)"):
             lines = sum(r["msg"].count("\n") + 1 for r in rows)
             return [{"records": len(rows), "lines": lines}]
-        return rows
+        return list(rows)
 
 
 # --- the query and its rows -------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_print_keeps_its_arguments(whole_lines: None) -> None:
     assert [w[0] for w in stream.writes] == ["a-b!", "c\n"]
     assert stream.flushed == 1
     with pytest.raises(TypeError):
-        print("x", sep=3, file=stream)  # type: ignore[arg-type]
+        print("x", sep=3, file=stream)  # type: ignore[call-overload]
 
 
 def test_no_stdout_prints_nothing(whole_lines: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +150,7 @@ def test_every_pickle_carries_the_print_and_unpickles_as_it_was(whole_lines: Non
         data = CloudPickleSerializer().dumps((lambda x: x + 1, "long"))
     finally:
         remove_listener(listener)
-        CloudPickleSerializer.dumps = getattr(CloudPickleSerializer.dumps, "__wrapped__", original)
+        CloudPickleSerializer.dumps = getattr(CloudPickleSerializer.dumps, "__wrapped__", original)  # type: ignore[method-assign]
     assert pickled == [True]
     assert b"with_whole_lines" in data  # by value: the workers have no sparkpush
     function, return_type = cloudpickle.loads(data)
