@@ -63,13 +63,41 @@ def shared_channels() -> Iterator[None]:
     if _shared.get() is not None:
         yield
         return
-    channels: dict[_ChannelKey, grpc.Channel] = {}
-    token = _shared.set(channels)
+    kept = KeptChannels()
     try:
-        yield
+        with kept.shared():
+            yield
     finally:
-        _shared.reset(token)
-        for channel in channels.values():
+        kept.close()
+
+
+class KeptChannels:
+    """Channels a long-lived process keeps from one block to the next (the daemon, from one
+    sync to the next): inside `shared()`, as inside `shared_channels`, clients of one server
+    share a channel, and it stays open after the block, until `close()`.
+
+    Used by one thread at a time. A channel to a server that went away keeps trying to
+    reconnect, with backoff: `close()` after a failure, so the next block starts afresh.
+    """
+
+    def __init__(self) -> None:
+        self._channels: dict[_ChannelKey, grpc.Channel] = {}
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        if _shared.get() is not None:
+            yield
+            return
+        token = _shared.set(self._channels)
+        try:
+            yield
+        finally:
+            _shared.reset(token)
+
+    def close(self) -> None:
+        channels = list(self._channels.values())
+        self._channels.clear()
+        for channel in channels:
             channel.close()
 
 

@@ -33,6 +33,7 @@ from sparkpush.daemon.control_messages import (
     read_line,
 )
 from sparkpush.daemon.service import Daemon
+from sparkpush.progress.phases import mark
 from sparkpush.state.daemon_paths import socket_address
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class _Handler(socketserver.StreamRequestHandler):
         if request.op is ControlOp.STATUS:
             self._send(daemon.status().to_json())
         elif request.op is ControlOp.FLUSH:
+            mark("control.flush_in")
             self._send(daemon.flush().to_json())
+            mark("control.reply_sent")
         elif request.op is ControlOp.LEASE:
             self._hold_lease(daemon)
             return False

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
 from sparkpush.config.settings import Config, load_config
+from sparkpush.connect.channel import KeptChannels
 from sparkpush.daemon.control_messages import DaemonStatus, GenerationReply
 from sparkpush.daemon.leases import LeaseTable
 from sparkpush.daemon.session_probe import SessionProbe
@@ -25,6 +26,7 @@ from sparkpush.errors import (
     SparkpushError,
 )
 from sparkpush.progress.notify import Notify
+from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target, resolve_target, target_still_current
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.engine import SyncResult, release_generations, sessions_of
@@ -91,8 +93,10 @@ class Daemon:
         self._may_start_server = True
         self._watched_config: tuple[Path, ...] = ()
         self._watch_complete = False
-        self.worker = SyncWorker(self._sync_once, settled=self._settled)
+        self.worker = SyncWorker(self._sync_once, settled=self._settled, settle=self._all_reported)
         self.probe = SessionProbe()
+        # one connection to the server from one sync to the next (a sync's own calls)
+        self.channels = KeptChannels()
         # PySpark imported once: a UDF edit then costs a fork, not an interpreter start.
         self.loader = WarmLoader()
         self.watcher: ProjectWatcher | None = None
@@ -111,14 +115,17 @@ class Daemon:
         self.worker.stop()
         self.loader.close()
         self.probe.close()
+        self.channels.close()
 
     # -- control entry points ----------------------------------------------------------------
 
     def flush(self) -> GenerationReply:
         """Sync everything saved so far; the generation to use (and the last error, if any)."""
         if self.worker.up_to_date():
+            mark("daemon.up_to_date")
             self._release_unfinished()
             return self._reported(self.answer(synced=False))
+        mark("daemon.not_up_to_date")
         if not self.worker.flush(FLUSH_TIMEOUT_S):
             return GenerationReply(
                 ok=False, error="the daemon is stopping", exit_code=ExitCode.UNREACHABLE
@@ -212,31 +219,39 @@ class Daemon:
     def _sync_once(self) -> bool:
         """One sync; False asks the worker to retry later (server unreachable)."""
         try:
+            mark("sync.start")
             config = self._load_config()
+            mark("sync.config")
             target = self._resolve_target(config)
+            mark("sync.target")
             before = load_generation(self.project_root, self.reuse)
             # Old generations are released by lease accounting, except after a restart,
             # when no lease can exist on what a previous daemon left behind.
-            result = ready_session(
-                config,
-                target,
-                keep_old=not self._first_sync,
-                loader=self.loader,
-                warm_up=True,
-                reuse=self.reuse,
-            )
+            with self.channels.shared():
+                result = ready_session(
+                    config,
+                    target,
+                    keep_old=not self._first_sync,
+                    loader=self.loader,
+                    warm_up=True,
+                    reuse=self.reuse,
+                )
         except EmbeddedServerStoppedError as exc:
+            self.channels.close()
             self._target = None
             self._wait_for_server(exc)
             return False
         except ServerUnreachableError as exc:
+            self.channels.close()
             self._target = None  # the embedded server may come back with a new token
             self._record_error(exc)
             self.state.server_reachable = False
             return False
         except SparkpushError as exc:
+            self.channels.close()
             self._record_error(exc)
             return True
+        mark("sync.ready")
         self._first_sync = False
         self.state.server_reachable = True
         self.state.last_error = None
@@ -252,7 +267,13 @@ class Daemon:
             self._retire(before, result.manifest, target)
         if self.on_synced is not None:
             self.on_synced(result)
+        mark("sync.end")
         return True
+
+    def _all_reported(self) -> bool:
+        """Every change made so far has been reported by the watcher (False: not known)."""
+        watcher = self.watcher
+        return watcher is not None and watcher.barrier(MARKER_TIMEOUT_S)
 
     def _wait_for_server(self, exc: EmbeddedServerStoppedError) -> None:
         """The embedded server is not running: say so once, and look again every second
@@ -323,6 +344,7 @@ class Daemon:
     def _resolve_target(self, config: Config) -> Target:
         if self._target is not None and not target_still_current(self._target):
             self._target = None
+            self.channels.close()  # to the server's previous port and token
         if self._target is None:
             start, self._may_start_server = self._may_start_server, False
             self._target = resolve_target(

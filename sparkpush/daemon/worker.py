@@ -5,6 +5,11 @@ Watch events mark the project dirty; the worker waits until the burst has been q
 the request and waits for it: that is what gives read-your-writes. When the worker is idle
 and clean and `settled()` proves no change is still on its way (the watcher's barrier),
 `up_to_date()` says so and no sync is needed: the last one saw everything saved before.
+
+Before each sync the worker waits for the events of every change already made (`settle`, the
+watcher's barrier) and only then forgets the dirty mark: a save reports itself several times
+(a modification, then its close), and the late reports of a change the sync is about to read
+must not ask for a second sync that would load and register the same code again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+
+from sparkpush.progress.phases import mark
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,9 @@ RunSync = Callable[[], bool]
 Settled = Callable[[], bool]
 """True when every change made before the call has been reported (`mark_dirty`) and the
 current generation is still usable; False when that cannot be known (then a sync runs)."""
+Settle = Callable[[], bool]
+"""Returns once every change made before the call has been reported (`mark_dirty`); False
+when that cannot be known."""
 
 
 class SyncWorker:
@@ -38,9 +48,11 @@ class SyncWorker:
         quiet_s: float = QUIET_S,
         max_wait_s: float = MAX_WAIT_S,
         settled: Settled | None = None,
+        settle: Settle | None = None,
     ) -> None:
         self.run_sync = run_sync
         self.settled = settled
+        self.settle = settle
         self.quiet_s = quiet_s
         self.max_wait_s = max_wait_s
         self._cond = threading.Condition()
@@ -67,6 +79,7 @@ class SyncWorker:
 
     def mark_dirty(self) -> None:
         """A watched file changed."""
+        mark("watch.event")
         with self._cond:
             now = time.monotonic()
             if self._dirty_since is None:
@@ -127,8 +140,12 @@ class SyncWorker:
                 ticket = self._wait_for_work()
                 if ticket is None:
                     return
-                self._dirty_since = None
                 self._running = True
+            # Outside the lock: the reports it waits for come through `mark_dirty`. Whatever
+            # was reported until the sync starts, the sync reads: forgotten only then.
+            self._settle_safely()
+            with self._cond:
+                self._dirty_since = None
             ok = self._sync_safely()
             with self._cond:
                 self._running = False
@@ -165,6 +182,14 @@ class SyncWorker:
                 continue
             self._cond.wait()
         return None
+
+    def _settle_safely(self) -> None:
+        if self.settle is None:
+            return
+        try:
+            self.settle()
+        except Exception:  # only an optimisation: the sync runs all the same
+            log.exception("waiting for the watcher's reports failed unexpectedly")
 
     def _sync_safely(self) -> bool:
         try:

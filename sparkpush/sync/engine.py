@@ -34,6 +34,7 @@ from sparkpush.environment.session_parts import environment_artifacts
 from sparkpush.errors import ArtifactConflictError, UsageError
 from sparkpush.packages.session_parts import package_artifacts
 from sparkpush.packages.spec import PackageFlags
+from sparkpush.progress.phases import mark
 from sparkpush.remote.server_facts import ServerFacts, SessionAlive
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
@@ -93,22 +94,28 @@ def sync_project(
     started = time.monotonic()
     root = config.project_root
     with project_lock(root):
+        mark("sync.locked")
         collected, desired = _collect(config, extra, reuse)
+        mark("sync.collected")
         environment, notes = environment_artifacts(config, target, collected.platform_wheels)
         packages, package_notes = package_artifacts(config)
         desired = _joined(desired, environment, packages)
         collected = replace(collected, warnings=collected.warnings + notes + package_notes)
+        mark("sync.dependencies")
         layout = layout_of(config, desired)
         manifest = load_generation(root, reuse)
+        mark("sync.manifest")
         release_unfinished(
             target, root, keep=sessions_of(manifest), settle_s=_clone_deadline_of(manifest)
         )
+        mark("sync.unfinished")
         current = recorded_current(manifest, target)
         alive = ServerFacts(target).session_alive
         plan = plan_generation(config, alive, layout, current)
         if current is not None and _uses_current(plan) and not _current_alive(alive, current):
             current = None
             plan = plan_generation(config, alive, layout, None)
+        mark("sync.planned")
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
                 manifest, uploaded = _add_in_place(

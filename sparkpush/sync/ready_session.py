@@ -10,6 +10,7 @@ from sparkpush.config.settings import Config
 from sparkpush.connect.channel import shared_channels
 from sparkpush.connect.session import Session
 from sparkpush.progress.notify import ProgressCallback
+from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.engine import SyncResult, sync_project
@@ -76,6 +77,7 @@ def _ready_session(
         prepare_generation=prepare,
         reuse=reuse,
     )
+    mark("sync.artifacts_done")
     if result.manifest is None:
         return result
     if prepared:
@@ -128,10 +130,13 @@ def _register_in_place(
         return synced
     with project_lock(config.project_root):
         # another sync may have switched generations since ours returned
+        mark("udf.locked")
         current = load_generation(config.project_root, reuse) or synced
         if current.session_id != synced.session_id:
             return current
         updated = _with_udfs(config, target, current, force=False, loader=loader)
+        mark("udf.registered")
         if updated is not current:
             save_generation(config.project_root, updated)
+        mark("udf.saved")
         return updated

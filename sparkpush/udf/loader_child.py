@@ -27,6 +27,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import IO, Any
 
+from sparkpush.progress.phases import mark
 from sparkpush.remote.worker_target import worker_python_from_error
 from sparkpush.udf.fingerprint import java_udf_fingerprint, python_udf_fingerprint
 from sparkpush.udf.kinds import UdfKind, kind_of_eval_type
@@ -86,20 +87,28 @@ def run(request: LoadRequest, out: IO[str]) -> int:
     root = Path(request.project_root)
     os.chdir(root)
     try:
+        mark("child.start")
         spark, ask_ahead = _attach()
+        mark("child.attached")
         if request.modules:
             ask_ahead(request.return_types)
+        mark("child.asked_ahead")
         worker = _check_python(spark, emit) if request.check_python and request.modules else None
         _compile_project_modules_from_source(root)
+        mark("child.hooks")
         modules = [_import(root, relative, emit) for relative in request.modules]
+        mark("child.imported")
         _pickle_project_modules_by_value(root)
+        mark("child.by_value")
         found = _find_udfs(root, modules, request.names, emit)
         for udf in found:
             udf.fingerprint = _fingerprint(udf, emit)
+        mark("child.fingerprinted")
         # what a registered UDF prints reaches the session's worker log whole (a fingerprint
         # is of the bare function: it does not change with this)
         install_pickle_hook()
         loaded = _register(spark, found, request, emit)
+        mark("child.registered")
         dropped = (
             _drop_removed(spark, request, {u.name for u in loaded}) if request.register else []
         )

@@ -23,6 +23,7 @@ from typing import IO, Protocol
 
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.errors import UdfLoadError
+from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target
 from sparkpush.state.private_files import private_opener
 from sparkpush.udf.loader_messages import (
@@ -93,7 +94,6 @@ def collect(
     importing: str | None = None
     deadline = time.monotonic() + step_seconds
     problem: LoadProblem | None = None
-    done: LoadOutcome | None = None
     while True:
         try:
             event = run.next_event(max(0.0, deadline - time.monotonic()))
@@ -102,6 +102,7 @@ def collect(
             _drain(run)
             seconds = import_seconds if importing is not None else step_seconds
             raise UdfLoadError(describe_timeout(importing, seconds)) from None
+        mark(f"loader.{event.kind.value}")
         if event.kind is LoaderEventKind.EXIT:
             status = event.status if event.status is not None else 1
             break
@@ -113,13 +114,13 @@ def collect(
             importing = None
         elif event.problem is not None:
             problem = event.problem
-        elif event.outcome is not None:
-            done = event.outcome
+        elif event.outcome is not None and problem is None:
+            # Every registration has been answered: the load is complete. The child's exit
+            # (tearing down a forked process) is reaped by whoever started it, not waited for.
+            return event.outcome
         deadline = time.monotonic() + step_seconds
     if problem is not None:
         raise UdfLoadError(describe_problem(problem))
-    if done is not None and status == 0:
-        return done
     raise UdfLoadError(describe_exit(importing, status))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from sparkpush.config.settings import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.errors import ServerError, UdfLoadError
+from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.udf.fingerprint import java_udf_fingerprint
@@ -146,6 +147,7 @@ def _load(
 ) -> LoadOutcome:
     if _java_only(config, known):
         return _register_java_here(config, target, session_id, server_side_session_id, known)
+    mark("udf.load_start")
     request = LoadRequest(
         project_root=str(config.project_root),
         modules=tuple(config.udf_modules),
@@ -157,6 +159,7 @@ def _load(
     )
     user_id = target.spec.user_id or default_user_id()
     env = loader_environment(target, session_id, user_id)
+    mark("udf.env")
     return run_loader(request, env, _log_path(config.project_root), loader=loader)
 
 

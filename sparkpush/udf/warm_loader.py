@@ -19,10 +19,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from sparkpush.progress.phases import mark
 from sparkpush.udf.loader_fork import load_in_fork
 from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
 from sparkpush.udf.loading import read_events, spawn_loader_process
@@ -40,6 +42,16 @@ _WARM_IMPORTS = (
     "pyspark.sql.types",
     "sparkpush.udf.loader_child",
 )
+EXIT_WAIT_S = 10.0
+"""How long a finished load's fork may take to exit before it is killed."""
+_WARM_IMPORTS_IF_THERE = (
+    # what PySpark's client imports lazily when it attaches: grpc's call credentials and
+    # channel modules (tens of ms in every fork otherwise) and its optional compression
+    "grpc._auth",
+    "grpc._channel",
+    "grpc._plugin_wrapping",
+    "zstandard",
+)
 
 
 class WarmLoader:
@@ -50,15 +62,32 @@ class WarmLoader:
         self._process: subprocess.Popen[bytes] | None = None
         self._events: queue.Queue[LoaderEvent] = queue.Queue()
         self._lock = threading.Lock()
+        self._last_run: _WarmRun | None = None
 
     def start(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> _WarmRun:
         with self._lock:
+            self._finish_previous()
             process = self._ensure_running(env, self._log_path or log_path)
             assert process.stdin is not None
             message = {"env": dict(env), "request": request.to_json()}
             process.stdin.write((json.dumps(message) + "\n").encode())
             process.stdin.flush()
-            return _WarmRun(self, self._events)
+            mark("loader.request_sent")
+            self._last_run = _WarmRun(self, self._events)
+            return self._last_run
+
+    def _finish_previous(self) -> None:
+        """The last load's own events end with its fork's exit, which its caller need not
+        wait for (see `loading.collect`): consumed here, so the next load reads only its own.
+        A fork that does not exit is killed; a warm process that still says nothing, too."""
+        run, self._last_run = self._last_run, None
+        if run is None or run.exited:
+            return
+        if run.wait_exit(EXIT_WAIT_S):
+            return
+        run.kill()
+        if not run.wait_exit(EXIT_WAIT_S):
+            self._stop_process()
 
     def warm_up(self, env: Mapping[str, str], log_path: Path) -> None:
         """Start the warm process now rather than on the first load."""
@@ -90,6 +119,10 @@ class WarmLoader:
 
     def close(self) -> None:
         """Stop the warm process (EOF on its stdin, then a kill if it lingers)."""
+        with self._lock:
+            self._stop_process()
+
+    def _stop_process(self) -> None:
         process, self._process = self._process, None
         if process is None:
             return
@@ -116,12 +149,25 @@ class _WarmRun:
         self._owner = owner
         self._events = events
         self._pid: int | None = None
+        self.exited = False
 
     def next_event(self, timeout: float) -> LoaderEvent:
         event = self._events.get(timeout=timeout)
         if event.kind is LoaderEventKind.STARTED:
             self._pid = event.pid
+        elif event.kind is LoaderEventKind.EXIT:
+            self.exited = True
         return event
+
+    def wait_exit(self, timeout: float) -> bool:
+        """Read this run's remaining events up to its exit; False after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        try:
+            while not self.exited:
+                self.next_event(max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return False
+        return True
 
     def kill(self) -> None:
         if self._pid is None:
@@ -145,6 +191,9 @@ def main() -> int:
 
     for name in _WARM_IMPORTS:
         importlib.import_module(name)
+    for name in _WARM_IMPORTS_IF_THERE:
+        with contextlib.suppress(ImportError):  # another version's layout: the fork imports
+            importlib.import_module(name)
     serve(sys.stdin, sys.stdout)
     return 0
 

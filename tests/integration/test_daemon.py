@@ -283,6 +283,20 @@ def test_udf_edit_is_live_on_the_next_sql_in_the_same_session(
     assert daemon_status(udf_daemon, env)["session_id"] == first["session_id"]
 
 
+def test_a_burst_of_udf_edits_is_answered_by_the_last_one_never_an_older_one(
+    embedded_server: EmbeddedServer, udf_daemon: Path
+) -> None:
+    """Saves in quick succession, some while a sync loads the one before: each answer
+    right after a save is that save's code (the worker forgets a change only once the sync
+    that reads it has started)."""
+    for round_ in range(3):
+        for word in ("a", "b", "c"):
+            (udf_daemon / "helpers.py").write_text(f"def word():\n    return '{word}{round_}'\n")
+        answer = sql_answer(embedded_server, udf_daemon)
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout) == [{"a": f"c{round_}"}]
+
+
 def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
     embedded_server: EmbeddedServer, udf_daemon: Path
 ) -> None:

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from sparkpush.connect import channel as channel_module
-from sparkpush.connect.channel import shared_channels
+from sparkpush.connect.channel import KeptChannels, shared_channels
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.session_client import SessionClient
 
@@ -68,3 +68,21 @@ def test_outside_the_block_each_client_owns_and_closes_its_channel(
     for _ in range(2):
         SessionClient(HERE).close()
     assert len(opened) == 2 and all(closed(c) for c in opened)
+
+
+def test_kept_channels_outlive_their_block_until_closed(opened: list[grpc.Channel]) -> None:
+    kept = KeptChannels()
+    with kept.shared():
+        SessionClient(HERE, "s1").close()
+    assert len(opened) == 1 and not closed(opened[0])
+    with kept.shared():  # the next sync: the same connection
+        SessionClient(HERE, "s2").close()
+        with shared_channels():  # a nested block uses the kept ones and closes nothing
+            SessionClient(HERE, "s3").close()
+    assert len(opened) == 1 and not closed(opened[0])
+    kept.close()
+    assert closed(opened[0])
+    with kept.shared():  # after a close (a failure), the next block starts afresh
+        SessionClient(HERE, "s4").close()
+    assert len(opened) == 2 and not closed(opened[1])
+    kept.close()

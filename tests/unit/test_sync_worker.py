@@ -165,3 +165,53 @@ def test_a_sync_waiting_for_something_cheap_retries_on_its_own_schedule(
         wait_until(lambda: len(calls) >= 4, 30, interval=0.005)
     finally:
         worker.stop()
+
+
+def test_late_reports_of_a_change_the_sync_reads_ask_for_no_second_sync() -> None:
+    """A save reports itself more than once (a modification, then its close): the reports
+    that come in while the worker waits for the watcher (`settle`) are of changes the sync
+    is about to read, and must not cost a second load of the same code."""
+    runs: list[int] = []
+
+    def sync() -> bool:
+        runs.append(len(runs))
+        return True
+
+    def settle() -> bool:
+        worker.mark_dirty()  # the save's late report
+        return True
+
+    worker = SyncWorker(sync, quiet_s=0.01, settled=lambda: True, settle=settle)
+    worker.start()
+    try:
+        worker.mark_dirty()
+        assert worker.flush(10)
+        wait_until(worker.up_to_date, 30, interval=0.005)
+        assert runs == [0]
+    finally:
+        worker.stop()
+
+
+def test_a_change_reported_after_the_sync_started_gets_a_sync_of_its_own() -> None:
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[int] = []
+
+    def sync() -> bool:
+        runs.append(len(runs))
+        started.set()
+        release.wait(5)
+        return True
+
+    worker = SyncWorker(sync, quiet_s=0.01, settled=lambda: True, settle=lambda: True)
+    worker.start()
+    try:
+        worker.mark_dirty()
+        assert started.wait(5)
+        worker.mark_dirty()  # saved while the sync reads: it may have missed it
+        release.set()
+        wait_until(lambda: len(runs) == 2, 30, interval=0.005)
+        wait_until(worker.up_to_date, 30, interval=0.005)
+    finally:
+        release.set()
+        worker.stop()
