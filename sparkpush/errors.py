@@ -22,7 +22,8 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   ├── ServerUnavailableError
 │   └── CallTimeoutError
 ├── ServerError                     1
-│   └── CallCancelledError
+│   ├── CallCancelledError
+│   └── CloneUnsupportedError
 ├── ArtifactUploadError             4
 │   ├── ArtifactConflictError
 │   └── ArtifactChangedError
@@ -32,6 +33,7 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 ├── DaemonRefusedError              3
 ├── DaemonSyncError                 the exit code of the daemon's failed sync
 ├── DaemonVersionMismatchError      2
+├── EnvironmentOfflineError         3
 └── PackageRepositoryError          3
 """
 
