@@ -40,6 +40,6 @@ def layer_of(name: str, source: str, code_globs: Iterable[str] = ()) -> Layer:
 
 
 def conf_digest(conf: Mapping[str, str]) -> str:
-    """A hash of the session confs: the manifest keeps it instead of their values."""
+    """A hash of the session confs: the generation record keeps it instead of their values."""
     text = json.dumps(sorted(conf.items()), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -145,7 +145,7 @@ class DesiredArtifact:
     size: int
     source: Path
     origin: str | None = None
-    """What the manifest shows as its source when not `source` (a package's coordinate)."""
+    """What the generation record shows as its source when not `source` (a package's coordinate)."""
 
     @property
     def name(self) -> str:

@@ -245,8 +245,8 @@ def check_server_settings(config: Config, target: Target) -> list[Check]:
 
 def check_udf_names(config: Config, target: Target) -> Check:
     """The project's registered UDFs against the server's builtin function names."""
-    manifest = load_generation(config.project_root)
-    names = [u.name for u in manifest.registered_udfs()] if manifest is not None else []
+    generation = load_generation(config.project_root)
+    names = [u.name for u in generation.registered_udfs()] if generation is not None else []
     if not names:
         return Check("udf names", True, "no UDFs registered")
     clashes = builtin_clashes(names, server_builtins(target))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0
-"""How often the shell looks for a newer generation (a read of the manifest)."""
+"""How often the shell looks for a newer generation (a read of the generation record)."""
 
 CLOSED_SESSION_CONDITION = "NO_ACTIVE_SESSION"
 """PySpark's error for a query on a session whose client was closed."""

@@ -124,14 +124,14 @@ def load_generation(project_root: Path, reuse: KeepsGenerations | None = None) -
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.warning("ignoring unusable manifest %s: %s", path, exc)
+        log.warning("ignoring unusable generation record %s: %s", path, exc)
         return None
 
 
 def save_generation(project_root: Path, record: Generation) -> None:
     """Write the generation record atomically as a 0600 file in the 0700 state folder."""
     folder = state_dir(project_root)
-    # compact: a class-file tree gives manifests of tens of thousands of entries
+    # compact: a class-file tree gives records of tens of thousands of entries
     text = json.dumps(_to_json(record), sort_keys=True, separators=(",", ":")) + "\n"
     write_private_file(folder / MANIFEST_FILE, text.encode())
 
@@ -162,7 +162,7 @@ def _to_json(record: Generation) -> dict[str, Any]:
 
 def _from_json(document: Any) -> Generation:
     if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
-        raise ValueError("unknown manifest version")
+        raise ValueError("unknown generation record version")
     entries: dict[str, StoredArtifact] = {}
     for raw in typed(document["entries"], list):
         entry = StoredArtifact(
@@ -204,7 +204,7 @@ def _base_to_json(base: BaseSession | None) -> dict[str, Any] | None:
 
 
 def _base_from_json(document: Any) -> BaseSession | None:
-    """None for a manifest written before layers, or of a generation without a base."""
+    """None for a record written before layers, or of a generation without a base."""
     if document is None:
         return None
     server_side = typed(document, dict)["server_side_session_id"]

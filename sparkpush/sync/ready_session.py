@@ -38,7 +38,7 @@ def ready_session(
     warm_up: bool = False,
     reuse: ProcessCache | None = None,
 ) -> SyncResult:
-    """Bring the project's current generation up to date; `result.manifest` describes it.
+    """Bring the project's current generation up to date; `result.current_generation` describes it.
 
     A new generation gets every UDF registered before it becomes current; an existing one
     gets its new and changed UDFs registered in place. A UDF module that fails to load
@@ -76,14 +76,16 @@ def _ready_session(
         prepare_generation=prepare,
         reuse=reuse,
     )
-    if result.manifest is None:
+    if result.current_generation is None:
         return result
     if prepared:
-        registered = registered_since(SessionUdfs(), result.manifest.udfs)
+        registered = registered_since(SessionUdfs(), result.current_generation.udfs)
         return _warn_of_builtin_names(replace(result, udfs=registered), target)
-    manifest = _register_in_place(config, target, result.manifest, loader, reuse)
-    registered = registered_since(result.manifest.udfs, manifest.udfs)
-    return _warn_of_builtin_names(replace(result, manifest=manifest, udfs=registered), target)
+    generation = _register_in_place(config, target, result.current_generation, loader, reuse)
+    registered = registered_since(result.current_generation.udfs, generation.udfs)
+    return _warn_of_builtin_names(
+        replace(result, current_generation=generation, udfs=registered), target
+    )
 
 
 def _warn_of_builtin_names(result: SyncResult, target: Target) -> SyncResult:

@@ -154,7 +154,9 @@ class SyncSummary:
 
 
 def _packages(result: SyncResult) -> tuple[tuple[str, str], ...]:
-    entries = result.manifest.entries.values() if result.manifest is not None else ()
+    entries = (
+        result.current_generation.entries.values() if result.current_generation is not None else ()
+    )
     found = ((coordinate_of_source(e.source), e.name) for e in entries)
     return tuple(sorted((c, n) for c, n in found if c is not None))
 

@@ -1,12 +1,12 @@
-"""What the manifest remembers of the UDFs registered in a session, as typed records.
+"""What the generation record remembers of the UDFs registered in a session, as typed records.
 
-On disk (the manifest's `udfs` key) it reads:
+On disk (the `udfs` key of `manifest.json`) it reads:
 
     {"session_id": "...", "worker_python": "3.11", "sources": "<digest>",
      "functions": {"name": {"kind", "return_type", "source", "fingerprint", "generation"}}}
 
 and `{}` for a generation with no UDFs registered. `from_json` raises ValueError, TypeError or
-KeyError on anything else, which the manifest's loader treats as an unusable manifest.
+KeyError on anything else, which the generation's loader treats as an unusable record.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class RegisteredUdf:
     generation: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The manifest's entry for this function (keyed by its name, so without it)."""
+        """The generation record's entry for this function (keyed by its name, so without it)."""
         return {
             "kind": self.kind,
             "return_type": self.return_type,

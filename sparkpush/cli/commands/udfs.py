@@ -17,10 +17,10 @@ from sparkpush.udf.builtin_names import builtin_clashes, cached_builtins
 @pass_app
 def udfs(app_ctx: AppContext, as_json: bool) -> int:
     """List registered UDFs: name, kind, return type, source, fingerprint, generation."""
-    manifest = load_generation(app_ctx.config.project_root)
-    found = manifest.registered_udfs() if manifest is not None else []
+    generation = load_generation(app_ctx.config.project_root)
+    found = generation.registered_udfs() if generation is not None else []
     # the names the sync that registered them found on that server (no server asked here)
-    builtins = cached_builtins(manifest.remote) if manifest is not None else None
+    builtins = cached_builtins(generation.remote) if generation is not None else None
     warnings = builtin_clashes((u.name for u in found), builtins)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)

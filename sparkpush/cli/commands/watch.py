@@ -148,5 +148,5 @@ def watch(
 
 def _udf_fingerprints(result: SyncResult) -> dict[str, str]:
     """Registered UDF name -> fingerprint: a re-registration or a drop changes it."""
-    functions = result.manifest.udfs.functions if result.manifest else {}
+    functions = result.current_generation.udfs.functions if result.current_generation else {}
     return {name: u.fingerprint for name, u in functions.items()}
