@@ -240,9 +240,9 @@ class ServerFacts:
         if known is not None:
             return known
         answer = self._probe_workers()
-        if answer.target is None:
+        if answer.worker_target is None:
             raise EnvironmentBuildError(_not_found(answer))
-        return answer.target
+        return answer.worker_target
 
     def session_alive(self, session_id: str, server_side_session_id: str | None) -> bool:
         """Whether the server still holds the session: one call on it, never remembered (a
@@ -271,8 +271,8 @@ class ServerFacts:
         answer = parse_probe_answer(stdout)
         if answer.python is not None:
             self.remember(WORKER_PYTHON, answer.python)
-        if answer.target is not None:
-            self.remember(WORKER_TARGET, answer.target)
+        if answer.worker_target is not None:
+            self.remember(WORKER_TARGET, answer.worker_target)
         return answer
 
     def _identity(self, lifetime: Lifetime) -> str | None:

@@ -37,7 +37,7 @@ def run_worker_probe(target: Target) -> str | None:
 class ProbeAnswer:
     """What the probe child found: the whole target, or at least the workers' Python, or why not."""
 
-    target: WorkerTarget | None = None
+    worker_target: WorkerTarget | None = None
     python: str | None = None
     """`3.11`: known with the target, and also when the workers refused the UDF as another minor."""
     error: str = ""
@@ -54,11 +54,11 @@ def parse_probe_answer(stdout: str) -> ProbeAnswer:
         answer = {}
     if isinstance(answer.get("target"), dict):
         try:
-            target = WorkerTarget.from_json(answer["target"])
+            worker_target = WorkerTarget.from_json(answer["target"])
         except TypeError:  # another version's form
             pass
         else:
-            return ProbeAnswer(target=target, python=target.python)
+            return ProbeAnswer(worker_target=worker_target, python=worker_target.python)
     error = " ".join(str(answer.get("error") or "no answer from the probe").split())
     return ProbeAnswer(python=worker_python_from_error(error), error=error)
 

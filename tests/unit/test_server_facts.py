@@ -285,7 +285,7 @@ def test_the_probe_childs_answer(
     stdout: str, target: WorkerTarget | None, python: str | None
 ) -> None:
     answer = parse_probe_answer(stdout)
-    assert (answer.target, answer.python) == (target, python)
+    assert (answer.worker_target, answer.python) == (target, python)
     assert answer.error or target is not None
 
 
