@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from fnmatch import fnmatchcase
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 
 CLASS_TREE_JARS = "jars/classes-*.jar"
 """How a class tree sent as one jar is named: code, like the tree's loose classes."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkpush.errors import SparkpushError
-from sparkpush.live.project import LiveOptions, LiveProject
+from sparkpush.live.live_project import LiveOptions, LiveProject
 from sparkpush.live.shell import LiveShell
 
 _loaded: dict[int, tuple[LiveShell, Callable[..., None]]] = {}

@@ -15,7 +15,7 @@ from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from sparkpush.errors import SparkpushError
-from sparkpush.live.project import LiveProject, LiveSession, Revision
+from sparkpush.live.live_project import LiveProject, LiveSession, Revision
 from sparkpush.submit.script_error import error_condition
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 
-from sparkpush.live.project import HeldGeneration, Revision
+from sparkpush.live.live_project import HeldGeneration, Revision
 
 SHARED_ENV = "SPARKPUSH_TEST_GENERATION"
 XDIST_WORKER_ENV = "PYTEST_XDIST_WORKER"

@@ -16,7 +16,6 @@ from sparkpush.errors import ServerError, UdfLoadError
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.ready_session import ready_session
 from sparkpush.udf.fingerprint import java_udf_fingerprint
-from sparkpush.udf.kinds import UdfKind
 from sparkpush.udf.loader_messages import (
     LoadedUdf,
     LoaderEvent,
@@ -25,6 +24,7 @@ from sparkpush.udf.loader_messages import (
     LoadRequest,
 )
 from sparkpush.udf.registration import register_project_udfs
+from sparkpush.udf.udf_kind import UdfKind
 from tests.fake_session import FakeServer
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.packages.session_parts import coordinate_of_source

@@ -382,7 +382,7 @@ class LiveProject:
 
 def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGeneration:
     """A new session with the project's artifacts, confs and UDFs, like `submit --fresh`."""
-    from sparkpush.submit.project import with_project_artifacts
+    from sparkpush.submit.from_project import with_project_artifacts
     from sparkpush.submit.run_session import fresh_session, prepare_session
     from sparkpush.submit.runner import SubmitRequest
 

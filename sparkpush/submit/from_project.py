@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config.settings import ArtifactSettings, Config
