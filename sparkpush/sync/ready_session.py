@@ -10,13 +10,14 @@ from sparkpush.config.settings import Config
 from sparkpush.connect.channel import shared_channels
 from sparkpush.connect.session import Session
 from sparkpush.progress.notify import ProgressCallback
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.udf_sources import udf_sources_signature
-from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
+from sparkpush.udf.builtin_names import builtin_clashes
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registered import SessionUdfs
 from sparkpush.udf.registration import (
@@ -90,9 +91,14 @@ def _ready_session(
 
 def _warn_of_builtin_names(result: SyncResult, target: Target) -> SyncResult:
     """Registering a UDF named like a builtin succeeds, and the builtin still wins in SQL."""
-    if not result.udfs:
+    generation = result.current_generation
+    if not result.udfs or generation is None:
         return result
-    clashes = builtin_clashes(result.udfs, server_builtins(target))
+    # asked on the generation's own session: the Spark version that keys the fact costs no
+    # session of its own
+    with target.session(generation.session_id, generation.server_side_session_id) as session:
+        builtins = ServerFacts(target, session).builtin_functions()
+    clashes = builtin_clashes(result.udfs, builtins)
     return replace(result, warnings=(*result.warnings, *clashes)) if clashes else result
 
 

@@ -8,8 +8,9 @@ import click
 
 from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.remote.server_facts import BUILTIN_FUNCTIONS, FactCache
 from sparkpush.sync.generation import load_generation
-from sparkpush.udf.builtin_names import builtin_clashes, cached_builtins
+from sparkpush.udf.builtin_names import builtin_clashes
 
 
 @click.command()
@@ -20,7 +21,7 @@ def udfs(app_ctx: AppContext, as_json: bool) -> int:
     generation = load_generation(app_ctx.config.project_root)
     found = generation.registered_udfs() if generation is not None else []
     # the names the sync that registered them found on that server (no server asked here)
-    builtins = cached_builtins(generation.remote) if generation is not None else None
+    builtins = FactCache().latest(generation.remote, BUILTIN_FUNCTIONS) if generation else None
     warnings = builtin_clashes((u.name for u in found), builtins)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
