@@ -317,6 +317,7 @@ def test_the_testing_example_passes_with_connect_test(
 SPARK_40_CONFTEST = """
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import CloneUnsupportedError
+from sparkpush.remote.server_facts import FactCache
 
 
 def _no_clone(self, *args, **kwargs):
@@ -324,6 +325,9 @@ def _no_clone(self, *args, **kwargs):
 
 
 SessionClient.clone_session = _no_clone  # what a Spark 4.0 server answers
+# the server is really a 4.3 one, shared by the whole test session: what this suite pretends
+# must not be remembered as a fact about it (later tests would lose their layers)
+FactCache.put = lambda self, identity, fact, value: None
 """
 
 SPARK_40_TESTS = """
@@ -355,6 +359,9 @@ def test_without_clone_session_spark_is_the_generation_and_isolated_tests_skip(
     assert "spark_isolated needs CloneSession" in result.stdout
     assert session_alive(embedded_server, str(report["session_id"]))  # never released
     assert not (root / ".sparkpush" / "spare-clone.json").exists()
+    facts = embedded_server.state_home / "sparkpush" / "server-facts.json"
+    if facts.exists():  # the pretended 4.0 is not remembered about the shared 4.3 server
+        assert '"clone_session": false' not in facts.read_text().replace('":false', '": false')
 
 
 def test_fresh_runs_on_an_own_session_with_the_project_udfs_released_at_the_end(
