@@ -67,7 +67,7 @@ def install(log_path: str) -> None:
 
     grpc.insecure_channel = insecure_channel
     grpc.secure_channel = secure_channel
-    grpc._sparkpush_counted = True  # type: ignore[attr-defined]
+    grpc._sparkpush_counted = True
 
 
 def install_from_env() -> None:

@@ -40,9 +40,13 @@ from sparkpush.artifacts.upload import upload_artifacts
 from sparkpush.config.settings import load_config
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.remote.target import Target
+from sparkpush.sync.clone_cost import clone_deadline, copied_bytes
 from sparkpush.sync.engine import sync_project
+from sparkpush.sync.generation import load_generation
 from sparkpush.sync.ready_session import ready_session
+from sparkpush.sync.release import release_sessions
 from tests.jvm import add_constant_udf, compile_java
+from tests.server_resources import held_deleted_bytes, tree_bytes
 
 JAR_MB = 200
 CHUNK_MB = 50
@@ -136,15 +140,35 @@ def code_change(target: Target, work: Path, edits: int) -> dict[str, Any]:
     return figures
 
 
-def clone_cost(target: Target, work: Path, megabytes: int, clones: int) -> dict[str, Any]:
-    """Clone a session holding `megabytes` of jars `clones` times; each clone released."""
-    jars = work / f"clone-{megabytes}"
-    per_jar = 200
+def make_artifacts(folder: Path, kind: str, megabytes: int) -> list[LocalArtifact]:
+    """`megabytes` of one kind, in pieces of at most 1 GB (jars and archives are zips)."""
+    folder.mkdir(parents=True, exist_ok=True)
     artifacts = []
-    for index in range(max(1, megabytes // per_jar)):
-        path = jars / f"big{index}.jar"
-        make_jar(path, min(megabytes, per_jar))
-        artifacts.append(LocalArtifact(name=f"jars/big{index}.jar", path=path))
+    per_piece = 1024
+    for index in range(max(1, -(-megabytes // per_piece))):
+        size = min(per_piece, megabytes - index * per_piece)
+        if kind == "files":
+            path = folder / f"big{index}.bin"
+            with path.open("wb") as out:
+                for _ in range(size // CHUNK_MB):
+                    out.write(os.urandom(CHUNK_MB << 20))
+                out.write(os.urandom((size % CHUNK_MB) << 20))
+            name = f"files/big{index}.bin"
+        else:
+            path = folder / f"big{index}.jar"
+            make_jar(path, size)
+            name = f"jars/big{index}.jar" if kind == "jars" else f"archives/big{index}.zip#b{index}"
+        artifacts.append(LocalArtifact(name=name, path=path))
+    return artifacts
+
+
+def clone_cost(
+    target: Target, work: Path, megabytes: int, clones: int, kind: str = "jars"
+) -> dict[str, Any]:
+    """Clone a session holding `megabytes` of `kind` `clones` times; each clone released."""
+    folder = work / f"clone-{kind}-{megabytes}"
+    artifacts = make_artifacts(folder, kind, megabytes)
+    sizes = {a.name: a.size() for a in artifacts}
     seconds: list[float] = []
     first_query: list[float] = []
     with target.client() as base:
@@ -152,7 +176,7 @@ def clone_cost(target: Target, work: Path, megabytes: int, clones: int) -> dict[
         upload_artifacts(base, artifacts)
         for _ in range(clones):
             started = time.monotonic()
-            clone_id, server_side = base.clone_session(timeout=600)
+            clone_id, server_side = base.clone_session(timeout=3600)
             seconds.append(time.monotonic() - started)
             with target.client(clone_id, server_side) as clone:
                 started = time.monotonic()
@@ -160,13 +184,52 @@ def clone_cost(target: Target, work: Path, megabytes: int, clones: int) -> dict[
                 first_query.append(time.monotonic() - started)
                 clone.release_session()
         base.release_session()
-    shutil.rmtree(jars)
+    shutil.rmtree(folder)
     return {
+        "kind": kind,
         "clone_p50_s": round(statistics.median(seconds), 3),
         "clone_max_s": round(max(seconds), 3),
+        "copied_mb_per_s_at_max": round(copied_bytes(sizes) / max(seconds) / 2**20, 1),
+        "deadline_s": round(clone_deadline(sizes), 1),
         "first_query_p50_s": round(statistics.median(first_query), 3),
         "n": clones,
     }
+
+
+def big_file_sync(target: Target, work: Path, megabytes: int, layered: bool) -> dict[str, Any]:
+    """The issue's case: `files = ["data/big.bin"]` of `megabytes`; the first sync, then a code
+    change; seconds of each and the server's disk after each (files plus deleted files held)."""
+    root = work / f"bigfile-{'layered' if layered else 'single'}"
+    (root / "data").mkdir(parents=True)
+    make_artifacts(root / "data", "files", megabytes)
+    (root / "job.py").write_text("VERSION = 0\n")
+    (root / "pyproject.toml").write_text(
+        '[tool.sparkpush.artifacts]\npyfiles = ["job.py"]\nfiles = ["data/*.bin"]\n'
+        f"[tool.sparkpush.layers]\nenabled = {'true' if layered else 'false'}\n"
+    )
+    scratch = Path(str(target.embedded.scratch)) if target.embedded else None
+    row: dict[str, Any] = {}
+    for step in ("first_sync", "code_change"):
+        if step == "code_change":
+            (root / "job.py").write_text("VERSION = 1\n")
+        started = time.monotonic()
+        result = sync_project(load_config(cwd=root), target)
+        row[f"{step}_s"] = round(time.monotonic() - started, 1)
+        row[f"{step}_mb_sent"] = round(result.bytes / 2**20, 1)
+        if scratch is not None and target.embedded is not None:
+            held = held_deleted_bytes([target.embedded.pid])
+            row[f"{step}_server_disk_mb"] = round((tree_bytes(scratch) + held) / 2**20)
+    generation = load_generation(root)
+    if generation is not None:
+        ids = [generation.session_id] + ([generation.base.session_id] if generation.base else [])
+        release_sessions(target, ids)
+    shutil.rmtree(root)
+    return row
+
+
+def embedded_target_of(server: Any) -> Target:
+    """The bench server as the embedded server (its folders reclaimed, its disk known)."""
+    return Target(server.target.spec, "embedded", embedded=server.state)
 
 
 def main() -> None:
@@ -174,7 +237,11 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--clones", type=int, default=5)
     parser.add_argument("--clone-sizes", default="200,1024", help="MB held by the cloned session")
-    parser.add_argument("--only", choices=("code", "clone"))
+    parser.add_argument("--clone-kinds", default="jars", help="jars, files, archives")
+    parser.add_argument(
+        "--big-file", type=int, default=0, help="(c): MB of `files`, layers on and off"
+    )
+    parser.add_argument("--only", choices=("code", "clone", "bigfile"))
     args = parser.parse_args()
     figures: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
@@ -190,10 +257,20 @@ def main() -> None:
             for name, row in figures["code_change_200mb_jar"].items():
                 print(f"    {name}: {row}", flush=True)
         if args.only in (None, "clone"):
-            for megabytes in (int(size) for size in args.clone_sizes.split(",")):
-                print(f"(b) CloneSession of a session with {megabytes} MB ...", flush=True)
-                row = clone_cost(server.target, work, megabytes, args.clones)
-                figures[f"clone_{megabytes}mb"] = row
+            for kind in args.clone_kinds.split(","):
+                for megabytes in (int(size) for size in args.clone_sizes.split(",")):
+                    print(f"(b) CloneSession of {megabytes} MB of {kind} ...", flush=True)
+                    row = clone_cost(server.target, work, megabytes, args.clones, kind)
+                    key = f"clone_{megabytes}mb" + ("" if kind == "jars" else f"_{kind}")
+                    figures[key] = row
+                    print(f"    {row}", flush=True)
+        if args.big_file and args.only in (None, "bigfile"):
+            target = embedded_target_of(server)
+            for layered in (True, False):
+                name = "layered" if layered else "single"
+                print(f"(c) {args.big_file} MB file, {name} ...", flush=True)
+                row = big_file_sync(target, work, args.big_file, layered)
+                figures[f"big_file_{args.big_file}mb_{name}"] = row
                 print(f"    {row}", flush=True)
     print(json.dumps(figures, sort_keys=True))
 

@@ -174,7 +174,7 @@ def connect(args: list[str], cwd: Path, **env: str) -> float:
 
 
 def spark_submit(root: Path, repository: Path, ivy_home: Path) -> float:
-    home = Path(__import__("pyspark").__file__).parent
+    home = Path(__import__("pyspark").__path__[0])
     command = [
         str(home / "bin" / "spark-submit"),
         "--packages",

@@ -33,5 +33,6 @@ if { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 fi
 ruff check .
 ruff format --check .
-mypy sparkpush
+mypy sparkpush tests
+mypy benchmarks  # apart: its tests.py would clash with the tests package
 python -m pytest "$@"

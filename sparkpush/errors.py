@@ -25,6 +25,7 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   ├── CallCancelledError
 │   └── CloneUnsupportedError
 ├── ArtifactUploadError             4
+│   ├── ServerDiskFullError
 │   ├── ArtifactConflictError
 │   └── ArtifactChangedError
 ├── EmbeddedServerError             3
@@ -144,6 +145,10 @@ class UntrustedConfigError(ConfigError):
 
 class ServerAlreadyRunningError(UsageError):
     """`connect server start --port B` while the embedded server runs on another port."""
+
+
+class ServerDiskFullError(ArtifactUploadError):
+    """The embedded server's disk has no room for what a clone would copy."""
 
 
 class ArtifactConflictError(ArtifactUploadError):

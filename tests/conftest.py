@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
-import subprocess
-import sys
-import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# where most test modules import them from (their home is tests.support)
+from tests.support import run_connect as run_connect
+from tests.support import run_connect_in_process as run_connect_in_process
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,63 +53,20 @@ class EmbeddedServer:
         return f"sc://localhost:{self.port}/;token={self.token}"
 
 
-def run_connect(
-    args: list[str],
-    *,
-    env: Mapping[str, str],
-    cwd: Path | None = None,
-    timeout: float = 300,
-    stdin: int | None = subprocess.DEVNULL,
-) -> subprocess.CompletedProcess[str]:
-    """Run `connect ARGS` as a user would, capturing its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "sparkpush", *args],
-        env=dict(env),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=stdin,
-    )
-
-
-def run_connect_in_process(
-    args: list[str], *, env: Mapping[str, str], cwd: Path
-) -> subprocess.CompletedProcess[str]:
-    """`run_connect` without a new interpreter: the CLI's `main` with exactly `env` as the
-    environment and `cwd` as the working folder, its output captured. An exception that
-    escapes shows as a traceback on stderr, as it would in a real process."""
-    from click.testing import CliRunner
-
-    from sparkpush.cli.main import main
-
-    unset: dict[str, str | None] = {key: None for key in os.environ if key not in env}
-    code: int | str | None = 0
-    trace = ""
-    previous = os.getcwd()
-    with CliRunner().isolation(env={**unset, **env}) as (stdout, stderr, _):
-        # the log lines a real process would print (pytest's own handlers keep the CLI's
-        # logging.basicConfig from adding this one)
-        log_lines = logging.StreamHandler(sys.stderr)
-        log_lines.setFormatter(logging.Formatter("connect: %(levelname)s %(name)s: %(message)s"))
-        log_lines.setLevel(logging.WARNING)
-        logging.getLogger().addHandler(log_lines)
-        os.chdir(cwd)
-        try:
-            main(args)
-        except SystemExit as exc:
-            code = exc.code
-        except Exception:
-            code, trace = 1, traceback.format_exc()
-        finally:
-            os.chdir(previous)
-            logging.getLogger().removeHandler(log_lines)
-    return subprocess.CompletedProcess(
-        ["connect", *args],
-        code if isinstance(code, int) else 1,
-        stdout.getvalue().decode(),
-        stderr.getvalue().decode() + trace,
-    )
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in tests/integration or on the embedded server has the `integration` mark,
+    so that `-m "not integration"` starts no server."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if (
+            "integration" in item.path.parts
+            or "embedded_server" in getattr(item, "fixturenames", ())
+        )
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"tests without the integration mark: {', '.join(unmarked)}")
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +105,7 @@ def user_config_home(
 
 def trust_project(cwd: Path, env: Mapping[str, str], *args: str) -> None:
     """`connect trust` in `cwd`: lets its config's remote, token_file and ca_file take effect."""
-    result = run_connect([*args, "trust"], env=env, cwd=cwd, timeout=60)
+    result = run_connect_in_process([*args, "trust"], env=env, cwd=cwd)
     assert result.returncode == 0, result.stderr
 
 

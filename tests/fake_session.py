@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.proto import pb
+from sparkpush.connect.session import LossWatch
 from sparkpush.errors import (
     ArtifactConflictError,
+    CallTimeoutError,
     CloneUnsupportedError,
     ServerError,
     SparkpushError,
@@ -64,6 +66,14 @@ class FakeServer:
     closed: int = 0
     clones: list[str] = field(default_factory=list)
     """Session ids of the clones made, in order."""
+    clone_calls: list[tuple[str, float]] = field(default_factory=list)
+    """(clone id, deadline) of each CloneSession call, in order (failed ones too)."""
+    cut_off_clones: int = 0
+    """The next N CloneSession calls hit their deadline while the server goes on copying."""
+    cloning: dict[str, ServerSession] = field(default_factory=dict)
+    """Clones the server is still making (see `cut_off_clones`): a ReleaseSession does not
+    find them; any call that may create the session waits for the copy, then finds it (the
+    real server makes a clone inside its session map's `computeIfAbsent`)."""
     supports_clone: bool = True
     """False plays a Spark 4.0 server, which has no CloneSession RPC."""
     rpcs: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -158,6 +168,8 @@ class FakeSession:
         return []
 
     def clone_session(self, timeout: float = 10.0, clone_id: str | None = None) -> tuple[str, str]:
+        clone_id = clone_id or str(uuid.uuid4())
+        self.server.clone_calls.append((clone_id, timeout))
         if not self.server.supports_clone:
             raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
         source = self._answer("clone_session")
@@ -166,22 +178,29 @@ class FakeSession:
             conf=dict(source.conf),
             java_udfs=dict(source.java_udfs),
         )
-        clone_id = clone_id or str(uuid.uuid4())
         self.server.clones.append(clone_id)
+        if self.server.cut_off_clones > 0:
+            self.server.cut_off_clones -= 1
+            self.server.cloning[clone_id] = clone
+            raise CallTimeoutError(
+                f"cannot reach Spark Connect server at {ENDPOINT}: no answer in time"
+            )
         self.server.sessions[clone_id] = clone
         return clone_id, clone.server_side_session_id
 
-    def release_session(self, timeout: float = 10.0) -> None:
+    def release_session(self, timeout: float = 10.0) -> str | None:
         self.server._injected("release_session")
         # as the server's SparkConnectSessionManager.closeSession: an unknown or already
-        # released session is a no-op, not an error; only an existing one is tombstoned
+        # released session is a no-op, not an error; only an existing one is tombstoned, and
+        # only then does the answer carry its server-side id
         session = self.server.sessions.get(self.session_id)
         if session is None or session.released:
-            return
+            return None
         session.released = True
         self.server.released.append(self.session_id)
+        return session.server_side_session_id
 
-    def watch_connection(self) -> QuietWatch:
+    def watch_connection(self) -> LossWatch:
         return QuietWatch()
 
     def close(self) -> None:
@@ -197,6 +216,9 @@ class FakeSession:
     def _answer(self, rpc: str) -> ServerSession:
         """The server-side session for a call, created on first use, as the server does."""
         self.server._injected(rpc)
+        finished = self.server.cloning.pop(self.session_id, None)
+        if finished is not None:  # the call waited for the copy to end
+            self.server.sessions[self.session_id] = finished
         session = self.server.sessions.get(self.session_id)
         if session is not None and session.released:
             raise _gone("INVALID_HANDLE.SESSION_CLOSED")

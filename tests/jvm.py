@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -22,17 +25,7 @@ public class {class_name} implements UDF1<Long, Long> {{
 
 def compile_java(source: str, fqcn: str, classes_dir: Path) -> Path:
     """Compile one class into `classes_dir` (javac layout); returns the .class file."""
-    src_dir = classes_dir.parent / (classes_dir.name + "-src")
-    src_file = src_dir / (fqcn.replace(".", "/") + ".java")
-    src_file.parent.mkdir(parents=True, exist_ok=True)
-    src_file.write_text(source)
-    classes_dir.mkdir(parents=True, exist_ok=True)
-    classpath = str(spark_home() / "jars" / "*")
-    subprocess.run(
-        ["javac", "--release", "17", "-cp", classpath, "-d", str(classes_dir), str(src_file)],
-        check=True,
-        capture_output=True,
-    )
+    compile_sources({fqcn: source}, classes_dir)
     return classes_dir / (fqcn.replace(".", "/") + ".class")
 
 
@@ -48,18 +41,40 @@ def build_jar(classes_dir: Path, jar: Path) -> Path:
 
 def compile_sources(sources: dict[str, str], classes_dir: Path) -> None:
     """Compile several classes (fully qualified name -> source) in one javac run, so that
-    they may use each other."""
+    they may use each other.
+
+    javac with Spark's jars on its class path takes seconds (~3 s of CPU), and the suite
+    compiles the same few sources dozens of times: sources compiled before in this process
+    are copied from that compile (the same bytes javac writes; the copies get a new mtime)."""
     src_dir = classes_dir.parent / (classes_dir.name + "-src")
     files = []
     for fqcn, source in sources.items():
         src_file = src_dir / (fqcn.replace(".", "/") + ".java")
         src_file.parent.mkdir(parents=True, exist_ok=True)
         src_file.write_text(source)
-        files.append(str(src_file))
+        files.append(src_file)
+    key = tuple(sorted(sources.items()))
+    compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = _compiled[key] = _javac(files)
+    for made in sorted(compiled.rglob("*.class")):  # as javac writes them: folders, new files
+        copy = classes_dir / made.relative_to(compiled)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(made, copy)
     classes_dir.mkdir(parents=True, exist_ok=True)
+
+
+_compiled: dict[tuple[tuple[str, str], ...], Path] = {}
+"""Sources (class name, source) -> a folder holding what javac wrote for them."""
+
+
+def _javac(src_files: list[Path]) -> Path:
+    output = Path(tempfile.mkdtemp(prefix="sparkpush-tests-javac-"))
+    atexit.register(shutil.rmtree, output, ignore_errors=True)
     classpath = str(spark_home() / "jars" / "*")
     subprocess.run(
-        ["javac", "--release", "17", "-cp", classpath, "-d", str(classes_dir), *files],
+        ["javac", "--release", "17", "-cp", classpath, "-d", str(output), *map(str, src_files)],
         check=True,
         capture_output=True,
     )
+    return output

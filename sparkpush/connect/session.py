@@ -73,8 +73,9 @@ class Session(Protocol):
         """
         ...
 
-    def release_session(self, timeout: float = ...) -> None:
-        """Release the session on the server (its artifacts are deleted)."""
+    def release_session(self, timeout: float = ...) -> str | None:
+        """Release the session on the server (its artifacts are deleted); the server's id of
+        the session it released, None when it held no such session."""
         ...
 
     def watch_connection(self) -> LossWatch:

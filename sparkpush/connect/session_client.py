@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,8 +40,12 @@ class SessionClient:
         *,
         ca_file: Path | None = None,
         server_side_session_id: str | None = None,
+        on_released: Callable[[str], object] | None = None,
     ) -> None:
+        """`on_released`: called with the server's id of the session once the server says it
+        released it (the embedded server's files of the session are then reclaimed)."""
         self.spec = spec
+        self._on_released = on_released
         self.session_id = session_id or spec.session_id or new_session_id()
         # Echoing the server-side id we saw before makes a restarted server answer
         # INVALID_HANDLE.SESSION_CHANGED instead of silently creating an empty session.
@@ -184,17 +188,25 @@ class SessionClient:
             raise self._fail(exc, "interrupting the session") from None
         return list(response.interrupted_ids)
 
-    def release_session(self, timeout: float = CONTROL_TIMEOUT_S) -> None:
-        """Release the session on the server (its artifacts are deleted)."""
+    def release_session(self, timeout: float = CONTROL_TIMEOUT_S) -> str | None:
+        """Release the session on the server (its artifacts are deleted).
+
+        Returns the server's id of the session it released; None when it held no such session
+        (never created, released or expired before, or still being cloned: see `settle`).
+        """
         request = pb.ReleaseSessionRequest(
             session_id=self.session_id,
             user_context=self._user_context,
             client_type=CLIENT_TYPE,
         )
         try:
-            self._stub.ReleaseSession(request, metadata=self._metadata, timeout=timeout)
+            response = self._stub.ReleaseSession(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as exc:
             raise self._fail(exc, "releasing the session") from None
+        released = str(response.server_side_session_id) or None
+        if released is not None and self._on_released is not None:
+            self._on_released(released)
+        return released
 
     def clone_session(
         self, timeout: float = CONTROL_TIMEOUT_S, clone_id: str | None = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from sparkpush.config.settings import Config
@@ -25,6 +26,7 @@ from sparkpush.packages.server_side import extras_mismatch, server_extras
 from sparkpush.progress.notify import Notify
 from sparkpush.server.last_start import load_last_start
 from sparkpush.server.process import server_status, start_server
+from sparkpush.server.reclaim import reclaim_session_folders
 from sparkpush.state.server_state import ServerState, StateFiles
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,14 @@ class Target:
             session_id,
             ca_file=self.ca_file,
             server_side_session_id=server_side_session_id,
+            on_released=self._reclaim_released(),
         )
+
+    def _reclaim_released(self) -> Callable[[str], object] | None:
+        """On the embedded server, a session released through us leaves no files behind."""
+        if self.embedded is None or self.embedded.scratch is None:
+            return None
+        return partial(reclaim_session_folders, Path(self.embedded.scratch))
 
     def session(
         self, session_id: str | None = None, server_side_session_id: str | None = None

@@ -152,6 +152,7 @@ def _start_unless_running(
         started_at=time.time(),
         master_url=cluster.master_url if cluster is not None else None,
         cluster_pids=cluster.pids if cluster is not None else (),
+        scratch=str(dirs.scratch),
         extras=extras.digest,
     )
     files.save(state)

@@ -21,6 +21,9 @@ class ServerState:
     master_url: str | None = None
     cluster_pids: tuple[int, ...] = ()
     reaper_pid: int | None = None
+    scratch: str | None = None
+    """The server's scratch folder (see `StateFiles.scratch`); None in a record written by an
+    older sparkpush."""
     extras: str = ""
     """The digest of the server packages and confs it started with (`ServerExtras`)."""
 

@@ -129,7 +129,7 @@ def end_session(lease: SessionLease, seconds: float = CONTROL_CALL_S) -> bool:
     released = False
     if lease.owned:
         try:
-            _bounded(lease, lease.client.release_session, seconds)
+            _bounded(lease, lambda deadline: _release(lease, deadline), seconds)
             released = lease.released = True
         except SparkpushError as exc:
             log.info("could not release session %s: %s", lease.session_id, exc.message)
@@ -138,6 +138,10 @@ def end_session(lease: SessionLease, seconds: float = CONTROL_CALL_S) -> bool:
     except Exception as exc:  # closing a channel is best effort
         log.debug("closing the channel failed: %s", exc)
     return released
+
+
+def _release(lease: SessionLease, deadline: float) -> None:
+    lease.client.release_session(deadline)
 
 
 def _bounded(

@@ -38,6 +38,7 @@ from sparkpush.remote.server_facts import ServerFacts, SessionAlive
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
+from sparkpush.sync.clone_cost import big_base_note, clone_deadline
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, stored_artifact
 from sparkpush.sync.layering import Layout, layered_current, layout_of
@@ -99,7 +100,9 @@ def sync_project(
         collected = replace(collected, warnings=collected.warnings + notes + package_notes)
         layout = layout_of(config, desired)
         generation = load_generation(root, reuse)
-        release_unfinished(target, root, keep=sessions_of(generation))
+        release_unfinished(
+            target, root, keep=sessions_of(generation), settle_s=_clone_deadline_of(generation)
+        )
         current = recorded_current(generation, target)
         alive = ServerFacts(target).session_alive
         plan = plan_generation(config, alive, layout, current)
@@ -133,7 +136,24 @@ def sync_project(
             prepare_generation,
         )
         released = () if keep_old else _release_pending(target, generation, root)
+        collected = replace(
+            collected, warnings=collected.warnings + _new_base_notes(generation, plan)
+        )
         return _result(generation, plan, uploaded, desired, collected, started, released)
+
+
+def _new_base_notes(generation: Generation, plan: SyncPlan) -> tuple[str, ...]:
+    """Said once per base: what each later code change will make the server copy."""
+    if generation.base is None or plan.layer is not Layer.BASE:
+        return ()
+    names = set(generation.base.names)
+    note = big_base_note({n: s for n, s in generation.sizes.items() if n in names})
+    return (note,) if note is not None else ()
+
+
+def _clone_deadline_of(generation: Generation | None) -> float:
+    """How long a clone recorded as unfinished may still be in the making on the server."""
+    return clone_deadline(generation.sizes if generation is not None else {})
 
 
 def sessions_of(generation: Generation | None) -> tuple[str, ...]:

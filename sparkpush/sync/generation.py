@@ -81,6 +81,11 @@ class Generation:
         """Artifact name -> sha256, the `current` side of `plan_sync`."""
         return {name: entry.sha256 for name, entry in self.entries.items()}
 
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Artifact name -> bytes: what the server copies to clone this generation."""
+        return {name: entry.size for name, entry in self.entries.items()}
+
     def registered_udfs(self) -> list[RegisteredUdf]:
         """The UDFs registered in this generation's session, by name."""
         return self.udfs.registered_in(self.session_id)

@@ -92,7 +92,7 @@ def _clone_of_base(
     joining = [n for n in plan.upload if n in layout.base]
     with build.target.session(base.session_id, base.server_side_session_id) as base_session:
         build.upload(base_session, joining)
-        clone = build.clone(base_session)
+        clone = build.clone(base_session, [*base.names, *joining])
     build.upload(clone, [n for n in plan.upload if n not in layout.base])
     return clone, replace(base, names=tuple(sorted({*base.names, *joining})))
 
@@ -115,7 +115,7 @@ def _from_scratch(
         return session, None
     build.upload(session, layout.base_order())
     session.set_conf(layout.conf)
-    clone = facts.clone_or_none(lambda: build.clone(session))
+    clone = facts.clone_or_none(lambda: build.clone(session, layout.base_order()))
     if clone is None:
         log.info("no layers on this server: the code goes into the base session")
         build.upload(session, layout.code_order())

@@ -6,10 +6,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sparkpush.errors import CallCancelledError, ServerUnreachableError, SparkpushError
+from sparkpush.connect.session import Session
+from sparkpush.errors import (
+    CallCancelledError,
+    ServerError,
+    ServerUnreachableError,
+    SparkpushError,
+)
 from sparkpush.remote.target import Target
 
 log = logging.getLogger(__name__)
+
+_CLOSED = "INVALID_HANDLE.SESSION_CLOSED"
 
 
 @dataclass(frozen=True)
@@ -20,14 +28,21 @@ class ReleaseOutcome:
     """Not reached, or the call was cut off: still to release, by a later run."""
 
 
-def release_sessions(target: Target, session_ids: Iterable[str]) -> ReleaseOutcome:
-    """Release each session on `target`; those the server could not be reached for are kept."""
+def release_sessions(
+    target: Target, session_ids: Iterable[str], *, settle_s: float | None = None
+) -> ReleaseOutcome:
+    """Release each session on `target`; those the server could not be reached for are kept.
+
+    `settle_s`: the sessions may be clones a cut-off call left the server making; one the
+    server does not hold (yet) is settled (see `settle_and_release`) within that time.
+    """
     released: list[str] = []
     unreachable: list[str] = []
     for session_id in session_ids:
         session = target.session(session_id)
         try:
-            session.release_session()
+            if session.release_session() is None and settle_s is not None:
+                settle_and_release(session, settle_s)
             released.append(session_id)
         except (ServerUnreachableError, CallCancelledError) as exc:
             log.info("release of %s: %s", session_id, exc.message)
@@ -39,3 +54,21 @@ def release_sessions(target: Target, session_ids: Iterable[str]) -> ReleaseOutco
         finally:
             session.close()
     return ReleaseOutcome(tuple(released), tuple(unreachable))
+
+
+def settle_and_release(session: Session, timeout: float) -> None:
+    """Release a session that a CloneSession cut off by its deadline may still be making.
+
+    The server builds a clone inside its session map's `computeIfAbsent`: until the copy is
+    done a ReleaseSession finds no session, does nothing, and the clone then lives on (until
+    the 60-minute idle expiry). A call that may create the session waits for that copy to end
+    instead (or, if the clone failed, creates an empty session), so releasing after it leaves
+    nothing behind. `session` must not echo a server-side id. Raises what the calls raise.
+    """
+    try:
+        session.spark_version(timeout=timeout)
+    except ServerError as exc:
+        if exc.error_class == _CLOSED:
+            return  # released already: the server keeps its tombstone
+        raise
+    session.release_session()

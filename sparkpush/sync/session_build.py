@@ -13,7 +13,14 @@ from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
 from sparkpush.remote.target import Target
-from sparkpush.sync.unfinished import UnfinishedSession, forget_unfinished, record_unfinished
+from sparkpush.sync.clone_cost import clone_deadline
+from sparkpush.sync.clone_room import check_room_for_clone
+from sparkpush.sync.unfinished import (
+    UnfinishedSession,
+    forget_unfinished,
+    record_unfinished,
+    release_cut_off_clone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +48,23 @@ class SessionBuild:
         self.created.append(session)
         return session
 
-    def clone(self, base: Session) -> Session:
-        """A server-side clone of `base`; CloneUnsupportedError on servers without it."""
+    def clone(self, base: Session, names: Sequence[str]) -> Session:
+        """A server-side clone of `base`, which holds the artifacts `names`: its deadline grows
+        with their size. CloneUnsupportedError on servers without it; a clone the call was cut
+        off from is released (and, on the embedded server, its files deleted) before the error
+        goes on."""
+        sizes = {n: self.desired[n].size for n in names if n in self.desired}
+        check_room_for_clone(self.target, sizes)
         clone_id = new_session_id()
         self._record(clone_id)
+        deadline = clone_deadline(sizes)
         try:
-            clone_id, server_side = base.clone_session(clone_id=clone_id)
+            clone_id, server_side = base.clone_session(timeout=deadline, clone_id=clone_id)
         except CloneUnsupportedError:
             forget_unfinished(self.root, clone_id)
+            raise
+        except SparkpushError:
+            release_cut_off_clone(self.root, self.target, clone_id, deadline)
             raise
         clone = self.target.session(clone_id, server_side)
         self.created.append(clone)

@@ -19,10 +19,14 @@ from pathlib import Path
 
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
+from sparkpush.errors import CloneUnsupportedError, SparkpushError
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.private_files import private_opener, read_json, write_private_json
-from sparkpush.sync.release import release_sessions
+from sparkpush.sync.clone_cost import CLONE_FLOOR_S, clone_deadline
+from sparkpush.sync.clone_room import check_room_for_clone
+from sparkpush.sync.generation import load_generation
+from sparkpush.sync.release import release_sessions, settle_and_release
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +148,15 @@ def _forget(root: Path, session_ids: Collection[str]) -> None:
             save_unfinished(root, remaining)
 
 
-def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> None:
+def release_unfinished(
+    target: Target, root: Path, keep: Collection[str], settle_s: float = CLONE_FLOOR_S
+) -> None:
     """Release the sessions of runs that died before their generation became current.
 
     `keep` are the current generation's sessions (it and its base): a run that died after
     switching recorded them. Another server's sessions, those of a process still running and
-    those not reached now stay recorded for a later run.
+    those not reached now stay recorded for a later run. A recorded clone the server may still
+    be making is waited for up to `settle_s` (its clone's deadline), then released.
     """
     recorded = unfinished_sessions(root)
     if not recorded:
@@ -158,7 +165,7 @@ def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> Non
     here = target.spec.display()
     in_use = {s.session_id for s in sessions if s.owner_alive()}
     due = [s.session_id for s in sessions if s.remote == here and s.session_id not in in_use]
-    outcome = release_sessions(target, due)
+    outcome = release_sessions(target, due, settle_s=settle_s)
     if outcome.released:
         log.info("released session(s) of an unfinished sync: %s", ", ".join(outcome.released))
     # read again: a run may have recorded its clone meanwhile
@@ -166,22 +173,50 @@ def release_unfinished(target: Target, root: Path, keep: Collection[str]) -> Non
 
 
 def clone_recorded(
-    root: Path, target: Target, source: Session, owner_pid: int | None = None
+    root: Path,
+    target: Target,
+    source: Session,
+    owner_pid: int | None = None,
+    timeout: float | None = None,
 ) -> tuple[str, str]:
     """`CloneSession` of `source`, recorded as unfinished with its owner's process id (this
     process's unless `owner_pid` names another, e.g. the pytest-xdist controller of a worker)
     BEFORE the server creates it: a process killed while it uses the clone leaves the record,
     and the owner's `release_owned_by` or the project's next sync once the owner is gone
-    releases the clone. The caller forgets the record after releasing the clone. Raises what
-    `clone_session` raises (nothing recorded)."""
+    releases the clone. The caller forgets the record after releasing the clone. `timeout`:
+    the clone's deadline; by default it follows the size of the project's current generation
+    (`source`, as a rule). Raises what `clone_session` raises; a clone the call was cut off
+    from is released first."""
+    generation = load_generation(root)
+    sizes = generation.sizes if generation is not None else {}
+    check_room_for_clone(target, sizes)
+    if timeout is None:
+        timeout = clone_deadline(sizes)
     clone_id = new_session_id()
     owner = owner_pid if owner_pid is not None else os.getpid()
     record_unfinished(root, UnfinishedSession(target.spec.display(), clone_id, pids=(owner,)))
     try:
-        return source.clone_session(clone_id=clone_id)
-    except BaseException:
+        return source.clone_session(timeout=timeout, clone_id=clone_id)
+    except CloneUnsupportedError:
         forget_unfinished(root, clone_id)  # never created: nothing to release
         raise
+    except SparkpushError:
+        release_cut_off_clone(root, target, clone_id, timeout)
+        raise
+
+
+def release_cut_off_clone(root: Path, target: Target, clone_id: str, timeout: float) -> bool:
+    """Release a clone whose CloneSession call failed (a deadline, a dropped connection):
+    the server may still be making it. Forgotten once released; kept recorded (for the next
+    sync) when the server does not answer in `timeout`. Whether it was released."""
+    with target.session(clone_id) as session:
+        try:
+            settle_and_release(session, timeout)
+        except SparkpushError as exc:
+            log.warning("could not release the cut-off clone %s: %s", clone_id, exc.message)
+            return False
+    forget_unfinished(root, clone_id)
+    return True
 
 
 def release_owned_by(target: Target, root: Path, pid: int) -> tuple[str, ...]:

@@ -11,9 +11,8 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,9 @@ import pytest
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer, clean_env, free_port
 from tests.jvm import add_constant_udf, build_jar, compile_java
+from tests.support import run_connect, run_connect_in_process, wait_until
 
 # --- scripts -----------------------------------------------------------------------------
 
@@ -182,10 +182,39 @@ def write_udf_project(root: Path, extra_config: str = "") -> Path:
     return root
 
 
-def sync_json(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, object]:
-    result = run_connect(["sync", "--json", *extra], env=server.env, cwd=root)
+def sync_json(server: EmbeddedServer, root: Path, *extra: str) -> dict[str, Any]:
+    result = run_connect_in_process(["sync", "--json", *extra], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+# --- a standalone cluster ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """`connect server start --workers 2`: a master, two workers and the server (4 JVMs), with
+    executors in JVMs of their own; started once for the modules that need one. Stopping it
+    leaves none of its processes running."""
+    state_home = tmp_path_factory.mktemp("cluster-state")
+    env = clean_env(XDG_STATE_HOME=str(state_home))
+    port = free_port()
+    started = run_connect(
+        ["server", "start", "--port", str(port), "--workers", "2"], env=env, timeout=300
+    )
+    assert started.returncode == 0, started.stderr
+    token = (state_home / "sparkpush" / "server.token").read_text().strip()
+    try:
+        yield EmbeddedServer(
+            state_home=state_home, port=port, url=f"sc://localhost:{port}", token=token
+        )
+    finally:
+        status = json.loads(run_connect_in_process(["server", "status", "--json"], env=env).stdout)
+        stopped = run_connect(["server", "stop"], env=env)
+        assert stopped.returncode == 0
+        for pid in [status["pid"], *status["cluster_pids"]]:
+            stat = Path(f"/proc/{pid}/stat")
+            assert not stat.exists() or ") Z" in stat.read_text(), f"pid {pid} still runs"
 
 
 # --- the daemon --------------------------------------------------------------------------
@@ -198,24 +227,13 @@ def daemon(embedded_server: EmbeddedServer, daemon_project: Path) -> Iterator[Pa
     try:
         yield daemon_project
     finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=daemon_project)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=daemon_project)
 
 
 def daemon_status(root: Path, env: dict[str, str]) -> dict[str, Any]:
-    result = run_connect(["daemon", "status", "--json"], env=env, cwd=root)
+    result = run_connect_in_process(["daemon", "status", "--json"], env=env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
-
-
-def wait_until(
-    check: Callable[[], bool], what: str, seconds: float = 90, step: float = 0.3
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str, Any]:
@@ -225,7 +243,7 @@ def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str
         found.update(daemon_status(root, env))
         return int(found.get("generation") or 0) > previous
 
-    wait_until(advanced, f"a generation after {previous}")
+    wait_until(advanced, what=f"a generation after {previous}")
     return found
 
 
@@ -319,7 +337,7 @@ def traversable_by_others(folder: Path) -> Iterator[None]:
 
 def status_json(env: dict[str, str]) -> dict[str, object]:
     """`connect server status --json` of the embedded server `env` points at."""
-    result = run_connect(["server", "status", "--json"], env=env)
+    result = run_connect_in_process(["server", "status", "--json"], env=env)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
 
@@ -344,16 +362,18 @@ class Lines:
         threading.Thread(target=pump, daemon=True).start()
 
     def wait_for(self, text: str, seconds: float = 180) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        def next_line_has_it() -> bool:
             try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                line = self._queue.get(timeout=0.2)
             except queue.Empty:
-                break
+                return False
             self.seen.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"no {text!r} in the watch's output: {self.seen}")
+            return text in line
+
+        try:
+            wait_until(next_line_has_it, seconds, interval=0)
+        except AssertionError:
+            raise AssertionError(f"no {text!r} in the watch's output: {self.seen}") from None
 
 
 @contextmanager
@@ -381,17 +401,41 @@ def watching(
             raise
 
 
-@contextmanager
-def own_server(project: Path, state_home: Path) -> Iterator[dict[str, str]]:
-    """An embedded server of the test's own for `project` (it gets stopped and restarted):
-    a free port in the project's config, state under `state_home`; yields the environment.
-    The project's daemon and the server are stopped at the end."""
-    config = project / "pyproject.toml"
-    config.write_text(config.read_text() + f"\n[tool.sparkpush.server]\nport = {free_port()}\n")
-    env = clean_env(XDG_STATE_HOME=str(state_home))
+@dataclass(frozen=True)
+class RestartableServer:
+    """An embedded server besides the session's, for tests that stop and start it: its state
+    folder and port."""
+
+    state_home: Path
+    port: int
+
+    @property
+    def env(self) -> dict[str, str]:
+        return clean_env(XDG_STATE_HOME=str(self.state_home))
+
+
+@pytest.fixture(scope="session")
+def restartable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableServer]:
+    """Shared by the tests that restart a server: each restart is then one start, not three
+    (start, stop, start) per test. Stopped at the end of the session."""
+    server = RestartableServer(tmp_path_factory.mktemp("own-state"), free_port())
     try:
-        assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
+        yield server
+    finally:
+        run_connect(["server", "stop"], env=server.env)
+
+
+@contextmanager
+def own_server(project: Path, server: RestartableServer) -> Iterator[dict[str, str]]:
+    """`server` for `project` (the test may stop and start it): its port in the project's
+    config, running on entry; yields the environment. The project's daemon is stopped at the
+    end."""
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text() + f"\n[tool.sparkpush.server]\nport = {server.port}\n")
+    env = server.env
+    try:
+        if not status_json(env)["running"]:
+            assert run_connect(["server", "start"], env=env, cwd=project).returncode == 0
         yield env
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=project)
-        run_connect(["server", "stop"], env=env, cwd=project)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=project)

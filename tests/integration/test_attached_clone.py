@@ -14,6 +14,7 @@ import pytest
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import session_alive, sync_json
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -30,13 +31,13 @@ print("partitions", spark.conf.get("spark.sql.shuffle.partitions"))
 
 
 def sql_json(server: EmbeddedServer, root: Path, query: str) -> object:
-    result = run_connect(["sql", "--json", query], env=server.env, cwd=root)
+    result = run_connect_in_process(["sql", "--json", query], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def sql_fails(server: EmbeddedServer, root: Path, query: str) -> str:
-    result = run_connect(["sql", query], env=server.env, cwd=root)
+    result = run_connect_in_process(["sql", query], env=server.env, cwd=root)
     assert result.returncode == 1, result.stdout
     return result.stderr
 

@@ -2,8 +2,8 @@
 
 No case may show a traceback (a traceback means a bug in sparkpush): stderr holds exactly one
 error line, `error: ...` for our own errors or click's `Error: ...` for malformed flags.
-Cases that never reach the server run the CLI in this process; those that do run `connect`
-as a real process, as users do.
+Cases run the CLI in this process, except those that start a server or a script process
+(`OWN_PROCESS`): they run `connect` as a real process, as users do.
 """
 
 from __future__ import annotations
@@ -709,7 +709,14 @@ REACH_THE_SERVER = {
     "token-refused",
     "token-missing",
 }
-"""Cases that fail only once the server answered (or holds the port): run end to end."""
+"""Cases that fail only once the server answered (or holds the port)."""
+
+OWN_PROCESS = {"port-in-use", "token-refused"}
+"""Cases run as a real `connect` process: `server start` starts servers, `submit` forks its
+script process (the others run in this process, checked to leave nothing behind)."""
+
+NEED_THE_PACKAGE_INDEX = {"env-no-such-package"}
+"""Cases whose pip asks the package index (the network)."""
 
 CATEGORIES = {
     "toml-": "configuration files",
@@ -734,7 +741,16 @@ def fill(text: str, server: EmbeddedServer, root: Path, free: int) -> str:
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, marks=pytest.mark.package_index)
+        if case.id in NEED_THE_PACKAGE_INDEX
+        else case
+        for case in CASES
+    ],
+    ids=str,
+)
 def test_bad_input_gives_its_exit_code_and_one_line(
     embedded_server: EmbeddedServer, tmp_path: Path, case: Case
 ) -> None:
@@ -758,7 +774,7 @@ def test_bad_input_gives_its_exit_code_and_one_line(
     if case.trusted:
         trust_project(root, env)
     args = [fill(arg, embedded_server, root, free) for arg in case.args]
-    if case.id in REACH_THE_SERVER:
+    if case.id in OWN_PROCESS:
         result = run_connect(args, env=env, cwd=root, timeout=120)
     else:
         result = run_connect_in_process(args, env=env, cwd=root)
@@ -779,7 +795,7 @@ def test_the_corpus_is_large_and_covers_every_category() -> None:
     ids = [case.id for case in CASES]
     assert len(CASES) >= 40
     assert len(set(ids)) == len(CASES)
-    assert set(ids) >= REACH_THE_SERVER
+    assert set(ids) >= REACH_THE_SERVER | OWN_PROCESS | NEED_THE_PACKAGE_INDEX
     empty = [
         name for prefix, name in CATEGORIES.items() if not any(i.startswith(prefix) for i in ids)
     ]

@@ -14,8 +14,9 @@ from sparkpush.artifacts.upload import upload_artifacts
 from sparkpush.config.settings import ArtifactSettings
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.remote.target import Target
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer
 from tests.jvm import compile_java
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -43,14 +44,14 @@ def test_a_java_udf_reads_a_resource_from_its_class_folder(
         '[tool.sparkpush.artifacts]\nclasses = ["out/classes"]\n'
         '[tool.sparkpush.java_udfs]\ngreet = { class = "com.res.Greeting", returns = "string" }\n'
     )
-    result = run_connect(
+    result = run_connect_in_process(
         ["sql", "--json", "SELECT greet(CAST(1 AS BIGINT)) AS g"],
         env=embedded_server.env,
         cwd=root,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [{"g": "hello from a jar"}]
-    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=root)
+    listed = run_connect_in_process(["artifacts", "--json"], env=embedded_server.env, cwd=root)
     names = [a["name"] for a in json.loads(listed.stdout)["artifacts"]]
     assert [n for n in names if n.startswith("jars/classes-out-classes-")] == names
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
 from pyspark.sql.connect.proto import base_pb2 as pb
 
 from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ArtifactConflictError
 from tests.conftest import EmbeddedServer
+
+pytestmark = pytest.mark.integration
 
 
 def _one_file_artifact(name: str, data: bytes) -> pb.AddArtifactsRequest:

@@ -5,43 +5,27 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import REPO, EmbeddedServer, run_connect
 from tests.integration.conftest import EVERY_KIND, SIMPLE_APP, sync_json, write_udf_project
 from tests.session_query import query_session
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def cluster_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    state_home = tmp_path_factory.mktemp("cluster-state")
-    env = clean_env(XDG_STATE_HOME=str(state_home))
-    port = free_port()
-    started = run_connect(
-        ["server", "start", "--port", str(port), "--workers", "2"], env=env, timeout=300
-    )
-    assert started.returncode == 0, started.stderr
-    token = (state_home / "sparkpush" / "server.token").read_text().strip()
-    try:
-        yield EmbeddedServer(
-            state_home=state_home, port=port, url=f"sc://localhost:{port}", token=token
-        )
-    finally:
-        status = json.loads(run_connect(["server", "status", "--json"], env=env).stdout)
-        stopped = run_connect(["server", "stop"], env=env)
-        assert stopped.returncode == 0
-        for pid in [status["pid"], *status["cluster_pids"]]:
-            stat = Path(f"/proc/{pid}/stat")
-            assert not stat.exists() or ") Z" in stat.read_text(), f"pid {pid} still runs"
+@pytest.fixture
+def cluster_server(standalone_cluster: EmbeddedServer) -> EmbeddedServer:
+    return standalone_cluster
 
 
 def test_status_shows_the_standalone_master(cluster_server: EmbeddedServer) -> None:
-    status = json.loads(run_connect(["server", "status", "--json"], env=cluster_server.env).stdout)
+    status = json.loads(
+        run_connect_in_process(["server", "status", "--json"], env=cluster_server.env).stdout
+    )
     assert str(status["master"]).startswith("spark://127.0.0.1:")
     assert len(status["cluster_pids"]) == 3
 
@@ -70,7 +54,9 @@ print("task-jvms:", ",".join(jvms))
     assert result.returncode == 0, result.stderr
     assert "python: helpers-v1|wheel|from-archive|from-file" in result.stdout
     assert "java: 13" in result.stdout
-    status = json.loads(run_connect(["server", "status", "--json"], env=cluster_server.env).stdout)
+    status = json.loads(
+        run_connect_in_process(["server", "status", "--json"], env=cluster_server.env).stdout
+    )
     task_jvms = result.stdout.split("task-jvms: ")[1].split()[0].split(",")
     assert str(status["pid"]) not in task_jvms  # not the driver: separate executor JVMs
 
@@ -85,7 +71,7 @@ def test_scalar_pandas_and_table_udfs_from_a_module_run_on_executors(
     cluster_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     root = write_udf_project(tmp_path / "udf-project")
-    result = run_connect(
+    result = run_connect_in_process(
         [
             "sql",
             "--json",
@@ -123,7 +109,9 @@ def test_executors_python_workers_get_no_token_write_in_scratch_and_are_watched(
     probes = result.stdout.split("probe: ")[1].split()[0].split(";")
     scratch = str(cluster_server.state_home / "sparkpush" / "scratch")
     assert probes and all(probe == f"False|{scratch}/tmp" for probe in probes), probes
-    status = json.loads(run_connect(["server", "status", "--json"], env=cluster_server.env).stdout)
+    status = json.loads(
+        run_connect_in_process(["server", "status", "--json"], env=cluster_server.env).stdout
+    )
     # the reaper was given the server and every cluster process to watch
     reaper_args = command_line(status["reaper_pid"]) or ()
     assert {str(pid) for pid in [status["pid"], *status["cluster_pids"]]} <= set(reaper_args)

@@ -11,6 +11,7 @@ a clone is made and filled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -33,6 +34,7 @@ from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import ServerSessions
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +94,7 @@ def assert_state_readable(root: Path) -> None:
 
 
 def sync_cli(server: EmbeddedServer, root: Path) -> dict[str, object]:
-    result = run_connect(["sync", "--json"], env=server.env, cwd=root, timeout=120)
+    result = run_connect_in_process(["sync", "--json"], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -128,14 +130,17 @@ def killed_once_recorded(server: EmbeddedServer, root: Path, count: int) -> int 
     sessions (a base, then a clone: each recorded before the server creates it); its return
     code if it ended first. Aims a kill at a phase that random delays happened to miss."""
     process = started_sync(server, root)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and time.monotonic() < deadline:
-        if len(unfinished_sessions(root)) >= count:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-            return None
-        time.sleep(0.002)
-    return process.wait(timeout=60)
+    wait_until(
+        lambda: process.poll() is not None or len(unfinished_sessions(root)) >= count,
+        300,
+        what=f"{count} unfinished sessions recorded",
+        interval=0.002,
+    )
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        return None
+    return process.returncode
 
 
 def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
@@ -197,7 +202,7 @@ DAEMON_TRIALS = 20
 
 
 def daemon_pid(server: EmbeddedServer, root: Path) -> int:
-    result = run_connect(["daemon", "status", "--json"], env=server.env, cwd=root)
+    result = run_connect_in_process(["daemon", "status", "--json"], env=server.env, cwd=root)
     return int(json.loads(result.stdout)["pid"])
 
 
@@ -240,8 +245,7 @@ def test_daemon_killed_at_random_points_recovers_and_leaks_no_session(
             assert alive == current_sessions(root), (trial, alive)
             assert converged["session_id"] in alive
     finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
-    deadline = time.monotonic() + 30
-    while warm_loaders_of(root) and time.monotonic() < deadline:
-        time.sleep(0.2)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
+    with contextlib.suppress(AssertionError):  # the assertion below names what is left
+        wait_until(lambda: warm_loaders_of(root) == [], 30)
     assert warm_loaders_of(root) == []

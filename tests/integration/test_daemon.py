@@ -16,6 +16,7 @@ from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import (
     AS_NOBODY,
     USE_PACKAGE,
+    RestartableServer,
     as_root,
     daemon_status,
     generation_after,
@@ -23,11 +24,11 @@ from tests.integration.conftest import (
     own_server,
     session_alive,
     traversable_by_others,
-    wait_until,
     watching,
 )
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +84,7 @@ def test_edited_module_goes_live_in_a_new_generation(
     assert second["session_id"] != first["session_id"]
     result = query_session(embedded_server, second["session_id"], UDF_CALL)
     assert "tag v2" in result.stdout, result.stderr
-    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), "old release")
+    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), what="release")
 
 
 @pytest.mark.compat
@@ -123,7 +124,7 @@ def test_a_burst_of_500_class_files_is_one_generation(
             (burst / f"C{index}.class").write_bytes(b"\xca\xfe\xba\xbe" + bytes([version]) * 8)
 
     write_all(1)
-    flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert flushed.returncode == 0, flushed.stderr
     added = daemon_status(daemon, env)
     assert added["artifacts"] == first["artifacts"]  # the class folder is one jar
@@ -132,7 +133,7 @@ def test_a_burst_of_500_class_files_is_one_generation(
     write_all(2)  # a rebuild: every class changes at once
     rebuilt = generation_after(daemon, env, int(added["generation"]))
     # a flush syncs every event of the rebuild still on its way: none builds another generation
-    flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert flushed.returncode == 0, flushed.stderr
     settled = daemon_status(daemon, env)
     assert rebuilt["generation"] == added["generation"] + 1
@@ -183,7 +184,7 @@ def test_a_lease_keeps_the_old_generation_until_the_run_ends(
         (daemon / "src" / "mypkg" / "helpers.py").write_text("def tag():\n    return 'v9'\n")
         generation_after(daemon, env, int(first["generation"]))
         # a flush waits for the sync that built the new generation, retiring the old one
-        flushed = run_connect(["sync", "--json"], env=env, cwd=daemon)
+        flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
         assert flushed.returncode == 0, flushed.stderr
         assert session_alive(embedded_server, first["session_id"])  # leased: kept
         assert daemon_status(daemon, env)["leases"] == {first["session_id"]: 1}
@@ -194,7 +195,7 @@ def test_a_lease_keeps_the_old_generation_until_the_run_ends(
     finally:
         if run.poll() is None:
             run.kill()
-    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), "release")
+    wait_until(lambda: not session_alive(embedded_server, first["session_id"]), what="release")
 
 
 def test_kill_9_then_restart_converges_without_reuploading(
@@ -203,7 +204,7 @@ def test_kill_9_then_restart_converges_without_reuploading(
     env = embedded_server.env
     before = daemon_status(daemon, env)
     os.kill(int(before["pid"]), signal.SIGKILL)
-    wait_until(lambda: not daemon_status(daemon, env)["running"], "the daemon to be gone")
+    wait_until(lambda: not daemon_status(daemon, env)["running"], what="the daemon to go")
     restarted = run_connect(["daemon", "start"], env=env, cwd=daemon)
     assert restarted.returncode == 0, restarted.stderr
     assert "started" in restarted.stdout
@@ -213,14 +214,17 @@ def test_kill_9_then_restart_converges_without_reuploading(
     assert after["last_sync"]["uploaded"] == 0
 
 
-def test_server_restart_under_a_running_daemon(tmp_path: Path, daemon_project: Path) -> None:
-    with own_server(daemon_project, tmp_path / "own-state") as env:
+def test_server_restart_under_a_running_daemon(
+    restartable_server: RestartableServer, daemon_project: Path
+) -> None:
+    with own_server(daemon_project, restartable_server) as env:
         assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
         first = daemon_status(daemon_project, env)
         assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0
         (daemon_project / "data" / "b.txt").write_text("b")
         wait_until(
-            lambda: daemon_status(daemon_project, env)["server_reachable"] is False, "unreachable"
+            lambda: daemon_status(daemon_project, env)["server_reachable"] is False,
+            what="the server to be unreachable",
         )
         assert daemon_status(daemon_project, env)["last_error"]
         assert run_connect(["server", "start"], env=env, cwd=daemon_project).returncode == 0
@@ -255,11 +259,13 @@ def udf_daemon(embedded_server: EmbeddedServer, tmp_path: Path) -> Iterator[Path
     try:
         yield root
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
 
 
 def sql_answer(server: EmbeddedServer, root: Path) -> subprocess.CompletedProcess[str]:
-    return run_connect(["sql", "--json", "SELECT answer() AS a"], env=server.env, cwd=root)
+    return run_connect_in_process(
+        ["sql", "--json", "SELECT answer() AS a"], env=server.env, cwd=root
+    )
 
 
 @pytest.mark.compat
@@ -282,7 +288,7 @@ def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
 ) -> None:
     env = embedded_server.env
     (udf_daemon / "udfs.py").write_text(UDF_MODULE + "\nraise ValueError('half-saved')\n")
-    synced = run_connect(["sync"], env=env, cwd=udf_daemon)
+    synced = run_connect_in_process(["sync"], env=env, cwd=udf_daemon)
     assert synced.returncode == 2
     assert "udfs.py:11: ValueError: half-saved" in synced.stderr
     assert "Traceback" not in synced.stderr

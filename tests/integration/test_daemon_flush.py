@@ -9,7 +9,8 @@ import pytest
 from sparkpush.daemon.client import connect_to_daemon
 from sparkpush.daemon.control_messages import GenerationReply
 from tests.conftest import EmbeddedServer, run_connect
-from tests.integration.conftest import daemon_status, own_server, wait_until
+from tests.integration.conftest import RestartableServer, daemon_status, own_server
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,10 +41,10 @@ def test_a_no_op_flush_runs_no_sync_but_a_save_still_reads_through(
 
 
 def test_a_server_restart_without_any_save_is_noticed_by_a_flush(
-    tmp_path: Path,
+    restartable_server: RestartableServer,
     daemon_project: Path,
 ) -> None:
-    with own_server(daemon_project, tmp_path / "own-state") as env:
+    with own_server(daemon_project, restartable_server) as env:
         assert run_connect(["daemon", "start"], env=env, cwd=daemon_project).returncode == 0
         first = flush(daemon_project)
         assert run_connect(["server", "stop"], env=env, cwd=daemon_project).returncode == 0
@@ -51,7 +52,9 @@ def test_a_server_restart_without_any_save_is_noticed_by_a_flush(
         # no file changed: only asking the server shows the generation is gone
         wait_until(
             lambda: flush(daemon_project).session_id not in (None, first.session_id),
-            "a new generation on the restarted server",
+            what="a new generation on the restarted server",
         )
-        answer = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=daemon_project)
+        answer = run_connect_in_process(
+            ["sql", "--json", "SELECT 1 AS one"], env=env, cwd=daemon_project
+        )
         assert answer.returncode == 0, answer.stderr

@@ -20,14 +20,21 @@ from sparkpush.daemon.control_server import MAX_CONNECTIONS
 from sparkpush.server.process_group import read_process
 from sparkpush.state.daemon_paths import daemon_paths
 from sparkpush.sync.unfinished import unfinished_sessions
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
+from tests.conftest import (
+    EmbeddedServer,
+    clean_env,
+    free_port,
+    run_connect,
+    run_connect_in_process,
+    trust_project,
+)
 from tests.integration.conftest import (
     daemon_status,
     generation_after,
     session_alive,
     status_json,
-    wait_until,
 )
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -62,11 +69,15 @@ def test_a_stopped_server_stays_stopped_until_someone_starts_it_detached_as_last
         first = daemon_status(root, env)
         assert run_connect(["server", "stop"], env=env, cwd=root).returncode == 0
         (root / "data" / "b.txt").write_text("b")
-        wait_until(lambda: daemon_status(root, env)["waiting_for_server"], "the daemon to wait")
+        wait_until(
+            lambda: daemon_status(root, env)["waiting_for_server"], what="the daemon to wait"
+        )
         waiting = daemon_status(root, env)
         # it looks every second: give it several chances to restart the server (it used to
         # within a second), and see that it did not
-        wait_until(lambda: daemon_status(root, env)["syncs"] >= waiting["syncs"] + 3, "retries")
+        wait_until(
+            lambda: daemon_status(root, env)["syncs"] >= waiting["syncs"] + 3, what="retries"
+        )
         assert status_json(env)["running"] is False
         assert "connect server start" in str(daemon_status(root, env)["last_error"])
         assert "waiting for the embedded server" in logs.read_text()
@@ -136,17 +147,18 @@ def test_daemon_logs_hold_every_start_stop_sync_and_error_of_the_running_daemon(
         assert run_connect(["daemon", "start"], env=env, cwd=root).returncode == 0
         pid = int(daemon_status(root, env)["pid"])
         if _ == 0:
-            assert run_connect(["daemon", "stop"], env=env, cwd=root).returncode == 0
+            assert run_connect_in_process(["daemon", "stop"], env=env, cwd=root).returncode == 0
     try:
         for word in ("second", "third"):
             (root / "helpers.py").write_text(f"def word():\n    return '{word}'\n")
-            assert run_connect(["sync"], env=env, cwd=root).returncode == 0
+            assert run_connect_in_process(["sync"], env=env, cwd=root).returncode == 0
         (root / "udfs.py").write_text(UDF_MODULE + "\nraise ValueError('half-saved')\n")
-        assert run_connect(["sync"], env=env, cwd=root).returncode == 2
-        assert run_connect(["sync"], env=env, cwd=root).returncode == 2  # nothing new: no sync
+        assert run_connect_in_process(["sync"], env=env, cwd=root).returncode == 2
+        # nothing new: no sync
+        assert run_connect_in_process(["sync"], env=env, cwd=root).returncode == 2
     finally:
-        assert run_connect(["daemon", "stop"], env=env, cwd=root).returncode == 0
-    shown = run_connect(["daemon", "logs", "-n", "500"], env=env, cwd=root)
+        assert run_connect_in_process(["daemon", "stop"], env=env, cwd=root).returncode == 0
+    shown = run_connect_in_process(["daemon", "logs", "-n", "500"], env=env, cwd=root)
     assert shown.returncode == 0, shown.stderr
     mine = [line for line in shown.stdout.splitlines() if f"[{pid}]" in line]
     text = "\n".join(mine)
@@ -163,7 +175,7 @@ def test_sync_json_through_the_daemon_says_what_it_applied_for_the_changes(
 ) -> None:
     env = embedded_server.env
     before = daemon_status(daemon, env)
-    run_connect(["sync", "--json"], env=env, cwd=daemon)  # what came before is reported
+    run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)  # what came before is reported
     (daemon / "data" / "new.txt").write_text("new")
     # the daemon syncs the save by itself before the command asks
     wait_until(
@@ -171,9 +183,9 @@ def test_sync_json_through_the_daemon_says_what_it_applied_for_the_changes(
             daemon_status(daemon, env)["syncs"] > before["syncs"]
             and daemon_status(daemon, env)["last_sync"]["action"] == "add_in_place"
         ),
-        "the daemon's own sync of the save",
+        what="the daemon's own sync of the save",
     )
-    result = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    result = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["action"] == "nothing"  # this call had nothing left to do: documented
@@ -182,7 +194,7 @@ def test_sync_json_through_the_daemon_says_what_it_applied_for_the_changes(
     assert applied["action"] == "add_in_place"
     assert applied["generation"] == report["generation"]
     assert any("files/new.txt" in reason for reason in applied["reasons"])
-    again = json.loads(run_connect(["sync", "--json"], env=env, cwd=daemon).stdout)
+    again = json.loads(run_connect_in_process(["sync", "--json"], env=env, cwd=daemon).stdout)
     assert again["applied"] == []
 
 
@@ -208,15 +220,15 @@ def test_a_changed_remote_in_the_config_is_checked_for_trust_before_anything_is_
         (root / "data" / "b.txt").write_text("b")
         wait_until(
             lambda: "connect trust" in str(daemon_status(root, env)["last_error"]),
-            "the changed remote refused until trusted",
+            what="the changed remote refused until trusted",
         )
         generation = (root / ".sparkpush" / "manifest.json").read_text()
         assert "files/b.txt" not in generation, "synced to the old remote after the change"
-        result = run_connect(["sync"], env=env, cwd=root)
+        result = run_connect_in_process(["sync"], env=env, cwd=root)
         assert result.returncode == 2
         assert "connect trust" in result.stderr
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
 
 
 WAITS = """
@@ -255,7 +267,7 @@ def test_a_no_op_sync_through_the_daemon_releases_a_killed_runs_clone(
     os.killpg(run.pid, signal.SIGKILL)  # the submit and its script
     run.wait()
     assert clone in {s.session_id for s in unfinished_sessions(daemon)}
-    result = run_connect(["sync", "--json"], env=env, cwd=daemon)
+    result = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["action"] == "nothing"
     assert not session_alive(embedded_server, clone)
@@ -317,4 +329,4 @@ def test_half_open_control_connections_leave_the_daemon_bounded(
     for sock in half_open_connections:
         sock.close()
     # the daemon answers again once they are gone (or timed out)
-    wait_until(lambda: daemon_status(daemon, env)["pid"] == pid, "the daemon to answer again")
+    wait_until(lambda: daemon_status(daemon, env)["pid"] == pid, what="the daemon to answer again")

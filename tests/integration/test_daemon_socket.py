@@ -26,12 +26,14 @@ from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
 from tests.integration.conftest import (
     AS_NOBODY,
     NOBODY,
+    RestartableServer,
     as_root,
     daemon_status,
     other_user_python,
     own_server,
     start_as_nobody,
 )
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +113,7 @@ def test_a_socket_folder_planted_in_tmp_by_another_user_is_never_used(
         assert tree_modes(planted_folder) == before  # not chmodded, nothing added
         assert daemon_paths(root).socket.exists()
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
         planted.kill()
         planted.wait()
 
@@ -129,7 +131,9 @@ def test_a_control_socket_served_by_another_user_is_not_believed(
     )
     listener.close()
     try:
-        result = run_connect(["daemon", "status", "--json"], env=embedded_server.env, cwd=root)
+        result = run_connect_in_process(
+            ["daemon", "status", "--json"], env=embedded_server.env, cwd=root
+        )
         assert result.returncode == 2, result.stdout
         assert "served by uid 65534" in result.stderr
         assert "Traceback" not in result.stderr
@@ -172,7 +176,7 @@ def test_a_repository_shipping_a_sparkpush_symlink_is_refused(
         result = run_connect(command, env=embedded_server.env, cwd=root)
     finally:
         (root / ".sparkpush").unlink()  # so that a daemon started by mistake can be stopped
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {root / '.sparkpush'} is a symbolic link: refused"
@@ -197,7 +201,7 @@ def test_a_link_shipped_inside_a_sparkpush_folder_is_never_written_through(
         result = run_connect(command, env=embedded_server.env, cwd=root, timeout=120)
     finally:
         (root / ".sparkpush" / name).unlink()
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {root / '.sparkpush' / name} is a symbolic link: refused"
@@ -233,7 +237,7 @@ def test_a_sparkpush_folder_not_ours_alone_is_refused(
     finally:
         os.chown(state, 0, 0)
         state.chmod(0o700)
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
     for result in results:
         assert result.returncode == 2, result.stderr
         assert problem in result.stderr
@@ -277,7 +281,7 @@ def small_daemon(embedded_server: EmbeddedServer, tmp_path: Path) -> Iterator[Pa
     try:
         yield root
     finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
 
 
 def rss_kib(pid: int, field: str) -> int:
@@ -413,19 +417,19 @@ def test_daemon_server_and_loader_files_are_user_only_under_umask_000(tmp_path: 
 
 
 def test_first_sql_after_a_server_restart_uses_the_new_token(
-    tmp_path: Path, embedded_server: EmbeddedServer
+    tmp_path: Path, restartable_server: RestartableServer
 ) -> None:
     root = cloned_project(tmp_path)
-    token_file = tmp_path / "own-state" / "sparkpush" / "server.token"
-    with own_server(root, tmp_path / "own-state") as env:
+    token_file = restartable_server.state_home / "sparkpush" / "server.token"
+    with own_server(root, restartable_server) as env:
         assert run_connect(["daemon", "start"], env=env, cwd=root).returncode == 0
-        first = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=root)
+        first = run_connect_in_process(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=root)
         assert json.loads(first.stdout) == [{"one": 1}], first.stderr
         old_token = token_file.read_text()
         assert run_connect(["server", "stop"], env=env, cwd=root).returncode == 0
         assert run_connect(["server", "start"], env=env, cwd=root).returncode == 0
         assert token_file.read_text() != old_token
-        again = run_connect(["sql", "--json", "SELECT 2 AS two"], env=env, cwd=root)
+        again = run_connect_in_process(["sql", "--json", "SELECT 2 AS two"], env=env, cwd=root)
         assert again.returncode == 0, again.stderr
         assert json.loads(again.stdout) == [{"two": 2}]
         assert daemon_status(root, env)["last_error"] is None

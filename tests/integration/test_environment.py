@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer
+from tests.support import run_connect_in_process
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.package_index]
 
 UDFS = """
 import pandas as pd
@@ -52,20 +52,13 @@ exit 1
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """`connect server start --workers 2` (3 JVMs), shared by this module; its environment."""
-    state_home = tmp_path_factory.mktemp("env-cluster-state")
+def cluster(
+    standalone_cluster: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The environment for the standalone cluster, with a user cache (built environments)
+    shared by this module."""
     cache_home = tmp_path_factory.mktemp("env-cache")
-    env = clean_env(XDG_STATE_HOME=str(state_home), XDG_CACHE_HOME=str(cache_home))
-    started = run_connect(
-        ["server", "start", "--port", str(free_port()), "--workers", "2"], env=env, timeout=300
-    )
-    assert started.returncode == 0, started.stderr
-    try:
-        yield env
-    finally:
-        stopped = run_connect(["server", "stop"], env=env)
-        assert stopped.returncode == 0, stopped.stderr
+    return {**standalone_cluster.env, "XDG_CACHE_HOME": str(cache_home)}
 
 
 def project(root: Path, pin: str) -> Path:
@@ -88,7 +81,7 @@ def no_pip(env: dict[str, str], tmp_path: Path) -> tuple[dict[str, str], Path]:
 
 
 def connect_json(env: dict[str, str], root: Path, *args: str) -> object:
-    result = run_connect(list(args), env=env, cwd=root, timeout=600)
+    result = run_connect_in_process(list(args), env=env, cwd=root)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

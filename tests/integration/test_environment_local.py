@@ -19,8 +19,9 @@ from sparkpush.environment.spec import EnvironmentSpec
 from sparkpush.remote.worker_target import local_target
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import daemon_status, generation_after
+from tests.support import run_connect_in_process
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.package_index]
 
 APP = """
 from pyspark.sql import SparkSession
@@ -142,7 +143,9 @@ def test_the_daemon_serves_the_environment_to_sql_and_attached_submits_and_follo
     env = embedded_server.env
 
     def sql_value() -> str:
-        result = run_connect(["sql", "--json", "SELECT packed(1) AS v"], env=env, cwd=root)
+        result = run_connect_in_process(
+            ["sql", "--json", "SELECT packed(1) AS v"], env=env, cwd=root
+        )
         assert result.returncode == 0, result.stderr
         return str(json.loads(result.stdout.strip().splitlines()[-1])[0]["v"])
 
@@ -159,7 +162,7 @@ def test_the_daemon_serves_the_environment_to_sql_and_attached_submits_and_follo
         assert attached.returncode == 0, attached.stderr
         assert attached.stdout.split("found: ")[1].startswith("1.1.0|")
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
 
 
 def test_pandas_and_what_it_needs_are_left_out_with_one_warning(tmp_path: Path) -> None:

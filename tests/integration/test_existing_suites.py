@@ -16,7 +16,8 @@ import pytest
 
 from sparkpush.submit.script_error import NO_RDD_HINT
 from tests.conftest import EmbeddedServer, run_connect
-from tests.integration.conftest import ServerSessions, session_alive, wait_until
+from tests.integration.conftest import ServerSessions, session_alive
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -284,7 +285,7 @@ def test_ctrl_c_under_n_2_releases_every_worker_s_clone(
         text=True,
     )
     try:
-        wait_until(lambda: len(_probes_written(root)) == 2, "both workers to start", 300)
+        wait_until(lambda: len(_probes_written(root)) == 2, 300, what="both workers to start")
         clones = set(probes(root).values())
         assert len(clones) == 2
         assert all(session_alive(embedded_server, clone) for clone in clones)

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from sparkpush.sync.generation import Generation, load_generation
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer
 from tests.integration.conftest import (
     EVERY_KIND,
     daemon_status,
     generation_after,
     session_alive,
     sync_json,
-    wait_until,
 )
 from tests.jvm import add_constant_udf, build_jar, compile_java
 from tests.session_query import query_session
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,9 @@ def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
         "files/lookup.txt",
         "pyfiles/wheelmod-1.0-py3-none-any.zip",
     }
-    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project)
+    listed = run_connect_in_process(
+        ["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project
+    )
     document = json.loads(listed.stdout)
     assert document["base_session_id"] == before.base.session_id
     layers = {a["name"]: a["layer"] for a in document["artifacts"]}
@@ -118,7 +120,7 @@ def test_layers_off_builds_one_session_per_generation_as_before(
     assert second["released"] == [first["session_id"]]
     result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
     assert "java: 103" in result.stdout, result.stderr
-    doctor = run_connect(["doctor"], env=embedded_server.env, cwd=every_kind_project)
+    doctor = run_connect_in_process(["doctor"], env=embedded_server.env, cwd=every_kind_project)
     assert "OK   layers: off ([tool.sparkpush.layers] enabled = false)" in doctor.stdout
 
 
@@ -170,6 +172,8 @@ def test_a_replaced_base_lives_while_a_leased_generation_cloned_from_it_does(
     finally:
         if run.poll() is None:
             run.kill()
-    wait_until(lambda: not session_alive(embedded_server, old.session_id), "generation release")
-    wait_until(lambda: not session_alive(embedded_server, old.base.session_id), "base release")
+    wait_until(lambda: not session_alive(embedded_server, old.session_id), what="its release")
+    old_base = old.base
+    assert old_base is not None
+    wait_until(lambda: not session_alive(embedded_server, old_base.session_id), what="its release")
     assert session_alive(embedded_server, new.base.session_id)

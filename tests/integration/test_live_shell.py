@@ -10,15 +10,15 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import daemon_status, session_alive, write_udf_project
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -42,31 +42,35 @@ class Terminal:
         os.write(self.fd, line)
 
     def wait_for(self, text: str, seconds: float = 180) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        def printed() -> bool:
             found = self.output.find(text.encode(), self.cursor)
             if found >= 0:
                 self.cursor = found + len(text.encode())
-                return
-            ready, _, _ = select.select([self.fd], [], [], 0.5)
-            if ready:
-                try:
-                    self.output += os.read(self.fd, 65536)
-                except OSError:  # the child is gone
-                    break
-        raise AssertionError(f"no {text!r} in the shell's output: {self.output.decode()!r}")
+                return True
+            self._read(0.5, or_fail=f"the shell ended before it printed {text!r}")
+            return False
+
+        try:
+            wait_until(printed, seconds, interval=0)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}: {self.output.decode()!r}") from None
 
     def exit_code(self, seconds: float = 60) -> int:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            with_output = select.select([self.fd], [], [], 0.2)[0]
-            if with_output:
-                with suppress(OSError):
-                    self.output += os.read(self.fd, 65536)
+        def ended() -> tuple[int, ...]:
+            self._read(0.2)
             pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                return os.waitstatus_to_exitcode(status)
-        raise AssertionError("the shell did not exit")
+            return (os.waitstatus_to_exitcode(status),) if pid else ()
+
+        return wait_until(ended, seconds, what="the shell to exit", interval=0)[0]
+
+    def _read(self, seconds: float, or_fail: str | None = None) -> None:
+        """What the shell prints within `seconds`, added to `output`."""
+        if select.select([self.fd], [], [], seconds)[0]:
+            try:
+                self.output += os.read(self.fd, 65536)
+            except OSError:  # the child is gone
+                if or_fail:
+                    raise AssertionError(or_fail) from None
 
     def kill(self) -> None:
         try:

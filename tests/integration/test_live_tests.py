@@ -17,10 +17,10 @@ from tests.integration.conftest import (
     daemon_status,
     generation_after,
     session_alive,
-    wait_until,
     watching,
     write_udf_project,
 )
+from tests.support import run_connect_in_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +140,7 @@ def test_a_user_suite_sees_project_udfs_and_the_edited_udf_through_the_daemon(
         assert "Traceback" not in mismatch.stdout + mismatch.stderr
         assert "TAGGED" not in mismatch.stdout
     finally:
-        run_connect(["daemon", "stop"], env=embedded_server.env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=embedded_server.env, cwd=root)
 
 
 def test_a_failing_test_is_pytest_s_exit_code_and_counted(
@@ -160,12 +160,14 @@ def test_confs_and_temp_views_a_test_sets_stay_out_of_the_generation(
     root = user_project(tmp_path / "proj", LEAKY_TESTS)
     result = connect_test(embedded_server, root, "-q", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
-    conf = run_connect(
+    conf = run_connect_in_process(
         ["sql", "--json", "SET spark.sql.shuffle.partitions"], env=embedded_server.env, cwd=root
     )
     assert conf.returncode == 0, conf.stderr
     assert json.loads(conf.stdout)[0]["value"] != "7"
-    view = run_connect(["sql", "SELECT * FROM leaked_view"], env=embedded_server.env, cwd=root)
+    view = run_connect_in_process(
+        ["sql", "SELECT * FROM leaked_view"], env=embedded_server.env, cwd=root
+    )
     assert view.returncode != 0
     assert "leaked_view" in view.stderr
 
@@ -202,7 +204,7 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         text=True,
     )
     try:
-        wait_until(lambda: _text(root / "clone.txt"), "the test to start", seconds=300)
+        wait_until(lambda: _text(root / "clone.txt"), 300, what="the test to start")
         clone = (root / "clone.txt").read_text()
         first = daemon_status(root, env)
         assert first["generation"] == 1 and session_alive(embedded_server, clone)
@@ -221,7 +223,7 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         assert not session_alive(embedded_server, clone)
         wait_until(
             lambda: not session_alive(embedded_server, first["session_id"]),
-            "the daemon to release generation 1 once the run's lease ended",
+            what="the daemon to release generation 1 once the run's lease ended",
         )
         assert daemon_status(root, env)["leases"] == {}
         assert not (root / ".sparkpush" / "spare-clone.json").exists()
@@ -229,7 +231,7 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         if run.poll() is None:
             run.kill()
             run.wait()
-        run_connect(["daemon", "stop"], env=env, cwd=root)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=root)
 
 
 def test_a_run_killed_with_kill_9_leaves_its_clone_to_the_next_sync(
@@ -245,14 +247,14 @@ def test_a_run_killed_with_kill_9_leaves_its_clone_to_the_next_sync(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _text(root / "clone.txt"), "the test to start", seconds=300)
+        wait_until(lambda: _text(root / "clone.txt"), 300, what="the test to start")
         clone = (root / "clone.txt").read_text()
         assert session_alive(embedded_server, clone)
         run.kill()
         run.wait()
         # nothing of the run released it; the project's next sync does, its process gone
         assert session_alive(embedded_server, clone)
-        synced = run_connect(["sync", "--json"], env=env, cwd=root)
+        synced = run_connect_in_process(["sync", "--json"], env=env, cwd=root)
         assert synced.returncode == 0, synced.stderr
         assert not session_alive(embedded_server, clone)
     finally:

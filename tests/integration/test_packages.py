@@ -190,11 +190,11 @@ def test_an_unchanged_lock_starts_no_jvm(synced: Synced, tmp_path: Path) -> None
     (fake / "java").chmod(0o755)
     env = {k: v for k, v in synced.env.items() if k != "JAVA_HOME"}
     env["PATH"] = f"{fake}:{env['PATH']}"
-    result = run_connect(["sync", "--json"], env=env, cwd=synced.root)
+    result = run_connect_in_process(["sync", "--json"], env=env, cwd=synced.root)
     assert result.returncode == 0, result.stderr
     assert last_json(result.stdout)["action"] == "nothing"
     assert not log.exists()
-    resolved = run_connect(["packages", "resolve"], env=env, cwd=synced.root)
+    resolved = run_connect_in_process(["packages", "resolve"], env=env, cwd=synced.root)
     assert resolved.returncode == 0, resolved.stderr
     assert "already resolved" in resolved.stdout
     assert not log.exists()

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EmbeddedServer, clean_env, run_connect, trust_project
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -191,9 +192,9 @@ def test_project_state_is_user_only_even_with_a_permissive_umask(
         '[tool.sparkpush.artifacts]\npython = ["src/pkg"]\nfiles = ["data.txt"]\n'
     )
     with umask(0):
-        first = run_connect(["sync"], env=embedded_server.env, cwd=project)
+        first = run_connect_in_process(["sync"], env=embedded_server.env, cwd=project)
         (project / "data.txt").write_text("changed")
-        second = run_connect(["sync"], env=embedded_server.env, cwd=project)
+        second = run_connect_in_process(["sync"], env=embedded_server.env, cwd=project)
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     modes = modes_under(project / ".sparkpush")
@@ -300,7 +301,7 @@ def test_a_repository_config_cannot_send_the_users_token_or_files_elsewhere(
 
     try:
         configure(embedded_token)
-        untrusted = run_connect(["sync"], env=env, cwd=project)
+        untrusted = run_connect_in_process(["sync"], env=env, cwd=project)
         assert not attacker.received(embedded_server.token)
         assert untrusted.returncode == 2, untrusted.stderr
         assert "sets remote, token_file (not trusted)" in untrusted.stderr
@@ -308,7 +309,7 @@ def test_a_repository_config_cannot_send_the_users_token_or_files_elsewhere(
 
         # Trusted, the embedded server's token still never goes to another host.
         trust_project(project, env)
-        trusted = run_connect(["sync"], env=env, cwd=project)
+        trusted = run_connect_in_process(["sync"], env=env, cwd=project)
         assert not attacker.received(embedded_server.token)
         assert trusted.returncode == 2, trusted.stderr
         assert "only ever sent to the embedded server" in trusted.stderr
@@ -318,11 +319,11 @@ def test_a_repository_config_cannot_send_the_users_token_or_files_elsewhere(
         own_token = project / "token"
         own_token.write_text("project-token")
         configure(own_token)
-        changed = run_connect(["sync"], env=env, cwd=project)
+        changed = run_connect_in_process(["sync"], env=env, cwd=project)
         assert changed.returncode == 2, changed.stderr
         assert "changed since it was trusted" in changed.stderr
         trust_project(project, env)
-        outside = run_connect(["sync"], env=env, cwd=project)
+        outside = run_connect_in_process(["sync"], env=env, cwd=project)
         assert outside.returncode == 2, outside.stderr
         assert "id_rsa leads outside the project" in outside.stderr
         assert not attacker.received(embedded_server.token)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sparkpush.server.process_group import all_processes, command_line, wait_gone
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
+from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, run_connect_in_process
 from tests.integration.conftest import AS_NOBODY, as_root, server_pid, status_json
 from tests.session_query import query_session
 
@@ -83,14 +83,16 @@ def test_every_port_of_the_server_is_on_loopback(embedded_server: EmbeddedServer
 
 
 def test_start_on_a_running_server_says_so(embedded_server: EmbeddedServer) -> None:
-    result = run_connect(["server", "start"], env=embedded_server.env)
+    result = run_connect_in_process(["server", "start"], env=embedded_server.env)
     assert result.returncode == 0
     assert "already running" in result.stdout
 
 
 def test_port_in_use_is_a_clear_error(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
     env = clean_env(XDG_STATE_HOME=str(tmp_path))
-    result = run_connect(["server", "start", "--port", str(embedded_server.port)], env=env)
+    result = run_connect_in_process(
+        ["server", "start", "--port", str(embedded_server.port)], env=env
+    )
     assert result.returncode == 3
     assert f"port {embedded_server.port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr
@@ -131,7 +133,9 @@ def test_stop_never_kills_a_process_it_did_not_start(tmp_path: Path) -> None:
             "started_at": 0.0,
         }
         (folder / "server.json").write_text(json.dumps(state))
-        result = run_connect(["server", "stop"], env=clean_env(XDG_STATE_HOME=str(tmp_path)))
+        result = run_connect_in_process(
+            ["server", "stop"], env=clean_env(XDG_STATE_HOME=str(tmp_path))
+        )
         assert result.returncode == 0
         assert "not running" in result.stdout
         assert bystander.poll() is None
@@ -143,7 +147,7 @@ def test_stop_never_kills_a_process_it_did_not_start(tmp_path: Path) -> None:
 def test_missing_java_is_explained(tmp_path: Path) -> None:
     env = clean_env(XDG_STATE_HOME=str(tmp_path), PATH=str(Path(sys.executable).parent))
     env.pop("JAVA_HOME", None)
-    result = run_connect(["server", "start", "--port", str(free_port())], env=env)
+    result = run_connect_in_process(["server", "start", "--port", str(free_port())], env=env)
     assert result.returncode == 3
     assert "no Java found" in result.stderr
     assert "Java 17+" in result.stderr
@@ -156,7 +160,7 @@ def test_too_old_java_is_explained(tmp_path: Path) -> None:
     java.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
     java.chmod(0o755)
     env = clean_env(XDG_STATE_HOME=str(tmp_path), JAVA_HOME=str(fake_home))
-    result = run_connect(["server", "start", "--port", str(free_port())], env=env)
+    result = run_connect_in_process(["server", "start", "--port", str(free_port())], env=env)
     assert result.returncode == 3
     assert "Java 11 found via JAVA_HOME" in result.stderr
 
@@ -190,11 +194,13 @@ def test_start_on_another_port_says_where_it_runs_and_fails(
     embedded_server: EmbeddedServer,
 ) -> None:
     other = free_port()
-    result = run_connect(["server", "start", "--port", str(other)], env=embedded_server.env)
+    result = run_connect_in_process(
+        ["server", "start", "--port", str(other)], env=embedded_server.env
+    )
     assert result.returncode == 2
     assert f"already runs at sc://localhost:{embedded_server.port}" in result.stderr
     assert f"not on port {other}" in result.stderr
-    same = run_connect(
+    same = run_connect_in_process(
         ["server", "start", "--port", str(embedded_server.port)], env=embedded_server.env
     )
     assert same.returncode == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, clean_env, run_connect
+from tests.conftest import REPO, clean_env, run_connect, run_connect_in_process
 from tests.integration.conftest import SIMPLE_APP, status_json
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,9 @@ def test_quick_start_runs_when_the_default_port_is_taken(tmp_path: Path) -> None
             assert f"port {default} is in use" in result.stderr
             assert f"runs at sc://localhost:{port}" in result.stderr
             # every later command finds the server through the state, as before
-            again = run_connect(["sql", "--json", "SELECT 1 AS one"], env=env, cwd=tmp_path)
+            again = run_connect_in_process(
+                ["sql", "--json", "SELECT 1 AS one"], env=env, cwd=tmp_path
+            )
             assert again.returncode == 0, again.stderr
             assert json.loads(again.stdout) == [{"one": 1}]
             assert "starting the embedded" not in again.stderr

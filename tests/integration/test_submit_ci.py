@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from sparkpush.server.process_group import command_line
-from tests.conftest import EmbeddedServer, free_port, run_connect
-from tests.integration.conftest import Lines, wait_until
+from tests.conftest import EmbeddedServer, free_port, run_connect, run_connect_in_process
+from tests.integration.conftest import Lines
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -328,7 +329,7 @@ def test_bad_timeout_is_a_usage_error(tmp_path: Path, value: str) -> None:
 
 
 def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
-    result = run_connect(["doctor"], env=embedded_server.env, cwd=tmp_path)
+    result = run_connect_in_process(["doctor"], env=embedded_server.env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert all(line.startswith("OK") for line in lines), lines
@@ -356,7 +357,9 @@ def test_doctor_on_a_healthy_setup(embedded_server: EmbeddedServer, tmp_path: Pa
 def test_doctor_on_a_broken_setup(embedded_server: EmbeddedServer, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.sparkpush]\nbogus = 1\n")
     wrong_token = f"sc://localhost:{embedded_server.port}/;token=wrong-token-value"
-    result = run_connect(["doctor", "--remote", wrong_token], env=embedded_server.env, cwd=tmp_path)
+    result = run_connect_in_process(
+        ["doctor", "--remote", wrong_token], env=embedded_server.env, cwd=tmp_path
+    )
     assert result.returncode == 1
     verdicts = {
         line.split(":")[0].split(maxsplit=1)[1]: line.split()[0]
@@ -628,7 +631,7 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
     report = tmp_path / "report.json"
     process = start_submit(app, report, embedded_server.env, tmp_path, new_session=True)
     try:
-        wait_until(lambda: started.exists() and started.read_text() != "", "the UDF import", 120)
+        wait_until(lambda: started.exists() and started.read_text(), 120, what="the UDF import")
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=CLEANUP_BOUND_S)
     finally:
@@ -639,5 +642,5 @@ def test_sigint_while_udfs_load_ends_the_loader_too(
     assert read_report(report)["status"] == "interrupted"
     # the process importing the module is gone, before it could finish the import
     loader = int(started.read_text())
-    wait_until(lambda: command_line(loader) is None, "the UDF loader to end", 30)
+    wait_until(lambda: command_line(loader) is None, 30, what="the UDF loader to end")
     assert not (tmp_path / "import-finished").exists()

@@ -15,8 +15,9 @@ import pytest
 
 from sparkpush.server.process_group import read_process
 from sparkpush.sync.unfinished import unfinished_sessions
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect
-from tests.integration.conftest import session_alive, status_json, wait_until
+from tests.conftest import EmbeddedServer, run_connect_in_process
+from tests.integration.conftest import RestartableServer, own_server, session_alive, status_json
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -89,11 +90,11 @@ def test_kill_9_of_submit_ends_its_script_and_interrupts_its_query(
     root.mkdir()
     run, child, _ = started_submit(embedded_server.env, root, "--fresh")
     try:
-        wait_until(lambda: rows_marked(root) >= 3, "the query to run")
+        wait_until(lambda: rows_marked(root) >= 3, what="the query to run")
         os.kill(run.pid, signal.SIGKILL)  # the submit alone, not its process group
         _, stderr = run.communicate(timeout=60)
-        wait_until(lambda: read_process(child) is None, "the script's process to end", 60)
-        wait_until(lambda: steady(root), "the query to stop", 120)
+        wait_until(lambda: read_process(child) is None, 60, what="the script's process to end")
+        wait_until(lambda: steady(root), 120, what="the query to stop")
         assert rows_marked(root) < 1000
         # the script's process said what it did (it shares the submit's stderr)
         assert "connect submit is gone: interrupting the run's operations" in stderr
@@ -119,11 +120,11 @@ def test_kill_9_of_an_attached_submit_never_releases_its_clone_under_its_script(
         assert record.pids == (run.pid, child), "the script's process owns the clone too"
         os.kill(run.pid, signal.SIGKILL)
         run.communicate(timeout=60)
-        wait_until(lambda: read_process(child) is None, "the script's process to end", 60)
+        wait_until(lambda: read_process(child) is None, 60, what="the script's process to end")
     finally:
         if read_process(child) is not None:
             os.kill(child, signal.SIGKILL)
-    synced = run_connect(["sync", "--json"], env=env, cwd=root)
+    synced = run_connect_in_process(["sync", "--json"], env=env, cwd=root)
     assert synced.returncode == 0, synced.stderr
     assert json.loads(synced.stdout)["action"] == "nothing"
     assert not session_alive(embedded_server, clone)
@@ -144,17 +145,17 @@ for tick in range(600):
 """
 
 
-def test_a_hung_server_under_a_running_submit_ends_it_with_one_line(tmp_path: Path) -> None:
+def test_a_hung_server_under_a_running_submit_ends_it_with_one_line(
+    tmp_path: Path, restartable_server: RestartableServer
+) -> None:
     """`kill -STOP` of the JVM while a script runs a query a second (the server keeps its
-    connections: nothing but a question left unanswered shows it). The test's own server:
-    stopping the shared one would stall every other test."""
+    connections: nothing but a question left unanswered shows it). Not the session's server:
+    stopping it would stall every other test."""
     root = tmp_path / "proj"
     root.mkdir()
     (root / "ticks.py").write_text(TICKS)
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARKPUSH_DEFAULT_PORT=str(free_port()))
-    try:
-        started = run_connect(["server", "start", "--master", "local[1]"], env=env, cwd=root)
-        assert started.returncode == 0, started.stderr
+    (root / "pyproject.toml").write_text("")
+    with own_server(root, restartable_server) as env:
         jvm = int(str(status_json(env)["pid"]))
         run = subprocess.Popen(
             [sys.executable, "-m", "sparkpush", "submit", "--liveness-timeout", "5", "ticks.py"],
@@ -178,6 +179,4 @@ def test_a_hung_server_under_a_running_submit_ends_it_with_one_line(tmp_path: Pa
         assert len(errors) == 1, stderr
         assert "stopped answering during the run (no answer for 5 s" in errors[0]
         assert "Traceback" not in stderr
-        wait_until(lambda: read_process(child) is None, "the script's process to end", 60)
-    finally:
-        run_connect(["server", "stop"], env=env, cwd=root)
+        wait_until(lambda: read_process(child) is None, 60, what="the script's process to end")

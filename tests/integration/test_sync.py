@@ -13,6 +13,7 @@ from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import EVERY_KIND, USE_PACKAGE, sync_json
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,9 @@ def test_every_kind_works_end_to_end(
     assert "python: helpers-v1|wheel|from-archive|from-file" in result.stdout
     assert "java: 13" in result.stdout
 
-    listed = run_connect(["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project)
+    listed = run_connect_in_process(
+        ["artifacts", "--json"], env=embedded_server.env, cwd=every_kind_project
+    )
     names = sorted(a["name"] for a in json.loads(listed.stdout)["artifacts"])
     assert names[0] == "archives/env.zip#env"
     assert any(n.startswith("jars/classes-classes-") and n.endswith(".jar") for n in names)
@@ -63,7 +66,7 @@ def test_changed_module_builds_a_new_generation_with_the_new_code(
     assert second["action"] == "new_generation"
     assert second["generation"] == int(str(first["generation"])) + 1
     assert second["session_id"] != first["session_id"]
-    assert first["session_id"] in second["released"]  # type: ignore[operator]
+    assert first["session_id"] in second["released"]
     result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
     assert result.returncode == 0, result.stderr
     assert "python: helpers-v2|" in result.stdout
@@ -79,7 +82,7 @@ def test_recompiled_class_builds_a_new_generation_that_answers_anew(
     )
     second = sync_json(embedded_server, every_kind_project)
     assert second["action"] == "new_generation"
-    [reason] = second["reasons"]  # type: ignore[misc]
+    [reason] = second["reasons"]
     assert reason.startswith("changed: jars/classes-classes-")
     result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
     assert "java: 103" in result.stdout, result.stderr
@@ -95,7 +98,7 @@ def test_removed_file_builds_a_new_generation(
     second = sync_json(embedded_server, every_kind_project)
     assert second["action"] == "new_generation"
     assert second["session_id"] != first["session_id"]
-    assert "removed: files/lookup.txt" in second["reasons"]  # type: ignore[operator]
+    assert "removed: files/lookup.txt" in second["reasons"]
 
 
 def test_new_file_is_added_in_place(
@@ -157,8 +160,8 @@ def test_crc_failure_is_detected_and_resent(
     real_add = client.add_artifacts
     corrupted: list[str] = []
 
-    def corrupt_once(requests, timeout=None):  # type: ignore[no-untyped-def]
-        def tamper():  # type: ignore[no-untyped-def]
+    def corrupt_once(requests, timeout=None):
+        def tamper():
             for index, request in enumerate(requests):
                 if not corrupted and index == 1 and request.HasField("chunk"):
                     data = bytearray(request.chunk.data)
@@ -232,7 +235,7 @@ def test_bad_artifact_config_gives_one_line(
     elif setup == "archive":
         with zipfile.ZipFile(root / "env.zip", "w") as archive:
             archive.writestr("a.txt", "a")
-    result = run_connect(["sync"], env=embedded_server.env, cwd=root)
+    result = run_connect_in_process(["sync"], env=embedded_server.env, cwd=root)
     assert result.returncode == code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -13,9 +13,10 @@ from sparkpush.connect.connection_string import parse_connection_string
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.remote.target import Target
 from sparkpush.sync.ready_session import ready_session
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer
 from tests.fault_proxy import running_proxy
 from tests.jvm import add_constant_udf, build_jar, compile_java
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def test_a_java_udf_the_server_cannot_load_is_one_line_and_exit_2(
         '[tool.sparkpush.artifacts]\nclasses = ["classes"]\n'
         '[tool.sparkpush.java_udfs]\nnope = { class = "com.ex.Missing", returns = "bigint" }\n'
     )
-    result = run_connect(["sync"], env=embedded_server.env, cwd=tmp_path)
+    result = run_connect_in_process(["sync"], env=embedded_server.env, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: java_udfs.nope: cannot register it: ")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import daemon_status, sync_json
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -29,8 +31,8 @@ def twice(x):
 """
 
 
-def dry_run(server: EmbeddedServer, root: Path) -> dict[str, object]:
-    result = run_connect(["sync", "--dry-run", "--json"], env=server.env, cwd=root)
+def dry_run(server: EmbeddedServer, root: Path) -> dict[str, Any]:
+    result = run_connect_in_process(["sync", "--dry-run", "--json"], env=server.env, cwd=root)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
@@ -58,7 +60,7 @@ def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
     assert state_files(every_kind_project) == before
     assert preview["dry_run"] is True
     assert preview["action"] == "new_generation"
-    assert any("pyfiles/mypkg-" in str(r) for r in preview["reasons"])  # type: ignore[union-attr]
+    assert any("pyfiles/mypkg-" in str(r) for r in preview["reasons"])
     assert preview["layer"] == "code"
     synced = sync_json(embedded_server, every_kind_project)
     assert synced["session_id"] != first["session_id"]
@@ -67,7 +69,7 @@ def test_dry_run_says_what_the_sync_then_does_and_changes_nothing(
     sent = {
         e["name"]: e["size"] for e in after["entries"] if e["generation"] == synced["generation"]
     }
-    assert sorted(preview["upload"]) == sorted(sent)  # type: ignore[type-var]
+    assert sorted(preview["upload"]) == sorted(sent)
     assert preview["bytes"] == sum(sent.values()) == synced["bytes"]
     assert synced["layer"] == "code"
 
@@ -96,7 +98,9 @@ def test_dry_run_of_an_added_file_and_of_nothing(
     assert preview["action"] == "add_in_place"
     assert preview["upload"] == ["files/more.txt"]
     assert preview["bytes"] == 5
-    human = run_connect(["sync", "--dry-run"], env=embedded_server.env, cwd=every_kind_project)
+    human = run_connect_in_process(
+        ["sync", "--dry-run"], env=embedded_server.env, cwd=every_kind_project
+    )
     assert human.returncode == 0, human.stderr
     assert "add in place (dry run: nothing was changed)" in human.stdout
     assert "files/more.txt" in human.stdout
@@ -112,7 +116,7 @@ def test_dry_run_names_the_udfs_an_edit_would_re_register(
     (root / "helpers.py").write_text("def word():\n    return 'first'\n")
     (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
     first = sync_json(embedded_server, root)
-    assert sorted(first["udfs"]) == ["answer", "twice"]  # type: ignore[type-var]
+    assert sorted(first["udfs"]) == ["answer", "twice"]
     (root / "helpers.py").write_text("def word():\n    return 'second'\n")
     before = state_files(root)
     preview = dry_run(embedded_server, root)
@@ -147,7 +151,7 @@ def test_sync_json_has_the_same_keys_with_and_without_a_daemon(
         assert dry_run(embedded_server, every_kind_project)["action"] == "nothing"
         assert daemon_status(every_kind_project, env)["syncs"] == syncs
     finally:
-        run_connect(["daemon", "stop"], env=env, cwd=every_kind_project)
+        run_connect_in_process(["daemon", "stop"], env=env, cwd=every_kind_project)
     assert with_daemon["by_daemon"] is True
     assert set(with_daemon) == set(alone)
     for key in ("skipped", "released", "warnings", "udfs"):

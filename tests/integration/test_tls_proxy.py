@@ -10,14 +10,21 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, clean_env, free_port, run_connect, trust_project
+from tests.conftest import (
+    EmbeddedServer,
+    clean_env,
+    free_port,
+    run_connect,
+    run_connect_in_process,
+    trust_project,
+)
+from tests.support import wait_until
 from tests.tls_certs import Pki, make_pki
 
 pytestmark = pytest.mark.integration
@@ -82,17 +89,17 @@ def find_nginx() -> str:
 def wait_for_port(port: int, process: subprocess.Popen[bytes], root: Path) -> None:
     import socket
 
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             errors = (root / "error.log").read_text() if (root / "error.log").exists() else ""
             pytest.fail(f"nginx exited with {process.returncode}: {errors}", pytrace=False)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                return True
         except OSError:
-            time.sleep(0.1)
-    pytest.fail("nginx did not listen within 15 s", pytrace=False)
+            return False
+
+    wait_until(listening, 15, what="nginx to listen")
 
 
 @pytest.fixture(scope="module")
@@ -193,17 +200,17 @@ def test_sync_through_the_tls_proxy_with_ca_file_in_the_config(
         proxied_config(tls_proxy, token_file, 'pyfiles = ["helper.py"]\nfiles = ["data.txt"]')
     )
     env = clean_env(XDG_STATE_HOME=str(embedded_server.state_home))
-    untrusted = run_connect(["sync", "--json"], env=env, cwd=project)
+    untrusted = run_connect_in_process(["sync", "--json"], env=env, cwd=project)
     assert untrusted.returncode == 2, untrusted.stderr
     assert "connect trust" in assert_one_error_line(untrusted, embedded_server.token)
     trust_project(project, env)
     before = tls_proxy.requests_seen("AddArtifacts")
-    first = run_connect(["sync", "--json"], env=env, cwd=project)
+    first = run_connect_in_process(["sync", "--json"], env=env, cwd=project)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout.strip().splitlines()[-1])
     assert summary["uploaded"] == 2
     assert tls_proxy.requests_seen("AddArtifacts") > before
-    again = run_connect(["sync", "--json"], env=env, cwd=project)
+    again = run_connect_in_process(["sync", "--json"], env=env, cwd=project)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout.strip().splitlines()[-1])["action"] == "nothing"
 
@@ -220,7 +227,7 @@ def test_ca_file_flag_overrides_the_config(
         '[tool.sparkpush.artifacts]\nfiles = ["data.txt"]\n'
     )
     env = env_with_remote(embedded_server, tls_proxy.remote(embedded_server.token))
-    result = run_connect(
+    result = run_connect_in_process(
         ["sync", "--json", "--ca-file", str(tls_proxy.pki.ca_file)], env=env, cwd=project
     )
     assert result.returncode == 0, result.stderr
@@ -243,6 +250,8 @@ def test_wrong_ca_is_exit_3_with_one_line(
     app = tmp_path / "app.py"
     app.write_text("print('never runs')\n")
     args = ["submit", str(app)] if command == "submit" else ["sync"]
+    # a real process even for sync: the failed handshake would add gRPC's own log lines on
+    # stderr in this one, where grpc was imported before the CLI could set GRPC_VERBOSITY
     result = run_connect(
         [args[0], "--ca-file", str(wrong.ca_file), *args[1:]],
         env=env_with_remote(embedded_server, tls_proxy.remote(embedded_server.token)),
@@ -264,7 +273,8 @@ def test_wrong_token_through_the_proxy_is_exit_3_authentication_failed(
     app = tmp_path / "app.py"
     app.write_text("print('never runs')\n")
     args = ["submit", str(app)] if command == "submit" else ["sync"]
-    result = run_connect(
+    run = run_connect if command == "submit" else run_connect_in_process  # submit forks
+    result = run(
         [args[0], "--ca-file", str(tls_proxy.pki.ca_file), *args[1:]],
         env=env_with_remote(embedded_server, tls_proxy.remote("not-the-token")),
         cwd=tmp_path,
@@ -277,7 +287,7 @@ def test_wrong_token_through_the_proxy_is_exit_3_authentication_failed(
 def test_missing_ca_file_is_a_usage_error(
     embedded_server: EmbeddedServer, tls_proxy: TlsProxy, tmp_path: Path
 ) -> None:
-    result = run_connect(
+    result = run_connect_in_process(
         ["sync", "--ca-file", str(tmp_path / "nope.pem")],
         env=env_with_remote(embedded_server, tls_proxy.remote(embedded_server.token)),
         cwd=tmp_path,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer, run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def test_a_udf_named_like_a_builtin_is_warned_of_everywhere(
     (root / "pyproject.toml").write_text('[tool.sparkpush.udf]\nmodules = ["udfs.py"]\n')
     env = embedded_server.env
 
-    synced = run_connect(["sync", "--json"], env=env, cwd=root, timeout=300)
+    synced = run_connect_in_process(["sync", "--json"], env=env, cwd=root)
     assert synced.returncode == 0, synced.stderr
     warnings = json.loads(synced.stdout.strip().splitlines()[-1])["warnings"]
     assert [w for w in warnings if "builtin" in w] == [
@@ -44,20 +44,20 @@ def test_a_udf_named_like_a_builtin_is_warned_of_everywhere(
     ]
     assert "rename it" in warnings[-1]
     # the server's builtin answers, as the warning says
-    answer = run_connect(
+    answer = run_connect_in_process(
         ["sql", "--json", "SELECT to_json(named_struct('a', 1)) AS v"], env=env, cwd=root
     )
     assert answer.returncode == 0, answer.stderr
     assert json.loads(answer.stdout.strip().splitlines()[-1]) == [{"v": '{"a":1}'}]
 
-    listed = run_connect(["udfs"], env=env, cwd=root)
+    listed = run_connect_in_process(["udfs"], env=env, cwd=root)
     assert listed.returncode == 0, listed.stderr
     assert "warning: UDF to_json is named like Spark's builtin function to_json" in listed.stderr
     assert "shout" not in listed.stderr
-    as_json = json.loads(run_connect(["udfs", "--json"], env=env, cwd=root).stdout)
+    as_json = json.loads(run_connect_in_process(["udfs", "--json"], env=env, cwd=root).stdout)
     assert len(as_json["warnings"]) == 1 and "to_json" in as_json["warnings"][0]
 
-    doctor = run_connect(["doctor", "--json"], env=env, cwd=root, timeout=300)
+    doctor = run_connect_in_process(["doctor", "--json"], env=env, cwd=root)
     checks = {c["name"]: c for c in json.loads(doctor.stdout.strip().splitlines()[-1])["checks"]}
     assert checks["udf names"]["ok"] is False
     assert "to_json" in checks["udf names"]["detail"]

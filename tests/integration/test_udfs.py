@@ -11,10 +11,11 @@ import pytest
 
 from sparkpush.connect.connection_string import new_session_id, parse_connection_string
 from sparkpush.remote.target import Target
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer
 from tests.integration.conftest import UDF_MODULE_WITH_HELPER, write_udf_project
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
+from tests.support import run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ BROKEN = {
 
 
 def connect(server: EmbeddedServer, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_connect(
+    return run_connect_in_process(
         list(args), env={**server.env, "SPARKPUSH_UDF_IMPORT_TIMEOUT": "3"}, cwd=root
     )
 

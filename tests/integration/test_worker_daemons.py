@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -12,8 +13,9 @@ import pytest
 from sparkpush.server.process_group import all_processes, command_line
 from sparkpush.server.reaper import is_worker_daemon
 from tests.conftest import EmbeddedServer, run_connect
-from tests.integration.conftest import server_pid, wait_until
+from tests.integration.conftest import server_pid
 from tests.session_query import query_session
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -75,9 +77,12 @@ def test_forty_submits_with_a_udf_leave_at_most_four_python_processes(
         assert "sum: 6" in result.stdout
     session = server_pid(embedded_server.env)
     peak = len(python_processes(session))
-    deadline = submitted + DRAIN_S
-    while len(python_processes(session)) > MAX_LEFT and time.monotonic() < deadline:
-        time.sleep(1)
+    with contextlib.suppress(AssertionError):  # the assertion below names what is left
+        wait_until(
+            lambda: len(python_processes(session)) <= MAX_LEFT,
+            DRAIN_S - (time.monotonic() - submitted),
+            interval=1,
+        )
     left = python_processes(session)
     print(
         f"{SUBMITS} submits in {submitted - started:.0f} s; {peak} Python processes after them, "
@@ -85,5 +90,5 @@ def test_forty_submits_with_a_udf_leave_at_most_four_python_processes(
     )
     assert len(left) <= MAX_LEFT, left
     # the idle live session's daemon went too
-    wait_until(lambda: command_line(first_daemon) is None, "its daemon to go", DRAIN_S)
+    wait_until(lambda: command_line(first_daemon) is None, DRAIN_S, what="its daemon to go")
     assert daemon_of(embedded_server, live_session) != first_daemon

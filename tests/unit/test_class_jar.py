@@ -126,9 +126,12 @@ def test_kept_entries_deflate_only_the_changed_file_and_give_the_same_bytes(
     os.utime(changed, (1_600_000_100, 1_600_000_100))
     read: list[str] = []
     real_read = class_jar.read_source
-    monkeypatch.setattr(
-        class_jar, "read_source", lambda p: read.append(os.path.basename(p)) or real_read(p)
-    )
+
+    def recorded_read(path: str) -> bytes:
+        read.append(os.path.basename(path))
+        return real_read(path)
+
+    monkeypatch.setattr(class_jar, "read_source", recorded_read)
     files = walk_kept_files(tmp_path, DefaultFilter())
     again = pack_class_jar("jars/classes-x.jar", files, entries)
     assert read == ["B.class"]

@@ -6,6 +6,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def wheel(path: Path, metadata: str = PURE_WHEEL) -> Path:
     return path
 
 
-def collect(root: Path, **settings: tuple[str, ...]) -> CollectedArtifacts:
+def collect(root: Path, **settings: Any) -> CollectedArtifacts:
     return collect_artifacts(ArtifactSettings(**settings), root, StatCache())
 
 
@@ -523,6 +524,7 @@ def test_a_settled_class_tree_is_remembered_from_its_first_build_without_its_byt
     [tree] = reuse.class_trees.values()
     [kept] = tree.artifacts
     assert kept.artifact.data is None and kept.artifact.path == built.artifact.path
+    assert kept.artifact.path is not None
     assert hashlib.sha256(kept.artifact.path.read_bytes()).hexdigest() == built.sha256
     [again] = collect_artifacts(settings, tmp_path, StatCache(), packs, reuse).artifacts
     assert again is kept

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from sparkpush.live.spare import SpareClone, keep_spare, take_spare
 from sparkpush.live.watched_tests import paths_under_test, sources_under_test
 from tests.conftest import clean_env, run_connect
+from tests.support import wait_until
 
 MIXED = """
 import pytest
@@ -154,10 +154,12 @@ def test_a_signal_ends_the_run_as_interrupted_with_its_exit_code(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not (root / "started").exists():
-            assert time.monotonic() < deadline and run.poll() is None, "the test never started"
-            time.sleep(0.1)
+
+        def started() -> bool:
+            assert run.poll() is None, "connect test ended before its test started"
+            return (root / "started").exists()
+
+        wait_until(started, 60, what="the test to start")
         run.send_signal(sent)
         stdout, stderr = run.communicate(timeout=60)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -16,6 +16,7 @@ from sparkpush.daemon.control_messages import DaemonStatus
 from sparkpush.daemon.control_server import ControlServer
 from sparkpush.daemon.service import Daemon
 from sparkpush.errors import DaemonRefusedError
+from tests.support import wait_until
 
 CAP = 8
 
@@ -38,13 +39,6 @@ class StatusOnly:
             syncs=1,
             started_at=0.0,
         )
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -93,7 +87,7 @@ def test_half_open_connections_cannot_pile_up_threads(server: ControlServer) -> 
     finally:
         for sock in sockets:
             sock.close()
-    wait_for(lambda: threading.active_count() <= before)
+    wait_until(lambda: threading.active_count() <= before, 30, interval=0.01)
     with DaemonConnection(server.path) as connection:
         assert connection.status().syncs == 1
 

@@ -5,6 +5,7 @@ user owns or may write is refused; bytes that changed after the check never leav
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,12 @@ def test_an_unchanged_entry_is_hashed_once_per_file_identity(
     key = entry_folder(config).name
     hashed: list[Path] = []
     real = cache.file_sha256
-    monkeypatch.setattr(cache, "file_sha256", lambda p: hashed.append(p) or real(p))
+
+    def recorded_sha256(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(cache, "file_sha256", recorded_sha256)
     cache._verified.clear()  # a new process: only the stamp in the entry is left
     for _ in range(3):
         assert load_cached(key) is not None
@@ -133,8 +139,10 @@ class RecordingSession:
     def __getattr__(self, name: str) -> object:
         return getattr(self.fake, name)
 
-    def add_artifacts(self, requests, timeout=None):  # type: ignore[no-untyped-def]
-        def recorded():  # type: ignore[no-untyped-def]
+    def add_artifacts(
+        self, requests: Iterable[pb.AddArtifactsRequest], timeout: float | None = None
+    ) -> pb.AddArtifactsResponse:
+        def recorded() -> Iterator[pb.AddArtifactsRequest]:
             for request in requests:
                 self.sent.append(request)
                 yield request

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 from sparkpush.connect.liveness import LivenessProbe
 from sparkpush.errors import ServerUnavailableError
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+from tests.support import wait_until
 
 
 def test_a_server_that_answers_is_never_hung() -> None:
     asked: list[float] = []
     probe = LivenessProbe(lambda deadline: asked.append(deadline), timeout=0.2, every=0.01)
     try:
-        wait_for(lambda: len(asked) >= 20)
+        wait_until(lambda: len(asked) >= 20, 30, interval=0.01)
         assert not probe.hung()
     finally:
         probe.close()
@@ -31,12 +24,12 @@ def test_a_question_left_unanswered_past_the_timeout_is_a_hung_server() -> None:
     answer = threading.Event()
     probe = LivenessProbe(lambda deadline: answer.wait(deadline), timeout=0.2, every=0.01)
     try:
-        wait_for(probe.hung)
+        wait_until(probe.hung, 30, interval=0.01)
     finally:
         answer.set()
         probe.close()
     # answered at last (SIGCONT): no longer hung
-    wait_for(lambda: not probe.hung())
+    wait_until(lambda: not probe.hung(), 30, interval=0.01)
 
 
 def test_an_error_is_an_answer_and_refused_connections_are_not_its_business() -> None:

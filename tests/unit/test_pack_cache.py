@@ -7,8 +7,14 @@ import zipfile
 from pathlib import Path
 
 from sparkpush.artifacts.ignore import DefaultFilter
-from sparkpush.artifacts.pack_cache import PackCache
+from sparkpush.artifacts.pack_cache import CachedPack, PackCache
 from sparkpush.artifacts.packing import SourceFile, walk_kept_files
+
+
+def kept_at(pack: CachedPack) -> Path:
+    """Where the cache keeps `pack` (packs built in this call are kept too)."""
+    assert pack.path is not None
+    return pack.path
 
 
 def make_package(root: Path) -> Path:
@@ -31,7 +37,7 @@ def test_unchanged_sources_reuse_the_stored_zip(tmp_path: Path) -> None:
     second = second_cache.pack(pkg, DefaultFilter(), tmp_path)
     assert (second_cache.hits, second_cache.misses) == (1, 0)
     assert second == first
-    with zipfile.ZipFile(second.path) as stored:
+    with zipfile.ZipFile(kept_at(second)) as stored:
         assert "pkg/mod.py" in stored.namelist()
 
 
@@ -48,8 +54,8 @@ def test_an_edit_repacks_and_drops_the_old_zip(tmp_path: Path) -> None:
     assert later.misses == 1
     assert second.sha256 != first.sha256
     assert second.name != first.name
-    assert not first.path.exists()
-    assert second.path.exists()
+    assert not kept_at(first).exists()
+    assert kept_at(second).exists()
 
 
 def test_recent_edits_are_not_trusted_until_settled(tmp_path: Path) -> None:
@@ -80,7 +86,7 @@ def test_a_pack_of_unsettled_files_stays_in_memory_and_the_stale_one_is_dropped(
     assert second.sha256 == hashlib.sha256(second.data).hexdigest() != first.sha256
     with zipfile.ZipFile(io.BytesIO(second.data)) as built:
         assert built.read("com/ex/A.class") == b"\xca\xfe\xba\xbe22"
-    assert not first.path.exists()  # the jar of the old bytes is not kept either
+    assert not kept_at(first).exists()  # the jar of the old bytes is not kept either
     assert sorted(p.name for p in (tmp_path / "packs").iterdir()) == ["index.json"]
 
 
@@ -120,7 +126,7 @@ def test_a_class_jar_is_kept_beside_the_zip_of_the_same_folder(tmp_path: Path) -
     again = later.pack_class_jar(pkg, walk_kept_files(pkg, DefaultFilter()), "jars/classes-p.jar")
     later.save()
     assert again == jar and (later.hits, later.misses) == (2, 0)
-    assert jar.path.suffix == ".jar" and jar.path.exists() and zipped.path.exists()
+    assert kept_at(jar).suffix == ".jar" and kept_at(jar).exists() and kept_at(zipped).exists()
 
 
 def test_an_edited_class_repacks_its_jar_and_drops_the_old_one(tmp_path: Path) -> None:
@@ -135,8 +141,8 @@ def test_an_edited_class_repacks_its_jar_and_drops_the_old_one(tmp_path: Path) -
     later.save()
     assert later.misses == 1
     assert second.name == first.name and second.sha256 != first.sha256
-    assert not first.path.exists() and second.path.exists()
-    with zipfile.ZipFile(second.path) as stored:
+    assert not kept_at(first).exists() and kept_at(second).exists()
+    with zipfile.ZipFile(kept_at(second)) as stored:
         assert stored.read("com/ex/A.class") == b"\xca\xfe\xba\xbe22"
         assert stored.read("META-INF/services/com.ex.Plugin") == b"com.ex.A\n"
 

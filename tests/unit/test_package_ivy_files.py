@@ -94,7 +94,7 @@ def test_module_asks_for_runtime_scope_with_classifiers_and_excludes() -> None:
 
 
 def revision(error: str = "", failed: str = "") -> ReportRevision:
-    artifacts = ()
+    artifacts: tuple[ReportArtifact, ...] = ()
     if failed:
         artifacts = (
             ReportArtifact(

@@ -5,19 +5,23 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sparkpush.submit.prefork import ForkedScript, prefork
+from tests.support import wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 
 
 @pytest.fixture
 def waiting_child() -> Iterator[ForkedScript]:
+    # what the child warms up is then already loaded: it reaches its pipe at once, well within
+    # `abandon`'s 5 s even on a loaded machine (else it is killed mid-import: -9, not 0)
+    import pyspark.sql.connect.session  # noqa: F401
+
     forked = prefork()
     if forked is None:
         pytest.skip("no fork on this platform")
@@ -37,9 +41,7 @@ def test_sigint_before_the_script_starts_leaves_the_child_quiet(
     waiting_child: ForkedScript, capfd: pytest.CaptureFixture[str]
 ) -> None:
     # what `kill -INT -- -PGID` does to a run still preparing its session
-    deadline = time.monotonic() + 60
-    while not ignores_sigint(waiting_child.pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: ignores_sigint(waiting_child.pid), 60, interval=0.01)
     os.kill(waiting_child.pid, signal.SIGINT)
     waiting_child.abandon()
     assert waiting_child.returncode == 0

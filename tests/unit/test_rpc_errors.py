@@ -19,7 +19,7 @@ from sparkpush.errors import (
 )
 
 
-class FailedCall(grpc.RpcError, grpc.Call):  # type: ignore[misc]
+class FailedCall(grpc.RpcError, grpc.Call):
     """A failed call as grpc raises it, optionally with an ErrorInfo in its status details."""
 
     def __init__(self, code: grpc.StatusCode, details: str, error_class: str | None = None) -> None:

@@ -53,7 +53,9 @@ def test_server_start_reports_the_whole_wait(
     """`server start --workers 2` said "started in 36.1 s" after 49.5 s: the local cluster's
     start was left out. The time said is the time waited."""
 
-    def slow_start(settings: ServerSettings, *_args: object, **_kwargs: object):  # type: ignore[no-untyped-def]
+    def slow_start(
+        settings: ServerSettings, *_args: object, **_kwargs: object
+    ) -> tuple[ServerState, bool]:
         time.sleep(0.6)  # a cluster starting before the server's own clock begins
         state = ServerState(
             pid=1,

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,12 +322,12 @@ def test_a_signal_while_the_session_is_prepared_ends_the_run_without_a_script(
     held = threading.Event()
     original_set_conf = run.session.set_conf
 
-    def set_conf_held_until_the_test_ends(pairs: object, timeout: float = 10.0) -> None:
+    def set_conf_held_until_the_test_ends(pairs: Mapping[str, str], timeout: float = 10.0) -> None:
         run.control.receive(signal.SIGINT)
         held.wait(60)
         original_set_conf(pairs, timeout)
 
-    run.session.set_conf = set_conf_held_until_the_test_ends
+    run.session.set_conf = set_conf_held_until_the_test_ends  # type: ignore[method-assign]
     try:
         outcome = run()
     finally:
@@ -354,11 +354,12 @@ def test_a_session_the_run_does_not_own_is_neither_released_nor_given_udfs(run: 
     run.lease.owned = False
     registered: list[object] = []
     run.behaviour = lambda script: run.control.receive(signal.SIGINT)
-    outcome = run(
-        runner.SubmitRequest(
-            app="app.py", register_udfs=lambda session, _loader: registered.append(session) or []
-        )
-    )
+
+    def register_udfs(session: object, _loader: object) -> list[str]:
+        registered.append(session)
+        return []
+
+    outcome = run(runner.SubmitRequest(app="app.py", register_udfs=register_udfs))
     assert registered == []
     assert not outcome.session_released
     assert run.server.released == []
@@ -385,6 +386,7 @@ def test_a_fresh_run_opens_its_session_through_the_target(run: Run, tmp_path: Pa
     outcome = runner.run_submit(run.target, request, run.messages.append)
     assert (outcome.status, outcome.exit_code) == (RunStatus.SUCCEEDED, 0)
     # the fake server, not a gRPC channel to it, saw the fresh session from start to release
+    assert outcome.session_id is not None
     fresh = run.server.sessions[outcome.session_id]
     assert fresh.conf == {"spark.sql.shuffle.partitions": "3"} and fresh.released
     assert run.server.released == [outcome.session_id]

@@ -291,11 +291,12 @@ def test_a_build_failing_after_the_clone_releases_the_clone_and_the_new_base(
     generation = load_generation(config.project_root)
     assert generation is not None and generation.session_id == first.session_id
     new_clone = server.clones[-1]
+    assert generation.base is not None
     new_base = next(
         s
         for s in server.sessions
         if s not in {first.session_id, generation.base.session_id, *server.clones}
-    )  # type: ignore[union-attr]
+    )
     assert server.released == [new_clone, new_base]
     assert unfinished_sessions(config.project_root) == []
 

@@ -8,26 +8,28 @@ import pytest
 
 from sparkpush.daemon import worker as worker_module
 from sparkpush.daemon.worker import SyncWorker
+from tests.support import wait_until
 
 
-def wait_for(check: Callable[[], bool], seconds: float = 5) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
+def counted(calls: list[int], result: Callable[[], bool] = lambda: True) -> Callable[[], bool]:
+    """A sync that counts its calls in `calls` and returns `result()`."""
+
+    def sync() -> bool:
+        calls.append(1)
+        return result()
+
+    return sync
 
 
 def test_a_burst_of_changes_gives_one_sync() -> None:
-    calls: list[float] = []
-    worker = SyncWorker(
-        lambda: calls.append(time.monotonic()) or True, quiet_s=0.2, settled=lambda: True
-    )
+    calls: list[int] = []
+    worker = SyncWorker(counted(calls), quiet_s=0.2, settled=lambda: True)
     worker.start()
     try:
         for _ in range(500):
             worker.mark_dirty()
         # up to date: a sync ran, none runs or is due, so no other can follow
-        wait_for(worker.up_to_date)
+        wait_until(worker.up_to_date, 30, interval=0.005)
         assert len(calls) == 1
     finally:
         worker.stop()
@@ -52,7 +54,7 @@ def test_flush_waits_for_a_sync_that_started_after_it() -> None:
         done = []
         flusher = threading.Thread(target=lambda: done.append(worker.flush(10)))
         flusher.start()
-        wait_for(lambda: worker.flushes_waiting == 1)
+        wait_until(lambda: worker.flushes_waiting == 1, 30, interval=0.005)
         release.set()
         flusher.join(10)
         # the sync running when flush was asked cannot have seen the save: a second one ran
@@ -92,7 +94,7 @@ def test_flush_after_stop_returns_false() -> None:
 
 def test_a_settled_flush_answers_without_a_sync() -> None:
     calls: list[int] = []
-    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=0.01, settled=lambda: True)
+    worker = SyncWorker(counted(calls), quiet_s=0.01, settled=lambda: True)
     worker.start()
     try:
         assert not worker.up_to_date()  # the first sync always runs
@@ -116,7 +118,7 @@ def test_a_flush_syncs_when_not_settled_or_when_a_change_came_in_meanwhile() -> 
         return True
 
     # a long quiet time: no sync of its own, only the ones the flushes ask for
-    worker = SyncWorker(lambda: calls.append(1) or True, quiet_s=30, settled=settled)
+    worker = SyncWorker(counted(calls), quiet_s=30, settled=settled)
     worker.start()
     try:
         assert worker.up_to_date() or worker.flush(5)
@@ -132,9 +134,7 @@ def test_a_flush_after_a_failed_sync_syncs_again(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(worker_module, "RETRY_MIN_S", 600.0)
     results = iter([False, True, True])
     calls: list[int] = []
-    worker = SyncWorker(
-        lambda: calls.append(1) or next(results), quiet_s=0.01, settled=lambda: True
-    )
+    worker = SyncWorker(counted(calls, lambda: next(results)), quiet_s=0.01, settled=lambda: True)
     worker.start()
     try:
         assert worker.up_to_date() or worker.flush(5)  # unreachable: a retry is due
@@ -162,6 +162,6 @@ def test_a_sync_waiting_for_something_cheap_retries_on_its_own_schedule(
     worker.start()
     try:
         worker.mark_dirty()
-        wait_for(lambda: len(calls) >= 4)
+        wait_until(lambda: len(calls) >= 4, 30, interval=0.005)
     finally:
         worker.stop()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sparkpush.sync.unfinished import UnfinishedSession
+from tests.support import wait_until
 
 
 def test_a_process_that_exited_but_was_not_reaped_yet_uses_nothing() -> None:
@@ -16,11 +16,13 @@ def test_a_process_that_exited_but_was_not_reaped_yet_uses_nothing() -> None:
     its clone is due all the same."""
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
-        deadline = time.monotonic() + 30
         stat = Path(f"/proc/{exited.pid}/stat")
-        while "Z" not in stat.read_text().rpartition(")")[2][:3]:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(
+            lambda: "Z" in stat.read_text().rpartition(")")[2][:3],
+            30,
+            what="the exited child to be a zombie",
+            interval=0.01,
+        )
         assert not UnfinishedSession("sc://x:1", "s", pids=(exited.pid,)).owner_alive()
         assert UnfinishedSession("sc://x:1", "s", pids=(exited.pid, os.getpid())).owner_alive()
     finally:

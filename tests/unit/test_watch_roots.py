@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparkpush.config.settings import load_config
+from sparkpush.config.settings import Config, load_config
 from sparkpush.daemon.watch_roots import unwatched_folders, watch_roots
 
 
-def config_with(tmp_path: Path, artifacts: str):  # type: ignore[no-untyped-def]
+def config_with(tmp_path: Path, artifacts: str) -> Config:
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text(f"[tool.sparkpush.artifacts]\n{artifacts}\n")
