@@ -90,8 +90,8 @@ def test_an_attached_clone_gets_a_deadline_for_the_generation_it_copies(
     monkeypatch.setattr(clone_cost, "SLOWEST_COPY_BYTES_PER_S", 1000)
     config = project(tmp_path)
     result = sync_project(config, target)
-    with target.session(result.session_id) as generation:
-        clone_recorded(config.project_root, target, generation)
+    with target.session(result.session_id) as session:
+        clone_recorded(config.project_root, target, session)
     generation = load_generation(config.project_root)
     assert generation is not None
     _, deadline = server.clone_calls[-1]
