@@ -148,7 +148,7 @@ def make_jars(folder: Path, total_mb: int) -> None:
     per_jar = 10
     for index in range(total_mb // per_jar):
         with zipfile.ZipFile(folder / f"dep{index}.jar", "w", zipfile.ZIP_STORED) as jar:
-            jar.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
             jar.writestr(f"data/blob{index}.bin", os.urandom(per_jar * 1024 * 1024))
 
 
@@ -302,7 +302,7 @@ def make_random_jars(folder: Path, total_mb: int, per_jar_mb: int = 50) -> list[
     for index in range(max(1, total_mb // per_jar_mb)):
         jar = folder / f"dep{index:02d}.jar"
         with zipfile.ZipFile(jar, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
+            archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
             with archive.open(f"data/blob{index}.bin", "w", force_zip64=True) as blob:
                 for _ in range(per_jar_mb):
                     blob.write(os.urandom(MB))
@@ -341,8 +341,10 @@ def answer_through(target: Target, config: Config) -> tuple[str, str]:
     """What `connect sync` then `connect sql` do: bring the generation up to date, query it.
     Returns the answer and the generation's session id."""
     result = ready_session(config, target)
-    assert result.manifest is not None
-    with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+    assert result.current_generation is not None
+    with target.client(
+        result.session_id, result.current_generation.server_side_session_id
+    ) as client:
         table = run_sql(client, "SELECT add_n(CAST(1 AS BIGINT))")
     return (str(table.column(0)[0].as_py()) if table is not None else ""), result.session_id
 
@@ -437,8 +439,10 @@ def class_answer(target: Target, config: Config, loader: WarmLoader) -> str:
     """A sync (old generations released at once, as `connect sync` does; a warm loader, as
     the daemon has), then the query, for a Java UDF project."""
     result = ready_session(config, target, loader=loader)
-    assert result.manifest is not None
-    with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+    assert result.current_generation is not None
+    with target.client(
+        result.session_id, result.current_generation.server_side_session_id
+    ) as client:
         table = run_sql(client, "SELECT add_n(CAST(1 AS BIGINT))")
     return str(table.column(0)[0].as_py()) if table is not None else ""
 
@@ -446,8 +450,10 @@ def class_answer(target: Target, config: Config, loader: WarmLoader) -> str:
 def udf_answer(target: Target, config: Config, loader: WarmLoader) -> str:
     """The same for a Python UDF project."""
     result = ready_session(config, target, loader=loader)
-    assert result.manifest is not None
-    with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+    assert result.current_generation is not None
+    with target.client(
+        result.session_id, result.current_generation.server_side_session_id
+    ) as client:
         table = run_sql(client, "SELECT answer()")
     return str(table.column(0)[0].as_py()) if table is not None else ""
 

@@ -55,7 +55,7 @@ CHUNK_MB = 50
 def make_jar(path: Path, megabytes: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as jar:
-        jar.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
         for index in range(max(1, megabytes // CHUNK_MB)):
             jar.writestr(f"data/blob{index}.bin", os.urandom(min(megabytes, CHUNK_MB) << 20))
 
@@ -91,9 +91,9 @@ def class_edit(target: Target, root: Path, built: Path, constant: int) -> dict[s
     started = time.monotonic()
     result = ready_session(load_config(cwd=root), target)
     synced = time.monotonic() - started
-    manifest = result.manifest
-    assert manifest is not None
-    got = answer(target, manifest.session_id, manifest.server_side_session_id)
+    generation = result.current_generation
+    assert generation is not None
+    got = answer(target, generation.session_id, generation.server_side_session_id)
     if got != str(1 + constant):
         raise SystemExit(f"stale answer {got!r}, wanted {1 + constant}")
     return {
@@ -219,9 +219,9 @@ def big_file_sync(target: Target, work: Path, megabytes: int, layered: bool) -> 
         if scratch is not None and target.embedded is not None:
             held = held_deleted_bytes([target.embedded.pid])
             row[f"{step}_server_disk_mb"] = round((tree_bytes(scratch) + held) / 2**20)
-    manifest = load_generation(root)
-    if manifest is not None:
-        ids = [manifest.session_id] + ([manifest.base.session_id] if manifest.base else [])
+    generation = load_generation(root)
+    if generation is not None:
+        ids = [generation.session_id] + ([generation.base.session_id] if generation.base else [])
         release_sessions(target, ids)
     shutil.rmtree(root)
     return row

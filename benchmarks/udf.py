@@ -88,9 +88,9 @@ def edit_to_callable(
     for edit in edits:
         started = time.perf_counter()
         (root / "udfs.py").write_text(udf_module(edit))
-        manifest = ready_session(config, target, loader=loader).manifest
-        assert manifest is not None
-        with target.client(manifest.session_id, manifest.server_side_session_id) as client:
+        generation = ready_session(config, target, loader=loader).current_generation
+        assert generation is not None
+        with target.client(generation.session_id, generation.server_side_session_id) as client:
             table = run_sql(client, f"SELECT f_{EDITED}(CAST(1 AS BIGINT)) AS v")
         assert table is not None
         answer = table.column("v")[0].as_py()
@@ -125,21 +125,21 @@ def main() -> int:
     try:
         config = load_config(cwd=root)
         started = time.perf_counter()
-        manifest = ready_session(config, target).manifest
-        assert manifest is not None
+        generation = ready_session(config, target).current_generation
+        assert generation is not None
         first_sync = time.perf_counter() - started
         print(
             f"first sync (new session, worker Python probe, {UDF_COUNT} UDFs): {first_sync:.2f} s"
         )
 
         started = time.perf_counter()
-        register_all(config, target, manifest, ColdLoader())
+        register_all(config, target, generation, ColdLoader())
         cold_all = time.perf_counter() - started
         print(f"load, pickle, register {UDF_COUNT} UDFs, cold loader: {cold_all * 1000:.0f} ms")
 
-        register_all(config, target, manifest, warm)  # warm it up
+        register_all(config, target, generation, warm)  # warm it up
         started = time.perf_counter()
-        register_all(config, target, manifest, warm)
+        register_all(config, target, generation, warm)
         warm_all = time.perf_counter() - started
         print(f"load, pickle, register {UDF_COUNT} UDFs, warm loader: {warm_all * 1000:.0f} ms")
 

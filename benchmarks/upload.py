@@ -210,7 +210,7 @@ def timed(action: Callable[[], object]) -> Timing:
 
 
 def fresh_sync(project: Path, target: Target) -> tuple[Timing, SyncResult]:
-    """A first sync: no manifest, no stat cache, no pack cache. Releases its session after."""
+    """A first sync: no generation, no stat cache, no pack cache. Releases its session after."""
     shutil.rmtree(project / ".sparkpush", ignore_errors=True)
     config = load_config(cwd=project)
     results: list[SyncResult] = []
@@ -455,7 +455,7 @@ def edit_syncs(
 def write_hand_made_jar(classes_root: Path, jar: Path) -> None:
     """What `jar cf` makes of a class folder: a manifest, then every class, deflated."""
     with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
         for path in sorted(classes_root.rglob("*.class")):
             archive.write(path, path.relative_to(classes_root).as_posix())
 

@@ -23,7 +23,8 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 │   └── CallTimeoutError
 ├── ServerError                     1
 │   ├── CallCancelledError
-│   └── UdfFailedError
+│   ├── UdfFailedError
+│   └── CloneUnsupportedError
 ├── ArtifactUploadError             4
 │   ├── ServerDiskFullError
 │   ├── ArtifactConflictError
@@ -34,6 +35,7 @@ SparkpushError                      exit code 2 unless a subclass says otherwise
 ├── DaemonRefusedError              3
 ├── DaemonSyncError                 the exit code of the daemon's failed sync
 ├── DaemonVersionMismatchError      2
+├── EnvironmentOfflineError         3
 └── PackageRepositoryError          3
 """
 

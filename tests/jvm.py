@@ -33,7 +33,7 @@ def build_jar(classes_dir: Path, jar: Path) -> Path:
     """A jar holding every class file under `classes_dir`."""
     jar.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(jar, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Generation-Version: 1.0\n")
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
         for path in sorted(classes_dir.rglob("*.class")):
             archive.write(path, path.relative_to(classes_dir).as_posix())
     return jar

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.artifacts.packing import (
     DIR_MODE,
     FILE_MODE,

@@ -13,9 +13,9 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from sparkpush.artifacts.artifact_cache import ArtifactCache, ClassTree
+from sparkpush.artifacts.artifact_kind import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.class_jar import EntryCache, class_jar_name, pack_class_jar
 from sparkpush.artifacts.ignore import DefaultFilter
-from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.artifacts.names import check_archive_alias, check_archive_file_name
 from sparkpush.artifacts.pack_cache import PackCache

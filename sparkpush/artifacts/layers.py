@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from fnmatch import fnmatchcase
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 
 CLASS_TREE_JARS = "jars/classes-*.jar"
 """How a class tree sent as one jar is named: code, like the tree's loose classes."""
@@ -40,6 +40,6 @@ def layer_of(name: str, source: str, code_globs: Iterable[str] = ()) -> Layer:
 
 
 def conf_digest(conf: Mapping[str, str]) -> str:
-    """A hash of the session confs: the manifest keeps it instead of their values."""
+    """A hash of the session confs: the generation record keeps it instead of their values."""
     text = json.dumps(sorted(conf.items()), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

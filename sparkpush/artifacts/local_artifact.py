@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkpush.artifacts.kinds import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
+from sparkpush.artifacts.artifact_kind import ARCHIVE_SUFFIXES, PYFILE_SUFFIXES, ArtifactKind
 from sparkpush.artifacts.names import (
     check_archive_alias,
     check_archive_file_name,
@@ -145,7 +145,7 @@ class DesiredArtifact:
     size: int
     source: Path
     origin: str | None = None
-    """What the manifest shows as its source when not `source` (a package's coordinate)."""
+    """What the generation record shows as its source when not `source` (a package's coordinate)."""
 
     @property
     def name(self) -> str:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.artifacts.ignore import DefaultFilter
-from sparkpush.artifacts.kinds import ArtifactKind
 from sparkpush.errors import UsageError
 
 # Every entry gets the same timestamp and mode so the bytes depend on content alone.

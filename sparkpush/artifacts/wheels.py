@@ -8,7 +8,7 @@ import zlib
 from email.parser import HeaderParser
 from pathlib import Path
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.packing import printable_path, require_utf8_name, stat_or_refuse
 from sparkpush.errors import UsageError

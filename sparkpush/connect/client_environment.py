@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sparkpush.connect.connection_string import ConnectionSpec, new_session_id
+from sparkpush.connect.connection_string import ConnectionSpec
 
 TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
 CA_ENV = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
@@ -35,29 +34,10 @@ def session_environment(
     return env
 
 
-def run_on_new_session(
-    spec: ConnectionSpec, ca_file: os.PathLike[str] | None, module: str, timeout: float
-) -> str | None:
-    """Run `python -m module` attached to a new session of the server; its stdout, or None
-    when it did not finish within `timeout` seconds (a probe UDF on the server's workers)."""
-    env = session_environment(spec, new_session_id(), None, ca_file)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", module],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    return result.stdout
-
-
 def answer_from_a_worker(key: str, facts: Callable[[], Any]) -> int:
-    """In a child started by `run_on_new_session`: call `facts` once on one of the server's
-    Python workers and print `{key: its JSON answer}`, or `{"error": ...}`, as one line.
+    """In a child attached to a new session (the probe child, `remote.worker_probe`): call
+    `facts` once on one of the server's Python workers and print `{key: its JSON answer}`,
+    or `{"error": ...}`, as one line.
 
     `facts` and its module's functions travel by value: the workers have nothing of ours.
     """

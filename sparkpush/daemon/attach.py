@@ -122,6 +122,8 @@ def current_generation(config: Config, target: Target, notify: Notify) -> Curren
         if held.error:
             notify(f"warning: {held.error} (the last good generation keeps serving)")
         return CurrentGeneration(held.session_id, held.server_side_session_id, held.generation)
-    manifest = ready_session(config, target).manifest
-    assert manifest is not None
-    return CurrentGeneration(manifest.session_id, manifest.server_side_session_id, manifest.number)
+    generation = ready_session(config, target).current_generation
+    assert generation is not None
+    return CurrentGeneration(
+        generation.session_id, generation.server_side_session_id, generation.number
+    )

@@ -37,7 +37,7 @@ def daemon_status(project_root: Path) -> DaemonStatus | None:
             return None
 
 
-def start_daemon(
+def start_project_daemon(
     project_root: Path, config_file: Path | None, remote: str | None
 ) -> tuple[DaemonStatus, bool]:
     """Start the project's daemon in the background; (status, started_now)."""
@@ -69,7 +69,7 @@ def start_daemon(
     raise DaemonStartError(f"the daemon did not answer within {START_TIMEOUT_S:.0f} s")
 
 
-def stop_daemon(project_root: Path) -> bool:
+def stop_project_daemon(project_root: Path) -> bool:
     """Ask the daemon to stop and wait for it; False when none was running."""
     paths = daemon_paths(project_root)
     pid = _read_pid(paths.pid)

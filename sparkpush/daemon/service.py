@@ -81,7 +81,7 @@ class Daemon:
         self.on_synced = on_synced
         self.on_message = on_message or (lambda message: log.info("%s", message))
         self.leases = LeaseTable()
-        # parsed manifests, stat caches and class trees kept from one sync to the next
+        # parsed generation records, stat caches and class trees kept from one sync to the next
         self.reuse = ProcessCache()
         self.state = DaemonState()
         self._lock = threading.Lock()
@@ -146,14 +146,14 @@ class Daemon:
             return
         try:
             with project_lock(self.project_root):
-                manifest = load_generation(self.project_root, self.reuse)
-                release_unfinished(target, self.project_root, keep=sessions_of(manifest))
+                generation = load_generation(self.project_root, self.reuse)
+                release_unfinished(target, self.project_root, keep=sessions_of(generation))
         except SparkpushError as exc:
             log.warning("could not release what killed runs left: %s", exc.message)
 
     def answer(self, *, synced: bool = True) -> GenerationReply:
         """The reply to a flush; `synced` False: no sync was needed, so none did anything."""
-        manifest = load_generation(self.project_root, self.reuse)
+        generation = load_generation(self.project_root, self.reuse)
         last = self.state.last_sync
         if not synced and last is not None:
             last = last.unchanged()
@@ -163,34 +163,34 @@ class Daemon:
             exit_code=self.state.last_error_exit_code,
             last_sync=last,
         )
-        if manifest is None or self._target is None:
+        if generation is None or self._target is None:
             return reply
         return replace(
             reply,
             ok=True,
-            session_id=manifest.session_id,
-            generation=manifest.number,
-            server_side_session_id=manifest.server_side_session_id,
+            session_id=generation.session_id,
+            generation=generation.number,
+            server_side_session_id=generation.server_side_session_id,
             remote=self._target.spec.display(),
         )
 
     def status(self) -> DaemonStatus:
-        manifest = load_generation(self.project_root, self.reuse)
+        generation = load_generation(self.project_root, self.reuse)
         return DaemonStatus(
             pid=os.getpid(),
             project=str(self.project_root),
-            session_id=manifest.session_id if manifest else None,
-            generation=manifest.number if manifest else None,
+            session_id=generation.session_id if generation else None,
+            generation=generation.number if generation else None,
             remote=self._target.spec.display() if self._target else None,
             last_sync=self.state.last_sync,
             last_error=self.state.last_error,
             server_reachable=self.state.server_reachable,
-            artifacts=len(manifest.entries) if manifest else 0,
-            udfs=len(manifest.udfs.functions) if manifest else 0,
+            artifacts=len(generation.entries) if generation else 0,
+            udfs=len(generation.udfs.functions) if generation else 0,
             syncs=self.worker.syncs,
             started_at=self.state.started_at,
             leases={s: self.leases.held(s) for s in self.leases.retired_and_held()},
-            base_session_id=manifest.base.session_id if manifest and manifest.base else None,
+            base_session_id=generation.base.session_id if generation and generation.base else None,
             waiting_for_server=self.state.waiting_for_server,
         )
 
@@ -198,10 +198,10 @@ class Daemon:
         # Reading the current generation and taking the lease happen under the same lock
         # as retiring a generation, so a lease can never land on a released session.
         with self._lock:
-            manifest = load_generation(self.project_root, self.reuse)
-            if manifest is None:
+            generation = load_generation(self.project_root, self.reuse)
+            if generation is None:
                 return None
-            return manifest.session_id, self.leases.acquire(manifest.session_id)
+            return generation.session_id, self.leases.acquire(generation.session_id)
 
     def end_lease(self, session_id: str, lease: int) -> None:
         free = self.leases.release(session_id, lease)
@@ -264,7 +264,7 @@ class Daemon:
             with self._lock:
                 self.state.applied = [*self.state.applied[-(APPLIED_KEPT - 1) :], synced]
         if before is not None and before.session_id != result.session_id:
-            self._retire(before, result.manifest, target)
+            self._retire(before, result.current_generation, target)
         if self.on_synced is not None:
             self.on_synced(result)
         mark("sync.end")
@@ -297,8 +297,8 @@ class Daemon:
             return False
         if not watcher.barrier(MARKER_TIMEOUT_S):
             return False
-        manifest = load_generation(self.project_root, self.reuse)
-        return manifest is not None and self.probe.answers(self._target, manifest)
+        generation = load_generation(self.project_root, self.reuse)
+        return generation is not None and self.probe.answers(self._target, generation)
 
     def _retire(self, before: Generation, after: Generation | None, target: Target) -> None:
         """The previous generation stops being current; release it once no lease holds it,

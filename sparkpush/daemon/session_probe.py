@@ -23,15 +23,17 @@ class SessionProbe:
         self._client: Session | None = None
         self._key: tuple[Target, str] | None = None
 
-    def answers(self, target: Target, manifest: Generation) -> bool:
-        """True when `manifest`'s session answers on `target` as the same server session."""
-        if manifest.remote != target.spec.display() or manifest.server_side_session_id is None:
+    def answers(self, target: Target, generation: Generation) -> bool:
+        """True when `generation`'s session answers on `target` as the same server session."""
+        if generation.remote != target.spec.display() or generation.server_side_session_id is None:
             return False  # not confirmed by this server: only a sync can tell
         with self._lock:
-            if self._client is None or self._key != (target, manifest.session_id):
+            if self._client is None or self._key != (target, generation.session_id):
                 self._close()
-                self._client = target.session(manifest.session_id, manifest.server_side_session_id)
-                self._key = (target, manifest.session_id)
+                self._client = target.session(
+                    generation.session_id, generation.server_side_session_id
+                )
+                self._key = (target, generation.session_id)
             try:
                 self._client.spark_version(timeout=PROBE_TIMEOUT_S)
             except SparkpushError:

@@ -34,7 +34,7 @@ from sparkpush.remote.target import Target, resolve_target
 from sparkpush.server.java import MIN_JAVA, find_java
 from sparkpush.state.folders import state_dir
 from sparkpush.sync.generation import load_generation
-from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
+from sparkpush.udf.builtin_names import builtin_clashes
 from sparkpush.udf.python_version import local_python, version_mismatch
 
 MIN_PYTHON = (3, 10)
@@ -202,6 +202,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
             version = facts.spark_version(timeout=PROBE_TIMEOUT_S)
             layers = check_layers(config, facts, client)
             worker_python = check_worker_python(facts)
+            udf_names = check_udf_names(config, facts)
             _release_quietly(client)
     except AuthenticationError as exc:
         return [
@@ -228,7 +229,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
         check_spark_version(version),
         worker_python,
         layers,
-        check_udf_names(config, target),
+        udf_names,
         *check_server_settings(config, target),
     ]
 
@@ -243,13 +244,13 @@ def check_server_settings(config: Config, target: Target) -> list[Check]:
     return [Check("server settings", False, mismatch, f"run '{RESTART}'")]
 
 
-def check_udf_names(config: Config, target: Target) -> Check:
+def check_udf_names(config: Config, facts: ServerFacts) -> Check:
     """The project's registered UDFs against the server's builtin function names."""
-    manifest = load_generation(config.project_root)
-    names = [u.name for u in manifest.registered_udfs()] if manifest is not None else []
+    generation = load_generation(config.project_root)
+    names = [u.name for u in generation.registered_udfs()] if generation is not None else []
     if not names:
         return Check("udf names", True, "no UDFs registered")
-    clashes = builtin_clashes(names, server_builtins(target))
+    clashes = builtin_clashes(names, facts.builtin_functions())
     if clashes:
         return Check("udf names", False, clashes[0], "rename the UDF (see the warning)")
     return Check("udf names", True, f"{len(names)} UDF(s), none named like a builtin")

@@ -35,14 +35,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ProjectEnvironment:
     cached: CachedEnvironment
-    target: WorkerTarget
+    worker_target: WorkerTarget
     built_now: bool
     warnings: tuple[str, ...] = ()
 
 
-def input_key(spec: EnvironmentSpec, target: WorkerTarget) -> str:
+def input_key(spec: EnvironmentSpec, worker_target: WorkerTarget) -> str:
     """The lock's key: the same requirements for the same workers resolve the same way."""
-    return _sha256(spec.key_text(), target.key_text())
+    return _sha256(spec.key_text(), worker_target.key_text())
 
 
 def spec_key(spec: EnvironmentSpec) -> str:
@@ -50,26 +50,26 @@ def spec_key(spec: EnvironmentSpec) -> str:
 
 
 def ensure_environment(
-    config: Config, spec: EnvironmentSpec, target: WorkerTarget
+    config: Config, spec: EnvironmentSpec, worker_target: WorkerTarget
 ) -> ProjectEnvironment:
     """The cached environment this input resolved to before (no pip), or a new build."""
     # pip options choose where packages come from: a project's word only once trusted
     require_trusted(config, pip_args=bool(spec.pip_args))
     root = config.project_root
-    key = input_key(spec, target)
+    key = input_key(spec, worker_target)
     entry = find_entry(root, input_key=key)
     if entry is not None:
         cached = load_cached(entry.key)
         if cached is not None and cached.sha256 == entry.sha256:
-            return ProjectEnvironment(cached, target, built_now=False)
-    cached = build_environment(spec, target)
+            return ProjectEnvironment(cached, worker_target, built_now=False)
+    cached = build_environment(spec, worker_target)
     record_entry(
         root,
         LockEntry(
             input=key,
             spec=spec_key(spec),
             key=cached.key,
-            target=target.describe(),
+            target=worker_target.describe(),
             packages=cached.packages,
             left_out=cached.left_out,
             sha256=cached.sha256,
@@ -80,23 +80,25 @@ def ensure_environment(
         shown = ", ".join(f"{n} {v}" for n, v in sorted(cached.left_out.items()))
         warnings = (
             f"environment: left out {shown}: the workers' pyspark keeps its own copies "
-            f"({_provided(target, cached.left_out) or 'not found there'})",
+            f"({_provided(worker_target, cached.left_out) or 'not found there'})",
         )
-    return ProjectEnvironment(cached, target, built_now=True, warnings=warnings)
+    return ProjectEnvironment(cached, worker_target, built_now=True, warnings=warnings)
 
 
-def build_environment(spec: EnvironmentSpec, target: WorkerTarget) -> CachedEnvironment:
+def build_environment(spec: EnvironmentSpec, worker_target: WorkerTarget) -> CachedEnvironment:
     """pip install for `target`, add the launcher, pack; published to the cache only whole."""
-    cross = not same_platform(target, local_target())
-    announce(f"building the Python environment for {target.describe()}...")
+    cross = not same_platform(worker_target, local_target())
+    announce(f"building the Python environment for {worker_target.describe()}...")
     with build_folder() as scratch:
         tree = scratch / "tree"
         site_packages = tree / SITE_PACKAGES
         site_packages.mkdir(parents=True)
-        installed = install(spec, target, site_packages, cross_platform=cross, scratch=scratch)
+        installed = install(
+            spec, worker_target, site_packages, cross_platform=cross, scratch=scratch
+        )
         launcher = tree / LAUNCHER_PATH
         launcher.parent.mkdir()
-        launcher.write_text(launcher_text(target.executable))
+        launcher.write_text(launcher_text(worker_target.executable))
         launcher.chmod(0o755)
         out = scratch / "out"
         out.mkdir(mode=0o700)
@@ -108,7 +110,7 @@ def build_environment(spec: EnvironmentSpec, target: WorkerTarget) -> CachedEnvi
         key = _sha256(
             json.dumps(sorted(installed.packages.items())),
             json.dumps(sorted(spec.wheel_hashes)),
-            target.key_text(),
+            worker_target.key_text(),
         )[:32]
         existing = load_cached(key)
         if existing is not None:
@@ -118,7 +120,7 @@ def build_environment(spec: EnvironmentSpec, target: WorkerTarget) -> CachedEnvi
             size=archive.stat().st_size,
             packages=installed.packages,
             left_out=installed.left_out,
-            target=target.as_json(),
+            target=worker_target.as_json(),
         )
         publish(out, key, meta)
     found = load_cached(key)
@@ -134,9 +136,11 @@ def announce(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _provided(target: WorkerTarget, names: Iterable[str]) -> str:
+def _provided(worker_target: WorkerTarget, names: Iterable[str]) -> str:
     """The workers' versions of `names`."""
-    return ", ".join(f"{n} {target.provided[n]}" for n in sorted(names) if n in target.provided)
+    return ", ".join(
+        f"{n} {worker_target.provided[n]}" for n in sorted(names) if n in worker_target.provided
+    )
 
 
 def _sha256(*parts: str) -> str:

@@ -57,7 +57,7 @@ class Installed:
 
 def install(
     spec: EnvironmentSpec,
-    target: WorkerTarget,
+    worker_target: WorkerTarget,
     site_packages: Path,
     *,
     cross_platform: bool,
@@ -65,9 +65,9 @@ def install(
 ) -> Installed:
     """`pip install --target site_packages` for `target`; errors are one line."""
     constraints = scratch / "constraints.txt"
-    constraints.write_text(constraints_text(target))
+    constraints.write_text(constraints_text(worker_target))
     command = install_command(
-        spec, target, site_packages, cross_platform=cross_platform, constraints=constraints
+        spec, worker_target, site_packages, cross_platform=cross_platform, constraints=constraints
     )
     log.debug("running %s", command)
     try:
@@ -87,14 +87,17 @@ def install(
         output = result.stdout + result.stderr  # its error last
         no_index = "--no-index" in spec.pip_args or _pip_env_flag("PIP_NO_INDEX")
         raise pip_failure(
-            output, target, lambda name: index_versions(name, spec, scratch), no_index=no_index
+            output,
+            worker_target,
+            lambda name: index_versions(name, spec, scratch),
+            no_index=no_index,
         )
-    return leave_out_protected(site_packages, frozenset((*PROTECTED, *target.provided)))
+    return leave_out_protected(site_packages, frozenset((*PROTECTED, *worker_target.provided)))
 
 
 def pip_failure(
     output: str,
-    target: WorkerTarget,
+    worker_target: WorkerTarget,
     versions_of: IndexVersions | None = None,
     *,
     no_index: bool = False,
@@ -110,12 +113,12 @@ def pip_failure(
     if missing is not None:
         if _OFFLINE.search(output):
             return EnvironmentOfflineError(
-                f"no wheel of {missing.group(1)} for the workers ({target.describe()}) (the "
+                f"no wheel of {missing.group(1)} for the workers ({worker_target.describe()}) (the "
                 "package index could not be reached); pin a version that has one, or add an "
                 "index with environment.pip_args"
             )
         where = _index_of(output, no_index)
-        return _missing_requirement(missing.group(1), where, output, target, versions_of)
+        return _missing_requirement(missing.group(1), where, output, worker_target, versions_of)
     errors = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR")]
     last = errors[-1] if errors else ""
     if not last or last == "ERROR: Exception:":  # pip crashed: its traceback's last line says why
@@ -124,10 +127,14 @@ def pip_failure(
 
 
 def _missing_requirement(
-    text: str, where: str, output: str, target: WorkerTarget, versions_of: IndexVersions | None
+    text: str,
+    where: str,
+    output: str,
+    worker_target: WorkerTarget,
+    versions_of: IndexVersions | None,
 ) -> EnvironmentBuildError:
     fallback = EnvironmentBuildError(
-        f"no wheel of {text} for the workers ({target.describe()}); pin a version that has "
+        f"no wheel of {text} for the workers ({worker_target.describe()}); pin a version that has "
         "one, or add an index with environment.pip_args"
     )
     try:
@@ -153,8 +160,8 @@ def _missing_requirement(
     wheel_versions = [v.strip() for v in wheels.group(1).split(",")] if wheels else []
     if not any(_satisfies(requirement, v) for v in wheel_versions if v and v != "none"):
         return EnvironmentBuildError(
-            f"{text} has no wheel for the workers ({target.describe()}) on the package index, "
-            "only a source distribution (or wheels for other platforms): build the wheel "
+            f"{text} has no wheel for the workers ({worker_target.describe()}) on the package "
+            "index, only a source distribution (or wheels for other platforms): build the wheel "
             f"('pip wheel --no-deps \"{text}\"' on a machine like the workers) and list it in "
             "artifacts.wheels"
         )

@@ -31,7 +31,7 @@ def pip_program() -> list[str]:
 
 def install_command(
     spec: EnvironmentSpec,
-    target: WorkerTarget,
+    worker_target: WorkerTarget,
     destination: Path,
     *,
     cross_platform: bool,
@@ -41,12 +41,12 @@ def install_command(
     """`pip install --target DEST ...`; for another platform, its tags, Python and ABI."""
     command = [*(program or pip_program()), "install", *BASE_OPTIONS, "--target", str(destination)]
     if cross_platform:
-        for tag in target.platform_tags:
+        for tag in worker_target.platform_tags:
             command.append(f"--platform={tag}")
         command += [
-            f"--python-version={target.python}",
-            f"--implementation={target.implementation}",
-            f"--abi={target.abi}",
+            f"--python-version={worker_target.python}",
+            f"--implementation={worker_target.implementation}",
+            f"--abi={worker_target.abi}",
         ]
     if constraints is not None:
         command += ["--constraint", str(constraints)]
@@ -55,9 +55,11 @@ def install_command(
     return [*command, *spec.requirements, *(str(path) for path in spec.wheels)]
 
 
-def constraints_text(target: WorkerTarget) -> str:
+def constraints_text(worker_target: WorkerTarget) -> str:
     """The workers' own versions of the packages their pyspark needs, as pip constraints."""
-    return "".join(f"{name}=={version}\n" for name, version in sorted(target.provided.items()))
+    return "".join(
+        f"{name}=={version}\n" for name, version in sorted(worker_target.provided.items())
+    )
 
 
 _NOT_FOR_INDEX = ("--no-deps", "--prefer-binary")

@@ -17,7 +17,7 @@ from typing import Any
 
 from sparkpush.errors import SparkpushError
 from sparkpush.live.ipython_errors import explain_errors
-from sparkpush.live.project import LiveOptions, LiveProject
+from sparkpush.live.live_project import LiveOptions, LiveProject
 from sparkpush.live.shell import LiveShell
 from sparkpush.workerout.settings import worker_output_on
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
 
     from sparkpush.errors import SparkpushError
-    from sparkpush.live.project import LiveProject, LiveSession
+    from sparkpush.live.live_project import LiveProject, LiveSession
 
 T = TypeVar("T")
 OUR_FIXTURES = ("spark", "spark_isolated")
@@ -223,7 +223,7 @@ def _resolves_to_ours(name: str, definitions: Sequence[Any]) -> bool:
 
 
 def _open(config: pytest.Config) -> LiveProject:
-    from sparkpush.live.project import LiveOptions, LiveProject
+    from sparkpush.live.live_project import LiveOptions, LiveProject
     from sparkpush.live.xdist_share import shared_from_controller
 
     # early options: a conftest may build a session before pytest has parsed them all

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sparkpush.errors import ExitCode
-from sparkpush.live.project import LiveOptions
+from sparkpush.live.live_project import LiveOptions
 from sparkpush.live.pytest_stash import held_by
 from sparkpush.live.pytest_suite_sessions import SuiteSetupFailed
 from sparkpush.submit.report import remote_for_report

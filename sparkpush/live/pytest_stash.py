@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from sparkpush.live.project import LiveProject
+    from sparkpush.live.live_project import LiveProject
 
 PROJECT_KEY = pytest.StashKey["LiveProject | None"]()
 

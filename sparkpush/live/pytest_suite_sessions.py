@@ -27,7 +27,7 @@ from sparkpush.live.xdist_share import publish_for_workers, withdraw
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
 
-    from sparkpush.live.project import LiveProject
+    from sparkpush.live.live_project import LiveProject
 
 REDIRECTED = (
     "the suite's own SparkSessions (SparkSession.builder, getActiveSession) run on the "

@@ -17,7 +17,7 @@ import pytest
 from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
-from sparkpush.live.project import LiveProject
+from sparkpush.live.live_project import LiveProject
 from sparkpush.live.worker_output import LiveWorkerOutput, follow_live_sessions
 from sparkpush.workerout.bounded import BoundedLines
 from sparkpush.workerout.worker_traceback import format_worker_failure

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sparkpush.errors import SparkpushError
-from sparkpush.live.project import LiveProject, LiveSession, Revision
+from sparkpush.live.live_project import LiveProject, LiveSession, Revision
 from sparkpush.live.worker_output import LiveWorkerOutput, follow_live_sessions
 from sparkpush.submit.script_error import error_condition
 from sparkpush.workerout.bounded import BoundedLines
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0
-"""How often the shell looks for a newer generation (a read of the manifest)."""
+"""How often the shell looks for a newer generation (a read of the generation record)."""
 
 CLOSED_SESSION_CONDITION = "NO_ACTIVE_SESSION"
 """PySpark's error for a query on a session whose client was closed."""

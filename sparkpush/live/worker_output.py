@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sparkpush.errors import SparkpushError
-from sparkpush.live.project import LiveProject, LiveSession
+from sparkpush.live.live_project import LiveProject, LiveSession
 from sparkpush.workerout.activity import PICKLED, ProgressEvents, QueryActivity
 from sparkpush.workerout.bounded import BoundedLines
 from sparkpush.workerout.follower import TICK_S, pause_after

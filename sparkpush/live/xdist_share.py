@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from sparkpush.live.project import HeldGeneration
+from sparkpush.live.live_project import HeldGeneration
 from sparkpush.state.records import record_from_json, record_to_json
 
 SHARED_ENV = "SPARKPUSH_TEST_GENERATION"

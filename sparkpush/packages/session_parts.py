@@ -12,7 +12,7 @@ from sparkpush.packages.resolve import ensure_packages
 from sparkpush.packages.spec import PackageFlags, Scope, packages_configured, read_spec
 
 SOURCE_PREFIX = "maven:"
-"""A package jar's source in the manifest: `maven:group:artifact:version`."""
+"""A package jar's source in the generation record: `maven:group:artifact:version`."""
 
 
 def package_artifacts(
@@ -37,5 +37,5 @@ def source_of(jar: LockedJar) -> str:
 
 
 def coordinate_of_source(source: str) -> str | None:
-    """The coordinate a manifest entry's source names, or None for any other artifact."""
+    """The coordinate a stored artifact's source names, or None for any other artifact."""
     return source[len(SOURCE_PREFIX) :] if source.startswith(SOURCE_PREFIX) else None

@@ -10,11 +10,15 @@ the Spark version   AnalyzePlan(SparkVersion) on the session            this `Se
                     caller remembers it), or the probe child
 `WORKER_TARGET`     the probe child (`worker_probe`): seconds, a UDF    `Lifetime.START`
                     on a session of its own
+`BUILTIN_FUNCTIONS` `SHOW SYSTEM FUNCTIONS` (`builtin_functions`)          `Lifetime.VERSION`
 a session is alive  one call on that session (`session_alive`)          never remembered
 
 The cache is one user-only file, `server-facts.json` in the user's state dir: per server
 identity (a digest of the server's URL and what the lifetime is keyed by; no credentials),
-the facts found, most recently learnt last. It is only a cache: a missing, corrupt or foreign
+the facts found, most recently learnt last. Each entry also holds a digest of the URL alone
+(`"server"`), so that a command that asks nothing (`connect udfs`) can read what was last
+learnt about a URL (`FactCache.latest`). (The builtin names had a cache of their own before,
+`builtin-functions.json`: no longer read.) It is only a cache: a missing, corrupt or foreign
 entry is a miss and the fact is asked again; a probe that fails leaves nothing behind.
 
 A new fact is one `Fact` below (its name, lifetime and JSON form) and, unless callers learn it
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from sparkpush.connect.session import Session
+from sparkpush.connect.sql_query import run_sql
 from sparkpush.errors import (
     CloneUnsupportedError,
     EnvironmentBuildError,
@@ -61,10 +66,15 @@ CACHE_NAME = "server-facts.json"
 MAX_SERVERS = 64
 """Identities kept (a server has one per Spark version and one per start): the oldest go."""
 ASK_TIMEOUT_S = 10.0
+LIST_FUNCTIONS_TIMEOUT_S = 30.0
+SERVER_KEY = "server"
+"""The key in an entry's facts that holds the digest of the server's URL (not a fact)."""
 RELEASE_TIMEOUT_S = 5.0
 START_CONFS = ("spark.app.id", "spark.sql.execution.pyspark.python")
 _GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
 
+FunctionLister = Callable[[Target], "frozenset[str] | None"]
+"""Lists the server's builtin function names (lower case); None where it cannot run SQL."""
 SessionAlive = Callable[[str, str | None], bool]
 """(session_id, server_side_session_id) -> whether the server still holds that session."""
 
@@ -107,6 +117,16 @@ def _worker_target(value: object) -> WorkerTarget:
     return WorkerTarget.from_json(value)
 
 
+def _names(value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise TypeError(f"not a list of names: {value!r}")
+    return frozenset(value)
+
+
+def _sorted_names(names: frozenset[str]) -> object:
+    return sorted(names)
+
+
 CLONE_SESSION: Fact[bool] = Fact("clone_session", Lifetime.VERSION, _exactly(bool), bool)
 """Whether the server has CloneSession (Spark >= 4.1; 4.0 answers UNIMPLEMENTED). Asked by
 trying: `ServerFacts.clone_or_none` around the caller's own clone (no probe of its own)."""
@@ -120,6 +140,13 @@ WORKER_TARGET: Fact[WorkerTarget] = Fact(
 there): the environment's wheels are chosen for it. Asked by `ServerFacts.worker_target`."""
 
 
+BUILTIN_FUNCTIONS: Fact[frozenset[str]] = Fact(
+    "builtin_functions", Lifetime.VERSION, _names, _sorted_names
+)
+"""The server's builtin function names, lower case: a UDF named like one never runs from SQL
+(the builtin wins). Asked by `ServerFacts.builtin_functions` (`SHOW SYSTEM FUNCTIONS`)."""
+
+
 def client_version() -> str:
     """The local pyspark's version (an older client may lack an RPC the server has)."""
     from pyspark.version import __version__
@@ -131,6 +158,26 @@ def server_url(target: Target) -> str:
     """The server's URL as facts are keyed: no token, no session; headers (which may route
     to another cluster) included. Only its digest is stored."""
     return replace(target.spec, session_id=None).display()
+
+
+def url_digest(url: str) -> str:
+    return hashlib.sha256(json.dumps(["url", url]).encode()).hexdigest()
+
+
+def list_builtin_functions(target: Target) -> frozenset[str] | None:
+    """`SHOW SYSTEM FUNCTIONS` on a throwaway session (None on an in-memory server)."""
+    if target.transport is not None:  # an in-memory server in unit tests runs no SQL
+        return None
+    client = target.client()
+    try:
+        table = run_sql(client, "SHOW SYSTEM FUNCTIONS", timeout=LIST_FUNCTIONS_TIMEOUT_S)
+        with contextlib.suppress(SparkpushError):
+            client.release_session(timeout=RELEASE_TIMEOUT_S)
+    finally:
+        client.close()
+    if table is None or table.num_columns == 0:
+        return frozenset()
+    return frozenset(str(name).lower() for name in table.column(0).to_pylist())
 
 
 class FactCache:
@@ -153,12 +200,25 @@ class FactCache:
         except (TypeError, ValueError):  # another version's form, or damaged: ask again
             return None
 
-    def put(self, identity: str, fact: Fact[T], value: T) -> None:
+    def put(self, identity: str, fact: Fact[T], value: T, url: str | None = None) -> None:
         facts = self._facts(identity)
         encoded = fact.to_json(value)
-        if fact.name in facts and facts[fact.name] == encoded:
+        server = {SERVER_KEY: url_digest(url)} if url is not None else {}
+        if facts.get(fact.name) == encoded and all(facts.get(k) == v for k, v in server.items()):
             return  # nothing new: no write
-        self._records().store(identity, {**facts, fact.name: encoded})
+        self._records().store(identity, {**facts, **server, fact.name: encoded})
+
+    def latest(self, url: str, fact: Fact[T]) -> T | None:
+        """The fact as last learnt about the server at `url` (any start or version of it),
+        without asking the server anything; None when never learnt."""
+        digest = url_digest(url)
+        for facts in reversed(list(self._records().read().values())):
+            if isinstance(facts, dict) and facts.get(SERVER_KEY) == digest and fact.name in facts:
+                try:
+                    return fact.from_json(facts[fact.name])
+                except (TypeError, ValueError):
+                    return None
+        return None
 
     def _facts(self, identity: str) -> dict[str, object]:
         found = self._records().read().get(identity)
@@ -183,11 +243,13 @@ class ServerFacts:
         *,
         cache: FactCache | None = None,
         probe: WorkerProbe | None = None,
+        list_functions: FunctionLister | None = None,
     ) -> None:
         self.target = target
         self._session = session
         self._cache = cache or FactCache()
         self._probe = probe or run_worker_probe
+        self._list_functions = list_functions or list_builtin_functions
         self._version: str | None = None
         self._identities: dict[Lifetime, str | None] = {}
 
@@ -207,7 +269,7 @@ class ServerFacts:
         """Keep what was found out about this server (by a probe, or by a caller's own work)."""
         identity = self._identity(fact.lifetime)
         if identity is not None:
-            self._cache.put(identity, fact, value)
+            self._cache.put(identity, fact, value, server_url(self.target))
 
     def clone_or_none(self, clone: Callable[[], R]) -> R | None:
         """`clone()` (the caller's CloneSession), unless the server is known to have none;
@@ -240,9 +302,24 @@ class ServerFacts:
         if known is not None:
             return known
         answer = self._probe_workers()
-        if answer.target is None:
+        if answer.worker_target is None:
             raise EnvironmentBuildError(_not_found(answer))
-        return answer.target
+        return answer.worker_target
+
+    def builtin_functions(self) -> frozenset[str] | None:
+        """The server's builtin function names: known, or listed now; None when the server
+        cannot say (the failure is logged, not raised: this only feeds warnings)."""
+        try:
+            known = self.known(BUILTIN_FUNCTIONS)
+            if known is not None:
+                return known
+            names = self._list_functions(self.target)
+        except SparkpushError as exc:
+            log.info("could not list the server's builtin functions: %s", exc.message)
+            return None
+        if names is not None:
+            self.remember(BUILTIN_FUNCTIONS, names)
+        return names
 
     def session_alive(self, session_id: str, server_side_session_id: str | None) -> bool:
         """Whether the server still holds the session: one call on it, never remembered (a
@@ -271,8 +348,8 @@ class ServerFacts:
         answer = parse_probe_answer(stdout)
         if answer.python is not None:
             self.remember(WORKER_PYTHON, answer.python)
-        if answer.target is not None:
-            self.remember(WORKER_TARGET, answer.target)
+        if answer.worker_target is not None:
+            self.remember(WORKER_TARGET, answer.worker_target)
         return answer
 
     def _identity(self, lifetime: Lifetime) -> str | None:

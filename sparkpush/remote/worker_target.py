@@ -151,17 +151,17 @@ def normalised_name(name: str) -> str:
 
 
 def local_target() -> WorkerTarget:
-    """The interpreter running sparkpush, as a target."""
+    """The interpreter running sparkpush, as a worker target."""
     return WorkerTarget.from_json(worker_facts())
 
 
-def same_platform(target: WorkerTarget, here: WorkerTarget) -> bool:
-    """Whether wheels pip picks for this interpreter also fit the target."""
+def same_platform(worker_target: WorkerTarget, here: WorkerTarget) -> bool:
+    """Whether wheels pip picks for this interpreter also fit the worker target."""
     return (
-        target.abi == here.abi
-        and target.system == here.system
-        and target.machine == here.machine
-        and target.glibc == here.glibc
+        worker_target.abi == here.abi
+        and worker_target.system == here.system
+        and worker_target.machine == here.machine
+        and worker_target.glibc == here.glibc
     )
 
 

@@ -83,7 +83,7 @@ class ChildlessSince:
         return due
 
 
-def stop_daemon(daemon: ProcessInfo) -> bool:
+def stop_worker_daemon(daemon: ProcessInfo) -> bool:
     """Stop a childless daemon; False (and left running) if it got a worker meanwhile.
 
     The daemon is frozen first so that it cannot fork a worker between the check and the kill.
@@ -107,7 +107,7 @@ def stop_daemon(daemon: ProcessInfo) -> bool:
 def sweep(sessions: set[int], tracker: ChildlessSince, now: float) -> list[ProcessInfo]:
     """One pass: stop every daemon childless for long enough; returns those stopped."""
     daemons = worker_daemons(all_processes(), sessions, os.getuid())
-    return [daemon for daemon in tracker.expired(daemons, now) if stop_daemon(daemon)]
+    return [daemon for daemon in tracker.expired(daemons, now) if stop_worker_daemon(daemon)]
 
 
 def run(pids: list[int], sweep_s: float = SWEEP_S, grace: float = CHILDLESS_S) -> None:

@@ -15,9 +15,9 @@ from sparkpush.daemon.attach import daemon_running, project_target
 from sparkpush.errors import SparkpushError, UsageError
 from sparkpush.packages.spec import PackageFlags
 from sparkpush.progress.notify import Notify, ProgressCallback
+from sparkpush.submit.from_project import attach_to_project, with_project_artifacts
 from sparkpush.submit.outcome import RunStatus, SubmitOutcome, interrupted_before_the_run
 from sparkpush.submit.prefork import prefork
-from sparkpush.submit.project import attach_to_project, with_project_artifacts
 from sparkpush.submit.report import build_report, remote_for_report, write_report
 from sparkpush.submit.runner import SubmitRequest, check_app, run_submit
 from sparkpush.workerout.settings import kept_file_for, worker_output_conf, worker_output_on

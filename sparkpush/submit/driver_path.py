@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
 
 DRIVER_PATH_ENV = "SPARKPUSH_DRIVER_PATH"

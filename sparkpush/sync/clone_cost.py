@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 
 CLONE_FLOOR_S = 10.0
 """The deadline of a clone of a session with (nearly) nothing in it, as any control call."""

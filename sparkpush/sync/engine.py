@@ -41,7 +41,7 @@ from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.clone_cost import big_base_note, clone_deadline
 from sparkpush.sync.generation import Generation, load_generation, save_generation
-from sparkpush.sync.generation_build import GenerationHook, build_generation, manifest_entry
+from sparkpush.sync.generation_build import GenerationHook, build_generation, stored_artifact
 from sparkpush.sync.layering import Layout, layered_current, layout_of
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.release import release_sessions
@@ -61,7 +61,7 @@ class SyncResult:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
     released: tuple[str, ...] = ()
-    manifest: Generation | None = field(default=None, repr=False)
+    current_generation: Generation | None = field(default=None, repr=False)
     udfs: tuple[str, ...] = ()
     """SQL names of the UDFs registered or re-registered (filled in by `ready_session`)."""
     layer: Layer | None = None
@@ -74,7 +74,7 @@ class SyncResult:
     @property
     def layers(self) -> bool:
         """Whether the current generation is a clone of a base session."""
-        return self.manifest is not None and self.manifest.base is not None
+        return self.current_generation is not None and self.current_generation.base is not None
 
 
 def sync_project(
@@ -103,13 +103,13 @@ def sync_project(
         collected = replace(collected, warnings=collected.warnings + notes + package_notes)
         mark("sync.dependencies")
         layout = layout_of(config, desired)
-        manifest = load_generation(root, reuse)
+        generation = load_generation(root, reuse)
         mark("sync.manifest")
         release_unfinished(
-            target, root, keep=sessions_of(manifest), settle_s=_clone_deadline_of(manifest)
+            target, root, keep=sessions_of(generation), settle_s=_clone_deadline_of(generation)
         )
         mark("sync.unfinished")
-        current = recorded_current(manifest, target)
+        current = recorded_current(generation, target)
         alive = ServerFacts(target).session_alive
         plan = plan_generation(config, alive, layout, current)
         if current is not None and _uses_current(plan) and not _current_alive(alive, current):
@@ -118,7 +118,7 @@ def sync_project(
         mark("sync.planned")
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
-                manifest, uploaded = _add_in_place(
+                generation, uploaded = _add_in_place(
                     root, target, current, desired, layout, plan, on_progress
                 )
             except ArtifactConflictError as exc:
@@ -127,14 +127,14 @@ def sync_project(
                 log.warning("falling back to a new generation: %s", exc.message)
                 plan = plan_generation(config, alive, layout, None)
             else:
-                return _result(manifest, plan, uploaded, desired, collected, started)
+                return _result(generation, plan, uploaded, desired, collected, started)
         if plan.action is PlanAction.NOTHING and current is not None:
             released = () if keep_old else _release_pending(target, current, root)
             return _result(current, plan, (), desired, collected, started, released)
-        manifest, uploaded = build_generation(
+        generation, uploaded = build_generation(
             config,
             target,
-            manifest,
+            generation,
             current,
             desired,
             layout,
@@ -142,34 +142,34 @@ def sync_project(
             on_progress,
             prepare_generation,
         )
-        released = () if keep_old else _release_pending(target, manifest, root)
+        released = () if keep_old else _release_pending(target, generation, root)
         collected = replace(
-            collected, warnings=collected.warnings + _new_base_notes(manifest, plan)
+            collected, warnings=collected.warnings + _new_base_notes(generation, plan)
         )
-        return _result(manifest, plan, uploaded, desired, collected, started, released)
+        return _result(generation, plan, uploaded, desired, collected, started, released)
 
 
-def _new_base_notes(manifest: Generation, plan: SyncPlan) -> tuple[str, ...]:
+def _new_base_notes(generation: Generation, plan: SyncPlan) -> tuple[str, ...]:
     """Said once per base: what each later code change will make the server copy."""
-    if manifest.base is None or plan.layer is not Layer.BASE:
+    if generation.base is None or plan.layer is not Layer.BASE:
         return ()
-    names = set(manifest.base.names)
-    note = big_base_note({n: s for n, s in manifest.sizes.items() if n in names})
+    names = set(generation.base.names)
+    note = big_base_note({n: s for n, s in generation.sizes.items() if n in names})
     return (note,) if note is not None else ()
 
 
-def _clone_deadline_of(manifest: Generation | None) -> float:
+def _clone_deadline_of(generation: Generation | None) -> float:
     """How long a clone recorded as unfinished may still be in the making on the server."""
-    return clone_deadline(manifest.sizes if manifest is not None else {})
+    return clone_deadline(generation.sizes if generation is not None else {})
 
 
-def sessions_of(manifest: Generation | None) -> tuple[str, ...]:
-    """The sessions `manifest` uses: its own and, when layered, its base's."""
-    if manifest is None:
+def sessions_of(generation: Generation | None) -> tuple[str, ...]:
+    """The sessions `generation` uses: its own and, when layered, its base's."""
+    if generation is None:
         return ()
-    if manifest.base is None:
-        return (manifest.session_id,)
-    return (manifest.session_id, manifest.base.session_id)
+    if generation.base is None:
+        return (generation.session_id,)
+    return (generation.session_id, generation.base.session_id)
 
 
 def plan_generation(
@@ -280,18 +280,18 @@ def _with_extra(
     return desired
 
 
-def recorded_current(manifest: Generation | None, target: Target) -> Generation | None:
-    """The manifest's session if it is on this server and was confirmed by it (not asked now)."""
-    if manifest is None or manifest.remote != target.spec.display():
+def recorded_current(generation: Generation | None, target: Target) -> Generation | None:
+    """The recorded generation if it is on this server and was confirmed by it (not asked now)."""
+    if generation is None or generation.remote != target.spec.display():
         return None
-    if manifest.server_side_session_id is None:
+    if generation.server_side_session_id is None:
         return None  # never confirmed by the server: cannot tell a restart apart
-    return manifest
+    return generation
 
 
-def usable_current(manifest: Generation | None, target: Target) -> Generation | None:
-    """The manifest's session if it is on this server and still alive there."""
-    current = recorded_current(manifest, target)
+def usable_current(generation: Generation | None, target: Target) -> Generation | None:
+    """The recorded generation if it is on this server and still alive there."""
+    current = recorded_current(generation, target)
     if current is None or not _current_alive(ServerFacts(target).session_alive, current):
         return None
     return current
@@ -333,23 +333,23 @@ def _add_in_place(
         report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
     entries = dict(current.entries)
     for uploaded in report.artifacts:
-        entries[uploaded.name] = manifest_entry(uploaded, by_name[uploaded.name], current.number)
-    manifest = replace(current, entries=entries, updated_at=time.time(), base=base)
-    save_generation(root, manifest)
-    return manifest, tuple(report.artifacts)
+        entries[uploaded.name] = stored_artifact(uploaded, by_name[uploaded.name], current.number)
+    generation = replace(current, entries=entries, updated_at=time.time(), base=base)
+    save_generation(root, generation)
+    return generation, tuple(report.artifacts)
 
 
-def _release_pending(target: Target, manifest: Generation, root: Path) -> tuple[str, ...]:
-    """Release older generations recorded in the manifest; keep those that could not be."""
-    if not manifest.pending_release:
+def _release_pending(target: Target, generation: Generation, root: Path) -> tuple[str, ...]:
+    """Release older generations recorded in the generation; keep those that could not be."""
+    if not generation.pending_release:
         return ()
-    outcome = release_sessions(target, manifest.pending_release)
-    save_generation(root, replace(manifest, pending_release=outcome.unreachable))
+    outcome = release_sessions(target, generation.pending_release)
+    save_generation(root, replace(generation, pending_release=outcome.unreachable))
     return outcome.released
 
 
 def _result(
-    manifest: Generation,
+    generation: Generation,
     plan: SyncPlan,
     uploaded: tuple[UploadedArtifact, ...],
     desired: Sequence[DesiredArtifact],
@@ -358,8 +358,8 @@ def _result(
     released: tuple[str, ...] = (),
 ) -> SyncResult:
     return SyncResult(
-        session_id=manifest.session_id,
-        generation=manifest.number,
+        session_id=generation.session_id,
+        generation=generation.number,
         action=plan.action,
         uploaded=uploaded,
         skipped=len(desired) - len(uploaded),
@@ -367,19 +367,19 @@ def _result(
         reasons=plan.reasons,
         warnings=collected.warnings,
         released=released,
-        manifest=manifest,
-        layer=plan.layer if manifest.base is not None else None,
+        current_generation=generation,
+        layer=plan.layer if generation.base is not None else None,
     )
 
 
 def release_generations(config: Config, target: Target, session_ids: Sequence[str]) -> None:
-    """Release older generations now free of leases, and forget them in the manifest."""
+    """Release older generations now free of leases, and forget them in the generation record."""
     root = config.project_root
     with project_lock(root):
         outcome = release_sessions(target, session_ids)
-        manifest = load_generation(root)
-        if manifest is None:
+        generation = load_generation(root)
+        if generation is None:
             return
         done = set(outcome.released)
-        pending = tuple(s for s in manifest.pending_release if s not in done)
-        save_generation(root, replace(manifest, pending_release=pending))
+        pending = tuple(s for s in generation.pending_release if s not in done)
+        save_generation(root, replace(generation, pending_release=pending))

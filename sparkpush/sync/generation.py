@@ -130,14 +130,14 @@ def load_generation(project_root: Path, reuse: KeepsGenerations | None = None) -
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.warning("ignoring unusable manifest %s: %s", path, exc)
+        log.warning("ignoring unusable generation record %s: %s", path, exc)
         return None
 
 
 def save_generation(project_root: Path, record: Generation) -> None:
     """Write the generation record atomically as a 0600 file in the 0700 state folder."""
     folder = state_dir(project_root)
-    # compact: a class-file tree gives manifests of tens of thousands of entries
+    # compact: a class-file tree gives records of tens of thousands of entries
     text = json.dumps(_to_json(record), sort_keys=True, separators=(",", ":")) + "\n"
     write_private_file(folder / MANIFEST_FILE, text.encode())
 
@@ -196,5 +196,5 @@ def _to_json(record: Generation) -> dict[str, Any]:
 
 def _from_json(document: Any) -> Generation:
     if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
-        raise ValueError("unknown manifest version")
+        raise ValueError("unknown generation record version")
     return record_from_json(ManifestDocument, document, what="manifest").record()

@@ -26,7 +26,7 @@ from sparkpush.sync.session_build import SessionBuild
 log = logging.getLogger(__name__)
 
 GenerationHook = Callable[[Session, Generation], Generation]
-"""Runs on a session before it becomes current (e.g. registers UDFs); returns the manifest."""
+"""Runs on a session before it becomes current (e.g. registers UDFs); returns the generation."""
 
 
 def build_generation(
@@ -47,7 +47,7 @@ def build_generation(
     clone that gets the code layer (else it gets the code itself: one session, as on Spark 4.0).
     """
     root = config.project_root
-    generation = (previous.number + 1) if previous is not None else 1
+    number = (previous.number + 1) if previous is not None else 1
     by_name = {d.name: d for d in desired}
     build = SessionBuild(root, target, by_name, on_progress)
     base: BaseSession | None
@@ -58,14 +58,14 @@ def build_generation(
             session, base = _from_scratch(build, layout, layered=plan.layer is Layer.BASE)
         uploaded = {u.name: u for u in build.uploaded}
         entries = {
-            n: manifest_entry(uploaded[n], by_name[n], generation)
+            n: stored_artifact(uploaded[n], by_name[n], number)
             if n in uploaded
             else _kept_entry(current, n)
             for n in layout.hashes
         }
-        manifest = Generation(
+        generation = Generation(
             session_id=session.session_id,
-            number=generation,
+            number=number,
             remote=target.spec.display(),
             server_side_session_id=session.server_side_session_id,
             entries=entries,
@@ -73,15 +73,15 @@ def build_generation(
             base=base,
         )
         if prepare_generation is not None:
-            manifest = prepare_generation(session, manifest)
+            generation = prepare_generation(session, generation)
     except BaseException:
         build.abandon()
         raise
     finally:
         build.close()
-    save_generation(root, manifest)
+    save_generation(root, generation)
     build.finished()
-    return manifest, tuple(build.uploaded)
+    return generation, tuple(build.uploaded)
 
 
 def _clone_of_base(
@@ -153,7 +153,7 @@ def pending_after_switch(
     return tuple(pending)
 
 
-def manifest_entry(
+def stored_artifact(
     uploaded: UploadedArtifact, desired: DesiredArtifact, generation: int
 ) -> StoredArtifact:
     # The hash recorded is the one of the bytes actually sent: if the file changed between

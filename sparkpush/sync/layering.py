@@ -70,10 +70,10 @@ def layout_of(
     return Layout(base, code, session_conf(config, [*base, *code]))
 
 
-def layered_current(manifest: Generation, base: BaseSession) -> LayeredSet:
+def layered_current(generation: Generation, base: BaseSession) -> LayeredSet:
     """The current generation's artifacts split as its base recorded them."""
     names = set(base.names)
-    hashes = manifest.hashes
+    hashes = generation.hashes
     return LayeredSet(
         base={n: h for n, h in hashes.items() if n in names},
         code={n: h for n, h in hashes.items() if n not in names},

@@ -1,7 +1,7 @@
 """`preview_sync`: what `sync_project` would do, changing nothing on the server or on disk.
 
 It collects with the pack cache read-only (packs it lacks are built in memory) and without
-saving the stat cache, reads the manifest without the project lock (state files are replaced
+saving the stat cache, reads the generation without the project lock (state files are replaced
 atomically), asks the server only whether the current session is alive, and loads UDF modules
 in the isolated loader attached to that session with registration turned off, to know their
 fingerprints.
@@ -71,8 +71,8 @@ def preview_sync(
     collected = collect_artifacts(
         config.artifacts, root, StatCache.load(stat_cache_path(root)), packs
     )
-    manifest = load_generation(root)
-    current = usable_current(manifest, target) if target is not None else None
+    generation = load_generation(root)
+    current = usable_current(generation, target) if target is not None else None
     environment = preview_environment(config, collected.platform_wheels)
     packages = preview_packages(config)
     sizes = {
@@ -83,7 +83,7 @@ def preview_sync(
     layout = layout_of(config, collected.artifacts, {**environment.hashes, **packages.hashes})
     alive = ServerFacts(target).session_alive if target is not None else None
     plan = plan_generation(config, alive, layout, current)
-    udfs, udf_warnings = _udfs_to_register(config, target, manifest, current, plan, loader)
+    udfs, udf_warnings = _udfs_to_register(config, target, generation, current, plan, loader)
     return SyncPreview(
         action=plan.action,
         reasons=plan.reasons,
@@ -99,7 +99,7 @@ def preview_sync(
 def _udfs_to_register(
     config: Config,
     target: Target | None,
-    manifest: Generation | None,
+    generation: Generation | None,
     current: Generation | None,
     plan: SyncPlan,
     loader: Loader | None,
@@ -113,7 +113,7 @@ def _udfs_to_register(
     if target is None or current is None:
         # Loading a module needs a session (return types are parsed there) and creating one
         # would change the server: name what is known instead.
-        last = manifest.registered_udfs() if manifest is not None else []
+        last = generation.registered_udfs() if generation is not None else []
         known = {u.name for u in last} | set(config.java_udfs)
         return tuple(sorted(known)), (
             "UDF modules not loaded (no live session to load them in): "

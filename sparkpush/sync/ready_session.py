@@ -11,13 +11,14 @@ from sparkpush.connect.channel import shared_channels
 from sparkpush.connect.session import Session
 from sparkpush.progress.notify import ProgressCallback
 from sparkpush.progress.phases import mark
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.engine import SyncResult, sync_project
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.udf_sources import udf_sources_signature
-from sparkpush.udf.builtin_names import builtin_clashes, server_builtins
+from sparkpush.udf.builtin_names import builtin_clashes
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registered import SessionUdfs
 from sparkpush.udf.registration import (
@@ -39,7 +40,7 @@ def ready_session(
     warm_up: bool = False,
     reuse: ProcessCache | None = None,
 ) -> SyncResult:
-    """Bring the project's current generation up to date; `result.manifest` describes it.
+    """Bring the project's current generation up to date; `result.current_generation` describes it.
 
     A new generation gets every UDF registered before it becomes current; an existing one
     gets its new and changed UDFs registered in place. A UDF module that fails to load
@@ -78,21 +79,28 @@ def _ready_session(
         reuse=reuse,
     )
     mark("sync.artifacts_done")
-    if result.manifest is None:
+    if result.current_generation is None:
         return result
     if prepared:
-        registered = registered_since(SessionUdfs(), result.manifest.udfs)
+        registered = registered_since(SessionUdfs(), result.current_generation.udfs)
         return _warn_of_builtin_names(replace(result, udfs=registered), target)
-    manifest = _register_in_place(config, target, result.manifest, loader, reuse)
-    registered = registered_since(result.manifest.udfs, manifest.udfs)
-    return _warn_of_builtin_names(replace(result, manifest=manifest, udfs=registered), target)
+    generation = _register_in_place(config, target, result.current_generation, loader, reuse)
+    registered = registered_since(result.current_generation.udfs, generation.udfs)
+    return _warn_of_builtin_names(
+        replace(result, current_generation=generation, udfs=registered), target
+    )
 
 
 def _warn_of_builtin_names(result: SyncResult, target: Target) -> SyncResult:
     """Registering a UDF named like a builtin succeeds, and the builtin still wins in SQL."""
-    if not result.udfs:
+    generation = result.current_generation
+    if not result.udfs or generation is None:
         return result
-    clashes = builtin_clashes(result.udfs, server_builtins(target))
+    # asked on the generation's own session: the Spark version that keys the fact costs no
+    # session of its own
+    with target.session(generation.session_id, generation.server_side_session_id) as session:
+        builtins = ServerFacts(target, session).builtin_functions()
+    clashes = builtin_clashes(result.udfs, builtins)
     return replace(result, warnings=(*result.warnings, *clashes)) if clashes else result
 
 

@@ -89,7 +89,7 @@ class SessionBuild:
             forget_unfinished(self.root, session.session_id)
 
     def finished(self) -> None:
-        """The generation is current (its manifest saved): nothing left to clean up."""
+        """The generation is current (its record saved): nothing left to clean up."""
         for session in self.created:
             forget_unfinished(self.root, session.session_id)
 

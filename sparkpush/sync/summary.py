@@ -137,6 +137,8 @@ class SyncSummary:
 
 
 def _packages(result: SyncResult) -> tuple[PackageJar, ...]:
-    entries = result.manifest.entries.values() if result.manifest is not None else ()
+    entries = (
+        result.current_generation.entries.values() if result.current_generation is not None else ()
+    )
     found = ((coordinate_of_source(e.source), e.name) for e in entries)
     return tuple(PackageJar(c, n) for c, n in sorted(found) if c is not None)

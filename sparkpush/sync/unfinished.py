@@ -187,8 +187,8 @@ def clone_recorded(
     the clone's deadline; by default it follows the size of the project's current generation
     (`source`, as a rule). Raises what `clone_session` raises; a clone the call was cut off
     from is released first."""
-    manifest = load_generation(root)
-    sizes = manifest.sizes if manifest is not None else {}
+    generation = load_generation(root)
+    sizes = generation.sizes if generation is not None else {}
     check_room_for_clone(target, sizes)
     if timeout is None:
         timeout = clone_deadline(sizes)

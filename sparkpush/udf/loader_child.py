@@ -30,7 +30,6 @@ from typing import IO, Any
 from sparkpush.progress.phases import mark
 from sparkpush.remote.worker_target import worker_python_from_error
 from sparkpush.udf.fingerprint import java_udf_fingerprint, python_udf_fingerprint
-from sparkpush.udf.kinds import UdfKind, kind_of_eval_type
 from sparkpush.udf.loader_messages import (
     LoadedUdf,
     LoaderEvent,
@@ -41,6 +40,7 @@ from sparkpush.udf.loader_messages import (
 )
 from sparkpush.udf.once_answers import OnceAnswers
 from sparkpush.udf.python_version import local_python, version_mismatch
+from sparkpush.udf.udf_kind import UdfKind, kind_of_eval_type
 from sparkpush.workerout.pickle_hook import install_pickle_hook
 
 Emit = Callable[[LoaderEvent], None]

@@ -8,21 +8,20 @@ dies without reporting (a crash, `os._exit`) is described by its exit status.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 from sparkpush.connect.client_environment import session_environment
 from sparkpush.errors import UdfLoadError
+from sparkpush.processes.child_process import ChildProcess, StartChild, start_module
 from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target
 from sparkpush.state.private_files import private_opener
@@ -41,6 +40,7 @@ STEP_TIMEOUT_S = 120.0
 """Deadline of every other step: starting, attaching, probing, registering."""
 IMPORT_TIMEOUT_ENV = "SPARKPUSH_UDF_IMPORT_TIMEOUT"
 LOG_NAME = "udf-loader.log"
+LOADER_MODULE = "sparkpush.udf.loader_child"
 
 
 class LoaderRun(Protocol):
@@ -135,7 +135,7 @@ def _drain(run: LoaderRun, seconds: float = 5.0) -> None:
             return
 
 
-def read_events(stream: IO[bytes], events: queue.Queue[LoaderEvent]) -> None:
+def read_events(stream: Iterable[bytes | str], events: queue.Queue[LoaderEvent]) -> None:
     """Put each event line of `stream` on `events` until EOF (other lines are ignored)."""
     for raw in stream:
         try:
@@ -166,35 +166,36 @@ def spawn_loader_process(
 
 
 class ColdLoader:
-    """A fresh `python -m sparkpush.udf.loader_child` per load: slow to start, simplest."""
+    """A fresh `python -m sparkpush.udf.loader_child` per load: slow to start, simplest.
+
+    `start` starts the child (`ChildProcess`); unit tests pass an in-memory one."""
+
+    def __init__(self, start: StartChild = start_module) -> None:
+        self._start = start
 
     def start(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> LoaderRun:
-        return _ColdRun(request, env, log_path)
+        child = self._start(
+            LOADER_MODULE, env, stderr_path=log_path, append=False, cwd=request.project_root
+        )
+        return _ColdRun(child, request)
 
 
 class _ColdRun:
-    def __init__(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> None:
+    """The handshake: the request as one JSON line, EOF; then events until the child exits."""
+
+    def __init__(self, child: ChildProcess, request: LoadRequest) -> None:
         self.events: queue.Queue[LoaderEvent] = queue.Queue()
-        self._process = spawn_loader_process(
-            "sparkpush.udf.loader_child", env, log_path, append=False, cwd=request.project_root
-        )
-        assert self._process.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            self._process.stdin.write(json.dumps(request.to_json()).encode())
-        with contextlib.suppress(BrokenPipeError):
-            self._process.stdin.close()
+        self._child = child
+        child.send_line(json.dumps(request.to_json()))
+        child.close_input()
         threading.Thread(target=self._follow, daemon=True).start()
 
     def _follow(self) -> None:
-        assert self._process.stdout is not None
-        read_events(self._process.stdout, self.events)
-        self.events.put(LoaderEvent.exited(self._process.wait()))
+        read_events(self._child.lines(), self.events)
+        self.events.put(LoaderEvent.exited(self._child.wait()))
 
     def next_event(self, timeout: float) -> LoaderEvent:
         return self.events.get(timeout=timeout)
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._process.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            self._process.kill()
+        self._child.kill()

@@ -1,12 +1,12 @@
-"""What the manifest remembers of the UDFs registered in a session, as typed records.
+"""What the generation record remembers of the UDFs registered in a session, as typed records.
 
-On disk (the manifest's `udfs` key) it reads:
+On disk (the `udfs` key of `manifest.json`) it reads:
 
     {"session_id": "...", "worker_python": "3.11", "sources": "<digest>",
      "functions": {"name": {"kind", "return_type", "source", "fingerprint", "generation"}}}
 
 and `{}` for a generation with no UDFs registered. `from_json` raises RecordError (a
-ValueError) on anything else, which the manifest's loader treats as an unusable manifest.
+ValueError) on anything else, which the generation's loader treats as an unusable record.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ class RegisteredUdf:
     generation: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The manifest's entry for this function (keyed by its name, so without it)."""
+        """The generation record's entry for this function (keyed by its name, so without it)."""
         return record_to_json(UdfEntry.of(self))
 
 
 @dataclass(frozen=True)
 class UdfEntry:
-    """A `RegisteredUdf` as the manifest keeps it: under its name, so without it."""
+    """A `RegisteredUdf` as the generation record keeps it: under its name, so without it."""
 
     kind: str
     return_type: str

@@ -13,12 +13,12 @@ from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.udf.fingerprint import java_udf_fingerprint
-from sparkpush.udf.kinds import UdfKind
 from sparkpush.udf.loader_messages import LoadedUdf, LoadOutcome, LoadProblem, LoadRequest
 from sparkpush.udf.loading import LOG_NAME, Loader, loader_environment, run_loader
 from sparkpush.udf.problems import describe_problem
 from sparkpush.udf.python_version import check_worker_python, local_python
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
+from sparkpush.udf.udf_kind import UdfKind
 
 
 def has_udfs(config: Config) -> bool:

@@ -55,9 +55,9 @@ def write_sources(root: Path, version: int, rng: random.Random, *, base: bool = 
 
 def current_sessions(root: Path) -> set[str]:
     """The current generation's session and its base's."""
-    manifest = load_generation(root)
-    assert manifest is not None and manifest.base is not None, "a layered generation"
-    return {manifest.session_id, manifest.base.session_id}
+    generation = load_generation(root)
+    assert generation is not None and generation.base is not None, "a layered generation"
+    return {generation.session_id, generation.base.session_id}
 
 
 def killed_in(root: Path, base_change: bool) -> str | None:

@@ -222,8 +222,8 @@ def test_a_changed_remote_in_the_config_is_checked_for_trust_before_anything_is_
             lambda: "connect trust" in str(daemon_status(root, env)["last_error"]),
             what="the changed remote refused until trusted",
         )
-        manifest = (root / ".sparkpush" / "manifest.json").read_text()
-        assert "files/b.txt" not in manifest, "synced to the old remote after the change"
+        generation = (root / ".sparkpush" / "manifest.json").read_text()
+        assert "files/b.txt" not in generation, "synced to the old remote after the change"
         result = run_connect_in_process(["sync"], env=env, cwd=root)
         assert result.returncode == 2
         assert "connect trust" in result.stderr

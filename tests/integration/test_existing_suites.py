@@ -194,9 +194,9 @@ def last_json(stdout: str) -> dict[str, object]:
 
 
 def generation_sessions(root: Path) -> set[str]:
-    manifest = json.loads((root / ".sparkpush" / "manifest.json").read_text())
-    base = manifest.get("base") or {}
-    return {manifest["session_id"], *([base["session_id"]] if base else [])}
+    generation = json.loads((root / ".sparkpush" / "manifest.json").read_text())
+    base = generation.get("base") or {}
+    return {generation["session_id"], *([base["session_id"]] if base else [])}
 
 
 def probes(root: Path) -> dict[str, str]:

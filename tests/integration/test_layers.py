@@ -28,14 +28,14 @@ pytestmark = pytest.mark.integration
 CODE_NAMES = ("jars/classes-", "pyfiles/mypkg-")
 
 
-def manifest_of(root: Path) -> Generation:
-    manifest = load_generation(root)
-    assert manifest is not None
-    return manifest
+def generation_of(root: Path) -> Generation:
+    generation = load_generation(root)
+    assert generation is not None
+    return generation
 
 
-def code_bytes(manifest: Generation) -> int:
-    return sum(e.size for n, e in manifest.entries.items() if n.startswith(CODE_NAMES))
+def code_bytes(generation: Generation) -> int:
+    return sum(e.size for n, e in generation.entries.items() if n.startswith(CODE_NAMES))
 
 
 def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
@@ -43,7 +43,7 @@ def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
 ) -> None:
     first = sync_json(embedded_server, every_kind_project)
     assert (first["layers"], first["layer"]) == (True, "base")
-    before = manifest_of(every_kind_project)
+    before = generation_of(every_kind_project)
     assert before.base is not None
     assert set(before.base.names) == {
         "jars/udfs.jar",
@@ -69,7 +69,7 @@ def test_a_class_edit_sends_only_the_code_layer_and_keeps_the_base(
         "code",
         True,
     )
-    after = manifest_of(every_kind_project)
+    after = generation_of(every_kind_project)
     assert after.base is not None and after.base.session_id == before.base.session_id
     assert second["bytes"] == code_bytes(after)
     assert second["uploaded"] == 2  # the class jar and the package zip; no jar, archive or file
@@ -85,7 +85,7 @@ def test_a_jar_change_builds_a_new_base_and_releases_the_old_one(
     embedded_server: EmbeddedServer, every_kind_project: Path, tmp_path: Path
 ) -> None:
     first = sync_json(embedded_server, every_kind_project)
-    old_base = manifest_of(every_kind_project).base
+    old_base = generation_of(every_kind_project).base
     assert old_base is not None
     jar_classes = tmp_path / "jar-classes-v2"
     compile_java(add_constant_udf("com.jar", "AddOne", 2), "com.jar.AddOne", jar_classes)
@@ -93,7 +93,7 @@ def test_a_jar_change_builds_a_new_base_and_releases_the_old_one(
     second = sync_json(embedded_server, every_kind_project)
     assert (second["action"], second["layer"]) == ("new_generation", "base")
     assert second["reasons"] == ["changed: jars/udfs.jar"]
-    new_base = manifest_of(every_kind_project).base
+    new_base = generation_of(every_kind_project).base
     assert new_base is not None and new_base.session_id != old_base.session_id
     assert second["released"] == [first["session_id"], old_base.session_id]
     assert not session_alive(embedded_server, old_base.session_id)
@@ -109,13 +109,13 @@ def test_layers_off_builds_one_session_per_generation_as_before(
     pyproject.write_text(pyproject.read_text() + "\n[tool.sparkpush.layers]\nenabled = false\n")
     first = sync_json(embedded_server, every_kind_project)
     assert (first["layers"], first["layer"]) == (False, None)
-    assert manifest_of(every_kind_project).base is None
+    assert generation_of(every_kind_project).base is None
     compile_java(
         add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", every_kind_project / "classes"
     )
     second = sync_json(embedded_server, every_kind_project)
     assert (second["action"], second["layers"]) == ("new_generation", False)
-    total = sum(e.size for e in manifest_of(every_kind_project).entries.values())
+    total = sum(e.size for e in generation_of(every_kind_project).entries.values())
     assert second["bytes"] == total  # everything again: the dependencies too
     assert second["released"] == [first["session_id"]]
     result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
@@ -141,7 +141,7 @@ def test_a_replaced_base_lives_while_a_leased_generation_cloned_from_it_does(
 ) -> None:
     env = embedded_server.env
     first = daemon_status(daemon, env)
-    old = manifest_of(daemon)
+    old = generation_of(daemon)
     assert old.base is not None
     (daemon / "app.py").write_text(HOLDS)
     run = subprocess.Popen(
@@ -158,7 +158,7 @@ def test_a_replaced_base_lives_while_a_leased_generation_cloned_from_it_does(
         (daemon / "data" / "a.txt").write_text("a base change")
         generation_after(daemon, env, int(first["generation"]))
         sync_json(embedded_server, daemon)  # a flush: the generation built for the change
-        new = manifest_of(daemon)
+        new = generation_of(daemon)
         assert new.base is not None and new.base.session_id != old.base.session_id
         # the old generation is leased by the run, so its base stays too
         assert session_alive(embedded_server, old.session_id)

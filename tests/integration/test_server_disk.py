@@ -116,9 +116,9 @@ def test_released_generations_leave_no_files_on_the_embedded_server(
         write_version(jar_project, version)
         # a query: the executor fetches the generation's jar into its own folder and opens it
         assert answer(embedded_server, jar_project) == str(version)
-        manifest = load_generation(jar_project)
-        assert manifest is not None and manifest.server_side_session_id is not None
-        released.append(manifest.server_side_session_id)
+        generation = load_generation(jar_project)
+        assert generation is not None and generation.server_side_session_id is not None
+        released.append(generation.server_side_session_id)
     current = released.pop()  # the last generation serves on
     for server_side_id in released:
         assert folders_of(scratch, server_side_id) == [], "a released generation's folder"

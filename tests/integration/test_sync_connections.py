@@ -48,8 +48,10 @@ def test_a_class_edit_sync_makes_one_connection(
         # the old generation's release share one connection (were one per session touched
         # and one for the UDF loader: 6)
         assert proxy.connections - before == 1
-        assert result.manifest is not None
-        with target.client(result.session_id, result.manifest.server_side_session_id) as client:
+        assert result.current_generation is not None
+        with target.client(
+            result.session_id, result.current_generation.server_side_session_id
+        ) as client:
             table = run_sql(client, "SELECT add_n(CAST(1 AS BIGINT))")
         assert table is not None and table.column(0)[0].as_py() == 6
 

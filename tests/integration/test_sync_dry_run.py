@@ -146,7 +146,7 @@ def test_sync_json_has_the_same_keys_with_and_without_a_daemon(
         )  # answered without a sync: it did nothing
         assert (again["action"], again["uploaded"], again["bytes"]) == ("nothing", 0, 0)
         assert again["session_id"] == with_daemon["session_id"]
-        # a dry run asks nothing of the daemon: it plans against the manifest on disk
+        # a dry run asks nothing of the daemon: it plans against the generation record on disk
         syncs = daemon_status(every_kind_project, env)["syncs"]
         assert dry_run(embedded_server, every_kind_project)["action"] == "nothing"
         assert daemon_status(every_kind_project, env)["syncs"] == syncs

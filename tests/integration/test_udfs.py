@@ -225,13 +225,13 @@ def test_warm_loader_survives_a_crashing_module_and_serves_the_next_load(
     config = load_config(cwd=root)
     target = Target(spec=parse_connection_string(embedded_server.remote_with_token), source="test")
     with WarmLoader() as warm:
-        first = ready_session(config, target, loader=warm).manifest
+        first = ready_session(config, target, loader=warm).current_generation
         assert first is not None
         udfs.write_text(BROKEN["crash"][0])
         with pytest.raises(UdfLoadError, match="crashed the interpreter"):
             ready_session(config, target, loader=warm)
         udfs.write_text(GOOD.replace("VERSION", "warm 2"))
-        second = ready_session(config, target, loader=warm).manifest
+        second = ready_session(config, target, loader=warm).current_generation
     assert second is not None and second.session_id == first.session_id
     seen = query_session(
         embedded_server, first.session_id, 'print("v:", spark.sql("SELECT answer()").first()[0])'

@@ -76,9 +76,9 @@ def test_a_code_change_clones_the_base_with_a_deadline_for_its_size(
     sync_project(config, target)
     edit_class(config.project_root, "v2")
     sync_project(config, target)
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    base_sizes = {n: e.size for n, e in manifest.entries.items() if n in manifest.base.names}
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    base_sizes = {n: e.size for n, e in generation.entries.items() if n in generation.base.names}
     _, deadline = server.clone_calls[-1]
     assert deadline == pytest.approx(clone_deadline(base_sizes))
     assert deadline > CLONE_FLOOR_S + 10  # 13 KB of jar and files at 1000 B/s
@@ -90,13 +90,13 @@ def test_an_attached_clone_gets_a_deadline_for_the_generation_it_copies(
     monkeypatch.setattr(clone_cost, "SLOWEST_COPY_BYTES_PER_S", 1000)
     config = project(tmp_path)
     result = sync_project(config, target)
-    with target.session(result.session_id) as generation:
-        clone_recorded(config.project_root, target, generation)
-    manifest = load_generation(config.project_root)
-    assert manifest is not None
+    with target.session(result.session_id) as session:
+        clone_recorded(config.project_root, target, session)
+    generation = load_generation(config.project_root)
+    assert generation is not None
     _, deadline = server.clone_calls[-1]
     assert deadline == pytest.approx(
-        clone_deadline({n: e.size for n, e in manifest.entries.items()})
+        clone_deadline({n: e.size for n, e in generation.entries.items()})
     )
 
 

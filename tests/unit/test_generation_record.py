@@ -48,12 +48,12 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_round_trip_without_server_side_id_or_udfs(tmp_path: Path) -> None:
-    manifest = Generation(
+    generation = Generation(
         session_id="s", number=1, remote="sc://h", server_side_session_id=None, entries={}
     )
-    save_generation(tmp_path, manifest)
+    save_generation(tmp_path, generation)
     loaded = load_generation(tmp_path)
-    assert loaded == manifest
+    assert loaded == generation
     assert loaded is not None and loaded.udfs == SessionUdfs() and loaded.pending_release == ()
 
 
@@ -149,17 +149,17 @@ def test_failed_save_keeps_the_old_manifest(tmp_path: Path) -> None:
 
 def test_a_layered_generation_keeps_its_base(tmp_path: Path) -> None:
     base = BaseSession("b" * 8, "bs" * 4, ("jars/a.jar",), "cf" * 32)
-    manifest = replace(sample(), base=base)
-    save_generation(tmp_path, manifest)
+    generation = replace(sample(), base=base)
+    save_generation(tmp_path, generation)
     loaded = load_generation(tmp_path)
-    assert loaded == manifest
+    assert loaded == generation
     assert loaded is not None and loaded.base is not None
-    assert loaded.base.digest(loaded.entries) == base.digest(manifest.entries)
+    assert loaded.base.digest(loaded.entries) == base.digest(generation.entries)
     changed = {
-        **manifest.entries,
-        "jars/a.jar": replace(manifest.entries["jars/a.jar"], sha256="0"),
+        **generation.entries,
+        "jars/a.jar": replace(generation.entries["jars/a.jar"], sha256="0"),
     }
-    assert base.digest(changed) != base.digest(manifest.entries)
+    assert base.digest(changed) != base.digest(generation.entries)
 
 
 def test_a_manifest_written_before_layers_has_no_base(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from sparkpush.config.settings import load_config
 from sparkpush.errors import CloneUnsupportedError
-from sparkpush.live.project import HeldGeneration, LiveProject, Revision
+from sparkpush.live.live_project import HeldGeneration, LiveProject, Revision
 from sparkpush.live.pyspark_session import make_default
 from sparkpush.live.spare import take_spare
 from tests.fake_session import FakeServer

@@ -20,6 +20,7 @@ from sparkpush.errors import (
     ServerUnreachableError,
 )
 from sparkpush.remote.server_facts import (
+    BUILTIN_FUNCTIONS,
     CLONE_SESSION,
     MAX_SERVERS,
     WORKER_PYTHON,
@@ -285,7 +286,7 @@ def test_the_probe_childs_answer(
     stdout: str, target: WorkerTarget | None, python: str | None
 ) -> None:
     answer = parse_probe_answer(stdout)
-    assert (answer.target, answer.python) == (target, python)
+    assert (answer.worker_target, answer.python) == (target, python)
     assert answer.error or target is not None
 
 
@@ -297,3 +298,67 @@ def test_clone_unsupported_is_remembered_as_no(tmp_path: Path) -> None:
 
     assert facts_of(server, probe).clone_or_none(unsupported) is None
     assert facts_of(server, probe).known(CLONE_SESSION) is False
+
+
+class FakeFunctionLister:
+    """Stands in for `SHOW SYSTEM FUNCTIONS` (the in-memory server runs no SQL)."""
+
+    def __init__(self, names: frozenset[str] | None = frozenset({"upper", "to_json"})) -> None:
+        self.names = names
+        self.calls = 0
+        self.error: Exception | None = None
+
+    def __call__(self, target: Target) -> frozenset[str] | None:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return self.names
+
+
+def builtins_of(server: FakeServer, lister: FakeFunctionLister) -> frozenset[str] | None:
+    with server.target().session() as session:
+        return ServerFacts(server.target(), session, list_functions=lister).builtin_functions()
+
+
+def test_builtin_names_are_asked_once_per_spark_version() -> None:
+    server, lister = FakeServer(), FakeFunctionLister()
+    assert builtins_of(server, lister) == {"upper", "to_json"}
+    assert builtins_of(server, lister) == {"upper", "to_json"}  # another command: remembered
+    assert lister.calls == 1
+    server.version = "4.1.0"  # upgraded in place: a new release may have new builtins
+    assert builtins_of(server, lister) == {"upper", "to_json"}
+    assert lister.calls == 2
+
+
+def test_builtin_names_are_one_more_fact_in_the_one_cache() -> None:
+    server = FakeServer()
+    builtins_of(server, FakeFunctionLister())
+    entries = json.loads(FactCache().path.read_text())["servers"]
+    assert [facts[BUILTIN_FUNCTIONS.name] for _, facts in entries] == [["to_json", "upper"]]
+
+
+def test_builtin_names_last_learnt_are_read_without_asking_the_server() -> None:
+    server = FakeServer()
+    builtins_of(server, FakeFunctionLister())
+    url = server.target().spec.display()
+    server.fail("spark_version", ServerUnreachableError("gone"))
+    assert FactCache().latest(url, BUILTIN_FUNCTIONS) == {"upper", "to_json"}
+    assert FactCache().latest("sc://elsewhere:15002", BUILTIN_FUNCTIONS) is None
+
+
+def test_builtin_names_the_server_cannot_give_are_none_and_not_remembered() -> None:
+    server, lister = FakeServer(), FakeFunctionLister()
+    lister.error = ServerUnreachableError("gone")
+    assert builtins_of(server, lister) is None
+    lister.error = None
+    assert builtins_of(server, lister) == {"upper", "to_json"}
+    assert lister.calls == 2
+
+
+def test_the_old_builtin_names_cache_is_ignored() -> None:
+    old = FactCache().path.with_name("builtin-functions.json")
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text(json.dumps({"servers": [["sc://localhost:15002", ["stale"]]]}))
+    server, lister = FakeServer(), FakeFunctionLister()
+    assert builtins_of(server, lister) == {"upper", "to_json"}
+    assert lister.calls == 1

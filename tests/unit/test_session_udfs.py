@@ -76,8 +76,8 @@ def test_no_registrations_are_written_as_an_empty_object() -> None:
 
 
 def test_registrations_round_trip_through_the_manifest(tmp_path: Path) -> None:
-    manifest = Generation(SESSION, 2, "sc://h", None, {}, udfs=registrations())
-    save_generation(tmp_path, manifest)
+    generation = Generation(SESSION, 2, "sc://h", None, {}, udfs=registrations())
+    save_generation(tmp_path, generation)
     loaded = load_generation(tmp_path)
     assert loaded is not None and loaded.udfs == registrations()
 
@@ -99,9 +99,9 @@ def test_a_manifest_written_before_the_record_still_loads(tmp_path: Path) -> Non
 
 def test_registrations_of_another_session_are_not_in_this_one() -> None:
     stale = SessionUdfs(session_id="older", functions=registrations().functions)
-    manifest = Generation(SESSION, 2, "sc://h", None, {}, udfs=stale)
+    generation = Generation(SESSION, 2, "sc://h", None, {}, udfs=stale)
     assert stale.in_session(SESSION) == SessionUdfs()
-    assert manifest.registered_udfs() == []
+    assert generation.registered_udfs() == []
 
 
 @pytest.mark.parametrize(

@@ -61,9 +61,9 @@ def test_the_first_sync_builds_generation_one_with_every_artifact(
     session = server.sessions[result.session_id]
     assert session.artifacts == {"pyfiles/jobs.py": b"def run(): return 1\n"}
     assert session.conf == {"spark.sql.shuffle.partitions": "4", LOGGING_CONF: "true"}
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.session_id == result.session_id
-    assert manifest.server_side_session_id == session.server_side_session_id
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.session_id == result.session_id
+    assert generation.server_side_session_id == session.server_side_session_id
     assert unfinished_sessions(config.project_root) == []
 
 
@@ -116,10 +116,11 @@ def test_a_new_generation_with_nothing_to_send_is_confirmed_by_the_server(
 ) -> None:
     config = Config(project_root=tmp_path, layers=LayerSettings(enabled=False))
     result = sync_project(config, target)
-    manifest = load_generation(tmp_path)
-    assert manifest is not None
+    generation = load_generation(tmp_path)
+    assert generation is not None
     assert (
-        manifest.server_side_session_id == server.sessions[result.session_id].server_side_session_id
+        generation.server_side_session_id
+        == server.sessions[result.session_id].server_side_session_id
     )
 
 
@@ -134,8 +135,8 @@ def test_a_changed_file_starts_a_new_generation_and_releases_the_old_one(
     assert second.reasons == ("changed: pyfiles/jobs.py",)
     assert second.released == (first.session_id,)
     assert server.released == [first.session_id]
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.pending_release == ()
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.pending_release == ()
 
 
 def test_keep_old_leaves_the_previous_generation_pending(
@@ -145,8 +146,8 @@ def test_keep_old_leaves_the_previous_generation_pending(
     (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
     second = sync_project(config, target, keep_old=True)
     assert second.released == () and server.released == []
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.pending_release == (first.session_id,)
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.pending_release == (first.session_id,)
 
 
 def test_a_name_the_server_already_holds_falls_back_to_a_new_generation(
@@ -187,12 +188,12 @@ def test_an_old_generation_not_reached_stays_pending_until_a_later_sync(
     server.fail("release_session", failure)
     second = sync_project(config, target)
     assert second.released == ()
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.pending_release == (first.session_id,)
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.pending_release == (first.session_id,)
     third = sync_project(config, target)
     assert (third.action, third.released) == (PlanAction.NOTHING, (first.session_id,))
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.pending_release == ()
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.pending_release == ()
 
 
 def test_a_generation_that_fails_midway_is_released_and_the_old_one_keeps_serving(
@@ -203,8 +204,8 @@ def test_a_generation_that_fails_midway_is_released_and_the_old_one_keeps_servin
     server.fail("set_conf", ServerError("setting Spark confs failed: bad value"))
     with pytest.raises(ServerError):
         sync_project(config, target)
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.session_id == first.session_id
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.session_id == first.session_id
     (failed,) = (s for s in server.sessions if s != first.session_id)
     assert server.released == [failed]
     assert unfinished_sessions(config.project_root) == []
@@ -250,8 +251,8 @@ def test_releasing_generations_forgets_the_released_and_keeps_the_unreached(
     server.fail("release_session", ServerUnavailableError("cannot reach"))
     release_generations(config, target, [first.session_id, second.session_id])
     assert server.released == [second.session_id]
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.pending_release == (first.session_id,)
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.pending_release == (first.session_id,)
 
 
 def test_a_run_killed_after_switching_keeps_its_session_as_the_current_one(
@@ -259,7 +260,7 @@ def test_a_run_killed_after_switching_keeps_its_session_as_the_current_one(
 ) -> None:
     first = sync_project(config, target)
     here = UnfinishedSession(target.spec.display(), first.session_id)
-    record_unfinished(config.project_root, here)  # saved the manifest, died before forgetting
+    record_unfinished(config.project_root, here)  # saved the generation, died before forgetting
     again = sync_project(config, target)
     assert (again.action, again.session_id) == (PlanAction.NOTHING, first.session_id)
     assert server.released == []

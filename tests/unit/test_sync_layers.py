@@ -84,18 +84,18 @@ def test_the_first_sync_builds_a_base_and_a_clone_of_it_with_the_code(
         Layer.BASE,
         True,
     )
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    base = server.sessions[manifest.base.session_id]
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    base = server.sessions[generation.base.session_id]
     assert set(base.artifacts) == BASE
     assert base.conf == {"spark.sql.shuffle.partitions": "4", LOGGING_CONF: "true"}
     assert server.clones == [result.session_id]
-    generation = server.sessions[result.session_id]
-    assert set(generation.artifacts) == BASE | CODE
-    assert generation.conf == base.conf
-    assert set(manifest.base.names) == BASE
-    assert manifest.base.server_side_session_id == base.server_side_session_id
-    assert result.bytes == sum(len(data) for data in generation.artifacts.values())
+    clone = server.sessions[result.session_id]
+    assert set(clone.artifacts) == BASE | CODE
+    assert clone.conf == base.conf
+    assert set(generation.base.names) == BASE
+    assert generation.base.server_side_session_id == base.server_side_session_id
+    assert result.bytes == sum(len(data) for data in clone.artifacts.values())
     assert unfinished_sessions(config.project_root) == []
 
 
@@ -111,15 +111,15 @@ def test_a_code_change_clones_the_same_base_and_sends_only_the_code(
     assert second.reasons == (f"changed: {CLASS_JAR}",)
     assert {a.name for a in second.uploaded} == CODE
     assert second.bytes == sum(len(server.stored(second.session_id)[name]) for name in CODE)
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    assert manifest.base.session_id == base_id
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    assert generation.base.session_id == base_id
     assert set(server.stored(second.session_id)) == BASE | CODE
     with zipfile.ZipFile(io.BytesIO(server.stored(second.session_id)[CLASS_JAR])) as jar:
         assert jar.read("p/A.class").endswith(b"v2")
     assert server.released == [first.session_id]  # the base keeps serving later clones
-    assert manifest.entries["jars/dep.jar"].generation == 1
-    assert manifest.entries[CLASS_JAR].generation == 2
+    assert generation.entries["jars/dep.jar"].generation == 1
+    assert generation.entries[CLASS_JAR].generation == 2
 
 
 def test_a_code_change_asks_only_the_base_whether_it_is_alive(
@@ -173,9 +173,9 @@ def test_a_base_change_builds_a_new_base_and_releases_the_old_generation_then_it
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
     assert second.reasons == ("changed: jars/dep.jar",)
     assert {a.name for a in second.uploaded} == BASE | CODE
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    assert manifest.base.session_id != old_base
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    assert generation.base.session_id != old_base
     assert server.released == [first.session_id, old_base]
     assert second.released == (first.session_id, old_base)
 
@@ -200,10 +200,10 @@ def test_a_new_base_file_is_added_in_place_to_the_generation_and_its_base(
     second = sync_project(config, target)
     assert (second.action, second.layer) == (PlanAction.ADD_IN_PLACE, Layer.BASE)
     assert second.session_id == first.session_id
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    assert "files/more.txt" in server.stored(manifest.base.session_id)
-    assert "files/more.txt" in manifest.base.names
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    assert "files/more.txt" in server.stored(generation.base.session_id)
+    assert "files/more.txt" in generation.base.names
     # the next code change clones a base that has it
     (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
     third = sync_project(config, target)
@@ -222,9 +222,9 @@ def test_a_new_code_file_is_added_in_place_to_the_generation_only(
         Layer.CODE,
         first.session_id,
     )
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    assert "pyfiles/more.py" not in server.stored(manifest.base.session_id)
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    assert "pyfiles/more.py" not in server.stored(generation.base.session_id)
 
 
 def test_a_base_gone_from_the_server_is_rebuilt_at_the_next_code_change(
@@ -245,9 +245,9 @@ def test_code_globs_count_a_rebuilt_jar_as_code(
 ) -> None:
     config = project(tmp_path, code=["jars/dep*.jar"])
     sync_project(config, target)
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    assert "jars/dep.jar" not in manifest.base.names
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    assert "jars/dep.jar" not in generation.base.names
     (config.project_root / "lib" / "dep.jar").write_bytes(b"dependency v2")
     second = sync_project(config, target)
     assert second.layer is Layer.CODE
@@ -287,19 +287,19 @@ def test_a_build_failing_after_the_clone_releases_the_clone_and_the_new_base(
     first = sync_project(config, target)
     (config.project_root / "lib" / "dep.jar").write_bytes(b"dependency v2")
 
-    def failing(session: object, manifest: object) -> object:
+    def failing(session: object, generation: object) -> object:
         raise ServerError("registering UDFs failed")
 
     with pytest.raises(ServerError):
         sync_project(config, target, prepare_generation=failing)  # type: ignore[arg-type]
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.session_id == first.session_id
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.session_id == first.session_id
     new_clone = server.clones[-1]
-    assert manifest.base is not None
+    assert generation.base is not None
     new_base = next(
         s
         for s in server.sessions
-        if s not in {first.session_id, manifest.base.session_id, *server.clones}
+        if s not in {first.session_id, generation.base.session_id, *server.clones}
     )
     assert server.released == [new_clone, new_base]
     assert unfinished_sessions(config.project_root) == []
@@ -321,7 +321,7 @@ def test_a_base_and_clone_left_by_a_killed_build_are_released_by_the_next_sync(
 def test_a_clone_left_unreleased_stays_recorded_until_released(
     server: FakeServer, target: Target, config: Config
 ) -> None:
-    def failing(session: object, manifest: object) -> object:
+    def failing(session: object, generation: object) -> object:
         raise ServerError("registering UDFs failed")
 
     server.fail("release_session", ServerUnavailableError("cannot reach"))
@@ -345,10 +345,10 @@ def test_a_new_jar_with_a_code_change_joins_the_base_before_the_clone(
     second = sync_project(config, target)
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.CODE)
     assert {a.name for a in second.uploaded} == CODE | {"jars/more.jar"}
-    manifest = load_generation(config.project_root)
-    assert manifest is not None and manifest.base is not None
-    assert manifest.base.session_id == base_id
-    assert "jars/more.jar" in manifest.base.names
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    assert generation.base.session_id == base_id
+    assert "jars/more.jar" in generation.base.names
     assert "jars/more.jar" in server.stored(base_id)
     assert set(server.stored(second.session_id)) == BASE | CODE | {"jars/more.jar"}
     assert server.released == [first.session_id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.util import PythonEvalType
 
-from sparkpush.udf.kinds import UdfKind, kind_of_eval_type
+from sparkpush.udf.udf_kind import UdfKind, kind_of_eval_type
 
 
 @pytest.mark.parametrize(

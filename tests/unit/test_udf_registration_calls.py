@@ -16,7 +16,6 @@ from sparkpush.errors import ServerError, UdfLoadError
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.ready_session import ready_session
 from sparkpush.udf.fingerprint import java_udf_fingerprint
-from sparkpush.udf.kinds import UdfKind
 from sparkpush.udf.loader_messages import (
     LoadedUdf,
     LoaderEvent,
@@ -25,6 +24,7 @@ from sparkpush.udf.loader_messages import (
     LoadRequest,
 )
 from sparkpush.udf.registration import register_project_udfs
+from sparkpush.udf.udf_kind import UdfKind
 from tests.fake_session import FakeServer
 
 
@@ -113,9 +113,9 @@ def test_a_java_udf_the_server_refuses_is_one_line_and_the_last_registration_sta
     assert raised.value.message == (
         "java_udfs.add_n: cannot register it: [CANNOT_LOAD_CLASS] Cannot load class com.ex.AddN"
     )
-    manifest = load_generation(tmp_path)
-    assert manifest is not None and manifest.session_id == first.session_id
-    assert manifest.udfs.functions["add_n"].return_type == "bigint"
+    generation = load_generation(tmp_path)
+    assert generation is not None and generation.session_id == first.session_id
+    assert generation.udfs.functions["add_n"].return_type == "bigint"
 
 
 def test_a_java_udf_to_drop_goes_through_the_loader(tmp_path: Path) -> None:
@@ -154,19 +154,19 @@ def test_java_udfs_are_not_registered_in_the_empty_session_of_a_restarted_server
     server = FakeServer()
     target = server.target()
     ready_session(java_project(tmp_path), target)
-    manifest = load_generation(tmp_path)
-    assert manifest is not None
+    generation = load_generation(tmp_path)
+    assert generation is not None
     server.restart()  # between the sync's liveness check and the registration
     with pytest.raises(UdfLoadError, match="SESSION_CHANGED"):
         register_project_udfs(
             java_project(tmp_path, returns="int"),
             target,
-            manifest.udfs,
-            session_id=manifest.session_id,
-            generation=manifest.number,
+            generation.udfs,
+            session_id=generation.session_id,
+            generation=generation.number,
             sources=None,
             force=False,
-            server_side_session_id=manifest.server_side_session_id,
+            server_side_session_id=generation.server_side_session_id,
         )
-    after_restart = server.sessions.get(manifest.session_id)
+    after_restart = server.sessions.get(generation.session_id)
     assert after_restart is None or after_restart.java_udfs == {}

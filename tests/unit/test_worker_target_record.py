@@ -30,4 +30,4 @@ def test_facts_of_the_wrong_kind_are_refused(key: str, value: object) -> None:
 def test_a_probe_answer_of_another_form_is_an_error_answer_not_a_crash() -> None:
     facts = {**local_target().as_json(), "python": 3.11}
     answer = parse_probe_answer(json.dumps({"target": facts}))
-    assert answer.target is None
+    assert answer.worker_target is None

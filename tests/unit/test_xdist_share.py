@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from sparkpush.live.project import HeldGeneration, Revision
+from sparkpush.live.live_project import HeldGeneration, Revision
 from sparkpush.live.xdist_share import (
     SHARED_ENV,
     XDIST_WORKER_ENV,

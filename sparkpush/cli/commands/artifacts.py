@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.packages.session_parts import coordinate_of_source
@@ -20,8 +20,8 @@ from sparkpush.sync.generation import load_generation
 def artifacts(app_ctx: AppContext, as_json: bool) -> int:
     """List the current generation's artifacts (name, kind, size, hash, source, layer); a
     package jar's source is its Maven coordinate."""
-    manifest = load_generation(app_ctx.config.project_root)
-    base = manifest.base if manifest else None
+    generation = load_generation(app_ctx.config.project_root)
+    base = generation.base if generation else None
     in_base = set(base.names) if base else set()
     rows = [
         {
@@ -34,15 +34,15 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
             "generation": entry.generation,
             "layer": ("base" if entry.name in in_base else "code") if base else None,
         }
-        for entry in (manifest.entries.values() if manifest else ())
+        for entry in (generation.entries.values() if generation else ())
     ]
     rows.sort(key=lambda row: str(row["name"]))
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "session_id": manifest.session_id if manifest else None,
-                    "generation": manifest.number if manifest else None,
+                    "session_id": generation.session_id if generation else None,
+                    "generation": generation.number if generation else None,
                     "base_session_id": base.session_id if base else None,
                     "artifacts": rows,
                 },
@@ -50,11 +50,11 @@ def artifacts(app_ctx: AppContext, as_json: bool) -> int:
             )
         )
         return 0
-    if manifest is None:
+    if generation is None:
         click.echo("no generation yet: run 'connect sync'")
         return 0
     held = f", a clone of base session {base.session_id}" if base else ""
-    click.echo(f"generation {manifest.number} (session {manifest.session_id}{held})")
+    click.echo(f"generation {generation.number} (session {generation.session_id}{held})")
     click.echo(render_table(rows))
     return 0
 

@@ -9,7 +9,7 @@ import click
 
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.cli.log_tail import show_log
-from sparkpush.daemon.launcher import daemon_status, start_daemon, stop_daemon
+from sparkpush.daemon.launcher import daemon_status, start_project_daemon, stop_project_daemon
 from sparkpush.state.daemon_paths import daemon_paths
 
 
@@ -24,7 +24,7 @@ def daemon() -> None:
 def start(app_ctx: AppContext, remote: str | None) -> int:
     """Start the daemon unless it is running."""
     root = app_ctx.config.project_root
-    status, started = start_daemon(root, app_ctx.config_file, remote)
+    status, started = start_project_daemon(root, app_ctx.config_file, remote)
     verb = "started" if started else "is already running"
     click.echo(f"daemon {verb} for {root} (pid {status.pid})")
     return 0
@@ -34,7 +34,7 @@ def start(app_ctx: AppContext, remote: str | None) -> int:
 @pass_app
 def stop(app_ctx: AppContext) -> int:
     """Stop the project's daemon."""
-    if stop_daemon(app_ctx.config.project_root):
+    if stop_project_daemon(app_ctx.config.project_root):
         click.echo("daemon stopped")
     else:
         click.echo("daemon is not running")

@@ -48,8 +48,9 @@ def build(app_ctx: AppContext, remote: str | None) -> int:
         app_ctx.notify(f"warning: {warning}")
     state = "built" if prepared.built_now else "already built"
     click.echo(
-        f"{state}: {len(prepared.cached.packages)} packages for {prepared.target.describe()}, "
-        f"{prepared.cached.size:,} bytes, {prepared.cached.folder}"
+        f"{state}: {len(prepared.cached.packages)} packages for "
+        f"{prepared.worker_target.describe()}, {prepared.cached.size:,} bytes, "
+        f"{prepared.cached.folder}"
     )
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sparkpush.cli.context import AppContext, pass_app
-from sparkpush.live.project import LiveOptions, LiveProject
+from sparkpush.live.live_project import LiveOptions, LiveProject
 from sparkpush.workerout.settings import worker_output_on
 
 

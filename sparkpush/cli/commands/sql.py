@@ -16,7 +16,7 @@ from sparkpush.errors import UdfFailedError
 from sparkpush.remote.target import Target
 from sparkpush.submit.local_paths import server_is_local
 from sparkpush.sync.generation import load_generation
-from sparkpush.udf.kinds import UdfKind
+from sparkpush.udf.udf_kind import UdfKind
 from sparkpush.workerout.query_output import calls_any, show_query_output
 from sparkpush.workerout.settings import worker_output_on
 

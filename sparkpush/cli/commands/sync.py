@@ -43,7 +43,7 @@ def sync(
     """Upload what changed; a changed or removed artifact builds a new session generation."""
     config = app_ctx.config
     if dry_run:
-        # Never asks a running daemon: plans against the manifest on disk, as a sync would.
+        # Never asks a running daemon: plans against the generation record on disk, as a sync would.
         preview = preview_sync(config, _dry_run_target(config, remote, ca_file, app_ctx.notify))
         _show(app_ctx, preview.warnings)
         _print_preview(preview, as_json)

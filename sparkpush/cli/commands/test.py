@@ -10,7 +10,7 @@ import click
 from sparkpush.cli.context import AppContext, pass_app
 from sparkpush.daemon.attach import project_target
 from sparkpush.errors import UsageError
-from sparkpush.live.project import LiveOptions
+from sparkpush.live.live_project import LiveOptions
 from sparkpush.submit.report import summary_line, write_report
 
 

@@ -8,8 +8,9 @@ import click
 
 from sparkpush.cli.commands.sql import format_table
 from sparkpush.cli.context import AppContext, pass_app
+from sparkpush.remote.server_facts import BUILTIN_FUNCTIONS, FactCache
 from sparkpush.sync.generation import load_generation
-from sparkpush.udf.builtin_names import builtin_clashes, cached_builtins
+from sparkpush.udf.builtin_names import builtin_clashes
 
 
 @click.command()
@@ -17,10 +18,10 @@ from sparkpush.udf.builtin_names import builtin_clashes, cached_builtins
 @pass_app
 def udfs(app_ctx: AppContext, as_json: bool) -> int:
     """List registered UDFs: name, kind, return type, source, fingerprint, generation."""
-    manifest = load_generation(app_ctx.config.project_root)
-    found = manifest.registered_udfs() if manifest is not None else []
+    generation = load_generation(app_ctx.config.project_root)
+    found = generation.registered_udfs() if generation is not None else []
     # the names the sync that registered them found on that server (no server asked here)
-    builtins = cached_builtins(manifest.remote) if manifest is not None else None
+    builtins = FactCache().latest(generation.remote, BUILTIN_FUNCTIONS) if generation else None
     warnings = builtin_clashes((u.name for u in found), builtins)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)

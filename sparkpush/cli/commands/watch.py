@@ -171,5 +171,5 @@ def _worker_output_flag(worker_output: bool | None) -> list[str]:
 
 def _udf_fingerprints(result: SyncResult) -> dict[str, str]:
     """Registered UDF name -> fingerprint: a re-registration or a drop changes it."""
-    functions = result.manifest.udfs.functions if result.manifest else {}
+    functions = result.current_generation.udfs.functions if result.current_generation else {}
     return {name: u.fingerprint for name, u in functions.items()}

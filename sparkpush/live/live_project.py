@@ -86,12 +86,12 @@ class Revision:
     digest: str
 
 
-def revision_of(manifest: Generation) -> Revision:
-    fingerprints = {name: u.fingerprint for name, u in manifest.udfs.functions.items()}
+def revision_of(generation: Generation) -> Revision:
+    fingerprints = {name: u.fingerprint for name, u in generation.udfs.functions.items()}
     content = json.dumps(
-        [manifest.session_id, manifest.hashes, fingerprints], sort_keys=True, default=str
+        [generation.session_id, generation.hashes, fingerprints], sort_keys=True, default=str
     )
-    return Revision(manifest.number, hashlib.sha256(content.encode()).hexdigest())
+    return Revision(generation.number, hashlib.sha256(content.encode()).hexdigest())
 
 
 @dataclass
@@ -204,15 +204,15 @@ class LiveProject:
         result = ready_session(self.config, self.target)
         for warning in result.warnings:
             self.notify(f"warning: {warning}")
-        manifest = result.manifest
-        assert manifest is not None
+        generation = result.current_generation
+        assert generation is not None
         return HeldGeneration(
-            session_id=manifest.session_id,
-            server_side_session_id=manifest.server_side_session_id,
-            number=manifest.number,
+            session_id=generation.session_id,
+            server_side_session_id=generation.server_side_session_id,
+            number=generation.number,
             udfs=self._udf_names(),
             by_daemon=False,
-            revision=revision_of(manifest),
+            revision=revision_of(generation),
         )
 
     def _udf_names(self) -> tuple[str, ...]:
@@ -220,11 +220,11 @@ class LiveProject:
         return tuple(u.name for u in current.registered_udfs()) if current is not None else ()
 
     def current_revision(self) -> Revision | None:
-        """What the project's manifest holds now (the daemon may have moved on)."""
+        """What the project's generation record holds now (the daemon may have moved on)."""
         if self.fresh:
             return None
-        manifest = load_generation(self.config.project_root)
-        return revision_of(manifest) if manifest is not None else None
+        generation = load_generation(self.config.project_root)
+        return revision_of(generation) if generation is not None else None
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -394,7 +394,7 @@ class LiveProject:
 
 def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGeneration:
     """A new session with the project's artifacts, confs and UDFs, like `submit --fresh`."""
-    from sparkpush.submit.project import with_project_artifacts
+    from sparkpush.submit.from_project import with_project_artifacts
     from sparkpush.submit.run_session import fresh_session, prepare_session
     from sparkpush.submit.runner import SubmitRequest
     from sparkpush.workerout.settings import worker_output_conf

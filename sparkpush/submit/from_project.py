@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from sparkpush.artifacts.kinds import ArtifactKind
+from sparkpush.artifacts.artifact_kind import ArtifactKind
 from sparkpush.artifacts.local_artifact import LocalArtifact
 from sparkpush.artifacts.upload import ProgressCallback
 from sparkpush.config.settings import ArtifactSettings, Config
@@ -127,10 +127,10 @@ def attach_to_project(
     result = ready_session(config, target, extra=request.artifacts, on_progress=on_progress)
     for warning in result.warnings:
         notify(f"warning: {warning}")
-    manifest = result.manifest
-    assert manifest is not None
-    notify(f"attached to generation {manifest.number} (session {manifest.session_id})")
+    generation = result.current_generation
+    assert generation is not None
+    notify(f"attached to generation {generation.number} (session {generation.session_id})")
     with run_session(
-        config, target, manifest.session_id, manifest.server_side_session_id, notify
+        config, target, generation.session_id, generation.server_side_session_id, notify
     ) as lease:
         yield AttachedRun(lease, bare)
