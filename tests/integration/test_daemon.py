@@ -123,21 +123,28 @@ def test_a_burst_of_500_class_files_is_one_generation(
         for index in range(500):
             (burst / f"C{index}.class").write_bytes(b"\xca\xfe\xba\xbe" + bytes([version]) * 8)
 
+    # A burst is one generation when it has no quiet gap of the daemon's debounce (50 ms). On
+    # a loaded machine the writer, or the daemon's delivery of the 1,500 events, can pause
+    # that long once: then a burst is legitimately two generations (the second completes
+    # it). Never one per file, and never a generation still moving after a flush.
     write_all(1)
     flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert flushed.returncode == 0, flushed.stderr
     added = daemon_status(daemon, env)
     assert added["artifacts"] == first["artifacts"]  # the class folder is one jar
-    assert added["generation"] == first["generation"] + 1  # a changed jar: a new session
+    assert 1 <= added["generation"] - first["generation"] <= 2  # a changed jar: a new session
 
     write_all(2)  # a rebuild: every class changes at once
-    rebuilt = generation_after(daemon, env, int(added["generation"]))
-    # a flush syncs every event of the rebuild still on its way: none builds another generation
+    generation_after(daemon, env, int(added["generation"]))
+    # a flush syncs every event of the rebuild still on its way
     flushed = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
     assert flushed.returncode == 0, flushed.stderr
     settled = daemon_status(daemon, env)
-    assert rebuilt["generation"] == added["generation"] + 1
-    assert settled["generation"] == rebuilt["generation"]
+    assert 1 <= settled["generation"] - added["generation"] <= 2
+    # settled: another flush finds nothing to do
+    again = run_connect_in_process(["sync", "--json"], env=env, cwd=daemon)
+    assert again.returncode == 0, again.stderr
+    assert daemon_status(daemon, env)["generation"] == settled["generation"]
 
 
 def test_read_your_writes_submit_right_after_a_save(

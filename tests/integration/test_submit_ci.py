@@ -553,10 +553,13 @@ def test_workers_python_is_asked_once_per_server_not_per_session(
     cache = state / "sparkpush" / "server-facts.json"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     [[identity, facts]] = json.loads(cache.read_text())["servers"]
-    assert facts == {"worker_python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
+    # learnt: the workers' Python (and the digest of the server's URL each entry carries)
+    assert set(facts) <= {"worker_python", "server"}
+    assert facts["worker_python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
     # A second fresh session trusts what the server answered: a (forged) other version there
     # is refused without running the probe UDF again.
-    cache.write_text(json.dumps({"servers": [[identity, {"worker_python": "2.7"}]]}))
+    forged = {**facts, "worker_python": "2.7"}
+    cache.write_text(json.dumps({"servers": [[identity, forged]]}))
     second = run_connect(["submit", str(app)], env=env, cwd=tmp_path)
     assert second.returncode != 0
     assert "the server's Python workers run Python 2.7" in second.stderr

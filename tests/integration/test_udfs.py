@@ -15,7 +15,7 @@ from tests.conftest import EmbeddedServer
 from tests.integration.conftest import UDF_MODULE_WITH_HELPER, write_udf_project
 from tests.jvm import add_constant_udf, compile_java
 from tests.session_query import query_session
-from tests.support import run_connect_in_process
+from tests.support import run_connect, run_connect_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +53,10 @@ BROKEN = {
 
 
 def connect(server: EmbeddedServer, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_connect_in_process(
-        list(args), env={**server.env, "SPARKPUSH_UDF_IMPORT_TIMEOUT": "3"}, cwd=root
-    )
+    env = {**server.env, "SPARKPUSH_UDF_IMPORT_TIMEOUT": "3"}
+    if args[0] == "submit":  # a real process boundary: the script runs in a child of its own
+        return run_connect(list(args), env=env, cwd=root)
+    return run_connect_in_process(list(args), env=env, cwd=root)
 
 
 def sync(server: EmbeddedServer, root: Path) -> dict[str, object]:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,6 +48,19 @@ def _initialize_grpc() -> None:
 
 
 _initialize_grpc()
+
+
+class _Finalizable:
+    pass
+
+
+def _initialize_weakref_finalize() -> None:
+    """The first `weakref.finalize` of a process (e.g. a `TemporaryDirectory`) registers
+    weakref's exit function with `atexit`: once per process, so done here too."""
+    weakref.finalize(_Finalizable(), lambda: None)
+
+
+_initialize_weakref_finalize()
 
 
 def run_connect(
