@@ -319,7 +319,6 @@ def test_the_testing_example_passes_with_connect_test(
 SPARK_40_CONFTEST = """
 from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import CloneUnsupportedError
-from sparkpush.remote.server_facts import FactCache
 
 
 def _no_clone(self, *args, **kwargs):
@@ -327,9 +326,6 @@ def _no_clone(self, *args, **kwargs):
 
 
 SessionClient.clone_session = _no_clone  # what a Spark 4.0 server answers
-# the server is really a 4.3 one, shared by the whole test session: what this suite pretends
-# must not be remembered as a fact about it (later tests would lose their layers)
-FactCache.put = lambda *args, **kwargs: None
 """
 
 SPARK_40_TESTS = """
@@ -362,7 +358,19 @@ def test_without_clone_session_spark_is_the_generation_and_isolated_tests_skip(
     root = user_project(tmp_path / "proj", SPARK_40_TESTS)
     (root / "tests" / "conftest.py").write_text(SPARK_40_CONFTEST)
     no_clone_before = _no_clone_facts(embedded_server)
-    result = connect_test(embedded_server, root, "--json", "-q", "-rs", "tests")
+    # the server is really a 4.3 one, shared by the whole test session: what this suite
+    # pretends is learnt in a state dir of its own (the same server: its record and token)
+    state = tmp_path / "state"
+    (state / "sparkpush").mkdir(parents=True)
+    for name in ("server.json", "server.token"):
+        source = embedded_server.state_home / "sparkpush" / name
+        (state / "sparkpush" / name).write_bytes(source.read_bytes())
+    result = run_connect(
+        ["test", "--json", "-q", "-rs", "tests"],
+        env={**embedded_server.env, "XDG_STATE_HOME": str(state)},
+        cwd=root,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = last_json(result.stdout)
     assert report["cloned"] is False
