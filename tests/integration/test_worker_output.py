@@ -470,6 +470,14 @@ def test_a_failing_tests_report_has_its_own_worker_output_section(
     )
     assert live.returncode == 0, live.stdout + live.stderr
     assert worker_lines(live.stderr) == shout_lines("passing")
+    quiet = run_connect(
+        ["test", "--no-worker-output", "-s", "-p", "no:cacheprovider", "tests/test_shout.py"],
+        env=embedded_server.env,
+        cwd=root,
+    )
+    assert quiet.returncode == 1, quiet.stdout + quiet.stderr  # test_fails, not a usage error
+    assert "1 failed, 1 passed" in quiet.stdout
+    assert "[worker" not in quiet.stdout + quiet.stderr
 
 
 # --- connect shell -------------------------------------------------------------------------
