@@ -3,6 +3,11 @@
 Both the warm loader (`warm_loader.serve`) and `connect submit`'s pre-forked script process
 load this way: the fork imports the user's modules in its own memory, so the forking
 process stays untouched, and a crash or endless loop only costs the fork.
+
+The fork can be made before the load is known (`SpareFork`): forking a process with PySpark,
+pandas and gRPC imported takes tens of milliseconds, which the warm loader pays between loads
+instead of after an edit. A spare holds nothing of the user's: it imports the user's modules
+only once its request came, so it runs the code on disk then, however long it waited.
 """
 
 from __future__ import annotations
@@ -24,13 +29,68 @@ def load_in_fork(
     The fork writes its events on the file descriptor `events`; what the user's modules
     print goes to `log_path` (a private file, truncated), or without one to our stderr.
     """
-    pid = os.fork()
-    if pid == 0:
-        _run_loader(request, env, events, log_path)
-    _, wait_status = os.waitpid(pid, 0)
-    status = os.waitstatus_to_exitcode(wait_status)
-    os.write(events, (json.dumps(LoaderEvent.exited(status).to_json()) + "\n").encode())
-    return status
+    return SpareFork(events, log_path).load(request, env)
+
+
+class SpareFork:
+    """A forked child waiting (on a pipe of its own) for the one load it will run."""
+
+    def __init__(self, events: int, log_path: str | None = None) -> None:
+        self._events = events
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(write_end)
+                _wait_for_request(read_end, events, log_path)
+            finally:
+                os._exit(1)  # never back into the forking process's code
+        os.close(read_end)
+        self.pid = pid
+        self._requests: int | None = write_end
+
+    def load(self, request: Mapping[str, Any], env: Mapping[str, str]) -> int:
+        """Hand the spare its load, wait for it, then add its `exit` event; its status."""
+        message = json.dumps({"request": dict(request), "env": dict(env)}).encode()
+        self._send(message)
+        status = self._reap()
+        os.write(self._events, (json.dumps(LoaderEvent.exited(status).to_json()) + "\n").encode())
+        return status
+
+    def discard(self) -> None:
+        """The spare is not needed: EOF without a request, and it exits having done nothing."""
+        self._send(b"")
+        self._reap()
+
+    def _send(self, message: bytes) -> None:
+        requests, self._requests = self._requests, None
+        assert requests is not None, "a spare runs one load"
+        try:
+            view = memoryview(message)
+            while view:
+                view = view[os.write(requests, view) :]
+        except BrokenPipeError:
+            pass  # the spare died waiting (killed): its exit status says so
+        finally:
+            os.close(requests)
+
+    def _reap(self) -> int:
+        _, wait_status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(wait_status)
+
+
+def _wait_for_request(requests: int, events: int, log_path: str | None) -> NoReturn:
+    """The spare's side: read the request to EOF, then load; nothing read: exit quietly."""
+    chunks = []
+    try:
+        while chunk := os.read(requests, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(requests)
+    if not chunks:
+        os._exit(0)
+    message = json.loads(b"".join(chunks))
+    _run_loader(message["request"], message["env"], events, log_path)
 
 
 def _run_loader(

@@ -6,7 +6,9 @@ always imported fresh and a crash or endless loop only costs that fork. The warm
 never opens a gRPC channel itself: forking is only safe before one exists.
 
 Protocol on its stdin: one JSON line per load, `{"env": {...}, "request": {...}}`; on its
-stdout the child's `LoaderEvent`s, then an EXIT event once the fork is reaped.
+stdout the child's `LoaderEvent`s, then an EXIT event once the fork is reaped. The fork that
+runs a load is made ahead of it, as soon as the previous one exited (`SpareFork`): an edit then
+waits for no fork.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from sparkpush.processes.child_process import ChildProcess, StartChild, start_module
 from sparkpush.progress.phases import mark
-from sparkpush.udf.loader_fork import load_in_fork
+from sparkpush.udf.loader_fork import SpareFork
 from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
-from sparkpush.udf.loading import read_events, spawn_loader_process
+from sparkpush.udf.loading import read_events
 
 _WARM_IMPORTS = (
     "pandas",
@@ -42,6 +45,7 @@ _WARM_IMPORTS = (
     "pyspark.sql.types",
     "sparkpush.udf.loader_child",
 )
+WARM_MODULE = "sparkpush.udf.warm_loader"
 EXIT_WAIT_S = 10.0
 """How long a finished load's fork may take to exit before it is killed."""
 _WARM_IMPORTS_IF_THERE = (
@@ -55,11 +59,14 @@ _WARM_IMPORTS_IF_THERE = (
 
 
 class WarmLoader:
-    """The parent's handle; one load at a time; restarts the warm process if it died."""
+    """The parent's handle; one load at a time; restarts the warm process if it died.
 
-    def __init__(self, log_path: Path | None = None) -> None:
+    `start` starts the warm process (`ChildProcess`); unit tests pass an in-memory one."""
+
+    def __init__(self, log_path: Path | None = None, start: StartChild = start_module) -> None:
         self._log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
+        self._start = start
+        self._child: ChildProcess | None = None
         self._events: queue.Queue[LoaderEvent] = queue.Queue()
         self._lock = threading.Lock()
         self._last_run: _WarmRun | None = None
@@ -67,11 +74,9 @@ class WarmLoader:
     def start(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> _WarmRun:
         with self._lock:
             self._finish_previous()
-            process = self._ensure_running(env, self._log_path or log_path)
-            assert process.stdin is not None
+            child = self._ensure_running(env, self._log_path or log_path)
             message = {"env": dict(env), "request": request.to_json()}
-            process.stdin.write((json.dumps(message) + "\n").encode())
-            process.stdin.flush()
+            child.send_line(json.dumps(message))
             mark("loader.request_sent")
             self._last_run = _WarmRun(self, self._events)
             return self._last_run
@@ -90,32 +95,30 @@ class WarmLoader:
             self._stop_process()
 
     def warm_up(self, env: Mapping[str, str], log_path: Path) -> None:
-        """Start the warm process now rather than on the first load."""
+        """Start the warm process now rather than on the first load (it forks its first
+        spare as soon as its imports are done)."""
         with self._lock:
             self._ensure_running(env, self._log_path or log_path)
 
-    def _ensure_running(self, env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-        if self._process is not None and self._process.poll() is None:
-            return self._process
+    def _ensure_running(self, env: Mapping[str, str], log_path: Path) -> ChildProcess:
+        if self._child is not None and _running(self._child):
+            return self._child
         base = {k: v for k, v in env.items() if k != "SPARK_CONNECT_AUTHENTICATE_TOKEN"}
-        self._process = spawn_loader_process(
-            "sparkpush.udf.warm_loader", base, log_path, append=True
-        )
+        self._child = self._start(WARM_MODULE, base, stderr_path=log_path, append=True)
         self._events = queue.Queue()
-        threading.Thread(target=self._follow, args=(self._process,), daemon=True).start()
-        return self._process
+        threading.Thread(target=self._follow, args=(self._child, self._events), daemon=True).start()
+        return self._child
 
-    def _follow(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        events = self._events
-        read_events(process.stdout, events)
+    @staticmethod
+    def _follow(child: ChildProcess, events: queue.Queue[LoaderEvent]) -> None:
+        read_events(child.lines(), events)
         # the warm process itself died: end any load in progress
-        events.put(LoaderEvent.exited(process.wait()))
+        events.put(LoaderEvent.exited(child.wait()))
 
     def kill_process(self) -> None:
-        if self._process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self._process.kill()
+        """Kill the warm process and its forks (its process group)."""
+        if self._child is not None:
+            self._child.kill()
 
     def close(self) -> None:
         """Stop the warm process (EOF on its stdin, then a kill if it lingers)."""
@@ -123,23 +126,29 @@ class WarmLoader:
             self._stop_process()
 
     def _stop_process(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
+        child, self._child = self._child, None
+        if child is None:
             return
-        with contextlib.suppress(OSError):
-            assert process.stdin is not None
-            process.stdin.close()
+        child.close_input()
         try:
-            process.wait(timeout=5)
+            child.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            child.kill()
+            child.wait()
 
     def __enter__(self) -> WarmLoader:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _running(child: ChildProcess) -> bool:
+    try:
+        child.wait(timeout=0)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
 
 
 class _WarmRun:
@@ -178,12 +187,21 @@ class _WarmRun:
 
 
 def serve(stdin: IO[str], stdout: IO[str]) -> None:
-    """The warm process: fork one loader child per request line, report its exit."""
-    for line in stdin:
-        message: dict[str, Any] = json.loads(line)
-        stdout.flush()
-        # what the user's modules print goes to our stderr: the warm loader's log
-        load_in_fork(message["request"], message["env"], stdout.fileno())
+    """The warm process: one load per request line, each in a fork made before its request
+    came (a `SpareFork`), then that fork's exit; the next spare is forked right after."""
+    events = stdout.fileno()
+    stdout.flush()
+    spare: SpareFork | None = SpareFork(events)
+    try:
+        for line in stdin:
+            message: dict[str, Any] = json.loads(line)
+            running, spare = spare or SpareFork(events), None
+            # what the user's modules print goes to our stderr: the warm loader's log
+            running.load(message["request"], message["env"])
+            spare = SpareFork(events)
+    finally:
+        if spare is not None:
+            spare.discard()
 
 
 def main() -> int:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sparkpush.udf.loader_child import EXIT_PROBLEM
-from sparkpush.udf.loader_fork import load_in_fork
+from sparkpush.udf.loader_fork import SpareFork, load_in_fork
 from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
+from sparkpush.udf.warm_loader import serve
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -56,3 +59,79 @@ def test_the_forking_process_keeps_its_environment_and_directory(tmp_path: Path)
     before = (dict(os.environ), os.getcwd(), sys.stdout)
     load_without_a_session(tmp_path, str(tmp_path / "loader.log"))
     assert (dict(os.environ), os.getcwd(), sys.stdout) == before
+
+
+def children_of_this_process() -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
+def test_a_spare_fork_waits_for_its_request_and_runs_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
+    request = LoadRequest(project_root=str(tmp_path), modules=("udfs.py",)).to_json()
+    read_end, write_end = os.pipe()
+    try:
+        spare = SpareFork(write_end, str(tmp_path / "loader.log"))
+        assert spare.pid in children_of_this_process()  # forked before any request
+        status = spare.load(request, env)
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as lines:
+        events = [LoaderEvent.from_json(json.loads(line)) for line in lines]
+    assert status == EXIT_PROBLEM
+    assert events[0].kind is LoaderEventKind.STARTED and events[0].pid == spare.pid
+    assert events[-1].kind is LoaderEventKind.EXIT
+
+
+def test_a_discarded_spare_exits_having_said_nothing(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    try:
+        spare = SpareFork(write_end)
+        spare.discard()
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as lines:
+        assert lines.read() == ""
+    assert spare.pid not in children_of_this_process()
+
+
+class _RequestsWatchingChildren:
+    """The warm process's stdin: before each request line, notes this process's children."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+        self.children_before: list[set[int]] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._lines:
+            self.children_before.append(children_of_this_process())
+            yield line
+        self.children_before.append(children_of_this_process())
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_the_warm_process_forks_each_load_before_its_request_arrives(tmp_path: Path) -> None:
+    """The fork (tens of ms with PySpark imported) is off the path from an edit to its
+    answer: the process that runs a load existed before that load's request was read."""
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
+    request = LoadRequest(project_root=str(tmp_path), modules=("udfs.py",)).to_json()
+    line = json.dumps({"env": env, "request": request}) + "\n"
+    requests = _RequestsWatchingChildren([line, line])
+    read_end, write_end = os.pipe()
+    before = children_of_this_process()
+    try:
+        with os.fdopen(os.dup(write_end), "w") as stdout:
+            serve(requests, stdout)  # type: ignore[arg-type]
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as lines:
+        events = [LoaderEvent.from_json(json.loads(text)) for text in lines]
+    started = [e.pid for e in events if e.kind is LoaderEventKind.STARTED]
+    assert len(started) == 2 and started[0] != started[1]
+    for pid, children in zip(started, requests.children_before, strict=False):
+        assert pid in children - before
+    assert [e.status for e in events if e.kind is LoaderEventKind.EXIT] == [EXIT_PROBLEM] * 2
+    assert children_of_this_process() == before  # the last spare is gone with its input
