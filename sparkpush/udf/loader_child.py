@@ -75,6 +75,13 @@ def main() -> int:
     return run(request, result)
 
 
+def prepare() -> None:
+    """What every load does that depends on nothing of the request nor the user's: done by
+    a spare fork (`loader_fork.SpareFork`) while it waits for its load."""
+    install_pickle_hook()
+    _installed_dirs()
+
+
 def run(request: LoadRequest, out: IO[str]) -> int:
     """Load and register; returns the process exit code (0 done, EXIT_PROBLEM reported)."""
 
@@ -312,6 +319,7 @@ def _relative(root: Path, filename: str) -> str:
         return filename
 
 
+@functools.cache
 def _installed_dirs() -> tuple[Path, ...]:
     paths = sysconfig.get_paths()
     return tuple(Path(paths[key]).resolve() for key in ("purelib", "platlib", "stdlib"))

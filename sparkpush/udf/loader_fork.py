@@ -12,9 +12,10 @@ only once its request came, so it runs the code on disk then, however long it wa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from sparkpush.state.private_files import private_opener
@@ -35,13 +36,17 @@ def load_in_fork(
 class SpareFork:
     """A forked child waiting (on a pipe of its own) for the one load it will run."""
 
-    def __init__(self, events: int, log_path: str | None = None) -> None:
+    def __init__(
+        self, events: int, log_path: str | None = None, prepare: Callable[[], None] | None = None
+    ) -> None:
+        """`prepare` runs in the fork before it waits: work every load needs done ahead."""
         self._events = events
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(write_end)
+                _prepare_quietly(prepare)
                 _wait_for_request(read_end, events, log_path)
             finally:
                 os._exit(1)  # never back into the forking process's code
@@ -77,6 +82,14 @@ class SpareFork:
     def _reap(self) -> int:
         _, wait_status = os.waitpid(self.pid, 0)
         return os.waitstatus_to_exitcode(wait_status)
+
+
+def _prepare_quietly(prepare: Callable[[], None] | None) -> None:
+    """Work ahead is only a head start: a failure leaves it to the load, which does it again."""
+    if prepare is None:
+        return
+    with contextlib.suppress(Exception):
+        prepare()
 
 
 def _wait_for_request(requests: int, events: int, log_path: str | None) -> NoReturn:
