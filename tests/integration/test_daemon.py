@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -323,6 +324,10 @@ def warm_loader_forks(server: EmbeddedServer, root: Path) -> list[int]:
     return []
 
 
+def fork_ended(server: EmbeddedServer, root: Path, pid: int) -> bool:
+    return pid not in warm_loader_forks(server, root)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
 def test_an_edit_saved_after_the_spare_fork_was_made_answers_the_code_on_disk(
     embedded_server: EmbeddedServer, udf_daemon: Path
@@ -338,7 +343,7 @@ def test_an_edit_saved_after_the_spare_fork_was_made_answers_the_code_on_disk(
         answer = sql_answer(embedded_server, udf_daemon)
         assert answer.returncode == 0, answer.stderr
         assert json.loads(answer.stdout) == [{"a": word}]
-        wait_until(lambda s=spare: s not in warm_loader_forks(embedded_server, udf_daemon), 60)
+        wait_until(functools.partial(fork_ended, embedded_server, udf_daemon, spare), 60)
 
 
 def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(
