@@ -672,7 +672,7 @@ def main() -> None:
                     f"ratio baseline p50 / ours p50: {figures['udf_edit_ratio']}x",
                     flush=True,
                 )
-            for name in QUERY_FLOORS:
+            for name in (*QUERY_FLOORS, "query_first_baseline"):
                 if name in sides:
                     figures[f"udf_edit_{name}"] = summary(sides[name])
                     print(f"    {name.replace('_', ' ')}: {figures[f'udf_edit_{name}']}")

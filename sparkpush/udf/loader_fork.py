@@ -46,6 +46,7 @@ class SpareFork:
         if pid == 0:
             try:
                 os.close(write_end)
+                _set_scheduling(0, idle=True)
                 _prepare_quietly(prepare)
                 _wait_for_request(read_end, events, log_path)
             finally:
@@ -57,6 +58,7 @@ class SpareFork:
     def load(self, request: Mapping[str, Any], env: Mapping[str, str]) -> int:
         """Hand the spare its load, wait for it, then add its `exit` event; its status."""
         message = json.dumps({"request": dict(request), "env": dict(env)}).encode()
+        _set_scheduling(self.pid, idle=False)  # a spare still preparing finishes at full speed
         self._send(message)
         status = self._reap()
         os.write(self._events, (json.dumps(LoaderEvent.exited(status).to_json()) + "\n").encode())
@@ -84,6 +86,17 @@ class SpareFork:
         return os.waitstatus_to_exitcode(wait_status)
 
 
+def _set_scheduling(pid: int, *, idle: bool) -> None:
+    """A spare prepares at idle priority (Linux's SCHED_IDLE): what it does ahead never takes
+    a core from the user's query, which runs right after the load that forked it. Its load
+    runs as usual. Where the policy is missing or refused, the spare runs as usual throughout."""
+    policy = getattr(os, "SCHED_IDLE" if idle else "SCHED_OTHER", None)
+    if policy is None or not hasattr(os, "sched_setscheduler"):
+        return
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(pid, policy, os.sched_param(0))
+
+
 def _prepare_quietly(prepare: Callable[[], None] | None) -> None:
     """Work ahead is only a head start: a failure leaves it to the load, which does it again."""
     if prepare is None:
@@ -102,6 +115,7 @@ def _wait_for_request(requests: int, events: int, log_path: str | None) -> NoRet
         os.close(requests)
     if not chunks:
         os._exit(0)
+    _set_scheduling(0, idle=False)
     message = json.loads(b"".join(chunks))
     _run_loader(message["request"], message["env"], events, log_path)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
+import socket
 import stat
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +19,15 @@ from sparkpush.udf.loader_child import EXIT_PROBLEM
 from sparkpush.udf.loader_fork import SpareFork, load_in_fork
 from sparkpush.udf.loader_messages import LoaderEvent, LoaderEventKind, LoadRequest
 from sparkpush.udf.warm_loader import serve
+from tests.support import wait_until
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def load_without_a_session(tmp_path: Path, log_path: str | None) -> tuple[int, list[LoaderEvent]]:
@@ -135,3 +145,25 @@ def test_the_warm_process_forks_each_load_before_its_request_arrives(tmp_path: P
         assert pid in children - before
     assert [e.status for e in events if e.kind is LoaderEventKind.EXIT] == [EXIT_PROBLEM] * 2
     assert children_of_this_process() == before  # the last spare is gone with its input
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policies")
+def test_a_spare_waits_at_idle_priority_and_its_load_runs_as_usual(tmp_path: Path) -> None:
+    """What a spare does ahead never takes a core from the query the user runs meanwhile;
+    its load, once it came, runs at the usual priority."""
+    port = free_port()  # nothing listens: the load keeps retrying its first call
+    env = {**os.environ, "SPARK_REMOTE": f"sc://127.0.0.1:{port}"}
+    request = LoadRequest(project_root=str(tmp_path), modules=("udfs.py",)).to_json()
+    read_end, write_end = os.pipe()
+    spare = SpareFork(write_end)
+    loading = threading.Thread(target=spare.load, args=(request, env), daemon=True)
+    try:
+        wait_until(lambda: os.sched_getscheduler(spare.pid) == os.SCHED_IDLE, 30)
+        loading.start()
+        wait_until(lambda: os.sched_getscheduler(spare.pid) == os.SCHED_OTHER, 30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(spare.pid, signal.SIGKILL)
+        loading.join(30)
+        os.close(write_end)
+        os.close(read_end)
