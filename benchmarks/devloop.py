@@ -235,8 +235,10 @@ def udf_edit(
                     mark("bench.edit")
                     want = _write_word(root, f"w{index}")
                     query = first_answer(server.target, root, "SELECT answer()", want)
-                    times[side].append(time.monotonic() - began)
+                    total = time.monotonic() - began
+                    times[side].append(total)
                     times.setdefault(f"query_first_{side}", []).append(query)
+                    times.setdefault(f"reply_{side}", []).append(total - query)
                 finally:
                     os.environ.pop(PHASE_LOG_ENV, None)
                 if phase_log is not None and side == "ours":
@@ -672,7 +674,7 @@ def main() -> None:
                     f"ratio baseline p50 / ours p50: {figures['udf_edit_ratio']}x",
                     flush=True,
                 )
-            for name in (*QUERY_FLOORS, "query_first_baseline"):
+            for name in ("reply_ours", "reply_baseline", *QUERY_FLOORS, "query_first_baseline"):
                 if name in sides:
                     figures[f"udf_edit_{name}"] = summary(sides[name])
                     print(f"    {name.replace('_', ' ')}: {figures[f'udf_edit_{name}']}")
