@@ -7,8 +7,8 @@ never opens a gRPC channel itself: forking is only safe before one exists.
 
 Protocol on its stdin: one JSON line per load, `{"env": {...}, "request": {...}}`; on its
 stdout the child's `LoaderEvent`s, then an EXIT event once the fork is reaped. The fork that
-runs a load is made ahead of it, as soon as the previous one exited (`SpareFork`): an edit then
-waits for no fork.
+runs a load is made ahead of it, half a second after the previous one exited (`SpareFork`):
+an edit then waits for no fork.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import gc
 import json
 import os
 import queue
+import select
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sparkpush.processes.child_process import ChildProcess, StartChild, start_module
 from sparkpush.progress.phases import mark
@@ -54,6 +55,9 @@ _WARM_IMPORTS = (
     "sparkpush.udf.loader_child",
 )
 WARM_MODULE = "sparkpush.udf.warm_loader"
+SPARE_DELAY_S = 0.5
+"""How long after a load the next one's fork waits to be made: the user's query on what the
+load registered runs meanwhile, and a fork takes a core for a while."""
 EXIT_WAIT_S = 10.0
 """How long a finished load's fork may take to exit before it is killed."""
 _WARM_IMPORTS_IF_THERE = (
@@ -194,24 +198,54 @@ class _WarmRun:
             os.kill(self._pid, signal.SIGKILL)
 
 
-def serve(stdin: IO[str], stdout: IO[str]) -> None:
-    """The warm process: one load per request line, each in a fork made before its request
-    came (a `SpareFork`), then that fork's exit; the next spare is forked right after."""
+def serve(requests: int, events: int, spare_delay: float = SPARE_DELAY_S) -> None:
+    """The warm process: one load per request line (read from the file descriptor
+    `requests`), each in a fork made before its request came (a `SpareFork`), then that
+    fork's exit (written, with its events, to `events`). The next spare is forked once no
+    request came for `spare_delay` seconds; a request within them gets a fork made for it."""
     from sparkpush.udf.loader_child import prepare
 
-    events = stdout.fileno()
-    stdout.flush()
+    lines = _Lines(requests)
     spare: SpareFork | None = SpareFork(events, prepare=prepare)
     try:
-        for line in stdin:
+        while True:
+            try:
+                line = lines.next_line(None if spare is not None else spare_delay)
+            except EOFError:
+                return
+            if line is None:
+                spare = SpareFork(events, prepare=prepare)
+                continue
             message: dict[str, Any] = json.loads(line)
             running, spare = spare or SpareFork(events, prepare=prepare), None
             # what the user's modules print goes to our stderr: the warm loader's log
             running.load(message["request"], message["env"])
-            spare = SpareFork(events, prepare=prepare)
     finally:
         if spare is not None:
             spare.discard()
+
+
+class _Lines:
+    """Lines from a file descriptor, with a timeout (a buffered file object's own buffer
+    would hide a line from `select`)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = b""
+
+    def next_line(self, timeout: float | None) -> bytes | None:
+        """The next line; None when none came within `timeout` seconds; EOFError at the end
+        (an unfinished last line is dropped)."""
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([self._fd], [], [], timeout)
+            if not ready:
+                return None
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
 
 
 def _rehearse() -> None:
@@ -247,7 +281,8 @@ def main() -> int:
     # leaves it alone instead of walking (and so copying) every page of it (~100k objects).
     gc.collect()
     gc.freeze()
-    serve(sys.stdin, sys.stdout)
+    sys.stdout.flush()
+    serve(sys.stdin.fileno(), sys.stdout.fileno())
     return 0
 
 

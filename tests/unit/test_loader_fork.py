@@ -10,7 +10,6 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -108,43 +107,59 @@ def test_a_discarded_spare_exits_having_said_nothing(tmp_path: Path) -> None:
     assert spare.pid not in children_of_this_process()
 
 
-class _RequestsWatchingChildren:
-    """The warm process's stdin: before each request line, notes this process's children."""
-
-    def __init__(self, lines: list[str]) -> None:
-        self._lines = lines
-        self.children_before: list[set[int]] = []
-
-    def __iter__(self) -> Iterator[str]:
-        for line in self._lines:
-            self.children_before.append(children_of_this_process())
-            yield line
-        self.children_before.append(children_of_this_process())
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
 def test_the_warm_process_forks_each_load_before_its_request_arrives(tmp_path: Path) -> None:
     """The fork (tens of ms with PySpark imported) is off the path from an edit to its
-    answer: the process that runs a load existed before that load's request was read."""
+    answer: the process that runs a load existed before that load's request was sent."""
     env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
     request = LoadRequest(project_root=str(tmp_path), modules=("udfs.py",)).to_json()
-    line = json.dumps({"env": env, "request": request}) + "\n"
-    requests = _RequestsWatchingChildren([line, line])
-    read_end, write_end = os.pipe()
+    line = (json.dumps({"env": env, "request": request}) + "\n").encode()
     before = children_of_this_process()
+    waiting: list[int] = []
+
+    def send_each_request_to_a_waiting_spare(requests: int) -> None:
+        with os.fdopen(requests, "wb") as pipe:
+            for _ in range(2):
+                [spare] = wait_until(lambda: children_of_this_process() - before - set(waiting), 30)
+                waiting.append(spare)
+                pipe.write(line)
+                pipe.flush()
+
+    requests_in, requests_out = os.pipe()
+    events_in, events_out = os.pipe()
+    sender = threading.Thread(target=send_each_request_to_a_waiting_spare, args=(requests_out,))
+    sender.start()
     try:
-        with os.fdopen(os.dup(write_end), "w") as stdout:
-            serve(requests, stdout)  # type: ignore[arg-type]
+        serve(requests_in, events_out, spare_delay=0.05)
     finally:
-        os.close(write_end)
-    with os.fdopen(read_end) as lines:
+        sender.join(60)
+        os.close(requests_in)
+        os.close(events_out)
+    with os.fdopen(events_in) as lines:
+        events = [LoaderEvent.from_json(json.loads(text)) for text in lines]
+    assert [e.pid for e in events if e.kind is LoaderEventKind.STARTED] == waiting
+    assert [e.status for e in events if e.kind is LoaderEventKind.EXIT] == [EXIT_PROBLEM] * 2
+    assert children_of_this_process() == before  # the last spare is gone with the input
+
+
+def test_a_request_before_the_next_spare_is_made_gets_a_fork_of_its_own(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
+    request = LoadRequest(project_root=str(tmp_path), modules=("udfs.py",)).to_json()
+    line = (json.dumps({"env": env, "request": request}) + "\n").encode()
+    requests_in, requests_out = os.pipe()
+    events_in, events_out = os.pipe()
+    os.write(requests_out, line * 3)  # back to back: no time for a spare between them
+    os.close(requests_out)
+    try:
+        serve(requests_in, events_out, spare_delay=60.0)
+    finally:
+        os.close(requests_in)
+        os.close(events_out)
+    with os.fdopen(events_in) as lines:
         events = [LoaderEvent.from_json(json.loads(text)) for text in lines]
     started = [e.pid for e in events if e.kind is LoaderEventKind.STARTED]
-    assert len(started) == 2 and started[0] != started[1]
-    for pid, children in zip(started, requests.children_before, strict=False):
-        assert pid in children - before
-    assert [e.status for e in events if e.kind is LoaderEventKind.EXIT] == [EXIT_PROBLEM] * 2
-    assert children_of_this_process() == before  # the last spare is gone with its input
+    assert len(set(started)) == 3
+    assert [e.status for e in events if e.kind is LoaderEventKind.EXIT] == [EXIT_PROBLEM] * 3
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policies")
