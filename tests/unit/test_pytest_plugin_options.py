@@ -21,9 +21,9 @@ def test_connect_tests_worker_output_flag_is_an_option_of_the_plugin(
     worker_output: bool | None,
 ) -> None:
     args = [a for a in plugin_args(LiveOptions(worker_output=worker_output)) if a != "-p"]
-    assert getattr(parsed(args), "sparkpush_worker_output") is worker_output
+    assert parsed(args).sparkpush_worker_output is worker_output
 
 
 def test_plain_pytest_takes_the_documented_flags() -> None:
-    assert getattr(parsed(["--sparkpush-no-worker-output"]), "sparkpush_worker_output") is False
-    assert getattr(parsed(["--sparkpush-worker-output"]), "sparkpush_worker_output") is True
+    assert parsed(["--sparkpush-no-worker-output"]).sparkpush_worker_output is False
+    assert parsed(["--sparkpush-worker-output"]).sparkpush_worker_output is True
