@@ -60,7 +60,6 @@ def followed_worker_output(
             activity,
             look=followed.look,
             flushed=followed.flushed,
-            prepare=view.prepare,
             unavailable=None if has_log_view(lease.spark_version) else _note(lease),
         )
         follower.start()

@@ -46,20 +46,17 @@ class WorkerOutputFollower:
         *,
         look: Callable[[], None] = lambda: None,
         flushed: Callable[[], None] = lambda: None,
-        prepare: Callable[[], None] = lambda: None,
         min_interval_s: float = MIN_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
         unavailable: str | None = None,
     ) -> None:
         """`unavailable`: why the session has no output to read (said once, when a read
-        would have found some); `prepare`: called once from the follower's thread when a read
-        may come (what the first read needs, loaded before it is needed)."""
+        would have found some)."""
         self.reader = reader
         self.output = output
         self.activity = activity
         self._look = look
         self._flushed = flushed
-        self._prepare: Callable[[], None] | None = prepare
         self._flush = False
         self._min_interval_s = min_interval_s
         self._clock = clock
@@ -150,9 +147,6 @@ class WorkerOutputFollower:
     def _loop(self) -> None:
         while not self._stop.wait(TICK_S):
             try:
-                if self._relevant and self._prepare is not None and self.unavailable is None:
-                    prepare, self._prepare = self._prepare, None
-                    prepare()
                 if self.due():
                     self.read_now()
             except Exception:  # a bug here must not end the run; the last read still comes

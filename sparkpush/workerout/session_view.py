@@ -27,10 +27,6 @@ class SessionLogView:
         self._client = target.client(session_id, server_side_session_id)
         self.reader = WorkerLogReader(self._run_query, floor_us)
 
-    def prepare(self) -> None:
-        """Load what a read needs (pyarrow: half a second of imports) before the first read."""
-        import sparkpush.connect.sql_query  # noqa: F401
-
     def _run_query(self, sql: str, timeout: float) -> list[Mapping[str, Any]]:
         # pyarrow costs half a second to import: only once there is something to read
         from sparkpush.connect.sql_query import run_sql

@@ -4,7 +4,6 @@ through a file."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -148,30 +147,6 @@ def test_quick_reads_still_leave_a_second_between_them() -> None:
     assert not one.due()
     clock.now += 0.6
     assert one.due()
-
-
-def test_what_a_read_needs_is_prepared_once_when_a_read_may_come() -> None:
-    clock = Clock()
-    activity = QueryActivity()
-    prepared: list[int] = []
-    one = WorkerOutputFollower(
-        WorkerLogReader(View(clock)),
-        BoundedLines(lambda line: None),
-        activity,
-        prepare=lambda: prepared.append(1),
-    )
-    one.start()
-    try:
-        time.sleep(0.5)
-        assert prepared == []  # no Python code sent: no read will come
-        activity.add(PICKLED)
-        deadline = time.monotonic() + 30
-        while not prepared and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
-    finally:
-        one.finish()
-    assert prepared == [1]
 
 
 def test_the_end_of_a_run_reads_what_is_left() -> None:
