@@ -3,7 +3,7 @@
 `run_connect_forked` and `start_connect_forked` give what `run_connect` and a `Popen` of
 `python -m sparkpush` give (a real process of its own: signals, SIGKILL, exit codes, children
 it leaves behind, atexit, fresh process-wide state), forked from one warm process
-(`tests.support.warm_connect`) that has imported the CLI once for the whole test session.
+(`tests/support/warm_connect.py`) that has imported the CLI once for the whole test session.
 About a second cheaper a run on a quiet machine, several under load. The differences: the
 run's parent is the warm process, not the test, and the run leads a process group of its
 own (as with `start_new_session`, minus the new session).
@@ -28,6 +28,14 @@ REPO = Path(__file__).resolve().parent.parent.parent
 READY_TIMEOUT_S = 300.0
 """How long the warm process may take to import the CLI (seconds on a quiet machine)."""
 
+READ_AT_START = ("PYTHON", "GRPC_", "LD_", "MALLOC_")
+"""Prefixes of environment variables read when a process starts or gRPC initializes, not
+when a command runs: a run whose values differ from the warm process's must be spawned."""
+
+OFF_ENV = "SPARKPUSH_TESTS_FORK"
+"""`SPARKPUSH_TESTS_FORK=0` spawns every `run_connect` as before (to compare, or to rule the
+warm process out when a test fails)."""
+
 
 class _WarmConnect:
     """The warm process and what it reports: which run started, which ended with what."""
@@ -35,8 +43,10 @@ class _WarmConnect:
     def __init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKPUSH_")}
         env["PYTHONUNBUFFERED"] = "1"
+        self.read_at_start = _read_at_start(env)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.warm_connect"],
+            # as a script, not `-m`: our `tests` package stays out of the runs' sys.modules
+            [sys.executable, str(Path(__file__).with_name("warm_connect.py"))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=REPO,
@@ -67,6 +77,11 @@ class _WarmConnect:
         with self._changed:
             self._ended = True
             self._changed.notify_all()
+
+    @property
+    def alive(self) -> bool:
+        with self._changed:
+            return not self._ended
 
     def fork(self, request: dict[str, object]) -> int:
         """Start a run; its pid."""
@@ -112,10 +127,22 @@ _warm_lock = threading.Lock()
 def _warm_connect() -> _WarmConnect:
     global _warm
     with _warm_lock:
-        if _warm is None:
+        if _warm is None or not _warm.alive:
             _warm = _WarmConnect()
             atexit.register(_warm.close)
         return _warm
+
+
+def _read_at_start(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.startswith(READ_AT_START)}
+
+
+def can_fork(env: Mapping[str, str]) -> bool:
+    """Whether a run with `env` can be forked from the warm process: forking is on and `env`
+    agrees with it on what is read only at a process's start."""
+    if os.environ.get(OFF_ENV) == "0":
+        return False
+    return _read_at_start(env) == _warm_connect().read_at_start
 
 
 class ForkedRun:

@@ -1,6 +1,7 @@
 """A `connect` imported once and forked for each run: the program behind `forked_runs`.
 
-`python -m tests.support.warm_connect` imports the CLI (and so gRPC and PySpark's protocol
+`python tests/support/warm_connect.py` (a script: nothing of `tests` in its modules) imports
+the CLI (and so gRPC and PySpark's protocol
 classes), says `ready` and then reads one JSON request a line on stdin: `args`, `env`, `cwd`
 and the paths for the run's stdin, stdout and stderr. For each it forks a child, answers
 `started PID`, and later `exit PID CODE` (CODE as `Popen.returncode`: negative for a signal).
@@ -88,7 +89,7 @@ def become_the_run(request: dict[str, Any], set_by_imports: dict[str, str]) -> l
         os.environ.setdefault(key, value)
     args = [str(each) for each in request["args"]]
     sys.argv = [MAIN_PATH, *args]
-    sys.path[0] = os.getcwd()  # as `-m` puts the folder it started in first
+    sys.path[0] = os.getcwd()  # as `-m` puts the folder it started in first (not ours)
     return args
 
 
