@@ -150,7 +150,12 @@ class ForkedRun:
     files, read with `output()` once it has ended)."""
 
     def __init__(
-        self, args: list[str], env: Mapping[str, str], cwd: Path | None, stdin: str | None
+        self,
+        args: list[str],
+        env: Mapping[str, str],
+        cwd: Path | None,
+        stdin: str | None,
+        umask: int | None = None,
     ) -> None:
         self.args = args
         self._folder = tempfile.TemporaryDirectory(prefix="forked-connect-")
@@ -167,6 +172,7 @@ class ForkedRun:
                 "stdin": stdin or os.devnull,
                 "stdout": str(self._stdout),
                 "stderr": str(self._stderr),
+                "umask": umask,
             }
         )
 
@@ -211,11 +217,13 @@ def run_connect_forked(
     cwd: Path | None = None,
     timeout: float = 300,
     stdin: str | None = None,
+    umask: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`run_connect` without the interpreter's start: `connect ARGS` as its own process with
-    exactly `env`, in `cwd`, reading the file `stdin` (default: nothing); its output captured.
-    Killed, raising `subprocess.TimeoutExpired`, after `timeout` seconds."""
-    run = ForkedRun(args, env, cwd, stdin)
+    exactly `env`, in `cwd`, reading the file `stdin` (default: nothing), with `umask` (default:
+    the warm process's); its output captured. Killed, raising `subprocess.TimeoutExpired`, after
+    `timeout` seconds."""
+    run = ForkedRun(args, env, cwd, stdin, umask)
     try:
         try:
             code = run.wait(timeout)

@@ -82,6 +82,8 @@ def become_the_run(request: dict[str, Any], set_by_imports: dict[str, str]) -> l
         opened = os.open(request[key], flags)
         os.dup2(opened, fd)
         os.close(opened)
+    if request.get("umask") is not None:
+        os.umask(int(request["umask"]))
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
