@@ -28,9 +28,10 @@ REPO = Path(__file__).resolve().parent.parent.parent
 READY_TIMEOUT_S = 300.0
 """How long the warm process may take to import the CLI (seconds on a quiet machine)."""
 
-READ_AT_START = ("PYTHON", "GRPC_", "LD_", "MALLOC_")
-"""Prefixes of environment variables read when a process starts or gRPC initializes, not
-when a command runs: a run whose values differ from the warm process's must be spawned."""
+READ_AT_START = ("PYTHON", "GRPC_", "LD_", "MALLOC_", "LC_", "LANG", "TZ")
+"""Prefixes of environment variables read when a process starts (the interpreter, its
+standard streams' encoding, the time zone) or gRPC initializes, not when a command runs: a
+run whose values differ from the warm process's must be spawned."""
 
 OFF_ENV = "SPARKPUSH_TESTS_FORK"
 """`SPARKPUSH_TESTS_FORK=0` spawns every `run_connect` as before (to compare, or to rule the

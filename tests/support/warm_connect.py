@@ -17,6 +17,7 @@ still going and ends this one.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -59,6 +60,9 @@ def serve() -> dict[str, Any] | None:
             if pid == 0:
                 return dict(request)
             running.add(pid)
+            # here too (as shells do): the group exists before `started` is read
+            with contextlib.suppress(OSError):  # the child got there first, or has ended
+                os.setpgid(pid, pid)
             os.write(1, f"started {pid}\n".encode())
 
 

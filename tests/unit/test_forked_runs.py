@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,8 +71,17 @@ def test_a_forked_run_sees_exactly_its_environment_and_folder(
     assert broken.returncode == 2 and "invalid TOML" in broken.stderr, broken.stderr
 
 
-def test_a_forked_run_is_a_process_of_its_own_that_sigkill_ends(tmp_path: Path) -> None:
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARK_REMOTE="sc://10.255.255.1:1")
+@pytest.fixture
+def silent_remote() -> Iterator[str]:
+    """A loopback port that takes connections and never answers: a run there waits."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield f"sc://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_forked_run_is_a_process_of_its_own_that_sigkill_ends(
+    tmp_path: Path, silent_remote: str
+) -> None:
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARK_REMOTE=silent_remote)
     run = start_connect_forked(["sql", "SELECT 1"], env=env, cwd=tmp_path)
     try:
         assert run.pid not in (os.getpid(), os.getppid())
@@ -82,8 +93,10 @@ def test_a_forked_run_is_a_process_of_its_own_that_sigkill_ends(tmp_path: Path) 
         run.close()
 
 
-def test_a_forked_run_that_outlives_its_timeout_is_killed(tmp_path: Path) -> None:
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARK_REMOTE="sc://10.255.255.1:1")
+def test_a_forked_run_that_outlives_its_timeout_is_killed(
+    tmp_path: Path, silent_remote: str
+) -> None:
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARK_REMOTE=silent_remote)
     with pytest.raises(subprocess.TimeoutExpired):
         run_connect_forked(["sql", "SELECT 1"], env=env, cwd=tmp_path, timeout=0.5)
 
