@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,12 +21,7 @@ from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
 from sparkpush.artifacts.pack_cache import PackCache
-from sparkpush.artifacts.planner import (
-    PlanAction,
-    SyncPlan,
-    plan_layered_sync,
-    plan_sync,
-)
+from sparkpush.artifacts.planner import PlanAction, SyncPlan
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config.settings import Config
@@ -35,14 +30,21 @@ from sparkpush.errors import ArtifactConflictError, UsageError
 from sparkpush.packages.session_parts import package_artifacts
 from sparkpush.packages.spec import PackageFlags
 from sparkpush.progress.phases import mark
-from sparkpush.remote.server_facts import ServerFacts, SessionAlive
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.clone_cost import big_base_note, clone_deadline
 from sparkpush.sync.generation import Generation, load_generation, save_generation
 from sparkpush.sync.generation_build import GenerationHook, build_generation, stored_artifact
-from sparkpush.sync.layering import Layout, layered_current, layout_of
+from sparkpush.sync.layering import Layout, layout_of
+from sparkpush.sync.plan import (
+    Decision,
+    Question,
+    decide,
+    plan_generation,
+    recorded_current,
+)
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.release import release_sessions
 from sparkpush.sync.unfinished import release_unfinished
@@ -109,12 +111,13 @@ def sync_project(
             target, root, keep=sessions_of(generation), settle_s=_clone_deadline_of(generation)
         )
         mark("sync.unfinished")
-        current = recorded_current(generation, target)
-        alive = ServerFacts(target).session_alive
-        plan = plan_generation(config, alive, layout, current)
-        if current is not None and _uses_current(plan) and not _current_alive(alive, current):
-            current = None
-            plan = plan_generation(config, alive, layout, None)
+        decision = decide(
+            config.layers.enabled,
+            layout,
+            recorded_current(generation, target.spec.display()),
+            liveness_asker(target, generation),
+        )
+        plan, current = decision.plan, decision.current
         mark("sync.planned")
         if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
             try:
@@ -125,7 +128,7 @@ def sync_project(
                 # The plan said these names were new; the server disagrees, so trust nothing
                 # about the current session and rebuild.
                 log.warning("falling back to a new generation: %s", exc.message)
-                plan = plan_generation(config, alive, layout, None)
+                plan, current = plan_generation_from_scratch(config, layout), None
             else:
                 return _result(generation, plan, uploaded, desired, collected, started)
         if plan.action is PlanAction.NOTHING and current is not None:
@@ -170,40 +173,6 @@ def sessions_of(generation: Generation | None) -> tuple[str, ...]:
     if generation.base is None:
         return (generation.session_id,)
     return (generation.session_id, generation.base.session_id)
-
-
-def plan_generation(
-    config: Config, alive: SessionAlive | None, layout: Layout, current: Generation | None
-) -> SyncPlan:
-    """The layered plan for a generation cloned from a base; else today's single-session one.
-
-    The one thing it asks the server, through `alive` (`ServerFacts.session_alive`), is
-    whether the base is still there, and only when the plan would use it. `alive` None: no
-    server to ask (then there is no usable `current` either).
-    """
-    if (
-        current is not None
-        and current.base is not None
-        and config.layers.enabled
-        and alive is not None
-    ):
-        recorded = layered_current(current, current.base)
-        plan = plan_layered_sync(layout.layered, recorded)
-        if _uses_base(plan) and not alive(
-            current.base.session_id, current.base.server_side_session_id
-        ):
-            plan = plan_layered_sync(layout.layered, recorded, base_alive=False)
-        return plan
-    plan = plan_sync(layout.hashes, current.hashes if current is not None else None)
-    if plan.action is PlanAction.NEW_GENERATION and config.layers.enabled:
-        return replace(plan, layer=Layer.BASE)
-    return plan
-
-
-def _uses_base(plan: SyncPlan) -> bool:
-    if plan.action is PlanAction.NEW_GENERATION:
-        return plan.layer is Layer.CODE
-    return plan.action is PlanAction.ADD_IN_PLACE and plan.layer is Layer.BASE
 
 
 def collect_project_artifacts(
@@ -280,35 +249,33 @@ def _with_extra(
     return desired
 
 
-def recorded_current(generation: Generation | None, target: Target) -> Generation | None:
-    """The recorded generation if it is on this server and was confirmed by it (not asked now)."""
-    if generation is None or generation.remote != target.spec.display():
-        return None
-    if generation.server_side_session_id is None:
-        return None  # never confirmed by the server: cannot tell a restart apart
-    return generation
+def liveness_asker(target: Target, generation: Generation | None) -> Callable[[Question], bool]:
+    """Answers the plan's questions about `generation`'s sessions, one call on each."""
+    alive = ServerFacts(target).session_alive
+
+    def ask(question: Question) -> bool:
+        assert generation is not None  # a plan without a current generation asks nothing
+        if question is Question.BASE_ALIVE:
+            assert generation.base is not None
+            return alive(generation.base.session_id, generation.base.server_side_session_id)
+        return alive(generation.session_id, generation.server_side_session_id)
+
+    return ask
+
+
+def plan_generation_from_scratch(config: Config, layout: Layout) -> SyncPlan:
+    """The plan of a new generation that uses nothing on the server."""
+    decision = plan_generation(config.layers.enabled, layout, None)
+    assert isinstance(decision, Decision)  # nothing recorded: nothing to ask
+    return decision.plan
 
 
 def usable_current(generation: Generation | None, target: Target) -> Generation | None:
     """The recorded generation if it is on this server and still alive there."""
-    current = recorded_current(generation, target)
-    if current is None or not _current_alive(ServerFacts(target).session_alive, current):
+    current = recorded_current(generation, target.spec.display())
+    if current is None or not liveness_asker(target, current)(Question.CURRENT_ALIVE):
         return None
     return current
-
-
-def _uses_current(plan: SyncPlan) -> bool:
-    """Whether the plan keeps serving the current session (so it must be alive).
-
-    A new generation does not: it is built from scratch or cloned from the base, whose
-    liveness `plan_generation` checked; asking the current session too would cost a round
-    trip per code change for an answer that changes nothing.
-    """
-    return plan.action in (PlanAction.NOTHING, PlanAction.ADD_IN_PLACE)
-
-
-def _current_alive(alive: SessionAlive, current: Generation) -> bool:
-    return alive(current.session_id, current.server_side_session_id)
 
 
 def _add_in_place(
