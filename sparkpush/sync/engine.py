@@ -25,7 +25,14 @@ from sparkpush.artifacts.planner import PlanAction, SyncPlan
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config.settings import Config
-from sparkpush.environment.session_parts import environment_artifacts
+from sparkpush.environment.build import ProjectEnvironment
+from sparkpush.environment.session_parts import (
+    environment_artifacts,
+    environment_parts,
+    prepare_environment,
+)
+from sparkpush.environment.spec import environment_wanted
+from sparkpush.environment.status import platform_wheels
 from sparkpush.errors import ArtifactConflictError, UsageError
 from sparkpush.packages.session_parts import package_artifacts
 from sparkpush.packages.spec import PackageFlags
@@ -95,11 +102,12 @@ def sync_project(
     """
     started = time.monotonic()
     root = config.project_root
+    built = environment_first(config, target)
     with project_lock(root):
         mark("sync.locked")
         collected, desired = _collect(config, extra, reuse)
         mark("sync.collected")
-        environment, notes = environment_artifacts(config, target, collected.platform_wheels)
+        environment, notes = built.parts(config, target, collected.platform_wheels)
         packages, package_notes = package_artifacts(config)
         desired = _joined(desired, environment, packages)
         collected = replace(collected, warnings=collected.warnings + notes + package_notes)
@@ -184,15 +192,44 @@ def collect_project_artifacts(
     """The project's configured artifacts plus `extra` (e.g. submit's flags) and its packages
     (with `packages`: submit's --packages too), and warnings; with `target`, also the
     project's environment for its workers."""
+    built = environment_first(config, target) if target is not None else None
     with project_lock(config.project_root):
         collected, desired = _collect(config, extra)
         jars, package_notes = package_artifacts(config, packages)
         warnings = collected.warnings + package_notes
         environment: list[DesiredArtifact] = []
-        if target is not None:
-            environment, notes = environment_artifacts(config, target, collected.platform_wheels)
+        if target is not None and built is not None:
+            environment, notes = built.parts(config, target, collected.platform_wheels)
             warnings += notes
     return _joined(desired, environment, jars), warnings
+
+
+@dataclass(frozen=True)
+class EnvironmentFirst:
+    """The project's environment as built before the project lock, for the platform wheels
+    listed then (None: the project needs none)."""
+
+    wheels: tuple[Path, ...]
+    prepared: ProjectEnvironment | None
+
+    def parts(
+        self, config: Config, target: Target, wheels: tuple[Path, ...]
+    ) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
+        """The environment's archive and warnings for the `wheels` listed under the lock:
+        the one built first, unless the wheels changed meanwhile (then built now)."""
+        if wheels == self.wheels:
+            return environment_parts(self.prepared)
+        return environment_artifacts(config, target, wheels)
+
+
+def environment_first(config: Config, target: Target) -> EnvironmentFirst:
+    """Build the project's environment, if it needs one, before the project lock is taken:
+    pip may run for minutes, and the project's other commands need not wait for it (the build
+    has a lock of its own)."""
+    if not environment_wanted(config):
+        return EnvironmentFirst((), None)
+    wheels = platform_wheels(config, StatCache.load(stat_cache_path(config.project_root)))
+    return EnvironmentFirst(wheels, prepare_environment(config, target, wheels))
 
 
 def _joined(
