@@ -11,6 +11,7 @@ from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
+from sparkpush.connect.session_release import release
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
 from sparkpush.remote.target import Target
 from sparkpush.sync.clone_cost import clone_deadline
@@ -81,12 +82,8 @@ class SessionBuild:
     def abandon(self) -> None:
         """Release what was created (newest first); a session not reached stays recorded."""
         for session in reversed(self.created):
-            try:
-                session.release_session(timeout=5.0)
-            except SparkpushError as exc:
-                log.debug("could not release unfinished session: %s", exc.message)
-                continue
-            forget_unfinished(self.root, session.session_id)
+            if release(session).gone:
+                forget_unfinished(self.root, session.session_id)
 
     def finished(self) -> None:
         """The generation is current (its record saved): nothing left to clean up."""
