@@ -21,8 +21,8 @@ from sparkpush.remote.target import Target
 from sparkpush.submit.run_clone import run_session
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.runner import SubmitRequest
-from sparkpush.sync.engine import collect_project_artifacts
 from sparkpush.sync.ready_session import ready_session
+from sparkpush.sync.wanted import collect_project_artifacts
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from sparkpush.artifacts.local_artifact import DesiredArtifact
-from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
+from sparkpush.artifacts.upload import UploadedArtifact, upload_artifacts
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
 from sparkpush.connect.session_release import release
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
-from sparkpush.remote.target import Target
 from sparkpush.sync.clone_cost import clone_deadline
 from sparkpush.sync.clone_room import check_room_for_clone
+from sparkpush.sync.context import SyncContext
 from sparkpush.sync.unfinished import (
     UnfinishedSession,
     forget_unfinished,
@@ -29,17 +28,11 @@ log = logging.getLogger(__name__)
 class SessionBuild:
     """The sessions one build created; `close()` closes them, `abandon()` releases them."""
 
-    def __init__(
-        self,
-        root: Path,
-        target: Target,
-        desired: Mapping[str, DesiredArtifact],
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self.root = root
-        self.target = target
+    def __init__(self, context: SyncContext, desired: Mapping[str, DesiredArtifact]) -> None:
+        self.context = context
+        self.root = context.root
+        self.target = context.target
         self.desired = desired
-        self.on_progress = on_progress
         self.created: list[Session] = []
         self.uploaded: list[UploadedArtifact] = []
 
@@ -75,7 +68,7 @@ class SessionBuild:
         if not names:
             return
         report = upload_artifacts(
-            session, [self.desired[n].artifact for n in names], self.on_progress
+            session, [self.desired[n].artifact for n in names], self.context.on_progress
         )
         self.uploaded.extend(report.artifacts)
 
@@ -95,4 +88,4 @@ class SessionBuild:
             session.close()
 
     def _record(self, session_id: str) -> None:
-        record_unfinished(self.root, UnfinishedSession(self.target.spec.display(), session_id))
+        record_unfinished(self.root, UnfinishedSession(self.context.remote, session_id))
