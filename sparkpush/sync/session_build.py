@@ -30,14 +30,12 @@ class SessionBuild:
 
     def __init__(self, context: SyncContext, desired: Mapping[str, DesiredArtifact]) -> None:
         self.context = context
-        self.root = context.root
-        self.target = context.target
         self.desired = desired
         self.created: list[Session] = []
         self.uploaded: list[UploadedArtifact] = []
 
     def new_session(self) -> Session:
-        session = self.target.session()
+        session = self.context.target.session()
         self._record(session.session_id)
         self.created.append(session)
         return session
@@ -48,19 +46,19 @@ class SessionBuild:
         off from is released (and, on the embedded server, its files deleted) before the error
         goes on."""
         sizes = {n: self.desired[n].size for n in names if n in self.desired}
-        check_room_for_clone(self.target, sizes)
+        check_room_for_clone(self.context.target, sizes)
         clone_id = new_session_id()
         self._record(clone_id)
         deadline = clone_deadline(sizes)
         try:
             clone_id, server_side = base.clone_session(timeout=deadline, clone_id=clone_id)
         except CloneUnsupportedError:
-            forget_unfinished(self.root, clone_id)
+            forget_unfinished(self.context.root, clone_id)
             raise
         except SparkpushError:
-            release_cut_off_clone(self.root, self.target, clone_id, deadline)
+            release_cut_off_clone(self.context.root, self.context.target, clone_id, deadline)
             raise
-        clone = self.target.session(clone_id, server_side)
+        clone = self.context.target.session(clone_id, server_side)
         self.created.append(clone)
         return clone
 
@@ -76,16 +74,16 @@ class SessionBuild:
         """Release what was created (newest first); a session not reached stays recorded."""
         for session in reversed(self.created):
             if release(session).gone:
-                forget_unfinished(self.root, session.session_id)
+                forget_unfinished(self.context.root, session.session_id)
 
     def finished(self) -> None:
         """The generation is current (its record saved): nothing left to clean up."""
         for session in self.created:
-            forget_unfinished(self.root, session.session_id)
+            forget_unfinished(self.context.root, session.session_id)
 
     def close(self) -> None:
         for session in self.created:
             session.close()
 
     def _record(self, session_id: str) -> None:
-        record_unfinished(self.root, UnfinishedSession(self.context.remote, session_id))
+        record_unfinished(self.context.root, UnfinishedSession(self.context.remote, session_id))
