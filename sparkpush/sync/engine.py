@@ -41,7 +41,7 @@ from sparkpush.sync.plan import (
     Decision,
     Question,
     decide,
-    plan_generation,
+    plan_from_scratch,
     recorded_current,
 )
 from sparkpush.sync.process_cache import ProcessCache
@@ -141,7 +141,7 @@ def _apply(
             # The plan said these names were new; the server disagrees, so trust nothing
             # about the current session and rebuild.
             log.warning("falling back to a new generation: %s", exc.message)
-            decision = Decision(plan_generation_from_scratch(context.config, layout), None)
+            decision = Decision(plan_from_scratch(context.config.layers.enabled, layout), None)
         else:
             return generation, plan, uploaded
     generation, uploaded = build_generation(context, previous, decision, desired, layout)
@@ -184,13 +184,6 @@ def liveness_asker(target: Target, generation: Generation | None) -> Callable[[Q
         return alive(generation.session_id, generation.server_side_session_id)
 
     return ask
-
-
-def plan_generation_from_scratch(config: Config, layout: Layout) -> SyncPlan:
-    """The plan of a new generation that uses nothing on the server."""
-    decision = plan_generation(config.layers.enabled, layout, None)
-    assert isinstance(decision, Decision)  # nothing recorded: nothing to ask
-    return decision.plan
 
 
 def usable_current(generation: Generation | None, target: Target) -> Generation | None:

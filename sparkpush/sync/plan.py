@@ -62,7 +62,7 @@ def plan_generation(
     generation from scratch.
     """
     if current is None:
-        return Decision(_from_scratch(layers, layout), None)
+        return Decision(plan_from_scratch(layers, layout), None)
     if current.base is not None and layers:
         recorded = layered_current(current, current.base)
         plan = plan_layered_sync(layout.layered, recorded)
@@ -77,7 +77,7 @@ def plan_generation(
         if liveness.current is None:
             return Question.CURRENT_ALIVE
         if not liveness.current:
-            return Decision(_from_scratch(layers, layout), None)
+            return Decision(plan_from_scratch(layers, layout), None)
     return Decision(plan, current)
 
 
@@ -121,7 +121,8 @@ def _uses_base(plan: SyncPlan) -> bool:
     return plan.action is PlanAction.ADD_IN_PLACE and plan.layer is Layer.BASE
 
 
-def _from_scratch(layers: bool, layout: Layout) -> SyncPlan:
+def plan_from_scratch(layers: bool, layout: Layout) -> SyncPlan:
+    """The plan of a new generation that uses nothing on the server (everything is sent)."""
     return _single(layers, plan_sync(layout.hashes, None))
 
 
