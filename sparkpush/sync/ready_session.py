@@ -84,25 +84,36 @@ def _registered(
         return result
     if fresh:
         registered = registered_since(SessionUdfs(), result.current_generation.udfs)
-        return _warn_of_builtin_names(replace(result, udfs=registered), target)
+        return _warn_of_builtin_names(replace(result, udfs=registered), target, reuse)
     generation = _register_in_place(config, target, result.current_generation, loader, reuse)
     registered = registered_since(result.current_generation.udfs, generation.udfs)
     return _warn_of_builtin_names(
-        replace(result, current_generation=generation, udfs=registered), target
+        replace(result, current_generation=generation, udfs=registered), target, reuse
     )
 
 
-def _warn_of_builtin_names(result: SyncResult, target: Target) -> SyncResult:
+def _warn_of_builtin_names(result: SyncResult, target: Target, reuse: ProcessCache) -> SyncResult:
     """Registering a UDF named like a builtin succeeds, and the builtin still wins in SQL."""
     generation = result.current_generation
     if not result.udfs or generation is None:
         return result
+    clashes = builtin_clashes(result.udfs, _builtin_functions(target, generation, reuse))
+    return replace(result, warnings=(*result.warnings, *clashes)) if clashes else result
+
+
+def _builtin_functions(
+    target: Target, generation: Generation, reuse: ProcessCache
+) -> frozenset[str] | None:
+    """The server's builtin names: as this process listed them for `target`, or asked now."""
+    if reuse.builtin_functions is not None and reuse.builtin_functions[0] is target:
+        return reuse.builtin_functions[1]
     # asked on the generation's own session: the Spark version that keys the fact costs no
     # session of its own
     with target.session(generation.session_id, generation.server_side_session_id) as session:
         builtins = ServerFacts(target, session).builtin_functions()
-    clashes = builtin_clashes(result.udfs, builtins)
-    return replace(result, warnings=(*result.warnings, *clashes)) if clashes else result
+    if builtins is not None:
+        reuse.builtin_functions = (target, builtins)
+    return builtins
 
 
 def _with_udfs(
