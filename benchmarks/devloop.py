@@ -118,21 +118,27 @@ def daemon_flush(root: Path) -> GenerationReply:
         return connection.flush()
 
 
-def first_answer(target: Target, root: Path, query: str, want: str) -> None:
-    """What `connect sql` does right after a save: flush the daemon, query its generation."""
+def first_answer(target: Target, root: Path, query: str, want: str) -> float:
+    """What `connect sql` does right after a save: flush the daemon, query its generation;
+    the seconds the query took (after the flush)."""
     mark("bench.flush")
     reply = daemon_flush(root)
     mark("bench.flushed")
     assert reply.session_id is not None, reply.error
+    began = time.monotonic()
     with target.client(reply.session_id, reply.server_side_session_id) as client:
         table = run_sql(client, query)
     mark("bench.answered")
+    seconds = time.monotonic() - began
     got = str(table.column(0)[0].as_py()) if table is not None else None
     if got != want:
         raise SystemExit(f"stale answer {got!r}, wanted {want!r}: {reply.error}")
+    return seconds
 
 
-def timed_edits(edits: int, edit: Callable[[int], str], wait: Callable[[str], None]) -> list[float]:
+def timed_edits(
+    edits: int, edit: Callable[[int], str], wait: Callable[[str], object]
+) -> list[float]:
     times = []
     for index in range(edits):
         started = time.monotonic()
@@ -228,14 +234,39 @@ def udf_edit(
                     began = time.monotonic()
                     mark("bench.edit")
                     want = _write_word(root, f"w{index}")
-                    first_answer(server.target, root, "SELECT answer()", want)
-                    times[side].append(time.monotonic() - began)
+                    query = first_answer(server.target, root, "SELECT answer()", want)
+                    total = time.monotonic() - began
+                    times[side].append(total)
+                    times.setdefault(f"query_first_{side}", []).append(query)
+                    times.setdefault(f"reply_{side}", []).append(total - query)
                 finally:
                     os.environ.pop(PHASE_LOG_ENV, None)
+                if phase_log is not None and side == "ours":
+                    for name, text in QUERY_FLOORS.items():
+                        if text:
+                            times.setdefault(name, []).append(_query_seconds(server, root, text))
         return times
     finally:
         for side in started:
             connect_cli(["daemon", "stop"], sides[side], roots[side])
+
+
+QUERY_FLOORS = {
+    "query_first_ours": "",  # the edit's own first query, timed by `first_answer`
+    "query_again": "SELECT answer()",
+    "query_job_without_python": "SELECT count(*) FROM range(10)",
+}
+"""With --phases, after each edit's answer: the same query again, and a Spark job without
+Python, each on a new client as the first query: what the first query on the new UDF costs
+that any query costs."""
+
+
+def _query_seconds(server: BenchServer, root: Path, query: str) -> float:
+    reply = daemon_flush(root)
+    began = time.monotonic()
+    with server.target.client(reply.session_id, reply.server_side_session_id) as client:
+        run_sql(client, query)
+    return time.monotonic() - began
 
 
 def _write_word(root: Path, word: str) -> str:
@@ -643,6 +674,10 @@ def main() -> None:
                     f"ratio baseline p50 / ours p50: {figures['udf_edit_ratio']}x",
                     flush=True,
                 )
+            for name in ("reply_ours", "reply_baseline", *QUERY_FLOORS, "query_first_baseline"):
+                if name in sides:
+                    figures[f"udf_edit_{name}"] = summary(sides[name])
+                    print(f"    {name.replace('_', ' ')}: {figures[f'udf_edit_{name}']}")
             if phase_log is not None:
                 rows = phase_table(phase_log, start="bench.edit")
                 figures["udf_edit_phases_p50_ms"] = {name: at for name, at, _ in rows}

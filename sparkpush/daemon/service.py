@@ -93,7 +93,12 @@ class Daemon:
         self._may_start_server = True
         self._watched_config: tuple[Path, ...] = ()
         self._watch_complete = False
-        self.worker = SyncWorker(self._sync_once, settled=self._settled, settle=self._all_reported)
+        self.worker = SyncWorker(
+            self._sync_once,
+            settled=self._settled,
+            settle=self._all_reported,
+            usable=self._generation_answers,
+        )
         self.probe = SessionProbe()
         # one connection to the server from one sync to the next (a sync's own calls)
         self.channels = KeptChannels()
@@ -290,15 +295,20 @@ class Daemon:
         self.worker.retry_in(SERVER_WAIT_POLL_S)
 
     def _settled(self) -> bool:
-        """No change is on its way and the current generation still answers: a flush then
-        needs no sync (and no walk of the tree)."""
+        """No change is on its way: with a current generation that still answers
+        (`_generation_answers`), a flush then needs no sync (and no walk of the tree)."""
         watcher = self.watcher
         if watcher is None or self._target is None or not self._watch_complete:
             return False
-        if not watcher.barrier(MARKER_TIMEOUT_S):
-            return False
+        return watcher.barrier(MARKER_TIMEOUT_S)
+
+    def _generation_answers(self) -> bool:
+        """The current generation's session still answers (one round trip)."""
+        target = self._target
         generation = load_generation(self.project_root, self.reuse)
-        return generation is not None and self.probe.answers(self._target, generation)
+        return (
+            target is not None and generation is not None and self.probe.answers(target, generation)
+        )
 
     def _retire(self, before: Generation, after: Generation | None, target: Target) -> None:
         """The previous generation stops being current; release it once no lease holds it,

@@ -34,8 +34,11 @@ RETRY_MAX_S = 30.0
 RunSync = Callable[[], bool]
 """Runs one sync; returns False when it should be retried later (server unreachable)."""
 Settled = Callable[[], bool]
-"""True when every change made before the call has been reported (`mark_dirty`) and the
-current generation is still usable; False when that cannot be known (then a sync runs)."""
+"""True when every change made before the call has been reported (`mark_dirty`); False when
+that cannot be known (then a sync runs)."""
+Usable = Callable[[], bool]
+"""True when the current generation still answers (a round trip to the server): asked only
+once `settled` found no change on its way."""
 Settle = Callable[[], bool]
 """Returns once every change made before the call has been reported (`mark_dirty`); False
 when that cannot be known."""
@@ -49,9 +52,11 @@ class SyncWorker:
         max_wait_s: float = MAX_WAIT_S,
         settled: Settled | None = None,
         settle: Settle | None = None,
+        usable: Usable | None = None,
     ) -> None:
         self.run_sync = run_sync
         self.settled = settled
+        self.usable = usable
         self.settle = settle
         self.quiet_s = quiet_s
         self.max_wait_s = max_wait_s
@@ -119,6 +124,11 @@ class SyncWorker:
                 return False
         # outside the lock: the changes it waits for are reported through `mark_dirty`
         if not self.settled():
+            return False
+        with self._cond:
+            if not self._idle():
+                return False  # a change came in meanwhile: a sync is due whatever the server says
+        if self.usable is not None and not self.usable():
             return False
         with self._cond:
             return self._idle()

@@ -14,9 +14,11 @@ Process map: each process, who starts it, who stops it, and how they talk.
 - cold UDF loader (`udf.loader_child`): started by `udf.loading.ColdLoader`, one per load,
   through `ChildProcess`; exits on its own, killed (its process group) past a deadline. Talk:
   the request as one JSON line on stdin, then EOF; `LoaderEvent` JSON lines on stdout.
-- warm UDF loader (`udf.warm_loader`): started by `WarmLoader` (daemon, sync, submit); stopped
-  by EOF on its stdin, then a kill. Talk: one JSON line per load on stdin; it forks one
-  `loader_child` per load (`udf.loader_fork`), whose events it passes on, then an EXIT event.
+- warm UDF loader (`udf.warm_loader`): started by `WarmLoader` (daemon, sync, submit) through
+  `ChildProcess`; stopped by EOF on its stdin, then a kill of its group. Talk: one JSON line
+  per load on stdin; it runs each load in a fork made ahead (`udf.loader_fork.SpareFork`: the
+  fork waits on a pipe of its own for its one request, and exits quietly at EOF), passes on its
+  events, then an EXIT event, and forks the next spare.
 - script process (`submit.script_main`): started by `submit.prefork` (a fork, first thing in
   `connect submit`) or `submit.script_process` (`python -m`); stopped by
   `submit.script_process` (the stop file, SIGINT, then a kill of its group). Talk: a pipe
@@ -26,6 +28,7 @@ Process map: each process, who starts it, who stops it, and how they talk.
   line out (the workers' facts, or an error).
 
 `ChildProcess` (`child_process`) is what a parent needs of a `python -m` child that speaks
-lines on its stdin and stdout. The probe child and the cold UDF loader are started through it,
-so their handshakes are unit-tested against an in-memory child (`tests/fake_child.py`).
+lines on its stdin and stdout. The probe child and the cold and warm UDF loaders are started
+through it, so their handshakes are unit-tested against an in-memory child
+(`tests/fake_child.py`).
 """

@@ -75,6 +75,25 @@ def main() -> int:
     return run(request, result)
 
 
+def prepare() -> None:
+    """What every load does that depends on nothing of the request nor the user's: done by
+    a spare fork (`loader_fork.SpareFork`) while it waits for its load."""
+    install_pickle_hook()
+    _installed_dirs()
+    _start_grpc()
+
+
+def _start_grpc() -> None:
+    """The first gRPC channel in a forked process costs tens of milliseconds (gRPC's core
+    starts again after a fork), later ones well under one: one is made and closed here. It
+    never connects: a channel connects only at its first call."""
+    import grpc
+
+    token = grpc.access_token_call_credentials("unused")
+    credentials = grpc.composite_channel_credentials(grpc.local_channel_credentials(), token)
+    grpc.secure_channel("localhost:1", credentials).close()
+
+
 def run(request: LoadRequest, out: IO[str]) -> int:
     """Load and register; returns the process exit code (0 done, EXIT_PROBLEM reported)."""
 
@@ -312,6 +331,7 @@ def _relative(root: Path, filename: str) -> str:
         return filename
 
 
+@functools.cache
 def _installed_dirs() -> tuple[Path, ...]:
     paths = sysconfig.get_paths()
     return tuple(Path(paths[key]).resolve() for key in ("purelib", "platlib", "stdlib"))

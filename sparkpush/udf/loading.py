@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -24,7 +22,6 @@ from sparkpush.errors import UdfLoadError
 from sparkpush.processes.child_process import ChildProcess, StartChild, start_module
 from sparkpush.progress.phases import mark
 from sparkpush.remote.target import Target
-from sparkpush.state.private_files import private_opener
 from sparkpush.udf.loader_messages import (
     LoaderEvent,
     LoaderEventKind,
@@ -142,27 +139,6 @@ def read_events(stream: Iterable[bytes | str], events: queue.Queue[LoaderEvent])
             events.put(LoaderEvent.from_json(json.loads(raw)))
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
-
-
-def spawn_loader_process(
-    module: str, env: Mapping[str, str], log_path: Path, *, append: bool, cwd: str | None = None
-) -> subprocess.Popen[bytes]:
-    """`python -m module` speaking on its stdin/stdout, its stderr in the private log.
-
-    `append` False starts the log afresh (it then shows the last load only). The process has
-    its own session (process group), so a kill reaches whatever the user's modules started.
-    """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab" if append else "wb", opener=private_opener) as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", module],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env=dict(env),
-            cwd=cwd,
-            start_new_session=True,
-        )
 
 
 class ColdLoader:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import signal
@@ -302,6 +304,46 @@ def test_a_burst_of_udf_edits_is_answered_by_the_last_one_never_an_older_one(
         answer = sql_answer(embedded_server, udf_daemon)
         assert answer.returncode == 0, answer.stderr
         assert json.loads(answer.stdout) == [{"a": f"c{round_}"}]
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def warm_loader_forks(server: EmbeddedServer, root: Path) -> list[int]:
+    """The forks of the daemon's warm UDF loader (its children: the spare, or a load)."""
+    daemon = int(daemon_status(root, server.env)["pid"])
+    for child in children_of(daemon):
+        with contextlib.suppress(OSError):
+            if b"sparkpush.udf.warm_loader" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return children_of(child)
+    return []
+
+
+def fork_ended(server: EmbeddedServer, root: Path, pid: int) -> bool:
+    return pid not in warm_loader_forks(server, root)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_an_edit_saved_after_the_spare_fork_was_made_answers_the_code_on_disk(
+    embedded_server: EmbeddedServer, udf_daemon: Path
+) -> None:
+    """The warm loader forks the process of the next load ahead of time; that fork imports
+    the user's modules only once its load comes, so an edit saved long after it was made is
+    what the next query runs."""
+    for word in ("after-spare-1", "after-spare-2", "after-spare-3"):
+        [spare] = wait_until(
+            lambda: warm_loader_forks(embedded_server, udf_daemon), 60, what="a spare fork"
+        )
+        (udf_daemon / "helpers.py").write_text(f"def word():\n    return '{word}'\n")
+        answer = sql_answer(embedded_server, udf_daemon)
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout) == [{"a": word}]
+        wait_until(functools.partial(fork_ended, embedded_server, udf_daemon, spare), 60)
 
 
 def test_broken_udf_module_keeps_the_last_good_one_serving_until_fixed(

@@ -22,6 +22,7 @@ from sparkpush.udf.loader_messages import (
     LoadRequest,
 )
 from sparkpush.udf.loading import LOADER_MODULE, ColdLoader, collect
+from sparkpush.udf.warm_loader import WARM_MODULE, WarmLoader
 from tests.fake_child import FakeChild, FakeStarter
 
 TARGET = Target(parse_connection_string("sc://example:15002/;token=s3cret"), source="test")
@@ -152,3 +153,55 @@ def test_the_real_child_speaks_lines_and_is_waited_for(tmp_path: Path) -> None:
     child.close_input()
     assert json.loads(output_within(child, 60.0) or "") == {"a": 1}
     assert (tmp_path / "err").stat().st_mode & 0o077 == 0
+
+
+def warm_process(child: FakeChild) -> None:
+    """What `python -m sparkpush.udf.warm_loader` does: per request line, its fork's events,
+    then the fork's EXIT; EOF ends it."""
+    while (line := child.received()) is not None:
+        message = json.loads(line)
+        if LoadRequest.from_json(message["request"]) != REQUEST:
+            child.exit(3)
+            return
+        child.answer(event(LoaderEventKind.STARTED, pid=child.pid + 1))
+        child.answer(event(LoaderEventKind.IMPORTING, file="udfs.py"))
+        child.answer(event(LoaderEventKind.IMPORTED, file="udfs.py"))
+        child.answer(event(LoaderEventKind.DONE, outcome=OUTCOME))
+        child.answer(event(LoaderEventKind.EXIT, status=0))
+    child.exit(0)
+
+
+LOAD_ENV = {"SPARK_REMOTE": "sc://h/;session_id=s", TOKEN_ENV: "s3cret", "PATH": "/bin"}
+
+
+def test_the_warm_loader_starts_one_process_without_the_token_and_sends_each_load_as_a_line(
+    tmp_path: Path,
+) -> None:
+    starter = FakeStarter(warm_process)
+    with WarmLoader(start=starter) as warm:
+        warm.warm_up(LOAD_ENV, tmp_path / "log")
+        [started] = starter.started
+        assert started.child.sent == []  # started ahead of the first load, nothing asked yet
+        for _ in range(2):
+            assert collect(warm.start(REQUEST, LOAD_ENV, tmp_path / "log"), 30.0) == OUTCOME
+    assert len(starter.started) == 1
+    assert (started.module, started.stderr_path) == (WARM_MODULE, tmp_path / "log")
+    assert TOKEN_ENV not in started.env  # the long-lived process never holds it
+    # each fork gets the session's environment with its load
+    assert [json.loads(line)["env"] for line in started.child.sent] == [LOAD_ENV, LOAD_ENV]
+    assert started.child.input_closed
+
+
+def test_a_warm_process_that_died_is_started_again_for_the_next_load(tmp_path: Path) -> None:
+    def dies_at_its_first_load(child: FakeChild) -> None:
+        child.received()
+        child.answer(event(LoaderEventKind.STARTED, pid=child.pid + 1))
+        child.exit(-9)
+
+    scripts = iter([dies_at_its_first_load, warm_process])
+    starter = FakeStarter(lambda child: next(scripts)(child))
+    with WarmLoader(start=starter) as warm:
+        with pytest.raises(UdfLoadError, match="SIGKILL"):
+            collect(warm.start(REQUEST, LOAD_ENV, tmp_path / "log"), 30.0)
+        assert collect(warm.start(REQUEST, LOAD_ENV, tmp_path / "log"), 30.0) == OUTCOME
+    assert len(starter.started) == 2

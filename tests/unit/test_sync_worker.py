@@ -215,3 +215,43 @@ def test_a_change_reported_after_the_sync_started_gets_a_sync_of_its_own() -> No
     finally:
         release.set()
         worker.stop()
+
+
+def test_a_change_reported_during_the_barrier_skips_the_servers_round_trip() -> None:
+    """A flush that comes before its save's event: once the barrier brings the event in, a
+    sync is due whatever the server says, so the generation is not asked (a round trip on
+    the way from the edit to its answer)."""
+    calls: list[int] = []
+    asked: list[int] = []
+    worker: SyncWorker
+
+    def settled() -> bool:
+        worker.mark_dirty()  # the save's event, brought in by the barrier
+        return True
+
+    def usable() -> bool:
+        asked.append(1)
+        return True
+
+    worker = SyncWorker(counted(calls), quiet_s=30, settled=settled, usable=usable)
+    worker.start()
+    try:
+        assert worker.flush(5)  # the first sync
+        assert not worker.up_to_date()
+        assert asked == []
+        assert worker.flush(5)
+        assert len(calls) == 2
+    finally:
+        worker.stop()
+
+
+def test_a_settled_worker_asks_whether_the_generation_still_answers() -> None:
+    answers = iter([True, False])
+    worker = SyncWorker(counted([]), quiet_s=30, settled=lambda: True, usable=lambda: next(answers))
+    worker.start()
+    try:
+        assert worker.flush(5)
+        assert worker.up_to_date()
+        assert not worker.up_to_date()  # the server lost the session: a sync is needed
+    finally:
+        worker.stop()

@@ -13,7 +13,9 @@ import pytest
 
 from sparkpush.config.settings import Config, JavaUdf
 from sparkpush.errors import ServerError, UdfLoadError
+from sparkpush.remote import server_facts
 from sparkpush.sync.generation import load_generation
+from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.ready_session import ready_session
 from sparkpush.udf.fingerprint import java_udf_fingerprint
 from sparkpush.udf.loader_messages import (
@@ -23,7 +25,7 @@ from sparkpush.udf.loader_messages import (
     LoadOutcome,
     LoadRequest,
 )
-from sparkpush.udf.registration import register_project_udfs
+from sparkpush.udf.registration import UdfContext, register_project_udfs
 from sparkpush.udf.udf_kind import UdfKind
 from tests.fake_session import FakeServer
 
@@ -159,14 +161,55 @@ def test_java_udfs_are_not_registered_in_the_empty_session_of_a_restarted_server
     server.restart()  # between the sync's liveness check and the registration
     with pytest.raises(UdfLoadError, match="SESSION_CHANGED"):
         register_project_udfs(
-            java_project(tmp_path, returns="int"),
-            target,
+            UdfContext(
+                java_project(tmp_path, returns="int"),
+                target,
+                generation.session_id,
+                generation.server_side_session_id,
+            ),
             generation.udfs,
-            session_id=generation.session_id,
             generation=generation.number,
             sources=None,
             force=False,
-            server_side_session_id=generation.server_side_session_id,
         )
     after_restart = server.sessions.get(generation.session_id)
     assert after_restart is None or after_restart.java_udfs == {}
+
+
+class EditedLoader(RecordingLoader):
+    """Each load finds the Python UDF `word` changed (a new fingerprint)."""
+
+    def start(self, request: LoadRequest, env: Mapping[str, str], log_path: Path) -> DoneRun:
+        self.requests.append(request)
+        fingerprint = f"f{len(self.requests)}"
+        udf = LoadedUdf("word", UdfKind.SCALAR.value, "string", "udfs.py:3", fingerprint, True)
+        events: queue.Queue[LoaderEvent] = queue.Queue()
+        worker = "3.11" if request.check_python else None
+        events.put(LoaderEvent(LoaderEventKind.DONE, outcome=LoadOutcome((udf,), worker, ())))
+        events.put(LoaderEvent.exited(0))
+        return DoneRun(events)
+
+
+def test_a_daemons_next_udf_edit_asks_the_server_nothing_for_its_builtin_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UDF names are checked against the builtins after each registration; a process
+    that keeps its caches between syncs (the daemon) lists them once per server."""
+    listed: list[int] = []
+
+    def list_functions(_: object) -> frozenset[str]:
+        listed.append(1)
+        return frozenset({"upper", "lower"})
+
+    monkeypatch.setattr(server_facts, "list_builtin_functions", list_functions)
+    server, loader, reuse = FakeServer(), EditedLoader(), ProcessCache()
+    target = server.target()
+    config = Config(project_root=tmp_path, udf_modules=("udfs.py",))
+    (tmp_path / "udfs.py").write_text("# the loader is a fake: never imported\n")
+    ready_session(config, target, loader=loader, reuse=reuse)
+    (tmp_path / "udfs.py").write_text("# changed\n")
+    server.rpcs.clear()
+    again = ready_session(config, target, loader=loader, reuse=reuse)
+    assert again.udfs  # registered again, so checked again
+    assert server.rpcs == {"spark_version": 1}  # is the generation alive: nothing else
+    assert len(listed) == 1
