@@ -53,13 +53,14 @@ def test_a_forked_run_sees_exactly_its_environment_and_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "pyproject.toml").write_text("")
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+    # nothing listens on port 1: no server is started, none is reached
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"), SPARK_REMOTE="sc://localhost:1")
     # set in the test process, not in the run's environment: the run never sees it
     monkeypatch.setenv("SPARKPUSH_SYNC_REMOTE", "not a connection string")
-    quiet = run_connect_forked(["sync", "--dry-run"], env=env, cwd=tmp_path)
-    assert "invalid connection string" not in quiet.stderr
+    quiet = run_connect_forked(["sync"], env=env, cwd=tmp_path)
+    assert quiet.returncode == 3 and "cannot reach" in quiet.stderr, quiet.stderr
     told = run_connect_forked(
-        ["sync", "--dry-run"],
+        ["sync"],
         env={**env, "SPARKPUSH_SYNC_REMOTE": "not a connection string"},
         cwd=tmp_path,
     )
