@@ -32,7 +32,7 @@ from sparkpush.sync.generation import Generation
 from sparkpush.sync.ready_session import ready_session
 from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loading import ColdLoader, Loader
-from sparkpush.udf.registration import register_project_udfs
+from sparkpush.udf.registration import UdfContext, register_project_udfs
 from sparkpush.udf.warm_loader import WarmLoader
 
 UDF_COUNT = 50
@@ -63,14 +63,11 @@ def udf_module(edit: int) -> str:
 def register_all(config: Config, target: Target, current: Generation, loader: Loader) -> None:
     """Load, pickle and register every UDF of the project anew on the current session."""
     register_project_udfs(
-        config,
-        target,
+        UdfContext(config, target, current.session_id, loader=loader),
         current.udfs,
-        session_id=current.session_id,
         generation=current.number,
         sources=udf_sources_signature(config),
         force=True,
-        loader=loader,
     )
 
 

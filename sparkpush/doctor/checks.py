@@ -6,7 +6,6 @@ fact another command already found for this server (start) is not asked again.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from sparkpush.artifacts.pack_cache import PackCache
 from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
 from sparkpush.config.settings import Config, load_config
 from sparkpush.connect.session import Session
+from sparkpush.connect.session_release import release
 from sparkpush.errors import (
     AuthenticationError,
     JavaNotFoundError,
@@ -203,7 +203,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
             layers = check_layers(config, facts, client)
             worker_python = check_worker_python(facts)
             udf_names = check_udf_names(config, facts)
-            _release_quietly(client)
+            release(client)
     except AuthenticationError as exc:
         return [
             Check("remote", True, f"{shown} answers"),
@@ -273,7 +273,7 @@ def check_layers(config: Config, facts: ServerFacts, client: Session) -> Check:
         )
     clone_id, _ = made
     with facts.target.session(clone_id) as clone:
-        _release_quietly(clone)
+        release(clone)
     return Check(
         "layers", True, "on: a code change clones the base session and sends only the code"
     )
@@ -320,11 +320,6 @@ def _not_checked(reason: str) -> list[Check]:
         Check(name, False, f"not checked: {reason}", fix)
         for name in ("authentication", "server spark", "worker python", "layers")
     ]
-
-
-def _release_quietly(client: Session) -> None:
-    with contextlib.suppress(SparkpushError):
-        client.release_session(timeout=PROBE_TIMEOUT_S)
 
 
 def _major(version: str) -> int:

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sparkpush.config.settings import Config
 from sparkpush.environment.archive import write_deterministic_tar_gz
@@ -28,6 +29,7 @@ from sparkpush.environment.python_launcher import LAUNCHER_PATH, SITE_PACKAGES, 
 from sparkpush.environment.spec import EnvironmentSpec
 from sparkpush.remote.target import require_trusted
 from sparkpush.remote.worker_target import WorkerTarget, local_target, same_platform
+from sparkpush.state.project_lock import environment_lock
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +59,26 @@ def ensure_environment(
     require_trusted(config, pip_args=bool(spec.pip_args))
     root = config.project_root
     key = input_key(spec, worker_target)
-    entry = find_entry(root, input_key=key)
-    if entry is not None:
-        cached = load_cached(entry.key)
-        if cached is not None and cached.sha256 == entry.sha256:
-            return ProjectEnvironment(cached, worker_target, built_now=False)
-    cached = build_environment(spec, worker_target)
-    record_entry(
-        root,
-        LockEntry(
-            input=key,
-            spec=spec_key(spec),
-            key=cached.key,
-            target=worker_target.describe(),
-            packages=cached.packages,
-            left_out=cached.left_out,
-            sha256=cached.sha256,
-        ),
-    )
+    found = _recorded(root, key)
+    if found is not None:
+        return ProjectEnvironment(found, worker_target, built_now=False)
+    with environment_lock(root):
+        found = _recorded(root, key)  # another command of the project built it meanwhile
+        if found is not None:
+            return ProjectEnvironment(found, worker_target, built_now=False)
+        cached = build_environment(spec, worker_target)
+        record_entry(
+            root,
+            LockEntry(
+                input=key,
+                spec=spec_key(spec),
+                key=cached.key,
+                target=worker_target.describe(),
+                packages=cached.packages,
+                left_out=cached.left_out,
+                sha256=cached.sha256,
+            ),
+        )
     warnings: tuple[str, ...] = ()
     if cached.left_out:
         shown = ", ".join(f"{n} {v}" for n, v in sorted(cached.left_out.items()))
@@ -83,6 +87,15 @@ def ensure_environment(
             f"({_provided(worker_target, cached.left_out) or 'not found there'})",
         )
     return ProjectEnvironment(cached, worker_target, built_now=True, warnings=warnings)
+
+
+def _recorded(root: Path, key: str) -> CachedEnvironment | None:
+    """The cached environment the project's lock records for input `key`, if still whole."""
+    entry = find_entry(root, input_key=key)
+    if entry is None:
+        return None
+    cached = load_cached(entry.key)
+    return cached if cached is not None and cached.sha256 == entry.sha256 else None
 
 
 def build_environment(spec: EnvironmentSpec, worker_target: WorkerTarget) -> CachedEnvironment:

@@ -24,7 +24,13 @@ def environment_artifacts(
     config: Config, server: Target, platform_wheels: Sequence[Path] = ()
 ) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
     """The environment's archive for `server`'s workers (built if needed), and warnings."""
-    prepared = prepare_environment(config, server, platform_wheels)
+    return environment_parts(prepare_environment(config, server, platform_wheels))
+
+
+def environment_parts(
+    prepared: ProjectEnvironment | None,
+) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
+    """The archive of an environment prepared before (none: none), and its warnings."""
     if prepared is None:
         return [], ()
     archive = prepared.cached.archive

@@ -67,6 +67,12 @@ def environment_configured(config: Config, platform_wheels: Sequence[Path] = ())
     )
 
 
+def environment_wanted(config: Config) -> bool:
+    """Whether the project may ask for an environment, from its config alone (platform wheels
+    among `artifacts.wheels` are known only once the wheels are listed)."""
+    return environment_configured(config) or bool(config.artifacts.wheels)
+
+
 def read_spec(config: Config, platform_wheels: Sequence[Path] = ()) -> EnvironmentSpec:
     """The project's environment inputs, checked; an EnvironmentBuildError names what is wrong."""
     env = config.environment

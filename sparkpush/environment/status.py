@@ -37,8 +37,9 @@ class KnownEnvironment:
         return DesiredArtifact(artifact, self.cached.sha256, self.cached.size, archive)
 
 
-def platform_wheels(config: Config) -> tuple[Path, ...]:
-    """The platform wheels in `artifacts.wheels` (they belong to the environment)."""
+def platform_wheels(config: Config, cache: StatCache | None = None) -> tuple[Path, ...]:
+    """The platform wheels in `artifacts.wheels` (they belong to the environment). `cache`:
+    the project's stat cache, read (never saved here) to skip hashing the other wheels."""
     if not config.artifacts.wheels:
         return ()
     only_wheels = ArtifactSettings(
@@ -46,7 +47,8 @@ def platform_wheels(config: Config) -> tuple[Path, ...]:
         exclude=config.artifacts.exclude,
         allowed_roots=config.artifacts.allowed_roots,
     )
-    return collect_artifacts(only_wheels, config.project_root, StatCache()).platform_wheels
+    root = config.project_root
+    return collect_artifacts(only_wheels, root, cache or StatCache()).platform_wheels
 
 
 def known_environment(config: Config, wheels: tuple[Path, ...]) -> KnownEnvironment | None:

@@ -9,7 +9,6 @@ the generation itself. `close()` releases every clone and the lease, also after 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkpush.config.settings import Config, load_config
+from sparkpush.connect.session_release import release, release_by_id
 from sparkpush.daemon.attach import DaemonGeneration, daemon_generation, project_target
 from sparkpush.errors import CloneUnsupportedError, SparkpushError, UsageError
 from sparkpush.live.pyspark_session import attach_pyspark, close_pyspark
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
 
 log = logging.getLogger(__name__)
-
-RELEASE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -378,13 +376,9 @@ class LiveProject:
             log.info("released clones left by workers: %s", ", ".join(released))
 
     def _release_session(self, session_id: str, server_side: str | None) -> None:
-        try:
-            with self.target.session(session_id, server_side) as client:
-                client.release_session(timeout=RELEASE_TIMEOUT_S)
-        except SparkpushError as exc:
-            log.warning("could not release session %s: %s", session_id, exc.message)
-            return  # left recorded, if it was a clone: the next sync releases it
-        forget_unfinished(self.config.project_root, session_id)
+        if release_by_id(self.target.session, session_id, server_side).gone:
+            forget_unfinished(self.config.project_root, session_id)
+        # else left recorded, if it was a clone: the next sync releases it
 
     def _require_held(self) -> HeldGeneration:
         if self.held is None:
@@ -407,8 +401,7 @@ def _fresh_session(config: Config, target: Target, notify: Notify) -> HeldGenera
         )
         udfs = request.register_udfs(lease.client, None) if request.register_udfs else []
     except BaseException:
-        with contextlib.suppress(SparkpushError):
-            lease.client.release_session(timeout=RELEASE_TIMEOUT_S)
+        release(lease.client)
         lease.client.close()
         raise
     held = HeldGeneration(

@@ -27,7 +27,6 @@ as a side effect of their own work (then they `remember` it), one method that as
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from sparkpush.connect.session import Session
+from sparkpush.connect.session_release import release
 from sparkpush.connect.sql_query import run_sql
 from sparkpush.errors import (
     CloneUnsupportedError,
@@ -69,7 +69,6 @@ ASK_TIMEOUT_S = 10.0
 LIST_FUNCTIONS_TIMEOUT_S = 30.0
 SERVER_KEY = "server"
 """The key in an entry's facts that holds the digest of the server's URL (not a fact)."""
-RELEASE_TIMEOUT_S = 5.0
 START_CONFS = ("spark.app.id", "spark.sql.execution.pyspark.python")
 _GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
 
@@ -171,8 +170,7 @@ def list_builtin_functions(target: Target) -> frozenset[str] | None:
     client = target.client()
     try:
         table = run_sql(client, "SHOW SYSTEM FUNCTIONS", timeout=LIST_FUNCTIONS_TIMEOUT_S)
-        with contextlib.suppress(SparkpushError):
-            client.release_session(timeout=RELEASE_TIMEOUT_S)
+        release(client)
     finally:
         client.close()
     if table is None or table.num_columns == 0:
@@ -381,8 +379,7 @@ class ServerFacts:
         try:
             return call(session)
         finally:
-            with contextlib.suppress(SparkpushError):
-                session.release_session(timeout=RELEASE_TIMEOUT_S)
+            release(session)
             session.close()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -15,11 +14,11 @@ from sparkpush.connect.connection_string import ConnectionSpec, parse_connection
 from sparkpush.connect.secret import Secret
 from sparkpush.connect.session import Session, SessionFactory
 from sparkpush.connect.session_client import SessionClient
+from sparkpush.connect.session_release import release
 from sparkpush.errors import (
     ConfigError,
     ConnectionStringError,
     EmbeddedServerStoppedError,
-    SparkpushError,
     UntrustedConfigError,
 )
 from sparkpush.packages.server_side import extras_mismatch, server_extras
@@ -260,9 +259,7 @@ def probe(target: Target, timeout: float = 10.0) -> str:
     """Check reachability and authentication with a short deadline; returns the Spark version."""
     with target.session() as client:
         version = client.spark_version(timeout=timeout)
-        # the probe's own throwaway session: failing to release it loses nothing
-        with contextlib.suppress(SparkpushError):
-            client.release_session(timeout=timeout)
+        release(client)  # the probe's own throwaway session: a failure loses nothing
         return version
 
 

@@ -21,10 +21,10 @@ from sparkpush.remote.target import Target
 from sparkpush.submit.run_clone import run_session
 from sparkpush.submit.run_session import SessionLease
 from sparkpush.submit.runner import SubmitRequest
-from sparkpush.sync.engine import collect_project_artifacts
 from sparkpush.sync.ready_session import ready_session
+from sparkpush.sync.wanted import collect_project_artifacts
 from sparkpush.udf.loading import Loader
-from sparkpush.udf.registration import has_udfs, register_udfs_knowing_python
+from sparkpush.udf.registration import UdfContext, has_udfs, register_udfs_knowing_python
 
 
 def with_project_artifacts(
@@ -42,8 +42,9 @@ def with_project_artifacts(
 
     def register(client: Session, loader: Loader | None) -> list[str]:
         facts = ServerFacts(target, client)
+        context = UdfContext(config, target, client.session_id, loader=loader)
         registered, worker_python = register_udfs_knowing_python(
-            config, target, client.session_id, facts.known(WORKER_PYTHON), loader=loader
+            context, facts.known(WORKER_PYTHON)
         )
         if worker_python is not None:
             facts.remember(WORKER_PYTHON, worker_python)

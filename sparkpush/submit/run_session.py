@@ -141,6 +141,9 @@ def end_session(lease: SessionLease, seconds: float = CONTROL_CALL_S) -> bool:
 
 
 def _release(lease: SessionLease, deadline: float) -> None:
+    # Unlike `connect.session_release.release`, this one raises: `_bounded` must see a server
+    # that did not answer (to cut the run's later clean-up calls short) and a run that exits
+    # on a signal waits CONTROL_CALL_S at most, not the usual release deadline.
     lease.client.release_session(deadline)
 
 

@@ -7,45 +7,47 @@ that gets the full set and becomes current only when complete. Stale code is nev
 With layers (the default where the server has CloneSession), a generation is a server-side
 clone of a base session that holds the dependencies and confs, plus the code layer: a code
 change clones the current base and sends only the code; a base change builds a new base first.
+
+One sync: what is wanted (`sync.wanted`), the pure plan (`sync.plan`, the server's answers
+about the recorded sessions asked only as it needs them), then the apply step here (in place,
+or a new generation by `sync.generation_build`), all under the project lock; the project's
+environment is built before it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-from sparkpush.artifacts.collect import CollectedArtifacts, collect_artifacts
+from sparkpush.artifacts.collect import CollectedArtifacts
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import DesiredArtifact, LocalArtifact
-from sparkpush.artifacts.pack_cache import PackCache
-from sparkpush.artifacts.planner import (
-    PlanAction,
-    SyncPlan,
-    plan_layered_sync,
-    plan_sync,
-)
-from sparkpush.artifacts.stat_cache import StatCache, stat_cache_path
+from sparkpush.artifacts.planner import PlanAction, SyncPlan
 from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
 from sparkpush.config.settings import Config
-from sparkpush.environment.session_parts import environment_artifacts
-from sparkpush.errors import ArtifactConflictError, UsageError
-from sparkpush.packages.session_parts import package_artifacts
-from sparkpush.packages.spec import PackageFlags
+from sparkpush.errors import ArtifactConflictError
 from sparkpush.progress.phases import mark
-from sparkpush.remote.server_facts import ServerFacts, SessionAlive
+from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
-from sparkpush.state.folders import state_dir
 from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.clone_cost import big_base_note, clone_deadline
+from sparkpush.sync.context import GenerationHook, SyncContext
 from sparkpush.sync.generation import Generation, load_generation, save_generation
-from sparkpush.sync.generation_build import GenerationHook, build_generation, stored_artifact
-from sparkpush.sync.layering import Layout, layered_current, layout_of
+from sparkpush.sync.generation_build import build_generation, stored_artifact
+from sparkpush.sync.layering import Layout, layout_of
+from sparkpush.sync.plan import (
+    Decision,
+    Question,
+    decide,
+    plan_from_scratch,
+    recorded_current,
+)
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.release import release_sessions
 from sparkpush.sync.unfinished import release_unfinished
+from sparkpush.sync.wanted import environment_first, wanted_artifacts
 
 log = logging.getLogger(__name__)
 
@@ -92,66 +94,64 @@ def sync_project(
     `reuse`: what a long-lived process keeps from one sync to the next.
     """
     started = time.monotonic()
-    root = config.project_root
-    with project_lock(root):
+    context = SyncContext(config, target, on_progress, prepare_generation, reuse)
+    built = environment_first(config, target)
+    with project_lock(context.root):
         mark("sync.locked")
-        collected, desired = _collect(config, extra, reuse)
-        mark("sync.collected")
-        environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-        packages, package_notes = package_artifacts(config)
-        desired = _joined(desired, environment, packages)
-        collected = replace(collected, warnings=collected.warnings + notes + package_notes)
-        mark("sync.dependencies")
+        collected, desired = wanted_artifacts(context, extra, built)
         layout = layout_of(config, desired)
-        generation = load_generation(root, reuse)
+        previous = load_generation(context.root, reuse)
         mark("sync.manifest")
         release_unfinished(
-            target, root, keep=sessions_of(generation), settle_s=_clone_deadline_of(generation)
+            target, context.root, keep=sessions_of(previous), settle_s=_clone_deadline_of(previous)
         )
         mark("sync.unfinished")
-        current = recorded_current(generation, target)
-        alive = ServerFacts(target).session_alive
-        plan = plan_generation(config, alive, layout, current)
-        if current is not None and _uses_current(plan) and not _current_alive(alive, current):
-            current = None
-            plan = plan_generation(config, alive, layout, None)
-        mark("sync.planned")
-        if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
-            try:
-                generation, uploaded = _add_in_place(
-                    root, target, current, desired, layout, plan, on_progress
-                )
-            except ArtifactConflictError as exc:
-                # The plan said these names were new; the server disagrees, so trust nothing
-                # about the current session and rebuild.
-                log.warning("falling back to a new generation: %s", exc.message)
-                plan = plan_generation(config, alive, layout, None)
-            else:
-                return _result(generation, plan, uploaded, desired, collected, started)
-        if plan.action is PlanAction.NOTHING and current is not None:
-            released = () if keep_old else _release_pending(target, current, root)
-            return _result(current, plan, (), desired, collected, started, released)
-        generation, uploaded = build_generation(
-            config,
-            target,
-            generation,
-            current,
-            desired,
+        decision = decide(
+            config.layers.enabled,
             layout,
-            plan,
-            on_progress,
-            prepare_generation,
+            recorded_current(previous, context.remote),
+            liveness_asker(target, previous),
         )
-        released = () if keep_old else _release_pending(target, generation, root)
+        mark("sync.planned")
+        generation, plan, uploaded = _apply(context, previous, decision, desired, layout)
+        # an addition in place leaves older generations to the next sync that switches or idles
+        skip_release = keep_old or plan.action is PlanAction.ADD_IN_PLACE
+        released = () if skip_release else _release_pending(context, generation)
         collected = replace(
             collected, warnings=collected.warnings + _new_base_notes(generation, plan)
         )
         return _result(generation, plan, uploaded, desired, collected, started, released)
 
 
+def _apply(
+    context: SyncContext,
+    previous: Generation | None,
+    decision: Decision,
+    desired: Sequence[DesiredArtifact],
+    layout: Layout,
+) -> tuple[Generation, SyncPlan, tuple[UploadedArtifact, ...]]:
+    """Carry out the decision: the generation now current, the plan followed, what was sent."""
+    plan, current = decision.plan, decision.current
+    if plan.action is PlanAction.NOTHING and current is not None:
+        return current, plan, ()
+    if plan.action is PlanAction.ADD_IN_PLACE and current is not None:
+        try:
+            generation, uploaded = _add_in_place(context, current, desired, layout, plan)
+        except ArtifactConflictError as exc:
+            # The plan said these names were new; the server disagrees, so trust nothing
+            # about the current session and rebuild.
+            log.warning("falling back to a new generation: %s", exc.message)
+            decision = Decision(plan_from_scratch(context.config.layers.enabled, layout), None)
+        else:
+            return generation, plan, uploaded
+    generation, uploaded = build_generation(context, previous, decision, desired, layout)
+    return generation, decision.plan, uploaded
+
+
 def _new_base_notes(generation: Generation, plan: SyncPlan) -> tuple[str, ...]:
     """Said once per base: what each later code change will make the server copy."""
-    if generation.base is None or plan.layer is not Layer.BASE:
+    new_base = plan.action is PlanAction.NEW_GENERATION and plan.layer is Layer.BASE
+    if generation.base is None or not new_base:
         return ()
     names = set(generation.base.names)
     note = big_base_note({n: s for n, s in generation.sizes.items() if n in names})
@@ -172,153 +172,34 @@ def sessions_of(generation: Generation | None) -> tuple[str, ...]:
     return (generation.session_id, generation.base.session_id)
 
 
-def plan_generation(
-    config: Config, alive: SessionAlive | None, layout: Layout, current: Generation | None
-) -> SyncPlan:
-    """The layered plan for a generation cloned from a base; else today's single-session one.
+def liveness_asker(target: Target, generation: Generation | None) -> Callable[[Question], bool]:
+    """Answers the plan's questions about `generation`'s sessions, one call on each."""
+    alive = ServerFacts(target).session_alive
 
-    The one thing it asks the server, through `alive` (`ServerFacts.session_alive`), is
-    whether the base is still there, and only when the plan would use it. `alive` None: no
-    server to ask (then there is no usable `current` either).
-    """
-    if (
-        current is not None
-        and current.base is not None
-        and config.layers.enabled
-        and alive is not None
-    ):
-        recorded = layered_current(current, current.base)
-        plan = plan_layered_sync(layout.layered, recorded)
-        if _uses_base(plan) and not alive(
-            current.base.session_id, current.base.server_side_session_id
-        ):
-            plan = plan_layered_sync(layout.layered, recorded, base_alive=False)
-        return plan
-    plan = plan_sync(layout.hashes, current.hashes if current is not None else None)
-    if plan.action is PlanAction.NEW_GENERATION and config.layers.enabled:
-        return replace(plan, layer=Layer.BASE)
-    return plan
+    def ask(question: Question) -> bool:
+        assert generation is not None  # a plan without a current generation asks nothing
+        if question is Question.BASE_ALIVE:
+            assert generation.base is not None
+            return alive(generation.base.session_id, generation.base.server_side_session_id)
+        return alive(generation.session_id, generation.server_side_session_id)
 
-
-def _uses_base(plan: SyncPlan) -> bool:
-    if plan.action is PlanAction.NEW_GENERATION:
-        return plan.layer is Layer.CODE
-    return plan.action is PlanAction.ADD_IN_PLACE and plan.layer is Layer.BASE
-
-
-def collect_project_artifacts(
-    config: Config,
-    extra: Sequence[LocalArtifact] = (),
-    target: Target | None = None,
-    packages: PackageFlags | None = None,
-) -> tuple[list[DesiredArtifact], tuple[str, ...]]:
-    """The project's configured artifacts plus `extra` (e.g. submit's flags) and its packages
-    (with `packages`: submit's --packages too), and warnings; with `target`, also the
-    project's environment for its workers."""
-    with project_lock(config.project_root):
-        collected, desired = _collect(config, extra)
-        jars, package_notes = package_artifacts(config, packages)
-        warnings = collected.warnings + package_notes
-        environment: list[DesiredArtifact] = []
-        if target is not None:
-            environment, notes = environment_artifacts(config, target, collected.platform_wheels)
-            warnings += notes
-    return _joined(desired, environment, jars), warnings
-
-
-def _joined(
-    desired: list[DesiredArtifact], *more: Sequence[DesiredArtifact]
-) -> list[DesiredArtifact]:
-    """`desired` and the artifacts the project's dependencies add; one name, one source."""
-    names = {d.name: d for d in desired}
-    joined = list(desired)
-    for artifact in (a for group in more for a in group):
-        earlier = names.get(artifact.name)
-        if earlier is None:
-            names[artifact.name] = artifact
-            joined.append(artifact)
-        elif earlier.sha256 != artifact.sha256:
-            raise UsageError(
-                f"{earlier.shown_source} and {artifact.shown_source} would both be sent as "
-                f"{artifact.name}"
-            )
-    return joined
-
-
-def _collect(
-    config: Config, extra: Sequence[LocalArtifact], reuse: ProcessCache | None = None
-) -> tuple[CollectedArtifacts, list[DesiredArtifact]]:
-    """Collect with the project's stat and pack caches (the caller holds the project lock)."""
-    root = config.project_root
-    cache = StatCache.load(stat_cache_path(root), reuse)
-    packs = PackCache(state_dir(root) / "packs")
-    collected = collect_artifacts(config.artifacts, root, cache, packs, reuse)
-    desired = _with_extra(collected, extra, cache)
-    cache.save(stat_cache_path(root), reuse)
-    packs.save()
-    return collected, desired
-
-
-def _with_extra(
-    collected: CollectedArtifacts, extra: Sequence[LocalArtifact], cache: StatCache
-) -> list[DesiredArtifact]:
-    desired = list(collected.artifacts)
-    names = {d.name for d in desired}
-    for artifact in extra:
-        if artifact.name in names:
-            same = next(d for d in desired if d.name == artifact.name)
-            if artifact.path is not None and same.source.resolve() != artifact.path.resolve():
-                raise UsageError(
-                    f"{artifact.path} would be sent as {artifact.name}, which the project "
-                    f"config already sends from {same.source}"
-                )
-            continue
-        assert artifact.path is not None
-        sha256, size = cache.sha256(artifact.path)
-        desired.append(DesiredArtifact(artifact, sha256, size, artifact.path))
-        names.add(artifact.name)
-    return desired
-
-
-def recorded_current(generation: Generation | None, target: Target) -> Generation | None:
-    """The recorded generation if it is on this server and was confirmed by it (not asked now)."""
-    if generation is None or generation.remote != target.spec.display():
-        return None
-    if generation.server_side_session_id is None:
-        return None  # never confirmed by the server: cannot tell a restart apart
-    return generation
+    return ask
 
 
 def usable_current(generation: Generation | None, target: Target) -> Generation | None:
     """The recorded generation if it is on this server and still alive there."""
-    current = recorded_current(generation, target)
-    if current is None or not _current_alive(ServerFacts(target).session_alive, current):
+    current = recorded_current(generation, target.spec.display())
+    if current is None or not liveness_asker(target, current)(Question.CURRENT_ALIVE):
         return None
     return current
 
 
-def _uses_current(plan: SyncPlan) -> bool:
-    """Whether the plan keeps serving the current session (so it must be alive).
-
-    A new generation does not: it is built from scratch or cloned from the base, whose
-    liveness `plan_generation` checked; asking the current session too would cost a round
-    trip per code change for an answer that changes nothing.
-    """
-    return plan.action in (PlanAction.NOTHING, PlanAction.ADD_IN_PLACE)
-
-
-def _current_alive(alive: SessionAlive, current: Generation) -> bool:
-    return alive(current.session_id, current.server_side_session_id)
-
-
 def _add_in_place(
-    root: Path,
-    target: Target,
+    context: SyncContext,
     current: Generation,
     desired: Sequence[DesiredArtifact],
     layout: Layout,
     plan: SyncPlan,
-    on_progress: ProgressCallback | None,
 ) -> tuple[Generation, tuple[UploadedArtifact, ...]]:
     """Upload new names into the generation; new base names into its base too, first, so that
     later clones of the base have them."""
@@ -326,25 +207,26 @@ def _add_in_place(
     base = current.base
     if plan.layer is Layer.BASE and base is not None:
         joining = [n for n in plan.upload if n in layout.base]
-        with target.session(base.session_id, base.server_side_session_id) as session:
+        with context.target.session(base.session_id, base.server_side_session_id) as session:
             upload_artifacts(session, [by_name[n].artifact for n in joining])
         base = replace(base, names=tuple(sorted({*base.names, *joining})))
-    with target.session(current.session_id, current.server_side_session_id) as session:
-        report = upload_artifacts(session, [by_name[n].artifact for n in plan.upload], on_progress)
+    with context.target.session(current.session_id, current.server_side_session_id) as session:
+        uploads = [by_name[n].artifact for n in plan.upload]
+        report = upload_artifacts(session, uploads, context.on_progress)
     entries = dict(current.entries)
     for uploaded in report.artifacts:
         entries[uploaded.name] = stored_artifact(uploaded, by_name[uploaded.name], current.number)
     generation = replace(current, entries=entries, updated_at=time.time(), base=base)
-    save_generation(root, generation)
+    save_generation(context.root, generation)
     return generation, tuple(report.artifacts)
 
 
-def _release_pending(target: Target, generation: Generation, root: Path) -> tuple[str, ...]:
+def _release_pending(context: SyncContext, generation: Generation) -> tuple[str, ...]:
     """Release older generations recorded in the generation; keep those that could not be."""
     if not generation.pending_release:
         return ()
-    outcome = release_sessions(target, generation.pending_release)
-    save_generation(root, replace(generation, pending_release=outcome.unreachable))
+    outcome = release_sessions(context.target, generation.pending_release)
+    save_generation(context.root, replace(generation, pending_release=outcome.unreachable))
     return outcome.released
 
 

@@ -8,48 +8,43 @@ code layer, or, where the server cannot clone (or layers are off), gets the code
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.planner import SyncPlan, upload_order
-from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact
-from sparkpush.config.settings import Config
+from sparkpush.artifacts.upload import UploadedArtifact
 from sparkpush.connect.session import Session
 from sparkpush.remote.server_facts import CLONE_SESSION, ServerFacts
-from sparkpush.remote.target import Target
+from sparkpush.sync.context import SyncContext
 from sparkpush.sync.generation import BaseSession, Generation, StoredArtifact, save_generation
 from sparkpush.sync.layering import Layout
+from sparkpush.sync.plan import Decision
 from sparkpush.sync.session_build import SessionBuild
 
 log = logging.getLogger(__name__)
 
-GenerationHook = Callable[[Session, Generation], Generation]
-"""Runs on a session before it becomes current (e.g. registers UDFs); returns the generation."""
-
 
 def build_generation(
-    config: Config,
-    target: Target,
+    context: SyncContext,
     previous: Generation | None,
-    current: Generation | None,
+    decision: Decision,
     desired: Sequence[DesiredArtifact],
     layout: Layout,
-    plan: SyncPlan,
-    on_progress: ProgressCallback | None,
-    prepare_generation: GenerationHook | None,
 ) -> tuple[Generation, tuple[UploadedArtifact, ...]]:
     """Build a complete new generation; only then make it current (the old one keeps serving).
 
-    A code change clones the current base and sends the code layer; otherwise a new session
-    gets the base layer and confs, and, where the server can clone, becomes the base of a
-    clone that gets the code layer (else it gets the code itself: one session, as on Spark 4.0).
+    `previous`: the recorded generation (the new number and the sessions to release follow
+    from it). A code change clones the base of the `decision`'s current generation and sends
+    the code layer; otherwise a new session gets the base layer and confs, and, where the
+    server can clone, becomes the base of a clone that gets the code layer (else it gets the
+    code itself: one session, as on Spark 4.0).
     """
-    root = config.project_root
+    plan, current = decision.plan, decision.current
     number = (previous.number + 1) if previous is not None else 1
     by_name = {d.name: d for d in desired}
-    build = SessionBuild(root, target, by_name, on_progress)
+    build = SessionBuild(context, by_name)
     base: BaseSession | None
     try:
         if plan.layer is Layer.CODE and current is not None and current.base is not None:
@@ -66,20 +61,20 @@ def build_generation(
         generation = Generation(
             session_id=session.session_id,
             number=number,
-            remote=target.spec.display(),
+            remote=context.remote,
             server_side_session_id=session.server_side_session_id,
             entries=entries,
-            pending_release=pending_after_switch(previous, target, base),
+            pending_release=pending_after_switch(previous, context.remote, base),
             base=base,
         )
-        if prepare_generation is not None:
-            generation = prepare_generation(session, generation)
+        if context.prepare_generation is not None:
+            generation = context.prepare_generation(session, generation)
     except BaseException:
         build.abandon()
         raise
     finally:
         build.close()
-    save_generation(root, generation)
+    save_generation(context.root, generation)
     build.finished()
     return generation, tuple(build.uploaded)
 
@@ -90,7 +85,7 @@ def _clone_of_base(
     """A clone of the current base with the code layer; new base artifacts join the base first
     (a pure addition), so later clones have them too."""
     joining = [n for n in plan.upload if n in layout.base]
-    with build.target.session(base.session_id, base.server_side_session_id) as base_session:
+    with build.context.target.session(base.session_id, base.server_side_session_id) as base_session:
         build.upload(base_session, joining)
         clone = build.clone(base_session, [*base.names, *joining])
     build.upload(clone, [n for n in plan.upload if n not in layout.base])
@@ -108,7 +103,7 @@ def _from_scratch(
         session.set_conf(layout.conf)
         _confirm(session)
         return session, None
-    facts = ServerFacts(build.target, session)
+    facts = ServerFacts(build.context.target, session)
     if facts.known(CLONE_SESSION) is False:
         build.upload(session, upload_order(layout.hashes))
         session.set_conf(layout.conf)
@@ -138,13 +133,13 @@ def _kept_entry(current: Generation | None, name: str) -> StoredArtifact:
 
 
 def pending_after_switch(
-    previous: Generation | None, target: Target, base: BaseSession | None
+    previous: Generation | None, remote: str, base: BaseSession | None
 ) -> tuple[str, ...]:
     """Sessions to release once the new generation is current: the old one, then its base if
     the new generation has another, and any leftovers."""
     if previous is None:
         return ()
-    if previous.remote != target.spec.display():
+    if previous.remote != remote:
         return ()  # another server: its sessions are not ours to reach from here
     pending = [*previous.pending_release, previous.session_id]
     old_base = previous.base

@@ -23,12 +23,12 @@ from sparkpush.config.settings import Config
 from sparkpush.connect.session_client import default_user_id
 from sparkpush.environment.status import preview_environment
 from sparkpush.packages.status import PackagePreview, preview_packages
-from sparkpush.remote.server_facts import ServerFacts
 from sparkpush.remote.target import Target
 from sparkpush.state.folders import state_dir
-from sparkpush.sync.engine import plan_generation, usable_current
+from sparkpush.sync.engine import liveness_asker, usable_current
 from sparkpush.sync.generation import Generation, load_generation
 from sparkpush.sync.layering import layout_of
+from sparkpush.sync.plan import Liveness, Question, decide
 from sparkpush.sync.udf_sources import udf_sources_signature
 from sparkpush.udf.loader_messages import LoadRequest
 from sparkpush.udf.loading import Loader, loader_environment, run_loader
@@ -81,8 +81,10 @@ def preview_sync(
         **packages.sizes,
     }
     layout = layout_of(config, collected.artifacts, {**environment.hashes, **packages.hashes})
-    alive = ServerFacts(target).session_alive if target is not None else None
-    plan = plan_generation(config, alive, layout, current)
+    # `current` was found alive just now; the base is asked only if the plan uses it
+    liveness = Liveness(current=True) if current is not None else Liveness()
+    ask = liveness_asker(target, current) if target is not None else _nothing_to_ask
+    plan = decide(config.layers.enabled, layout, current, ask, liveness).plan
     udfs, udf_warnings = _udfs_to_register(config, target, generation, current, plan, loader)
     return SyncPreview(
         action=plan.action,
@@ -141,3 +143,7 @@ def _udf_sources_unchanged(config: Config, current: Generation) -> bool:
         return False
     sources = udf_sources_signature(config)
     return sources is not None and area.sources == sources
+
+
+def _nothing_to_ask(question: Question) -> bool:
+    raise AssertionError(f"no server, so no current generation to ask about: {question}")

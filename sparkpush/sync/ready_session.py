@@ -22,6 +22,7 @@ from sparkpush.udf.builtin_names import builtin_clashes
 from sparkpush.udf.loading import Loader
 from sparkpush.udf.registered import SessionUdfs
 from sparkpush.udf.registration import (
+    UdfContext,
     has_udfs,
     register_project_udfs,
     registered_since,
@@ -47,20 +48,6 @@ def ready_session(
     raises UdfLoadError and the last good registration keeps serving. `reuse`: what a
     long-lived process (the daemon) keeps between syncs; a call without makes its own.
     """
-    with shared_channels():  # one connection to the server for the whole sync
-        return _ready_session(config, target, keep_old, on_progress, loader, extra, warm_up, reuse)
-
-
-def _ready_session(
-    config: Config,
-    target: Target,
-    keep_old: bool,
-    on_progress: ProgressCallback | None,
-    loader: Loader | None,
-    extra: Sequence[LocalArtifact],
-    warm_up: bool,
-    reuse: ProcessCache | None,
-) -> SyncResult:
     reuse = reuse if reuse is not None else ProcessCache()
     prepared: list[Generation] = []
 
@@ -69,19 +56,33 @@ def _ready_session(
         prepared.append(fresh)
         return fresh
 
-    result = sync_project(
-        config,
-        target,
-        extra=extra,
-        keep_old=keep_old,
-        on_progress=on_progress,
-        prepare_generation=prepare,
-        reuse=reuse,
-    )
+    with shared_channels():  # one connection to the server for the whole sync
+        result = sync_project(
+            config,
+            target,
+            extra=extra,
+            keep_old=keep_old,
+            on_progress=on_progress,
+            prepare_generation=prepare,
+            reuse=reuse,
+        )
+        return _registered(config, target, result, bool(prepared), loader, reuse)
+
+
+def _registered(
+    config: Config,
+    target: Target,
+    result: SyncResult,
+    fresh: bool,
+    loader: Loader | None,
+    reuse: ProcessCache,
+) -> SyncResult:
+    """`result` with the UDFs registered: those a new generation got before it became current
+    (`fresh`), or the new and changed ones registered in place now."""
     mark("sync.artifacts_done")
     if result.current_generation is None:
         return result
-    if prepared:
+    if fresh:
         registered = registered_since(SessionUdfs(), result.current_generation.udfs)
         return _warn_of_builtin_names(replace(result, udfs=registered), target, reuse)
     generation = _register_in_place(config, target, result.current_generation, loader, reuse)
@@ -127,17 +128,20 @@ def _with_udfs(
     """`generation` with its new and changed UDFs registered (itself when none were)."""
     if not registration_needed(config, generation.udfs, generation.session_id, warm_up=warm_up):
         return generation
-    udfs = register_project_udfs(
+    context = UdfContext(
         config,
         target,
+        generation.session_id,
+        generation.server_side_session_id,
+        loader=loader,
+        warm_up=warm_up,
+    )
+    udfs = register_project_udfs(
+        context,
         generation.udfs,
-        session_id=generation.session_id,
-        server_side_session_id=generation.server_side_session_id,
         generation=generation.number,
         sources=udf_sources_signature(config),
         force=force,
-        loader=loader,
-        warm_up=warm_up,
     )
     return generation if udfs is generation.udfs else replace(generation, udfs=udfs)
 

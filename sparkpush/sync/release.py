@@ -1,4 +1,6 @@
-"""Releasing sessions on the server (their artifacts are deleted with them)."""
+"""Releasing a sync's sessions on the server (their artifacts are deleted with them): many at
+once, and clones a cut-off CloneSession may have left the server making. Each release goes
+through `connect.session_release.release`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sparkpush.connect.session import Session
+from sparkpush.connect.session_release import Released, release
 from sparkpush.errors import (
     CallCancelledError,
     ServerError,
@@ -39,36 +42,32 @@ def release_sessions(
     released: list[str] = []
     unreachable: list[str] = []
     for session_id in session_ids:
-        session = target.session(session_id)
-        try:
-            if session.release_session() is None and settle_s is not None:
-                settle_and_release(session, settle_s)
-            released.append(session_id)
-        except (ServerUnreachableError, CallCancelledError) as exc:
-            log.info("release of %s: %s", session_id, exc.message)
-            unreachable.append(session_id)
-        except SparkpushError as exc:
-            # the server answered: a session it no longer knows needs nothing more
-            log.debug("release of %s: %s", session_id, exc.message)
-            released.append(session_id)
-        finally:
-            session.close()
+        with target.session(session_id) as session:
+            outcome = release(session)
+            if outcome is Released.NOT_HELD and settle_s is not None:
+                outcome = settle_and_release(session, settle_s)
+        # the server answered: a session it no longer knows needs nothing more
+        (released if outcome.answered else unreachable).append(session_id)
     return ReleaseOutcome(tuple(released), tuple(unreachable))
 
 
-def settle_and_release(session: Session, timeout: float) -> None:
+def settle_and_release(session: Session, timeout: float) -> Released:
     """Release a session that a CloneSession cut off by its deadline may still be making.
 
     The server builds a clone inside its session map's `computeIfAbsent`: until the copy is
     done a ReleaseSession finds no session, does nothing, and the clone then lives on (until
     the 60-minute idle expiry). A call that may create the session waits for that copy to end
     instead (or, if the clone failed, creates an empty session), so releasing after it leaves
-    nothing behind. `session` must not echo a server-side id. Raises what the calls raise.
+    nothing behind. `session` must not echo a server-side id. Never raises a SparkpushError.
     """
     try:
         session.spark_version(timeout=timeout)
-    except ServerError as exc:
-        if exc.error_class == _CLOSED:
-            return  # released already: the server keeps its tombstone
-        raise
-    session.release_session()
+    except (ServerUnreachableError, CallCancelledError) as exc:
+        log.info("settling session %s: %s", session.session_id, exc.message)
+        return Released.UNREACHABLE
+    except SparkpushError as exc:
+        if isinstance(exc, ServerError) and exc.error_class == _CLOSED:
+            return Released.RELEASED  # released already: the server keeps its tombstone
+        log.debug("settling session %s: %s", session.session_id, exc.message)
+        return Released.REFUSED
+    return release(session)

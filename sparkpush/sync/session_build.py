@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from sparkpush.artifacts.local_artifact import DesiredArtifact
-from sparkpush.artifacts.upload import ProgressCallback, UploadedArtifact, upload_artifacts
+from sparkpush.artifacts.upload import UploadedArtifact, upload_artifacts
 from sparkpush.connect.connection_string import new_session_id
 from sparkpush.connect.session import Session
+from sparkpush.connect.session_release import release
 from sparkpush.errors import CloneUnsupportedError, SparkpushError
-from sparkpush.remote.target import Target
 from sparkpush.sync.clone_cost import clone_deadline
 from sparkpush.sync.clone_room import check_room_for_clone
+from sparkpush.sync.context import SyncContext
 from sparkpush.sync.unfinished import (
     UnfinishedSession,
     forget_unfinished,
@@ -28,22 +28,14 @@ log = logging.getLogger(__name__)
 class SessionBuild:
     """The sessions one build created; `close()` closes them, `abandon()` releases them."""
 
-    def __init__(
-        self,
-        root: Path,
-        target: Target,
-        desired: Mapping[str, DesiredArtifact],
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self.root = root
-        self.target = target
+    def __init__(self, context: SyncContext, desired: Mapping[str, DesiredArtifact]) -> None:
+        self.context = context
         self.desired = desired
-        self.on_progress = on_progress
         self.created: list[Session] = []
         self.uploaded: list[UploadedArtifact] = []
 
     def new_session(self) -> Session:
-        session = self.target.session()
+        session = self.context.target.session()
         self._record(session.session_id)
         self.created.append(session)
         return session
@@ -54,19 +46,19 @@ class SessionBuild:
         off from is released (and, on the embedded server, its files deleted) before the error
         goes on."""
         sizes = {n: self.desired[n].size for n in names if n in self.desired}
-        check_room_for_clone(self.target, sizes)
+        check_room_for_clone(self.context.target, sizes)
         clone_id = new_session_id()
         self._record(clone_id)
         deadline = clone_deadline(sizes)
         try:
             clone_id, server_side = base.clone_session(timeout=deadline, clone_id=clone_id)
         except CloneUnsupportedError:
-            forget_unfinished(self.root, clone_id)
+            forget_unfinished(self.context.root, clone_id)
             raise
         except SparkpushError:
-            release_cut_off_clone(self.root, self.target, clone_id, deadline)
+            release_cut_off_clone(self.context.root, self.context.target, clone_id, deadline)
             raise
-        clone = self.target.session(clone_id, server_side)
+        clone = self.context.target.session(clone_id, server_side)
         self.created.append(clone)
         return clone
 
@@ -74,28 +66,24 @@ class SessionBuild:
         if not names:
             return
         report = upload_artifacts(
-            session, [self.desired[n].artifact for n in names], self.on_progress
+            session, [self.desired[n].artifact for n in names], self.context.on_progress
         )
         self.uploaded.extend(report.artifacts)
 
     def abandon(self) -> None:
         """Release what was created (newest first); a session not reached stays recorded."""
         for session in reversed(self.created):
-            try:
-                session.release_session(timeout=5.0)
-            except SparkpushError as exc:
-                log.debug("could not release unfinished session: %s", exc.message)
-                continue
-            forget_unfinished(self.root, session.session_id)
+            if release(session).gone:
+                forget_unfinished(self.context.root, session.session_id)
 
     def finished(self) -> None:
         """The generation is current (its record saved): nothing left to clean up."""
         for session in self.created:
-            forget_unfinished(self.root, session.session_id)
+            forget_unfinished(self.context.root, session.session_id)
 
     def close(self) -> None:
         for session in self.created:
             session.close()
 
     def _record(self, session_id: str) -> None:
-        record_unfinished(self.root, UnfinishedSession(self.target.spec.display(), session_id))
+        record_unfinished(self.context.root, UnfinishedSession(self.context.remote, session_id))

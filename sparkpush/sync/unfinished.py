@@ -210,11 +210,12 @@ def release_cut_off_clone(root: Path, target: Target, clone_id: str, timeout: fl
     the server may still be making it. Forgotten once released; kept recorded (for the next
     sync) when the server does not answer in `timeout`. Whether it was released."""
     with target.session(clone_id) as session:
-        try:
-            settle_and_release(session, timeout)
-        except SparkpushError as exc:
-            log.warning("could not release the cut-off clone %s: %s", clone_id, exc.message)
-            return False
+        outcome = settle_and_release(session, timeout)
+    # unlike a batch release, an error the server answered with keeps the record: this clone
+    # is known to have been asked for, so only a release that went through lets it go
+    if not outcome.gone:
+        log.warning("could not release the cut-off clone %s (%s)", clone_id, outcome.value)
+        return False
     forget_unfinished(root, clone_id)
     return True
 

@@ -4,6 +4,7 @@ record (see `sparkpush.udf.registered`), which the sync keeps in the generation 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from sparkpush.config.settings import Config
@@ -19,6 +20,22 @@ from sparkpush.udf.problems import describe_problem
 from sparkpush.udf.python_version import check_worker_python, local_python
 from sparkpush.udf.registered import RegisteredUdf, SessionUdfs
 from sparkpush.udf.udf_kind import UdfKind
+
+
+@dataclass(frozen=True)
+class UdfContext:
+    """Where and how a project's UDFs are registered: the project, its server, the session
+    (by its ids: with the server's id, a restarted server refuses instead of registering into a
+    new, empty session), the loader that imports the modules (None: the usual child process),
+    and `warm_up`: check the workers' Python even without UDFs (it starts the session's Python
+    workers)."""
+
+    config: Config
+    target: Target
+    session_id: str
+    server_side_session_id: str | None = None
+    loader: Loader | None = None
+    warm_up: bool = False
 
 
 def has_udfs(config: Config) -> bool:
@@ -42,19 +59,14 @@ def registration_needed(
 
 
 def register_project_udfs(
-    config: Config,
-    target: Target,
+    context: UdfContext,
     registered: SessionUdfs,
     *,
-    session_id: str,
     generation: int,
     sources: str | None,
     force: bool,
-    loader: Loader | None = None,
-    warm_up: bool = False,
-    server_side_session_id: str | None = None,
 ) -> SessionUdfs:
-    """Register new and changed UDFs on session `session_id` (generation number `generation`),
+    """Register new and changed UDFs on the context's session (generation number `generation`),
     given what is `registered` there; returns the new record, or `registered` itself when
     nothing was registered.
 
@@ -64,8 +76,9 @@ def register_project_udfs(
     which starts the session's Python workers. On failure UdfLoadError is raised: the last
     good registration keeps serving.
     """
+    config, session_id = context.config, context.session_id
     area = registered.in_session(session_id)
-    if not registration_needed(config, registered, session_id, warm_up=warm_up):
+    if not registration_needed(config, registered, session_id, warm_up=context.warm_up):
         return registered
     worker_python = area.worker_python
     # the workers' Python is only checked (and so only known) where there are Python UDFs
@@ -74,8 +87,7 @@ def register_project_udfs(
         return registered  # nothing that could change a UDF changed since it was registered
     known = {} if force else {u.name: u.fingerprint for u in area.registered_in(session_id)}
     types = _python_return_types(area)
-    seen = server_side_session_id
-    outcome = _load(config, target, session_id, known, worker_python is None, loader, types, seen)
+    outcome = _load(context, known, worker_python is None, types)
     functions = {
         u.name: RegisteredUdf(
             u.name,
@@ -113,22 +125,17 @@ def _generation_of(
 
 
 def register_udfs_knowing_python(
-    config: Config,
-    target: Target,
-    session_id: str,
-    worker_python: str | None,
-    *,
-    loader: Loader | None = None,
+    context: UdfContext, worker_python: str | None
 ) -> tuple[list[RegisteredUdf], str | None]:
     """Register every configured UDF on a session outside the project's generations (a fresh
     `connect submit` session); raises UdfLoadError with one line on failure. With the workers'
     Python already known (the same server answered before), no probe UDF runs. Returns the
     registered UDFs and the workers' Python."""
-    if not has_udfs(config):
+    if not has_udfs(context.config):
         return [], worker_python
     if worker_python is not None:
         check_worker_python(local_python(), worker_python)
-    outcome = _load(config, target, session_id, {}, worker_python is None, loader)
+    outcome = _load(context, {}, worker_python is None)
     registered = [
         RegisteredUdf(u.name, u.kind, u.return_type, u.source, u.fingerprint) for u in outcome.udfs
     ]
@@ -136,17 +143,14 @@ def register_udfs_knowing_python(
 
 
 def _load(
-    config: Config,
-    target: Target,
-    session_id: str,
+    context: UdfContext,
     known: Mapping[str, str],
     check_python: bool,
-    loader: Loader | None,
     return_types: tuple[str, ...] = (),
-    server_side_session_id: str | None = None,
 ) -> LoadOutcome:
+    config, target = context.config, context.target
     if _java_only(config, known):
-        return _register_java_here(config, target, session_id, server_side_session_id, known)
+        return _register_java_here(context, known)
     mark("udf.load_start")
     request = LoadRequest(
         project_root=str(config.project_root),
@@ -158,9 +162,9 @@ def _load(
         return_types=return_types,
     )
     user_id = target.spec.user_id or default_user_id()
-    env = loader_environment(target, session_id, user_id)
+    env = loader_environment(target, context.session_id, user_id)
     mark("udf.env")
-    return run_loader(request, env, _log_path(config.project_root), loader=loader)
+    return run_loader(request, env, _log_path(config.project_root), loader=context.loader)
 
 
 def _java_only(config: Config, known: Mapping[str, str]) -> bool:
@@ -169,19 +173,14 @@ def _java_only(config: Config, known: Mapping[str, str]) -> bool:
     return not config.udf_modules and set(known) <= set(config.java_udfs)
 
 
-def _register_java_here(
-    config: Config,
-    target: Target,
-    session_id: str,
-    server_side_session_id: str | None,
-    known: Mapping[str, str],
-) -> LoadOutcome:
+def _register_java_here(context: UdfContext, known: Mapping[str, str]) -> LoadOutcome:
     """What the loader child does for Java UDFs, one call each, from this process; with the
     server's id for the session, a restarted server refuses instead of registering them in
     a new, empty session."""
     loaded: list[LoadedUdf] = []
-    with target.session(session_id, server_side_session_id) as session:
-        for name, java in config.java_udfs.items():
+    ids = (context.session_id, context.server_side_session_id)
+    with context.target.session(*ids) as session:
+        for name, java in context.config.java_udfs.items():
             fingerprint = java_udf_fingerprint(java.class_name, java.returns)
             is_new = known.get(name) != fingerprint
             if is_new:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect
 from tests.integration.conftest import session_alive, sync_json
 from tests.support import run_connect_in_process
+from tests.support.submits import started_submit
 
 pytestmark = pytest.mark.integration
 
@@ -84,24 +83,6 @@ while not os.path.exists("done") and time.time() < deadline:
 """
 
 
-def started_run(server: EmbeddedServer, root: Path) -> tuple[subprocess.Popen[str], str]:
-    """`connect submit --attach waits.py` in its own process group; the clone's session id."""
-    (root / "waits.py").write_text(WAITS)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "submit", "--attach", "waits.py"],
-        env=server.env,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert run.stdout is not None
-    line = run.stdout.readline()
-    assert line.startswith("session "), line + (run.stderr.read() if run.stderr else "")
-    return run, line.split()[1]
-
-
 def recorded(root: Path) -> set[str]:
     return {s.session_id for s in unfinished_sessions(root)}
 
@@ -110,7 +91,9 @@ def test_an_attached_run_stopped_by_sigterm_releases_its_clone(
     embedded_server: EmbeddedServer, project: Path
 ) -> None:
     generation = sync_json(embedded_server, project)
-    run, clone = started_run(embedded_server, project)
+    run, [clone] = started_submit(
+        embedded_server.env, project, "waits.py", WAITS, "--attach", first_word="session"
+    )
     try:
         assert clone != generation["session_id"]
         assert clone in recorded(project)
@@ -130,7 +113,9 @@ def test_an_attached_run_killed_with_kill_9_leaves_its_clone_to_the_next_sync(
     embedded_server: EmbeddedServer, project: Path
 ) -> None:
     generation = sync_json(embedded_server, project)
-    run, clone = started_run(embedded_server, project)
+    run, [clone] = started_submit(
+        embedded_server.env, project, "waits.py", WAITS, "--attach", first_word="session"
+    )
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     assert recorded(project) == {clone}

@@ -17,7 +17,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,9 +31,10 @@ from sparkpush.state.folders import STATE_DIR_NAME
 from sparkpush.sync.engine import sync_project
 from sparkpush.sync.generation import load_generation
 from sparkpush.sync.unfinished import unfinished_sessions
-from tests.conftest import EmbeddedServer, run_connect
+from tests.conftest import EmbeddedServer
 from tests.integration.conftest import ServerSessions
 from tests.support import run_connect_in_process, wait_until
+from tests.support.forked_runs import ForkedRun, run_connect_forked, start_connect_forked
 
 pytestmark = pytest.mark.integration
 
@@ -103,15 +103,10 @@ def sync_cli(server: EmbeddedServer, root: Path) -> dict[str, object]:
 AIMED_TRIALS = 8
 
 
-def started_sync(server: EmbeddedServer, root: Path) -> subprocess.Popen[bytes]:
-    """`connect sync --json` in the background, its output dropped."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "sync", "--json"],
-        env=server.env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def started_sync(server: EmbeddedServer, root: Path) -> ForkedRun:
+    """`connect sync --json` in the background as its own process, forked from a warm one: a
+    kill lands in the sync, not in Python's start (which takes longer than the sync)."""
+    return start_connect_forked(["sync", "--json"], env=server.env, cwd=root)
 
 
 def killed_sync(server: EmbeddedServer, root: Path, delay: float) -> int | None:
@@ -123,6 +118,8 @@ def killed_sync(server: EmbeddedServer, root: Path, delay: float) -> int | None:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         return None
+    finally:
+        process.close()
 
 
 def killed_once_recorded(server: EmbeddedServer, root: Path, count: int) -> int | None:
@@ -130,17 +127,20 @@ def killed_once_recorded(server: EmbeddedServer, root: Path, count: int) -> int 
     sessions (a base, then a clone: each recorded before the server creates it); its return
     code if it ended first. Aims a kill at a phase that random delays happened to miss."""
     process = started_sync(server, root)
-    wait_until(
-        lambda: process.poll() is not None or len(unfinished_sessions(root)) >= count,
-        300,
-        what=f"{count} unfinished sessions recorded",
-        interval=0.002,
-    )
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        return None
-    return process.returncode
+    try:
+        wait_until(
+            lambda: process.poll() is not None or len(unfinished_sessions(root)) >= count,
+            300,
+            what=f"{count} unfinished sessions recorded",
+            interval=0.002,
+        )
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return None
+        return process.returncode
+    finally:
+        process.close()
 
 
 def test_sync_killed_at_random_points_recovers_and_leaks_no_session(
@@ -228,14 +228,15 @@ def test_daemon_killed_at_random_points_recovers_and_leaks_no_session(
     log = embedded_server.state_home / "sparkpush" / "server.log"
     sessions = ServerSessions(log, log.stat().st_size)
     try:
-        assert run_connect(["daemon", "start"], env=embedded_server.env, cwd=root).returncode == 0
+        started = run_connect_forked(["daemon", "start"], env=embedded_server.env, cwd=root)
+        assert started.returncode == 0, started.stderr
         for trial in range(1, DAEMON_TRIALS + 1):
             # the watcher starts building a new generation: a new base, or a clone of the base
             write_sources(root, trial, rng, base=trial % 2 == 0)
             time.sleep(rng.uniform(0.0, 1.5))
             os.kill(daemon_pid(embedded_server, root), signal.SIGKILL)
             assert_state_readable(root)
-            restarted = run_connect(["daemon", "start"], env=embedded_server.env, cwd=root)
+            restarted = run_connect_forked(["daemon", "start"], env=embedded_server.env, cwd=root)
             assert restarted.returncode == 0, restarted.stderr
             assert "started" in restarted.stdout, restarted.stdout
             converged = sync_cli(embedded_server, root)  # through the new daemon

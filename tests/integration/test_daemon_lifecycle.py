@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from tests.integration.conftest import (
     status_json,
 )
 from tests.support import wait_until
+from tests.support.submits import started_submit
 
 pytestmark = pytest.mark.integration
 
@@ -242,28 +241,13 @@ while time.time() < deadline:
 """
 
 
-def started_attached_run(env: dict[str, str], root: Path) -> tuple[subprocess.Popen[str], str]:
-    (root / "waits.py").write_text(WAITS)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "submit", "--attach", "waits.py"],
-        env=env,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert run.stdout is not None
-    line = run.stdout.readline()
-    assert line.startswith("session "), line + (run.stderr.read() if run.stderr else "")
-    return run, line.split()[1]
-
-
 def test_a_no_op_sync_through_the_daemon_releases_a_killed_runs_clone(
     embedded_server: EmbeddedServer, daemon: Path
 ) -> None:
     env = embedded_server.env
-    run, clone = started_attached_run(env, daemon)
+    run, [clone, _] = started_submit(
+        env, daemon, "waits.py", WAITS, "--attach", first_word="session"
+    )
     os.killpg(run.pid, signal.SIGKILL)  # the submit and its script
     run.wait()
     assert clone in {s.session_id for s in unfinished_sessions(daemon)}

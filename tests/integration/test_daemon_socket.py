@@ -34,6 +34,7 @@ from tests.integration.conftest import (
     start_as_nobody,
 )
 from tests.support import run_connect_in_process
+from tests.support.forked_runs import run_connect_forked, start_connect_forked
 
 pytestmark = pytest.mark.integration
 
@@ -339,23 +340,24 @@ def test_a_burst_of_30_status_calls_all_get_an_answer(
         thread.join(timeout=120)
     assert len(answers) == callers
     assert None not in answers
+    # as many `connect` processes at once (forked from a warm one: they start within
+    # milliseconds of each other, not over the seconds 30 interpreters take to start)
     commands = [
-        subprocess.Popen(
-            [sys.executable, "-m", "sparkpush", "daemon", "status", "--json"],
-            env=embedded_server.env,
-            cwd=small_daemon,
-            stdout=subprocess.PIPE,
-            text=True,
+        start_connect_forked(
+            ["daemon", "status", "--json"], env=embedded_server.env, cwd=small_daemon
         )
         for _ in range(callers)
     ]
     try:
-        outputs = [json.loads(p.communicate(timeout=300)[0]) for p in commands]
+        for command in commands:
+            assert command.wait(timeout=300) == 0, command.output()[1]
+        outputs = [json.loads(command.output()[0]) for command in commands]
     finally:
         for command in commands:
             if command.poll() is None:
                 command.kill()
                 command.wait()
+            command.close()
     assert [o["running"] for o in outputs] == [True] * callers
 
 
@@ -382,19 +384,8 @@ def test_daemon_server_and_loader_files_are_user_only_under_umask_000(tmp_path: 
     state_home = tmp_path / "home" / ".local" / "state"
     env = clean_env(XDG_STATE_HOME=str(state_home))
 
-    def open_umask() -> None:
-        os.umask(0)
-
     def connect(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "sparkpush", *args],
-            env=env,
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            preexec_fn=open_umask,
-        )
+        return run_connect_forked(list(args), env=env, cwd=root, umask=0)
 
     try:
         started = connect("daemon", "start")

@@ -210,7 +210,13 @@ def test_the_run_holds_its_generation_and_ctrl_c_releases_clone_and_lease(
         assert first["generation"] == 1 and session_alive(embedded_server, clone)
         # a new generation while the run holds generation 1: it stays, leased
         (root / "d.txt").write_text("2")
-        second = generation_after(root, env, 1)
+        generation_after(root, env, 1)
+        # the daemon saves generation 2 before it retires generation 1 (a status read in
+        # between, on a loaded machine, shows no lease yet): wait for the retirement
+        second = wait_until(
+            lambda: (status := daemon_status(root, env))["leases"] and status,
+            what="generation 1 retired while leased",
+        )
         # generation 1 is leased; its base (replaced: d.txt is base) is held by generation 1
         assert second["leases"][first["session_id"]] == 1
         assert first["base_session_id"] and second["base_session_id"] != first["base_session_id"]

@@ -18,6 +18,7 @@ from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer, run_connect_in_process
 from tests.integration.conftest import RestartableServer, own_server, session_alive, status_json
 from tests.support import wait_until
+from tests.support.submits import started_submit
 
 pytestmark = pytest.mark.integration
 
@@ -45,25 +46,14 @@ print("finished", flush=True)
 """
 
 
-def started_submit(
+def started_slow_query(
     env: dict[str, str], root: Path, *flags: str
 ) -> tuple[subprocess.Popen[str], int, str]:
-    """`connect submit FLAGS slow.py marks.txt` in a session of its own: (it, the script's
-    process id, the run's session id)."""
-    (root / "slow.py").write_text(SLOW_QUERY)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "sparkpush", "submit", *flags, "slow.py", "marks.txt"],
-        env=env,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    """`connect submit FLAGS slow.py marks.txt`: (it, the script's process id, the run's
+    session id)."""
+    run, [pid, session] = started_submit(
+        env, root, "slow.py", SLOW_QUERY, *flags, args=("marks.txt",), first_word="child"
     )
-    assert run.stdout is not None
-    line = run.stdout.readline()
-    assert line.startswith("child "), line + (run.stderr.read() if run.stderr else "")
-    _, pid, session = line.split()
     return run, int(pid), session
 
 
@@ -88,7 +78,7 @@ def test_kill_9_of_submit_ends_its_script_and_interrupts_its_query(
 ) -> None:
     root = tmp_path / "proj"
     root.mkdir()
-    run, child, _ = started_submit(embedded_server.env, root, "--fresh")
+    run, child, _ = started_slow_query(embedded_server.env, root, "--fresh")
     try:
         wait_until(lambda: rows_marked(root) >= 3, what="the query to run")
         os.kill(run.pid, signal.SIGKILL)  # the submit alone, not its process group
@@ -114,7 +104,7 @@ def test_kill_9_of_an_attached_submit_never_releases_its_clone_under_its_script(
     root.mkdir()
     (root / "pyproject.toml").write_text("[tool.sparkpush]\n")
     env = embedded_server.env
-    run, child, clone = started_submit(env, root, "--attach")
+    run, child, clone = started_slow_query(env, root, "--attach")
     try:
         [record] = [s for s in unfinished_sessions(root) if s.session_id == clone]
         assert record.pids == (run.pid, child), "the script's process owns the clone too"

@@ -197,12 +197,13 @@ def test_udfs_registered_on_a_fresh_submit_session(
     embedded_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     from sparkpush.config.settings import load_config
-    from sparkpush.udf.registration import register_udfs_knowing_python
+    from sparkpush.udf.registration import UdfContext, register_udfs_knowing_python
 
     root = write_udf_project(tmp_path / "project")
     target = Target(spec=parse_connection_string(embedded_server.remote_with_token), source="test")
     session_id = new_session_id()
-    registered, _ = register_udfs_knowing_python(load_config(cwd=root), target, session_id, None)
+    context = UdfContext(load_config(cwd=root), target, session_id)
+    registered, _ = register_udfs_knowing_python(context, None)
     assert sorted(u.name for u in registered) == ["Squares", "plus_one", "tagged"]
     seen = query_session(
         embedded_server, session_id, 'print("v:", spark.sql("SELECT tagged(\'s\')").first()[0])'

@@ -4,6 +4,9 @@
 - `run_connect(args, env=..., cwd=...)`: `connect` as its own process, where the process
   boundary matters; `run_connect_in_process(...)`: the same CLI in the test process, checked
   to leave no process-wide state behind (`cli_runs.py`, `process_state.py`).
+- `started_submit(env, root, script, source, ...)`: `connect submit` in the background, once
+  its script has printed its first line (`submits.py`).
+- `LINUX_WORKERS`: the workers unit tests pretend a server has (`worker_targets.py`).
 """
 
 from __future__ import annotations

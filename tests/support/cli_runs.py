@@ -1,6 +1,8 @@
 """Running `connect` from a test: as its own process, or inside the test process.
 
-`run_connect` starts `python -m sparkpush` as a user would. Use it where a process boundary
+`run_connect` runs `connect` as its own process, as a user would: forked from a warm process
+that imported the CLI once (`forked_runs`), or `python -m sparkpush` (`run_connect_spawned`)
+where the run's environment must be read by a new interpreter. Use it where a process boundary
 is what the test is about: signals, a child's exit, daemons and servers it starts (they would
 be children of the test process), ttys, `-v` logging (configured once per process), `submit`
 (it forks its script process) and `test`/`watch`/`shell`.
@@ -32,6 +34,7 @@ from click.testing import CliRunner
 
 # imported once here, not by the first run: the import sets GRPC_VERBOSITY in os.environ
 from sparkpush.cli.main import main as connect_main
+from tests.support.forked_runs import can_fork, run_connect_forked
 from tests.support.process_state import ProcessState, leaks_since
 
 LOG_FORMAT = "connect: %(levelname)s %(name)s: %(message)s"
@@ -71,7 +74,23 @@ def run_connect(
     timeout: float = 300,
     stdin: int | None = subprocess.DEVNULL,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `connect ARGS` as a user would, capturing its output."""
+    """Run `connect ARGS` as a user would, as its own process, capturing its output: forked
+    from the warm process (`tests.support.forked_runs`) unless `env` or `stdin` need a new
+    interpreter."""
+    if stdin == subprocess.DEVNULL and can_fork(env):
+        return run_connect_forked(args, env=env, cwd=cwd, timeout=timeout)
+    return run_connect_spawned(args, env=env, cwd=cwd, timeout=timeout, stdin=stdin)
+
+
+def run_connect_spawned(
+    args: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    timeout: float = 300,
+    stdin: int | None = subprocess.DEVNULL,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m sparkpush ARGS` in a new interpreter, capturing its output."""
     return subprocess.run(
         [sys.executable, "-m", "sparkpush", *args],
         env=dict(env),

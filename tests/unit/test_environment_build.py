@@ -28,19 +28,9 @@ from sparkpush.errors import (
     ExitCode,
     UntrustedConfigError,
 )
-from sparkpush.remote.worker_target import WorkerTarget, local_target, same_platform
+from sparkpush.remote.worker_target import local_target, same_platform
+from tests.support.worker_targets import LINUX_WORKERS
 
-LINUX = WorkerTarget(
-    python="3.11",
-    implementation="cp",
-    abi="cp311",
-    system="linux",
-    machine="x86_64",
-    platform="linux_x86_64",
-    glibc="2.28",
-    executable="/opt/python/bin/python3.11",
-    provided={"numpy": "1.26.4", "pyspark": "4.0.0"},
-)
 SPEC = EnvironmentSpec(requirements=("msgpack==1.0.8",), pip_args=(), wheels=(), wheel_hashes=())
 
 
@@ -149,14 +139,14 @@ def test_what_pysparks_packages_need_is_provided_too() -> None:
 
 def test_same_platform_installs_plainly_and_wheels_only(tmp_path: Path) -> None:
     command = install_command(
-        SPEC, LINUX, tmp_path, cross_platform=False, constraints=None, program=["pip"]
+        SPEC, LINUX_WORKERS, tmp_path, cross_platform=False, constraints=None, program=["pip"]
     )
     assert command == ["pip", "install", *BASE_OPTIONS, "--target", str(tmp_path), "msgpack==1.0.8"]
     assert "--only-binary=:all:" in command
 
 
 def test_another_platform_names_its_tags_python_and_abi(tmp_path: Path) -> None:
-    arm = dataclasses.replace(LINUX, machine="aarch64", platform="linux_aarch64")
+    arm = dataclasses.replace(LINUX_WORKERS, machine="aarch64", platform="linux_aarch64")
     command = install_command(
         SPEC, arm, tmp_path, cross_platform=True, constraints=tmp_path / "c.txt", program=["pip"]
     )
@@ -170,10 +160,11 @@ def test_another_platform_names_its_tags_python_and_abi(tmp_path: Path) -> None:
 
 
 def test_only_another_abi_machine_or_libc_is_another_platform() -> None:
-    assert same_platform(LINUX, dataclasses.replace(LINUX, executable="/usr/bin/python3"))
-    assert not same_platform(LINUX, dataclasses.replace(LINUX, machine="aarch64"))
-    assert not same_platform(LINUX, dataclasses.replace(LINUX, abi="cp312"))
-    assert not same_platform(LINUX, dataclasses.replace(LINUX, glibc="2.17"))
+    other_interpreter = dataclasses.replace(LINUX_WORKERS, executable="/usr/bin/python3")
+    assert same_platform(LINUX_WORKERS, other_interpreter)
+    assert not same_platform(LINUX_WORKERS, dataclasses.replace(LINUX_WORKERS, machine="aarch64"))
+    assert not same_platform(LINUX_WORKERS, dataclasses.replace(LINUX_WORKERS, abi="cp312"))
+    assert not same_platform(LINUX_WORKERS, dataclasses.replace(LINUX_WORKERS, glibc="2.17"))
 
 
 @pytest.mark.parametrize(
@@ -205,19 +196,20 @@ def test_only_another_abi_machine_or_libc_is_another_platform() -> None:
 def test_pip_failures_become_one_line_with_their_exit_code(
     output: str, error: type[Exception], message: str
 ) -> None:
-    found = pip_failure(output, LINUX)
+    found = pip_failure(output, LINUX_WORKERS)
     assert isinstance(found, error)
     assert message in str(found) and "\n" not in str(found)
     assert found.exit_code in (ExitCode.USAGE, ExitCode.UNREACHABLE)  # type: ignore[attr-defined]
 
 
 def test_the_input_key_follows_the_requirements_and_the_target() -> None:
-    assert input_key(SPEC, LINUX) == input_key(SPEC, dataclasses.replace(LINUX))
-    assert input_key(SPEC, LINUX) != input_key(SPEC, dataclasses.replace(LINUX, python="3.12"))
+    assert input_key(SPEC, LINUX_WORKERS) == input_key(SPEC, dataclasses.replace(LINUX_WORKERS))
+    python_3_12 = dataclasses.replace(LINUX_WORKERS, python="3.12")
+    assert input_key(SPEC, LINUX_WORKERS) != input_key(SPEC, python_3_12)
     other = dataclasses.replace(SPEC, requirements=("msgpack==1.1.0",))
-    assert input_key(SPEC, LINUX) != input_key(other, LINUX)
+    assert input_key(SPEC, LINUX_WORKERS) != input_key(other, LINUX_WORKERS)
     args = dataclasses.replace(SPEC, pip_args=("--pre",))
-    assert input_key(SPEC, LINUX) != input_key(args, LINUX)
+    assert input_key(SPEC, LINUX_WORKERS) != input_key(args, LINUX_WORKERS)
 
 
 def test_the_session_conf_comes_with_the_archive_only() -> None:
@@ -337,7 +329,7 @@ def test_connect_env_shows_a_built_environment_in_lines() -> None:
         {
             "configured": True,
             "built": True,
-            "target": LINUX.describe(),
+            "target": LINUX_WORKERS.describe(),
             "packages": {"msgpack": "1.0.8"},
             "left_out": {"numpy": "2.1.0"},
             "size": 395541,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import clean_env
-from tests.support import cli_runs, process_state, run_connect, run_connect_in_process, wait_until
+from tests.support import cli_runs, process_state, run_connect_in_process, wait_until
 from tests.support.process_state import ProcessState, leaks_since
 
 BAD_CONFIG = '[tool.sparkpush]\nremot = "sc://x"\n'
@@ -41,7 +41,7 @@ def test_a_run_in_process_gives_what_a_real_process_gives(
     (tmp_path / "pyproject.toml").write_text(config)
     (tmp_path / "data.txt").write_text("x")
     env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
-    real = run_connect(args, env=env, cwd=tmp_path, timeout=120)
+    real = cli_runs.run_connect_spawned(args, env=env, cwd=tmp_path, timeout=120)
     inside = run_connect_in_process(args, env=env, cwd=tmp_path)
     assert (inside.returncode, inside.stdout, inside.stderr) == (
         real.returncode,

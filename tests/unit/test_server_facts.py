@@ -32,18 +32,8 @@ from sparkpush.remote.target import Target
 from sparkpush.remote.worker_probe import parse_probe_answer
 from sparkpush.remote.worker_target import WorkerTarget
 from tests.fake_session import FakeServer
+from tests.support.worker_targets import LINUX_WORKERS
 
-LINUX = WorkerTarget(
-    python="3.11",
-    implementation="cp",
-    abi="cp311",
-    system="linux",
-    machine="x86_64",
-    platform="linux_x86_64",
-    glibc="2.36",
-    executable="/usr/bin/python3.11",
-    provided={"pyspark": "4.1.0"},
-)
 MISMATCH = (
     "[PYTHON_VERSION_MISMATCH] Python in worker has different version: 3.10 than that in "
     "driver: 3.11, PySpark cannot run with different minor versions."
@@ -62,7 +52,7 @@ class FakeProbeChild:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
-def target_answer(target: WorkerTarget = LINUX) -> str:
+def target_answer(target: WorkerTarget = LINUX_WORKERS) -> str:
     return "some PySpark noise\n" + json.dumps({"target": target.as_json()}) + "\n"
 
 
@@ -77,12 +67,12 @@ def facts_of(server: FakeServer, probe: FakeProbeChild, **session_conf: str) -> 
 
 def test_the_workers_target_is_asked_once_per_server_start() -> None:
     server, probe = FakeServer(), FakeProbeChild(target_answer())
-    assert facts_of(server, probe).worker_target() == LINUX
-    assert facts_of(server, probe).worker_target() == LINUX  # another command: remembered
+    assert facts_of(server, probe).worker_target() == LINUX_WORKERS
+    assert facts_of(server, probe).worker_target() == LINUX_WORKERS  # another command: remembered
     assert facts_of(server, probe).worker_python() == "3.11"  # learnt with the target
     assert len(probe.runs) == 1
     server.restart()
-    assert facts_of(server, probe).worker_target() == LINUX
+    assert facts_of(server, probe).worker_target() == LINUX_WORKERS
     assert len(probe.runs) == 2
 
 
@@ -120,7 +110,7 @@ def test_a_failed_probe_is_not_remembered(answer: str | None) -> None:
         assert "did not answer within 180 s" in failed.value.message
     assert facts_of(server, probe).known(WORKER_TARGET) is None
     assert facts_of(server, probe).known(WORKER_PYTHON) is None
-    assert facts_of(server, probe).worker_target() == LINUX  # asked again, then remembered
+    assert facts_of(server, probe).worker_target() == LINUX_WORKERS  # asked again, then remembered
     assert len(probe.runs) == 2
 
 
@@ -155,9 +145,9 @@ def test_a_corrupt_cache_file_is_a_miss(text: str) -> None:
     facts = facts_of(server, probe)
     assert facts.known(WORKER_PYTHON) is None
     assert facts.known(CLONE_SESSION) is None
-    assert facts.worker_target() == LINUX
+    assert facts.worker_target() == LINUX_WORKERS
     assert len(probe.runs) == 2
-    assert facts_of(server, probe).worker_target() == LINUX  # the file is whole again
+    assert facts_of(server, probe).worker_target() == LINUX_WORKERS  # the file is whole again
     assert len(probe.runs) == 2
 
 
@@ -213,7 +203,7 @@ def test_the_servers_answers_are_asked_once_per_facts_object() -> None:
 
 def test_without_a_session_the_facts_are_asked_on_a_throwaway_one() -> None:
     server, probe = FakeServer(), FakeProbeChild(target_answer())
-    assert ServerFacts(server.target(), probe=probe).worker_target() == LINUX
+    assert ServerFacts(server.target(), probe=probe).worker_target() == LINUX_WORKERS
     [throwaway] = server.sessions
     assert server.released == [throwaway]
     assert server.opened == server.closed == 1
@@ -274,7 +264,7 @@ def test_a_session_is_alive_until_released_or_its_server_restarts() -> None:
 @pytest.mark.parametrize(
     ("stdout", "target", "python"),
     [
-        (target_answer(), LINUX, "3.11"),
+        (target_answer(), LINUX_WORKERS, "3.11"),
         (json.dumps({"error": MISMATCH}), None, "3.10"),
         (json.dumps({"error": "boom"}), None, None),
         (json.dumps({"target": {"python": "3.11"}}), None, None),  # another version's form

@@ -25,7 +25,7 @@ from sparkpush.udf.loader_messages import (
     LoadOutcome,
     LoadRequest,
 )
-from sparkpush.udf.registration import register_project_udfs
+from sparkpush.udf.registration import UdfContext, register_project_udfs
 from sparkpush.udf.udf_kind import UdfKind
 from tests.fake_session import FakeServer
 
@@ -161,14 +161,16 @@ def test_java_udfs_are_not_registered_in_the_empty_session_of_a_restarted_server
     server.restart()  # between the sync's liveness check and the registration
     with pytest.raises(UdfLoadError, match="SESSION_CHANGED"):
         register_project_udfs(
-            java_project(tmp_path, returns="int"),
-            target,
+            UdfContext(
+                java_project(tmp_path, returns="int"),
+                target,
+                generation.session_id,
+                generation.server_side_session_id,
+            ),
             generation.udfs,
-            session_id=generation.session_id,
             generation=generation.number,
             sources=None,
             force=False,
-            server_side_session_id=generation.server_side_session_id,
         )
     after_restart = server.sessions.get(generation.session_id)
     assert after_restart is None or after_restart.java_udfs == {}
