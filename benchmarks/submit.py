@@ -11,9 +11,12 @@ session registers them). Goal: <= 1.25x the project without UDFs.
 Worker output, same run: a script whose UDF prints a line per row, `connect submit` with
 worker output on vs `--no-worker-output` (goal <= 1.1x); and the delay from a `print` in a
 running script (16 queries one after the other, each a one-second task that prints the
-time as it ends) to its line on `connect submit`'s stderr (goal p50 <= 2 s).
+time as it ends) to its line on `connect submit`'s stderr (goal p50 <= 2 s). With
+`--baseline-code DIR` (another checkout's top folder, e.g. `git archive main`, first on the
+PYTHONPATH of its runs), that code's worker output is timed too, its runs alternating with
+ours and the `--no-worker-output` ones on the same server.
 
-    .venv/bin/python benchmarks/submit.py [--runs 5] [--only worker-output]
+    .venv/bin/python benchmarks/submit.py [--runs 5] [--only worker-output] [--baseline-code DIR]
 """
 
 from __future__ import annotations
@@ -111,6 +114,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=("all", "worker-output"), default="all")
+    parser.add_argument(
+        "--baseline-code",
+        type=Path,
+        help="another checkout's top folder: its worker output timed in the same run",
+    )
     options = parser.parse_args()
     runs = options.runs
     with tempfile.TemporaryDirectory(prefix="sparkpush-bench-") as temp:
@@ -144,7 +152,7 @@ def main() -> int:
         print(started.stdout.strip())
         try:
             if options.only == "worker-output":
-                return measure_worker_output(project, base_env, runs)
+                return measure_worker_output(project, base_env, runs, options.baseline_code)
             return measure(project, base_env, root, port, runs)
         finally:
             connect(["server", "stop"], base_env, project)
@@ -213,28 +221,57 @@ def measure(project: Path, base_env: dict[str, str], root: Path, port: int, runs
     return 0
 
 
-def measure_worker_output(project: Path, env: dict[str, str], runs: int) -> int:
-    """Worker output on vs off for a printing script; the delay from a print to its line."""
+def measure_worker_output(
+    project: Path, env: dict[str, str], runs: int, baseline_code: Path | None = None
+) -> int:
+    """Worker output on vs off for a printing script; the delay from a print to its line.
+    With `baseline_code`, the same for that code's worker output (runs alternating)."""
     on_cmd = [sys.executable, "-m", "sparkpush", "submit", "printing.py"]
     off_cmd = [*on_cmd[:-1], "--no-worker-output", "printing.py"]
-    timed_printing(on_cmd, env, project, PRINTED_ROWS)
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    sides = {"on": env}
+    if baseline_code is not None:
+        sides["baseline on"] = {**env, "PYTHONPATH": str(baseline_code.resolve())}
+    for side_env in sides.values():
+        timed_printing(on_cmd, side_env, project, PRINTED_ROWS)
     timed_printing(off_cmd, env, project, 0)
-    on: list[float] = []
-    off: list[float] = []
+    times: dict[str, list[float]] = {side: [] for side in [*sides, "off"]}
     for run in range(runs):
-        on.append(timed_printing(on_cmd, env, project, PRINTED_ROWS))
-        off.append(timed_printing(off_cmd, env, project, 0))
-        print(f"run {run + 1}: worker output on {on[-1]:.3f} s, off {off[-1]:.3f} s")
-    on_s, off_s = statistics.median(on), statistics.median(off)
-    ratio = on_s / off_s
-    print(f"median: on {on_s:.3f} s, off {off_s:.3f} s, ratio {ratio:.3f} (goal <= 1.1)")
-    delays: list[float] = []
+        for side, side_env in sides.items():
+            times[side].append(timed_printing(on_cmd, side_env, project, PRINTED_ROWS))
+        times["off"].append(timed_printing(off_cmd, env, project, 0))
+        print(
+            f"run {run + 1}: "
+            + ", ".join(f"worker output {side} {t[-1]:.3f} s" for side, t in times.items())
+        )
+    medians = {side: statistics.median(t) for side, t in times.items()}
+    ratios = {side: medians[side] / medians["off"] for side in sides}
+    for side in sides:
+        print(
+            f"median: {side} {medians[side]:.3f} s, off {medians['off']:.3f} s, "
+            f"ratio {ratios[side]:.3f} (goal <= {WORKER_OUTPUT_GOAL_RATIO})"
+        )
+    delays: dict[str, list[float]] = {side: [] for side in sides}
     for _ in range(max(1, runs // 2)):
-        delays += print_delays(project, env)
-    delays.sort()
-    p50 = statistics.median(delays)
-    p95 = delays[min(len(delays) - 1, int(0.95 * len(delays)))]
-    print(f"print -> terminal: p50 {p50:.2f} s, p95 {p95:.2f} s over {len(delays)} lines")
+        for side, side_env in sides.items():
+            delays[side] += print_delays(project, side_env)
+    figures: dict[str, object] = {}
+    for side, side_delays in delays.items():
+        side_delays.sort()
+        p50 = statistics.median(side_delays)
+        p95 = side_delays[min(len(side_delays) - 1, int(0.95 * len(side_delays)))]
+        print(
+            f"print -> terminal ({side}): p50 {p50:.2f} s, p95 {p95:.2f} s "
+            f"over {len(side_delays)} lines"
+        )
+        prefix = "" if side == "on" else "baseline_"
+        figures[f"{prefix}delay_p50_s"] = round(p50, 2)
+        figures[f"{prefix}delay_p95_s"] = round(p95, 2)
+        if side != "on":
+            figures["baseline_on_median_s"] = round(medians[side], 3)
+            figures["baseline_on_s"] = [round(t, 3) for t in times[side]]
+            figures["baseline_ratio"] = round(ratios[side], 3)
+            figures["baseline_code"] = str(baseline_code)
     import pyspark
 
     print(
@@ -243,17 +280,17 @@ def measure_worker_output(project: Path, env: dict[str, str], runs: int) -> int:
                 "benchmark": "submit-worker-output",
                 "runs": runs,
                 "printed_lines": PRINTED_ROWS,
-                "on_median_s": round(on_s, 3),
-                "off_median_s": round(off_s, 3),
-                "on_s": [round(t, 3) for t in on],
-                "off_s": [round(t, 3) for t in off],
-                "ratio": round(ratio, 3),
+                "on_median_s": round(medians["on"], 3),
+                "off_median_s": round(medians["off"], 3),
+                "on_s": [round(t, 3) for t in times["on"]],
+                "off_s": [round(t, 3) for t in times["off"]],
+                "ratio": round(ratios["on"], 3),
                 "goal_ratio": WORKER_OUTPUT_GOAL_RATIO,
-                "goal_met": ratio <= WORKER_OUTPUT_GOAL_RATIO,
-                "delay_p50_s": round(p50, 2),
-                "delay_p95_s": round(p95, 2),
+                "goal_met": ratios["on"] <= WORKER_OUTPUT_GOAL_RATIO,
+                **figures,
                 "delay_goal_p50_s": DELAY_GOAL_P50_S,
-                "delay_goal_met": p50 <= DELAY_GOAL_P50_S,
+                "delay_goal_met": figures["delay_p50_s"] <= DELAY_GOAL_P50_S,  # type: ignore[operator]
+                "load_at_start": load_at_start,
                 "load": [round(x, 2) for x in os.getloadavg()],
                 "pyspark": pyspark.__version__,
                 "python": platform.python_version(),

@@ -13,7 +13,6 @@ under pytest-xdist each worker clones the generation its controller holds (`live
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import threading
@@ -60,12 +59,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="At the end, leave a clone of the generation with its Python worker started for "
         "the next run (released by that run, or by the server's idle timeout).",
     )
+    # two options, not argparse's BooleanOptionalAction: its negative would be
+    # --no-sparkpush-worker-output, out of the --sparkpush- namespace
     group.addoption(
         "--sparkpush-worker-output",
-        action=argparse.BooleanOptionalAction,
+        action="store_true",
+        dest="sparkpush_worker_output",
         default=None,
         help="Show what the UDFs print and log on the workers: in a failing test's report, "
         "live with -s (default: on, or worker_output in the config).",
+    )
+    group.addoption(
+        "--sparkpush-no-worker-output",
+        action="store_false",
+        dest="sparkpush_worker_output",
+        default=None,
+        help="Do not show what the UDFs print and log on the workers.",
     )
     group.addoption(
         "--sparkpush-config",

@@ -55,6 +55,7 @@ class LiveWorkerOutput:
     _live_output: BoundedLines | None = None
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _reads: int = 0
 
     def start(self) -> None:
         """Follow every session the project hands out from now on."""
@@ -105,12 +106,14 @@ class LiveWorkerOutput:
         with self._read_lock:
             self._fill(output)
 
-    def _fill(self, output: BoundedLines) -> None:
+    def _fill(self, output: BoundedLines, settled: bool = True) -> None:
+        """`settled`: the test or cell is over (a query still running may have tasks that
+        ended); else only sessions where a task or query ended since the last read are read."""
         if output.wants_records:
-            output.add(self._collect(READ_TIMEOUT_S, output.wanted))
+            output.add(self._collect(READ_TIMEOUT_S, output.wanted, settled))
             if not output.wants_records:
                 output.counted(self._count_lines())
-        elif self._any_news():
+        elif self._any_news(settled):
             output.counted(self._count_lines())
         if self.unavailable:
             output.say(self.unavailable)
@@ -126,31 +129,34 @@ class LiveWorkerOutput:
                 log.info("counting the worker output failed: %s", exc)
         return total
 
-    def _any_news(self) -> bool:
+    def _any_news(self, settled: bool) -> bool:
         with self._lock:
             followed = list(self._followed.values())
         news = False
         for one in followed:
-            activity = one.activity.take()
-            one.pending = one.pending or activity.finished
-            one.running = activity.running
-            news = news or (activity.relevant and (one.pending or one.running))
+            news = self._news(one, settled) or news
             one.pending = False
         return news
 
-    def _collect(self, timeout: float, want: int) -> list[WorkerRecord]:
+    @staticmethod
+    def _news(one: _Followed, settled: bool) -> bool:
+        """Whether a read of `one` could find something new."""
+        activity = one.activity.take()
+        one.pending = one.pending or activity.ended
+        one.running = activity.running
+        return activity.relevant and (one.pending or (settled and one.running))
+
+    def _collect(self, timeout: float, want: int, settled: bool) -> list[WorkerRecord]:
         records: list[WorkerRecord] = []
         with self._lock:
             followed = list(self._followed.values())
         for one in followed:
-            activity = one.activity.take()
-            one.pending = one.pending or activity.finished
-            one.running = activity.running
-            if not activity.relevant or not (one.pending or one.running):
+            if not self._news(one, settled):
                 continue
             if self.unavailable is not None:
                 return []
             one.pending = False
+            self._reads += 1
             try:
                 records += one.view.reader.read(timeout, want)
             except WorkerLogsUnavailable as exc:
@@ -201,14 +207,15 @@ class LiveWorkerOutput:
             if time.monotonic() < next_read or self._live_output is None:
                 continue
             started = time.monotonic()
+            reads = self._reads
             try:
                 with self._read_lock:
-                    self._fill(self._live_output)
+                    self._fill(self._live_output, settled=False)
             except Exception:  # never the reason a test run fails
                 log.exception("showing the worker output failed")
                 return
-            spent = time.monotonic() - started
-            next_read = time.monotonic() + pause_after(spent)
+            if self._reads != reads:  # else nothing ended: look again at the next tick
+                next_read = time.monotonic() + pause_after(time.monotonic() - started)
 
 
 def follow_live_sessions(project: LiveProject) -> LiveWorkerOutput:

@@ -1,18 +1,20 @@
 """When a read of the worker log view can find something new: the run's query activity.
 
-Reading the view is a query of its own (0.1 s to seconds on a loaded server, more with every
-block the session holds), so it is done only when a query has finished or is running, and
-only where Python code runs on the workers: a Python function was sent (pickled) by the
-process, or the session has the project's Python UDFs.
+Reading the view is a Spark job of its own, one task per block of output the session kept
+(0.1 s to seconds on a loaded server, more with every Python task the session ran). The
+server saves a task's output as one block when the task ends, so a read can find something
+new only after a task or a query ended, and only where Python code runs on the workers: a
+Python function was sent (pickled) by the process, or the session has the project's Python
+UDFs. A running query whose tasks have not ended yet has nothing to read.
 
 Events, one character each: `p` a Python function pickled, `r` a query reports progress
 (running) with every task started, `b` a query reports tasks still waiting for a slot (a
-read now would wait behind them: Spark runs jobs first come, first served), `d` a query
-finished, `i` none left running, `f` show what there is now (the script failed: its
-traceback should follow its UDFs' lines, not come before them). A
-PySpark progress handler (`ProgressEvents`) makes them in the process that runs the
-queries; `connect submit`'s script child appends them to a file that the parent follows
-(`EventFile`).
+read now would wait behind them: Spark runs jobs first come, first served), `t` tasks of a
+running query ended since its last report (their output is saved), `d` a query finished,
+`i` none left running, `f` show what there is now (the script failed: its traceback should
+follow its UDFs' lines, not come before them). A PySpark progress handler (`ProgressEvents`)
+makes them in the process that runs the queries; `connect submit`'s script child appends
+them to a file that the parent follows (`EventFile`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 PICKLED = "p"
 RUNNING = "r"
 BACKLOGGED = "b"
+TASKS_ENDED = "t"
 DONE = "d"
 IDLE = "i"
 FLUSH = "f"
@@ -43,8 +46,9 @@ class Activity:
     running: bool
     """A query is running (it reported progress and has not finished), with no task waiting
     for a slot."""
-    finished: bool
-    """A query finished since the last `take()`."""
+    ended: bool
+    """A query or some of a running query's tasks ended since the last `take()`: their
+    output is saved, a read finds it."""
     flush: bool = False
     """Someone waits for a read now (see `FLUSH`)."""
 
@@ -55,7 +59,7 @@ class QueryActivity:
     def __init__(self, relevant: bool = False) -> None:
         self._relevant = relevant
         self._running = False
-        self._finished = False
+        self._ended = False
         self._flush = False
         self._lock = threading.Lock()
 
@@ -68,18 +72,18 @@ class QueryActivity:
                     self._running = True
                 elif event == BACKLOGGED:
                     self._running = False
-                elif event == DONE:
-                    self._finished = True
+                elif event in (DONE, TASKS_ENDED):
+                    self._ended = True
                 elif event == IDLE:
                     self._running = False
                 elif event == FLUSH:
                     self._flush = True
 
     def take(self) -> Activity:
-        """The activity now; `finished` is reset (a read will see those queries' output)."""
+        """The activity now; `ended` is reset (a read will see those tasks' output)."""
         with self._lock:
-            activity = Activity(self._relevant, self._running, self._finished, self._flush)
-            self._finished = self._flush = False
+            activity = Activity(self._relevant, self._running, self._ended, self._flush)
+            self._ended = self._flush = False
             return activity
 
 
@@ -89,6 +93,8 @@ class ProgressEvents:
     def __init__(self, emit: Callable[[str], None]) -> None:
         self._emit = emit
         self._running: dict[str | None, str] = {}
+        self._ended_tasks: dict[str | None, int] = {}
+        """Per query: its tasks that had ended at its last `t`."""
         self._lock = threading.Lock()
 
     def __call__(
@@ -103,6 +109,7 @@ class ProgressEvents:
             events = ""
             if done:
                 events += DONE
+                self._ended_tasks.pop(operation_id, None)
                 if self._running.pop(operation_id, None) is not None and not self._running:
                     events += IDLE
             else:
@@ -110,8 +117,18 @@ class ProgressEvents:
                 if self._running.get(operation_id) != state:
                     self._running[operation_id] = state
                     events += state
+                ended = ended_tasks(stages)
+                # while tasks wait for a slot a read would wait behind them: told once none do
+                if state == RUNNING and ended > self._ended_tasks.get(operation_id, 0):
+                    self._ended_tasks[operation_id] = ended
+                    events += TASKS_ENDED
         if events:
             self._emit(events)
+
+
+def ended_tasks(stages: Any) -> int:
+    """Tasks of the query's known stages that ended (PySpark's StageInfo)."""
+    return sum(int(stage.num_completed_tasks) for stage in stages or ())
 
 
 def waiting_tasks(stages: Any, inflight_tasks: int) -> int:

@@ -1,5 +1,6 @@
-"""Following one session's worker output for a run: live reads paced by their cost, and a last
-read when the run ends, so that no line is lost and none shown twice."""
+"""Following one session's worker output for a run: a read soon after a task or query ended
+(none while tasks only run), paced by the reads' cost, and a last read when the run ends only
+if something ended since, so that no line is lost and none shown twice."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from sparkpush.workerout.reader import WorkerLogReader, WorkerLogsUnavailable
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.2
-"""How often the follower looks at the run's activity (no server call)."""
+TICK_S = 0.1
+"""How often the follower looks at the run's activity (no server call: a file's new bytes)."""
 MIN_INTERVAL_S = 1.0
 """The least time between two reads."""
 COST_FACTOR = 3.0
@@ -76,12 +77,13 @@ class WorkerOutputFollower:
         self._thread.start()
 
     def due(self) -> bool:
-        """Whether a read now could find something new and is not too soon after the last."""
+        """Whether a read now could find something new (a task or query ended since the last
+        read) and is not too soon after the last."""
         self._look()
         self._absorb()
         if self._flush:
             return True
-        if not self._relevant or not (self._pending or self._running):
+        if not self._relevant or not self._pending:
             return False
         return self._clock() >= self._next_read
 
@@ -89,7 +91,7 @@ class WorkerOutputFollower:
         activity = self.activity.take()
         self._relevant = activity.relevant
         self._running = activity.running
-        self._pending = self._pending or activity.finished
+        self._pending = self._pending or activity.ended
         self._flush = self._flush or activity.flush
 
     def read_now(self, timeout: float = FINAL_READ_S) -> None:

@@ -359,6 +359,49 @@ def test_watch_run_shows_each_runs_worker_output(
     assert worker_lines("".join(lines.seen[first_run:])) == shout_lines("two")
 
 
+WATCHED_TESTS = """
+from pyspark.sql.functions import lit, udf
+
+
+@udf("string")
+def whisper(s):
+    print("whispering", s, "{mark}")
+    return s.lower()
+
+
+def test_whisper(spark):
+    assert spark.range(1).select(whisper(lit("HI"))).first()[0] == "hi"
+    assert spark.sql("SELECT shout('{mark}') AS s").first()[0] == "{mark}".upper() + "!"
+    print("TEST DONE {mark}", flush=True)
+"""
+
+
+def watched_test_lines(mark: str) -> list[str]:
+    """What a run of WATCHED_TESTS shows: its own UDF's line, then the project UDF's."""
+    return [f"[worker whisper] whispering HI {mark}", *shout_lines(mark)]
+
+
+def test_watch_test_shows_each_runs_worker_output_once(
+    embedded_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = udf_project(tmp_path / "proj")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_whisper.py").write_text(WATCHED_TESTS.format(mark="one"))
+    with watching(["--test", "-s", "-q", "tests"], embedded_server.env, root, with_stderr=True) as (
+        watch,
+        lines,
+    ):
+        lines.wait_for("TEST DONE one", seconds=300)
+        lines.wait_for("1 passed", seconds=120)  # the run is over: all its lines are out
+        first_run = len(lines.seen)
+        (root / "tests" / "test_whisper.py").write_text(WATCHED_TESTS.format(mark="two"))
+        lines.wait_for("TEST DONE two", seconds=300)
+        lines.wait_for("1 passed", seconds=120)
+    assert watch.returncode == 0
+    assert worker_lines("".join(lines.seen[:first_run])) == watched_test_lines("one")
+    assert worker_lines("".join(lines.seen[first_run:])) == watched_test_lines("two")
+
+
 # --- connect sql ---------------------------------------------------------------------------
 
 
@@ -427,6 +470,14 @@ def test_a_failing_tests_report_has_its_own_worker_output_section(
     )
     assert live.returncode == 0, live.stdout + live.stderr
     assert worker_lines(live.stderr) == shout_lines("passing")
+    quiet = run_connect(
+        ["test", "--no-worker-output", "-s", "-p", "no:cacheprovider", "tests/test_shout.py"],
+        env=embedded_server.env,
+        cwd=root,
+    )
+    assert quiet.returncode == 1, quiet.stdout + quiet.stderr  # test_fails, not a usage error
+    assert "1 failed, 1 passed" in quiet.stdout
+    assert "[worker" not in quiet.stdout + quiet.stderr
 
 
 # --- connect shell -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""When the worker output is read: only after query activity, paced by the reads' cost, and
-once more at the end of a run; the script child's events through a file."""
+"""When the worker output is read: only after a task or query ended, paced by the reads' cost,
+and once more at the end of a run if something ended since; the script child's events
+through a file."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sparkpush.workerout.activity import (
     IDLE,
     PICKLED,
     RUNNING,
+    TASKS_ENDED,
     EventFile,
     FollowedEventFile,
     ProgressEvents,
@@ -101,11 +103,24 @@ def test_a_session_without_python_code_is_never_read() -> None:
     assert one.due()
 
 
+def test_a_running_query_whose_tasks_have_not_ended_is_not_read() -> None:
+    """The server saves a task's output when the task ends: before that a read finds nothing."""
+    one, view, activity, _, _ = follower()
+    activity.add(RUNNING)
+    assert not one.due()
+    activity.add(TASKS_ENDED)
+    assert one.due()
+    one.read_now()
+    assert not one.due()
+    assert view.reads == 1
+
+
 def test_a_running_query_is_read_again_no_sooner_than_its_reads_cost_allow() -> None:
     one, _, activity, _, clock = follower(cost=1.5)
-    activity.add(RUNNING)
+    activity.add(RUNNING + TASKS_ENDED)
     assert one.due()
     one.read_now()  # 1.5 s: the next read waits 3 x 1.5 s
+    activity.add(TASKS_ENDED)
     clock.now += 4.0
     assert not one.due()
     clock.now += 0.6
@@ -114,8 +129,9 @@ def test_a_running_query_is_read_again_no_sooner_than_its_reads_cost_allow() -> 
 
 def test_a_slow_read_holds_the_next_back_five_seconds_at_most() -> None:
     one, _, activity, _, clock = follower(cost=7.0)
-    activity.add(RUNNING)
+    activity.add(RUNNING + TASKS_ENDED)
     one.read_now()
+    activity.add(TASKS_ENDED)
     clock.now += 4.9
     assert not one.due()
     clock.now += 0.2
@@ -124,8 +140,9 @@ def test_a_slow_read_holds_the_next_back_five_seconds_at_most() -> None:
 
 def test_quick_reads_still_leave_a_second_between_them() -> None:
     one, _, activity, _, clock = follower(cost=0.01)
-    activity.add(RUNNING)
+    activity.add(RUNNING + TASKS_ENDED)
     one.read_now()
+    activity.add(DONE)
     clock.now += 0.5
     assert not one.due()
     clock.now += 0.6
@@ -229,7 +246,7 @@ def test_a_query_with_tasks_waiting_for_a_slot_is_not_read_live() -> None:
     handler(stages=[Stage(1, 1, done=True), Stage(16, 9)], inflight_tasks=2, operation_id="q")
     handler(stages=[Stage(1, 1, done=True), Stage(16, 14)], inflight_tasks=2, operation_id="q")
     handler(stages=[], inflight_tasks=0, operation_id="q", done=True)
-    assert events == [BACKLOGGED, RUNNING, DONE + IDLE]
+    assert events == [BACKLOGGED, RUNNING + TASKS_ENDED, DONE + IDLE]
     activity = QueryActivity()
     activity.add(BACKLOGGED)
     assert not activity.take().running
@@ -237,14 +254,30 @@ def test_a_query_with_tasks_waiting_for_a_slot_is_not_read_live() -> None:
     assert activity.take().running
 
 
-def test_activity_sums_events_up_and_take_resets_finished() -> None:
+def test_tasks_ending_in_a_running_query_are_told_once_none_waits() -> None:
+    events: list[str] = []
+    handler = ProgressEvents(events.append)
+    handler(stages=[Stage(2, 0)], inflight_tasks=2, operation_id="q")
+    handler(stages=[Stage(2, 0)], inflight_tasks=2, operation_id="q")
+    handler(stages=[Stage(2, 1)], inflight_tasks=1, operation_id="q")
+    handler(stages=[Stage(2, 1)], inflight_tasks=1, operation_id="q")
+    handler(stages=[Stage(4, 1)], inflight_tasks=2, operation_id="r")  # one waits
+    handler(stages=[Stage(4, 2)], inflight_tasks=2, operation_id="r")
+    handler(stages=[Stage(4, 3)], inflight_tasks=1, operation_id="r")
+    handler(stages=[], inflight_tasks=0, operation_id="q", done=True)
+    assert events == [RUNNING, TASKS_ENDED, BACKLOGGED, RUNNING + TASKS_ENDED, TASKS_ENDED, DONE]
+
+
+def test_activity_sums_events_up_and_take_resets_ended() -> None:
     activity = QueryActivity()
     activity.add(PICKLED + RUNNING + DONE)
     first = activity.take()
-    assert (first.relevant, first.running, first.finished) == (True, True, True)
+    assert (first.relevant, first.running, first.ended) == (True, True, True)
     activity.add(IDLE)
     second = activity.take()
-    assert (second.relevant, second.running, second.finished) == (True, False, False)
+    assert (second.relevant, second.running, second.ended) == (True, False, False)
+    activity.add(TASKS_ENDED)
+    assert activity.take().ended
 
 
 def test_the_childs_events_reach_the_parent_through_a_file(tmp_path: Path) -> None:
@@ -259,8 +292,8 @@ def test_the_childs_events_reach_the_parent_through_a_file(tmp_path: Path) -> No
     child.emit(DONE)
     followed.look()
     followed.look()
-    assert activity.take().finished
-    assert not activity.take().finished
+    assert activity.take().ended
+    assert not activity.take().ended
 
 
 def test_a_flush_reads_at_once_and_tells_the_child(tmp_path: Path) -> None:
