@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 from _pytest.config.argparsing import Parser
 
@@ -10,7 +12,7 @@ from sparkpush.live.pytest_plugin import pytest_addoption
 from sparkpush.live.pytest_run import plugin_args
 
 
-def parsed(args: list[str]) -> object:
+def parsed(args: list[str]) -> argparse.Namespace:
     parser = Parser(_ispytest=True)
     pytest_addoption(parser)
     return parser.parse(args)
