@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,8 @@ class EmbeddedServer:
     state_home: Path
     port: int
     url: str
-    token: str
+    # out of the repr: a failing test prints its fixtures, and CI logs are read by others
+    token: str = field(repr=False)
 
     @property
     def env(self) -> dict[str, str]:
