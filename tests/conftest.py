@@ -24,11 +24,12 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment for a `connect` child: no stray remote, no token, our extras."""
+    """The environment for a `connect` child: no stray remote, no token, our extras; nothing
+    of an outer pytest-xdist worker (a `connect test` inside would take its name)."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SPARKPUSH_", "SPARK_REMOTE", "SPARK_CONNECT_"))
+        if not k.startswith(("SPARKPUSH_", "SPARK_REMOTE", "SPARK_CONNECT_", "PYTEST_XDIST_"))
     }
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
