@@ -71,6 +71,9 @@ class _WarmConnect:
             word, pid, *rest = line.decode().split()
             with self._changed:
                 if word == "started":
+                    # pids wrap (pid_max 32768 here, and every JVM thread takes one): an
+                    # earlier run's exit under this pid must not end the new run
+                    self._exits.pop(int(pid), None)
                     self._started.append(int(pid))
                 else:
                     self._exits[int(pid)] = int(rest[0])

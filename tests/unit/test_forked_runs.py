@@ -117,3 +117,21 @@ def test_forking_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
     monkeypatch.setenv("SPARKPUSH_TESTS_FORK", "0")
     assert not can_fork(env)
+
+
+def test_a_reused_pid_does_not_take_an_earlier_runs_exit() -> None:
+    """Pids wrap: a run forked under the pid of one that ended earlier is still running."""
+    import io
+    import threading
+    from types import SimpleNamespace
+
+    from tests.support.forked_runs import _WarmConnect
+
+    warm = object.__new__(_WarmConnect)
+    warm._changed = threading.Condition()
+    warm._started, warm._exits, warm._ended = [], {}, False
+    reports = b"started 4242\nexit 4242 0\nstarted 4242\n"
+    warm._process = SimpleNamespace(stdout=io.BytesIO(reports))  # type: ignore[assignment]
+    warm._read_reports()
+    warm._ended = False  # the reports ran out here; the warm process would still be there
+    assert warm.returncode(4242, 0) is None
