@@ -203,7 +203,7 @@ def check_server(config: Config, remote_flag: str | None, env: Mapping[str, str]
             layers = check_layers(config, facts, client)
             worker_python = check_worker_python(facts)
             udf_names = check_udf_names(config, facts)
-            release(client)
+            release(client, PROBE_TIMEOUT_S)
     except AuthenticationError as exc:
         return [
             Check("remote", True, f"{shown} answers"),
@@ -273,7 +273,7 @@ def check_layers(config: Config, facts: ServerFacts, client: Session) -> Check:
         )
     clone_id, _ = made
     with facts.target.session(clone_id) as clone:
-        release(clone)
+        release(clone, PROBE_TIMEOUT_S)
     return Check(
         "layers", True, "on: a code change clones the base session and sends only the code"
     )

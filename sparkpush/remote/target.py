@@ -259,7 +259,7 @@ def probe(target: Target, timeout: float = 10.0) -> str:
     """Check reachability and authentication with a short deadline; returns the Spark version."""
     with target.session() as client:
         version = client.spark_version(timeout=timeout)
-        release(client)  # the probe's own throwaway session: a failure loses nothing
+        release(client, timeout)  # its own throwaway session: a failure loses nothing
         return version
 
 
