@@ -15,31 +15,21 @@ import pytest
 from tests.conftest import clean_env
 from tests.support.cli_runs import run_connect, run_connect_spawned
 from tests.support.forked_runs import can_fork, run_connect_forked, start_connect_forked
-
-BAD_CONFIG = '[tool.sparkpush]\nremot = "sc://x"\n'
-GOOD_CONFIG = (
-    '[tool.sparkpush]\nremote = "sc://localhost:1"\n'
-    '[tool.sparkpush.artifacts]\nfiles = ["data.txt"]\n'
-)
+from tests.support.runner_cases import RUNNER_CASES, runner_project
 
 
 @pytest.mark.parametrize(
     ("config", "args"),
     [
-        (BAD_CONFIG, ["sync"]),
-        (GOOD_CONFIG, ["artifacts", "--json"]),
-        ("", ["no-such-command"]),
-        ("", ["--help"]),
-        ("[tool.sparkpush\n", ["sync", "--json"]),
+        *RUNNER_CASES,
+        pytest.param("", ["--help"], id="help"),
+        pytest.param("[tool.sparkpush\n", ["sync", "--json"], id="bad-toml"),
     ],
-    ids=["our-error", "json-output", "click-error", "help", "bad-toml"],
 )
 def test_a_forked_run_gives_what_a_new_interpreter_gives(
     tmp_path: Path, config: str, args: list[str]
 ) -> None:
-    (tmp_path / "pyproject.toml").write_text(config)
-    (tmp_path / "data.txt").write_text("x")
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+    env = runner_project(tmp_path, config)
     spawned = run_connect_spawned(args, env=env, cwd=tmp_path, timeout=120)
     forked = run_connect_forked(args, env=env, cwd=tmp_path, timeout=120)
     assert (forked.returncode, forked.stdout, forked.stderr) == (

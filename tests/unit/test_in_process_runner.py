@@ -18,29 +18,14 @@ import pytest
 from tests.conftest import clean_env
 from tests.support import cli_runs, process_state, run_connect_in_process, wait_until
 from tests.support.process_state import ProcessState, leaks_since
-
-BAD_CONFIG = '[tool.sparkpush]\nremot = "sc://x"\n'
-GOOD_CONFIG = (
-    '[tool.sparkpush]\nremote = "sc://localhost:1"\n'
-    '[tool.sparkpush.artifacts]\nfiles = ["data.txt"]\n'
-)
+from tests.support.runner_cases import RUNNER_CASES, runner_project
 
 
-@pytest.mark.parametrize(
-    ("config", "args"),
-    [
-        (BAD_CONFIG, ["sync"]),
-        (GOOD_CONFIG, ["artifacts", "--json"]),
-        ("", ["no-such-command"]),
-    ],
-    ids=["our-error", "json-output", "click-error"],
-)
+@pytest.mark.parametrize(("config", "args"), RUNNER_CASES)
 def test_a_run_in_process_gives_what_a_real_process_gives(
     tmp_path: Path, config: str, args: list[str]
 ) -> None:
-    (tmp_path / "pyproject.toml").write_text(config)
-    (tmp_path / "data.txt").write_text("x")
-    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+    env = runner_project(tmp_path, config)
     real = cli_runs.run_connect_spawned(args, env=env, cwd=tmp_path, timeout=120)
     inside = run_connect_in_process(args, env=env, cwd=tmp_path)
     assert (inside.returncode, inside.stdout, inside.stderr) == (
