@@ -66,6 +66,7 @@ for version in "${versions[@]}"; do
   # the unit tests (the protocol classes of that pyspark, no server; ~1 min) and the subset,
   # in one run (one start, one collection)
   if ! "$python" -m pytest -m "not integration or compat" -q -ra -p no:cacheprovider \
+    -n "${SPARKPUSH_TEST_WORKERS:-2}" --dist loadfile \
     tests/unit tests/integration; then
     status=1
   fi
