@@ -55,33 +55,9 @@ class EmbeddedServer:
         return f"sc://localhost:{self.port}/;token={self.token}"
 
 
-LONG_FILES = (
-    "test_worker_daemons.py",
-    "test_long_day.py",
-    "test_daemon_lifecycle.py",
-    "test_crash_safety.py",
-    "test_live_tests.py",
-    "test_server.py",
-    "test_daemon_socket.py",
-    "test_faults.py",
-    "test_environment.py",
-    "test_daemon.py",
-)
-"""The integration files whose tests take longest (`--durations`), longest first. They run
-first: under `-n 2 --dist loadfile` a file runs whole on one worker, and a long file that
-started last would leave the other worker idle at the end."""
-
-
-def run_order(item: pytest.Item) -> int:
-    """The long integration files first (in LONG_FILES order), then the rest as collected."""
-    if "integration" in item.path.parts and item.path.name in LONG_FILES:
-        return LONG_FILES.index(item.path.name)
-    return len(LONG_FILES)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test in tests/integration or on the embedded server has the `integration` mark,
-    so that `-m "not integration"` starts no server; the long files go first."""
+    so that `-m "not integration"` starts no server."""
     unmarked = [
         item.nodeid
         for item in items
@@ -93,7 +69,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError(f"tests without the integration mark: {', '.join(unmarked)}")
-    items.sort(key=run_order)  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session")
