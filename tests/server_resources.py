@@ -32,6 +32,8 @@ class ServerReading:
     """Python workers and worker daemons of the server (its process session)."""
     live_sessions: int
     """Sessions the server's log shows accessed and not closed."""
+    accessed_sessions: int = 0
+    """Sessions the server's log shows accessed, closed since or not."""
 
     @property
     def disk_bytes(self) -> int:
@@ -48,6 +50,7 @@ def read_server(pid: int, scratch: Path, log: Path) -> ServerReading:
         jvm_rss=rss_bytes(pid),
         python_processes=python_processes(pid),
         live_sessions=len(live_sessions(log)),
+        accessed_sessions=len(accessed_sessions(log)),
     )
 
 
@@ -114,6 +117,10 @@ def python_processes(server_pid: int) -> int:
 def live_sessions(log: Path) -> set[str]:
     text = log.read_text(errors="replace")
     return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
+
+
+def accessed_sessions(log: Path) -> set[str]:
+    return set(_ACCESSED.findall(log.read_text(errors="replace")))
 
 
 _HEAP = re.compile(r"heap\s+total (\d+)K, used (\d+)K")

@@ -41,7 +41,11 @@ MATRIX = 4
 BASE_MB = 10
 MB = 1 << 20
 MARKER = "spark.sparkpush.soak.marker"
-MAX_PYTHON_PROCESSES = 60
+PYTHON_PROCESSES_PER_SESSION = 3
+"""A session's Python worker daemon and its workers, one per task slot (local[2]). Spark keeps
+them 60-70 s after the session's last task and the reaper then stops the daemon: within this
+test none is due, so the count follows the sessions used, not a leak; more than this per
+session used is one (a daemon per query, workers never reused)."""
 MIN_EDITS = 2
 """Edits per project however short the run: with the matrix and a test, runs enough to judge."""
 
@@ -263,9 +267,12 @@ def test_three_projects_a_ci_matrix_and_tests_share_one_server_without_a_wrong_a
     assert found.wrong == [], f"{len(found.wrong)} wrong of {found.runs} runs: {found.wrong}"
     assert found.runs >= MIN_EDITS * PROJECTS + MATRIX + 1, "a worker skipped its minimum"
     # the server is the test session's: what earlier tests left on it is not this test's
-    before = found.readings[0].python_processes
+    before = found.readings[0]
     for reading in found.readings:
         # a session that ran a task holds its artifacts and the executor's copy of them
         bound = (2 * reading.live_sessions + 2) * BASE_MB * MB
         assert reading.disk_bytes <= bound, reading
-        assert reading.python_processes - before <= MAX_PYTHON_PROCESSES, (before, reading)
+        # the sessions live at the start (the projects' first generations) may start theirs now
+        used = reading.accessed_sessions - before.accessed_sessions + before.live_sessions
+        added = reading.python_processes - before.python_processes
+        assert added <= PYTHON_PROCESSES_PER_SESSION * used, (before, reading)
