@@ -172,6 +172,13 @@ class FakeSession:
         self.server.clone_calls.append((clone_id, timeout))
         if not self.server.supports_clone:
             raise CloneUnsupportedError("cloning the session (CloneSession) failed: UNIMPLEMENTED")
+        if (
+            self.session_id not in self.server.sessions
+            and self.session_id not in self.server.cloning
+        ):
+            # as the server's cloneSession: the source is looked up, never created
+            self.server._injected("clone_session")
+            raise _gone("INVALID_HANDLE.SESSION_NOT_FOUND")
         source = self._answer("clone_session")
         clone = ServerSession(
             artifacts=dict(source.artifacts),

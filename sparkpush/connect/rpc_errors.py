@@ -34,6 +34,16 @@ _HTTP_STATUS = re.compile(r"Received http2 header with status: (\d+)")
 _NOT_GRPC_MARKERS = ("Failed parsing HTTP/2", "Trying to connect an http1.x server")
 _NO_SERVICE = "unknown service spark.connect"
 _NO_METHOD_MARKERS = ("Method not found", "unknown method")
+SESSION_GONE = frozenset(
+    {
+        "INVALID_HANDLE.SESSION_CHANGED",
+        "INVALID_HANDLE.SESSION_CLOSED",
+        "INVALID_HANDLE.SESSION_NOT_FOUND",
+    }
+)
+"""What the server answers about a session it no longer holds under the server-side id the
+client saw: another session by that id (a restarted server makes one on first use), released,
+or (for calls that never create one, such as CloneSession's source) not there."""
 
 
 def error_class_of(exc: grpc.RpcError) -> str | None:

@@ -36,6 +36,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from sparkpush.connect.rpc_errors import SESSION_GONE
 from sparkpush.connect.session import Session
 from sparkpush.connect.session_release import release
 from sparkpush.connect.sql_query import run_sql
@@ -70,7 +71,6 @@ LIST_FUNCTIONS_TIMEOUT_S = 30.0
 SERVER_KEY = "server"
 """The key in an entry's facts that holds the digest of the server's URL (not a fact)."""
 START_CONFS = ("spark.app.id", "spark.sql.execution.pyspark.python")
-_GONE = ("INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_CLOSED")
 
 FunctionLister = Callable[[Target], "frozenset[str] | None"]
 """Lists the server's builtin function names (lower case); None where it cannot run SQL."""
@@ -327,7 +327,7 @@ class ServerFacts:
         try:
             session.spark_version()
         except ServerError as exc:
-            if exc.error_class in _GONE:
+            if exc.error_class in SESSION_GONE:
                 log.info("session %s is gone (%s)", session_id, exc.error_class)
                 return False
             raise

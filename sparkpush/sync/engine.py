@@ -35,10 +35,11 @@ from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.clone_cost import big_base_note, clone_deadline
 from sparkpush.sync.context import GenerationHook, SyncContext
 from sparkpush.sync.generation import Generation, load_generation, save_generation
-from sparkpush.sync.generation_build import build_generation, stored_artifact
+from sparkpush.sync.generation_build import BaseGone, build_generation, stored_artifact
 from sparkpush.sync.layering import Layout, layout_of
 from sparkpush.sync.plan import (
     Decision,
+    Liveness,
     Question,
     decide,
     plan_from_scratch,
@@ -106,14 +107,17 @@ def sync_project(
             target, context.root, keep=sessions_of(previous), settle_s=_clone_deadline_of(previous)
         )
         mark("sync.unfinished")
-        decision = decide(
-            config.layers.enabled,
-            layout,
-            recorded_current(previous, context.remote),
-            liveness_asker(target, previous),
-        )
+        recorded = recorded_current(previous, context.remote)
+        ask = liveness_asker(target, previous)
+        decision = decide(config.layers.enabled, layout, recorded, ask)
         mark("sync.planned")
-        generation, plan, uploaded = _apply(context, previous, decision, desired, layout)
+        try:
+            generation, plan, uploaded = _apply(context, previous, decision, desired, layout)
+        except BaseGone:
+            log.info("the base session is gone from the server: building a new base")
+            gone = Liveness(base=False)
+            decision = decide(config.layers.enabled, layout, recorded, ask, gone)
+            generation, plan, uploaded = _apply(context, previous, decision, desired, layout)
         # an addition in place leaves older generations to the next sync that switches or idles
         skip_release = keep_old or plan.action is PlanAction.ADD_IN_PLACE
         released = () if skip_release else _release_pending(context, generation)

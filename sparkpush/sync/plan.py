@@ -59,7 +59,8 @@ def plan_generation(
     plan that keeps serving the current session (nothing, or an addition in place) needs it
     alive, and one that uses the base (a clone of it, or an addition to it) needs the base
     alive. A base that is gone means a new base; a current session that is gone, a new
-    generation from scratch.
+    generation from scratch. A code change that adds nothing to the base is planned on a base
+    assumed alive (`clone_proves_base`).
     """
     if current is None:
         return Decision(plan_from_scratch(layers, layout), None)
@@ -67,9 +68,9 @@ def plan_generation(
         recorded = layered_current(current, current.base)
         plan = plan_layered_sync(layout.layered, recorded)
         if _uses_base(plan):
-            if liveness.base is None:
+            if liveness.base is None and not clone_proves_base(plan, layout):
                 return Question.BASE_ALIVE
-            if not liveness.base:
+            if liveness.base is False:
                 plan = plan_layered_sync(layout.layered, recorded, base_alive=False)
     else:
         plan = _single(layers, plan_sync(layout.hashes, current.hashes))
@@ -113,6 +114,19 @@ def uses_current(plan: SyncPlan) -> bool:
     code change for an answer that changes nothing.
     """
     return plan.action in (PlanAction.NOTHING, PlanAction.ADD_IN_PLACE)
+
+
+def clone_proves_base(plan: SyncPlan, layout: Layout) -> bool:
+    """Whether the plan's first call on the base is its clone: a code change that adds nothing
+    to the base. The server clones only a session it holds under the server-side id the
+    client saw, and never creates the source (SESSION_NOT_FOUND, _CLOSED or _CHANGED
+    otherwise), so the clone answers BASE_ALIVE itself and asking first would only add a round
+    trip to every code change; when it says gone, the caller plans again with that answer."""
+    return (
+        plan.action is PlanAction.NEW_GENERATION
+        and plan.layer is Layer.CODE
+        and not any(name in layout.base for name in plan.upload)
+    )
 
 
 def _uses_base(plan: SyncPlan) -> bool:

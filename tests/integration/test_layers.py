@@ -6,11 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
+from sparkpush.connect.connection_string import new_session_id, parse_connection_string
+from sparkpush.connect.rpc_errors import SESSION_GONE
+from sparkpush.connect.session_client import SessionClient
+from sparkpush.errors import ServerError
 from sparkpush.sync.generation import Generation, load_generation
+from sparkpush.sync.unfinished import unfinished_sessions
 from tests.conftest import EmbeddedServer
 from tests.integration.conftest import (
     EVERY_KIND,
@@ -177,3 +183,59 @@ def test_a_replaced_base_lives_while_a_leased_generation_cloned_from_it_does(
     assert old_base is not None
     wait_until(lambda: not session_alive(embedded_server, old_base.session_id), what="its release")
     assert session_alive(embedded_server, new.base.session_id)
+
+
+def test_a_class_edit_after_the_base_was_released_elsewhere_builds_a_new_base(
+    embedded_server: EmbeddedServer, every_kind_project: Path
+) -> None:
+    # the plan no longer asks whether the base is alive before a code change: its clone does
+    sync_json(embedded_server, every_kind_project)
+    old_base = generation_of(every_kind_project).base
+    assert old_base is not None
+    remote = parse_connection_string(embedded_server.remote_with_token)
+    observed = old_base.server_side_session_id
+    with SessionClient(remote, old_base.session_id, server_side_session_id=observed) as client:
+        assert client.release_session() is not None  # e.g. expired, or someone else's release
+    compile_java(
+        add_constant_udf("com.ex", "AddTen", 100), "com.ex.AddTen", every_kind_project / "classes"
+    )
+    second = sync_json(embedded_server, every_kind_project)
+    assert (second["action"], second["layer"]) == ("new_generation", "base")
+    new_base = generation_of(every_kind_project).base
+    assert new_base is not None and new_base.session_id != old_base.session_id
+    result = query_session(embedded_server, str(second["session_id"]), EVERY_KIND)
+    assert result.returncode == 0, result.stderr
+    assert "java: 103" in result.stdout
+    assert unfinished_sessions(every_kind_project) == []
+
+
+def test_the_server_never_clones_a_session_it_does_not_hold(
+    embedded_server: EmbeddedServer,
+) -> None:
+    """What `plan.clone_proves_base` relies on, on the real server."""
+    remote = parse_connection_string(embedded_server.remote_with_token)
+    with SessionClient(remote, new_session_id()) as held:
+        held.spark_version()
+        server_side = held.server_side_session_id
+        assert server_side is not None
+        held.release_session()
+    never_made = new_session_id()
+    cases = [
+        (held.session_id, server_side, "INVALID_HANDLE.SESSION_CLOSED"),
+        (never_made, str(uuid.uuid4()), "INVALID_HANDLE.SESSION_NOT_FOUND"),
+    ]
+    for session_id, observed, error_class in cases:
+        with (
+            SessionClient(remote, session_id, server_side_session_id=observed) as source,
+            pytest.raises(ServerError) as caught,
+        ):
+            source.clone_session()
+        assert caught.value.error_class == error_class
+        assert caught.value.error_class in SESSION_GONE
+    # the failed clone did not make the source: it is still not there to clone
+    with (
+        SessionClient(remote, never_made, server_side_session_id=str(uuid.uuid4())) as source,
+        pytest.raises(ServerError) as caught,
+    ):
+        source.clone_session()
+    assert caught.value.error_class == "INVALID_HANDLE.SESSION_NOT_FOUND"

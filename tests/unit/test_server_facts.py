@@ -163,7 +163,9 @@ def test_without_the_servers_start_nothing_is_remembered() -> None:
 def counting_clone(server: FakeServer, calls: list[int]) -> Callable[[], tuple[str, str]]:
     def clone() -> tuple[str, str]:
         calls.append(1)
-        return server.target().session().clone_session()
+        source = server.target().session()
+        source.set_conf({"spark.sparkpush.test": "1"})  # the server clones only what it holds
+        return source.clone_session()
 
     return clone
 

@@ -122,17 +122,16 @@ def test_a_code_change_clones_the_same_base_and_sends_only_the_code(
     assert generation.entries[CLASS_JAR].generation == 2
 
 
-def test_a_code_change_asks_only_the_base_whether_it_is_alive(
+def test_a_code_change_asks_nothing_first_its_clone_of_the_base_is_the_question(
     server: FakeServer, target: Target, config: Config
 ) -> None:
     # each call is a round trip to a remote cluster: the clone's plan needs the base alive,
-    # not the generation it replaces
+    # not the generation it replaces, and the clone itself fails on a base the server lost
     sync_project(config, target)
     server.rpcs.clear()
     (config.project_root / "classes" / "p" / "A.class").write_bytes(b"\xca\xfe\xba\xbe v2")
     sync_project(config, target)
     assert server.rpcs == {
-        "spark_version": 1,
         "clone_session": 1,
         "add_artifacts": 1,
         "release_session": 1,
@@ -238,6 +237,29 @@ def test_a_base_gone_from_the_server_is_rebuilt_at_the_next_code_change(
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
     assert second.reasons == ("base session gone",)
     assert set(server.stored(second.session_id)) == BASE | CODE
+
+
+@pytest.mark.parametrize("how", ["released", "restart", "removed"])
+def test_a_code_change_whose_clone_finds_the_base_gone_builds_a_new_base(
+    server: FakeServer, target: Target, config: Config, how: str
+) -> None:
+    sync_project(config, target)
+    base_id = load_generation(config.project_root).base.session_id  # type: ignore[union-attr]
+    if how == "released":
+        server.sessions[base_id].released = True  # SESSION_CLOSED
+    elif how == "restart":
+        server.restart()  # SESSION_CHANGED
+    else:
+        del server.sessions[base_id]  # SESSION_NOT_FOUND
+    (config.project_root / "src" / "jobs.py").write_text("def run(): return 2\n")
+    second = sync_project(config, target)
+    assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
+    assert server.rpcs["clone_session"] >= 2  # the failed clone, then the new base's
+    generation = load_generation(config.project_root)
+    assert generation is not None and generation.base is not None
+    assert generation.base.session_id != base_id
+    assert set(server.stored(second.session_id)) == BASE | CODE
+    assert unfinished_sessions(config.project_root) == []
 
 
 def test_code_globs_count_a_rebuilt_jar_as_code(

@@ -110,13 +110,25 @@ def test_a_layered_project_on_a_single_session_generation_gets_a_base_when_rebui
     assert (decision.plan.action, decision.plan.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
 
 
-def test_a_code_change_clones_the_live_base_and_sends_the_code_only() -> None:
+@pytest.mark.parametrize("liveness", [Liveness(), Liveness(base=True)])
+def test_a_code_change_clones_the_base_and_sends_the_code_only_without_asking_first(
+    liveness: Liveness,
+) -> None:
+    # the clone is the question: the server clones only a base it still holds
     wanted = layout({JAR: "j1"}, {JOBS: "p2"})
-    assert plan_generation(True, wanted, LAYERED) is Question.BASE_ALIVE
-    decision = planned(plan_generation(True, wanted, LAYERED, Liveness(base=True)))
+    decision = planned(plan_generation(True, wanted, LAYERED, liveness))
     assert (decision.plan.action, decision.plan.layer) == (PlanAction.NEW_GENERATION, Layer.CODE)
     assert decision.plan.upload == (JOBS,)
     assert decision.current == LAYERED  # its base is cloned
+
+
+def test_a_code_change_that_first_adds_to_the_base_asks_whether_the_base_is_alive() -> None:
+    # an upload to a base the server lost would make an empty session under its id
+    wanted = layout({JAR: "j1", "jars/new.jar": "k1"}, {JOBS: "p2"})
+    assert plan_generation(True, wanted, LAYERED) is Question.BASE_ALIVE
+    decision = planned(plan_generation(True, wanted, LAYERED, Liveness(base=True)))
+    assert (decision.plan.action, decision.plan.layer) == (PlanAction.NEW_GENERATION, Layer.CODE)
+    assert "jars/new.jar" in decision.plan.upload
 
 
 def test_a_code_change_on_a_gone_base_builds_a_new_base() -> None:
@@ -183,7 +195,7 @@ def test_decide_asks_each_question_once_and_only_those_the_plan_needs() -> None:
     assert asked == [Question.BASE_ALIVE, Question.CURRENT_ALIVE]
     asked.clear()
     assert decide(True, layout({JAR: "j1"}, {JOBS: "p2"}), LAYERED, ask).current == LAYERED
-    assert asked == [Question.BASE_ALIVE]
+    assert asked == []  # the clone answers
     asked.clear()
     decide(True, layout({JAR: "j1"}, {JOBS: "p1"}), LAYERED, ask, Liveness(current=True))
     assert asked == []
