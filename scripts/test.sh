@@ -37,5 +37,7 @@ mypy sparkpush tests
 mypy benchmarks  # apart: its tests.py would clash with the tests package
 # Two pytest-xdist workers, each with a server of its own (the integration tests leave a core
 # idle much of the time while a server starts, a JVM compiles or a daemon waits); a test file
-# stays on one worker. SPARKPUSH_TEST_WORKERS=0 runs serially; a later -n in "$@" wins.
-python -m pytest -n "${SPARKPUSH_TEST_WORKERS:-2}" --dist loadfile "$@"
+# stays on one worker, and files are handed out in collection order (the long ones first:
+# tests/conftest.py).
+# SPARKPUSH_TEST_WORKERS=0 runs serially; a later -n in "$@" wins.
+python -m pytest -n "${SPARKPUSH_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

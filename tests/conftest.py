@@ -55,9 +55,31 @@ class EmbeddedServer:
         return f"sc://localhost:{self.port}/;token={self.token}"
 
 
+LONG_FILES = (
+    "test_worker_daemons.py",
+    "test_daemon_lifecycle.py",
+    "test_crash_safety.py",
+    "test_live_tests.py",
+    "test_server.py",
+    "test_daemon_socket.py",
+    "test_faults.py",
+)
+"""Integration files with the longest tests (`--durations`), longest first. They are collected
+first: `scripts/test.sh` hands files to its two xdist workers in collection order
+(`--no-loadscope-reorder`), and the 40-submit soak (~3 min, one test) handed out last, as
+xdist's own order by test count did, ran alone at the end while the other worker idled."""
+
+
+def run_order(item: pytest.Item) -> int:
+    """The long integration files first (in LONG_FILES order), then the rest as collected."""
+    if "integration" in item.path.parts and item.path.name in LONG_FILES:
+        return LONG_FILES.index(item.path.name)
+    return len(LONG_FILES)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test in tests/integration or on the embedded server has the `integration` mark,
-    so that `-m "not integration"` starts no server."""
+    so that `-m "not integration"` starts no server; the long files go first."""
     unmarked = [
         item.nodeid
         for item in items
@@ -69,6 +91,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError(f"tests without the integration mark: {', '.join(unmarked)}")
+    items.sort(key=run_order)  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session")
