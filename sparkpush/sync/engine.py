@@ -35,7 +35,7 @@ from sparkpush.state.project_lock import project_lock
 from sparkpush.sync.clone_cost import big_base_note, clone_deadline
 from sparkpush.sync.context import GenerationHook, SyncContext
 from sparkpush.sync.generation import Generation, load_generation, save_generation
-from sparkpush.sync.generation_build import BaseGone, build_generation, stored_artifact
+from sparkpush.sync.generation_build import build_generation, stored_artifact
 from sparkpush.sync.layering import Layout, layout_of
 from sparkpush.sync.plan import (
     Decision,
@@ -47,6 +47,7 @@ from sparkpush.sync.plan import (
 )
 from sparkpush.sync.process_cache import ProcessCache
 from sparkpush.sync.release import release_sessions
+from sparkpush.sync.session_build import CloneSourceGone
 from sparkpush.sync.unfinished import release_unfinished
 from sparkpush.sync.wanted import environment_first, wanted_artifacts
 
@@ -113,7 +114,7 @@ def sync_project(
         mark("sync.planned")
         try:
             generation, plan, uploaded = _apply(context, previous, decision, desired, layout)
-        except BaseGone:
+        except CloneSourceGone:  # the plan assumed the base alive: `plan.clone_proves_base`
             log.info("the base session is gone from the server: building a new base")
             gone = Liveness(base=False)
             decision = decide(config.layers.enabled, layout, recorded, ask, gone)

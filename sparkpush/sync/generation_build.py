@@ -15,9 +15,7 @@ from sparkpush.artifacts.layers import Layer
 from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.planner import SyncPlan, upload_order
 from sparkpush.artifacts.upload import UploadedArtifact
-from sparkpush.connect.rpc_errors import SESSION_GONE
 from sparkpush.connect.session import Session
-from sparkpush.errors import ServerError
 from sparkpush.remote.server_facts import CLONE_SESSION, ServerFacts
 from sparkpush.sync.context import SyncContext
 from sparkpush.sync.generation import BaseSession, Generation, StoredArtifact, save_generation
@@ -81,11 +79,6 @@ def build_generation(
     return generation, tuple(build.uploaded)
 
 
-class BaseGone(Exception):
-    """The base a code change was to be cloned from is gone from the server (the plan had
-    assumed it alive: `plan.clone_proves_base`)."""
-
-
 def _clone_of_base(
     build: SessionBuild, base: BaseSession, layout: Layout, plan: SyncPlan
 ) -> tuple[Session, BaseSession]:
@@ -94,12 +87,7 @@ def _clone_of_base(
     joining = [n for n in plan.upload if n in layout.base]
     with build.context.target.session(base.session_id, base.server_side_session_id) as base_session:
         build.upload(base_session, joining)
-        try:
-            clone = build.clone(base_session, [*base.names, *joining])
-        except ServerError as exc:
-            if exc.error_class in SESSION_GONE:
-                raise BaseGone(exc.message) from None
-            raise
+        clone = build.clone(base_session, [*base.names, *joining])
     build.upload(clone, [n for n in plan.upload if n not in layout.base])
     return clone, replace(base, names=tuple(sorted({*base.names, *joining})))
 

@@ -9,9 +9,10 @@ from collections.abc import Mapping, Sequence
 from sparkpush.artifacts.local_artifact import DesiredArtifact
 from sparkpush.artifacts.upload import UploadedArtifact, upload_artifacts
 from sparkpush.connect.connection_string import new_session_id
+from sparkpush.connect.rpc_errors import SESSION_GONE
 from sparkpush.connect.session import Session
 from sparkpush.connect.session_release import release
-from sparkpush.errors import CloneUnsupportedError, SparkpushError
+from sparkpush.errors import CloneUnsupportedError, ServerError, SparkpushError
 from sparkpush.sync.clone_cost import clone_deadline
 from sparkpush.sync.clone_room import check_room_for_clone
 from sparkpush.sync.context import SyncContext
@@ -23,6 +24,11 @@ from sparkpush.sync.unfinished import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class CloneSourceGone(Exception):
+    """The session to clone is gone from the server (released, expired, or the server
+    restarted): the server refused the clone before making anything."""
 
 
 class SessionBuild:
@@ -55,6 +61,13 @@ class SessionBuild:
         except CloneUnsupportedError:
             forget_unfinished(self.context.root, clone_id)
             raise
+        except ServerError as exc:
+            if exc.error_class not in SESSION_GONE:
+                release_cut_off_clone(self.context.root, self.context.target, clone_id, deadline)
+                raise
+            # refused at the lookup of its source, before anything is copied: no clone to release
+            forget_unfinished(self.context.root, clone_id)
+            raise CloneSourceGone(exc.message) from None
         except SparkpushError:
             release_cut_off_clone(self.context.root, self.context.target, clone_id, deadline)
             raise

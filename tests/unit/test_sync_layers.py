@@ -255,6 +255,8 @@ def test_a_code_change_whose_clone_finds_the_base_gone_builds_a_new_base(
     second = sync_project(config, target)
     assert (second.action, second.layer) == (PlanAction.NEW_GENERATION, Layer.BASE)
     assert server.rpcs["clone_session"] >= 2  # the failed clone, then the new base's
+    refused = server.clone_calls[1][0]
+    assert refused not in server.sessions  # refused before any copy: nothing to settle or release
     generation = load_generation(config.project_root)
     assert generation is not None and generation.base is not None
     assert generation.base.session_id != base_id
