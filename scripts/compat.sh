@@ -73,6 +73,8 @@ run_version() {  # version: the unit tests (the protocol classes of that pyspark
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 pids=()
+# a signal to this script alone (not its group) reaches the runs too: their servers stop with them
+trap 'kill -TERM "${pids[@]}" 2>/dev/null; exit 143' INT TERM
 for version in "${versions[@]}"; do
   echo "compat: pyspark $version: client and embedded server $version" >&2
   run_version "$version" >"$logs/$version.log" 2>&1 &

@@ -32,7 +32,7 @@ class ServerReading:
     """Python workers and worker daemons of the server (its process session)."""
     live_sessions: int
     """Sessions the server's log shows accessed and not closed."""
-    accessed_sessions: int = 0
+    accessed_sessions: int
     """Sessions the server's log shows accessed, closed since or not."""
 
     @property
@@ -44,13 +44,14 @@ class ServerReading:
 
 
 def read_server(pid: int, scratch: Path, log: Path) -> ServerReading:
+    accessed, closed = _sessions_in(log)
     return ServerReading(
         scratch_bytes=tree_bytes(scratch),
         held_deleted_bytes=held_deleted_bytes(_session_pids(pid)),
         jvm_rss=rss_bytes(pid),
         python_processes=python_processes(pid),
-        live_sessions=len(live_sessions(log)),
-        accessed_sessions=len(accessed_sessions(log)),
+        live_sessions=len(accessed - closed),
+        accessed_sessions=len(accessed),
     )
 
 
@@ -114,13 +115,10 @@ def python_processes(server_pid: int) -> int:
     )
 
 
-def live_sessions(log: Path) -> set[str]:
+def _sessions_in(log: Path) -> tuple[set[str], set[str]]:
+    """The sessions the server's log shows accessed, and those it shows closed (one read)."""
     text = log.read_text(errors="replace")
-    return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
-
-
-def accessed_sessions(log: Path) -> set[str]:
-    return set(_ACCESSED.findall(log.read_text(errors="replace")))
+    return set(_ACCESSED.findall(text)), set(_CLOSED.findall(text))
 
 
 _HEAP = re.compile(r"heap\s+total (\d+)K, used (\d+)K")
