@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,15 @@ from tests.support import run_connect as run_connect
 from tests.support import run_connect_in_process as run_connect_in_process
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started with SIGINT ignored (a background job of a script, e.g. `pytest &` in a
+    CI step) would hand that on to every child it spawns: the tests that Ctrl-C a `connect`
+    child would wait for an interrupt that never comes. Python's own handler here makes the
+    children start with SIGINT at its default."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port() -> int:
