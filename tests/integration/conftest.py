@@ -237,11 +237,16 @@ def daemon_status(root: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str, Any]:
+    """The daemon's status once a generation after `previous` is current and the sync that
+    made it has ended: a generation is saved (and current) before its sync is done (releases,
+    UDFs in place), and until then the status still shows the previous attempt's error."""
     found: dict[str, Any] = {}
 
     def advanced() -> bool:
         found.update(daemon_status(root, env))
-        return int(found.get("generation") or 0) > previous
+        current = int(found.get("generation") or 0)
+        synced = int((found.get("last_sync") or {}).get("generation") or 0)
+        return current > previous and synced >= current
 
     wait_until(advanced, what=f"a generation after {previous}")
     return found
