@@ -76,5 +76,6 @@ def _javac(src_files: list[Path]) -> Path:
         ["javac", "--release", "17", "-cp", classpath, "-d", str(output), *map(str, src_files)],
         check=True,
         capture_output=True,
+        timeout=300,  # seconds on a quiet machine: a javac that hangs fails its test
     )
     return output
