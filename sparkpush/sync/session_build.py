@@ -61,14 +61,11 @@ class SessionBuild:
         except CloneUnsupportedError:
             forget_unfinished(self.context.root, clone_id)
             raise
-        except ServerError as exc:
-            if exc.error_class not in SESSION_GONE:
-                release_cut_off_clone(self.context.root, self.context.target, clone_id, deadline)
-                raise
-            # refused at the lookup of its source, before anything is copied: no clone to release
-            forget_unfinished(self.context.root, clone_id)
-            raise CloneSourceGone(exc.message) from None
-        except SparkpushError:
+        except SparkpushError as exc:
+            if isinstance(exc, ServerError) and exc.error_class in SESSION_GONE:
+                # refused at the lookup of its source, before any copy: no clone to release
+                forget_unfinished(self.context.root, clone_id)
+                raise CloneSourceGone(exc.message) from None
             release_cut_off_clone(self.context.root, self.context.target, clone_id, deadline)
             raise
         clone = self.context.target.session(clone_id, server_side)
