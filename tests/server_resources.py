@@ -44,7 +44,7 @@ class ServerReading:
 
 
 def read_server(pid: int, scratch: Path, log: Path) -> ServerReading:
-    accessed, closed = _sessions_in(log)
+    accessed, closed = sessions_in(log)
     return ServerReading(
         scratch_bytes=tree_bytes(scratch),
         held_deleted_bytes=held_deleted_bytes(_session_pids(pid)),
@@ -115,9 +115,12 @@ def python_processes(server_pid: int) -> int:
     )
 
 
-def _sessions_in(log: Path) -> tuple[set[str], set[str]]:
-    """The sessions the server's log shows accessed, and those it shows closed (one read)."""
-    text = log.read_text(errors="replace")
+def sessions_in(log: Path, offset: int = 0) -> tuple[set[str], set[str]]:
+    """The sessions the server's log shows accessed (created or touched), and those it shows
+    closed (released), from byte `offset` on, in one read."""
+    with log.open("rb") as stream:
+        stream.seek(offset)
+        text = stream.read().decode("utf-8", "replace")
     return set(_ACCESSED.findall(text)), set(_CLOSED.findall(text))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import re
 import signal
 import stat
 import subprocess
@@ -25,6 +24,7 @@ from sparkpush.connect.session_client import SessionClient
 from sparkpush.errors import ServerError
 from tests.conftest import EmbeddedServer, clean_env, free_port
 from tests.jvm import add_constant_udf, build_jar, compile_java
+from tests.server_resources import sessions_in
 from tests.support import run_connect, run_connect_in_process, wait_until
 
 # --- scripts -----------------------------------------------------------------------------
@@ -252,10 +252,6 @@ def generation_after(root: Path, env: dict[str, str], previous: int) -> dict[str
     return found
 
 
-_ACCESSED = re.compile(r"Session with userId: \S+ and sessionId: ([0-9a-f-]{36}) accessed")
-_CLOSED = re.compile(r"Closing session with userId: \S+ and sessionId: ([0-9a-f-]{36})")
-
-
 @dataclass
 class ServerSessions:
     """Sessions the server logged since `offset`: touched and released. The server logs every
@@ -271,10 +267,8 @@ class ServerSessions:
         return cls(log, log.stat().st_size)
 
     def alive(self) -> set[str]:
-        with self.log.open("rb") as stream:
-            stream.seek(self.offset)
-            text = stream.read().decode("utf-8", "replace")
-        return set(_ACCESSED.findall(text)) - set(_CLOSED.findall(text))
+        accessed, closed = sessions_in(self.log, self.offset)
+        return accessed - closed
 
 
 def session_alive(server: EmbeddedServer, session_id: str) -> bool:
