@@ -14,6 +14,7 @@ import pytest
 # where most test modules import them from (their home is tests.support)
 from tests.support import run_connect as run_connect
 from tests.support import run_connect_in_process as run_connect_in_process
+from tests.support import server_lifeline
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -117,6 +118,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
     port = free_port()
     settings = ServerSettings(port=port, master="local[2]")
     state, _ = start_server(settings, files, probe_embedded)
+    lifeline = server_lifeline.watch(files.root)  # stops it should this worker die untidily
     try:
         yield EmbeddedServer(
             state_home=state_home,
@@ -126,6 +128,9 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
         )
     finally:
         stop_server(files)
+        assert lifeline.stdin is not None
+        lifeline.stdin.close()
+        lifeline.wait(timeout=60)
 
 
 @pytest.fixture(autouse=True)
